@@ -1,0 +1,1 @@
+"""The ``risk-manager`` command: the one place that wires the layers together."""

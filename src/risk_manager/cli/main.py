@@ -1,0 +1,39 @@
+"""Entry point of the ``risk-manager`` console command.
+
+Subcommands live in their own modules and are registered here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from risk_manager import __version__
+
+app = typer.Typer(
+    name="risk-manager",
+    help="Real-time risk manager for TopstepX / ProjectX Gateway futures accounts.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"risk-manager {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Guard trading accounts: watch P&L, positions and orders; enforce the rule book."""
+
+
+def _register() -> None:
+    """Attach subcommand groups (imported here so each stays one module)."""
+
+
+_register()

@@ -1,0 +1,31 @@
+"""Locks (RULES.md §2): rows that keep their history; an account is locked while any is active."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class LockKind(StrEnum):
+    HARD = "hard"  # flatten and keep flat
+    SOFT = "soft"  # block entries only; exits allowed
+    EXTERNAL = "external"  # mirrored from the broker's canTrade: false; never fought
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    account_id: int
+    rule: str  # config key of the rule that made it
+    kind: LockKind
+    reason: str
+    created_at: datetime
+    ends_at: datetime | None  # None = until an admin clears it (or the broker, for external)
+    cleared_at: datetime | None = None
+    cleared_by: str | None = None
+    id: int | None = None  # store row id once persisted
+
+    def is_active(self, now: datetime) -> bool:
+        if self.cleared_at is not None:
+            return False
+        return self.ends_at is None or now < self.ends_at
