@@ -1,0 +1,143 @@
+"""Per-endpoint ``errorCode`` enums of the gateway (API doc §3, §5; Swagger).
+
+The same integer means different things on different endpoints (2 = OrderRejected on place,
+OrderNotFound on cancel), so every endpoint has its own enum. Both the client and the
+simulator import these.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class LoginErrorCode(IntEnum):
+    SUCCESS = 0
+    USER_NOT_FOUND = 1
+    PASSWORD_VERIFICATION_FAILED = 2
+    INVALID_CREDENTIALS = 3
+    APP_NOT_FOUND = 4
+    APP_VERIFICATION_FAILED = 5
+    INVALID_DEVICE = 6
+    AGREEMENTS_NOT_SIGNED = 7
+    UNKNOWN_ERROR = 8
+    API_SUBSCRIPTION_NOT_FOUND = 9
+    API_KEY_AUTHENTICATION_DISABLED = 10
+
+
+class ValidateErrorCode(IntEnum):
+    SUCCESS = 0
+    INVALID_SESSION = 1
+    SESSION_NOT_FOUND = 2
+    EXPIRED_TOKEN = 3
+    UNKNOWN_ERROR = 4
+
+
+class LogoutErrorCode(IntEnum):
+    SUCCESS = 0
+    INVALID_SESSION = 1
+    UNKNOWN_ERROR = 2
+
+
+class SearchAccountErrorCode(IntEnum):
+    SUCCESS = 0
+
+
+class SearchContractErrorCode(IntEnum):
+    SUCCESS = 0
+
+
+class SearchContractByIdErrorCode(IntEnum):
+    SUCCESS = 0
+    CONTRACT_NOT_FOUND = 1
+
+
+class ListAvailableContractErrorCode(IntEnum):
+    SUCCESS = 0
+
+
+class RetrieveBarErrorCode(IntEnum):
+    SUCCESS = 0
+    CONTRACT_NOT_FOUND = 1
+    UNIT_INVALID = 2
+    UNIT_NUMBER_INVALID = 3
+    LIMIT_INVALID = 4
+
+
+class PlaceOrderErrorCode(IntEnum):
+    SUCCESS = 0
+    ACCOUNT_NOT_FOUND = 1
+    ORDER_REJECTED = 2
+    INSUFFICIENT_FUNDS = 3
+    ACCOUNT_VIOLATION = 4
+    OUTSIDE_TRADING_HOURS = 5
+    ORDER_PENDING = 6
+    UNKNOWN_ERROR = 7
+    CONTRACT_NOT_FOUND = 8
+    CONTRACT_NOT_ACTIVE = 9
+    ACCOUNT_REJECTED = 10
+
+
+class ModifyOrderErrorCode(IntEnum):
+    SUCCESS = 0
+    ACCOUNT_NOT_FOUND = 1
+    ORDER_NOT_FOUND = 2
+    REJECTED = 3
+    PENDING = 4
+    UNKNOWN_ERROR = 5
+    ACCOUNT_REJECTED = 6
+    CONTRACT_NOT_FOUND = 7
+
+
+class CancelOrderErrorCode(IntEnum):
+    SUCCESS = 0
+    ACCOUNT_NOT_FOUND = 1
+    ORDER_NOT_FOUND = 2
+    REJECTED = 3
+    PENDING = 4
+    UNKNOWN_ERROR = 5
+    ACCOUNT_REJECTED = 6
+
+
+class SearchOrderErrorCode(IntEnum):
+    SUCCESS = 0
+    ACCOUNT_NOT_FOUND = 1
+
+
+class SearchOrderByIdErrorCode(IntEnum):
+    SUCCESS = 0
+    ORDER_NOT_FOUND = 1
+
+
+class SearchPositionErrorCode(IntEnum):
+    SUCCESS = 0
+    ACCOUNT_NOT_FOUND = 1
+
+
+class ClosePositionErrorCode(IntEnum):
+    SUCCESS = 0
+    ACCOUNT_NOT_FOUND = 1
+    POSITION_NOT_FOUND = 2
+    CONTRACT_NOT_FOUND = 3
+    CONTRACT_NOT_ACTIVE = 4
+    ORDER_REJECTED = 5
+    ORDER_PENDING = 6
+    UNKNOWN_ERROR = 7
+    ACCOUNT_REJECTED = 8
+
+
+class PartialClosePositionErrorCode(IntEnum):
+    SUCCESS = 0
+    ACCOUNT_NOT_FOUND = 1
+    POSITION_NOT_FOUND = 2
+    CONTRACT_NOT_FOUND = 3
+    CONTRACT_NOT_ACTIVE = 4
+    INVALID_CLOSE_SIZE = 5
+    ORDER_REJECTED = 6
+    ORDER_PENDING = 7
+    UNKNOWN_ERROR = 8
+    ACCOUNT_REJECTED = 9
+
+
+class SearchTradeErrorCode(IntEnum):
+    SUCCESS = 0
+    ACCOUNT_NOT_FOUND = 1
