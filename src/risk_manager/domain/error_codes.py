@@ -1,8 +1,8 @@
-"""Per-endpoint ``errorCode`` enums of the gateway (API doc §3, §5; Swagger).
+"""Per-endpoint ``errorCode`` enums of the gateway (API doc §3, §5; Swagger names).
 
 The same integer means different things on different endpoints (2 = OrderRejected on place,
-OrderNotFound on cancel), so every endpoint has its own enum. Both the client and the
-simulator import these.
+OrderNotFound on cancel, PositionNotFound on close), so every endpoint has its own enum and
+``ENDPOINT_ERROR_CODES`` maps the REST path (without ``/api/``) to it.
 """
 
 from __future__ import annotations
@@ -126,6 +126,8 @@ class ClosePositionErrorCode(IntEnum):
 
 
 class PartialClosePositionErrorCode(IntEnum):
+    """Codes shift by one against closeContract (5 is InvalidCloseSize here)."""
+
     SUCCESS = 0
     ACCOUNT_NOT_FOUND = 1
     POSITION_NOT_FOUND = 2
@@ -141,3 +143,38 @@ class PartialClosePositionErrorCode(IntEnum):
 class SearchTradeErrorCode(IntEnum):
     SUCCESS = 0
     ACCOUNT_NOT_FOUND = 1
+
+
+ENDPOINT_ERROR_CODES: dict[str, type[IntEnum]] = {
+    "Auth/loginKey": LoginErrorCode,
+    "Auth/loginApp": LoginErrorCode,
+    "Auth/validate": ValidateErrorCode,
+    "Auth/logout": LogoutErrorCode,
+    "Account/search": SearchAccountErrorCode,
+    "Contract/search": SearchContractErrorCode,
+    "Contract/searchById": SearchContractByIdErrorCode,
+    "Contract/available": ListAvailableContractErrorCode,
+    "History/retrieveBars": RetrieveBarErrorCode,
+    "Order/place": PlaceOrderErrorCode,
+    "Order/modify": ModifyOrderErrorCode,
+    "Order/cancel": CancelOrderErrorCode,
+    "Order/search": SearchOrderErrorCode,
+    "Order/searchOpen": SearchOrderErrorCode,
+    "Order/searchById": SearchOrderByIdErrorCode,
+    "Position/searchOpen": SearchPositionErrorCode,
+    "Position/closeContract": ClosePositionErrorCode,
+    "Position/partialCloseContract": PartialClosePositionErrorCode,
+    "Trade/search": SearchTradeErrorCode,
+}
+"""REST path after ``/api/`` → that endpoint's errorCode enum."""
+
+
+def error_code_name(endpoint: str, code: int) -> str:
+    """The Swagger-style name of ``code`` on ``endpoint``, or ``Unknown(<code>)``."""
+    enum = ENDPOINT_ERROR_CODES.get(endpoint)
+    if enum is None:
+        return f"Unknown({code})"
+    try:
+        return enum(code).name
+    except ValueError:
+        return f"Unknown({code})"
