@@ -24,6 +24,7 @@ class Lock:
     cleared_at: datetime | None = None
     cleared_by: str | None = None
     id: int | None = None  # store row id once persisted
+    clear_reason: str | None = None  # why an admin cleared it early (audited)
 
     def is_active(self, now: datetime) -> bool:
         if self.cleared_at is not None:
