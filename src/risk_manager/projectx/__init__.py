@@ -1,0 +1,1 @@
+"""ProjectX Gateway adapter: REST client, hub connections, wire ↔ domain mapping."""
