@@ -205,7 +205,10 @@ class ContractCatalog:
         return self.by_root(symbol_id[len(prefix) :])
 
     def by_contract_id(self, contract_id: str) -> ContractSpec:
-        return self.by_root(ContractId.parse(contract_id).root)
+        try:
+            return self.by_root(ContractId.parse(contract_id).root)
+        except UnknownContractError:
+            raise UnknownContractError(contract_id) from None
 
     def symbol_of(self, contract_id: str) -> str:
         """The trading symbol (NQ, MNQ ...) of a gateway contract id."""
