@@ -1,0 +1,1 @@
+"""Configuration: typed pydantic models, YAML + ${ENV} loading, validation errors."""
