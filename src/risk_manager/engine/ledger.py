@@ -1,0 +1,247 @@
+"""One account's book: positions, working orders, fills, P&L and fill counts.
+
+Updated incrementally (realized totals are running sums, never re-summed) and correct whatever
+order the user-hub events arrive in: fills are keyed by trade id, a repeated fill is ignored and
+a fill that turns ``voided`` is taken back out (API doc §8.1, §12 items 9–10).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from risk_manager.domain.contracts import ContractCatalog
+from risk_manager.domain.enums import OrderSide, PositionType
+from risk_manager.domain.models import Account, Order, Position, Quote, Trade
+
+ZERO = Decimal(0)
+HOUR = timedelta(hours=1)
+
+
+@dataclass(slots=True)
+class Mark:
+    """The latest quote fields of one contract (quotes may carry only changed keys)."""
+
+    last: Decimal | None = None
+    bid: Decimal | None = None
+    ask: Decimal | None = None
+    at: datetime | None = None
+
+    def merge(self, quote: Quote, at: datetime) -> None:
+        if quote.last_price is not None:
+            self.last = quote.last_price
+        if quote.best_bid is not None:
+            self.bid = quote.best_bid
+        if quote.best_ask is not None:
+            self.ask = quote.best_ask
+        self.at = at
+
+    def price_for(self, signed_size: int, mode: str) -> Decimal | None:
+        """The mark of a position: last trade, or bid for longs / ask for shorts."""
+        if mode == "bid_ask":
+            return self.bid if signed_size > 0 else self.ask
+        return self.last
+
+
+@dataclass(slots=True)
+class Ledger:
+    account_id: int
+    name: str = ""
+    balance: Decimal | None = None
+    can_trade: bool | None = None
+    positions: dict[str, Position] = field(default_factory=dict)
+    orders: dict[int, Order] = field(default_factory=dict)  # working orders only
+    trades: dict[int, Trade] = field(default_factory=dict)
+    day_label: date | None = None
+    week_label: date | None = None
+    day_gross: Decimal = ZERO  # sum of profitAndLoss of the day's fills
+    day_costs: Decimal = ZERO  # fees + commissions of the day's fills
+    week_gross: Decimal = ZERO
+    week_costs: Decimal = ZERO
+    fills_day: int = 0
+    fill_times: deque[datetime] = field(default_factory=deque)  # within the last hour
+    day_peak_net: Decimal = ZERO
+    balance_high: Decimal | None = None  # every balance seen (intraday high)
+    eod_balance_high: Decimal | None = None  # highest end-of-day balance
+    growth_seq: dict[str, int] = field(default_factory=dict)
+    opened_at: dict[str, datetime] = field(default_factory=dict)
+    _seq: int = 0
+    _trade_in_day: dict[int, tuple[bool, bool]] = field(default_factory=dict)
+
+    # -- realized -----------------------------------------------------------------------------
+
+    def day_realized(self, include_fees: bool = True) -> Decimal:
+        return self.day_gross - self.day_costs if include_fees else self.day_gross
+
+    def week_realized(self, include_fees: bool = True) -> Decimal:
+        return self.week_gross - self.week_costs if include_fees else self.week_gross
+
+    def fills_since(self, since: datetime) -> int:
+        """Fills whose time is after ``since`` (only the last hour is kept)."""
+        n = 0
+        for t in reversed(self.fill_times):
+            if t <= since:
+                break
+            n += 1
+        return n
+
+    # -- updates ------------------------------------------------------------------------------
+
+    def apply_account(self, account: Account) -> None:
+        self.name = account.name
+        self.balance = account.balance
+        self.can_trade = account.can_trade
+        if self.balance_high is None or account.balance > self.balance_high:
+            self.balance_high = account.balance
+
+    def apply_order(self, order: Order) -> Order | None:
+        """Store or drop the order; returns the previous version."""
+        old = self.orders.get(order.id)
+        if order.is_working and order.size > order.fill_volume:
+            self.orders[order.id] = order
+        else:
+            self.orders.pop(order.id, None)
+        return old
+
+    def apply_position(self, position: Position, at: datetime) -> Position | None:
+        """Store or drop the position; returns the previous version."""
+        cid = position.contract_id
+        old = self.positions.get(cid)
+        if position.is_flat:
+            self.positions.pop(cid, None)
+            self.opened_at.pop(cid, None)
+            return old
+        old_signed = old.signed_size if old is not None else 0
+        new_signed = position.signed_size
+        if old_signed == 0 or (old_signed > 0) != (new_signed > 0):
+            self.opened_at[cid] = position.created_at or at
+            self._grew(cid)
+        elif abs(new_signed) > abs(old_signed):
+            self._grew(cid)
+        self.positions[cid] = position
+        return old
+
+    def _grew(self, contract_id: str) -> None:
+        self._seq += 1
+        self.growth_seq[contract_id] = self._seq
+
+    def apply_trade(self, trade: Trade, *, in_day: bool, in_week: bool, in_hour: bool) -> bool:
+        """Count a fill once. Returns True when the ledger changed (new fill or a void)."""
+        old = self.trades.get(trade.id)
+        if old is not None:
+            if trade.voided and not old.voided:
+                self.trades[trade.id] = trade
+                was_day, was_week = self._trade_in_day.get(trade.id, (False, False))
+                self._add(old, -1, was_day, was_week)
+                if was_day:
+                    self.fills_day -= 1
+                return True
+            return False
+        self.trades[trade.id] = trade
+        if trade.voided:
+            return True
+        self._trade_in_day[trade.id] = (in_day, in_week)
+        self._add(trade, 1, in_day, in_week)
+        if in_day:
+            self.fills_day += 1
+        if in_hour:
+            self.fill_times.append(trade.created_at)
+            if len(self.fill_times) > 1 and self.fill_times[-2] > trade.created_at:
+                self.fill_times = deque(sorted(self.fill_times))  # late arrival
+        return True
+
+    def _add(self, trade: Trade, sign: int, in_day: bool, in_week: bool) -> None:
+        gross = (trade.profit_and_loss or ZERO) * sign
+        costs = (trade.fees + trade.commissions) * sign
+        if in_day:
+            self.day_gross += gross
+            self.day_costs += costs
+        if in_week:
+            self.week_gross += gross
+            self.week_costs += costs
+
+    def prune_fills(self, now: datetime) -> None:
+        while self.fill_times and self.fill_times[0] <= now - HOUR:
+            self.fill_times.popleft()
+
+    def roll_day(self, label: date) -> None:
+        """A new trading day: day totals restart, the closing balance counts for end-of-day."""
+        if self.balance is not None and (
+            self.eod_balance_high is None or self.balance > self.eod_balance_high
+        ):
+            self.eod_balance_high = self.balance
+        self.day_label = label
+        self.day_gross = ZERO
+        self.day_costs = ZERO
+        self.fills_day = 0
+        self.day_peak_net = ZERO
+        for tid, (_, in_week) in list(self._trade_in_day.items()):
+            self._trade_in_day[tid] = (False, in_week)
+
+    def roll_week(self, label: date) -> None:
+        self.week_label = label
+        self.week_gross = ZERO
+        self.week_costs = ZERO
+        self._trade_in_day.clear()
+
+    def replace_book(
+        self, positions: tuple[Position, ...], orders: tuple[Order, ...], at: datetime
+    ) -> None:
+        """A REST snapshot: positions and working orders are replaced wholesale."""
+        wanted = {p.contract_id for p in positions if not p.is_flat}
+        for cid in list(self.positions):
+            if cid not in wanted:
+                self.apply_position(
+                    Position(0, self.account_id, cid, PositionType.UNDEFINED, 0, ZERO),
+                    at,
+                )
+        for p in positions:
+            self.apply_position(p, at)
+        self.orders = {o.id: o for o in orders if o.is_working}
+
+    # -- marks --------------------------------------------------------------------------------
+
+    def position_unrealized(
+        self, position: Position, mark: Mark | None, catalog: ContractCatalog, mode: str
+    ) -> Decimal | None:
+        """``(mark − avg) × size × tickValue / tickSize``, signed; None when unknown."""
+        if mark is None:
+            return None
+        price = mark.price_for(position.signed_size, mode)
+        spec = catalog.get(position.contract_id)
+        if price is None or spec is None:
+            return None
+        return (price - position.average_price) * position.signed_size * spec.point_value
+
+    def unrealized(
+        self, marks: dict[str, Mark], catalog: ContractCatalog, mode: str
+    ) -> Decimal | None:
+        total = ZERO
+        for p in self.positions.values():
+            u = self.position_unrealized(p, marks.get(p.contract_id), catalog, mode)
+            if u is None:
+                return None
+            total += u
+        return total
+
+    # -- views for rules ----------------------------------------------------------------------
+
+    def trader_orders(self) -> list[Order]:
+        return [o for o in self.orders.values() if not o.is_ours]
+
+    def contract_ids(self) -> set[str]:
+        return set(self.positions) | {o.contract_id for o in self.orders.values()}
+
+    def would_increase(self, order: Order) -> bool:
+        """True when filling the order would open or grow a position (an entry)."""
+        pos = self.positions.get(order.contract_id)
+        signed = pos.signed_size if pos is not None else 0
+        if signed == 0:
+            return True
+        side_sign = 1 if order.side is OrderSide.BID else -1
+        if (signed > 0) == (side_sign > 0):
+            return True
+        remaining = order.size - order.fill_volume
+        return remaining > abs(signed)

@@ -1,0 +1,108 @@
+"""The lock ledger (RULES.md §2): several locks per account, never shortened, kept as history.
+
+Locks are rows (:class:`~risk_manager.domain.locks.Lock`). Adding one never removes or shortens
+another; a lock that would end no later than an active lock of the same rule and kind adds
+nothing (applying a lock is idempotent, DESIGN.md style 9). Ids are assigned here, above any id
+restored from the store, so the admin can name a lock before the store has written it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from risk_manager.domain.locks import Lock, LockKind
+
+
+class LockLedger:
+    def __init__(self) -> None:
+        self._locks: dict[int, list[Lock]] = {}
+        self._next_id = 1
+
+    def add(self, lock: Lock, now: datetime) -> Lock | None:
+        """Record ``lock``; None when an active lock of the same rule and kind already covers it."""
+        rows = self._locks.setdefault(lock.account_id, [])
+        for row in rows:
+            if (
+                row.rule == lock.rule
+                and row.kind is lock.kind
+                and row.is_active(now)
+                and (
+                    row.ends_at is None
+                    or (lock.ends_at is not None and lock.ends_at <= row.ends_at)
+                )
+            ):
+                return None
+        if lock.id is None:
+            lock = replace(lock, id=self._next_id)
+        self._next_id = max(self._next_id, (lock.id or 0) + 1)
+        rows.append(lock)
+        return lock
+
+    def restore(self, locks: list[Lock]) -> None:
+        """Locks loaded from the store, as they are (ended ones stay as history)."""
+        for lock in locks:
+            if lock.id is not None and any(
+                r.id == lock.id for r in self._locks.get(lock.account_id, [])
+            ):
+                continue
+            rows = self._locks.setdefault(lock.account_id, [])
+            if lock.id is None:
+                lock = replace(lock, id=self._next_id)
+            self._next_id = max(self._next_id, (lock.id or 0) + 1)
+            rows.append(lock)
+
+    def all(self, account_id: int | None = None) -> list[Lock]:
+        if account_id is not None:
+            return list(self._locks.get(account_id, []))
+        return [lock for rows in self._locks.values() for lock in rows]
+
+    def active(self, account_id: int, now: datetime) -> list[Lock]:
+        return [lock for lock in self._locks.get(account_id, ()) if lock.is_active(now)]
+
+    def has_active(self, account_id: int, now: datetime, kind: LockKind) -> bool:
+        return any(
+            lock.kind is kind and lock.is_active(now) for lock in self._locks.get(account_id, ())
+        )
+
+    def first_active(self, account_id: int, now: datetime, kind: LockKind) -> Lock | None:
+        """The active lock of ``kind`` that ends last (None = never ends, sorts last)."""
+        best: Lock | None = None
+        for lock in self._locks.get(account_id, ()):
+            if lock.kind is not kind or not lock.is_active(now):
+                continue
+            if best is None or _later(lock, best):
+                best = lock
+        return best
+
+    def clear(
+        self, account_id: int, which: int | str, now: datetime, by: str, reason: str | None = None
+    ) -> list[Lock]:
+        """End active locks early: one by id, or every active lock of a rule key. Audited."""
+        rows = self._locks.get(account_id, [])
+        cleared: list[Lock] = []
+        for i, lock in enumerate(rows):
+            match = lock.id == which if isinstance(which, int) else lock.rule == which
+            if match and lock.is_active(now):
+                rows[i] = replace(lock, cleared_at=now, cleared_by=by, clear_reason=reason)
+                cleared.append(rows[i])
+        return cleared
+
+    def end_external(self, account_id: int, now: datetime) -> list[Lock]:
+        """The broker set ``canTrade: true``: external locks end."""
+        return self.clear(account_id, "auth_loss_guard", now, "broker", "canTrade: true")
+
+    def next_end(self, now: datetime) -> datetime | None:
+        ends = [
+            lock.ends_at
+            for rows in self._locks.values()
+            for lock in rows
+            if lock.ends_at is not None and lock.is_active(now)
+        ]
+        return min(ends) if ends else None
+
+
+def _later(a: Lock, b: Lock) -> bool:
+    if a.ends_at is None:
+        return b.ends_at is not None
+    return b.ends_at is not None and a.ends_at > b.ends_at
