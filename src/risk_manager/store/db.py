@@ -1,0 +1,134 @@
+"""One SQLite connection, shared safely between threads, with the durability settings the
+locks need (a committed lock must survive the process being killed, even the machine losing
+power): WAL, ``synchronous=FULL``, foreign keys, a busy timeout for a second process (the API)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from risk_manager.store import schema
+from risk_manager.store.errors import StoreError, StoreUnusable
+
+MEMORY = ":memory:"
+
+
+def connect(path: Path | str, busy_timeout: float) -> sqlite3.Connection:
+    """Open ``path`` with the store's settings; nothing is created beyond the file itself."""
+    conn = sqlite3.connect(
+        str(path),
+        timeout=busy_timeout,
+        isolation_level=None,  # autocommit: transactions are explicit BEGIN IMMEDIATE … COMMIT
+        check_same_thread=False,  # callers reach us through asyncio.to_thread; guarded below
+    )
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000):d}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() not in ("wal", "memory"):
+            raise StoreUnusable(
+                f"{path}: SQLite refused WAL mode (got {mode!r}); put the database on a local "
+                "disk, not a network share"
+            )
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def unusable(path: Path | str, exc: sqlite3.DatabaseError) -> StoreUnusable:
+    return StoreUnusable(
+        f"{path}: not a usable risk-manager database ({exc}); move it aside or restore a "
+        "backup, then run `risk-manager db migrate`"
+    )
+
+
+class Database:
+    """The connection plus a re-entrant mutex; ``write()`` nests into one transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self._conn: sqlite3.Connection | None = conn
+        self.path = path
+        self._mutex = threading.RLock()
+        self._depth = 0
+
+    @classmethod
+    def open(cls, path: Path | str, busy_timeout: float = 5.0) -> Database:
+        if str(path) != MEMORY:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(path, busy_timeout)
+        try:
+            schema.migrate(conn, path)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise unusable(path, exc) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, str(path))
+
+    def _live(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"store {self.path} is closed")
+        return self._conn
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        with self._mutex:
+            yield self._live()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction; taken IMMEDIATE so a second process waits at BEGIN, not mid-way.
+        COMMIT returns only once the WAL is synced (synchronous=FULL)."""
+        with self._mutex:
+            conn = self._live()
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield conn
+                finally:
+                    self._depth -= 1
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._depth = 0
+
+    def backup(self, to_path: Path | str) -> Path:
+        target = Path(to_path)
+        if (
+            self.path != MEMORY
+            and target.exists()
+            and target.resolve() == Path(self.path).resolve()
+        ):
+            raise StoreError(f"cannot back up {self.path} onto itself")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        dst = sqlite3.connect(str(target))
+        try:
+            with self._mutex:
+                self._live().backup(dst)
+        finally:
+            dst.close()
+        return target
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    @property
+    def closed(self) -> bool:
+        return self._conn is None

@@ -1,0 +1,64 @@
+"""``Store``: the daemon's durable state in one SQLite file.
+
+Synchronous and quick by design; async callers use ``await asyncio.to_thread(store.add_lock,
+lock)``. One connection per Store, shared between threads under a mutex.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from risk_manager.store import schema
+from risk_manager.store.audit import AuditRepo
+from risk_manager.store.db import Database
+from risk_manager.store.fills import FillRepo
+from risk_manager.store.journal import JournalRepo
+from risk_manager.store.locks import LockRepo
+from risk_manager.store.snapshots import SnapshotRepo
+from risk_manager.store.timers import TimerRepo
+
+
+class Store(LockRepo, TimerRepo, FillRepo, SnapshotRepo, JournalRepo, AuditRepo):
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @classmethod
+    def open(cls, path: Path | str, *, busy_timeout: float = 5.0) -> Self:
+        """Open (creating parent directories and the file) and migrate to the latest schema.
+
+        Raises ``SchemaTooNew`` for a file from a newer risk-manager and ``StoreUnusable`` for
+        one that is not a usable SQLite database (both are ``RefuseToStart``)."""
+        return cls(Database.open(path, busy_timeout))
+
+    @property
+    def path(self) -> str:
+        return self._db.path
+
+    @property
+    def schema_version(self) -> int:
+        with self._db.read() as conn:
+            return schema.current_version(conn)
+
+    def backup(self, to_path: Path | str) -> Path:
+        """A consistent copy of the live database (sqlite3's online backup API)."""
+        return self._db.backup(to_path)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._db.closed
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
