@@ -1,0 +1,479 @@
+"""The simulated exchange: accounts, orders, fills, positions, brackets (API doc §5, §8).
+
+Synchronous and I/O-free; every state change is reported to ``sink`` as hub-shaped events in
+the order the live gateway sends them (§8.1, §8.3). The clock is handed in.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from risk_manager.domain.contracts import DEFAULT_CATALOG, ContractCatalog
+from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType
+from risk_manager.domain.error_codes import (
+    CancelOrderErrorCode,
+    ClosePositionErrorCode,
+    ModifyOrderErrorCode,
+    PartialClosePositionErrorCode,
+    PlaceOrderErrorCode,
+)
+from risk_manager.sim import wire
+from risk_manager.sim.fills import aligned, apply_fill, fill_price, trail_stop_level, trail_ticks
+from risk_manager.sim.market import Markets, display_name
+from risk_manager.sim.records import (
+    MarketTradeEvent,
+    QuoteEvent,
+    SimAccount,
+    SimEvent,
+    SimOrder,
+    SimPosition,
+    SimTrade,
+    UserEvent,
+)
+
+ORDER_ID_BASE = 3_000_000_000  # above 2^31 on purpose: catches 32-bit id bugs
+TRADE_ID_BASE = 2_600_000_000
+POSITION_ID_BASE = 700_000_000
+ACCOUNT_ID_BASE = 20_000_000
+MAX_TRAIL_TICKS = 1000
+PLACEABLE = {
+    OrderType.LIMIT,
+    OrderType.MARKET,
+    OrderType.STOP,
+    OrderType.TRAILING_STOP,
+    OrderType.JOIN_BID,
+    OrderType.JOIN_ASK,
+}
+NOT_ALIGNED = "Invalid price. Price is not aligned to tick size."
+
+
+@dataclass(frozen=True, slots=True)
+class Bracket:
+    ticks: int
+    type: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceRequest:
+    account_id: int
+    contract_id: str
+    type: int
+    side: int
+    size: int
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_price: Decimal | None = None
+    custom_tag: str | None = None
+    linked_order_id: int | None = None
+    stop_loss: Bracket | None = None
+    take_profit: Bracket | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A REST-level result: ``errorCode`` (endpoint-specific), message, and maybe an order id."""
+
+    code: int
+    message: str | None = None
+    order_id: int | None = None
+
+
+def _discard(_event: SimEvent) -> None:
+    return None
+
+
+class Exchange:
+    def __init__(
+        self,
+        accounts: Sequence[tuple[str, Decimal]],
+        *,
+        clock: Callable[[], datetime],
+        sink: Callable[[SimEvent], None] = _discard,
+        seed: int = 0,
+        catalog: ContractCatalog = DEFAULT_CATALOG,
+        account_event_copies: int = 2,
+        auto_oco: bool = True,
+    ) -> None:
+        self._starting = list(accounts)
+        self._clock = clock
+        self.sink = sink
+        self._seed = seed
+        self._catalog = catalog
+        self.account_event_copies = account_event_copies
+        self.auto_oco = auto_oco
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the starting accounts, no orders, trades or positions, fresh markets."""
+        self.markets = Markets(self._catalog, self._clock, random.Random(self._seed))
+        self.accounts: dict[int, SimAccount] = {
+            ACCOUNT_ID_BASE + i + 1: SimAccount(ACCOUNT_ID_BASE + i + 1, name, balance)
+            for i, (name, balance) in enumerate(self._starting)
+        }
+        self.orders: dict[int, SimOrder] = {}
+        self.trades: list[SimTrade] = []
+        self.positions: dict[tuple[int, str], SimPosition] = {}
+        self._next_order = ORDER_ID_BASE
+        self._next_trade = TRADE_ID_BASE
+        self._next_position = POSITION_ID_BASE
+
+    # ---- queries -------------------------------------------------------------------------
+
+    def open_positions(self, account_id: int) -> list[SimPosition]:
+        return [p for p in self.positions.values() if p.account_id == account_id and p.net]
+
+    # ---- events --------------------------------------------------------------------------
+
+    def _user(self, target: str, account_id: int, action: int, data: dict[str, object]) -> None:
+        self.sink(UserEvent(target, account_id, action, dict(data)))
+
+    def _emit_order(self, order: SimOrder) -> None:
+        self._user("GatewayUserOrder", order.account_id, 1, wire.order_model(order, hub=True))
+
+    def _emit_account(self, account: SimAccount, copies: int = 1) -> None:
+        for _ in range(copies):  # the live gateway repeats these (API doc §8.1)
+            self._user("GatewayUserAccount", account.id, 1, wire.account_model(account))
+
+    def _emit_position(self, position: SimPosition) -> None:
+        action = 1 if position.net else 2
+        data = wire.position_model(position, hub=True)
+        self._user("GatewayUserPosition", position.account_id, action, data)
+
+    # ---- commands ------------------------------------------------------------------------
+
+    def set_can_trade(self, account_id: int, value: bool) -> bool:
+        account = self.accounts.get(account_id)
+        if account is None:
+            return False
+        account.can_trade = value
+        self._emit_account(account)
+        return True
+
+    def place(self, req: PlaceRequest) -> Outcome:
+        account = self.accounts.get(req.account_id)
+        if account is None:
+            return Outcome(PlaceOrderErrorCode.ACCOUNT_NOT_FOUND, "Account not found.")
+        spec = self.markets.spec(req.contract_id)
+        if spec is None:
+            return Outcome(PlaceOrderErrorCode.CONTRACT_NOT_FOUND, "Invalid symbol")
+        problem = self._validate(req, spec.tick_size)
+        if problem is not None:
+            return Outcome(PlaceOrderErrorCode.ORDER_REJECTED, problem)
+        kind, side, now = OrderType(req.type), OrderSide(req.side), self._clock()
+        market = self.markets.market(req.contract_id)
+        order = SimOrder(
+            id=self._order_id(),
+            account_id=account.id,
+            contract_id=req.contract_id,
+            symbol_id=spec.symbol_id,
+            creation_timestamp=now,
+            update_timestamp=now,
+            status=OrderStatus.PENDING if kind is OrderType.MARKET else OrderStatus.OPEN,
+            type=kind,
+            side=side,
+            size=req.size,
+            limit_price=req.limit_price,
+            stop_price=req.stop_price,
+            custom_tag=req.custom_tag,
+            linked_order_id=req.linked_order_id,
+        )
+        if kind is OrderType.JOIN_BID:
+            order.limit_price = market.bid
+        elif kind is OrderType.JOIN_ASK:
+            order.limit_price = market.ask
+        elif kind is OrderType.TRAILING_STOP:
+            assert req.trail_price is not None
+            ticks = trail_ticks(market.last, req.trail_price, spec.tick_size)
+            order.trail_distance, order.trail_price = ticks, ticks * spec.tick_size
+            order.stop_price = market.last + side.sign * ticks * spec.tick_size
+        self.orders[order.id] = order
+        children = self._bracket_children(order, req) if self.auto_oco else []
+        for child in children[:1]:
+            self._emit_order(child)  # live order: SL child, entry, TP child (§8.3)
+        self._emit_order(order)
+        for child in children[1:]:
+            self._emit_order(child)
+        has_brackets = req.stop_loss is not None or req.take_profit is not None
+        if has_brackets and not self.auto_oco:
+            self._finish(order, OrderStatus.REJECTED)
+            message = (
+                "Brackets cannot be used with Position Brackets. You must enable Auto OCO Brackets."
+            )
+            return Outcome(PlaceOrderErrorCode.ORDER_REJECTED, message, order.id)
+        if not account.can_trade:
+            for o in [order, *children]:
+                self._finish(o, OrderStatus.REJECTED)
+            return Outcome(PlaceOrderErrorCode.ACCOUNT_VIOLATION, "Account cannot trade.", order.id)
+        if kind is OrderType.MARKET:
+            self._fill(order, market.ask if side is OrderSide.BID else market.bid)
+        self._sweep(req.contract_id)
+        return Outcome(PlaceOrderErrorCode.SUCCESS, None, order.id)
+
+    def _validate(self, req: PlaceRequest, tick: Decimal) -> str | None:
+        if req.type not in {int(t) for t in PLACEABLE}:
+            return f"Invalid order type {req.type}."
+        if req.side not in (0, 1):
+            return f"Invalid order side {req.side}."
+        if req.size <= 0:
+            return f"Invalid order size {req.size}."
+        if req.custom_tag is not None and self._tag_used(req.account_id, req.custom_tag):
+            return f"Custom tag {req.custom_tag!r} is already used on this account."
+        kind = OrderType(req.type)
+        if kind is OrderType.LIMIT and (
+            req.limit_price is None or not aligned(req.limit_price, tick)
+        ):
+            return NOT_ALIGNED if req.limit_price is not None else "Limit price not set."
+        if kind is OrderType.STOP and (req.stop_price is None or not aligned(req.stop_price, tick)):
+            return NOT_ALIGNED if req.stop_price is not None else "Stop price not set."
+        if kind is OrderType.TRAILING_STOP:
+            if req.trail_price is None:
+                return "Trail Distance not set."
+            if not aligned(req.trail_price, tick):
+                return "Invalid trail price. Price is not aligned to tick size."
+            ticks = trail_ticks(self.markets.market(req.contract_id).last, req.trail_price, tick)
+            if ticks == 0:
+                return "Trail Distance not set."
+            if ticks > MAX_TRAIL_TICKS:
+                return f"Trail Distance exceeds maximum ({MAX_TRAIL_TICKS})"
+        for bracket, allowed in ((req.stop_loss, (4, 5)), (req.take_profit, (1,))):
+            if bracket is not None and (bracket.ticks == 0 or bracket.type not in allowed):
+                return f"Invalid bracket: ticks {bracket.ticks}, type {bracket.type}."
+        return None
+
+    def _tag_used(self, account_id: int, tag: str) -> bool:
+        return any(o.account_id == account_id and o.custom_tag == tag for o in self.orders.values())
+
+    def _order_id(self) -> int:
+        self._next_order += 1
+        return self._next_order
+
+    def _bracket_children(self, entry: SimOrder, req: PlaceRequest) -> list[SimOrder]:
+        """Suspended SL/TP children, signed ticks relative to the entry's direction (§8.3)."""
+        spec = self.markets.spec(entry.contract_id)
+        assert spec is not None
+        legs = [("SL", req.stop_loss, -1), ("TP", req.take_profit, 1)]
+        made: list[SimOrder] = []
+        for suffix, bracket, toward in legs:
+            if bracket is None:
+                continue
+            ticks = toward * entry.side.sign * abs(bracket.ticks)  # tolerant of either sign
+            child = SimOrder(
+                id=self._order_id(),
+                account_id=entry.account_id,
+                contract_id=entry.contract_id,
+                symbol_id=entry.symbol_id,
+                creation_timestamp=entry.creation_timestamp,
+                update_timestamp=entry.creation_timestamp,
+                status=OrderStatus.SUSPENDED,
+                type=OrderType(bracket.type),
+                side=entry.side.opposite,
+                size=entry.size,
+                custom_tag=f"{entry.custom_tag}-{suffix}" if entry.custom_tag else None,
+                trail_distance=ticks,
+                trail_price=ticks * spec.tick_size,
+                parent_order_id=entry.id,
+            )
+            self.orders[child.id] = child
+            entry.bracket_children.append(child.id)
+            made.append(child)
+        if len(made) == 2:
+            sl, tp = made
+            tp.linked_order_id = sl.id
+            sl.oco_sibling_id, tp.oco_sibling_id = tp.id, sl.id
+        return made
+
+    def _finish(self, order: SimOrder, status: OrderStatus) -> None:
+        order.status = status
+        order.update_timestamp = self._clock()
+        self._emit_order(order)
+
+    def _fill(self, order: SimOrder, price: Decimal) -> None:
+        spec = self.markets.spec(order.contract_id)
+        assert spec is not None
+        account = self.accounts[order.account_id]
+        now, size = self._clock(), order.size - order.fill_volume
+        key = (order.account_id, order.contract_id)
+        position = self.positions.get(key)
+        net, avg = (position.net, position.average_price) if position else (0, Decimal(0))
+        result = apply_fill(net, avg, order.side, size, price, spec)
+        self._next_trade += 1
+        trade = SimTrade(
+            id=self._next_trade,
+            account_id=order.account_id,
+            contract_id=order.contract_id,
+            creation_timestamp=now,
+            price=price,
+            profit_and_loss=result.pnl,
+            fees=spec.fees * size,
+            commissions=spec.commissions * size,
+            side=order.side,
+            size=size,
+            order_id=order.id,
+        )
+        self.trades.append(trade)
+        self.markets.market(order.contract_id).volume += size
+        account.balance += (result.pnl or 0) - trade.fees - trade.commissions
+        self._user("GatewayUserTrade", order.account_id, 0, wire.trade_model(trade, hub=True))
+        order.fill_volume, order.filled_price = order.fill_volume + size, price
+        self._finish(order, OrderStatus.FILLED)
+        self._activate_children(order, price, spec.tick_size)
+        if order.oco_sibling_id is not None:
+            sibling = self.orders[order.oco_sibling_id]
+            if sibling.status.is_working:
+                self._finish(sibling, OrderStatus.CANCELLED)  # one leg fills, the other goes
+        if position is None or position.net == 0:
+            self._next_position += 1
+            display = display_name(spec, order.contract_id)
+            position = SimPosition(self._next_position, *key, display, now, 0, price)
+            self.positions[key] = position
+        position.net, position.average_price = result.net, result.average_price
+        if result.net == 0:
+            self._cancel_orphan_legs(*key)
+        self._emit_position(position)
+        self._emit_account(account, self.account_event_copies)
+
+    def _activate_children(self, entry: SimOrder, price: Decimal, tick: Decimal) -> None:
+        children = [self.orders[i] for i in entry.bracket_children]
+        for child in sorted(children, key=lambda c: c.type is not OrderType.LIMIT):  # TP first
+            if child.status is not OrderStatus.SUSPENDED:
+                continue
+            assert child.trail_distance is not None
+            level = price + child.trail_distance * tick
+            if child.type is OrderType.LIMIT:
+                child.limit_price = level
+            else:
+                child.stop_price = level
+            self._finish(child, OrderStatus.OPEN)
+
+    def _cancel_orphan_legs(self, account_id: int, contract_id: str) -> None:
+        """A flat position takes its working bracket legs with it."""
+        for o in list(self.orders.values()):
+            same = o.account_id == account_id and o.contract_id == contract_id
+            if same and o.parent_order_id is not None and o.status is OrderStatus.OPEN:
+                self._finish(o, OrderStatus.CANCELLED)
+
+    def _sweep(self, contract_id: str) -> None:
+        """Ratchet trailing stops and fill every triggered Open order until nothing moves."""
+        market = self.markets.market(contract_id)
+        for _ in range(len(self.orders) + 1):
+            working = [
+                o
+                for o in self.orders.values()
+                if o.contract_id == contract_id and o.status is OrderStatus.OPEN
+            ]
+            for o in working:
+                if o.type is OrderType.TRAILING_STOP:
+                    level = trail_stop_level(o, market.last, market.tick_size)
+                    if level != o.stop_price:
+                        o.stop_price = level
+                        o.update_timestamp = self._clock()
+                        self._emit_order(o)
+            hit = next(((o, p) for o in working if (p := fill_price(o, market.last))), None)
+            if hit is None:
+                return
+            self._fill(*hit)
+
+    def cancel(self, account_id: int, order_id: int) -> Outcome:
+        if account_id not in self.accounts:
+            return Outcome(CancelOrderErrorCode.ACCOUNT_NOT_FOUND, "Account not found.")
+        order = self.orders.get(order_id)
+        if order is None or order.account_id != account_id:
+            return Outcome(CancelOrderErrorCode.ORDER_NOT_FOUND, f"Order {order_id} not found.")
+        if not order.status.is_working:
+            return Outcome(CancelOrderErrorCode.UNKNOWN_ERROR, f"Order {order_id} is not working.")
+        self._finish(order, OrderStatus.CANCELLED)
+        for child_id in order.bracket_children:
+            child = self.orders[child_id]
+            if child.status is OrderStatus.SUSPENDED:
+                self._finish(child, OrderStatus.CANCELLED)
+        return Outcome(CancelOrderErrorCode.SUCCESS)
+
+    def modify(
+        self,
+        account_id: int,
+        order_id: int,
+        *,
+        size: int | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        trail_price: Decimal | None = None,
+    ) -> Outcome:
+        """Null fields are left unchanged. Only Open orders can be modified."""
+        if account_id not in self.accounts:
+            return Outcome(ModifyOrderErrorCode.ACCOUNT_NOT_FOUND, "Account not found.")
+        order = self.orders.get(order_id)
+        if order is None or order.account_id != account_id:
+            return Outcome(ModifyOrderErrorCode.ORDER_NOT_FOUND, f"Order {order_id} not found.")
+        if order.status is not OrderStatus.OPEN:
+            return Outcome(ModifyOrderErrorCode.REJECTED, f"Order {order_id} is not open.")
+        market = self.markets.market(order.contract_id)
+        tick = market.tick_size
+        if size is not None and size <= 0:
+            return Outcome(ModifyOrderErrorCode.REJECTED, f"Invalid order size {size}.")
+        for price in (limit_price, stop_price):
+            if price is not None and not aligned(price, tick):
+                return Outcome(ModifyOrderErrorCode.REJECTED, NOT_ALIGNED)
+        if trail_price is not None and not aligned(trail_price, tick):
+            msg = "Invalid trail price. Price is not aligned to tick size."
+            return Outcome(ModifyOrderErrorCode.REJECTED, msg)
+        if size is not None:
+            order.size = size
+        if limit_price is not None:
+            order.limit_price = limit_price
+        if stop_price is not None:
+            order.stop_price = stop_price
+        if trail_price is not None and order.type is OrderType.TRAILING_STOP:
+            ticks = trail_ticks(market.last, trail_price, tick)  # no max guard on modify
+            order.trail_distance, order.trail_price = ticks, ticks * tick
+            order.stop_price = market.last + order.side.sign * ticks * tick
+        order.update_timestamp = self._clock()
+        self._emit_order(order)
+        self._sweep(order.contract_id)
+        return Outcome(ModifyOrderErrorCode.SUCCESS)
+
+    def close_position(self, account_id: int, contract_id: str, size: int | None = None) -> Outcome:
+        """Close (``size`` None) or partially close a position with a market order."""
+        partial = size is not None
+        codes = PartialClosePositionErrorCode if partial else ClosePositionErrorCode
+        if account_id not in self.accounts:
+            return Outcome(codes.ACCOUNT_NOT_FOUND, "Account not found.")
+        if self.markets.spec(contract_id) is None:
+            return Outcome(codes.CONTRACT_NOT_FOUND, f"Contract {contract_id} not found.")
+        position = self.positions.get((account_id, contract_id))
+        if position is None or position.net == 0:
+            return Outcome(codes.POSITION_NOT_FOUND, f"No open position in {contract_id}.")
+        if size is not None and not 0 < size <= abs(position.net):
+            msg = f"Invalid close size {size}: position is {abs(position.net)}."
+            return Outcome(PartialClosePositionErrorCode.INVALID_CLOSE_SIZE, msg)
+        side = OrderSide.ASK if position.net > 0 else OrderSide.BID
+        qty = size if size is not None else abs(position.net)
+        placed = self.place(PlaceRequest(account_id, contract_id, int(OrderType.MARKET), side, qty))
+        if placed.code != PlaceOrderErrorCode.SUCCESS:
+            return Outcome(codes.ORDER_REJECTED, placed.message)
+        return Outcome(codes.SUCCESS)
+
+    def set_price(
+        self,
+        contract_id: str,
+        price: Decimal,
+        bid: Decimal | None = None,
+        ask: Decimal | None = None,
+    ) -> None:
+        """Trade the market at ``price``: a print, a quote, then every triggered fill."""
+        before = self.markets.market(contract_id).last
+        market = self.markets.move(contract_id, price, bid, ask)
+        market.volume += 1
+        aggressor = 0 if price >= before else 1
+        prints = [wire.market_trade_print(market, price, 1, aggressor)]
+        self.sink(MarketTradeEvent(contract_id, prints))
+        self.sink(QuoteEvent(contract_id, wire.quote_model(market)))
+        self._sweep(contract_id)
+
+    def walk_step(self) -> None:
+        """One seeded random-walk step on every front-month contract."""
+        for contract_id in self.markets.front.values():
+            self.set_price(contract_id, self.markets.walk_target(contract_id))
