@@ -34,6 +34,9 @@ def main(
 
 def _register() -> None:
     """Attach subcommand groups (imported here so each stays one module)."""
+    from risk_manager.cli.db import db_app
+
+    app.add_typer(db_app, name="db")
 
 
 _register()

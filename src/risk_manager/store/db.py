@@ -40,7 +40,7 @@ def connect(path: Path | str, busy_timeout: float) -> sqlite3.Connection:
     return conn
 
 
-def unusable(path: Path | str, exc: sqlite3.DatabaseError) -> StoreUnusable:
+def unusable(path: Path | str, exc: Exception) -> StoreUnusable:
     return StoreUnusable(
         f"{path}: not a usable risk-manager database ({exc}); move it aside or restore a "
         "backup, then run `risk-manager db migrate`"
@@ -58,9 +58,12 @@ class Database:
 
     @classmethod
     def open(cls, path: Path | str, busy_timeout: float = 5.0) -> Database:
-        if str(path) != MEMORY:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = connect(path, busy_timeout)
+        try:
+            if str(path) != MEMORY:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            conn = connect(path, busy_timeout)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise unusable(path, exc) from exc
         try:
             schema.migrate(conn, path)
         except sqlite3.DatabaseError as exc:
