@@ -1,0 +1,200 @@
+"""What every rule module shares: the context a rule reads and the small helpers it uses.
+
+A rule is pure: ``(context) → actions`` (DESIGN.md style 1). It never reads the clock (``now``
+is in the context), never does I/O, and states which kinds of change it depends on so the
+engine runs only the rules an event can affect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import Flag, auto
+from typing import Any, ClassVar, Protocol
+from zoneinfo import ZoneInfo
+
+from risk_manager.config.durations import UntilSentinel
+from risk_manager.config.rules import RuleConfig
+from risk_manager.domain.actions import Alert, AnyAction, Flatten, LockAccount, Severity
+from risk_manager.domain.contracts import ContractCatalog
+from risk_manager.domain.events import Event
+from risk_manager.domain.locks import LockKind
+from risk_manager.engine.ledger import Ledger, Mark
+
+ZERO = Decimal(0)
+
+
+class Trigger(Flag):
+    """The kinds of change a rule depends on."""
+
+    TRADE = auto()
+    POSITION = auto()
+    ORDER = auto()
+    ACCOUNT = auto()
+    QUOTE = auto()
+    CLOCK = auto()  # a due timer (grace, session edge, gap)
+    CONNECTION = auto()
+    ALL = TRADE | POSITION | ORDER | ACCOUNT | QUOTE | CLOCK | CONNECTION
+
+
+class SessionLike(Protocol):
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def end(self) -> datetime: ...
+
+
+class CalendarLike(Protocol):
+    """The part of :class:`risk_manager.calendar.TradingCalendar` the engine uses."""
+
+    @property
+    def tz(self) -> ZoneInfo: ...
+    def trading_day(self, at: datetime) -> date: ...
+    def next_reset(self, at: datetime) -> datetime: ...
+    def week_label(self, at: datetime) -> date: ...
+    def next_weekly_reset(self, at: datetime) -> datetime: ...
+    def session_at(self, at: datetime) -> Any: ...
+    def next_session_start(self, at: datetime) -> datetime: ...
+
+
+@dataclass(slots=True)
+class Context:
+    """What a rule may read while it runs for one account."""
+
+    now: datetime
+    account_id: int
+    ledger: Ledger
+    marks: dict[str, Mark]
+    catalog: ContractCatalog
+    calendar: CalendarLike
+    mark_mode: str
+    event: Event | None
+    locked_rules: frozenset[str]  # rule keys with an active lock on this account
+    alerted: set[tuple[str, ...]] = field(default_factory=set)  # once-per-cause memory
+    user_hub_down_since: datetime | None = None
+
+    def once(self, *key: str) -> bool:
+        """True the first time a cause is seen (alerts are sent once per cause)."""
+        if key in self.alerted:
+            return False
+        self.alerted.add(key)
+        return True
+
+    def unrealized(self) -> Decimal | None:
+        return self.ledger.unrealized(self.marks, self.catalog, self.mark_mode)
+
+    def resolve_until(
+        self, duration: timedelta | UntilSentinel, start: datetime
+    ) -> datetime | None:
+        """A lock duration → its end instant, resolved when the lock is made (RULES.md §2)."""
+        if isinstance(duration, timedelta):
+            return start + duration
+        if duration is UntilSentinel.RESET:
+            return self.calendar.next_reset(start)
+        if duration is UntilSentinel.WEEK_RESET:
+            return self.calendar.next_weekly_reset(start)
+        if duration is UntilSentinel.SESSION_START:
+            return self.calendar.next_session_start(start)
+        return None
+
+    def when(self, at: datetime | None) -> str:
+        if at is None:
+            return "until an admin clears it"
+        local = at.astimezone(self.calendar.tz)
+        return f"until {local:%Y-%m-%d %H:%M} {_zone_label(self.calendar.tz, local)}"
+
+
+def _zone_label(tz: ZoneInfo, local: datetime) -> str:
+    if tz.key == "America/Chicago":
+        return "CT"
+    return local.tzname() or tz.key
+
+
+def money(value: Decimal) -> str:
+    """``-512.4`` → ``−512.40`` (the rule book's reason style)."""
+    text = f"{value.quantize(Decimal('0.01')):.2f}"
+    return text.replace("-", "−")
+
+
+class Rule:
+    """Base of the 16 rule modules. Subclasses set ``triggers`` and implement ``evaluate``."""
+
+    triggers: ClassVar[Trigger] = Trigger.ALL
+    period: ClassVar[str] = "day"  # warn_at fires once per this period ("day" | "week")
+
+    def __init__(self, config: RuleConfig) -> None:
+        self.config = config
+        self.key = config.key
+
+    def evaluate(self, ctx: Context) -> list[AnyAction]:
+        raise NotImplementedError
+
+    def measure(self, ctx: Context) -> tuple[Decimal, Decimal] | None:
+        """(value, limit) in the direction that breaches upward; None when not measurable."""
+        return None
+
+    def wakeup(self, ctx: Context) -> datetime | None:
+        """The next instant this rule needs a clock tick for, if any."""
+        return None
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def alert(self, ctx: Context, reason: str, severity: Severity = Severity.WARNING) -> Alert:
+        return Alert(
+            at=ctx.now,
+            account_id=ctx.account_id,
+            rule=self.key,
+            reason=f"{self.key}: {reason}",
+            severity=severity,
+        )
+
+    def flatten_and_lock(
+        self,
+        ctx: Context,
+        what: str,
+        duration: timedelta | UntilSentinel,
+        *,
+        kind: LockKind = LockKind.HARD,
+        start: datetime | None = None,
+    ) -> list[AnyAction]:
+        """Flatten (hard) or just lock (soft), with the rule book's reason format."""
+        until = ctx.resolve_until(duration, start or ctx.now)
+        verb = "flatten" if kind is LockKind.HARD else "entries blocked"
+        reason = f"{self.key}: {what}; {verb}, locked {ctx.when(until)}"
+        actions: list[AnyAction] = [
+            LockAccount(
+                at=ctx.now,
+                account_id=ctx.account_id,
+                rule=self.key,
+                reason=reason,
+                until=until,
+                lock_kind=kind,
+            )
+        ]
+        if kind is LockKind.HARD:
+            actions.append(
+                Flatten(at=ctx.now, account_id=ctx.account_id, rule=self.key, reason=reason)
+            )
+        return actions
+
+    def unknown_mark_alert(self, ctx: Context) -> list[AnyAction]:
+        """Fail closed: an open position without a mark is an alert, never a 0 (RULES.md §4)."""
+        missing = sorted(
+            cid
+            for cid in ctx.ledger.positions
+            if ctx.marks.get(cid) is None
+            or ctx.ledger.position_unrealized(
+                ctx.ledger.positions[cid], ctx.marks.get(cid), ctx.catalog, ctx.mark_mode
+            )
+            is None
+        )
+        if not missing or not ctx.once(self.key, "unknown", *missing):
+            return []
+        return [
+            self.alert(
+                ctx,
+                f"unrealized P&L unknown (no mark or contract spec for {', '.join(missing)}); "
+                "rule cannot be evaluated",
+            )
+        ]

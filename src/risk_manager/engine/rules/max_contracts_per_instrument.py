@@ -1,0 +1,98 @@
+"""RULE-002 max_contracts_per_instrument: |size| in one symbol > its limit (or any position in
+an unlisted symbol when ``unlisted: block``) → partial-close the excess; no lock. Several
+contract months of one symbol count together; the excess comes from the month that grew last."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar
+
+from risk_manager.config.rules import MaxContractsPerInstrument
+from risk_manager.domain.actions import AnyAction, ClosePosition
+from risk_manager.domain.models import Position
+from risk_manager.engine.rules.base import Context, Rule, Trigger
+
+
+class MaxContractsPerInstrumentRule(Rule):
+    triggers: ClassVar[Trigger] = Trigger.POSITION
+
+    def __init__(self, config: MaxContractsPerInstrument) -> None:
+        super().__init__(config)
+        self.limits = dict(config.limits)
+        self.block_unlisted = config.unlisted == "block"
+
+    def _by_symbol(self, ctx: Context) -> tuple[dict[str, list[Position]], list[str]]:
+        groups: dict[str, list[Position]] = {}
+        unknown: list[str] = []
+        for p in ctx.ledger.positions.values():
+            spec = ctx.catalog.get(p.contract_id)
+            if spec is None:
+                unknown.append(p.contract_id)
+                continue
+            groups.setdefault(spec.symbol, []).append(p)
+        return groups, unknown
+
+    def measure(self, ctx: Context) -> tuple[Decimal, Decimal] | None:
+        groups, _ = self._by_symbol(ctx)
+        worst: tuple[Decimal, Decimal] | None = None
+        for symbol, positions in groups.items():
+            limit = self.limits.get(symbol)
+            if limit is None:
+                continue
+            size = Decimal(abs(sum(p.signed_size for p in positions)))
+            if worst is None or size / limit > worst[0] / worst[1]:
+                worst = (size, Decimal(limit))
+        return worst
+
+    def evaluate(self, ctx: Context) -> list[AnyAction]:
+        groups, unknown = self._by_symbol(ctx)
+        actions: list[AnyAction] = []
+        for cid in unknown:
+            if ctx.once(self.key, "unknown", cid):
+                actions.append(self.alert(ctx, f"no contract spec for {cid}; symbol unknown"))
+        for symbol, positions in sorted(groups.items()):
+            limit = self.limits.get(symbol)
+            if limit is None:
+                if self.block_unlisted:
+                    for p in positions:
+                        reason = (
+                            f"{self.key}: {symbol} is not listed and unlisted symbols "
+                            f"are blocked; close {p.contract_id}"
+                        )
+                        actions.append(
+                            ClosePosition(
+                                at=ctx.now,
+                                account_id=ctx.account_id,
+                                rule=self.key,
+                                reason=reason,
+                                contract_id=p.contract_id,
+                            )
+                        )
+                continue
+            size = sum(p.size for p in positions)
+            excess = size - limit
+            if excess <= 0:
+                continue
+            recent = sorted(
+                positions, key=lambda p: ctx.ledger.growth_seq.get(p.contract_id, 0), reverse=True
+            )
+            for p in recent:
+                if excess <= 0:
+                    break
+                n = min(p.size, excess)
+                excess -= n
+                reason = (
+                    f"{self.key}: {symbol} size {size} > {limit} (limit); "
+                    f"reduce {p.contract_id} by {n}"
+                )
+                actions.append(
+                    ClosePosition(
+                        at=ctx.now,
+                        account_id=ctx.account_id,
+                        rule=self.key,
+                        reason=reason,
+                        contract_id=p.contract_id,
+                        size=None if n == p.size else n,
+                    )
+                )
+        return actions

@@ -1,0 +1,68 @@
+"""RULE-008 no_stop_loss_grace: a position open for ``grace`` with no working stop (ours or the
+trader's) on the opposite side of that contract → close it. The broker's open orders are the
+ledger's working orders, kept current by the hub and by REST snapshots; the runtime re-checks
+over REST before it sends the close (RULES.md §5 verification)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from risk_manager.config.rules import NoStopLossGrace
+from risk_manager.domain.actions import AnyAction, ClosePosition
+from risk_manager.domain.enums import OrderSide, OrderStatus
+from risk_manager.domain.models import Position
+from risk_manager.engine.rules.base import Context, Rule, Trigger
+
+_PROTECTING = frozenset({OrderStatus.OPEN, OrderStatus.PENDING, OrderStatus.SUSPENDED})
+
+
+def has_stop(ctx: Context, p: Position) -> bool:
+    exit_side = OrderSide.ASK if p.signed_size > 0 else OrderSide.BID
+    return any(
+        o.contract_id == p.contract_id
+        and o.type.is_stop
+        and o.side is exit_side
+        and o.status in _PROTECTING
+        for o in ctx.ledger.orders.values()
+    )
+
+
+class NoStopLossGraceRule(Rule):
+    triggers: ClassVar[Trigger] = Trigger.POSITION | Trigger.ORDER | Trigger.CLOCK
+
+    def __init__(self, config: NoStopLossGrace) -> None:
+        super().__init__(config)
+        self.grace = config.grace
+
+    def _deadline(self, ctx: Context, cid: str) -> datetime:
+        return ctx.ledger.opened_at.get(cid, ctx.now) + self.grace
+
+    def evaluate(self, ctx: Context) -> list[AnyAction]:
+        actions: list[AnyAction] = []
+        for cid, p in ctx.ledger.positions.items():
+            if ctx.now < self._deadline(ctx, cid) or has_stop(ctx, p):
+                continue
+            reason = (
+                f"{self.key}: {cid} open {self.grace.total_seconds():g}s without a stop "
+                "order; close position"
+            )
+            actions.append(
+                ClosePosition(
+                    at=ctx.now,
+                    account_id=ctx.account_id,
+                    rule=self.key,
+                    reason=reason,
+                    contract_id=cid,
+                )
+            )
+        return actions
+
+    def wakeup(self, ctx: Context) -> datetime | None:
+        due = [
+            self._deadline(ctx, cid)
+            for cid, p in ctx.ledger.positions.items()
+            if not has_stop(ctx, p)
+        ]
+        future = [d for d in due if d > ctx.now]
+        return min(future) if future else None

@@ -1,0 +1,73 @@
+"""Shared by RULE-004 and RULE-005: a threshold on unrealized P&L, per position or in total."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar
+
+from risk_manager.domain.actions import AnyAction, ClosePosition, Flatten
+from risk_manager.engine.rules.base import Context, Rule, Trigger, money
+
+
+class UnrealizedThresholdRule(Rule):
+    """``sign`` = −1 for a loss limit (fires at ≤ −amount), +1 for a profit target (≥ amount)."""
+
+    triggers: ClassVar[Trigger] = Trigger.QUOTE | Trigger.POSITION
+    sign: ClassVar[int] = 1
+    word: ClassVar[str] = "target"
+
+    def __init__(self, config: object, amount: Decimal, scope: str) -> None:
+        super().__init__(config)  # type: ignore[arg-type]
+        self.amount = amount
+        self.scope = scope
+
+    def _hit(self, value: Decimal) -> bool:
+        return value <= -self.amount if self.sign < 0 else value >= self.amount
+
+    def measure(self, ctx: Context) -> tuple[Decimal, Decimal] | None:
+        if self.scope == "total":
+            total = ctx.unrealized()
+            return None if total is None else (total * self.sign, self.amount)
+        worst: Decimal | None = None
+        for p in ctx.ledger.positions.values():
+            u = ctx.ledger.position_unrealized(
+                p, ctx.marks.get(p.contract_id), ctx.catalog, ctx.mark_mode
+            )
+            if u is not None and (worst is None or u * self.sign > worst):
+                worst = u * self.sign
+        return None if worst is None else (worst, self.amount)
+
+    def evaluate(self, ctx: Context) -> list[AnyAction]:
+        limit = money(self.amount * self.sign)
+        op = "≤" if self.sign < 0 else "≥"
+        if self.scope == "total":
+            total = ctx.unrealized()
+            if total is None:
+                return self.unknown_mark_alert(ctx)
+            if not ctx.ledger.positions or not self._hit(total):
+                return []
+            reason = f"{self.key}: unrealized {money(total)} {op} {limit} ({self.word}); flatten"
+            return [Flatten(at=ctx.now, account_id=ctx.account_id, rule=self.key, reason=reason)]
+        actions: list[AnyAction] = []
+        unknown = False
+        for cid, p in ctx.ledger.positions.items():
+            u = ctx.ledger.position_unrealized(p, ctx.marks.get(cid), ctx.catalog, ctx.mark_mode)
+            if u is None:
+                unknown = True
+            elif self._hit(u):
+                reason = (
+                    f"{self.key}: {cid} unrealized {money(u)} {op} {limit} ({self.word}); "
+                    "close position"
+                )
+                actions.append(
+                    ClosePosition(
+                        at=ctx.now,
+                        account_id=ctx.account_id,
+                        rule=self.key,
+                        reason=reason,
+                        contract_id=cid,
+                    )
+                )
+        if unknown:
+            actions.extend(self.unknown_mark_alert(ctx))
+        return actions
