@@ -1,0 +1,373 @@
+"""The simulator's SignalR hub server: /hubs/user and /hubs/market, as ProjectX serves them.
+
+Speaks the JSON hub protocol over aiohttp WebSockets (projectx-gateway-api.md §7 and §9):
+negotiate v0/v1, token from the `access_token` query parameter or `Authorization: Bearer`,
+handshake, Completions for invocations with an id, pings, and per-connection subscriptions.
+Events are encoded once per publish and fanned out to per-connection bounded queues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from risk_manager.sim.hub_connection import HubConnection
+from risk_manager.sim.signalr_protocol import (
+    ERROR_CLOSE_RECORD,
+    HANDSHAKE_OK,
+    PING_RECORD,
+    PLAIN_CLOSE_RECORD,
+    MessageType,
+    ProtocolError,
+    completion_record,
+    handshake_error_record,
+    invocation_record,
+    parse_handshake,
+    parse_record,
+    split_records,
+)
+
+_log = logging.getLogger(__name__)
+
+HUBS = ("user", "market")
+MAX_CLIENT_FRAME_BYTES = 1024 * 1024
+_HANDSHAKE_TIMEOUT_S = 15.0
+
+# method -> (subscription kind, argument type or None, subscribe?) per hub (§7.2)
+_METHODS: dict[str, dict[str, tuple[str, type | None, bool]]] = {
+    "user": {
+        "SubscribeAccounts": ("accounts", None, True),
+        "UnsubscribeAccounts": ("accounts", None, False),
+        "SubscribeOrders": ("orders", int, True),
+        "UnsubscribeOrders": ("orders", int, False),
+        "SubscribePositions": ("positions", int, True),
+        "UnsubscribePositions": ("positions", int, False),
+        "SubscribeTrades": ("trades", int, True),
+        "UnsubscribeTrades": ("trades", int, False),
+    },
+    "market": {
+        "SubscribeContractQuotes": ("quotes", str, True),
+        "UnsubscribeContractQuotes": ("quotes", str, False),
+        "SubscribeContractTrades": ("market_trades", str, True),
+        "UnsubscribeContractTrades": ("market_trades", str, False),
+        "SubscribeContractMarketDepth": ("depth", str, True),
+        "UnsubscribeContractMarketDepth": ("depth", str, False),
+    },
+}
+
+_USER_TARGET_KIND = {
+    "GatewayUserOrder": "orders",
+    "GatewayUserPosition": "positions",
+    "GatewayUserTrade": "trades",
+}
+
+
+def request_token(request: web.Request) -> str | None:
+    """The first `access_token` query value, else the `Authorization: Bearer` token (§7.1)."""
+    tokens = request.query.getall("access_token", [])
+    if tokens and tokens[0]:
+        return tokens[0]
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+class HubServer:
+    def __init__(
+        self,
+        validate_token: Callable[[str], bool],
+        *,
+        ping_interval: float = 15.0,
+        max_pending: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._validate_token = validate_token
+        self._ping_interval = ping_interval
+        self._max_pending = max_pending
+        self._clock = clock
+        self._connections: dict[str, set[HubConnection]] = {hub: set() for hub in HUBS}
+        self._subscribers: defaultdict[Hashable, set[HubConnection]] = defaultdict(set)
+        self._silenced_until: dict[str, float] = {}
+        self._handlers: set[asyncio.Task[Any]] = set()
+        self._side_tasks: set[asyncio.Task[None]] = set()
+        self._ping_task: asyncio.Task[None] | None = None
+
+    # -- wiring -------------------------------------------------------------------------------
+
+    def add_routes(self, app: web.Application) -> None:
+        for hub in HUBS:
+            app.router.add_post(f"/hubs/{hub}/negotiate", self._negotiate)
+            app.router.add_get(f"/hubs/{hub}", self._make_ws_handler(hub))
+
+    def connection_count(self, hub: str | None = None) -> int:
+        if hub is None:
+            return sum(len(conns) for conns in self._connections.values())
+        return len(self._connections[self._check_hub(hub)])
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    async def publish_user(
+        self, target: str, account_id: int, data: dict[str, Any], action: int
+    ) -> None:
+        if target == "GatewayUserAccount":
+            key: Hashable = ("accounts", None)
+        elif target in _USER_TARGET_KIND:
+            key = (_USER_TARGET_KIND[target], account_id)
+        else:
+            raise ValueError(
+                f"unknown user-hub event {target!r}: use GatewayUserAccount, "
+                + ", ".join(_USER_TARGET_KIND)
+            )
+        self._fan_out("user", key, target, [{"action": action, "data": data}])
+
+    async def publish_quote(self, contract_id: str, data: dict[str, Any]) -> None:
+        self._fan_out("market", ("quotes", contract_id), "GatewayQuote", [contract_id, data])
+
+    async def publish_market_trades(self, contract_id: str, prints: list[dict[str, Any]]) -> None:
+        key = ("market_trades", contract_id)
+        self._fan_out("market", key, "GatewayTrade", [contract_id, prints])
+
+    async def publish_depth(self, contract_id: str, entries: list[dict[str, Any]]) -> None:
+        self._fan_out("market", ("depth", contract_id), "GatewayDepth", [contract_id, entries])
+
+    def _fan_out(self, hub: str, key: Hashable, target: str, arguments: list[Any]) -> None:
+        subscribers = self._subscribers.get(key)
+        if not subscribers or self._is_silenced(hub):
+            return
+        record = invocation_record(target, arguments)  # once, shared by every subscriber
+        for conn in list(subscribers):
+            if not conn.offer(record):
+                _log.warning(
+                    "hub %s connection %s cannot keep up (%d records queued); dropping it",
+                    hub,
+                    conn.connection_id,
+                    self._max_pending,
+                )
+                # A stuck socket cannot take the Close either: abort it after a short grace.
+                drop = conn.shutdown(ERROR_CLOSE_RECORD, grace_s=1.0)
+                self._spawn(drop, f"hub-drop-{conn.connection_id}")
+
+    # -- faults -------------------------------------------------------------------------------
+
+    async def drop_connections(self) -> None:
+        """Send Close with an error (reconnect allowed) and close every hub socket."""
+        await self._close_all(ERROR_CLOSE_RECORD)
+
+    def silence(self, hub: str, seconds: float) -> None:
+        """Keep the hub's sockets open (pings continue) but publish nothing for `seconds`."""
+        self._silenced_until[self._check_hub(hub)] = self._clock() + seconds
+
+    def _is_silenced(self, hub: str) -> bool:
+        until = self._silenced_until.get(hub)
+        return until is not None and self._clock() < until
+
+    async def close(self) -> None:
+        """Close every socket and stop every task (for `app.on_shutdown`)."""
+        if self._ping_task is not None:
+            self._ping_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ping_task
+            self._ping_task = None
+        await self._close_all(PLAIN_CLOSE_RECORD)
+        for task in list(self._side_tasks):
+            task.cancel()
+        await asyncio.gather(*self._side_tasks, return_exceptions=True)
+
+    async def _close_all(self, close_record: str) -> None:
+        conns = [conn for hub_conns in self._connections.values() for conn in hub_conns]
+        await asyncio.gather(*(conn.shutdown(close_record) for conn in conns))
+        # Let the handlers unregister, so connection_count() is 0 when this returns.
+        handlers = list(self._handlers)
+        if handlers:
+            await asyncio.wait(handlers, timeout=5.0)
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    def _authorize(self, request: web.Request) -> None:
+        token = request_token(request)
+        if token is None or not self._validate_token(token):
+            raise web.HTTPUnauthorized(text="missing or invalid access token")
+
+    async def _negotiate(self, request: web.Request) -> web.Response:
+        self._authorize(request)
+        try:
+            requested = int(request.query.get("negotiateVersion", "0"))
+        except ValueError:
+            requested = 0
+        version = 1 if requested >= 1 else 0
+        body: dict[str, Any] = {
+            "connectionId": secrets.token_urlsafe(16),
+            "negotiateVersion": version,
+            "availableTransports": [
+                {"transport": "WebSockets", "transferFormats": ["Text", "Binary"]}
+            ],
+        }
+        if version == 1:
+            body["connectionToken"] = secrets.token_urlsafe(16)
+        return web.json_response(body)
+
+    def _make_ws_handler(self, hub: str) -> Callable[[web.Request], Any]:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            self._authorize(request)
+            task = asyncio.current_task()
+            if task is not None:
+                self._handlers.add(task)
+            try:
+                return await self._serve(hub, request)
+            finally:
+                if task is not None:
+                    self._handlers.discard(task)
+
+        return handler
+
+    async def _serve(self, hub: str, request: web.Request) -> web.WebSocketResponse:
+        # timeout: how long close() waits for the peer's close frame.
+        ws = web.WebSocketResponse(max_msg_size=MAX_CLIENT_FRAME_BYTES, autoping=True, timeout=2.0)
+        await ws.prepare(request)
+        rest = await self._handshake(ws)
+        if rest is None:
+            return ws
+        # The `id` from negotiate is accepted whatever it is: nothing is kept per connection id.
+        conn = HubConnection(hub, secrets.token_hex(8), request, ws, self._max_pending)
+        self._connections[hub].add(conn)
+        self._ensure_pinger()
+        try:
+            if self._handle_records(conn, rest):
+                async for msg in ws:
+                    if msg.type == WSMsgType.TEXT:
+                        text = msg.data
+                    elif msg.type == WSMsgType.BINARY:
+                        text = msg.data.decode("utf-8", errors="replace")
+                    else:
+                        break
+                    if not self._handle_records(conn, split_records(text)):
+                        break
+        finally:
+            self._forget(conn)
+            await conn.shutdown(None)
+        return ws
+
+    async def _handshake(self, ws: web.WebSocketResponse) -> list[str] | None:
+        """Reply to the handshake; the records that followed it, or None if it failed."""
+        try:
+            msg = await ws.receive(timeout=_HANDSHAKE_TIMEOUT_S)
+        except TimeoutError:
+            await ws.close()
+            return None
+        if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+            await ws.close()
+            return None
+        text = msg.data if msg.type == WSMsgType.TEXT else msg.data.decode("utf-8", "replace")
+        result = parse_handshake(text)
+        if result.error is not None:
+            await ws.send_str(handshake_error_record(result.error))
+            await ws.close()
+            return None
+        await ws.send_str(HANDSHAKE_OK)
+        return result.rest
+
+    def _forget(self, conn: HubConnection) -> None:
+        self._connections[conn.hub].discard(conn)
+        for key in conn.subscriptions:
+            subscribers = self._subscribers.get(key)
+            if subscribers is not None:
+                subscribers.discard(conn)
+                if not subscribers:
+                    del self._subscribers[key]
+        conn.subscriptions.clear()
+
+    # -- incoming messages --------------------------------------------------------------------
+
+    def _handle_records(self, conn: HubConnection, records: list[str]) -> bool:
+        """Act on client records; False when the connection should end."""
+        for record in records:
+            try:
+                message = parse_record(record)
+            except ProtocolError as exc:
+                _log.warning("hub %s connection %s: %s", conn.hub, conn.connection_id, exc)
+                conn.request_close(ERROR_CLOSE_RECORD)
+                return False
+            kind = message["type"]
+            if kind == MessageType.CLOSE:
+                return False
+            if kind in (MessageType.INVOCATION, MessageType.STREAM_INVOCATION):
+                self._invoke(conn, message)
+            # Pings, completions, stream items, cancels, acks: nothing to do.
+        return True
+
+    def _invoke(self, conn: HubConnection, message: dict[str, Any]) -> None:
+        raw_id = message.get("invocationId")
+        invocation_id = None if raw_id is None else str(raw_id)
+        error = self._apply(conn, message)
+        if error is not None:
+            _log.info("hub %s connection %s: %s", conn.hub, conn.connection_id, error)
+        if invocation_id is not None:
+            conn.offer(completion_record(invocation_id, error))
+
+    def _apply(self, conn: HubConnection, message: dict[str, Any]) -> str | None:
+        """Run a hub method; the Completion error text, or None on success."""
+        target = message.get("target")
+        spec = _METHODS[conn.hub].get(target) if isinstance(target, str) else None
+        if spec is None or message["type"] == MessageType.STREAM_INVOCATION:
+            return f"Failed to invoke '{target}' because it does not exist."
+        kind, arg_type, subscribe = spec
+        arguments = message.get("arguments", [])
+        if not isinstance(arguments, list):
+            return f"Failed to invoke '{target}': 'arguments' must be an array."
+        expected = 0 if arg_type is None else 1
+        if len(arguments) != expected:
+            return (
+                f"Failed to invoke '{target}' due to an error on the server. InvalidDataException:"
+                f" Invocation provides {len(arguments)} argument(s) but target expects {expected}."
+            )
+        arg = arguments[0] if arguments else None
+        if arg_type is not None and (isinstance(arg, bool) or not isinstance(arg, arg_type)):
+            return (
+                f"Failed to invoke '{target}' due to an error on the server. InvalidDataException:"
+                f" Error binding arguments: expected {arg_type.__name__}, got {arg!r}."
+            )
+        key: Hashable = (kind, arg)
+        if subscribe:
+            conn.subscriptions.add(key)  # a set: subscribing twice is one subscription
+            self._subscribers[key].add(conn)
+        else:
+            conn.subscriptions.discard(key)
+            subscribers = self._subscribers.get(key)
+            if subscribers is not None:
+                subscribers.discard(conn)
+                if not subscribers:
+                    del self._subscribers[key]
+        return None
+
+    # -- tasks --------------------------------------------------------------------------------
+
+    def _ensure_pinger(self) -> None:
+        if self._ping_task is None or self._ping_task.done():
+            self._ping_task = asyncio.create_task(self._ping_loop(), name="hub-pinger")
+
+    async def _ping_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._ping_interval)
+            for conns in self._connections.values():
+                for conn in conns:
+                    conn.offer(PING_RECORD)
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro, name=name)
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    @staticmethod
+    def _check_hub(hub: str) -> str:
+        if hub not in HUBS:
+            raise ValueError(f"unknown hub {hub!r}: use 'user' or 'market'")
+        return hub
