@@ -1,0 +1,188 @@
+"""The hub server accepts pysignalr (the client the product uses), with and without negotiate."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from aiohttp import web
+from pysignalr.client import SignalRClient
+from pysignalr.exceptions import AuthorizationError, ServerError
+from pysignalr.messages import CompletionMessage
+
+from risk_manager.sim.hubs import HubServer
+
+GOOD = "good-token"
+USER_EVENTS = ("GatewayUserAccount", "GatewayUserOrder", "GatewayUserPosition", "GatewayUserTrade")
+
+
+REQUESTS: list[str] = []  # request paths seen by the test server, to tell negotiate happened
+
+
+@web.middleware
+async def record_path(request: web.Request, handler: Any) -> Any:
+    REQUESTS.append(f"{request.method} {request.path}")
+    return await handler(request)
+
+
+@asynccontextmanager
+async def running_hubs() -> AsyncIterator[tuple[HubServer, str]]:
+    hubs = HubServer(lambda token: token == GOOD)
+    REQUESTS.clear()
+    app = web.Application(middlewares=[record_path])
+    hubs.add_routes(app)
+
+    async def on_shutdown(_: web.Application) -> None:
+        await hubs.close()
+
+    app.on_shutdown.append(on_shutdown)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield hubs, f"{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def wait_until(condition: Callable[[], bool], within_s: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within_s
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        await asyncio.sleep(0.01)
+
+
+class Recorder:
+    """A pysignalr client plus everything it received, keyed by event name."""
+
+    def __init__(self, url: str, skip_negotiation: bool, events: tuple[str, ...]) -> None:
+        self.client = SignalRClient(url, retry_count=1)
+        # SignalRClient has no skip_negotiation argument; its WebsocketTransport does.
+        self.client._transport._skip_negotiation = skip_negotiation
+        self.received: list[tuple[str, list[Any]]] = []
+        self.completions: list[CompletionMessage] = []
+        self.opened = asyncio.Event()
+        for name in events:
+            self.client.on(name, self._recorder(name))
+        self.client.on_open(self._on_open)
+
+    def _recorder(self, name: str) -> Callable[[list[Any]], Any]:
+        async def record(arguments: list[Any]) -> None:
+            self.received.append((name, arguments))
+
+        return record
+
+    async def _on_open(self) -> None:
+        self.opened.set()
+
+    async def _on_completion(self, message: CompletionMessage) -> None:
+        self.completions.append(message)
+
+    async def invoke(self, method: str, arguments: list[Any]) -> None:
+        """Send with an invocation id and wait for the server's Completion."""
+        before = len(self.completions)
+        await self.client.send(method, arguments, on_invocation=self._on_completion)  # type: ignore[arg-type]
+        await wait_until(lambda: len(self.completions) > before)
+        assert self.completions[-1].error is None
+
+
+@asynccontextmanager
+async def connected(
+    url: str, skip_negotiation: bool, events: tuple[str, ...]
+) -> AsyncIterator[Recorder]:
+    recorder = Recorder(url, skip_negotiation, events)
+    task = asyncio.create_task(recorder.client.run())
+    try:
+        await asyncio.wait_for(recorder.opened.wait(), 5)
+        yield recorder
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@pytest.mark.parametrize("skip_negotiation", [True, False])
+async def test_pysignalr_receives_user_events_in_the_action_data_wrapper(
+    skip_negotiation: bool,
+) -> None:
+    async with running_hubs() as (hubs, host):
+        scheme = "ws" if skip_negotiation else "http"
+        url = f"{scheme}://{host}/hubs/user?access_token={GOOD}"
+        async with connected(url, skip_negotiation, USER_EVENTS) as user:
+            await user.invoke("SubscribeAccounts", [])
+            for method in ("SubscribeOrders", "SubscribePositions", "SubscribeTrades"):
+                await user.invoke(method, [20258288])
+            order = {"id": 2934939816, "accountId": 20258288, "status": 6, "size": 15}
+            position = {"id": 703034494, "accountId": 20258288, "type": 1, "size": 15}
+            trade = {"id": 2555492505, "accountId": 20258288, "price": 49909, "fees": 5.55}
+            account = {"id": 20258288, "name": "S1", "balance": 50000, "canTrade": True}
+            await hubs.publish_user("GatewayUserOrder", 20258288, order, 1)
+            await hubs.publish_user("GatewayUserPosition", 20258288, position, 1)
+            await hubs.publish_user("GatewayUserTrade", 20258288, trade, 0)
+            await hubs.publish_user("GatewayUserAccount", 20258288, account, 1)
+            await wait_until(lambda: len(user.received) == 4)
+    negotiated = "POST /hubs/user/negotiate" in REQUESTS
+    assert negotiated is not skip_negotiation
+    assert user.received == [
+        ("GatewayUserOrder", [{"action": 1, "data": order}]),
+        ("GatewayUserPosition", [{"action": 1, "data": position}]),
+        ("GatewayUserTrade", [{"action": 0, "data": trade}]),
+        ("GatewayUserAccount", [{"action": 1, "data": account}]),
+    ]
+
+
+@pytest.mark.parametrize("skip_negotiation", [True, False])
+async def test_pysignalr_receives_quotes_as_contract_and_object(skip_negotiation: bool) -> None:
+    contract = "CON.F.US.EP.Z25"
+    quote = {"symbol": "F.US.EP", "lastPrice": 6000.25, "bestBid": 6000, "bestAsk": 6000.25}
+    async with running_hubs() as (hubs, host):
+        scheme = "ws" if skip_negotiation else "http"
+        url = f"{scheme}://{host}/hubs/market?access_token={GOOD}"
+        async with connected(url, skip_negotiation, ("GatewayQuote",)) as market:
+            await market.invoke("SubscribeContractQuotes", [contract])
+            await hubs.publish_quote(contract, quote)
+            await wait_until(lambda: len(market.received) == 1)
+            assert hubs.connection_count("market") == 1
+    assert ("POST /hubs/market/negotiate" in REQUESTS) is not skip_negotiation
+    assert market.received == [("GatewayQuote", [contract, quote])]
+
+
+async def test_pysignalr_fire_and_forget_send_subscribes_too() -> None:
+    async with running_hubs() as (hubs, host):
+        url = f"ws://{host}/hubs/market?access_token={GOOD}"
+        async with connected(url, True, ("GatewayQuote",)) as market:
+            await market.client.send("SubscribeContractQuotes", ["C"])  # type: ignore[list-item]
+
+            async def publish_until_received() -> None:
+                while not market.received:
+                    await hubs.publish_quote("C", {"lastPrice": 1})
+                    await asyncio.sleep(0.01)
+
+            await asyncio.wait_for(publish_until_received(), 5)
+    assert market.received[0] == ("GatewayQuote", ["C", {"lastPrice": 1}])
+
+
+async def test_pysignalr_negotiate_with_a_bad_token_is_unauthorized() -> None:
+    async with running_hubs() as (_, host):
+        client = SignalRClient(f"http://{host}/hubs/user?access_token=bad", retry_count=1)
+        with pytest.raises(AuthorizationError):
+            await asyncio.wait_for(client.run(), 5)
+
+
+async def test_pysignalr_sees_the_dropped_connection_error() -> None:
+    async with running_hubs() as (hubs, host):
+        recorder = Recorder(f"ws://{host}/hubs/user?access_token={GOOD}", True, USER_EVENTS)
+        task = asyncio.create_task(recorder.client.run())
+        await asyncio.wait_for(recorder.opened.wait(), 5)
+        await hubs.drop_connections()
+        # pysignalr raises the Close message's error out of run().
+        with pytest.raises(ServerError, match="Connection closed with an error"):
+            await asyncio.wait_for(task, 5)
+        assert hubs.connection_count() == 0
