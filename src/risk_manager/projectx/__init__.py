@@ -1,1 +1,1 @@
-"""ProjectX Gateway adapter: REST client, hub connections, wire ↔ domain mapping."""
+"""ProjectX Gateway adapter: REST client, token manager, rate limiter, circuit breaker, hubs."""

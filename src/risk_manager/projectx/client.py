@@ -1,0 +1,287 @@
+"""``ProjectXClient``: typed gateway REST calls returning domain models.
+
+Use as ``async with ProjectXClient(base_url, username, api_key) as client: ...``. Every call goes
+through ``RestTransport`` (rate limit, circuit breaker, token, envelope → exceptions). Writes are
+never retried by the client; on ``RetryLater`` from a write, read the state before acting again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+from pydantic import SecretStr
+
+from risk_manager.domain.enums import OrderSide, OrderType
+from risk_manager.domain.errors import AuthenticationFailed, BrokerRefused, RetryLater
+from risk_manager.domain.models import Account, Order, Position, Trade
+from risk_manager.projectx.circuit import CircuitBreaker
+from risk_manager.projectx.contract_info import ContractInfo, contract_from_wire
+from risk_manager.projectx.mapping import (
+    account_from_wire,
+    order_from_wire,
+    position_from_wire,
+    trade_from_wire,
+)
+from risk_manager.projectx.rate_limit import GatewayRateLimiter
+from risk_manager.projectx.rest import RestTransport, Sleep
+from risk_manager.projectx.token import Clock, TokenManager
+
+
+@dataclass(frozen=True, slots=True)
+class Bracket:
+    """An Auto-OCO bracket leg: signed ticks from the entry fill (API doc §5.6)."""
+
+    ticks: int
+    type: OrderType
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(at: datetime) -> str:
+    if at.tzinfo is None:
+        raise ValueError("timestamps sent to the gateway must be timezone-aware")
+    return at.astimezone(UTC).isoformat()
+
+
+def _rows(payload: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    rows = payload.get(key)
+    if rows is None:
+        return []
+    if not isinstance(rows, list):
+        raise RetryLater(f"gateway sent `{key}` that is not a list")
+    return [row for row in rows if isinstance(row, Mapping)]
+
+
+class ProjectXClient:
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        api_key: SecretStr | str,
+        *,
+        clock: Clock = _utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        limiter: GatewayRateLimiter | None = None,
+        breaker: CircuitBreaker | None = None,
+        timeout: float = 10.0,
+        read_attempts: int = 4,
+        retry_base: float = 0.5,
+    ) -> None:
+        self.base_url = base_url
+        self._username = username
+        self._api_key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
+        self._clock = clock
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self.limiter = limiter or GatewayRateLimiter(monotonic=monotonic, sleep=sleep)
+        self.breaker = breaker or CircuitBreaker(monotonic=monotonic)
+        self._timeout = timeout
+        self._read_attempts = read_attempts
+        self._retry_base = retry_base
+        self._session: aiohttp.ClientSession | None = None
+        self._rest: RestTransport | None = None
+        self.tokens = TokenManager(self._login, self._validate, clock)
+
+    def __repr__(self) -> str:
+        return f"ProjectXClient(base_url={self.base_url!r}, username={self._username!r})"
+
+    async def __aenter__(self) -> Self:
+        self._session = aiohttp.ClientSession()
+        self._rest = RestTransport(
+            self.base_url,
+            self._session,
+            self.limiter,
+            self.breaker,
+            timeout=self._timeout,
+            read_attempts=self._read_attempts,
+            retry_base=self._retry_base,
+            sleep=self._sleep,
+        )
+        self._rest.tokens = self.tokens
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+        self._session = None
+        self._rest = None
+
+    @property
+    def rest(self) -> RestTransport:
+        if self._rest is None:
+            raise RuntimeError("use ProjectXClient inside `async with`")
+        return self._rest
+
+    async def token(self) -> str:
+        """A valid session token (for hub connections); logs in on first use."""
+        return await self.tokens.get()
+
+    # -- auth (used by the token manager only) --------------------------------------------
+
+    async def _login(self) -> str:
+        body = {"userName": self._username, "apiKey": self._api_key.get_secret_value()}
+        payload = await self.rest.call("Auth/loginKey", body, auth=False)
+        token = payload.get("token")
+        if not isinstance(token, str) or not token:
+            raise AuthenticationFailed("Auth/loginKey succeeded but returned no token")
+        return token
+
+    async def _validate(self, current: str) -> str:
+        payload = await self.rest.call("Auth/validate", None, bearer=current)
+        token = payload.get("newToken")
+        if not isinstance(token, str) or not token:
+            raise AuthenticationFailed("Auth/validate succeeded but returned no newToken")
+        return token
+
+    # -- reads ------------------------------------------------------------------------------
+
+    async def ping(self) -> str:
+        return await self.rest.get_text("Status/ping")
+
+    async def search_accounts(self, only_active: bool = True) -> list[Account]:
+        payload = await self.rest.call("Account/search", {"onlyActiveAccounts": only_active})
+        return [account_from_wire(row) for row in _rows(payload, "accounts")]
+
+    async def search_contracts(self, text: str, live: bool = False) -> list[ContractInfo]:
+        payload = await self.rest.call("Contract/search", {"searchText": text, "live": live})
+        return [contract_from_wire(row) for row in _rows(payload, "contracts")]
+
+    async def contract_by_id(self, contract_id: str) -> ContractInfo:
+        endpoint = "Contract/searchById"
+        payload = await self.rest.call(endpoint, {"contractId": contract_id})
+        # Current docs answer `contract`; the April-2025 docs showed a `contracts` array (§5.3).
+        row = payload.get("contract")
+        if not isinstance(row, Mapping):
+            rows = _rows(payload, "contracts")
+            row = rows[0] if rows else None
+        if row is None:
+            raise BrokerRefused(endpoint, 1, "CONTRACT_NOT_FOUND", f"no contract {contract_id}")
+        return contract_from_wire(row)
+
+    async def available_contracts(self, live: bool = False) -> list[ContractInfo]:
+        payload = await self.rest.call("Contract/available", {"live": live})
+        return [contract_from_wire(row) for row in _rows(payload, "contracts")]
+
+    async def search_open_positions(self, account_id: int) -> list[Position]:
+        payload = await self.rest.call("Position/searchOpen", {"accountId": account_id})
+        return [position_from_wire(row) for row in _rows(payload, "positions")]
+
+    async def search_open_orders(self, account_id: int) -> list[Order]:
+        payload = await self.rest.call("Order/searchOpen", {"accountId": account_id})
+        return [order_from_wire(row) for row in _rows(payload, "orders")]
+
+    async def search_orders(
+        self, account_id: int, start: datetime, end: datetime | None = None
+    ) -> list[Order]:
+        body: dict[str, object] = {"accountId": account_id, "startTimestamp": _iso(start)}
+        if end is not None:
+            body["endTimestamp"] = _iso(end)
+        payload = await self.rest.call("Order/search", body)
+        return [order_from_wire(row) for row in _rows(payload, "orders")]
+
+    async def search_trades(
+        self, account_id: int, start: datetime, end: datetime | None = None
+    ) -> list[Trade]:
+        body: dict[str, object] = {"accountId": account_id, "startTimestamp": _iso(start)}
+        if end is not None:
+            body["endTimestamp"] = _iso(end)
+        payload = await self.rest.call("Trade/search", body)
+        return [trade_from_wire(row) for row in _rows(payload, "trades")]
+
+    # -- writes (never retried here) ---------------------------------------------------------
+
+    async def place_order(
+        self,
+        account_id: int,
+        contract_id: str,
+        type: OrderType,
+        side: OrderSide,
+        size: int,
+        *,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        trail_price: Decimal | None = None,
+        custom_tag: str | None = None,
+        stop_loss_bracket: Bracket | None = None,
+        take_profit_bracket: Bracket | None = None,
+    ) -> int:
+        """The new order's id. Raises ``OrderRefused`` (a ``BrokerRefused``) on
+        ``success: false``, carrying ``order_id`` when the gateway allocated one anyway."""
+        body: dict[str, object] = {
+            "accountId": account_id,
+            "contractId": contract_id,
+            "type": int(type),
+            "side": int(side),
+            "size": size,
+            "limitPrice": limit_price,
+            "stopPrice": stop_price,
+            "trailPrice": trail_price,
+            "customTag": custom_tag,
+        }
+        for key, bracket in (
+            ("stopLossBracket", stop_loss_bracket),
+            ("takeProfitBracket", take_profit_bracket),
+        ):
+            if bracket is not None:
+                body[key] = {"ticks": bracket.ticks, "type": int(bracket.type)}
+        payload = await self.rest.call("Order/place", body)
+        order_id = payload.get("orderId")
+        if not isinstance(order_id, int):
+            raise RetryLater("Order/place succeeded without an orderId: read open orders")
+        return order_id
+
+    async def modify_order(
+        self,
+        account_id: int,
+        order_id: int,
+        *,
+        size: int | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        trail_price: Decimal | None = None,
+    ) -> None:
+        """``None`` fields are sent as null, which the gateway treats as unchanged."""
+        await self.rest.call(
+            "Order/modify",
+            {
+                "accountId": account_id,
+                "orderId": order_id,
+                "size": size,
+                "limitPrice": limit_price,
+                "stopPrice": stop_price,
+                "trailPrice": trail_price,
+            },
+        )
+
+    async def cancel_order(self, account_id: int, order_id: int) -> None:
+        await self.rest.call("Order/cancel", {"accountId": account_id, "orderId": order_id})
+
+    async def close_position(self, account_id: int, contract_id: str) -> None:
+        await self.rest.call(
+            "Position/closeContract", {"accountId": account_id, "contractId": contract_id}
+        )
+
+    async def partial_close_position(self, account_id: int, contract_id: str, size: int) -> None:
+        await self.rest.call(
+            "Position/partialCloseContract",
+            {"accountId": account_id, "contractId": contract_id, "size": size},
+        )
+
+
+__all__: Sequence[str] = ("Bracket", "ProjectXClient")
