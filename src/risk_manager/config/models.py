@@ -1,0 +1,173 @@
+"""The root config model: every setting and default of risk-manager, typed and frozen.
+
+A file may give any subset of sections; replay reads only ``trading_day``, ``rules`` and
+``contracts``, so a file with just those validates. Broker credentials are checked only when
+the daemon runs (:meth:`Config.require_broker_credentials`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from risk_manager.config.errors import ConfigError
+from risk_manager.config.rules import RulesConfig
+from risk_manager.config.sections import (
+    AccountsConfig,
+    AlertsConfig,
+    ApiConfig,
+    BrokerConfig,
+    ContractOverride,
+    LoggingConfig,
+    StoreConfig,
+    TradingDayConfig,
+)
+from risk_manager.domain.contracts import DEFAULT_CATALOG, ContractCatalog
+
+MASK = "********"
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` laid over ``base``: mappings merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        old = merged.get(key)
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            merged[key] = deep_merge(old, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+class Config(BaseModel):
+    """The whole config file. Build it with :func:`risk_manager.config.loader.load_config`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    broker: BrokerConfig = Field(default_factory=BrokerConfig)
+    accounts: AccountsConfig = Field(default_factory=AccountsConfig)
+    trading_day: TradingDayConfig = Field(default_factory=TradingDayConfig)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    contracts: list[ContractOverride] = Field(default_factory=list)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    _account_rules: dict[int, RulesConfig] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _with_account_rules(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Config:
+        """Validate the file, then each account's rules merged onto the global ones, and
+        report every problem of both at once (with the account's key path)."""
+        errors: list[Any] = []
+        config: Config | None = None
+        try:
+            config = handler(data)
+        except ValidationError as exc:
+            errors.extend(exc.errors(include_url=False))
+        merged: dict[int, RulesConfig] = {}
+        global_locs = {tuple(error["loc"]) for error in errors}
+        for index, account_id, rules_raw in _account_overrides(data):
+            prefix: tuple[str | int, ...] = ("accounts", "list", index, "rules")
+            try:
+                merged[account_id] = RulesConfig.model_validate(rules_raw)
+            except ValidationError as exc:
+                for error in exc.errors(include_url=False):
+                    if ("rules", *error["loc"]) in global_locs:
+                        continue  # already reported once under `rules.`
+                    errors.append({**error, "loc": prefix + tuple(error["loc"])})
+        if errors or config is None:
+            raise ValidationError.from_exception_data(cls.__name__, [_rebuild(e) for e in errors])
+        config._account_rules = merged
+        return config
+
+    def rules_for(self, account_id: int) -> RulesConfig:
+        """The effective rules of an account: its overrides merged onto the global rules."""
+        return self._account_rules.get(account_id, self.rules)
+
+    def guards(self, account_id: int) -> bool:
+        """Whether this account is guarded (every account in ``all`` mode)."""
+        return self.accounts.mode == "all" or self.accounts.entry(account_id) is not None
+
+    def catalog(self) -> ContractCatalog:
+        """The built-in contract catalog with ``contracts:`` added or overriding."""
+        return DEFAULT_CATALOG.with_overrides([entry.to_spec() for entry in self.contracts])
+
+    def require_broker_credentials(self) -> None:
+        """Raise :class:`ConfigError` unless the daemon has what it needs to log in."""
+        problems = []
+        if not self.broker.username:
+            problems.append("broker.username: is required to run the daemon")
+        if self.broker.api_key is None or not self.broker.api_key.get_secret_value():
+            problems.append("broker.api_key: is required to run the daemon")
+        if problems:
+            raise ConfigError(problems)
+
+    def masked_dict(self) -> dict[str, Any]:
+        """The effective config as plain data (YAML-ready), every secret replaced by ``MASK``."""
+        plain = _plain(self.model_dump(mode="python"))
+        assert isinstance(plain, dict)
+        return plain
+
+
+def _account_overrides(data: Any) -> list[tuple[int, int, dict[str, Any]]]:
+    """(index, id, merged raw rules) of each well-formed account entry with overrides."""
+    if not isinstance(data, Mapping):
+        return []
+    accounts = data.get("accounts")
+    entries = accounts.get("list") if isinstance(accounts, Mapping) else None
+    if not isinstance(entries, list):
+        return []
+    global_rules = data.get("rules")
+    base = global_rules if isinstance(global_rules, Mapping) else {}
+    found = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            continue
+        override, account_id = entry.get("rules"), entry.get("id")
+        if isinstance(override, Mapping) and override and isinstance(account_id, int):
+            found.append((index, account_id, deep_merge(base, override)))
+    return found
+
+
+def _rebuild(error: Mapping[str, Any]) -> InitErrorDetails:
+    """A caught pydantic error made raisable again, keeping its type, message and location."""
+    context = {**(error.get("ctx") or {}), "msg": error["msg"]}
+    return InitErrorDetails(
+        type=PydanticCustomError(error["type"], "{msg}", context),
+        loc=tuple(error["loc"]),
+        input=error.get("input"),
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return MASK
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Decimal | str | int | float | bool) or value is None:
+        return value
+    return str(value)

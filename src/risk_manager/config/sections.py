@@ -1,0 +1,178 @@
+"""The config file's sections other than ``rules:`` (see :mod:`risk_manager.config.models`)."""
+
+from __future__ import annotations
+
+from datetime import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from risk_manager.config.types import (
+    ClockTime,
+    Day,
+    NonNegativeMoney,
+    PositiveDecimal,
+    TimeZoneName,
+    Weekday,
+)
+from risk_manager.domain.contracts import DEFAULT_CATALOG, ContractSpec, spec_with
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
+    return value.rstrip("/")
+
+
+class BrokerConfig(_Frozen):
+    """The ProjectX Gateway to guard. Credentials are needed only when the daemon runs."""
+
+    api_url: str = "https://api.topstepx.com"
+    user_hub_url: str = "https://rtc.topstepx.com/hubs/user"
+    market_hub_url: str = "https://rtc.topstepx.com/hubs/market"
+    username: str | None = None
+    api_key: SecretStr | None = None
+
+    _urls = field_validator("api_url", "user_hub_url", "market_hub_url")(_check_url)
+
+
+class AccountEntry(_Frozen):
+    id: PositiveInt  # the gateway's account id
+    name: str | None = None  # a label for screens and alerts
+    # Partial rules merged key by key onto the global `rules:`; checked by Config.
+    rules: dict[str, Any] = Field(default_factory=dict)
+
+
+AccountList = list[AccountEntry]
+
+
+class AccountsConfig(_Frozen):
+    """Which accounts are guarded: ``all`` the login can see, or only those ``listed``."""
+
+    mode: Literal["all", "listed"] = "all"
+    list: AccountList = Field(default_factory=lambda: [])
+
+    @model_validator(mode="after")
+    def _check(self) -> AccountsConfig:
+        seen: set[int] = set()
+        for entry in self.list:
+            if entry.id in seen:
+                raise PydanticCustomError(
+                    "duplicate_account", "account {id} is listed twice", {"id": entry.id}
+                )
+            seen.add(entry.id)
+        if self.mode == "listed" and not self.list:
+            raise PydanticCustomError(
+                "no_accounts", "mode: listed needs at least one account under list"
+            )
+        return self
+
+    def entry(self, account_id: int) -> AccountEntry | None:
+        return next((entry for entry in self.list if entry.id == account_id), None)
+
+
+class WeeklyReset(_Frozen):
+    day: Day = Weekday.SUN
+    time: ClockTime = time(17, 0)
+
+
+class TradingDayConfig(_Frozen):
+    """Where the trading day and week turn over (RULES.md §1)."""
+
+    timezone: TimeZoneName = "America/Chicago"
+    daily_reset: ClockTime = time(17, 0)
+    weekly_reset: WeeklyReset = Field(default_factory=WeeklyReset)
+
+
+class ContractOverride(_Frozen):
+    """Adds a contract to the catalog or changes some fields of a known one."""
+
+    symbol: str
+    root: str | None = None
+    description: str | None = None
+    tick_size: PositiveDecimal | None = None
+    tick_value: PositiveDecimal | None = None
+    micro: bool | None = None
+    fees: NonNegativeMoney | None = None  # per contract per side
+    commissions: NonNegativeMoney | None = None  # per contract per side
+    months: str | None = None  # listed month codes, e.g. HMUZ
+    calendar: Literal["equity", "energy", "metals", "rates"] | None = None
+
+    @field_validator("symbol", "root")
+    @classmethod
+    def _upper(cls, value: str | None) -> str | None:
+        return value.strip().upper() if value is not None else None
+
+    @model_validator(mode="after")
+    def _new_needs_spec(self) -> ContractOverride:
+        known = any(spec.symbol == self.symbol for spec in DEFAULT_CATALOG)
+        missing = [
+            name for name in ("root", "tick_size", "tick_value") if getattr(self, name) is None
+        ]
+        if not known and missing:
+            raise PydanticCustomError(
+                "new_contract",
+                "{symbol} is not in the built-in catalog: give {missing}",
+                {"symbol": self.symbol, "missing": ", ".join(missing)},
+            )
+        return self
+
+    def to_spec(self) -> ContractSpec:
+        """This override applied to the built-in spec of the symbol (or a new spec)."""
+        changes = {
+            name: value
+            for name, value in self.model_dump(exclude={"symbol"}).items()
+            if value is not None
+        }
+        try:
+            base = DEFAULT_CATALOG.by_symbol(self.symbol)
+        except LookupError:
+            base = ContractSpec(
+                symbol=self.symbol,
+                root=str(changes.pop("root")),
+                description=str(changes.pop("description", self.symbol)),
+                tick_size=Decimal(changes.pop("tick_size")),
+                tick_value=Decimal(changes.pop("tick_value")),
+            )
+        return spec_with(base, **changes)
+
+
+class StoreConfig(_Frozen):
+    path: Path = Path("risk-manager.sqlite")  # SQLite file (relative to the working directory)
+
+
+class ApiConfig(_Frozen):
+    """The local HTTP/WebSocket API the dashboards read."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, le=65535)
+
+
+class AlertsConfig(_Frozen):
+    log: bool = True  # write alerts to the log
+    webhook_url: SecretStr | None = None  # POST each alert as JSON; the URL often holds a token
+
+
+class LoggingConfig(_Frozen):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    format: Literal["json", "text"] = "json"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
