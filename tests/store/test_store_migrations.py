@@ -1,0 +1,135 @@
+"""Migrations: applied once, in order, each in a transaction; a too-new file is refused."""
+
+import asyncio
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from risk_manager.domain.errors import RefuseToStart
+from risk_manager.domain.locks import Lock, LockKind
+from risk_manager.store import SchemaTooNew, Store, StoreError, StoreUnusable, schema
+from risk_manager.store.schema import EXPECTED_TABLES, Migration, latest_version, migrations
+
+from .conftest import T0
+
+
+def _tables(path: Path) -> set[str]:
+    with closing(sqlite3.connect(path)) as conn:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def _user_version(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_packaged_migrations_are_numbered_from_one() -> None:
+    found = migrations()
+    assert [m.version for m in found] == list(range(1, len(found) + 1))
+    assert found[0].name == "0001_initial.sql"
+
+
+def test_open_creates_folders_file_and_every_table(db_path: Path) -> None:
+    assert not db_path.parent.exists()
+    with Store.open(db_path) as s:
+        assert s.schema_version == latest_version()
+    assert _tables(db_path) >= EXPECTED_TABLES
+    assert _user_version(db_path) == latest_version()
+
+
+def test_the_connection_is_durable_wal_with_foreign_keys(store: Store) -> None:
+    with store._db.read() as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+
+
+def test_reopening_migrates_nothing_and_keeps_data(db_path: Path) -> None:
+    with Store.open(db_path) as s:
+        lock = s.add_lock(Lock(7, "r", LockKind.HARD, "why", T0, None))
+    for _ in range(3):
+        with Store.open(db_path) as s:
+            assert s.schema_version == latest_version()
+            assert s.lock_history(7) == [lock]
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        assert schema.migrate(conn, db_path) == latest_version()  # again on a live file
+    finally:
+        conn.close()
+
+
+def test_a_newer_schema_is_refused_naming_file_and_versions(db_path: Path) -> None:
+    Store.open(db_path).close()
+    with closing(sqlite3.connect(db_path)) as conn:
+        conn.execute(f"PRAGMA user_version = {latest_version() + 5}")
+    with pytest.raises(SchemaTooNew) as caught:
+        Store.open(db_path)
+    message = str(caught.value)
+    assert str(db_path) in message
+    assert f"schema version {latest_version() + 5}" in message
+    assert f"up to {latest_version()}" in message
+    assert isinstance(caught.value, RefuseToStart)
+    assert _user_version(db_path) == latest_version() + 5  # left untouched
+
+
+def test_a_failing_migration_rolls_back_whole(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Store.open(db_path).close()
+    broken = Migration(
+        latest_version() + 1,
+        "9999_broken.sql",
+        "CREATE TABLE half_done (x INTEGER);\nINSERT INTO no_such_table VALUES (1);\n",
+    )
+    monkeypatch.setattr(schema, "migrations", lambda: (*migrations(), broken))
+    with pytest.raises(StoreUnusable, match="no_such_table"):
+        Store.open(db_path)
+    monkeypatch.undo()
+    assert "half_done" not in _tables(db_path)
+    assert _user_version(db_path) == latest_version()
+    Store.open(db_path).close()  # still usable by the real code
+
+
+def test_a_garbage_file_is_refused_with_the_path(tmp_path: Path) -> None:
+    garbage = tmp_path / "rm.db"
+    garbage.write_bytes(b"this is not sqlite, it is a config file\n" * 100)
+    with pytest.raises(StoreUnusable, match="not a usable risk-manager database") as caught:
+        Store.open(garbage)
+    assert str(garbage) in str(caught.value)
+    assert garbage.read_bytes().startswith(b"this is not sqlite")  # not overwritten
+
+
+async def test_threads_share_one_store_through_to_thread(store: Store) -> None:
+    locks = await asyncio.gather(
+        *(
+            asyncio.to_thread(store.add_lock, Lock(n % 4, "r", LockKind.SOFT, f"{n}", T0, None))
+            for n in range(64)
+        )
+    )
+    assert len({lk.id for lk in locks}) == 64
+    assert len(store.active_locks(T0)) == 64
+
+
+def test_a_second_store_on_the_same_file_sees_commits(db_path: Path) -> None:
+    with Store.open(db_path) as writer, Store.open(db_path) as reader:
+        lock = writer.add_lock(Lock(7, "r", LockKind.HARD, "why", T0, None))
+        assert reader.active_locks(T0) == [lock]
+        reader.set_timer(7, "t", T0)
+        assert [t.name for t in writer.timers()] == ["t"]
+
+
+def test_backup_is_a_complete_consistent_copy(store: Store, tmp_path: Path) -> None:
+    lock = store.add_lock(Lock(7, "r", LockKind.HARD, "why", T0, None))
+    target = store.backup(tmp_path / "backups" / "rm-copy.db")
+    store.add_lock(Lock(7, "r", LockKind.HARD, "after the backup", T0, None))
+    with Store.open(target) as copy:
+        assert copy.lock_history(7) == [lock]
+        assert copy.schema_version == latest_version()
+    with pytest.raises(StoreError, match="onto itself"):
+        store.backup(store.path)
