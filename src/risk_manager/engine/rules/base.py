@@ -159,7 +159,11 @@ class Rule:
         start: datetime | None = None,
     ) -> list[AnyAction]:
         """Flatten (hard) or just lock (soft), with the rule book's reason format."""
-        until = ctx.resolve_until(duration, start or ctx.now)
+        return self.lock_until(ctx, what, ctx.resolve_until(duration, start or ctx.now), kind)
+
+    def lock_until(
+        self, ctx: Context, what: str, until: datetime | None, kind: LockKind = LockKind.HARD
+    ) -> list[AnyAction]:
         verb = "flatten" if kind is LockKind.HARD else "entries blocked"
         reason = f"{self.key}: {what}; {verb}, locked {ctx.when(until)}"
         actions: list[AnyAction] = [

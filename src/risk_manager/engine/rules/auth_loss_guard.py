@@ -1,0 +1,60 @@
+"""RULE-010 auth_loss_guard: the user hub down longer than ``max_gap`` or a failed REST login →
+critical alert; with ``on_gap: flatten``, flatten once reconnected. ``canTrade: false`` is
+mirrored as an external lock by the engine itself (RULES.md §2), whether or not this rule is on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from risk_manager.config.rules import AuthLossGuard
+from risk_manager.domain.actions import AnyAction, Flatten, Severity
+from risk_manager.domain.events import AuthFailureEvent, ConnectionEvent
+from risk_manager.engine.rules.base import Context, Rule, Trigger
+
+
+class AuthLossGuardRule(Rule):
+    triggers: ClassVar[Trigger] = Trigger.CONNECTION | Trigger.CLOCK
+
+    def __init__(self, config: AuthLossGuard) -> None:
+        super().__init__(config)
+        self.cfg = config
+        self._alerted_for: datetime | None = None  # the outage already alerted
+
+    def evaluate(self, ctx: Context) -> list[AnyAction]:
+        ev = ctx.event
+        down = ctx.user_hub_down_since
+        gap_s = self.cfg.max_gap.total_seconds()
+        if isinstance(ev, AuthFailureEvent):
+            return [self.alert(ctx, f"REST authentication failed: {ev.reason}", Severity.CRITICAL)]
+        actions: list[AnyAction] = []
+        long_gap = down is not None and ctx.now - down >= self.cfg.max_gap
+        if long_gap and down is not None and self._alerted_for != down:
+            self._alerted_for = down
+            secs = (ctx.now - down).total_seconds()
+            actions.append(
+                self.alert(
+                    ctx,
+                    f"user hub down {secs:g}s ≥ {gap_s:g}s (max_gap); events may be lost",
+                    Severity.CRITICAL,
+                )
+            )
+        reconnected = isinstance(ev, ConnectionEvent) and ev.hub == "user" and ev.connected
+        if reconnected and long_gap and self.cfg.on_gap == "flatten":
+            actions.append(
+                Flatten(
+                    at=ctx.now,
+                    account_id=ctx.account_id,
+                    rule=self.key,
+                    reason=f"{self.key}: user hub was down ≥ {gap_s:g}s (max_gap); flatten "
+                    "once reconnected",
+                )
+            )
+        return actions
+
+    def wakeup(self, ctx: Context) -> datetime | None:
+        down = ctx.user_hub_down_since
+        if down is None or self._alerted_for == down:
+            return None
+        return down + self.cfg.max_gap

@@ -1,0 +1,110 @@
+"""RULE-009 session_block_outside: trading only inside the configured sessions.
+
+Inside a session ending at E: warn at E − warn_before, soft-lock entries at
+E − block_entries_before (until E), flatten at E − flatten_before; each stage once per session
+(``0s`` turns a stage off). Outside every session, a position or a working order of the trader →
+flatten and lock until the next session start. The rule has its own calendar (its ``timezone``,
+``sessions`` and ``holidays``); the current session is cached until it ends.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from risk_manager.calendar import HolidayCalendar, Session, SessionSpec, TradingCalendar
+from risk_manager.config.rules import SessionBlockOutside
+from risk_manager.domain.actions import AnyAction, Flatten
+from risk_manager.domain.locks import LockKind
+from risk_manager.engine.rules.base import Context, Rule, Trigger
+
+
+def session_calendar(cfg: SessionBlockOutside) -> TradingCalendar:
+    specs = tuple(
+        SessionSpec(w.start, w.end, frozenset(d.number for d in w.days)) for w in cfg.sessions
+    )
+    holidays = HolidayCalendar.load("equity") if cfg.holidays else None
+    return TradingCalendar(tz=cfg.tz, sessions=specs, holidays=holidays)
+
+
+class SessionBlockOutsideRule(Rule):
+    triggers: ClassVar[Trigger] = Trigger.POSITION | Trigger.ORDER | Trigger.CLOCK
+
+    def __init__(
+        self, config: SessionBlockOutside, calendar: TradingCalendar | None = None
+    ) -> None:
+        super().__init__(config)
+        self.cfg = config
+        self.calendar = calendar or session_calendar(config)
+        self._session: Session | None = None
+        self._closed_until: datetime | None = None  # outside: next session start
+
+    def session(self, now: datetime) -> Session | None:
+        if self._session is not None and self._session.contains(now):
+            return self._session
+        if (
+            self._closed_until is not None
+            and now < self._closed_until
+            and (self._session is None or now >= self._session.end)
+        ):
+            return None
+        self._session = self.calendar.session_at(now)
+        self._closed_until = None if self._session else self.calendar.next_session_start(now)
+        return self._session
+
+    def _stages(self, s: Session) -> list[tuple[str, datetime]]:
+        out = []
+        for name, before in (
+            ("warn", self.cfg.warn_before),
+            ("block", self.cfg.block_entries_before),
+            ("flatten", self.cfg.flatten_before),
+        ):
+            if before.total_seconds() > 0:
+                out.append((name, s.end - before))
+        return out
+
+    def evaluate(self, ctx: Context) -> list[AnyAction]:
+        s = self.session(ctx.now)
+        busy = bool(ctx.ledger.positions) or bool(ctx.ledger.trader_orders())
+        if s is None:
+            if not busy or self.key in ctx.locked_rules:
+                return []
+            assert self._closed_until is not None
+            return self.lock_until(
+                ctx,
+                "position or order outside the trading sessions",
+                self._closed_until,
+                LockKind.HARD,
+            )
+        actions: list[AnyAction] = []
+        end = s.end.astimezone(self.calendar.tz)
+        stamp = s.end.isoformat()
+        for name, at in self._stages(s):
+            if ctx.now < at or not ctx.once(self.key, name, stamp):
+                continue
+            mins = f"{(s.end - at).total_seconds() / 60:g} min"
+            if name == "warn":
+                actions.append(self.alert(ctx, f"session ends at {end:%H:%M} (in {mins})"))
+            elif name == "block":
+                actions.extend(
+                    self.lock_until(
+                        ctx, f"session ends at {end:%H:%M} (in {mins})", s.end, LockKind.SOFT
+                    )
+                )
+            elif busy:
+                actions.append(
+                    Flatten(
+                        at=ctx.now,
+                        account_id=ctx.account_id,
+                        rule=self.key,
+                        reason=f"{self.key}: session ends at {end:%H:%M} (in {mins}); flatten",
+                    )
+                )
+        return actions
+
+    def wakeup(self, ctx: Context) -> datetime | None:
+        s = self.session(ctx.now)
+        if s is None:
+            return self._closed_until
+        later = [at for _, at in self._stages(s) if at > ctx.now]
+        return min([*later, s.end])

@@ -1,0 +1,185 @@
+"""RULE-012 trade_management: our own protective orders, tagged ``rm-…``.
+
+For each open position: a stop (type 4) ``stop_loss_ticks`` behind the average price and a
+target (type 1) ``take_profit_ticks`` ahead, sized to the position (a size change places a new
+order of the right size, then the stale one is cancelled); the stop moves to breakeven + offset
+once the best price since opening reaches ``trigger_ticks``, and trails ``trail_ticks`` behind
+the best price once ``activate_ticks`` is reached. A stop is never loosened. Our orders left on a
+flat contract are cancelled. Tags are ``rm-<sl|tp>-<account>-<n>``, unique per account.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar
+
+from risk_manager.config.rules import TradeManagement
+from risk_manager.domain.actions import AnyAction, CancelOrder, ModifyOrder, PlaceOrder
+from risk_manager.domain.enums import OrderSide, OrderType
+from risk_manager.domain.models import Order, Position
+from risk_manager.engine.rules.base import Context, Rule, Trigger
+
+
+def _round(price: Decimal, tick: Decimal) -> Decimal:
+    return (price / tick).to_integral_value() * tick
+
+
+class TradeManagementRule(Rule):
+    triggers: ClassVar[Trigger] = Trigger.POSITION | Trigger.ORDER | Trigger.QUOTE
+
+    def __init__(self, config: TradeManagement) -> None:
+        super().__init__(config)
+        self.cfg = config
+        self._n = 0
+        self._best: dict[str, Decimal] = {}  # best price since the position opened
+        self._pending: dict[tuple[str, str, int], PlaceOrder] = {}  # (cid, kind, size)
+
+    def _tag(self, kind: str, account_id: int) -> str:
+        self._n += 1
+        return f"rm-{kind}-{account_id}-{self._n}"
+
+    def _ours(self, ctx: Context, cid: str, kind: OrderType, side: OrderSide) -> list[Order]:
+        return sorted(
+            (
+                o
+                for o in ctx.ledger.orders.values()
+                if o.is_ours and o.contract_id == cid and o.type is kind and o.side is side
+            ),
+            key=lambda o: o.id,
+        )
+
+    def evaluate(self, ctx: Context) -> list[AnyAction]:
+        actions: list[AnyAction] = []
+        seen_tags = {o.custom_tag for o in ctx.ledger.orders.values() if o.is_ours}
+        for key in [k for k, a in self._pending.items() if a.custom_tag in seen_tags]:
+            del self._pending[key]
+        for cid, p in ctx.ledger.positions.items():
+            actions.extend(self._manage(ctx, cid, p))
+        for order in ctx.ledger.orders.values():
+            if order.is_ours and order.contract_id not in ctx.ledger.positions:
+                self._best.pop(order.contract_id, None)
+                actions.append(self._cancel(ctx, order, "position is flat"))
+        return actions
+
+    def _cancel(self, ctx: Context, order: Order, why: str) -> CancelOrder:
+        return CancelOrder(
+            at=ctx.now,
+            account_id=ctx.account_id,
+            rule=self.key,
+            reason=f"{self.key}: {why}; cancel our order {order.id}",
+            order_id=order.id,
+        )
+
+    def _place(
+        self, ctx: Context, p: Position, kind: OrderType, price: Decimal, label: str
+    ) -> list[AnyAction]:
+        key = (p.contract_id, label, p.size)
+        if key in self._pending:
+            return []  # in flight: the engine re-proposes it if it never shows up
+        side = OrderSide.ASK if p.signed_size > 0 else OrderSide.BID
+        action = PlaceOrder(
+            at=ctx.now,
+            account_id=ctx.account_id,
+            rule=self.key,
+            reason=(
+                f"{self.key}: {p.contract_id} {'long' if p.signed_size > 0 else 'short'} "
+                f"{p.size} @ {p.average_price}; place {label} {price}"
+            ),
+            contract_id=p.contract_id,
+            side=side,
+            type=kind,
+            size=p.size,
+            price=price,
+            custom_tag=self._tag(label, ctx.account_id),
+        )
+        self._pending[key] = action
+        return [action]
+
+    def _sized(
+        self,
+        ctx: Context,
+        p: Position,
+        orders: list[Order],
+        kind: OrderType,
+        price: Decimal | None,
+        label: str,
+    ) -> tuple[list[AnyAction], Order | None]:
+        """Keep exactly one order of ``kind`` sized to the position."""
+        right = [o for o in orders if o.size - o.fill_volume == p.size]
+        actions: list[AnyAction] = []
+        if right:
+            keep = right[0]
+            for o in orders:
+                if o.id != keep.id:
+                    actions.append(self._cancel(ctx, o, f"{label} resized to {p.size}"))
+            return actions, keep
+        if orders:  # wrong size: place the right one at the old price first
+            old = orders[0]
+            old_price = old.stop_price if kind is OrderType.STOP else old.limit_price
+            price = old_price if old_price is not None else price
+        if price is not None:
+            actions.extend(self._place(ctx, p, kind, price, label))
+        return actions, None
+
+    def _manage(self, ctx: Context, cid: str, p: Position) -> list[AnyAction]:
+        spec = ctx.catalog.get(cid)
+        if spec is None:
+            if ctx.once(self.key, "spec", cid):
+                return [self.alert(ctx, f"no contract spec for {cid}; cannot place orders")]
+            return []
+        tick, sgn, avg = spec.tick_size, (1 if p.signed_size > 0 else -1), p.average_price
+        exit_side = OrderSide.ASK if sgn > 0 else OrderSide.BID
+        actions: list[AnyAction] = []
+        # best price since opening, from the mark
+        mark = ctx.marks.get(cid)
+        last = mark.last if mark is not None else None
+        if last is not None:
+            best = self._best.get(cid, avg)
+            self._best[cid] = max(best, last) if sgn > 0 else min(best, last)
+        wanted = self._wanted_stop(p, tick, sgn)
+        stops = self._ours(ctx, cid, OrderType.STOP, exit_side)
+        if wanted is not None or stops:
+            more, stop = self._sized(ctx, p, stops, OrderType.STOP, wanted, "sl")
+            actions.extend(more)
+            current = stop.stop_price if stop is not None else None
+            if (
+                stop is not None
+                and wanted is not None
+                and current is not None
+                and ((wanted - current) * sgn > 0)
+            ):
+                actions.append(
+                    ModifyOrder(
+                        at=ctx.now,
+                        account_id=ctx.account_id,
+                        rule=self.key,
+                        reason=f"{self.key}: {cid} tighten stop {current} → {wanted}",
+                        order_id=stop.id,
+                        price=wanted,
+                    )
+                )
+        if self.cfg.take_profit_ticks is not None:
+            target = _round(avg + sgn * self.cfg.take_profit_ticks * tick, tick)
+            targets = self._ours(ctx, cid, OrderType.LIMIT, exit_side)
+            more, _ = self._sized(ctx, p, targets, OrderType.LIMIT, target, "tp")
+            actions.extend(more)
+        return actions
+
+    def _wanted_stop(self, p: Position, tick: Decimal, sgn: int) -> Decimal | None:
+        """The tightest stop price the settings ask for now (None: no stop wanted yet)."""
+        avg = p.average_price
+        cands: list[Decimal] = []
+        if self.cfg.stop_loss_ticks is not None:
+            cands.append(_round(avg - sgn * self.cfg.stop_loss_ticks * tick, tick))
+        best = self._best.get(p.contract_id)
+        if best is not None:
+            moved = (best - avg) * sgn / tick
+            be = self.cfg.breakeven
+            if be is not None and moved >= be.trigger_ticks:
+                cands.append(_round(avg + sgn * be.offset_ticks * tick, tick))
+            tr = self.cfg.trailing
+            if tr is not None and moved >= tr.activate_ticks:
+                cands.append(_round(best - sgn * tr.trail_ticks * tick, tick))
+        if not cands:
+            return None
+        return max(cands) if sgn > 0 else min(cands)
