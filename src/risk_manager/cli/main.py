@@ -34,9 +34,11 @@ def main(
 
 def _register() -> None:
     """Attach subcommand groups (imported here so each stays one module)."""
+    from risk_manager.cli.config_cmd import config_app
     from risk_manager.cli.db import db_app
 
     app.add_typer(db_app, name="db")
+    app.add_typer(config_app, name="config")
 
 
 _register()

@@ -39,6 +39,11 @@ def _check_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _blank_is_none(value: object) -> object:
+    # `${VAR:-}` gives "": treat it as not set rather than as an empty credential.
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 class BrokerConfig(_Frozen):
     """The ProjectX Gateway to guard. Credentials are needed only when the daemon runs."""
 
@@ -49,6 +54,7 @@ class BrokerConfig(_Frozen):
     api_key: SecretStr | None = None
 
     _urls = field_validator("api_url", "user_hub_url", "market_hub_url")(_check_url)
+    _blank = field_validator("username", "api_key", mode="before")(_blank_is_none)
 
 
 class AccountEntry(_Frozen):
@@ -166,6 +172,15 @@ class ApiConfig(_Frozen):
 class AlertsConfig(_Frozen):
     log: bool = True  # write alerts to the log
     webhook_url: SecretStr | None = None  # POST each alert as JSON; the URL often holds a token
+
+    _blank = field_validator("webhook_url", mode="before")(_blank_is_none)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_is_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")  # the URL itself is secret
+        return value
 
 
 class LoggingConfig(_Frozen):

@@ -1,0 +1,137 @@
+"""``risk-manager config check FILE`` and ``risk-manager config show FILE``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from risk_manager.config.errors import ConfigError
+from risk_manager.config.loader import load_config
+from risk_manager.config.models import Config
+from risk_manager.config.rules import RULE_KEYS, RuleConfig
+
+config_app = typer.Typer(
+    name="config", help="Check a config file or print its effective settings.", no_args_is_help=True
+)
+
+FileArgument = Annotated[
+    Path, typer.Argument(help="The YAML config file.", dir_okay=False, show_default=False)
+]
+
+EXIT_BAD_CONFIG = 2
+
+
+def _load_or_exit(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(f"{exc.source}: {problem}", err=True)
+        raise typer.Exit(EXIT_BAD_CONFIG) from None
+
+
+@config_app.command()
+def check(path: FileArgument) -> None:
+    """Validate FILE; print a one-screen summary, or every problem (exit 2)."""
+    config = _load_or_exit(path)
+    typer.echo(f"{path}: ok")
+    for line in summary(config):
+        typer.echo(line)
+
+
+@config_app.command()
+def show(path: FileArgument) -> None:
+    """Print the effective config of FILE (defaults filled in) as YAML, secrets masked."""
+    config = _load_or_exit(path)
+    typer.echo(dump_yaml(config.masked_dict()), nl=False)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes Decimals as plain YAML numbers (``1000``, ``0.1``), not as quoted strings."""
+
+
+def _represent_decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
+    text = format(value, "f")
+    tag = "tag:yaml.org,2002:float" if "." in text else "tag:yaml.org,2002:int"
+    return dumper.represent_scalar(tag, text)
+
+
+_Dumper.add_representer(Decimal, _represent_decimal)
+
+
+def dump_yaml(data: dict[str, Any]) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_compact(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_compact(item) for item in value) + "]"
+    return str(value)
+
+
+def describe_rule(rule: RuleConfig) -> str:
+    """``RULE-003 daily_realized_loss  limit=1000 include_fees=true`` (unset keys left out)."""
+    settings = rule.model_dump(mode="json", exclude={"enabled"}, exclude_none=True)
+    numbers = " ".join(f"{key}={_compact(value)}" for key, value in settings.items())
+    return f"  {rule.rule_id} {rule.key:<29} {numbers}".rstrip()
+
+
+def _overrides(config: Config) -> list[str]:
+    lines = []
+    for entry in config.accounts.list:
+        if not entry.rules:
+            continue
+        effective = config.rules_for(entry.id)
+        label = f"{entry.id}" + (f" ({entry.name})" if entry.name else "")
+        changed = [key for key in entry.rules if key in RULE_KEYS]
+        for key in changed:
+            lines.append(f"  account {label}: " + describe_rule(effective.rule(key)).strip())
+        others = [key for key in entry.rules if key not in RULE_KEYS]
+        if others:
+            lines.append(f"  account {label}: also sets {', '.join(others)}")
+    return lines
+
+
+def summary(config: Config) -> list[str]:
+    """A one-screen overview of what the daemon would guard and how."""
+    broker = config.broker
+    user = broker.username or "(no username)"
+    key = "api key set" if broker.api_key and broker.api_key.get_secret_value() else "no api key"
+    lines = [f"broker:      {broker.api_url} as {user} ({key})"]
+    if not broker.username or key == "no api key":
+        lines.append("             (username and api_key are needed to run the daemon)")
+    if config.accounts.mode == "all":
+        accounts = "every account the login can see"
+    else:
+        accounts = "only " + ", ".join(
+            f"{entry.id}" + (f" ({entry.name})" if entry.name else "")
+            for entry in config.accounts.list
+        )
+    lines.append(f"accounts:    {accounts}")
+    day = config.trading_day
+    lines.append(
+        f"trading day: resets {day.daily_reset:%H:%M} {day.timezone}; week resets "
+        f"{day.weekly_reset.day.value} {day.weekly_reset.time:%H:%M}"
+    )
+    lines.append(f"store:       {config.store.path}")
+    lines.append(f"api:         http://{config.api.host}:{config.api.port}")
+    if config.contracts:
+        symbols = ", ".join(entry.symbol for entry in config.contracts)
+        lines.append(f"contracts:   built-in catalog + {symbols}")
+    enabled = config.rules.enabled_rules()
+    rules = config.rules
+    lines.append(
+        f"rules:       {len(enabled)} of {len(RULE_KEYS)} enabled (mark={rules.mark}, "
+        f"stale_mark={_compact(rules.model_dump(mode='json')['stale_mark'])})"
+    )
+    lines.extend(describe_rule(rule) for rule in enabled)
+    lines.extend(_overrides(config))
+    return lines
