@@ -1,0 +1,1 @@
+"""Local read-only HTTP + WebSocket API and the web dashboard it serves."""

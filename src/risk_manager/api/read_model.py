@@ -1,0 +1,64 @@
+"""What the API reads: the daemon's read views, behind a Protocol the runtime implements.
+
+Everything crossing this boundary is plain JSON-ready data (see docs/API.md for the exact
+schema): money and prices as decimal strings (``"-512.40"``), instants as ISO-8601 UTC
+strings, so the API never formats domain objects itself and the dashboards never see them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+JSON = dict[str, Any]
+
+#: Stream message types (``{"type": ..., <type>: payload}``).
+ACCOUNT = "account"
+ENFORCEMENT = "enforcement"
+HEALTH = "health"
+
+
+class ReadModel(Protocol):
+    """Read views of the running daemon, as the API and dashboards see them."""
+
+    def health(self) -> JSON:
+        """``{"status": "ok"|"degraded"|"down", "uptime", "accounts_monitored", ...}``."""
+        ...
+
+    def accounts(self) -> list[JSON]:
+        """Every monitored account's view."""
+        ...
+
+    def account(self, account_id: int) -> JSON | None:
+        """One account's view, or None when it is not monitored."""
+        ...
+
+    def enforcements(self, account_id: int | None, limit: int) -> list[JSON]:
+        """The enforcement log, newest first; all accounts when ``account_id`` is None."""
+        ...
+
+    def subscribe(self) -> asyncio.Queue[JSON]:
+        """A queue that receives every change message from now on."""
+        ...
+
+    def unsubscribe(self, queue: asyncio.Queue[JSON]) -> None:
+        """Stop delivering to ``queue`` (idempotent)."""
+        ...
+
+
+def money(value: Decimal | None) -> str | None:
+    """Money as the wire's decimal string, two places (``Decimal("-512.4")`` → ``"-512.40"``)."""
+    if value is None:
+        return None
+    return str(value.quantize(Decimal("0.01")))
+
+
+def iso(when: datetime | None) -> str | None:
+    """An aware instant as ISO-8601 UTC (``2026-03-10T22:00:00Z``)."""
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        raise ValueError(f"naive datetime {when!r}: hand the read model aware datetimes")
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,241 @@
+"""The local read-only API: health, metrics, account views, enforcement log, live stream, UI.
+
+No login: it binds to 127.0.0.1 by default and exposes no secrets and no actions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from risk_manager.api.read_model import JSON, ReadModel, iso
+from risk_manager.api.stream import Coalescer
+from risk_manager.runtime.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+STATIC_DIR = Path(str(resources.files("risk_manager.api") / "static"))
+
+READ_MODEL = web.AppKey("read_model", ReadModel)
+METRICS = web.AppKey("metrics", Metrics)
+SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")
+
+_CSP = (
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'"
+)
+
+
+def _default(value: object) -> str:
+    # The read model should hand over JSON-ready data; be forgiving with the two usual slips.
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return iso(value) or ""
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, default=_default, separators=(",", ":"))
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=dumps)
+
+
+def _error(status: int, message: str, parameter: str | None = None) -> web.Response:
+    body: JSON = {"error": message}
+    if parameter is not None:
+        body["parameter"] = parameter
+    return _json(body, status)
+
+
+def _int_param(raw: str, name: str, low: int, high: int | None = None) -> int | web.Response:
+    try:
+        value = int(raw)
+    except ValueError:
+        return _error(400, f"{name} must be an integer, got {raw!r}", name)
+    if value < low or (high is not None and value > high):
+        bounds = f"{low}..{high}" if high is not None else f">= {low}"
+        return _error(400, f"{name} must be {bounds}, got {value}", name)
+    return value
+
+
+async def _health(request: web.Request) -> web.Response:
+    health = request.app[READ_MODEL].health()
+    return _json(health, 200 if health.get("status") == "ok" else 503)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = request.app[METRICS].render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _accounts(request: web.Request) -> web.Response:
+    return _json({"accounts": request.app[READ_MODEL].accounts()})
+
+
+async def _account(request: web.Request) -> web.Response:
+    account_id = _int_param(request.match_info["id"], "id", 0)
+    if isinstance(account_id, web.Response):
+        return account_id
+    view = request.app[READ_MODEL].account(account_id)
+    if view is None:
+        return _error(404, f"account {account_id} is not monitored")
+    return _json(view)
+
+
+async def _enforcements(request: web.Request) -> web.Response:
+    query = request.query
+    account: int | None = None
+    if query.get("account", "") != "":
+        parsed = _int_param(query["account"], "account", 0)
+        if isinstance(parsed, web.Response):
+            return parsed
+        account = parsed
+    limit = _int_param(query.get("limit", str(DEFAULT_LIMIT)), "limit", 1, MAX_LIMIT)
+    if isinstance(limit, web.Response):
+        return limit
+    entries = request.app[READ_MODEL].enforcements(account, limit)
+    return _json({"enforcements": entries})
+
+
+async def _stream(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(heartbeat=20.0)
+    await ws.prepare(request)
+    model = request.app[READ_MODEL]
+    sockets = request.app[SOCKETS]
+    # Subscribe before the snapshot so no change falls between the two.
+    queue = model.subscribe()
+    coalescer = Coalescer()
+    sockets.add(ws)
+
+    async def pump() -> None:
+        while True:
+            coalescer.push(await queue.get())
+            while not queue.empty():  # drain eagerly: the queue never builds up
+                coalescer.push(queue.get_nowait())
+
+    async def send() -> None:
+        await ws.send_str(
+            dumps(
+                {
+                    "type": "snapshot",
+                    "accounts": model.accounts(),
+                    "health": model.health(),
+                    "enforcements": model.enforcements(None, DEFAULT_LIMIT),
+                }
+            )
+        )
+        while not ws.closed:
+            for message in await coalescer.next_batch():
+                await ws.send_str(dumps(message))
+
+    tasks = [
+        asyncio.create_task(pump(), name="api-stream-pump"),
+        asyncio.create_task(send(), name="api-stream-send"),
+    ]
+    try:
+        reader = asyncio.ensure_future(_read_until_closed(ws))
+        done, _ = await asyncio.wait([reader, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not reader and not task.cancelled() and task.exception() is not None:
+                log.info("stream client dropped: %s", task.exception())
+        reader.cancel()
+        tasks.append(reader)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        model.unsubscribe(queue)
+        sockets.discard(ws)
+        await ws.close()
+    return ws
+
+
+async def _read_until_closed(ws: web.WebSocketResponse) -> None:
+    async for msg in ws:  # clients send nothing we act on; this loop sees close and ping
+        if msg.type == WSMsgType.ERROR:
+            return
+
+
+async def _index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+@web.middleware
+async def _headers(request: web.Request, handler: Any) -> web.StreamResponse:
+    response: web.StreamResponse = await handler(request)
+    response.headers.setdefault("Content-Security-Policy", _CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
+async def _close_sockets(app: web.Application) -> None:
+    sockets = app[SOCKETS]
+    for ws in [*sockets]:
+        await ws.close(code=1001, message=b"server shutting down")
+
+
+def create_api_app(read_model: ReadModel, metrics: Metrics) -> web.Application:
+    """The aiohttp application serving the API and the web dashboard."""
+    app = web.Application(middlewares=[_headers])
+    app[READ_MODEL] = read_model
+    app[METRICS] = metrics
+    sockets: set[web.WebSocketResponse] = set()
+    app[SOCKETS] = sockets
+    app.router.add_get("/health", _health)
+    app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/api/v1/accounts", _accounts)
+    app.router.add_get("/api/v1/accounts/{id}", _account)
+    app.router.add_get("/api/v1/enforcements", _enforcements)
+    app.router.add_get("/api/v1/stream", _stream)
+    app.router.add_get("/", _index)
+    app.router.add_static("/static", STATIC_DIR)
+    app.on_shutdown.append(_close_sockets)
+    return app
+
+
+@dataclass(frozen=True)
+class RunningApi:
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+@contextlib.asynccontextmanager
+async def running_api(
+    read_model: ReadModel,
+    metrics: Metrics,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+) -> AsyncIterator[RunningApi]:
+    """Serve the API until the block exits; ``port=0`` picks a free port (see ``.url``)."""
+    runner = web.AppRunner(create_api_app(read_model, metrics), shutdown_timeout=2.0)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0][1]
+        yield RunningApi(host=host, port=int(bound))
+    finally:
+        await runner.cleanup()

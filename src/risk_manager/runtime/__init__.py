@@ -1,0 +1,1 @@
+"""The daemon: supervisor, account actors, enforcer, scheduler, reconciler, metrics."""

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import aiohttp
+import pytest
+
+from risk_manager.api import demo
+from risk_manager.api.memory import MemoryReadModel
+from risk_manager.api.server import RunningApi, running_api
+from risk_manager.runtime.metrics import Metrics
+
+NOW = datetime(2026, 3, 10, 19, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def model() -> MemoryReadModel:
+    m = MemoryReadModel()
+    m.put_account(demo.locked_account(NOW))
+    m.put_account(demo.calm_account(NOW))
+    for entry in demo.enforcement_log(NOW):
+        m.record_enforcement(entry)
+    return m
+
+
+@pytest.fixture
+def metrics() -> Metrics:
+    return Metrics()
+
+
+@pytest.fixture
+async def api(model: MemoryReadModel, metrics: Metrics) -> AsyncIterator[RunningApi]:
+    async with running_api(model, metrics, port=0) as server:
+        yield server
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session

@@ -1,0 +1,43 @@
+"""Write docs/dashboard.png: the web dashboard over realistic demo data.
+
+Run: .venv/bin/python tests/api/screenshot_dashboard.py [out.png]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from browser import ARGS, chromium_path
+from playwright.async_api import async_playwright
+
+from risk_manager.api import demo
+from risk_manager.api.memory import MemoryReadModel
+from risk_manager.api.server import running_api
+from risk_manager.runtime.metrics import Metrics
+
+
+async def main(out: Path) -> None:
+    path = chromium_path()
+    if path is None:
+        raise SystemExit("no Chromium found: set RM_CHROMIUM")
+    now = datetime.now(UTC)
+    model = MemoryReadModel()
+    model.put_account(demo.locked_account(now))
+    model.put_account(demo.calm_account(now))
+    for entry in demo.enforcement_log(now):
+        model.record_enforcement(entry)
+    async with running_api(model, Metrics(), port=0) as api, async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=path, args=ARGS)
+        page = await browser.new_page(viewport={"width": 1360, "height": 900})
+        await page.goto(api.url)
+        await page.locator(".card").first.wait_for()
+        await page.screenshot(path=str(out), full_page=True)
+        await browser.close()
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/dashboard.png")))

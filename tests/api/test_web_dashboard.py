@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from browser import ARGS, chromium_path
+
+from risk_manager.api import demo
+from risk_manager.api.memory import MemoryReadModel
+from risk_manager.api.read_model import iso
+from risk_manager.api.server import running_api
+from risk_manager.runtime.metrics import Metrics
+
+playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
+
+LOCKED, CALM = 20258288, 20258301
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Any]:
+    path = chromium_path()
+    if path is None:
+        reason = "no Chromium executable found (set RM_CHROMIUM or install chromium)"
+        print(f"SKIP: {reason}")
+        pytest.skip(reason)
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=path, args=ARGS)
+        try:
+            pg = await browser.new_page(viewport={"width": 1400, "height": 1000})
+            errors: list[str] = []
+            pg.on("pageerror", lambda e: errors.append(str(e)))
+            pg.errors = errors
+            yield pg
+        finally:
+            await browser.close()
+
+
+async def test_page_shows_accounts_and_a_new_lock_appears_without_reload(page: Any) -> None:
+    now = datetime.now(UTC)
+    model = MemoryReadModel()
+    model.put_account(demo.locked_account(now))
+    model.put_account(demo.calm_account(now))
+    for entry in demo.enforcement_log(now):
+        model.record_enforcement(entry)
+    async with running_api(model, Metrics(), port=0) as api:
+        await page.goto(api.url)
+        expect = playwright_api.expect
+        calm = page.locator(f'[data-account="{CALM}"]')
+        locked = page.locator(f'[data-account="{LOCKED}"]')
+        await expect(calm).to_be_visible()
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+        await expect(locked.locator(".badge-locked")).to_have_text("LOCKED")
+        await expect(locked.locator(".kpi.room .value")).to_have_text("100.60")
+        await expect(locked.locator("svg path.curve")).to_have_count(1)
+        await expect(locked.locator("tbody tr")).to_have_count(3)  # 1 position + 2 orders
+        await expect(locked.locator(".lock .countdown")).to_have_text(re.compile(r"^4:\d\d$"))
+        await expect(calm.locator(".badge-trading")).to_be_visible()
+        await expect(calm.locator(".lock")).to_have_count(0)
+        await page.evaluate("window.__marker = 'no-reload'")
+
+        model.update_account(
+            CALM,
+            locked=True,
+            locks=[
+                {
+                    "id": 99,
+                    "rule": "cooldown_after_loss",
+                    "kind": "hard",
+                    "reason": "cooldown_after_loss: closing fill lost 310.00 ≥ 300.00; 15m",
+                    "created_at": iso(now),
+                    "ends_at": iso(now + timedelta(minutes=15)),
+                    "seconds_left": 900,
+                }
+            ],
+        )
+        lock = calm.locator(".lock")
+        await expect(lock).to_have_count(1)
+        await expect(lock.locator(".rule")).to_have_text("cooldown_after_loss")
+        await expect(calm.locator(".badge-locked")).to_have_text("LOCKED")
+        first = await lock.locator(".countdown").text_content()
+        assert first is not None and re.fullmatch(r"1[45]:\d\d", first)
+        # the countdown ticks by itself
+        await expect(lock.locator(".countdown")).not_to_have_text(first, timeout=3000)
+        assert await page.evaluate("window.__marker") == "no-reload"
+        assert page.errors == []
+
+
+async def test_page_reconnects_after_the_daemon_restarts(page: Any) -> None:
+    now = datetime.now(UTC)
+    model = MemoryReadModel()
+    model.put_account(demo.calm_account(now))
+    expect = playwright_api.expect
+    async with running_api(model, Metrics(), port=0) as api:
+        port = api.port
+        await page.goto(api.url)
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "down")
+    await expect(page.locator("#conn")).to_contain_text("retrying")
+    model.update_account(CALM, name="RENAMED-WHILE-DOWN")
+    async with running_api(model, Metrics(), port=port):
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=15000)
+        await expect(page.locator(f'[data-account="{CALM}"] .name')).to_have_text(
+            "RENAMED-WHILE-DOWN"
+        )
