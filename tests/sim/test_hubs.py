@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from risk_manager.sim import hubs as hubs_module
 from risk_manager.sim.hubs import HubServer
 
 RS = "\x1e"
@@ -370,3 +371,38 @@ async def test_close_ends_every_connection() -> None:
         assert hubs.connection_count() == 0
         while (msg := await c.ws.receive(timeout=5)).type == aiohttp.WSMsgType.TEXT:
             assert msg.data in ('{"type":6}' + RS, '{"type":7}' + RS)
+
+
+async def test_an_event_is_encoded_once_for_all_its_subscribers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    real = hubs_module.invocation_record
+
+    def counting(target: str, arguments: list[Any]) -> str:
+        calls.append(target)
+        return real(target, arguments)
+
+    monkeypatch.setattr(hubs_module, "invocation_record", counting)
+    async with (
+        running_hubs() as (hubs, base),
+        raw_client(base, "market") as a,
+        raw_client(base, "market") as b,
+        raw_client(base, "market") as c,
+    ):
+        for client in (a, b, c):
+            await client.invoke("1", "SubscribeContractQuotes", "C")
+        await hubs.publish_quote("C", {"lastPrice": 1})
+        for client in (a, b, c):
+            assert (await client.recv_skipping_pings())["arguments"] == ["C", {"lastPrice": 1}]
+    assert calls == ["GatewayQuote"]
+
+
+async def test_clients_can_reconnect_after_a_drop() -> None:
+    async with running_hubs() as (hubs, base):
+        async with raw_client(base, "user") as first:
+            await hubs.drop_connections()
+            assert (await first.recv_skipping_pings())["type"] == 7
+        async with raw_client(base, "user") as second:
+            assert await second.invoke("1", "SubscribeAccounts") == {"type": 3, "invocationId": "1"}
+            assert hubs.connection_count("user") == 1
