@@ -67,6 +67,7 @@ class Ledger:
     eod_balance_high: Decimal | None = None  # highest end-of-day balance
     growth_seq: dict[str, int] = field(default_factory=dict)
     opened_at: dict[str, datetime] = field(default_factory=dict)
+    tags_seen: set[str] = field(default_factory=set)  # customTags of orders seen
     _seq: int = 0
     _trade_in_day: dict[int, tuple[bool, bool]] = field(default_factory=dict)
 
@@ -99,6 +100,8 @@ class Ledger:
     def apply_order(self, order: Order) -> Order | None:
         """Store or drop the order; returns the previous version."""
         old = self.orders.get(order.id)
+        if order.custom_tag is not None:
+            self.tags_seen.add(order.custom_tag)
         if order.is_working and order.size > order.fill_volume:
             self.orders[order.id] = order
         else:
@@ -199,7 +202,9 @@ class Ledger:
                 )
         for p in positions:
             self.apply_position(p, at)
-        self.orders = {o.id: o for o in orders if o.is_working}
+        self.orders = {}
+        for o in orders:
+            self.apply_order(o)
 
     # -- marks --------------------------------------------------------------------------------
 

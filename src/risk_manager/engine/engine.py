@@ -1,0 +1,515 @@
+"""The engine: ``process(event, now) → actions``. Pure and synchronous (DESIGN.md, RULES.md §4).
+
+Flow of one event: roll the trading day/week if ``now`` crossed a reset → update the account's
+ledger → settle in-flight actions the ledger shows done → run the rules that depend on what
+changed (and ``warn_at`` checks) → enforce active locks (RULES.md §2) → drop actions whose cause
+is already in flight. Due timers (grace periods, session edges, hub gaps, retries, stale marks)
+fire on any event or tick at or after their instant; :meth:`next_wakeup` says when the next one
+is due so the runtime can tick then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from risk_manager.config.rules import RULE_MODELS, RulesConfig
+from risk_manager.domain.actions import Alert, AnyAction, LockAccount, Severity
+from risk_manager.domain.contracts import ContractCatalog
+from risk_manager.domain.events import (
+    AccountEvent,
+    AuthFailureEvent,
+    ClockTick,
+    ConnectionEvent,
+    Event,
+    OrderEvent,
+    PositionEvent,
+    QuoteEvent,
+    SnapshotEvent,
+    TradeEvent,
+)
+from risk_manager.domain.locks import Lock, LockKind
+from risk_manager.engine.account import AccountState
+from risk_manager.engine.ledger import Mark
+from risk_manager.engine.lock_ledger import LockLedger
+from risk_manager.engine.rules import LOSS_LOCK_RULES, Rule, Trigger, build_rules
+from risk_manager.engine.rules.base import CalendarLike, Context
+from risk_manager.engine.view import AccountView, PositionView, RuleView
+
+_RULE_IDS = {m.key: m.rule_id for m in RULE_MODELS}
+_HOUR = timedelta(hours=1)
+
+
+class Engine:
+    def __init__(
+        self,
+        rules_for: Callable[[int], RulesConfig] | RulesConfig,
+        calendar: CalendarLike,
+        catalog: ContractCatalog,
+    ) -> None:
+        self._rules_for = rules_for if callable(rules_for) else (lambda _id: rules_for)
+        self.calendar = calendar
+        self.catalog = catalog
+        self.marks: dict[str, Mark] = {}
+        self.lock_ledger = LockLedger()
+        self._accounts: dict[int, AccountState] = {}
+        self._by_contract: dict[str, set[int]] = {}
+        self._user_down_since: datetime | None = None
+        self._now: datetime | None = None
+        self._next_reset: datetime | None = None
+        self._next_week: datetime | None = None
+        self._due: datetime | None = None
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def account_ids(self) -> list[int]:
+        return sorted(self._accounts)
+
+    def process(self, event: Event, now: datetime) -> list[AnyAction]:
+        out: list[AnyAction] = []
+        self._now = now
+        if (
+            self._next_reset is None
+            or now >= self._next_reset
+            or (self._next_week is not None and now >= self._next_week)
+        ):
+            self._roll(now)
+        if isinstance(event, QuoteEvent):
+            out.extend(self._on_quote(event, now))
+        elif isinstance(event, ClockTick):
+            pass
+        elif isinstance(event, ConnectionEvent | AuthFailureEvent):
+            out.extend(self._on_connection(event, now))
+        else:
+            out.extend(self._on_account_event(event, now))
+        if self._due is None or now >= self._due or isinstance(event, ClockTick):
+            out.extend(self._on_clock(now))
+        return out
+
+    def tick(self, now: datetime) -> list[AnyAction]:
+        return self.process(ClockTick(now), now)
+
+    def next_wakeup(self) -> datetime | None:
+        return self._due
+
+    def action_failed(self, action: AnyAction, now: datetime, detail: str) -> list[AnyAction]:
+        """The broker refused ``action``: re-propose now, or escalate after ``max_retries``."""
+        state = self._accounts.get(action.account_id)
+        if state is None:
+            return []
+        out = state.inflight.failed(action, now, detail)
+        self._refresh_due(now)
+        return out
+
+    def locks(self, account_id: int | None = None) -> list[Lock]:
+        return self.lock_ledger.all(account_id)
+
+    def restore_locks(self, locks: Iterable[Lock], now: datetime) -> list[AnyAction]:
+        """Locks loaded from the store after a restart; those still running are enforced now."""
+        self.lock_ledger.restore(list(locks))
+        out: list[AnyAction] = []
+        for lock in locks:
+            state = self._account(lock.account_id)
+            if lock.is_active(now) and lock.kind is LockKind.SOFT:
+                state.start_soft_baseline()
+        for account_id in sorted({lock.account_id for lock in locks}):
+            out.extend(self._enforce(self._accounts[account_id], now))
+        self._refresh_due(now)
+        return out
+
+    def clear_lock(
+        self, account_id: int, which: int | str, now: datetime, by: str, reason: str | None = None
+    ) -> list[Lock]:
+        """An admin ends a lock early (by id, or every active lock of a rule key)."""
+        cleared = self.lock_ledger.clear(account_id, which, now, by, reason)
+        self._refresh_due(now)
+        return cleared
+
+    def view(self, account_id: int, now: datetime) -> AccountView:
+        state = self._account(account_id)
+        ledger = state.ledger
+        ctx = self._context(state, now, None)
+        positions = []
+        for cid, p in sorted(ledger.positions.items()):
+            mark = self.marks.get(cid)
+            price = mark.price_for(p.signed_size, state.config.mark) if mark else None
+            u = ledger.position_unrealized(p, mark, self.catalog, state.config.mark)
+            positions.append(PositionView(p, price, u))
+        unrealized = ctx.unrealized()
+        net = None if unrealized is None else ledger.day_realized() + unrealized
+        rules, room = self._rule_views(state, ctx)
+        active = self.lock_ledger.active(account_id, now)
+        return AccountView(
+            account_id=account_id,
+            name=ledger.name,
+            at=now,
+            balance=ledger.balance,
+            can_trade=ledger.can_trade,
+            day_realized=ledger.day_realized(),
+            week_realized=ledger.week_realized(),
+            unrealized=unrealized,
+            net=net,
+            day_peak_net=ledger.day_peak_net,
+            positions=tuple(positions),
+            orders=tuple(sorted(ledger.orders.values(), key=lambda o: o.id)),
+            rules=tuple(rules),
+            locks=tuple(active),
+            locked=bool(active),
+            room_to_loss_lock=room,
+            fills_today=ledger.fills_day,
+        )
+
+    # -- accounts -----------------------------------------------------------------------------
+
+    def _account(self, account_id: int) -> AccountState:
+        state = self._accounts.get(account_id)
+        if state is None:
+            config = self._rules_for(account_id)
+            state = AccountState(account_id, config, build_rules(config))
+            if self._now is not None:
+                state.ledger.day_label = self.calendar.trading_day(self._now)
+                state.ledger.week_label = self.calendar.week_label(self._now)
+            self._accounts[account_id] = state
+        return state
+
+    def _context(self, state: AccountState, now: datetime, event: Event | None) -> Context:
+        locked = frozenset(lock.rule for lock in self.lock_ledger.active(state.account_id, now))
+        return Context(
+            now=now,
+            account_id=state.account_id,
+            ledger=state.ledger,
+            marks=self.marks,
+            catalog=self.catalog,
+            calendar=self.calendar,
+            mark_mode=state.config.mark,
+            event=event,
+            locked_rules=locked,
+            alerted=state.alerted,
+            user_hub_down_since=self._user_down_since,
+        )
+
+    # -- time ---------------------------------------------------------------------------------
+
+    def _roll(self, now: datetime) -> None:
+        day = self.calendar.trading_day(now)
+        week = self.calendar.week_label(now)
+        for state in self._accounts.values():
+            if state.ledger.week_label != week:
+                state.ledger.roll_week(week)
+            if state.ledger.day_label != day:
+                state.ledger.roll_day(day)
+        self._next_reset = self.calendar.next_reset(now)
+        self._next_week = self.calendar.next_weekly_reset(now)
+
+    def _on_clock(self, now: datetime) -> list[AnyAction]:
+        out: list[AnyAction] = []
+        for account_id in sorted(self._accounts):
+            state = self._accounts[account_id]
+            state.ledger.prune_fills(now)
+            out.extend(self._run(state, now, None, Trigger.CLOCK))
+            out.extend(self._stale_marks(state, now))
+            out.extend(self._enforce(state, now))
+            out.extend(state.inflight.due(now))
+        self._refresh_due(now)
+        return out
+
+    def _refresh_due(self, now: datetime) -> None:
+        times: list[datetime] = []
+        for n in (self._next_reset, self._next_week):
+            if n is not None:
+                times.append(n)
+        end = self.lock_ledger.next_end(now)
+        if end is not None:
+            times.append(end)
+        for state in self._accounts.values():
+            ctx = self._context(state, now, None)
+            for rule in state.rules:
+                if rule.triggers & Trigger.CLOCK:
+                    w = rule.wakeup(ctx)
+                    if w is not None:
+                        times.append(w)
+            retry = state.inflight.next_due()
+            if retry is not None:
+                times.append(retry)
+            stale = state.next_stale_check(self.marks)
+            if stale is not None:
+                times.append(stale)
+        later = [t for t in times if t > now]
+        self._due = min(later) if later else None
+
+    def _stale_marks(self, state: AccountState, now: datetime) -> list[AnyAction]:
+        out: list[AnyAction] = []
+        limit = state.config.stale_mark
+        for cid in sorted(state.ledger.positions):
+            opened = state.ledger.opened_at.get(cid, now)
+            mark = self.marks.get(cid)
+            last = mark.at if mark is not None else None
+            since = max(opened, last) if last is not None else opened
+            if now - since < limit:
+                continue
+            if not state.once("stale_mark", cid, since.isoformat()):
+                continue
+            what = "no mark" if last is None else f"no quote since {last.isoformat()}"
+            out.append(
+                Alert(
+                    at=now,
+                    account_id=state.account_id,
+                    rule="stale_mark",
+                    severity=Severity.WARNING,
+                    reason=f"stale_mark: {cid} open with {what} for ≥ "
+                    f"{limit.total_seconds():g}s; unrealized P&L unknown",
+                )
+            )
+        return out
+
+    # -- events -------------------------------------------------------------------------------
+
+    def _on_quote(self, event: QuoteEvent, now: datetime) -> list[AnyAction]:
+        cid = event.quote.contract_id
+        mark = self.marks.get(cid)
+        if mark is None:
+            mark = self.marks[cid] = Mark()
+        mark.merge(event.quote, now)
+        out: list[AnyAction] = []
+        for account_id in sorted(self._by_contract.get(cid, ())):
+            state = self._accounts[account_id]
+            self._update_peak(state)
+            out.extend(self._run(state, now, event, Trigger.QUOTE))
+        return out
+
+    def _on_connection(
+        self, event: ConnectionEvent | AuthFailureEvent, now: datetime
+    ) -> list[AnyAction]:
+        before = self._user_down_since
+        user = isinstance(event, ConnectionEvent) and event.hub == "user"
+        if user and isinstance(event, ConnectionEvent) and not event.connected and before is None:
+            self._user_down_since = now
+        out: list[AnyAction] = []
+        for account_id in sorted(self._accounts):
+            state = self._accounts[account_id]
+            ctx_down = (
+                before
+                if isinstance(event, ConnectionEvent) and event.connected
+                else (self._user_down_since)
+            )
+            out.extend(self._run(state, now, event, Trigger.CONNECTION, down_since=ctx_down))
+        if isinstance(event, ConnectionEvent) and event.hub == "user" and event.connected:
+            self._user_down_since = None
+        self._refresh_due(now)
+        return out
+
+    def _on_account_event(self, event: Event, now: datetime) -> list[AnyAction]:
+        out: list[AnyAction] = []
+        if isinstance(event, AccountEvent):
+            state = self._account(event.account_id)
+            out.extend(self._apply_account(state, event, now))
+            trigger = Trigger.ACCOUNT
+        elif isinstance(event, OrderEvent):
+            state = self._account(event.account_id)
+            state.ledger.apply_order(event.order)
+            trigger = Trigger.ORDER
+        elif isinstance(event, PositionEvent):
+            state = self._account(event.account_id)
+            state.ledger.apply_position(event.position, now)
+            trigger = Trigger.POSITION
+        elif isinstance(event, TradeEvent):
+            state = self._account(event.account_id)
+            if not self._apply_trade(state, event, now):
+                return []
+            self._update_peak(state)
+            trigger = Trigger.TRADE
+        elif isinstance(event, SnapshotEvent):
+            state = self._account(event.account_id)
+            out.extend(self._apply_account(state, AccountEvent(now, event.account), now))
+            state.ledger.replace_book(event.positions, event.orders, now)
+            for trade in event.trades:
+                self._apply_trade(state, TradeEvent(now, trade), now)
+            self._update_peak(state)
+            trigger = Trigger.ALL
+        else:  # pragma: no cover - every event type is handled above
+            raise TypeError(f"unknown event {type(event).__name__}")
+        self._index(state)
+        state.inflight.settle(state.ledger)
+        out.extend(self._run(state, now, event, trigger))
+        if trigger & (Trigger.ORDER | Trigger.POSITION) or trigger is Trigger.ALL:
+            out.extend(self._enforce(state, now))
+        if trigger & (Trigger.POSITION | Trigger.ORDER) or trigger is Trigger.ALL or out:
+            self._refresh_due(now)
+        return out
+
+    def _apply_account(
+        self, state: AccountState, event: AccountEvent, now: datetime
+    ) -> list[AnyAction]:
+        was = state.ledger.can_trade
+        state.ledger.apply_account(event.account)
+        out: list[AnyAction] = []
+        if event.account.can_trade is False and was is not False:
+            lock = Lock(
+                account_id=state.account_id,
+                rule="auth_loss_guard",
+                kind=LockKind.EXTERNAL,
+                created_at=now,
+                ends_at=None,
+                reason="auth_loss_guard: broker set canTrade: false; external lock "
+                "until the broker allows trading",
+            )
+            added = self.lock_ledger.add(lock, now)
+            if added is not None:
+                out.append(
+                    LockAccount(
+                        at=now,
+                        account_id=state.account_id,
+                        rule="auth_loss_guard",
+                        reason=lock.reason,
+                        until=None,
+                        lock_kind=LockKind.EXTERNAL,
+                    )
+                )
+                out.append(
+                    Alert(
+                        at=now,
+                        account_id=state.account_id,
+                        rule="auth_loss_guard",
+                        severity=Severity.CRITICAL,
+                        reason=lock.reason,
+                    )
+                )
+        elif event.account.can_trade and was is False:
+            for lock in self.lock_ledger.active(state.account_id, now):
+                if lock.kind is LockKind.EXTERNAL:
+                    self.lock_ledger.clear(
+                        state.account_id, lock.id or 0, now, "broker", "canTrade: true"
+                    )
+            out.append(
+                Alert(
+                    at=now,
+                    account_id=state.account_id,
+                    rule="auth_loss_guard",
+                    severity=Severity.INFO,
+                    reason="auth_loss_guard: broker set canTrade: true; external lock ended",
+                )
+            )
+        return out
+
+    def _apply_trade(self, state: AccountState, event: TradeEvent, now: datetime) -> bool:
+        trade = event.trade
+        ledger = state.ledger
+        at = trade.created_at
+        in_day = ledger.day_label is None or self.calendar.trading_day(at) == ledger.day_label
+        in_week = in_day or self.calendar.week_label(at) == ledger.week_label
+        return ledger.apply_trade(trade, in_day=in_day, in_week=in_week, in_hour=now - at < _HOUR)
+
+    def _update_peak(self, state: AccountState) -> None:
+        u = state.ledger.unrealized(self.marks, self.catalog, state.config.mark)
+        if u is not None:
+            net = state.ledger.day_realized() + u
+            if net > state.ledger.day_peak_net:
+                state.ledger.day_peak_net = net
+
+    def _index(self, state: AccountState) -> None:
+        for cid in state.ledger.contract_ids():
+            self._by_contract.setdefault(cid, set()).add(state.account_id)
+
+    # -- rules and locks ----------------------------------------------------------------------
+
+    def _run(
+        self,
+        state: AccountState,
+        now: datetime,
+        event: Event | None,
+        trigger: Trigger,
+        down_since: datetime | None = None,
+    ) -> list[AnyAction]:
+        rules = state.rules_for(trigger)
+        if not rules:
+            return []
+        ctx = self._context(state, now, event)
+        if down_since is not None or isinstance(event, ConnectionEvent):
+            ctx.user_hub_down_since = down_since
+        out: list[AnyAction] = []
+        for rule in rules:
+            proposed = rule.evaluate(ctx)
+            if rule.config.warn_at is not None:
+                proposed = proposed or self._warn(state, rule, ctx)
+            out.extend(self._admit(state, proposed, now))
+        return out
+
+    def _warn(self, state: AccountState, rule: Rule, ctx: Context) -> list[AnyAction]:
+        measured = rule.measure(ctx)
+        warn_at = rule.config.warn_at
+        if measured is None or warn_at is None:
+            return []
+        value, limit = measured
+        if limit <= 0 or value < limit * Decimal(str(warn_at)):
+            return []
+        label = state.ledger.week_label if rule.period == "week" else state.ledger.day_label
+        if not state.once("warn", rule.key, str(label)):
+            return []
+        share = value / limit * 100
+        return [rule.alert(ctx, f"{value:f} is {share:.0f}% of {limit:f} (warn_at {warn_at:g})")]
+
+    def _admit(
+        self, state: AccountState, proposed: list[AnyAction], now: datetime
+    ) -> list[AnyAction]:
+        out: list[AnyAction] = []
+        for action in proposed:
+            if isinstance(action, LockAccount):
+                lock = Lock(
+                    account_id=action.account_id,
+                    rule=action.rule,
+                    kind=action.lock_kind,
+                    reason=action.reason,
+                    created_at=now,
+                    ends_at=action.until,
+                )
+                if self.lock_ledger.add(lock, now) is None:
+                    continue
+                if action.lock_kind is LockKind.SOFT:
+                    state.start_soft_baseline()
+                out.append(action)
+            elif state.inflight.admit(action, state.ledger, now):
+                out.append(action)
+        return out
+
+    def _enforce(self, state: AccountState, now: datetime) -> list[AnyAction]:
+        hard = self.lock_ledger.first_active(state.account_id, now, LockKind.HARD)
+        soft = None if hard else self.lock_ledger.first_active(state.account_id, now, LockKind.SOFT)
+        if soft is None:
+            state.soft_baseline = None
+        lock = hard or soft
+        if lock is None:
+            return []
+        ctx = self._context(state, now, None)
+        proposed = state.enforcement(lock, ctx.when(lock.ends_at), now)
+        return self._admit(state, proposed, now)
+
+    def _rule_views(
+        self, state: AccountState, ctx: Context
+    ) -> tuple[list[RuleView], Decimal | None]:
+        by_key = {rule.key: rule for rule in state.rules}
+        views: list[RuleView] = []
+        room: Decimal | None = None
+        for key, rule_id in _RULE_IDS.items():
+            rule = by_key.get(key)
+            if rule is None:
+                views.append(RuleView(key, rule_id, None, None, "off"))
+                continue
+            measured = rule.measure(ctx)
+            value, limit = measured if measured is not None else (None, None)
+            locked = key in ctx.locked_rules
+            state_name: str = "ok"
+            if locked or (value is not None and limit is not None and value >= limit):
+                state_name = "breached"
+            elif (
+                value is not None
+                and limit is not None
+                and rule.config.warn_at is not None
+                and value >= limit * Decimal(str(rule.config.warn_at))
+            ):
+                state_name = "warning"
+            views.append(RuleView(key, rule_id, value, limit, state_name))  # type: ignore[arg-type]
+            if key in LOSS_LOCK_RULES and value is not None and limit is not None:
+                left = limit - value
+                room = left if room is None else min(room, left)
+        return views, room

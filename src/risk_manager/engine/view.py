@@ -1,0 +1,50 @@
+"""Read views for dashboards: frozen snapshots of one account, built by ``Engine.view``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from risk_manager.domain.locks import Lock
+from risk_manager.domain.models import Order, Position
+
+RuleState = Literal["ok", "warning", "breached", "off"]
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    position: Position
+    mark: Decimal | None
+    unrealized: Decimal | None  # None = no mark or no contract spec
+
+
+@dataclass(frozen=True, slots=True)
+class RuleView:
+    key: str
+    rule_id: str
+    value: Decimal | None  # measured toward the limit (losses as positive amounts)
+    limit: Decimal | None
+    state: RuleState
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    account_id: int
+    name: str
+    at: datetime
+    balance: Decimal | None
+    can_trade: bool | None
+    day_realized: Decimal
+    week_realized: Decimal
+    unrealized: Decimal | None
+    net: Decimal | None
+    day_peak_net: Decimal
+    positions: tuple[PositionView, ...]
+    orders: tuple[Order, ...]
+    rules: tuple[RuleView, ...]
+    locks: tuple[Lock, ...]  # active now
+    locked: bool
+    room_to_loss_lock: Decimal | None  # smallest room before a loss rule locks; None = none on
+    fills_today: int
