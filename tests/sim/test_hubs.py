@@ -406,3 +406,17 @@ async def test_clients_can_reconnect_after_a_drop() -> None:
         async with raw_client(base, "user") as second:
             assert await second.invoke("1", "SubscribeAccounts") == {"type": 3, "invocationId": "1"}
             assert hubs.connection_count("user") == 1
+
+
+async def test_a_handshake_and_records_split_across_frames_are_reassembled() -> None:
+    async with (
+        running_hubs() as (_, base),
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"{base}/hubs/user?access_token={GOOD}") as ws,
+    ):
+        client = RawClient(ws)
+        await ws.send_str('{"protocol":"json",')
+        await ws.send_str('"version":1}' + RS + '{"type":1,"invocationId":"1","tar')
+        await ws.send_str('get":"SubscribeAccounts","arguments":[]}' + RS)
+        assert await client.recv() == {}
+        assert await client.recv() == {"type": 3, "invocationId": "1"}

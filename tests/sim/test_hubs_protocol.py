@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from risk_manager.sim.signalr_protocol import (
     ProtocolError,
+    RecordBuffer,
     encode_record,
-    parse_handshake,
+    handshake_error,
     parse_record,
-    split_records,
 )
 
 json_values = st.recursive(
@@ -28,7 +28,7 @@ json_values = st.recursive(
 @given(st.lists(st.dictionaries(st.text(), json_values, max_size=4), max_size=5))
 def test_records_joined_in_one_frame_split_back_unchanged(messages: list[dict[str, Any]]) -> None:
     frame = "".join(encode_record(m) for m in messages)
-    assert [json.loads(r) for r in split_records(frame)] == [m for m in messages]
+    assert [json.loads(r) for r in RecordBuffer(len(frame)).feed(frame)] == messages
 
 
 def test_encode_record_writes_decimals_as_json_numbers_and_refuses_other_objects() -> None:
@@ -40,28 +40,35 @@ def test_encode_record_writes_decimals_as_json_numbers_and_refuses_other_objects
 
 
 @pytest.mark.parametrize(
-    ("frame", "error"),
+    ("record", "error"),
     [
-        ('{"protocol":"json","version":1}\x1e', None),
-        ('{ "protocol": "json", "version": 2 }\x1e', None),
-        ('{"protocol":"messagepack","version":1}\x1e', "Requested protocol 'messagepack'"),
-        ('{"protocol":"json","version":7}\x1e', "version 7"),
-        ('{"protocol":"json","version":1}', "record separator"),
-        ("[1]\x1e", "JSON object"),
-        ("nope\x1e", "not valid JSON"),
+        ('{"protocol":"json","version":1}', None),
+        ('{ "protocol": "json", "version": 2 }', None),
+        ('{"protocol":"messagepack","version":1}', "Requested protocol 'messagepack'"),
+        ('{"protocol":"json","version":7}', "version 7"),
+        ('{"protocol":"json","version":true}', "version True"),
+        ("[1]", "JSON object"),
+        ("nope", "not valid JSON"),
     ],
 )
-def test_parse_handshake(frame: str, error: str | None) -> None:
-    result = parse_handshake(frame)
+def test_handshake_error(record: str, error: str | None) -> None:
+    result = handshake_error(record)
     if error is None:
-        assert result.error is None
+        assert result is None
     else:
-        assert result.error is not None and error in result.error
+        assert result is not None and error in result
 
 
-def test_parse_handshake_returns_the_records_that_follow_it() -> None:
-    result = parse_handshake('{"protocol":"json","version":1}\x1e{"type":6}\x1e{"type":7}\x1e')
-    assert result.error is None and result.rest == ['{"type":6}', '{"type":7}']
+def test_record_buffer_joins_records_split_across_frames() -> None:
+    inbox = RecordBuffer(max_chars=100)
+    assert inbox.feed('{"protocol":"js') == []
+    assert inbox.feed('on","version":1}\x1e{"type":6}\x1e{"ty') == [
+        '{"protocol":"json","version":1}',
+        '{"type":6}',
+    ]
+    assert inbox.feed('pe":7}\x1e') == ['{"type":7}']
+    with pytest.raises(ProtocolError, match="longer than 100"):
+        inbox.feed("x" * 101)
 
 
 @pytest.mark.parametrize("record", ["[]", '{"type":"1"}', '{"target":"x"}', "{", '{"type":true}'])

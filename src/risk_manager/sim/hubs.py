@@ -27,12 +27,12 @@ from risk_manager.sim.signalr_protocol import (
     PLAIN_CLOSE_RECORD,
     MessageType,
     ProtocolError,
+    RecordBuffer,
     completion_record,
+    handshake_error,
     handshake_error_record,
     invocation_record,
-    parse_handshake,
     parse_record,
-    split_records,
 )
 
 _log = logging.getLogger(__name__)
@@ -68,6 +68,17 @@ _USER_TARGET_KIND = {
     "GatewayUserPosition": "positions",
     "GatewayUserTrade": "trades",
 }
+
+
+async def _receive_text(ws: web.WebSocketResponse) -> str | None:
+    """The next text (or UTF-8 binary) message, or None once the socket is closing."""
+    msg = await ws.receive()
+    if msg.type == WSMsgType.TEXT:
+        text: str = msg.data
+        return text
+    if msg.type == WSMsgType.BINARY:
+        return bytes(msg.data).decode("utf-8", errors="replace")
+    return None
 
 
 def request_token(request: web.Request) -> str | None:
@@ -233,7 +244,8 @@ class HubServer:
         # timeout: how long close() waits for the peer's close frame.
         ws = web.WebSocketResponse(max_msg_size=MAX_CLIENT_FRAME_BYTES, autoping=True, timeout=2.0)
         await ws.prepare(request)
-        rest = await self._handshake(ws)
+        inbox = RecordBuffer(MAX_CLIENT_FRAME_BYTES)
+        rest = await self._handshake(ws, inbox)
         if rest is None:
             return ws
         # The `id` from negotiate is accepted whatever it is: nothing is kept per connection id.
@@ -242,38 +254,40 @@ class HubServer:
         self._ensure_pinger()
         try:
             if self._handle_records(conn, rest):
-                async for msg in ws:
-                    if msg.type == WSMsgType.TEXT:
-                        text = msg.data
-                    elif msg.type == WSMsgType.BINARY:
-                        text = msg.data.decode("utf-8", errors="replace")
-                    else:
+                while (text := await _receive_text(ws)) is not None:
+                    try:
+                        records = inbox.feed(text)
+                    except ProtocolError as exc:
+                        _log.warning("hub %s connection %s: %s", hub, conn.connection_id, exc)
+                        conn.request_close(ERROR_CLOSE_RECORD)
                         break
-                    if not self._handle_records(conn, split_records(text)):
+                    if not self._handle_records(conn, records):
                         break
         finally:
             self._forget(conn)
             await conn.shutdown(None)
         return ws
 
-    async def _handshake(self, ws: web.WebSocketResponse) -> list[str] | None:
+    async def _handshake(self, ws: web.WebSocketResponse, inbox: RecordBuffer) -> list[str] | None:
         """Reply to the handshake; the records that followed it, or None if it failed."""
+        records: list[str] = []
         try:
-            msg = await ws.receive(timeout=_HANDSHAKE_TIMEOUT_S)
-        except TimeoutError:
+            async with asyncio.timeout(_HANDSHAKE_TIMEOUT_S):
+                while not records:
+                    text = await _receive_text(ws)
+                    if text is None:
+                        return None
+                    records = inbox.feed(text)
+        except (TimeoutError, ProtocolError):
             await ws.close()
             return None
-        if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+        error = handshake_error(records[0])
+        if error is not None:
+            await ws.send_str(handshake_error_record(error))
             await ws.close()
             return None
-        text = msg.data if msg.type == WSMsgType.TEXT else msg.data.decode("utf-8", "replace")
-        result = parse_handshake(text)
-        if result.error is not None:
-            await ws.send_str(handshake_error_record(result.error))
-            await ws.close()
-            return None
-        await ws.send_str(HANDSHAKE_OK)
-        return result.rest
+        await ws.send_str(HANDSHAKE_OK)  # before anything else is sent on this socket
+        return records[1:]
 
     def _forget(self, conn: HubConnection) -> None:
         self._connections[conn.hub].discard(conn)

@@ -6,7 +6,6 @@ Pure functions only (no sockets). See projectx-gateway-api.md §9.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import IntEnum
 from typing import Any
@@ -53,11 +52,6 @@ def encode_record(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), default=_json_default) + RECORD_SEPARATOR
 
 
-def split_records(text: str) -> list[str]:
-    """The records of one frame; a frame may hold several, each ends with the separator."""
-    return [part for part in text.split(RECORD_SEPARATOR) if part.strip()]
-
-
 HANDSHAKE_OK = "{}" + RECORD_SEPARATOR
 PING_RECORD = encode_record({"type": MessageType.PING})
 PLAIN_CLOSE_RECORD = encode_record({"type": MessageType.CLOSE})
@@ -66,32 +60,35 @@ ERROR_CLOSE_RECORD = encode_record(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class HandshakeResult:
-    error: str | None  # None: accepted
-    rest: list[str]  # records that followed the handshake in the same frame
+class RecordBuffer:
+    """Collects a client's text into whole records; a record may span WebSocket frames."""
+
+    def __init__(self, max_chars: int) -> None:
+        self._max_chars = max_chars
+        self._partial = ""
+
+    def feed(self, text: str) -> list[str]:
+        *complete, self._partial = (self._partial + text).split(RECORD_SEPARATOR)
+        if len(self._partial) > self._max_chars:
+            raise ProtocolError(f"a record is longer than {self._max_chars} characters")
+        return [record for record in complete if record.strip()]
 
 
-def parse_handshake(text: str) -> HandshakeResult:
-    """Check the client's `{"protocol":"json","version":1}` record (first of the frame)."""
-    head, sep, tail = text.partition(RECORD_SEPARATOR)
-    if not sep:
-        return HandshakeResult("Handshake request is not terminated by the record separator.", [])
+def handshake_error(record: str) -> str | None:
+    """Why the client's `{"protocol":"json","version":1}` record is refused, or None."""
     try:
-        request = json.loads(head)
+        request = json.loads(record)
     except ValueError:
-        return HandshakeResult("Handshake request is not valid JSON.", [])
+        return "Handshake request is not valid JSON."
     if not isinstance(request, dict):
-        return HandshakeResult("Handshake request must be a JSON object.", [])
+        return "Handshake request must be a JSON object."
     protocol = request.get("protocol")
     if protocol != "json":
-        return HandshakeResult(f"Requested protocol '{protocol}' is not available.", [])
+        return f"Requested protocol '{protocol}' is not available."
     version = request.get("version")
     if isinstance(version, bool) or version not in _SUPPORTED_JSON_VERSIONS:
-        return HandshakeResult(
-            f"The server does not support version {version} of the 'json' protocol.", []
-        )
-    return HandshakeResult(None, split_records(tail))
+        return f"The server does not support version {version} of the 'json' protocol."
+    return None
 
 
 def handshake_error_record(error: str) -> str:
