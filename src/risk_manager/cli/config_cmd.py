@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from risk_manager.config.errors import ConfigError
 from risk_manager.config.loader import load_config
@@ -47,24 +45,7 @@ def check(path: FileArgument) -> None:
 def show(path: FileArgument) -> None:
     """Print the effective config of FILE (defaults filled in) as YAML, secrets masked."""
     config = _load_or_exit(path)
-    typer.echo(dump_yaml(config.masked_dict()), nl=False)
-
-
-class _Dumper(yaml.SafeDumper):
-    """Writes Decimals as plain YAML numbers (``1000``, ``0.1``), not as quoted strings."""
-
-
-def _represent_decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
-    text = format(value, "f")
-    tag = "tag:yaml.org,2002:float" if "." in text else "tag:yaml.org,2002:int"
-    return dumper.represent_scalar(tag, text)
-
-
-_Dumper.add_representer(Decimal, _represent_decimal)
-
-
-def dump_yaml(data: dict[str, Any]) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+    typer.echo(config.masked_yaml(), nl=False)
 
 
 def _compact(value: Any) -> str:

@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from risk_manager.config.dump import dump_yaml
 from risk_manager.config.errors import ConfigError
 from risk_manager.config.rules import RulesConfig
 from risk_manager.config.sections import (
@@ -121,10 +122,15 @@ class Config(BaseModel):
             raise ConfigError(problems)
 
     def masked_dict(self) -> dict[str, Any]:
-        """The effective config as plain data (YAML-ready), every secret replaced by ``MASK``."""
+        """The effective config as plain data (money kept as exact Decimals), every secret
+        replaced by ``MASK``. It validates again into an equal config (but for the secrets)."""
         plain = _plain(self.model_dump(mode="python"))
         assert isinstance(plain, dict)
         return plain
+
+    def masked_yaml(self) -> str:
+        """:meth:`masked_dict` as YAML, for ``config show``."""
+        return dump_yaml(self.masked_dict())
 
 
 def _account_overrides(data: Any) -> list[tuple[int, int, dict[str, Any]]]:
