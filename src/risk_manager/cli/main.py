@@ -36,9 +36,11 @@ def _register() -> None:
     """Attach subcommand groups (imported here so each stays one module)."""
     from risk_manager.cli.config_cmd import config_app
     from risk_manager.cli.db import db_app
+    from risk_manager.cli.sim import sim_command
 
     app.add_typer(db_app, name="db")
     app.add_typer(config_app, name="config")
+    app.command("sim")(sim_command)
 
 
 _register()

@@ -1,0 +1,86 @@
+"""``risk-manager sim``: run the local ProjectX Gateway simulator until Ctrl+C."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal, InvalidOperation
+
+import typer
+
+from risk_manager.sim.server import SimServer, SimSettings, run_sim
+
+
+def parse_account(text: str) -> tuple[str, Decimal]:
+    """``NAME=BALANCE`` → (name, balance)."""
+    name, sep, balance = text.partition("=")
+    try:
+        amount = Decimal(balance)
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not sep or not name.strip() or not amount.is_finite() or amount < 0:
+        raise typer.BadParameter(f"{text!r}: write NAME=BALANCE, e.g. SIM-50K=50000")
+    return name.strip(), amount
+
+
+def parse_rate(text: str) -> tuple[int, float]:
+    """``COUNT/SECONDS`` → (count, seconds)."""
+    count, sep, seconds = text.partition("/")
+    try:
+        limit, window = int(count), float(seconds)
+    except ValueError:
+        limit, window = 0, 0.0
+    if not sep or limit <= 0 or window <= 0:
+        raise typer.BadParameter(f"{text!r}: write COUNT/SECONDS, e.g. 200/60")
+    return limit, window
+
+
+def _announce(sim: SimServer) -> None:
+    user_hub, market_hub = sim.hub_urls
+    s = sim.settings
+    lines = [
+        f"ProjectX Gateway simulator listening on {sim.url}",
+        f"  REST base:   {sim.url}/api",
+        f"  user hub:    {user_hub}",
+        f"  market hub:  {market_hub}",
+        f"  control:     {sim.url}/sim/ (loopback only: price, state, fault, reset)",
+        f"  username:    {s.username}",
+        f"  api key:     {s.api_key}",
+    ]
+    lines += [
+        f"  account:     {a.name} (id {a.id}) balance {a.balance}"
+        for a in sim.exchange.accounts.values()
+    ]
+    lines.append("Press Ctrl+C to stop.")
+    typer.echo("\n".join(lines))
+
+
+def sim_command(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(5800, help="TCP port (0 picks a free one)."),
+    username: str = typer.Option("demo", help="userName the simulator accepts."),
+    api_key: str = typer.Option("demo-key", help="apiKey the simulator accepts."),
+    account: list[str] = typer.Option(
+        [], help="NAME=BALANCE; repeat for several accounts (default SIM-50K=50000)."
+    ),
+    seed: int = typer.Option(0, help="Seed for the random walk and synthetic bars."),
+    walk: bool = typer.Option(False, "--walk", help="Move prices by a seeded random walk."),
+    rate_limit: str = typer.Option("200/60", help="REST limit per token, COUNT/SECONDS."),
+    bars_rate_limit: str = typer.Option("50/30", help="History/retrieveBars limit, COUNT/SECONDS."),
+) -> None:
+    """Run a local ProjectX Gateway simulator (REST, SignalR hubs, control API)."""
+    accounts = tuple(parse_account(a) for a in account) or (("SIM-50K", Decimal(50000)),)
+    settings = SimSettings(
+        host=host,
+        port=port,
+        username=username,
+        api_key=api_key,
+        accounts=accounts,
+        seed=seed,
+        walk=walk,
+        rate_limit=parse_rate(rate_limit),
+        bars_rate_limit=parse_rate(bars_rate_limit),
+    )
+    try:
+        asyncio.run(run_sim(settings, _announce))
+    except KeyboardInterrupt:
+        typer.echo("simulator stopped")
