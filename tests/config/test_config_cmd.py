@@ -124,3 +124,23 @@ def test_config_show_fills_defaults_for_a_tiny_file(runner: CliRunner, tmp_path:
     )
     assert "user_hub_url: https://rtc.topstepx.com/hubs/user" in result.stdout
     assert "api_key: null" in result.stdout
+
+
+def test_config_check_lists_listed_accounts_and_their_overrides(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "accounts.yaml"
+    path.write_text(
+        "rules: {daily_net_loss: {enabled: true, limit: 1000}}\n"
+        "accounts:\n"
+        "  mode: listed\n"
+        "  list:\n"
+        "    - {id: 11, name: combine, rules: {daily_net_loss: {limit: 600}}}\n"
+        "    - {id: 12}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "accounts:    only 11 (combine), 12" in result.stdout
+    assert "account 11 (combine): RULE-015 daily_net_loss" in result.stdout
+    assert "limit=600" in result.stdout
