@@ -73,7 +73,7 @@ async def test_non_loopback_peer_gets_403(client: Client) -> None:
     )()
     request = make_mocked_request("GET", "/sim/state", transport=transport)
     assert request.remote == "10.0.0.9"
-    resp = await handler.handler(request)  # type: ignore[misc]
+    resp = await handler.handler(request)
     assert resp.status == 403
 
 

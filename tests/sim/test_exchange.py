@@ -178,7 +178,7 @@ def test_trailing_stop_trails_by_fixed_ticks_and_triggers() -> None:
     ex.set_price(MYM, D(1007))
     assert order.stop_price == D(1004) and order.status is OrderStatus.OPEN
     ex.set_price(MYM, D(1004))
-    assert order.status is OrderStatus.FILLED
+    assert ex.orders[order.id].status is OrderStatus.FILLED
 
 
 def test_validation_codes() -> None:
@@ -230,3 +230,16 @@ def test_ids_exceed_32_bits() -> None:
     ex, _ = make()
     oid = market(ex, MYM, 0, 1)
     assert oid > 2**31 and ex.trades[0].id > 2**31
+
+
+def test_random_walk_is_seeded_and_moves_in_whole_ticks() -> None:
+    paths = []
+    for _ in range(2):
+        ex, events = make()
+        for _ in range(5):
+            ex.walk_step()
+        market = ex.markets.market(ex.markets.front["MNQ"])
+        paths.append(market.last)
+        assert market.last % market.tick_size == 0
+        assert any(not isinstance(e, UserEvent) for e in events)
+    assert paths[0] == paths[1]

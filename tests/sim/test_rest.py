@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import timedelta
+from typing import Any
 
 from risk_manager.domain.error_codes import (
     CancelOrderErrorCode,
@@ -110,7 +111,7 @@ async def test_bars_error_codes(client: Client) -> None:
         "endTime": "2026-05-06T13:00:00Z", "unit": 2, "unitNumber": 1, "limit": 10,
         "includePartialBar": True,
     }  # fmt: skip
-    cases = [
+    cases: list[tuple[dict[str, Any], int]] = [
         ({"contractId": "CON.F.US.NOPE.M26"}, RetrieveBarErrorCode.CONTRACT_NOT_FOUND),
         ({"unit": 9}, RetrieveBarErrorCode.UNIT_INVALID),
         ({"unitNumber": 0}, RetrieveBarErrorCode.UNIT_NUMBER_INVALID),
