@@ -1,4 +1,4 @@
-"""One hub WebSocket connection: its bounded send queue, its writer task and its subscriptions."""
+"""One hub WebSocket connection: its bounded send queue and its writer task."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Hashable
 
 from aiohttp import web
 
@@ -32,7 +31,6 @@ class HubConnection:
     ) -> None:
         self.hub = hub
         self.connection_id = connection_id
-        self.subscriptions: set[Hashable] = set()
         self._request = request
         self._ws = ws
         self._max_pending = max_pending

@@ -13,13 +13,20 @@ import contextlib
 import logging
 import secrets
 import time
-from collections import defaultdict
 from collections.abc import Callable, Hashable
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from risk_manager.sim.hub_connection import HubConnection
+from risk_manager.sim.hub_methods import (
+    Subscriptions,
+    bind_invocation,
+    depth_key,
+    market_trades_key,
+    quote_key,
+    user_event_key,
+)
 from risk_manager.sim.signalr_protocol import (
     ERROR_CLOSE_RECORD,
     HANDSHAKE_OK,
@@ -40,34 +47,6 @@ _log = logging.getLogger(__name__)
 HUBS = ("user", "market")
 MAX_CLIENT_FRAME_BYTES = 1024 * 1024
 _HANDSHAKE_TIMEOUT_S = 15.0
-
-# method -> (subscription kind, argument type or None, subscribe?) per hub (§7.2)
-_METHODS: dict[str, dict[str, tuple[str, type | None, bool]]] = {
-    "user": {
-        "SubscribeAccounts": ("accounts", None, True),
-        "UnsubscribeAccounts": ("accounts", None, False),
-        "SubscribeOrders": ("orders", int, True),
-        "UnsubscribeOrders": ("orders", int, False),
-        "SubscribePositions": ("positions", int, True),
-        "UnsubscribePositions": ("positions", int, False),
-        "SubscribeTrades": ("trades", int, True),
-        "UnsubscribeTrades": ("trades", int, False),
-    },
-    "market": {
-        "SubscribeContractQuotes": ("quotes", str, True),
-        "UnsubscribeContractQuotes": ("quotes", str, False),
-        "SubscribeContractTrades": ("market_trades", str, True),
-        "UnsubscribeContractTrades": ("market_trades", str, False),
-        "SubscribeContractMarketDepth": ("depth", str, True),
-        "UnsubscribeContractMarketDepth": ("depth", str, False),
-    },
-}
-
-_USER_TARGET_KIND = {
-    "GatewayUserOrder": "orders",
-    "GatewayUserPosition": "positions",
-    "GatewayUserTrade": "trades",
-}
 
 
 async def _receive_text(ws: web.WebSocketResponse) -> str | None:
@@ -106,7 +85,7 @@ class HubServer:
         self._max_pending = max_pending
         self._clock = clock
         self._connections: dict[str, set[HubConnection]] = {hub: set() for hub in HUBS}
-        self._subscribers: defaultdict[Hashable, set[HubConnection]] = defaultdict(set)
+        self._subscriptions: Subscriptions[HubConnection] = Subscriptions()
         self._silenced_until: dict[str, float] = {}
         self._handlers: set[asyncio.Task[Any]] = set()
         self._side_tasks: set[asyncio.Task[None]] = set()
@@ -129,33 +108,25 @@ class HubServer:
     async def publish_user(
         self, target: str, account_id: int, data: dict[str, Any], action: int
     ) -> None:
-        if target == "GatewayUserAccount":
-            key: Hashable = ("accounts", None)
-        elif target in _USER_TARGET_KIND:
-            key = (_USER_TARGET_KIND[target], account_id)
-        else:
-            raise ValueError(
-                f"unknown user-hub event {target!r}: use GatewayUserAccount, "
-                + ", ".join(_USER_TARGET_KIND)
-            )
+        key = user_event_key(target, account_id)
         self._fan_out("user", key, target, [{"action": action, "data": data}])
 
     async def publish_quote(self, contract_id: str, data: dict[str, Any]) -> None:
-        self._fan_out("market", ("quotes", contract_id), "GatewayQuote", [contract_id, data])
+        self._fan_out("market", quote_key(contract_id), "GatewayQuote", [contract_id, data])
 
     async def publish_market_trades(self, contract_id: str, prints: list[dict[str, Any]]) -> None:
-        key = ("market_trades", contract_id)
+        key = market_trades_key(contract_id)
         self._fan_out("market", key, "GatewayTrade", [contract_id, prints])
 
     async def publish_depth(self, contract_id: str, entries: list[dict[str, Any]]) -> None:
-        self._fan_out("market", ("depth", contract_id), "GatewayDepth", [contract_id, entries])
+        self._fan_out("market", depth_key(contract_id), "GatewayDepth", [contract_id, entries])
 
     def _fan_out(self, hub: str, key: Hashable, target: str, arguments: list[Any]) -> None:
-        subscribers = self._subscribers.get(key)
+        subscribers = self._subscriptions.subscribers(key)
         if not subscribers or self._is_silenced(hub):
             return
         record = invocation_record(target, arguments)  # once, shared by every subscriber
-        for conn in list(subscribers):
+        for conn in subscribers:
             if not conn.offer(record):
                 _log.warning(
                     "hub %s connection %s cannot keep up (%d records queued); dropping it",
@@ -291,13 +262,7 @@ class HubServer:
 
     def _forget(self, conn: HubConnection) -> None:
         self._connections[conn.hub].discard(conn)
-        for key in conn.subscriptions:
-            subscribers = self._subscribers.get(key)
-            if subscribers is not None:
-                subscribers.discard(conn)
-                if not subscribers:
-                    del self._subscribers[key]
-        conn.subscriptions.clear()
+        self._subscriptions.forget(conn)
 
     # -- incoming messages --------------------------------------------------------------------
 
@@ -320,47 +285,14 @@ class HubServer:
 
     def _invoke(self, conn: HubConnection, message: dict[str, Any]) -> None:
         raw_id = message.get("invocationId")
-        invocation_id = None if raw_id is None else str(raw_id)
-        error = self._apply(conn, message)
-        if error is not None:
-            _log.info("hub %s connection %s: %s", conn.hub, conn.connection_id, error)
-        if invocation_id is not None:
-            conn.offer(completion_record(invocation_id, error))
-
-    def _apply(self, conn: HubConnection, message: dict[str, Any]) -> str | None:
-        """Run a hub method; the Completion error text, or None on success."""
-        target = message.get("target")
-        spec = _METHODS[conn.hub].get(target) if isinstance(target, str) else None
-        if spec is None or message["type"] == MessageType.STREAM_INVOCATION:
-            return f"Failed to invoke '{target}' because it does not exist."
-        kind, arg_type, subscribe = spec
-        arguments = message.get("arguments", [])
-        if not isinstance(arguments, list):
-            return f"Failed to invoke '{target}': 'arguments' must be an array."
-        expected = 0 if arg_type is None else 1
-        if len(arguments) != expected:
-            return (
-                f"Failed to invoke '{target}' due to an error on the server. InvalidDataException:"
-                f" Invocation provides {len(arguments)} argument(s) but target expects {expected}."
-            )
-        arg = arguments[0] if arguments else None
-        if arg_type is not None and (isinstance(arg, bool) or not isinstance(arg, arg_type)):
-            return (
-                f"Failed to invoke '{target}' due to an error on the server. InvalidDataException:"
-                f" Error binding arguments: expected {arg_type.__name__}, got {arg!r}."
-            )
-        key: Hashable = (kind, arg)
-        if subscribe:
-            conn.subscriptions.add(key)  # a set: subscribing twice is one subscription
-            self._subscribers[key].add(conn)
+        call = bind_invocation(conn.hub, message)
+        error = call if isinstance(call, str) else None
+        if isinstance(call, str):
+            _log.info("hub %s connection %s: %s", conn.hub, conn.connection_id, call)
         else:
-            conn.subscriptions.discard(key)
-            subscribers = self._subscribers.get(key)
-            if subscribers is not None:
-                subscribers.discard(conn)
-                if not subscribers:
-                    del self._subscribers[key]
-        return None
+            self._subscriptions.apply(conn, call)
+        if raw_id is not None:  # no Completion for fire-and-forget sends (§9.4)
+            conn.offer(completion_record(str(raw_id), error))
 
     # -- tasks --------------------------------------------------------------------------------
 
