@@ -243,3 +243,23 @@ def test_random_walk_is_seeded_and_moves_in_whole_ticks() -> None:
         assert market.last % market.tick_size == 0
         assert any(not isinstance(e, UserEvent) for e in events)
     assert paths[0] == paths[1]
+
+
+def test_closing_the_position_cancels_its_open_bracket_legs() -> None:
+    ex, _ = make()
+    _, sl, tp = _bracket_entry(ex, 0)
+    assert ex.close_position(ACCT, MYM).code == 0
+    assert ex.orders[sl].status is OrderStatus.CANCELLED
+    assert ex.orders[tp].status is OrderStatus.CANCELLED
+
+
+def test_partial_close_leaves_bracket_legs_alone() -> None:
+    ex, _ = make()
+    ex.set_price(MYM, D(1000), bid=D(1000), ask=D(1000))
+    out = ex.place(
+        PlaceRequest(ACCT, MYM, 2, 0, 3, stop_loss=Bracket(-10, 4), take_profit=Bracket(20, 1))
+    )
+    entry = out.order_id or 0
+    assert ex.close_position(ACCT, MYM, 1).code == 0
+    assert ex.orders[entry + 1].status is OrderStatus.OPEN
+    assert ex.orders[entry + 1].size == 3
