@@ -35,11 +35,16 @@ def main(
 def _register() -> None:
     """Attach subcommand groups (imported here so each stays one module)."""
     from risk_manager.cli.config_cmd import config_app
+    from risk_manager.cli.dashboard import dashboard, status
     from risk_manager.cli.db import db_app
+    from risk_manager.cli.replay import replay
     from risk_manager.cli.sim import sim_command
 
     app.add_typer(db_app, name="db")
+    app.command("dashboard")(dashboard)
+    app.command("status")(status)
     app.add_typer(config_app, name="config")
+    app.command("replay")(replay)
     app.command("sim")(sim_command)
 
 

@@ -1,0 +1,59 @@
+"""``risk-manager dashboard`` (terminal UI) and ``risk-manager status`` (one-shot view).
+
+Both are clients of the daemon's local API; neither can change or stop the daemon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+import typer
+from rich.console import Console
+
+from risk_manager.tui.client import DEFAULT_URL, ApiUnreachable, fetch_status
+
+URL_HELP = "Base URL of the daemon's local API."
+
+
+def dashboard(url: str = typer.Option(DEFAULT_URL, "--url", help=URL_HELP)) -> None:
+    """Open the terminal dashboard (tabs: Overview, P&L, Positions, Rules, Log; q quits)."""
+    from risk_manager.tui.app import DashboardApp  # Textual loads only for this command
+
+    DashboardApp(url).run()
+
+
+def status(
+    url: str = typer.Option(DEFAULT_URL, "--url", help=URL_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print health and accounts as JSON."),
+) -> None:
+    """Print the daemon's health and every account once.
+
+    Exit 0 when healthy, 2 when the daemon answers but is degraded or down, 1 when unreachable.
+    """
+    from risk_manager.tui import render
+    from risk_manager.tui.state import DashboardState
+
+    try:
+        health, accounts = asyncio.run(fetch_status(url))
+    except ApiUnreachable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(json.dumps({"health": health, "accounts": accounts}, indent=2))
+    else:
+        console = Console()
+        state = DashboardState(accounts={int(a["id"]): a for a in accounts}, health=health)
+        hubs = ", ".join(
+            f"{name} {'up' if h.get('connected') else 'DOWN'}"
+            for name, h in (health.get("hubs") or {}).items()
+        )
+        console.print(
+            f"daemon {health.get('status')} · up {int(health.get('uptime') or 0)} s · "
+            f"{health.get('accounts_monitored')} accounts · hubs: {hubs or 'n/a'} · "
+            f"last event {health.get('last_event') or 'none'}"
+        )
+        console.print(render.overview(state, datetime.now(UTC)))
+    if health.get("status") != "ok":
+        raise typer.Exit(2)

@@ -1,0 +1,1 @@
+"""Terminal dashboard: a client of the local API over HTTP/WebSocket, never of the runtime."""

@@ -1,0 +1,39 @@
+"""What the terminal dashboard knows: the latest views, applied from stream messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = dict[str, Any]
+MAX_LOG = 500
+
+
+@dataclass
+class DashboardState:
+    accounts: dict[int, JSON] = field(default_factory=dict)
+    log: list[JSON] = field(default_factory=list)  # newest first
+    health: JSON | None = None
+    connected: bool = False
+    connection_note: str = "connecting…"
+
+    def apply(self, message: JSON) -> None:
+        kind = message.get("type")
+        if kind == "snapshot":
+            self.accounts = {int(a["id"]): a for a in message.get("accounts", [])}
+            self.log = list(message.get("enforcements", []))[:MAX_LOG]
+            self.health = message.get("health")
+        elif kind == "account":
+            view = message["account"]
+            self.accounts[int(view["id"])] = view
+        elif kind == "enforcement":
+            self.log = [message["entry"], *self.log][:MAX_LOG]
+        elif kind == "health":
+            self.health = message["health"]
+
+    def set_connection(self, connected: bool, note: str) -> None:
+        self.connected = connected
+        self.connection_note = note
+
+    def sorted_accounts(self) -> list[JSON]:
+        return [self.accounts[k] for k in sorted(self.accounts)]

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import contextlib
+import re
+
+from polling import eventually
+
+from risk_manager.api.memory import MemoryReadModel
+from risk_manager.api.server import running_api
+from risk_manager.runtime.metrics import Metrics
+from risk_manager.tui.app import DashboardApp
+
+LOCKED, CALM = 20258288, 20258301
+SIZE = (160, 48)
+
+
+async def test_tabs_switch_and_show_pnl_positions_rules_log_and_a_ticking_lock(
+    model: MemoryReadModel,
+) -> None:
+    async with running_api(model, Metrics(), port=0) as api:
+        app = DashboardApp(api.url)
+        async with app.run_test(size=SIZE) as pilot:
+            await eventually(lambda: "150KTC-V2-478426-52758441" in app.pane_text("overview"))
+            overview = app.pane_text("overview")
+            assert "LOCKED" in overview and "TRADING" in overview
+            assert "100.60 of 600.00" in overview  # room to the loss lock
+            first = re.search(r"trade_frequency_limit\s+│\s+(4:\d\d)", overview)
+            assert first, overview
+            assert "● live" in app.pane_text("conn")
+            # the countdown ticks without any message from the daemon
+            await eventually(lambda: first.group(1) not in app.pane_text("overview"), within=3)
+
+            await pilot.press("2")
+            assert app.active_tab == "pnl"
+            pnl = app.pane_text("pnl")
+            assert "-499.40" in pnl and "-412.40" in pnl and "-600.00" in pnl
+            assert re.search("[▁▂▃▄▅▆▇█]{20,}", pnl)
+            await pilot.press("3")
+            assert app.active_tab == "positions"
+            assert re.search(r"MNQ\s+│\s+long\s+│\s+2\s+│\s+21012.25", app.pane_text("positions"))
+            await pilot.press("4")
+            assert app.active_tab == "rules"
+            assert re.search(r"trade_frequency_limit\s+│\s+breached", app.pane_text("rules"))
+            await pilot.press("5")
+            assert app.active_tab == "log"
+            assert "no_stop_loss_grace" in app.pane_text("log")
+            await pilot.press("1")
+            assert app.active_tab == "overview"
+
+
+async def test_a_change_in_the_daemon_shows_within_a_second(model: MemoryReadModel) -> None:
+    async with running_api(model, Metrics(), port=0) as api:
+        app = DashboardApp(api.url)
+        async with app.run_test(size=SIZE):
+            await eventually(lambda: "50KTC-V2-478426-11873342" in app.pane_text("overview"))
+            view = model.account(CALM)
+            assert view is not None
+            model.update_account(CALM, locked=True, pnl={**view["pnl"], "net": "-777.25"})
+            await eventually(lambda: "-777.25" in app.pane_text("overview"), within=1.0)
+            model.record_enforcement(
+                {"id": 77, "at": "2026-03-10T19:40:00Z", "account_id": CALM,
+                 "rule": "symbol_blocks", "kind": "cancel_order", "reason": "RTY is blocked",
+                 "outcome": "confirmed"}
+            )  # fmt: skip
+            await eventually(lambda: "RTY is blocked" in app.pane_text("log"), within=1.0)
+
+
+async def test_survives_a_daemon_restart(model: MemoryReadModel) -> None:
+    first = contextlib.AsyncExitStack()
+    api = await first.enter_async_context(running_api(model, Metrics(), port=0))
+    try:
+        app = DashboardApp(api.url)
+        async with app.run_test(size=SIZE):
+            await eventually(lambda: app.state.connected and len(app.state.accounts) == 2)
+            await first.aclose()  # the daemon goes away
+            await eventually(lambda: "disconnected — retrying" in app.pane_text("conn"))
+            assert "50KTC-V2-478426-11873342" in app.pane_text("overview")  # last data kept
+            model.update_account(CALM, name="RENAMED-WHILE-DOWN")
+            async with running_api(model, Metrics(), port=api.port):
+                await eventually(lambda: "● live" in app.pane_text("conn"), within=10)
+                await eventually(lambda: "RENAMED-WHILE-DOWN" in app.pane_text("overview"))
+    finally:
+        await first.aclose()
