@@ -420,3 +420,15 @@ async def test_a_handshake_and_records_split_across_frames_are_reassembled() -> 
         await ws.send_str('get":"SubscribeAccounts","arguments":[]}' + RS)
         assert await client.recv() == {}
         assert await client.recv() == {"type": 3, "invocationId": "1"}
+
+
+async def test_a_burst_larger_than_the_queue_bound_reaches_a_healthy_subscriber() -> None:
+    # Publishers that never yield otherwise (a tight loop over a backlog of events) must still
+    # let the writers run, or a healthy subscriber would be dropped as "slow".
+    async with running_hubs(max_pending=1_000) as (hubs, base), raw_client(base, "market") as c:
+        await c.invoke("1", "SubscribeContractQuotes", "C")
+        for n in range(5_000):
+            await hubs.publish_quote("C", {"n": n})
+        for n in range(5_000):
+            assert (await c.recv_skipping_pings())["arguments"] == ["C", {"n": n}]
+        assert hubs.connection_count("market") == 1

@@ -44,6 +44,11 @@ class HubConnection:
     def closing(self) -> bool:
         return self._closing
 
+    @property
+    def backlog(self) -> int:
+        """Records queued and not yet handed to the socket."""
+        return len(self._pending)
+
     def offer(self, record: str) -> bool:
         """Queue a record; False when the queue is full (the caller drops the connection)."""
         if self._closing:

@@ -47,6 +47,7 @@ _log = logging.getLogger(__name__)
 HUBS = ("user", "market")
 MAX_CLIENT_FRAME_BYTES = 1024 * 1024
 _HANDSHAKE_TIMEOUT_S = 15.0
+_YIELD_AT_BACKLOG = 256  # one writer batch
 
 
 async def _receive_text(ws: web.WebSocketResponse) -> str | None:
@@ -109,34 +110,45 @@ class HubServer:
         self, target: str, account_id: int, data: dict[str, Any], action: int
     ) -> None:
         key = user_event_key(target, account_id)
-        self._fan_out("user", key, target, [{"action": action, "data": data}])
+        await self._fan_out("user", key, target, [{"action": action, "data": data}])
 
     async def publish_quote(self, contract_id: str, data: dict[str, Any]) -> None:
-        self._fan_out("market", quote_key(contract_id), "GatewayQuote", [contract_id, data])
+        await self._fan_out("market", quote_key(contract_id), "GatewayQuote", [contract_id, data])
 
     async def publish_market_trades(self, contract_id: str, prints: list[dict[str, Any]]) -> None:
         key = market_trades_key(contract_id)
-        self._fan_out("market", key, "GatewayTrade", [contract_id, prints])
+        await self._fan_out("market", key, "GatewayTrade", [contract_id, prints])
 
     async def publish_depth(self, contract_id: str, entries: list[dict[str, Any]]) -> None:
-        self._fan_out("market", depth_key(contract_id), "GatewayDepth", [contract_id, entries])
+        key = depth_key(contract_id)
+        await self._fan_out("market", key, "GatewayDepth", [contract_id, entries])
 
-    def _fan_out(self, hub: str, key: Hashable, target: str, arguments: list[Any]) -> None:
+    async def _fan_out(self, hub: str, key: Hashable, target: str, arguments: list[Any]) -> None:
         subscribers = self._subscriptions.subscribers(key)
         if not subscribers or self._is_silenced(hub):
             return
         record = invocation_record(target, arguments)  # once, shared by every subscriber
+        backlogged = False
         for conn in subscribers:
             if not conn.offer(record):
-                _log.warning(
-                    "hub %s connection %s cannot keep up (%d records queued); dropping it",
-                    hub,
-                    conn.connection_id,
-                    self._max_pending,
-                )
-                # A stuck socket cannot take the Close either: abort it after a short grace.
-                drop = conn.shutdown(ERROR_CLOSE_RECORD, grace_s=1.0)
-                self._spawn(drop, f"hub-drop-{conn.connection_id}")
+                self._drop_slow(conn)
+            backlogged = backlogged or conn.backlog >= _YIELD_AT_BACKLOG
+        if backlogged:
+            # A publisher looping over a burst would otherwise starve the writer tasks and get
+            # healthy subscribers dropped; one yield per event lets each writer send a batch.
+            await asyncio.sleep(0)
+
+    def _drop_slow(self, conn: HubConnection) -> None:
+        _log.warning(
+            "hub %s connection %s cannot keep up (%d records queued); dropping it",
+            conn.hub,
+            conn.connection_id,
+            self._max_pending,
+        )
+        conn.request_close(ERROR_CLOSE_RECORD)  # at once, so later events are not queued
+        # A stuck socket cannot take the Close either: abort it after a short grace.
+        drop = conn.shutdown(ERROR_CLOSE_RECORD, grace_s=1.0)
+        self._spawn(drop, f"hub-drop-{conn.connection_id}")
 
     # -- faults -------------------------------------------------------------------------------
 
