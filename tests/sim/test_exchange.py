@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from risk_manager.domain.enums import OrderStatus
-from risk_manager.sim.exchange import ACCOUNT_ID_BASE, Bracket, Exchange, PlaceRequest
+from risk_manager.sim.exchange import ACCOUNT_ID_BASE, Exchange
+from risk_manager.sim.orders import Bracket, PlaceRequest
 from risk_manager.sim.records import SimEvent, UserEvent
 
 NOW = datetime(2026, 5, 6, 13, 36, 3, 496279, tzinfo=UTC)

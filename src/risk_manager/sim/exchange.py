@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -24,6 +23,13 @@ from risk_manager.domain.error_codes import (
 from risk_manager.sim import wire
 from risk_manager.sim.fills import aligned, apply_fill, fill_price, trail_stop_level, trail_ticks
 from risk_manager.sim.market import Markets, display_name
+from risk_manager.sim.orders import (
+    NOT_ALIGNED,
+    Outcome,
+    PlaceRequest,
+    bracket_children,
+    validate_place,
+)
 from risk_manager.sim.records import (
     MarketTradeEvent,
     QuoteEvent,
@@ -39,47 +45,6 @@ ORDER_ID_BASE = 3_000_000_000  # above 2^31 on purpose: catches 32-bit id bugs
 TRADE_ID_BASE = 2_600_000_000
 POSITION_ID_BASE = 700_000_000
 ACCOUNT_ID_BASE = 20_000_000
-MAX_TRAIL_TICKS = 1000
-PLACEABLE = {
-    OrderType.LIMIT,
-    OrderType.MARKET,
-    OrderType.STOP,
-    OrderType.TRAILING_STOP,
-    OrderType.JOIN_BID,
-    OrderType.JOIN_ASK,
-}
-NOT_ALIGNED = "Invalid price. Price is not aligned to tick size."
-
-
-@dataclass(frozen=True, slots=True)
-class Bracket:
-    ticks: int
-    type: int
-
-
-@dataclass(frozen=True, slots=True)
-class PlaceRequest:
-    account_id: int
-    contract_id: str
-    type: int
-    side: int
-    size: int
-    limit_price: Decimal | None = None
-    stop_price: Decimal | None = None
-    trail_price: Decimal | None = None
-    custom_tag: str | None = None
-    linked_order_id: int | None = None
-    stop_loss: Bracket | None = None
-    take_profit: Bracket | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """A REST-level result: ``errorCode`` (endpoint-specific), message, and maybe an order id."""
-
-    code: int
-    message: str | None = None
-    order_id: int | None = None
 
 
 def _discard(_event: SimEvent) -> None:
@@ -160,7 +125,9 @@ class Exchange:
         spec = self.markets.spec(req.contract_id)
         if spec is None:
             return Outcome(PlaceOrderErrorCode.CONTRACT_NOT_FOUND, "Invalid symbol")
-        problem = self._validate(req, spec.tick_size)
+        last = self.markets.market(req.contract_id).last
+        used = req.custom_tag is not None and self._tag_used(req.account_id, req.custom_tag)
+        problem = validate_place(req, spec.tick_size, last, used)
         if problem is not None:
             return Outcome(PlaceOrderErrorCode.ORDER_REJECTED, problem)
         kind, side, now = OrderType(req.type), OrderSide(req.side), self._clock()
@@ -191,7 +158,10 @@ class Exchange:
             order.trail_distance, order.trail_price = ticks, ticks * spec.tick_size
             order.stop_price = market.last + side.sign * ticks * spec.tick_size
         self.orders[order.id] = order
-        children = self._bracket_children(order, req) if self.auto_oco else []
+        children = (
+            bracket_children(order, req, spec.tick_size, self._order_id) if self.auto_oco else []
+        )
+        self.orders.update((c.id, c) for c in children)
         for child in children[:1]:
             self._emit_order(child)  # live order: SL child, entry, TP child (§8.3)
         self._emit_order(order)
@@ -213,78 +183,12 @@ class Exchange:
         self._sweep(req.contract_id)
         return Outcome(PlaceOrderErrorCode.SUCCESS, None, order.id)
 
-    def _validate(self, req: PlaceRequest, tick: Decimal) -> str | None:
-        if req.type not in {int(t) for t in PLACEABLE}:
-            return f"Invalid order type {req.type}."
-        if req.side not in (0, 1):
-            return f"Invalid order side {req.side}."
-        if req.size <= 0:
-            return f"Invalid order size {req.size}."
-        if req.custom_tag is not None and self._tag_used(req.account_id, req.custom_tag):
-            return f"Custom tag {req.custom_tag!r} is already used on this account."
-        kind = OrderType(req.type)
-        if kind is OrderType.LIMIT and (
-            req.limit_price is None or not aligned(req.limit_price, tick)
-        ):
-            return NOT_ALIGNED if req.limit_price is not None else "Limit price not set."
-        if kind is OrderType.STOP and (req.stop_price is None or not aligned(req.stop_price, tick)):
-            return NOT_ALIGNED if req.stop_price is not None else "Stop price not set."
-        if kind is OrderType.TRAILING_STOP:
-            if req.trail_price is None:
-                return "Trail Distance not set."
-            if not aligned(req.trail_price, tick):
-                return "Invalid trail price. Price is not aligned to tick size."
-            ticks = trail_ticks(self.markets.market(req.contract_id).last, req.trail_price, tick)
-            if ticks == 0:
-                return "Trail Distance not set."
-            if ticks > MAX_TRAIL_TICKS:
-                return f"Trail Distance exceeds maximum ({MAX_TRAIL_TICKS})"
-        for bracket, allowed in ((req.stop_loss, (4, 5)), (req.take_profit, (1,))):
-            if bracket is not None and (bracket.ticks == 0 or bracket.type not in allowed):
-                return f"Invalid bracket: ticks {bracket.ticks}, type {bracket.type}."
-        return None
-
     def _tag_used(self, account_id: int, tag: str) -> bool:
         return any(o.account_id == account_id and o.custom_tag == tag for o in self.orders.values())
 
     def _order_id(self) -> int:
         self._next_order += 1
         return self._next_order
-
-    def _bracket_children(self, entry: SimOrder, req: PlaceRequest) -> list[SimOrder]:
-        """Suspended SL/TP children, signed ticks relative to the entry's direction (§8.3)."""
-        spec = self.markets.spec(entry.contract_id)
-        assert spec is not None
-        legs = [("SL", req.stop_loss, -1), ("TP", req.take_profit, 1)]
-        made: list[SimOrder] = []
-        for suffix, bracket, toward in legs:
-            if bracket is None:
-                continue
-            ticks = toward * entry.side.sign * abs(bracket.ticks)  # tolerant of either sign
-            child = SimOrder(
-                id=self._order_id(),
-                account_id=entry.account_id,
-                contract_id=entry.contract_id,
-                symbol_id=entry.symbol_id,
-                creation_timestamp=entry.creation_timestamp,
-                update_timestamp=entry.creation_timestamp,
-                status=OrderStatus.SUSPENDED,
-                type=OrderType(bracket.type),
-                side=entry.side.opposite,
-                size=entry.size,
-                custom_tag=f"{entry.custom_tag}-{suffix}" if entry.custom_tag else None,
-                trail_distance=ticks,
-                trail_price=ticks * spec.tick_size,
-                parent_order_id=entry.id,
-            )
-            self.orders[child.id] = child
-            entry.bracket_children.append(child.id)
-            made.append(child)
-        if len(made) == 2:
-            sl, tp = made
-            tp.linked_order_id = sl.id
-            sl.oco_sibling_id, tp.oco_sibling_id = tp.id, sl.id
-        return made
 
     def _finish(self, order: SimOrder, status: OrderStatus) -> None:
         order.status = status

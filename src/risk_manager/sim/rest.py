@@ -28,8 +28,9 @@ from risk_manager.sim.body import (
     problem_response,
     read_body,
 )
-from risk_manager.sim.exchange import Bracket, Exchange, Outcome, PlaceRequest
+from risk_manager.sim.exchange import Exchange
 from risk_manager.sim.market import contract_name
+from risk_manager.sim.orders import Bracket, Outcome, PlaceRequest
 
 Body = dict[str, Any]
 MAX_SEARCH_RESULTS = 20
