@@ -38,6 +38,7 @@ def _register() -> None:
     from risk_manager.cli.dashboard import dashboard, status
     from risk_manager.cli.db import db_app
     from risk_manager.cli.replay import replay
+    from risk_manager.cli.run import run
     from risk_manager.cli.sim import sim_command
 
     app.add_typer(db_app, name="db")
@@ -45,6 +46,7 @@ def _register() -> None:
     app.command("status")(status)
     app.add_typer(config_app, name="config")
     app.command("replay")(replay)
+    app.command("run")(run)
     app.command("sim")(sim_command)
 
 

@@ -83,3 +83,42 @@ class ModifyOrder(Action):
 
 
 AnyAction = Flatten | ClosePosition | CancelOrder | LockAccount | Alert | PlaceOrder | ModifyOrder
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def action_to_dict(action: AnyAction) -> dict[str, object]:
+    """The action as plain JSON-ready data (replay's ``--json`` lines, the journal's intent).
+
+    Keys: at, account_id, rule, kind, reason, then the kind's own fields. Prices are strings so
+    that they stay exact.
+    """
+    out: dict[str, object] = {
+        "at": _iso(action.at),
+        "account_id": action.account_id,
+        "rule": action.rule,
+        "kind": action.kind,
+        "reason": action.reason,
+    }
+    if isinstance(action, ClosePosition):
+        out |= {"contract_id": action.contract_id, "size": action.size}
+    elif isinstance(action, CancelOrder):
+        out |= {"order_id": action.order_id}
+    elif isinstance(action, LockAccount):
+        out |= {"until": _iso(action.until), "lock_kind": action.lock_kind.value}
+    elif isinstance(action, Alert):
+        out |= {"severity": action.severity.value}
+    elif isinstance(action, PlaceOrder):
+        out |= {
+            "contract_id": action.contract_id,
+            "side": "buy" if action.side is OrderSide.BID else "sell",
+            "type": action.type.name.lower(),
+            "size": action.size,
+            "price": None if action.price is None else str(action.price),
+            "custom_tag": action.custom_tag,
+        }
+    elif isinstance(action, ModifyOrder):
+        out |= {"order_id": action.order_id, "price": str(action.price)}
+    return out

@@ -1,0 +1,58 @@
+"""``risk-manager run``: the live daemon."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import typer
+
+from risk_manager.config.errors import ConfigError
+from risk_manager.config.loader import load_config
+from risk_manager.config.models import Config
+from risk_manager.domain.errors import RefuseToStart
+from risk_manager.runtime.daemon import Daemon
+from risk_manager.runtime.logs import setup_logging
+
+STOP_WITHIN = 10.0  # seconds: SIGINT/SIGTERM must end the process within this
+
+
+def run(
+    config: Path = typer.Option(..., "--config", "-c", help="The YAML config file."),
+) -> None:
+    """Guard the accounts: connect to the gateway and enforce the rule book until stopped.
+
+    Guards every account the API key sees, or those listed under `accounts:`.
+    """
+    try:
+        cfg = load_config(config)
+        cfg.require_broker_credentials()
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(f"{config}: {problem}", err=True)
+        raise typer.Exit(2) from None
+    setup_logging(cfg.logging.level, cfg.logging.format)
+    try:
+        asyncio.run(_serve(cfg))
+    except RefuseToStart as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+async def _serve(cfg: Config) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if sys.platform == "win32":  # no add_signal_handler on Windows
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+        else:
+            loop.add_signal_handler(sig, stop.set)
+    async with Daemon(cfg) as daemon:
+        logging.getLogger(__name__).info(
+            "guarding %d account(s); dashboard at %s", len(daemon.actors), daemon.api_url
+        )
+        await stop.wait()
+        logging.getLogger(__name__).info("stopping")

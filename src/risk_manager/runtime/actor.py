@@ -1,0 +1,192 @@
+"""One actor per guarded account: a bounded queue feeding the pure engine (DESIGN.md style 8).
+
+The actor is the only code that touches its account's engine. For each event it runs
+``engine.process(event, now)``, writes every new lock durably *before* anything is sent
+(RULES.md §5), hands the other actions to the enforcer, and records fills in the store. When
+the queue is idle it ticks the engine at its next wakeup, so timers (grace periods, cooldown
+ends, session edges, retries) fire on time without a separate scheduler task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from risk_manager.domain.actions import Alert, AnyAction, LockAccount, Severity, action_to_dict
+from risk_manager.domain.events import ClockTick, Event, QuoteEvent, SnapshotEvent, TradeEvent
+from risk_manager.domain.locks import Lock
+from risk_manager.domain.models import Trade
+from risk_manager.engine.engine import Engine
+from risk_manager.runtime.enforcer import Book, Enforcer
+from risk_manager.runtime.metrics import Metrics
+from risk_manager.store import Store
+from risk_manager.store.records import JournalOutcome
+
+_log = logging.getLogger(__name__)
+
+MAX_IDLE_TICK = 1.0  # seconds: the engine is ticked at least this often (lock countdowns, gaps)
+
+
+class AccountActor:
+    def __init__(
+        self,
+        account_id: int,
+        engine: Engine,
+        enforcer: Enforcer,
+        store: Store,
+        clock: Callable[[], datetime],
+        metrics: Metrics,
+        *,
+        queue_size: int = 10_000,
+        on_change: Callable[[int], None] | None = None,
+    ) -> None:
+        self.account_id = account_id
+        self.engine = engine
+        self.enforcer = enforcer
+        self.store = store
+        self._clock = clock
+        self._metrics = metrics
+        self._on_change = on_change
+        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=queue_size)
+        self.last_event_at: datetime | None = None
+        self.dropped_quotes = 0
+        self.needs_reconcile = False
+
+    # -- feeding ------------------------------------------------------------------------------
+
+    def offer(self, event: Event) -> None:
+        """Enqueue without waiting (called from hub receive loops).
+
+        A full queue drops a quote (a newer one follows) but never a user event: those
+        mark the account for reconciliation, which re-reads the broker's state.
+        """
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            if isinstance(event, QuoteEvent):
+                self.dropped_quotes += 1
+            else:
+                self.needs_reconcile = True
+                _log.error("account %s queue full: will reconcile from REST", self.account_id)
+
+    # -- running ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        while True:
+            event = await self._next_event()
+            try:
+                await self.handle(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one bad event must never stop the guard
+                _log.exception("account %s: event %s failed", self.account_id, type(event).__name__)
+
+    async def _next_event(self) -> Event:
+        now = self._clock()
+        wake = self.engine.next_wakeup()
+        delay = MAX_IDLE_TICK if wake is None else (wake - now).total_seconds()
+        delay = max(0.0, min(delay, MAX_IDLE_TICK))
+        try:
+            return await asyncio.wait_for(self.queue.get(), timeout=delay)
+        except TimeoutError:
+            return ClockTick(self._clock())
+
+    async def handle(self, event: Event) -> list[AnyAction]:
+        started = time.perf_counter()
+        now = self._clock()
+        actions = self.engine.process(event, now)
+        if not isinstance(event, ClockTick):
+            self.last_event_at = now
+            self._metrics.event_processed(type(event).__name__)
+        await self.carry_out(actions, now)
+        if actions:
+            self._metrics.observe_latency(time.perf_counter() - started)
+        await self._record_fills(event)
+        if self._on_change is not None and (actions or not isinstance(event, ClockTick)):
+            self._on_change(self.account_id)
+        return actions
+
+    async def carry_out(self, actions: list[AnyAction], now: datetime) -> None:
+        # Locks first, durably: a crash after this point still finds the lock on restart.
+        for action in actions:
+            if isinstance(action, LockAccount):
+                await asyncio.to_thread(self._persist_lock, action)
+        book: Book | None = None
+        for action in actions:
+            if isinstance(action, LockAccount):
+                continue
+            if isinstance(action, Alert):
+                await asyncio.to_thread(self._alert, action, now)
+                continue
+            if book is None:
+                book = self._book(now)
+            self.enforcer.submit(action, book)
+
+    def on_outcome(self, action: AnyAction, outcome: JournalOutcome, detail: str) -> None:
+        """Enforcer callback: a refusal goes back to the engine (re-propose or escalate)."""
+        self._metrics.enforcement(action.rule, outcome.value)
+        if outcome is JournalOutcome.FAILED:
+            more = self.engine.action_failed(action, self._clock(), detail)
+            if more:
+                task = asyncio.ensure_future(self.carry_out(more, self._clock()))
+                self.enforcer.keep(task)
+        if self._on_change is not None:
+            self._on_change(self.account_id)
+
+    def contracts(self) -> set[str]:
+        """Contracts this account has a position or working order in (quotes it needs)."""
+        view = self.engine.view(self.account_id, self._clock())
+        return {p.position.contract_id for p in view.positions} | {
+            o.contract_id for o in view.orders
+        }
+
+    def _book(self, now: datetime) -> Book:
+        view = self.engine.view(self.account_id, now)
+        return Book(positions=tuple(p.position for p in view.positions), orders=view.orders)
+
+    def _persist_lock(self, action: LockAccount) -> None:
+        lock = Lock(
+            account_id=action.account_id,
+            rule=action.rule,
+            kind=action.lock_kind,
+            reason=action.reason,
+            created_at=action.at,
+            ends_at=action.until,
+        )
+        stored = self.store.add_lock(lock)
+        entry = self.store.journal_intent(
+            action.account_id, action.rule, action.kind, action_to_dict(action), action.at
+        )
+        self.store.journal_outcome(entry, JournalOutcome.CONFIRMED, f"lock {stored.id}", action.at)
+        self._metrics.enforcement(action.rule, "locked")
+
+    def _alert(self, alert: Alert, now: datetime) -> None:
+        level = {
+            Severity.INFO: logging.INFO,
+            Severity.WARNING: logging.WARNING,
+            Severity.CRITICAL: logging.CRITICAL,
+        }[alert.severity]
+        _log.log(level, "account %s %s: %s", alert.account_id, alert.rule, alert.reason)
+        try:
+            entry = self.store.journal_intent(
+                alert.account_id, alert.rule, alert.kind, action_to_dict(alert), now
+            )
+            self.store.journal_outcome(entry, JournalOutcome.CONFIRMED, alert.severity.value, now)
+        except Exception:  # an alert that cannot be recorded is still logged above
+            _log.exception("could not journal an alert")
+
+    async def _record_fills(self, event: Event) -> None:
+        trades: tuple[Trade, ...] = ()
+        if isinstance(event, TradeEvent):
+            trades = (event.trade,)
+        elif isinstance(event, SnapshotEvent):
+            trades = event.trades
+        if not trades:
+            return
+        cal = self.engine.calendar
+        await asyncio.to_thread(
+            lambda: [self.store.add_fill(t, cal.trading_day(t.created_at)) for t in trades]
+        )

@@ -1,0 +1,327 @@
+"""The live daemon: the gateway client, hubs, account actors, store and local API in one
+async context manager with one staged shutdown path (DESIGN.md style 11).
+
+Start: open the store → log in → find the guarded accounts → build one engine and actor per
+account → restore locks → reconcile every account from REST (rules re-evaluated before
+anything else) → mark enforcement left unfinished by a previous run as re-checked → connect
+the hubs → serve the API. After every hub reconnect the accounts are reconciled again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+from risk_manager.api.server import running_api
+from risk_manager.calendar import TradingCalendar
+from risk_manager.config.models import Config
+from risk_manager.domain.errors import RefuseToStart
+from risk_manager.domain.events import AuthFailureEvent, ConnectionEvent, Event, QuoteEvent
+from risk_manager.domain.models import Account
+from risk_manager.engine.engine import Engine
+from risk_manager.engine.factory import calendar_for
+from risk_manager.projectx.client import ProjectXClient
+from risk_manager.projectx.hub_connection import HubMessage
+from risk_manager.projectx.hubs import MarketHub, UserHub
+from risk_manager.projectx.mapping import WireError, market_events, user_events
+from risk_manager.runtime.actor import AccountActor
+from risk_manager.runtime.enforcer import Enforcer
+from risk_manager.runtime.metrics import Metrics
+from risk_manager.runtime.read_side import DaemonReadSide
+from risk_manager.runtime.reconciler import snapshot
+from risk_manager.store import Store
+from risk_manager.store.records import JournalOutcome
+
+_log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE = 5.0  # seconds for in-flight enforcement to finish at shutdown
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        hub_options: dict[str, Any] | None = None,
+        serve_api: bool = True,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.metrics = Metrics()
+        self.actors: dict[int, AccountActor] = {}
+        self.started_monotonic = time.monotonic()
+        self.last_event_at: datetime | None = None
+        self.listeners: list[Callable[[int], None]] = []
+        self._hub_options = hub_options or {}
+        self._serve_api = serve_api
+        self.api_url: str | None = None
+        self.read_side: DaemonReadSide | None = None
+        self._stack = contextlib.AsyncExitStack()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._store: Store | None = None
+        self._client: ProjectXClient | None = None
+        self.user_hub: UserHub | None = None
+        self.market_hub: MarketHub | None = None
+        self._contracts_dirty = asyncio.Event()
+        self.calendar: TradingCalendar | None = None
+        self.catalog = config.catalog()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("daemon not started")
+        return self._store
+
+    @property
+    def client(self) -> ProjectXClient:
+        if self._client is None:
+            raise RuntimeError("daemon not started")
+        return self._client
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def _start(self) -> None:
+        cfg = self.config
+        cfg.require_broker_credentials()
+        self._store = Store.open(cfg.store.path)
+        self._stack.callback(self._store.close)
+        broker = cfg.broker
+        assert broker.username is not None and broker.api_key is not None  # checked above
+        self._client = await self._stack.enter_async_context(
+            ProjectXClient(broker.api_url, broker.username, broker.api_key)
+        )
+        accounts = await self._guarded_accounts()
+        calendar = self.calendar = calendar_for(cfg.trading_day)
+        catalog = self.catalog = cfg.catalog()
+        now = self.clock()
+        for account in accounts:
+            engine = Engine(cfg.rules_for(account.id), calendar, catalog)
+            actor = AccountActor(
+                account.id,
+                engine,
+                Enforcer(self._client, self._store, self.clock),
+                self._store,
+                self.clock,
+                self.metrics,
+                on_change=self._changed,
+            )
+            actor.enforcer.on_outcome = actor.on_outcome
+            self.actors[account.id] = actor
+            restored = self._store.active_locks(now, account.id)
+            await actor.carry_out(engine.restore_locks(restored, now), now)
+            if restored:
+                _log.warning("account %s: %d lock(s) restored", account.id, len(restored))
+        # Reconcile before any hub event: rules run on the broker's truth first.
+        await self.reconcile_all()
+        self._recheck_unfinished()
+        for actor in self.actors.values():
+            self._spawn(actor.run(), f"actor-{actor.account_id}")
+        await self._connect_hubs()
+        self._spawn(self._market_subscriptions(), "market-subscriptions")
+        self._spawn(self._housekeeping(), "housekeeping")
+        self.read_side = DaemonReadSide(self)
+        self._spawn(self.read_side.run(), "read-side")
+        if self._serve_api:
+            api = await self._stack.enter_async_context(
+                running_api(self.read_side, self.metrics, cfg.api.host, cfg.api.port)
+            )
+            self.api_url = api.url
+            _log.info("local API and dashboard at %s", api.url)
+
+    async def stop(self) -> None:
+        """Staged: stop taking events, let enforcement in flight finish, close connections."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for actor in self.actors.values():
+            await actor.enforcer.drain(SHUTDOWN_GRACE)
+            await actor.enforcer.cancel_all()
+        await self._stack.aclose()
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.error("task %s died: %r", task.get_name(), task.exception())
+
+    # -- accounts and reconciliation --------------------------------------------------------
+
+    async def _guarded_accounts(self) -> list[Account]:
+        visible = await self.client.search_accounts(only_active=True)
+        guarded = [a for a in visible if self.config.guards(a.id)]
+        if self.config.accounts.mode == "listed":
+            missing = {e.id for e in self.config.accounts.list} - {a.id for a in visible}
+            for account_id in sorted(missing):
+                _log.error(
+                    "account %s is listed in the config but not visible to the key", account_id
+                )
+        if not guarded:
+            raise RefuseToStart(
+                "no account to guard: the API key sees "
+                f"{[a.id for a in visible]}; check `accounts:` in the config"
+            )
+        return guarded
+
+    async def reconcile_all(self) -> None:
+        assert self.calendar is not None
+        since = self.calendar.week_start(self.clock())  # week P&L needs the week's fills
+        day_starts = dict.fromkeys(self.actors, since)
+        results = await asyncio.gather(
+            *(
+                snapshot(self.client, acct_id, since, self.clock)
+                for acct_id, since in day_starts.items()
+            ),
+            return_exceptions=True,
+        )
+        for acct_id, result in zip(day_starts, results, strict=True):
+            actor = self.actors[acct_id]
+            if isinstance(result, BaseException):
+                _log.error("account %s: reconciliation failed: %s", acct_id, result)
+                actor.offer(AuthFailureEvent(self.clock(), f"reconciliation failed: {result}"))
+                continue
+            actor.needs_reconcile = False
+            await actor.handle(result)
+
+    def _recheck_unfinished(self) -> None:
+        """Actions a previous run left unfinished were re-checked by the reconciliation just
+        done: the engine re-proposes what is still needed from the broker's real state, so
+        the old intents are closed, never replayed."""
+        now = self.clock()
+        for entry in self.store.unfinished_actions():
+            self.store.journal_outcome(
+                entry.id,
+                JournalOutcome.ABANDONED,
+                "found unfinished after a restart; re-checked against the broker",
+                now,
+            )
+
+    # -- hubs ------------------------------------------------------------------------------
+
+    async def _connect_hubs(self) -> None:
+        broker = self.config.broker
+        self.user_hub = await self._stack.enter_async_context(
+            UserHub(
+                broker.user_hub_url,
+                self.client.tokens,
+                self._on_hub_message,
+                on_connected=lambda: self._hub_state("user", True),
+                on_disconnected=lambda why: self._hub_state("user", False),
+                **self._hub_options,
+            )
+        )
+        for account_id in self.actors:
+            await self.user_hub.subscribe_account(account_id)
+        self.market_hub = await self._stack.enter_async_context(
+            MarketHub(
+                broker.market_hub_url,
+                self.client.tokens,
+                self._on_hub_message,
+                on_connected=lambda: self._hub_state("market", True),
+                on_disconnected=lambda why: self._hub_state("market", False),
+                **self._hub_options,
+            )
+        )
+        self._contracts_dirty.set()
+
+    def _hub_state(self, hub: str, connected: bool) -> None:
+        self.metrics.hub_state(hub, connected)
+        if connected and hub == "user":
+            self._spawn(self._after_reconnect(), "reconcile-after-connect")
+            return
+        if not connected:
+            self.metrics.hub_reconnect(hub)
+        event = ConnectionEvent(self.clock(), "user" if hub == "user" else "market", connected)
+        for actor in self.actors.values():
+            actor.offer(event)
+
+    async def _after_reconnect(self) -> None:
+        # Reconcile first, then tell the engine the stream is back (RULE-010's order).
+        await self.reconcile_all()
+        event = ConnectionEvent(self.clock(), "user", True)
+        for actor in self.actors.values():
+            actor.offer(event)
+
+    def _on_hub_message(self, message: HubMessage) -> None:
+        """Inline in the hub's receive loop: map and enqueue only."""
+        try:
+            if message.hub == "user":
+                events: list[Event] = user_events(
+                    message.target, message.arguments, message.received_at
+                )
+            else:
+                events = market_events(message.target, message.arguments, message.received_at)
+        except WireError as exc:
+            _log.warning("%s hub: malformed %s frame skipped: %s", message.hub, message.target, exc)
+            return
+        self.last_event_at = message.received_at
+        for event in events:
+            if isinstance(event, QuoteEvent):
+                for actor in self.actors.values():
+                    if event.quote.contract_id in actor.contracts():
+                        actor.offer(event)
+                continue
+            target = self.actors.get(getattr(event, "account_id", -1))
+            if target is not None:
+                target.offer(event)
+
+    def _changed(self, account_id: int) -> None:
+        self._contracts_dirty.set()
+        for listener in self.listeners:
+            listener(account_id)
+
+    async def _market_subscriptions(self) -> None:
+        """Keep the market hub subscribed to every contract with a position or order."""
+        while True:
+            await self._contracts_dirty.wait()
+            self._contracts_dirty.clear()
+            wanted: set[str] = set()
+            for actor in self.actors.values():
+                wanted |= actor.contracts()
+            if self.market_hub is not None:
+                try:
+                    await self.market_hub.set_contracts(wanted)
+                except Exception as exc:  # the hub's supervisor re-subscribes on reconnect
+                    _log.warning("market subscriptions not updated: %s", exc)
+
+    async def _housekeeping(self) -> None:
+        """Reconcile accounts whose queue overflowed; refresh gauges."""
+        while True:
+            await asyncio.sleep(1.0)
+            if any(a.needs_reconcile for a in self.actors.values()):
+                await self.reconcile_all()
+            now = self.clock()
+            for acct_id, actor in self.actors.items():
+                active = [lock for lock in actor.engine.locks(acct_id) if lock.is_active(now)]
+                self.metrics.set_active_locks(acct_id, len(active))

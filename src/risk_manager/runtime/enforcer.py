@@ -1,0 +1,286 @@
+"""Carries the engine's intents out against the broker (RULES.md §5).
+
+Each action is journalled before it is sent and its outcome after. The first attempt for a
+cause acts on what the engine's ledger knows (speed matters: a breach is enforced in
+milliseconds); any later attempt for the same cause reads the broker's state first, so a close
+is never replayed blindly onto a position that is already flat (that could open the opposite
+position). Confirmation proper comes from the broker's events: the engine re-proposes an
+action whose effect it does not see within ``retry_after``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from risk_manager.domain.actions import (
+    AnyAction,
+    CancelOrder,
+    ClosePosition,
+    Flatten,
+    ModifyOrder,
+    PlaceOrder,
+    action_to_dict,
+)
+from risk_manager.domain.enums import OrderSide, OrderType
+from risk_manager.domain.error_codes import (
+    CancelOrderErrorCode,
+    ClosePositionErrorCode,
+    PartialClosePositionErrorCode,
+)
+from risk_manager.domain.errors import BrokerRefused, RiskManagerError
+from risk_manager.domain.models import Order, Position
+from risk_manager.engine.inflight import cause_key
+from risk_manager.store.records import JournalOutcome
+
+_log = logging.getLogger(__name__)
+
+
+class Broker(Protocol):
+    """The part of :class:`~risk_manager.projectx.client.ProjectXClient` enforcement uses."""
+
+    async def search_open_positions(self, account_id: int) -> list[Position]: ...
+    async def search_open_orders(self, account_id: int) -> list[Order]: ...
+    async def cancel_order(self, account_id: int, order_id: int) -> None: ...
+    async def close_position(self, account_id: int, contract_id: str) -> None: ...
+    async def partial_close_position(
+        self, account_id: int, contract_id: str, size: int
+    ) -> None: ...
+    async def place_order(
+        self,
+        account_id: int,
+        contract_id: str,
+        type: OrderType,
+        side: OrderSide,
+        size: int,
+        *,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        custom_tag: str | None = None,
+    ) -> int: ...
+    async def modify_order(
+        self,
+        account_id: int,
+        order_id: int,
+        *,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+    ) -> None: ...
+
+
+class Journal(Protocol):
+    def journal_intent(
+        self, account_id: int, rule: str, kind: str, intent: dict[str, Any], at: datetime
+    ) -> int: ...
+    def journal_sent(self, entry_id: int, at: datetime) -> None: ...
+    def journal_outcome(
+        self, entry_id: int, outcome: JournalOutcome, detail: str | None, at: datetime
+    ) -> object: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """What the engine's ledger knows of one account when the action was proposed."""
+
+    positions: Sequence[Position] = ()
+    orders: Sequence[Order] = ()
+
+
+Outcome = tuple[JournalOutcome, str]
+OnOutcome = Callable[[AnyAction, JournalOutcome, str], None]
+
+# Codes that mean "already done": the position is gone, the order is gone.
+_ALREADY_FLAT = {
+    ("Position/closeContract", int(ClosePositionErrorCode.POSITION_NOT_FOUND)),
+    ("Position/partialCloseContract", int(PartialClosePositionErrorCode.POSITION_NOT_FOUND)),
+}
+_ALREADY_GONE = {
+    ("Order/cancel", int(CancelOrderErrorCode.ORDER_NOT_FOUND)),
+    ("Order/cancel", int(CancelOrderErrorCode.UNKNOWN_ERROR)),  # seen for filled/cancelled
+}
+
+
+class Enforcer:
+    def __init__(
+        self,
+        broker: Broker,
+        journal: Journal,
+        clock: Callable[[], datetime],
+        *,
+        on_outcome: OnOutcome | None = None,
+        run_blocking: Callable[..., Awaitable[Any]] = asyncio.to_thread,
+    ) -> None:
+        self._broker = broker
+        self._journal = journal
+        self._clock = clock
+        self.on_outcome = on_outcome
+        self._run_blocking = run_blocking
+        self._attempted: set[tuple[object, ...]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.sent: list[tuple[datetime, str]] = []  # (at, what) — for tests and the bench
+
+    def submit(self, action: AnyAction, book: Book) -> asyncio.Task[None]:
+        """Start carrying ``action`` out; returns the task (kept referenced here)."""
+        task = asyncio.create_task(
+            self.execute(action, book), name=f"enforce-{action.kind}-{action.account_id}"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def keep(self, task: asyncio.Future[None]) -> None:
+        """Hold a reference to a follow-up task until it ends."""
+        self._tasks.add(task)  # type: ignore[arg-type]
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, within: float) -> None:
+        """Wait for actions in flight (used at shutdown)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=within)
+
+    async def cancel_all(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def execute(self, action: AnyAction, book: Book) -> None:
+        entry = await self._run_blocking(
+            self._journal.journal_intent,
+            action.account_id,
+            action.rule,
+            action.kind,
+            action_to_dict(action),
+            self._clock(),
+        )
+        cause = cause_key(action) or (action.kind, action.account_id, id(action))
+        retry = cause in self._attempted
+        self._attempted.add(cause)
+        try:
+            outcome, detail = await self._send(action, book, read_first=retry, entry=entry)
+        except BrokerRefused as exc:
+            outcome, detail = JournalOutcome.FAILED, str(exc)
+        except RiskManagerError as exc:
+            outcome, detail = JournalOutcome.FAILED, f"{type(exc).__name__}: {exc}"
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # never let one action kill the daemon
+            _log.exception("enforcement of %s failed unexpectedly", action.kind)
+            outcome, detail = JournalOutcome.FAILED, f"unexpected {type(exc).__name__}: {exc}"
+        await self._run_blocking(
+            self._journal.journal_outcome, entry, outcome, detail, self._clock()
+        )
+        if outcome is JournalOutcome.FAILED:
+            _log.warning("%s for account %s failed: %s", action.kind, action.account_id, detail)
+        if self.on_outcome is not None:
+            self.on_outcome(action, outcome, detail)
+
+    async def _mark_sent(self, entry: int, what: str) -> None:
+        now = self._clock()
+        self.sent.append((now, what))
+        await self._run_blocking(self._journal.journal_sent, entry, now)
+
+    async def _send(
+        self, action: AnyAction, book: Book, *, read_first: bool, entry: int
+    ) -> Outcome:
+        acct = action.account_id
+        if isinstance(action, Flatten):
+            return await self._flatten(acct, book, read_first=read_first, entry=entry)
+        if isinstance(action, ClosePosition):
+            positions = book.positions
+            if read_first:
+                positions = await self._broker.search_open_positions(acct)
+            if not any(p.contract_id == action.contract_id and p.size > 0 for p in positions):
+                return JournalOutcome.CONFIRMED, "already flat: nothing to close"
+            await self._mark_sent(entry, f"close {action.contract_id}")
+            return await self._close(acct, action.contract_id, action.size)
+        if isinstance(action, CancelOrder):
+            if read_first:
+                open_ids = {o.id for o in await self._broker.search_open_orders(acct)}
+                if action.order_id not in open_ids:
+                    return JournalOutcome.CONFIRMED, "order no longer working"
+            await self._mark_sent(entry, f"cancel {action.order_id}")
+            return await self._cancel(acct, action.order_id)
+        if isinstance(action, PlaceOrder):
+            if read_first:
+                tags = {o.custom_tag for o in await self._broker.search_open_orders(acct)}
+                if action.custom_tag in tags:
+                    return JournalOutcome.CONFIRMED, "order already working"
+            await self._mark_sent(entry, f"place {action.custom_tag}")
+            is_stop = action.type in (OrderType.STOP, OrderType.TRAILING_STOP)
+            order_id = await self._broker.place_order(
+                acct,
+                action.contract_id,
+                action.type,
+                action.side,
+                action.size,
+                limit_price=None if is_stop else action.price,
+                stop_price=action.price if is_stop else None,
+                custom_tag=action.custom_tag,
+            )
+            return JournalOutcome.CONFIRMED, f"placed order {order_id}"
+        if isinstance(action, ModifyOrder):
+            await self._mark_sent(entry, f"modify {action.order_id}")
+            order = next((o for o in book.orders if o.id == action.order_id), None)
+            is_stop = order is None or order.type.is_stop
+            await self._broker.modify_order(
+                acct,
+                action.order_id,
+                limit_price=None if is_stop else action.price,
+                stop_price=action.price if is_stop else None,
+            )
+            return JournalOutcome.CONFIRMED, "modified"
+        return JournalOutcome.CONFIRMED, "nothing to send"
+
+    async def _flatten(self, acct: int, book: Book, *, read_first: bool, entry: int) -> Outcome:
+        orders: Sequence[Order] = book.orders
+        positions: Sequence[Position] = book.positions
+        if read_first:
+            orders, positions = await asyncio.gather(
+                self._broker.search_open_orders(acct), self._broker.search_open_positions(acct)
+            )
+        working = [o for o in orders if o.is_working]
+        open_positions = [p for p in positions if p.size > 0]
+        if not working and not open_positions:
+            return JournalOutcome.CONFIRMED, "already flat with no working orders"
+        await self._mark_sent(entry, f"flatten {acct}")
+        # Orders first: a resting order must not fill after the close and reopen a position.
+        cancels = await asyncio.gather(
+            *(self._cancel(acct, o.id) for o in working), return_exceptions=True
+        )
+        closes = await asyncio.gather(
+            *(self._close(acct, p.contract_id, None) for p in open_positions),
+            return_exceptions=True,
+        )
+        failures = [str(r) for r in (*cancels, *closes) if isinstance(r, BaseException)]
+        if failures:
+            return JournalOutcome.FAILED, "; ".join(failures)
+        return (
+            JournalOutcome.CONFIRMED,
+            f"cancelled {len(working)} order(s), closed {len(open_positions)} position(s)",
+        )
+
+    async def _close(self, acct: int, contract_id: str, size: int | None) -> Outcome:
+        try:
+            if size is None:
+                await self._broker.close_position(acct, contract_id)
+            else:
+                await self._broker.partial_close_position(acct, contract_id, size)
+        except BrokerRefused as exc:
+            if (exc.endpoint, exc.code) in _ALREADY_FLAT:
+                return JournalOutcome.CONFIRMED, f"{contract_id} already flat"
+            raise
+        return JournalOutcome.CONFIRMED, f"closed {contract_id}" + (f" x{size}" if size else "")
+
+    async def _cancel(self, acct: int, order_id: int) -> Outcome:
+        try:
+            await self._broker.cancel_order(acct, order_id)
+        except BrokerRefused as exc:
+            if (exc.endpoint, exc.code) in _ALREADY_GONE:
+                return JournalOutcome.CONFIRMED, f"order {order_id} already gone"
+            raise
+        return JournalOutcome.CONFIRMED, f"cancelled order {order_id}"

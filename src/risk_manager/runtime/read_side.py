@@ -1,0 +1,87 @@
+"""The daemon's read side for the API: account views refreshed at most every ``interval``,
+the enforcement log from the store's journal, and health from the connections."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import TYPE_CHECKING
+
+from risk_manager.api.memory import MemoryReadModel
+from risk_manager.api.read_model import JSON, iso
+from risk_manager.runtime.views import PnlCurve, account_json, enforcement_json
+
+if TYPE_CHECKING:
+    from risk_manager.runtime.daemon import Daemon
+
+
+class DaemonReadSide(MemoryReadModel):
+    def __init__(self, daemon: Daemon, interval: float = 0.2) -> None:
+        super().__init__()
+        self._daemon = daemon
+        self._interval = interval
+        self._dirty: set[int] = set(daemon.actors)
+        self._wake = asyncio.Event()
+        self._curves = {acct: PnlCurve() for acct in daemon.actors}
+        self._seen_journal = 0
+        daemon.listeners.append(self._mark)
+
+    def _mark(self, account_id: int) -> None:
+        self._dirty.add(account_id)
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publish changed accounts (coalesced), new journal entries and health."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            self._wake.clear()
+            self.refresh()
+            await asyncio.sleep(self._interval)
+
+    def refresh(self) -> None:
+        d = self._daemon
+        now = d.clock()
+        # Lock countdowns move every second even when nothing else happens.
+        dirty = set(d.actors) if not self._dirty else self._dirty
+        self._dirty = set()
+        for acct in sorted(dirty):
+            actor = d.actors[acct]
+            view = actor.engine.view(acct, now)
+            day = actor.engine.calendar.trading_day(now).isoformat()
+            curve = self._curves.setdefault(acct, PnlCurve())
+            curve.add(now, view.net, day)
+            locks = [lock for lock in d.store.active_locks(now, acct)] or list(view.locks)
+            self.put_account(
+                account_json(view, d.catalog, trading_day=day, curve=curve.points(), locks=locks)
+            )
+        for entry in reversed(d.store.journal(limit=50)):
+            if entry.id > self._seen_journal:
+                self._seen_journal = entry.id
+                self.record_enforcement(enforcement_json(entry))
+        self.set_health(**self.health_now())
+
+    def enforcements(self, account_id: int | None, limit: int) -> list[JSON]:
+        entries = self._daemon.store.journal(account_id=account_id, limit=limit)
+        return [enforcement_json(e) for e in entries]
+
+    def health_now(self) -> JSON:
+        d = self._daemon
+        user = d.user_hub is not None and d.user_hub.connected.is_set()
+        market = d.market_hub is not None and d.market_hub.connected.is_set()
+        db_ok = True
+        try:
+            d.store.schema_version  # noqa: B018 - a cheap query proves the file answers
+        except Exception:
+            db_ok = False
+        status = "ok" if user and db_ok else ("degraded" if db_ok else "down")
+        return {
+            "status": status,
+            "uptime": round(time.monotonic() - d.started_monotonic, 1),
+            "accounts_monitored": len(d.actors),
+            "signalr_connected": user and market,
+            "database_accessible": db_ok,
+            "last_event": iso(d.last_event_at),
+            "hubs": {"user": {"connected": user}, "market": {"connected": market}},
+        }

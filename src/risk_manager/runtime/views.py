@@ -1,0 +1,166 @@
+"""The engine's read views as the API's JSON (docs/API.md): money as decimal strings, instants
+as ISO-8601 UTC. The dashboards never see domain objects."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from risk_manager.api.read_model import JSON, iso, money
+from risk_manager.domain.contracts import ContractCatalog
+from risk_manager.domain.enums import OrderSide, OrderType, PositionType
+from risk_manager.domain.locks import Lock
+from risk_manager.engine.view import AccountView, RuleView
+from risk_manager.store.records import JournalEntry
+
+LOSS_LIMIT_RULES = ("daily_net_loss", "daily_realized_loss")
+
+
+def _symbol(catalog: ContractCatalog, contract_id: str) -> str:
+    spec = catalog.get(contract_id)
+    return spec.symbol if spec is not None else contract_id
+
+
+def _price(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _rule(rule: RuleView) -> JSON:
+    return {
+        "key": rule.key,
+        "id": rule.rule_id,
+        "state": rule.state,
+        "value": money(rule.value),
+        "limit": money(rule.limit),
+        "detail": "",
+    }
+
+
+def _lock(lock: Lock, now: datetime) -> JSON:
+    left = None if lock.ends_at is None else max(0.0, (lock.ends_at - now).total_seconds())
+    return {
+        "id": lock.id,
+        "rule": lock.rule,
+        "kind": lock.kind.value,
+        "reason": lock.reason,
+        "created_at": iso(lock.created_at),
+        "ends_at": iso(lock.ends_at),
+        "seconds_left": None if left is None else int(left),
+    }
+
+
+def account_json(
+    view: AccountView,
+    catalog: ContractCatalog,
+    *,
+    trading_day: str,
+    curve: list[JSON],
+    locks: list[Lock] | None = None,
+) -> JSON:
+    """``locks``: the active locks with their store ids (the view's own may lack ids)."""
+    rules = {r.key: r for r in view.rules}
+    loss_limit = next(
+        (rules[k].limit for k in LOSS_LIMIT_RULES if k in rules and rules[k].state != "off"),
+        None,
+    )
+    return {
+        "id": view.account_id,
+        "name": view.name,
+        "balance": money(view.balance),
+        "can_trade": view.can_trade,
+        "locked": view.locked,
+        "trading_day": trading_day,
+        "pnl": {
+            "day_realized": money(view.day_realized),
+            "week_realized": money(view.week_realized),
+            "unrealized": money(view.unrealized),
+            "net": money(view.net),
+            "day_peak_net": money(view.day_peak_net),
+        },
+        "pnl_curve": curve,
+        "loss_limit": money(loss_limit),
+        "room_to_loss_lock": money(view.room_to_loss_lock),
+        "positions": [
+            {
+                "contract_id": p.position.contract_id,
+                "symbol": _symbol(catalog, p.position.contract_id),
+                "side": "long" if p.position.type is PositionType.LONG else "short",
+                "size": p.position.size,
+                "average_price": _price(p.position.average_price),
+                "mark": _price(p.mark),
+                "unrealized": money(p.unrealized),
+            }
+            for p in view.positions
+        ],
+        "orders": [
+            {
+                "id": o.id,
+                "contract_id": o.contract_id,
+                "symbol": _symbol(catalog, o.contract_id),
+                "side": "buy" if o.side is OrderSide.BID else "sell",
+                "type": _ORDER_TYPES.get(o.type, "unknown"),
+                "size": o.size,
+                "price": _price(o.stop_price if o.type.is_stop else o.limit_price),
+                "status": o.status.name.lower(),
+                "ours": o.is_ours,
+            }
+            for o in view.orders
+            if o.is_working
+        ],
+        "rules": [_rule(r) for r in view.rules],
+        "locks": [_lock(lock, view.at) for lock in (locks if locks is not None else view.locks)],
+    }
+
+
+_ORDER_TYPES = {
+    OrderType.LIMIT: "limit",
+    OrderType.MARKET: "market",
+    OrderType.STOP_LIMIT: "stop_limit",
+    OrderType.STOP: "stop",
+    OrderType.TRAILING_STOP: "trailing_stop",
+    OrderType.JOIN_BID: "join_bid",
+    OrderType.JOIN_ASK: "join_ask",
+}
+
+
+def enforcement_json(entry: JournalEntry) -> JSON:
+    reason: Any = entry.intent.get("reason", "")
+    return {
+        "id": entry.id,
+        "at": iso(entry.created_at),
+        "account_id": entry.account_id,
+        "rule": entry.rule,
+        "kind": entry.kind,
+        "reason": reason,
+        "outcome": entry.outcome.value if entry.outcome is not None else "pending",
+        "detail": entry.outcome_detail,
+    }
+
+
+class PnlCurve:
+    """Today's net P&L samples for the chart: at most one per ``every`` seconds, bounded."""
+
+    def __init__(self, every: float = 5.0, size: int = 2000) -> None:
+        self._every = every
+        self._points: deque[JSON] = deque(maxlen=size)
+        self._last: datetime | None = None
+        self._day: str | None = None
+
+    def add(self, at: datetime, net: Decimal | None, trading_day: str) -> None:
+        if trading_day != self._day:
+            self._points.clear()
+            self._day = trading_day
+            self._last = None
+        if net is None:
+            return
+        point = {"at": iso(at), "net": money(net)}
+        if self._last is not None and (at - self._last).total_seconds() < self._every:
+            self._points[-1] = point  # keep the latest value inside the sampling step
+            return
+        self._points.append(point)
+        self._last = at
+
+    def points(self) -> list[JSON]:
+        return list(self._points)
