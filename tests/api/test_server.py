@@ -174,3 +174,24 @@ async def test_stream_closes_clients_when_the_server_stops(
     msg = await asyncio.wait_for(ws.receive(), timeout=5)
     assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
     await ws.close()
+
+
+async def test_a_foreign_host_name_is_refused_on_a_loopback_bind(
+    api: RunningApi, http: aiohttp.ClientSession
+) -> None:
+    # What a DNS-rebinding page would send: its own name resolving to 127.0.0.1.
+    async with http.get(f"{api.url}/api/v1/accounts", headers={"Host": "evil.example"}) as r:
+        assert r.status == 403
+        assert "evil.example" in (await r.json())["error"]
+    async with http.get(f"{api.url}/health", headers={"Host": f"localhost:{api.port}"}) as r:
+        assert r.status == 200
+
+
+async def test_the_stream_refuses_a_page_from_another_origin(
+    api: RunningApi, http: aiohttp.ClientSession
+) -> None:
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await http.ws_connect(f"{api.url}/api/v1/stream", origin="https://evil.example")
+    assert refused.value.status == 403
+    async with http.ws_connect(f"{api.url}/api/v1/stream", origin=api.url) as ws:
+        assert (await next_json(ws))["type"] == "snapshot"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 from prometheus_client import CONTENT_TYPE_LATEST
+from yarl import URL
 
 from risk_manager.api.read_model import JSON, ReadModel, iso
 from risk_manager.api.stream import Coalescer
@@ -116,7 +118,11 @@ async def _enforcements(request: web.Request) -> web.Response:
     return _json({"enforcements": entries})
 
 
-async def _stream(request: web.Request) -> web.WebSocketResponse:
+async def _stream(request: web.Request) -> web.StreamResponse:
+    # WebSockets bypass CORS: refuse a browser page of another origin (cross-site hijacking).
+    origin = request.headers.get("Origin")
+    if origin is not None and URL(origin).raw_authority != request.host:
+        return _error(403, f"Origin {origin!r} not allowed: the stream is same-origin only")
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
     model = request.app[READ_MODEL]
@@ -179,6 +185,24 @@ async def _index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+LOOPBACK_ONLY = web.AppKey("loopback_only", bool)
+
+
+def _hostname(netloc: str) -> str | None:
+    return URL(f"http://{netloc}").host if netloc else None
+
+
+@web.middleware
+async def _guard(request: web.Request, handler: Any) -> web.StreamResponse:
+    # DNS-rebinding guard: a page from another site that resolves its own name to 127.0.0.1
+    # arrives with that name in Host; only loopback names may read a loopback-bound API.
+    if request.app[LOOPBACK_ONLY] and _hostname(request.host) not in LOOPBACK_NAMES:
+        return _error(403, f"Host {request.host!r} not allowed: use 127.0.0.1 or localhost")
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
 @web.middleware
 async def _headers(request: web.Request, handler: Any) -> web.StreamResponse:
     response: web.StreamResponse = await handler(request)
@@ -193,9 +217,16 @@ async def _close_sockets(app: web.Application) -> None:
         await ws.close(code=1001, message=b"server shutting down")
 
 
-def create_api_app(read_model: ReadModel, metrics: Metrics) -> web.Application:
-    """The aiohttp application serving the API and the web dashboard."""
-    app = web.Application(middlewares=[_headers])
+def create_api_app(
+    read_model: ReadModel, metrics: Metrics, *, loopback_only: bool = True
+) -> web.Application:
+    """The aiohttp application serving the API and the web dashboard.
+
+    ``loopback_only``: answer only requests addressed to a loopback name (set it False when
+    deliberately serving on another interface).
+    """
+    app = web.Application(middlewares=[_guard, _headers])
+    app[LOOPBACK_ONLY] = loopback_only
     app[READ_MODEL] = read_model
     app[METRICS] = metrics
     sockets: set[web.WebSocketResponse] = set()
@@ -212,6 +243,15 @@ def create_api_app(read_model: ReadModel, metrics: Metrics) -> web.Application:
     return app
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class RunningApi:
     host: str
@@ -219,7 +259,8 @@ class RunningApi:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
 
 @contextlib.asynccontextmanager
@@ -230,7 +271,8 @@ async def running_api(
     port: int = DEFAULT_PORT,
 ) -> AsyncIterator[RunningApi]:
     """Serve the API until the block exits; ``port=0`` picks a free port (see ``.url``)."""
-    runner = web.AppRunner(create_api_app(read_model, metrics), shutdown_timeout=2.0)
+    app = create_api_app(read_model, metrics, loopback_only=_is_loopback(host))
+    runner = web.AppRunner(app, shutdown_timeout=2.0)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
