@@ -63,3 +63,15 @@ async def test_a_market_order_reaches_a_hub_subscriber_in_live_order(clock: Fake
         trade = events[1]["arguments"][0]["data"]
         assert "profitAndLoss" not in trade and isinstance(trade["price"], int)
         assert trade["id"] > 2**31
+
+
+async def test_expired_tokens_are_refused_by_the_hub_too(clock: FakeClock) -> None:
+    async with (
+        running_sim(SimSettings(port=0, clock=clock)) as sim,
+        aiohttp.ClientSession() as session,
+    ):
+        client = Client(sim, session)
+        token = await client.login()
+        await client.control("fault", {"kind": "expire_tokens"})
+        resp = await session.post(f"{sim.url}/hubs/user/negotiate?access_token={token}")
+        assert resp.status == 401

@@ -14,6 +14,8 @@ from risk_manager.domain.error_codes import (
     SearchContractByIdErrorCode,
     SearchOrderByIdErrorCode,
     SearchOrderErrorCode,
+    SearchPositionErrorCode,
+    SearchTradeErrorCode,
 )
 from risk_manager.sim import wire
 from risk_manager.sim.auth import TokenIssuer
@@ -307,7 +309,9 @@ class RestApi:
         acct = get_int(body, "accountId")
         assert acct is not None
         if self._account_missing(acct):
-            return envelope(1, "Account not found.", positions=None)
+            return envelope(
+                SearchPositionErrorCode.ACCOUNT_NOT_FOUND, "Account not found.", positions=None
+            )
         positions = [wire.position_model(p) for p in self.exchange.open_positions(acct)]
         return envelope(positions=positions)
 
@@ -328,7 +332,9 @@ class RestApi:
         end = get_time(body, "endTimestamp", required=False)
         assert acct is not None
         if self._account_missing(acct):
-            return envelope(1, "Account not found.", trades=None)
+            return envelope(
+                SearchTradeErrorCode.ACCOUNT_NOT_FOUND, "Account not found.", trades=None
+            )
         trades = [
             wire.trade_model(t)
             for t in self.exchange.trades
