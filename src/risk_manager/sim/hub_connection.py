@@ -38,6 +38,7 @@ class HubConnection:
         self._wakeup = asyncio.Event()
         self._close_record: str | None = None
         self._closing = False
+        self.forgotten = asyncio.Event()  # set once the server has unregistered the connection
         self._writer = asyncio.create_task(self._write_loop(), name=f"hub-writer-{connection_id}")
 
     @property

@@ -88,7 +88,6 @@ class HubServer:
         self._connections: dict[str, set[HubConnection]] = {hub: set() for hub in HUBS}
         self._subscriptions: Subscriptions[HubConnection] = Subscriptions()
         self._silenced_until: dict[str, float] = {}
-        self._handlers: set[asyncio.Task[Any]] = set()
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._ping_task: asyncio.Task[None] | None = None
 
@@ -179,10 +178,10 @@ class HubServer:
     async def _close_all(self, close_record: str) -> None:
         conns = [conn for hub_conns in self._connections.values() for conn in hub_conns]
         await asyncio.gather(*(conn.shutdown(close_record) for conn in conns))
-        # Let the handlers unregister, so connection_count() is 0 when this returns.
-        handlers = list(self._handlers)
-        if handlers:
-            await asyncio.wait(handlers, timeout=5.0)
+        # Let their handlers unregister them, so connection_count() is 0 when this returns.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5.0):
+                await asyncio.gather(*(conn.forgotten.wait() for conn in conns))
 
     # -- HTTP ---------------------------------------------------------------------------------
 
@@ -212,14 +211,7 @@ class HubServer:
     def _make_ws_handler(self, hub: str) -> Callable[[web.Request], Any]:
         async def handler(request: web.Request) -> web.StreamResponse:
             self._authorize(request)
-            task = asyncio.current_task()
-            if task is not None:
-                self._handlers.add(task)
-            try:
-                return await self._serve(hub, request)
-            finally:
-                if task is not None:
-                    self._handlers.discard(task)
+            return await self._serve(hub, request)
 
         return handler
 
@@ -275,6 +267,7 @@ class HubServer:
     def _forget(self, conn: HubConnection) -> None:
         self._connections[conn.hub].discard(conn)
         self._subscriptions.forget(conn)
+        conn.forgotten.set()
 
     # -- incoming messages --------------------------------------------------------------------
 
