@@ -432,3 +432,21 @@ async def test_a_burst_larger_than_the_queue_bound_reaches_a_healthy_subscriber(
         for n in range(5_000):
             assert (await c.recv_skipping_pings())["arguments"] == ["C", {"n": n}]
         assert hubs.connection_count("market") == 1
+
+
+async def test_nothing_is_sent_before_the_handshake_reply() -> None:
+    async with (
+        running_hubs(ping_interval=0.01) as (hubs, base),
+        raw_client(base, "user") as other,
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"{base}/hubs/user?access_token={GOOD}") as ws,
+    ):
+        # Pings flow to the connection that finished its handshake meanwhile...
+        for _ in range(3):
+            assert await other.recv() == {"type": 6}
+        await hubs.publish_user("GatewayUserAccount", 1, {"id": 1}, 1)
+        # ...but the first record on the new one is the handshake reply.
+        client = RawClient(ws)
+        await client.send({"protocol": "json", "version": 1})
+        assert await client.recv() == {}
+        assert client.frames[0].startswith("{}" + RS)
