@@ -195,3 +195,22 @@ async def test_the_stream_refuses_a_page_from_another_origin(
     assert refused.value.status == 403
     async with http.ws_connect(f"{api.url}/api/v1/stream", origin=api.url) as ws:
         assert (await next_json(ws))["type"] == "snapshot"
+
+
+async def test_a_client_that_does_not_read_gets_the_latest_view_not_a_backlog(
+    api: RunningApi, http: aiohttp.ClientSession, model: MemoryReadModel
+) -> None:
+    async with http.ws_connect(f"{api.url}/api/v1/stream") as ws:
+        assert (await next_json(ws))["type"] == "snapshot"
+        updates = 3000
+        for i in range(updates):
+            model.update_account(LOCKED, balance=f"{i}.00")
+            if i % 50 == 0:
+                await asyncio.sleep(0)  # let the server send while the client reads nothing
+        received = 0
+        while True:
+            msg = await next_json(ws)
+            received += 1
+            if msg["account"]["balance"] == f"{updates - 1}.00":
+                break
+        assert received < updates / 10, received

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from risk_manager.tui import render
+from risk_manager.tui.client import stream_url
+from risk_manager.tui.state import DashboardState
+
+NOW = datetime(2026, 3, 10, 19, 30, tzinfo=UTC)
+
+
+def test_countdown_counts_from_ends_at_and_names_open_ended_locks() -> None:
+    at = (NOW + timedelta(minutes=4, seconds=13)).isoformat().replace("+00:00", "Z")
+    assert render.countdown(at, NOW) == "4:13"
+    assert render.countdown(at, NOW + timedelta(seconds=14)) == "3:59"
+    long = (NOW + timedelta(hours=2, minutes=5, seconds=1)).isoformat()
+    assert render.countdown(long, NOW) == "2:05:01"
+    assert render.countdown(at, NOW + timedelta(minutes=5)) == "ending…"
+    assert render.countdown(None, NOW) == "until cleared"
+
+
+def test_money_keeps_the_decimal_string_and_signs_it() -> None:
+    assert render.money("-1512.4").plain == "-1,512.40"
+    assert render.money("0.10").plain == "+0.10"
+    assert render.money(None).plain == "unknown"
+
+
+def test_sparkline_spans_low_to_high_and_fits_the_width() -> None:
+    curve = [{"at": "", "net": str(v)} for v in range(-100, 101)]
+    line = render.sparkline(curve, width=40)
+    assert len(line) == 40 and line[0] == "▁" and line[-1] == "█"
+    assert render.sparkline([]) == "no P&L yet today"
+
+
+def test_state_applies_snapshot_then_changes() -> None:
+    s = DashboardState()
+    s.apply({"type": "snapshot", "accounts": [{"id": 2}, {"id": 1}], "health": {"status": "ok"},
+             "enforcements": [{"id": 5}]})  # fmt: skip
+    s.apply({"type": "account", "account": {"id": 2, "locked": True}})
+    s.apply({"type": "enforcement", "entry": {"id": 6}})
+    s.apply({"type": "health", "health": {"status": "degraded"}})
+    s.apply({"type": "something-new"})  # ignored: newer daemons may add message types
+    assert [a["id"] for a in s.sorted_accounts()] == [1, 2]
+    assert s.accounts[2]["locked"] is True
+    assert [e["id"] for e in s.log] == [6, 5]
+    assert s.health == {"status": "degraded"}
+
+
+def test_stream_url_follows_the_scheme() -> None:
+    assert stream_url("http://127.0.0.1:8765/") == "ws://127.0.0.1:8765/api/v1/stream"
+    assert stream_url("https://box:9000") == "wss://box:9000/api/v1/stream"
