@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
-from px_fakes import FakeClock, FakeGateway
+from px_fakes import FakeClock, FakeGateway, FakeHubServer
 
 from risk_manager.projectx.client import ProjectXClient
 
@@ -22,7 +22,7 @@ async def gateway(clock: FakeClock) -> AsyncIterator[FakeGateway]:
     app = web.Application()
     app.router.add_get("/api/Status/ping", fake.ping)
     app.router.add_post("/api/{path:.*}", fake.handle)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -46,3 +46,22 @@ async def client(gateway: FakeGateway, clock: FakeClock) -> AsyncIterator[Projec
         timeout=2.0,
     ) as px:
         yield px
+
+
+@pytest.fixture
+async def hub_server() -> AsyncIterator[FakeHubServer]:
+    fake = FakeHubServer()
+    app = web.Application()
+    app.router.add_get("/hubs/{hub}", fake.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    fake.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        yield fake
+    finally:
+        for sockets in fake.sockets.values():
+            for ws in sockets:
+                await ws.close()
+        await runner.cleanup()

@@ -112,3 +112,120 @@ class FakeGateway:
     async def ping(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(("Status/ping", {}, None))
         return web.Response(text="pong")
+
+
+async def until(predicate: Callable[[], bool], within: float = 5.0) -> None:
+    """Poll ``predicate`` until true or fail after ``within`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        await asyncio.sleep(0.01)
+
+
+class FakeTokens:
+    """A TokenSource whose token changes whenever ``rotate`` or ``invalidate`` is called."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.invalidated: list[str] = []
+
+    @property
+    def current(self) -> str:
+        return f"hub.token.{self.n}"
+
+    def rotate(self) -> None:
+        self.n += 1
+
+    async def get(self) -> str:
+        return self.current
+
+    async def invalidate(self, rejected: str) -> str:
+        self.invalidated.append(rejected)
+        if rejected == self.current:
+            self.rotate()
+        return self.current
+
+
+@dataclass
+class FakeHubServer:
+    """A minimal SignalR JSON-protocol server: handshake, completions, events, drops."""
+
+    accept: Callable[[str], bool] = lambda token: True
+    ping_every: float | None = None
+    fail_targets: set[str] = field(default_factory=set)
+    sockets: dict[str, list[web.WebSocketResponse]] = field(default_factory=dict)
+    invocations: list[tuple[str, int, str, list[Any]]] = field(default_factory=list)
+    tokens_seen: list[tuple[str, str]] = field(default_factory=list)
+    url: str = ""
+
+    def hub_url(self, hub: str) -> str:
+        return f"{self.url}/hubs/{hub}"
+
+    def connections(self, hub: str) -> int:
+        return len(self.sockets.get(hub, []))
+
+    def calls(self, hub: str, conn: int | None = None) -> list[tuple[str, list[Any]]]:
+        return [
+            (target, args)
+            for h, c, target, args in self.invocations
+            if h == hub and (conn is None or c == conn)
+        ]
+
+    async def send(self, hub: str, target: str, arguments: list[Any]) -> None:
+        record = json.dumps({"type": 1, "target": target, "arguments": arguments}) + "\x1e"
+        for ws in self.sockets.get(hub, []):
+            if not ws.closed:
+                await ws.send_str(record)
+
+    async def drop(self, hub: str) -> None:
+        for ws in self.sockets.get(hub, []):
+            await ws.close()
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        hub = request.match_info["hub"]
+        token = request.query.get("access_token", "")
+        self.tokens_seen.append((hub, token))
+        if not self.accept(token):
+            return web.Response(status=401)
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        conns = self.sockets.setdefault(hub, [])
+        conns.append(ws)
+        index = len(conns) - 1
+        pinger = None
+        first = await ws.receive()
+        if first.type is not web.WSMsgType.TEXT or '"protocol"' not in first.data:
+            await ws.close()
+            return ws
+        await ws.send_str("{}\x1e")
+        if self.ping_every is not None:
+            pinger = asyncio.create_task(self._ping(ws, self.ping_every))
+        try:
+            async for msg in ws:
+                if msg.type is not web.WSMsgType.TEXT:
+                    continue
+                for part in msg.data.split("\x1e"):
+                    if not part:
+                        continue
+                    record = json.loads(part)
+                    if record.get("type") != 1:
+                        continue
+                    target, args = record["target"], record.get("arguments", [])
+                    self.invocations.append((hub, index, target, args))
+                    if "invocationId" in record:
+                        reply: dict[str, Any] = {"type": 3, "invocationId": record["invocationId"]}
+                        if target in self.fail_targets:
+                            reply["error"] = f"{target} failed"
+                        await ws.send_str(json.dumps(reply) + "\x1e")
+        finally:
+            if pinger is not None:
+                pinger.cancel()
+        return ws
+
+    @staticmethod
+    async def _ping(ws: web.WebSocketResponse, every: float) -> None:
+        while not ws.closed:
+            await ws.send_str('{"type":6}\x1e')
+            await asyncio.sleep(every)

@@ -1,0 +1,341 @@
+"""One SignalR hub connection with its own supervisor (DESIGN.md library notes).
+
+Speaks the JSON hub protocol over aiohttp's WebSocket instead of wrapping pysignalr: every
+(re)connect builds the URL with a fresh token, our loop alone decides when to reconnect, and
+nothing logs the URL (which carries ``access_token``). See docs/PROJECTX_CLIENT.md.
+
+The supervisor: connect → handshake → re-invoke every subscription → ``on_connected`` → read
+until the socket closes or the watchdog finds it silent → ``on_disconnected`` → capped,
+jittered backoff → again. Incoming events are only handed to the sink (enqueue, never await).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import random
+import time
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, NamedTuple, Protocol, Self
+
+import aiohttp
+from yarl import URL
+
+from risk_manager.domain.errors import RiskManagerError
+from risk_manager.projectx import hub_protocol as hp
+from risk_manager.projectx.backoff import backoff_delay
+
+_log = logging.getLogger(__name__)
+
+MAX_FRAME = 1 << 20  # depth frames exceed 10 KB on the live gateway (§12.17)
+
+
+class HubMessage(NamedTuple):
+    hub: str
+    target: str
+    arguments: list[Any]
+    received_at: datetime
+
+
+Sink = Callable[[HubMessage], None]
+"""Called inline in the receive loop: it must only enqueue."""
+
+
+class TokenSource(Protocol):
+    async def get(self) -> str: ...
+    async def invalidate(self, rejected: str) -> str: ...
+
+
+class _Reconnect(Exception):
+    """Internal: end this connection and let the supervisor start another."""
+
+
+def _describe(exc: BaseException) -> str:
+    # aiohttp's exception texts include the request URL, which carries the token: never log them.
+    status = getattr(exc, "status", None)
+    return f"{type(exc).__name__}" + (f" (HTTP {status})" if status else "")
+
+
+def hub_url(url: str, token: str) -> URL:
+    base = URL(url)
+    scheme = {"https": "wss", "http": "ws"}.get(base.scheme, base.scheme)
+    return base.with_scheme(scheme).update_query(access_token=token)
+
+
+class HubConnection:
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        tokens: TokenSource,
+        sink: Sink,
+        *,
+        on_connected: Callable[[], None] | None = None,
+        on_disconnected: Callable[[str], None] | None = None,
+        stale_after: float = 30.0,
+        ping_interval: float = 15.0,
+        invoke_timeout: float = 10.0,
+        connect_timeout: float = 10.0,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        healthy_after: float = 10.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.name = name
+        self._url = url
+        self._tokens = tokens
+        self._sink = sink
+        self._on_connected = on_connected
+        self._on_disconnected = on_disconnected
+        self.stale_after = stale_after
+        self._ping_interval = ping_interval
+        self._invoke_timeout = invoke_timeout
+        self._connect_timeout = connect_timeout
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._healthy_after = healthy_after
+        self._clock = clock
+        self._monotonic = monotonic
+        self._rand = rand
+        self._subscriptions: dict[tuple[str, tuple[Any, ...]], None] = {}
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._ids = itertools.count(1)
+        self._session: aiohttp.ClientSession | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._reconnect_reason: str | None = None
+        self.connected = asyncio.Event()
+        self.last_message_at = 0.0
+        self.connected_at = 0.0
+        self._background: set[asyncio.Task[Any]] = set()
+        self.connects = 0
+        self.attempts = 0
+        self.watchdog_checks: list[Callable[[], str | None]] = []
+
+    def __repr__(self) -> str:
+        return f"HubConnection({self.name!r}, {self._url!r}, connects={self.connects})"
+
+    async def __aenter__(self) -> Self:
+        self._session = aiohttp.ClientSession()
+        self._supervisor = asyncio.create_task(self._supervise(), name=f"hub-{self.name}")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        tasks = [t for t in (self._supervisor, *self._background) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+
+    # -- subscriptions -------------------------------------------------------------------
+
+    @property
+    def subscriptions(self) -> list[tuple[str, tuple[Any, ...]]]:
+        return list(self._subscriptions)
+
+    async def subscribe(self, method: str, *args: Any) -> None:
+        """Remember ``method(*args)`` for every future connection; invoke it now if connected."""
+        key = (method, args)
+        if key in self._subscriptions:
+            return  # a second identical subscribe caused conflicts in one SDK (§12.4)
+        self._subscriptions[key] = None
+        if self.connected.is_set():
+            await self.invoke(method, *args)
+
+    async def unsubscribe(self, method: str, unsubscribe_method: str, *args: Any) -> None:
+        if self._subscriptions.pop((method, args), 0) is None and self.connected.is_set():
+            await self.invoke(unsubscribe_method, *args)
+
+    async def invoke(self, method: str, *args: Any) -> bool:
+        """Invoke and wait for the Completion; False (logged) on error, timeout or no socket."""
+        ws = self._ws
+        if ws is None or ws.closed:
+            return False
+        invocation_id = str(next(self._ids))
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[invocation_id] = future
+        try:
+            await ws.send_str(hp.invocation(invocation_id, method, list(args)))
+            completion = await asyncio.wait_for(future, self._invoke_timeout)
+        except (TimeoutError, ConnectionError, aiohttp.ClientError) as exc:
+            _log.warning("%s hub: %s%s failed: %s", self.name, method, args, _describe(exc))
+            return False
+        finally:
+            self._pending.pop(invocation_id, None)
+        if completion.get("error"):
+            _log.warning("%s hub: %s%s refused: %s", self.name, method, args, completion["error"])
+            return False
+        return True
+
+    def spawn(self, coro: Coroutine[Any, Any, object], purpose: str) -> None:
+        """Run ``coro`` in a named task this connection owns (cancelled on exit)."""
+        task = asyncio.get_running_loop().create_task(coro, name=f"hub-{self.name}-{purpose}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def request_reconnect(self, reason: str) -> None:
+        """Drop the current socket; the supervisor reconnects (fresh token, re-subscribe)."""
+        self._reconnect_reason = reason
+        ws = self._ws
+        if ws is not None and not ws.closed:
+            self.spawn(ws.close(), "close")
+
+    # -- supervisor ------------------------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        attempt = 0
+        while True:
+            started = self._monotonic()
+            reason = await self._connect_once()
+            lasted = self._monotonic() - started
+            attempt = 0 if lasted >= self._healthy_after else attempt + 1
+            delay = backoff_delay(
+                attempt, base=self._backoff_base, cap=self._backoff_cap, rand=self._rand
+            )
+            _log.warning("%s hub down (%s); reconnecting in %.2fs", self.name, reason, delay)
+            await asyncio.sleep(delay)
+
+    async def _connect_once(self) -> str:
+        assert self._session is not None
+        self.attempts += 1
+        try:
+            token = await self._tokens.get()
+        except RiskManagerError as exc:
+            return f"no session token: {type(exc).__name__}"
+        try:
+            ws = await asyncio.wait_for(
+                self._session.ws_connect(
+                    hub_url(self._url, token),
+                    timeout=aiohttp.ClientWSTimeout(ws_close=self._connect_timeout),
+                    heartbeat=20.0,
+                    max_msg_size=MAX_FRAME,
+                ),
+                self._connect_timeout,
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            if exc.status == 401:
+                await self._tokens.invalidate(token)
+            return f"connect failed: {_describe(exc)}"
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            return f"connect failed: {_describe(exc)}"
+        self._reconnect_reason = None
+        try:
+            return await self._serve(ws)
+        except (hp.ProtocolError, TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
+            return f"connection failed: {_describe(exc)}"
+        finally:
+            self._ws = None
+            was_connected = self.connected.is_set()
+            self.connected.clear()
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(ConnectionError("hub connection closed"))
+            if not ws.closed:
+                await ws.close()
+            if was_connected and self._on_disconnected is not None:
+                self._safe(self._on_disconnected, self.name)
+
+    async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> str:
+        await ws.send_str(hp.HANDSHAKE)
+        first = await asyncio.wait_for(ws.receive(), self._connect_timeout)
+        if first.type is not aiohttp.WSMsgType.TEXT:
+            return "closed during handshake"
+        reply, rest = hp.split_handshake(first.data)
+        if reply.get("error"):
+            return f"handshake refused: {reply['error']}"
+        self._ws = ws
+        self.last_message_at = self._monotonic()
+        self._dispatch(rest)
+        reader = asyncio.create_task(self._read(ws), name=f"hub-{self.name}-reader")
+        helpers = [
+            asyncio.create_task(self._ping(ws), name=f"hub-{self.name}-ping"),
+            asyncio.create_task(self._watchdog(), name=f"hub-{self.name}-watchdog"),
+        ]
+        try:
+            done: set[tuple[str, tuple[Any, ...]]] = set()
+            # Loop until nothing new: subscribe() calls made meanwhile are replayed too.
+            while todo := [key for key in self._subscriptions if key not in done]:
+                for key in todo:
+                    done.add(key)
+                    await self.invoke(key[0], *key[1])
+            if not reader.done():
+                self.connects += 1
+                self.connected_at = self._monotonic()
+                self.connected.set()
+                _log.info("%s hub connected (%d subscribed)", self.name, len(self._subscriptions))
+                if self._on_connected is not None:
+                    self._safe(self._on_connected)
+            return await reader
+        finally:
+            for task in (reader, *helpers):
+                task.cancel()
+            await asyncio.gather(reader, *helpers, return_exceptions=True)
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> str:
+        async for msg in ws:
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                try:
+                    reason = self._dispatch(msg.data)
+                except hp.ProtocolError as exc:
+                    return f"protocol error: {exc}"
+                if reason is not None:
+                    return reason
+            elif msg.type is aiohttp.WSMsgType.ERROR:
+                return "socket error"
+        return self._reconnect_reason or f"socket closed (code {ws.close_code})"
+
+    def _dispatch(self, frame: str) -> str | None:
+        """Handle every record of a frame; a reason string when the server said Close."""
+        received_at = self._clock()
+        for record in hp.decode(frame):
+            self.last_message_at = self._monotonic()
+            kind = record.get("type")
+            if kind == hp.INVOCATION:
+                target = record.get("target")
+                arguments = record.get("arguments")
+                if isinstance(target, str) and isinstance(arguments, list):
+                    self._safe(self._sink, HubMessage(self.name, target, arguments, received_at))
+            elif kind == hp.COMPLETION:
+                future = self._pending.get(str(record.get("invocationId")))
+                if future is not None and not future.done():
+                    future.set_result(record)
+            elif kind == hp.CLOSE:
+                return f"server closed: {record.get('error') or 'no error'}"
+        return None
+
+    async def _ping(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        while not ws.closed:
+            await asyncio.sleep(self._ping_interval)
+            with contextlib.suppress(ConnectionError, aiohttp.ClientError):
+                await ws.send_str(hp.PING_RECORD)
+
+    async def _watchdog(self) -> None:
+        interval = min(1.0, self.stale_after / 4)
+        while True:
+            await asyncio.sleep(interval)
+            if self._monotonic() - self.last_message_at > self.stale_after:
+                self.request_reconnect(f"silent for more than {self.stale_after:g}s")
+                return
+            for check in self.watchdog_checks:
+                reason = check()
+                if reason is not None:
+                    self.request_reconnect(reason)
+                    return
+
+    def _safe(self, callback: Callable[..., None], *args: Any) -> None:
+        try:
+            callback(*args)
+        except Exception:
+            _log.exception("%s hub: callback %r failed", self.name, callback)

@@ -1,0 +1,218 @@
+"""UserHub / MarketHub against a minimal SignalR JSON-protocol server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from px_fakes import FakeHubServer, FakeTokens, until
+
+from risk_manager.projectx.hub_connection import HubMessage, hub_url
+from risk_manager.projectx.hubs import MarketHub, UserHub
+
+FAST = {"backoff_base": 0.02, "backoff_cap": 0.1, "invoke_timeout": 2.0}
+
+ACCOUNT_SUBS = [
+    ("SubscribeAccounts", []),
+    ("SubscribeOrders", [11]),
+    ("SubscribePositions", [11]),
+    ("SubscribeTrades", [11]),
+    ("SubscribeOrders", [22]),
+    ("SubscribePositions", [22]),
+    ("SubscribeTrades", [22]),
+]
+
+
+def test_hub_url_carries_the_token_in_the_query() -> None:
+    url = hub_url("https://rtc.topstepx.com/hubs/user", "abc")
+    assert str(url) == "wss://rtc.topstepx.com/hubs/user?access_token=abc"
+
+
+async def test_user_hub_subscribes_every_account_and_delivers_all_four_events(
+    hub_server: FakeHubServer,
+) -> None:
+    received: list[HubMessage] = []
+    connected: list[str] = []
+    tokens = FakeTokens()
+    async with UserHub(
+        hub_server.hub_url("user"),
+        tokens,
+        received.append,
+        on_connected=lambda: connected.append("up"),
+        stale_after=30,
+        **FAST,
+    ) as hub:
+        await hub.subscribe_account(11)
+        await hub.subscribe_account(22)
+        await asyncio.wait_for(hub.connected.wait(), 5)
+        await until(lambda: len(hub_server.calls("user")) == 7)
+        assert hub_server.calls("user") == ACCOUNT_SUBS
+        for target in (
+            "GatewayUserAccount",
+            "GatewayUserOrder",
+            "GatewayUserPosition",
+            "GatewayUserTrade",
+        ):
+            await hub_server.send("user", target, [{"action": 1, "data": {"id": 1}}])
+        await until(lambda: len(received) == 4)
+    assert [m.target for m in received] == [
+        "GatewayUserAccount",
+        "GatewayUserOrder",
+        "GatewayUserPosition",
+        "GatewayUserTrade",
+    ]
+    assert received[0].arguments == [{"action": 1, "data": {"id": 1}}]
+    assert received[0].received_at.tzinfo is not None
+    assert connected == ["up"]
+    assert hub_server.tokens_seen == [("user", "hub.token.0")]
+
+
+async def test_dropped_connection_reconnects_with_a_fresh_token_and_resubscribes(
+    hub_server: FakeHubServer,
+) -> None:
+    events: list[str] = []
+    tokens = FakeTokens()
+    async with UserHub(
+        hub_server.hub_url("user"),
+        tokens,
+        lambda m: None,
+        on_connected=lambda: events.append("up"),
+        on_disconnected=lambda hub: events.append(f"down:{hub}"),
+        stale_after=30,
+        **FAST,
+    ) as hub:
+        await hub.subscribe_account(11)
+        await hub.subscribe_account(22)
+        await until(lambda: len(hub_server.calls("user", 0)) == 7)
+        tokens.rotate()  # the token manager refreshed meanwhile
+        await hub_server.drop("user")
+        await until(lambda: len(hub_server.calls("user", 1)) == 7)
+        assert hub_server.calls("user", 1) == ACCOUNT_SUBS
+        await until(lambda: events == ["up", "down:user", "up"])
+        assert hub.connects == 2
+    assert hub_server.tokens_seen == [("user", "hub.token.0"), ("user", "hub.token.1")]
+
+
+async def test_401_at_connect_invalidates_the_token_then_connects(
+    hub_server: FakeHubServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    tokens = FakeTokens()
+    hub_server.accept = lambda token: token != "hub.token.0"
+    async with UserHub(hub_server.hub_url("user"), tokens, lambda m: None, **FAST) as hub:
+        await asyncio.wait_for(hub.connected.wait(), 5)
+    assert tokens.invalidated == ["hub.token.0"]
+    assert [t for _, t in hub_server.tokens_seen] == ["hub.token.0", "hub.token.1"]
+    assert "hub.token" not in caplog.text
+    assert "HTTP 401" in caplog.text
+
+
+async def test_silent_connection_is_rebuilt_by_the_watchdog(hub_server: FakeHubServer) -> None:
+    tokens = FakeTokens()
+    async with UserHub(
+        hub_server.hub_url("user"), tokens, lambda m: None, stale_after=0.3, **FAST
+    ) as hub:
+        await hub.subscribe_account(5)
+        await until(lambda: hub_server.connections("user") >= 2)
+        await until(lambda: len(hub_server.calls("user", 1)) == 4)
+
+
+async def test_pings_keep_a_quiet_connection_alive(hub_server: FakeHubServer) -> None:
+    hub_server.ping_every = 0.05
+    async with UserHub(
+        hub_server.hub_url("user"), FakeTokens(), lambda m: None, stale_after=0.3, **FAST
+    ) as hub:
+        await asyncio.wait_for(hub.connected.wait(), 5)
+        started = asyncio.get_running_loop().time()
+        await until(lambda: asyncio.get_running_loop().time() - started > 1.0)
+        assert hub_server.connections("user") == 1
+
+
+async def test_market_hub_follows_the_open_position_contracts(hub_server: FakeHubServer) -> None:
+    quotes: list[HubMessage] = []
+    async with MarketHub(
+        hub_server.hub_url("market"), FakeTokens(), quotes.append, stale_after=30, **FAST
+    ) as hub:
+        await asyncio.wait_for(hub.connected.wait(), 5)
+        await hub.set_contracts({"CON.F.US.MNQ.Z25", "CON.F.US.EP.Z25"})
+        await hub.set_contracts({"CON.F.US.MNQ.Z25", "CON.F.US.GCE.G26"})
+        assert hub_server.calls("market", 0) == [
+            ("SubscribeContractQuotes", ["CON.F.US.EP.Z25"]),
+            ("SubscribeContractQuotes", ["CON.F.US.MNQ.Z25"]),
+            ("UnsubscribeContractQuotes", ["CON.F.US.EP.Z25"]),
+            ("SubscribeContractQuotes", ["CON.F.US.GCE.G26"]),
+        ]
+        await hub_server.send("market", "GatewayQuote", ["CON.F.US.MNQ.Z25", {"lastPrice": 1.5}])
+        await until(lambda: len(quotes) == 1)
+        await hub_server.drop("market")
+        await until(lambda: len(hub_server.calls("market", 1)) == 2)
+        assert sorted(hub_server.calls("market", 1)) == [
+            ("SubscribeContractQuotes", ["CON.F.US.GCE.G26"]),
+            ("SubscribeContractQuotes", ["CON.F.US.MNQ.Z25"]),
+        ]
+        await hub.set_contracts(set())
+        await until(lambda: len(hub_server.calls("market", 1)) == 4)
+    assert quotes[0].arguments[1]["lastPrice"] == 1.5
+
+
+async def test_market_hub_resubscribes_then_reconnects_a_silent_quote_stream(
+    hub_server: FakeHubServer,
+) -> None:
+    hub_server.ping_every = 0.05  # the socket is alive; only the quote stream is silent
+    async with MarketHub(
+        hub_server.hub_url("market"), FakeTokens(), lambda m: None, stale_after=0.3, **FAST
+    ) as hub:
+        await asyncio.wait_for(hub.connected.wait(), 5)
+        await hub.set_contracts({"CON.F.US.MNQ.Z25"})
+        sub = ("SubscribeContractQuotes", ["CON.F.US.MNQ.Z25"])
+        await until(lambda: hub_server.calls("market", 0).count(sub) == 2)  # re-subscribed
+        await until(lambda: hub_server.connections("market") == 2, within=5)  # then rebuilt
+        await until(lambda: sub in hub_server.calls("market", 1))
+
+
+async def test_quotes_keep_the_market_watchdog_quiet(hub_server: FakeHubServer) -> None:
+    hub_server.ping_every = 0.05
+    async with MarketHub(
+        hub_server.hub_url("market"), FakeTokens(), lambda m: None, stale_after=0.3, **FAST
+    ) as hub:
+        await asyncio.wait_for(hub.connected.wait(), 5)
+        await hub.set_contracts({"C1"})
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while loop.time() - started < 1.0:
+            await hub_server.send("market", "GatewayQuote", ["C1", {"lastPrice": 1}])
+            await asyncio.sleep(0.05)
+        assert hub_server.calls("market") == [("SubscribeContractQuotes", ["C1"])]
+        assert hub_server.connections("market") == 1
+
+
+async def test_refused_subscription_is_logged_not_fatal(
+    hub_server: FakeHubServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub_server.fail_targets = {"SubscribeOrders"}
+    async with UserHub(
+        hub_server.hub_url("user"), FakeTokens(), lambda m: None, stale_after=30, **FAST
+    ) as hub:
+        await asyncio.wait_for(hub.connected.wait(), 5)
+        await hub.subscribe_account(9)
+        assert hub.connected.is_set()
+    assert "SubscribeOrders" in caplog.text and "refused" in caplog.text
+
+
+async def test_exit_cancels_every_hub_task(hub_server: FakeHubServer) -> None:
+    async with UserHub(hub_server.hub_url("user"), FakeTokens(), lambda m: None, **FAST) as hub:
+        await asyncio.wait_for(hub.connected.wait(), 5)
+        names = {t.get_name() for t in asyncio.all_tasks()}
+        assert {"hub-user", "hub-user-reader", "hub-user-watchdog"} <= names
+        assert not any("token" in name for name in names)
+    await asyncio.sleep(0)
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("hub-")]
+
+
+async def test_unreachable_server_keeps_retrying_with_backoff() -> None:
+    tokens = FakeTokens()
+    async with UserHub("http://127.0.0.1:9/hubs/user", tokens, lambda m: None, **FAST) as hub:
+        await until(lambda: hub.attempts >= 3)
+        assert not hub.connected.is_set()
+        assert hub._supervisor is not None and not hub._supervisor.done()
