@@ -99,9 +99,11 @@ async def test_page_reconnects_after_the_daemon_restarts(page: Any) -> None:
         await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
     await expect(page.locator("#conn")).to_have_attribute("data-state", "down")
     await expect(page.locator("#conn")).to_contain_text("retrying")
+    await expect(page.locator("body")).to_have_class(re.compile(r"\bstale\b"))  # dimmed
     model.update_account(CALM, name="RENAMED-WHILE-DOWN")
     async with running_api(model, Metrics(), port=port):
         await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=15000)
         await expect(page.locator(f'[data-account="{CALM}"] .name')).to_have_text(
             "RENAMED-WHILE-DOWN"
         )
+        await expect(page.locator("body")).not_to_have_class(re.compile(r"\bstale\b"))

@@ -81,3 +81,16 @@ async def test_survives_a_daemon_restart(model: MemoryReadModel) -> None:
                 await eventually(lambda: "RENAMED-WHILE-DOWN" in app.pane_text("overview"))
     finally:
         await first.aclose()
+
+
+async def test_a_malformed_view_is_shown_as_an_error_not_a_crash(model: MemoryReadModel) -> None:
+    async with running_api(model, Metrics(), port=0) as api:
+        app = DashboardApp(api.url)
+        async with app.run_test(size=SIZE):
+            await eventually(lambda: len(app.state.accounts) == 2)
+            model.update_account(CALM, positions=[{"size": "not-a-number"}])
+            await eventually(lambda: "cannot show this view" in app.pane_text("overview"))
+            assert "cannot show this view" not in app.pane_text("log")
+            model.update_account(CALM, positions=[])
+            await eventually(lambda: "50KTC-V2-478426-11873342" in app.pane_text("overview"))
+            assert app.is_running

@@ -35,6 +35,14 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _safely(build: Callable[[], RenderableType]) -> RenderableType:
+    # One odd value in a view must not take the whole dashboard down.
+    try:
+        return build()
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        return Text(f"cannot show this view: {exc!r}", style="bold red")
+
+
 class DashboardApp(App[None]):
     TITLE = "risk-manager"
     CSS = """
@@ -80,7 +88,11 @@ class DashboardApp(App[None]):
         return str(self.query_one(TabbedContent).active)
 
     def _stream_message(self, message: JSON) -> None:
-        self.state.apply(message)
+        try:
+            self.state.apply(message)
+        except (KeyError, TypeError, ValueError) as exc:  # a newer or broken daemon
+            self.notify(f"ignored a malformed stream message: {exc!r}", severity="warning")
+            return
         self.refresh_views()
 
     def _stream_connection(self, connected: bool, note: str) -> None:
@@ -89,14 +101,15 @@ class DashboardApp(App[None]):
 
     def refresh_views(self) -> None:
         now = self._clock()
-        self._rendered = {
-            "conn": self._connection_line(),
-            "overview": render.overview(self.state, now),
-            "pnl": render.pnl(self.state, now),
-            "positions": render.positions(self.state),
-            "rules": render.rules(self.state, now),
-            "log": render.log(self.state),
+        builders: dict[str, Callable[[], RenderableType]] = {
+            "conn": self._connection_line,
+            "overview": lambda: render.overview(self.state, now),
+            "pnl": lambda: render.pnl(self.state, now),
+            "positions": lambda: render.positions(self.state),
+            "rules": lambda: render.rules(self.state, now),
+            "log": lambda: render.log(self.state),
         }
+        self._rendered = {pane: _safely(build) for pane, build in builders.items()}
         conn = self.query_one("#conn", Static)
         conn.set_classes("live" if self.state.connected else "down")
         conn.update(self._rendered["conn"])

@@ -72,7 +72,7 @@ async def follow_stream(
                             why = f"stream error: {ws.exception()}"
                             break
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-                why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                why = f"{type(exc).__name__}: {exc}"[:120] if str(exc) else type(exc).__name__
             on_connection(False, why)
             await sleep(delay * (1 + random.random() / 4))
             delay = min(delay * 2, max_delay)

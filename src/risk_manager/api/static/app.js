@@ -8,6 +8,8 @@ const root = document.getElementById("accounts");
 const conn = document.getElementById("conn");
 
 function setConn(kind, text) {
+  // While not live the cards show the last data received: dim them so nobody trusts them.
+  document.body.classList.toggle("stale", kind !== "live");
   conn.className = `conn conn-${kind}`;
   conn.dataset.state = kind;
   conn.textContent = text;
@@ -32,9 +34,11 @@ function renderHeader() {
   document.getElementById("summary").textContent =
     `${state.accounts.size} account${state.accounts.size === 1 ? "" : "s"} · ${locked} locked`;
   const hl = state.health;
-  document.getElementById("health").textContent = hl
+  const el = document.getElementById("health");
+  el.textContent = hl
     ? `daemon ${hl.status} · gateway ${hl.signalr_connected ? "connected" : "DISCONNECTED"}`
     : "";
+  el.classList.toggle("bad", !!hl && (hl.status !== "ok" || !hl.signalr_connected));
 }
 
 function onMessage(msg) {
@@ -67,7 +71,9 @@ function connect() {
   const ws = new WebSocket(`${proto}://${location.host}/api/v1/stream`);
   setConn("connecting", "connecting…");
   ws.onopen = () => { delay = 500; setConn("live", "live"); };
-  ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
+  ws.onmessage = (ev) => {
+    try { onMessage(JSON.parse(ev.data)); } catch (err) { console.error("bad stream message", err); }
+  };
   ws.onclose = () => {
     const wait = delay;
     delay = Math.min(delay * 2, 10000);
