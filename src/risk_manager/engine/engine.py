@@ -31,7 +31,7 @@ from risk_manager.domain.events import (
 )
 from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.engine.account import AccountState
-from risk_manager.engine.ledger import Mark
+from risk_manager.engine.ledger import CachingCatalog, Mark
 from risk_manager.engine.lock_ledger import LockLedger
 from risk_manager.engine.rules import LOSS_LOCK_RULES, Rule, Trigger, build_rules
 from risk_manager.engine.rules.base import CalendarLike, Context
@@ -39,6 +39,7 @@ from risk_manager.engine.view import AccountView, PositionView, RuleView
 
 _RULE_IDS = {m.key: m.rule_id for m in RULE_MODELS}
 _HOUR = timedelta(hours=1)
+_BOOK_TRIGGERS = (Trigger.ORDER, Trigger.POSITION, Trigger.ALL)
 
 
 class Engine:
@@ -50,7 +51,7 @@ class Engine:
     ) -> None:
         self._rules_for = rules_for if callable(rules_for) else (lambda _id: rules_for)
         self.calendar = calendar
-        self.catalog = catalog
+        self.catalog = CachingCatalog(catalog)
         self.marks: dict[str, Mark] = {}
         self.lock_ledger = LockLedger()
         self._accounts: dict[int, AccountState] = {}
@@ -224,11 +225,10 @@ class Engine:
             times.append(end)
         for state in self._accounts.values():
             ctx = self._context(state, now, None)
-            for rule in state.rules:
-                if rule.triggers & Trigger.CLOCK:
-                    w = rule.wakeup(ctx)
-                    if w is not None:
-                        times.append(w)
+            for rule in state.rules_for(Trigger.CLOCK):
+                w = rule.wakeup(ctx)
+                if w is not None:
+                    times.append(w)
             retry = state.inflight.next_due()
             if retry is not None:
                 times.append(retry)
@@ -274,8 +274,8 @@ class Engine:
         out: list[AnyAction] = []
         for account_id in sorted(self._by_contract.get(cid, ())):
             state = self._accounts[account_id]
-            self._update_peak(state)
-            out.extend(self._run(state, now, event, Trigger.QUOTE))
+            if cid in state.ledger.positions:  # every quote-driven rule values positions
+                out.extend(self._run(state, now, event, Trigger.QUOTE, peak=True))
         return out
 
     def _on_connection(
@@ -332,9 +332,10 @@ class Engine:
         self._index(state)
         state.inflight.settle(state.ledger)
         out.extend(self._run(state, now, event, trigger))
-        if trigger & (Trigger.ORDER | Trigger.POSITION) or trigger is Trigger.ALL:
+        book_changed = trigger in _BOOK_TRIGGERS
+        if book_changed:
             out.extend(self._enforce(state, now))
-        if trigger & (Trigger.POSITION | Trigger.ORDER) or trigger is Trigger.ALL or out:
+        if book_changed or out:
             self._refresh_due(now)
         return out
 
@@ -420,11 +421,18 @@ class Engine:
         event: Event | None,
         trigger: Trigger,
         down_since: datetime | None = None,
+        peak: bool = False,
     ) -> list[AnyAction]:
         rules = state.rules_for(trigger)
-        if not rules:
+        if not rules and not peak:
             return []
         ctx = self._context(state, now, event)
+        if peak:  # the day's peak net P&L moves with prices
+            u = ctx.unrealized()
+            if u is not None:
+                net = state.ledger.day_realized() + u
+                if net > state.ledger.day_peak_net:
+                    state.ledger.day_peak_net = net
         if down_since is not None or isinstance(event, ConnectionEvent):
             ctx.user_hub_down_since = down_since
         out: list[AnyAction] = []

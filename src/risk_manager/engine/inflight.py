@@ -27,7 +27,7 @@ Key = tuple[object, ...]
 def cause_key(action: AnyAction) -> Key | None:
     """What an action is about; None for actions that are not tracked (locks, alerts)."""
     if isinstance(action, Flatten):
-        return ("flatten", action.account_id)
+        return ("flatten", action.account_id, action.rule)
     if isinstance(action, ClosePosition):
         return ("close", action.account_id, action.contract_id)
     if isinstance(action, CancelOrder):

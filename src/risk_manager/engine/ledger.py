@@ -7,12 +7,12 @@ a fill that turns ``voided`` is taken back out (API doc §8.1, §12 items 9–10
 
 from __future__ import annotations
 
-from collections import deque
+from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from risk_manager.domain.contracts import ContractCatalog
+from risk_manager.domain.contracts import ContractCatalog, ContractSpec
 from risk_manager.domain.enums import OrderSide, PositionType
 from risk_manager.domain.models import Account, Order, Position, Quote, Trade
 
@@ -45,6 +45,21 @@ class Mark:
         return self.last
 
 
+class CachingCatalog(ContractCatalog):
+    """The catalog with contract-id lookups memoised (ids are parsed on every quote)."""
+
+    def __init__(self, catalog: ContractCatalog) -> None:
+        super().__init__(list(catalog))
+        self._memo: dict[str, ContractSpec | None] = {}
+
+    def get(self, contract_id: str) -> ContractSpec | None:
+        try:
+            return self._memo[contract_id]
+        except KeyError:
+            spec = self._memo[contract_id] = super().get(contract_id)
+            return spec
+
+
 @dataclass(slots=True)
 class Ledger:
     account_id: int
@@ -61,12 +76,13 @@ class Ledger:
     week_gross: Decimal = ZERO
     week_costs: Decimal = ZERO
     fills_day: int = 0
-    fill_times: deque[datetime] = field(default_factory=deque)  # within the last hour
+    fill_times: list[datetime] = field(default_factory=list)  # sorted; about the last hour
     day_peak_net: Decimal = ZERO
     balance_high: Decimal | None = None  # every balance seen (intraday high)
     eod_balance_high: Decimal | None = None  # highest end-of-day balance
     growth_seq: dict[str, int] = field(default_factory=dict)
     opened_at: dict[str, datetime] = field(default_factory=dict)
+    ours: dict[str, dict[int, Order]] = field(default_factory=dict)  # our working, by contract
     tags_seen: set[str] = field(default_factory=set)  # customTags of orders seen
     _seq: int = 0
     _trade_in_day: dict[int, tuple[bool, bool]] = field(default_factory=dict)
@@ -81,12 +97,7 @@ class Ledger:
 
     def fills_since(self, since: datetime) -> int:
         """Fills whose time is after ``since`` (only the last hour is kept)."""
-        n = 0
-        for t in reversed(self.fill_times):
-            if t <= since:
-                break
-            n += 1
-        return n
+        return len(self.fill_times) - bisect_right(self.fill_times, since)
 
     # -- updates ------------------------------------------------------------------------------
 
@@ -102,10 +113,17 @@ class Ledger:
         old = self.orders.get(order.id)
         if order.custom_tag is not None:
             self.tags_seen.add(order.custom_tag)
-        if order.is_working and order.size > order.fill_volume:
+        working = order.is_working and order.size > order.fill_volume
+        if working:
             self.orders[order.id] = order
         else:
             self.orders.pop(order.id, None)
+        if order.is_ours or (old is not None and old.is_ours):
+            mine = self.ours.setdefault(order.contract_id, {})
+            if working:
+                mine[order.id] = order
+            else:
+                mine.pop(order.id, None)
         return old
 
     def apply_position(self, position: Position, at: datetime) -> Position | None:
@@ -140,6 +158,9 @@ class Ledger:
                 self._add(old, -1, was_day, was_week)
                 if was_day:
                     self.fills_day -= 1
+                i = bisect_left(self.fill_times, old.created_at)
+                if i < len(self.fill_times) and self.fill_times[i] == old.created_at:
+                    del self.fill_times[i]
                 return True
             return False
         self.trades[trade.id] = trade
@@ -150,9 +171,7 @@ class Ledger:
         if in_day:
             self.fills_day += 1
         if in_hour:
-            self.fill_times.append(trade.created_at)
-            if len(self.fill_times) > 1 and self.fill_times[-2] > trade.created_at:
-                self.fill_times = deque(sorted(self.fill_times))  # late arrival
+            insort(self.fill_times, trade.created_at)  # late arrivals land in place
         return True
 
     def _add(self, trade: Trade, sign: int, in_day: bool, in_week: bool) -> None:
@@ -166,8 +185,9 @@ class Ledger:
             self.week_costs += costs
 
     def prune_fills(self, now: datetime) -> None:
-        while self.fill_times and self.fill_times[0] <= now - HOUR:
-            self.fill_times.popleft()
+        cut = bisect_right(self.fill_times, now - HOUR)
+        if cut:
+            del self.fill_times[:cut]
 
     def roll_day(self, label: date) -> None:
         """A new trading day: day totals restart, the closing balance counts for end-of-day."""
@@ -203,6 +223,7 @@ class Ledger:
         for p in positions:
             self.apply_position(p, at)
         self.orders = {}
+        self.ours = {}
         for o in orders:
             self.apply_order(o)
 
@@ -214,11 +235,12 @@ class Ledger:
         """``(mark − avg) × size × tickValue / tickSize``, signed; None when unknown."""
         if mark is None:
             return None
-        price = mark.price_for(position.signed_size, mode)
+        signed = position.size if position.type is PositionType.LONG else -position.size
+        price = mark.price_for(signed, mode)
         spec = catalog.get(position.contract_id)
         if price is None or spec is None:
             return None
-        return (price - position.average_price) * position.signed_size * spec.point_value
+        return (price - position.average_price) * signed * spec.point_value
 
     def unrealized(
         self, marks: dict[str, Mark], catalog: ContractCatalog, mode: str

@@ -60,6 +60,13 @@ class LockLedger:
     def active(self, account_id: int, now: datetime) -> list[Lock]:
         return [lock for lock in self._locks.get(account_id, ()) if lock.is_active(now)]
 
+    def active_rules(self, account_id: int, now: datetime) -> frozenset[str]:
+        """Rule keys with an active lock (fast when the account has never been locked)."""
+        rows = self._locks.get(account_id)
+        if not rows:
+            return frozenset()
+        return frozenset(lock.rule for lock in rows if lock.is_active(now))
+
     def has_active(self, account_id: int, now: datetime, kind: LockKind) -> bool:
         return any(
             lock.kind is kind and lock.is_active(now) for lock in self._locks.get(account_id, ())

@@ -73,6 +73,9 @@ class Context:
     locked_rules: frozenset[str]  # rule keys with an active lock on this account
     alerted: set[tuple[str, ...]] = field(default_factory=set)  # once-per-cause memory
     user_hub_down_since: datetime | None = None
+    _unrealized: Decimal | None = None
+    _unrealized_known: bool = False
+    _per_position: dict[str, Decimal | None] | None = None
 
     def once(self, *key: str) -> bool:
         """True the first time a cause is seen (alerts are sent once per cause)."""
@@ -81,8 +84,28 @@ class Context:
         self.alerted.add(key)
         return True
 
+    def position_unrealized(self) -> dict[str, Decimal | None]:
+        """Each open position's unrealized P&L (None = unknown), computed once per context."""
+        if self._per_position is None:
+            ledger, marks, catalog, mode = self.ledger, self.marks, self.catalog, self.mark_mode
+            self._per_position = {
+                cid: ledger.position_unrealized(p, marks.get(cid), catalog, mode)
+                for cid, p in ledger.positions.items()
+            }
+        return self._per_position
+
     def unrealized(self) -> Decimal | None:
-        return self.ledger.unrealized(self.marks, self.catalog, self.mark_mode)
+        """Total unrealized P&L (None when any position's is unknown), computed once."""
+        if not self._unrealized_known:
+            total: Decimal | None = ZERO
+            for u in self.position_unrealized().values():
+                if u is None:
+                    total = None
+                    break
+                total += u  # type: ignore[operator]
+            self._unrealized = total
+            self._unrealized_known = True
+        return self._unrealized
 
     def resolve_until(
         self, duration: timedelta | UntilSentinel, start: datetime
@@ -184,15 +207,7 @@ class Rule:
 
     def unknown_mark_alert(self, ctx: Context) -> list[AnyAction]:
         """Fail closed: an open position without a mark is an alert, never a 0 (RULES.md §4)."""
-        missing = sorted(
-            cid
-            for cid in ctx.ledger.positions
-            if ctx.marks.get(cid) is None
-            or ctx.ledger.position_unrealized(
-                ctx.ledger.positions[cid], ctx.marks.get(cid), ctx.catalog, ctx.mark_mode
-            )
-            is None
-        )
+        missing = sorted(cid for cid, u in ctx.position_unrealized().items() if u is None)
         if not missing or not ctx.once(self.key, "unknown", *missing):
             return []
         return [

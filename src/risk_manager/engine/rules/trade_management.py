@@ -15,7 +15,8 @@ from typing import ClassVar
 
 from risk_manager.config.rules import TradeManagement
 from risk_manager.domain.actions import AnyAction, CancelOrder, ModifyOrder, PlaceOrder
-from risk_manager.domain.enums import OrderSide, OrderType
+from risk_manager.domain.enums import OrderSide, OrderType, PositionType
+from risk_manager.domain.events import QuoteEvent
 from risk_manager.domain.models import Order, Position
 from risk_manager.engine.rules.base import Context, Rule, Trigger
 
@@ -32,6 +33,12 @@ class TradeManagementRule(Rule):
         self.cfg = config
         self._n = 0
         self._best: dict[str, Decimal] = {}  # best price since the position opened
+        starts = [
+            x.trigger_ticks if hasattr(x, "trigger_ticks") else x.activate_ticks
+            for x in (config.breakeven, config.trailing)
+            if x is not None
+        ]
+        self._activate: int | None = min(starts) if starts else None  # ticks that move a stop
         self._pending: dict[tuple[str, str, int], PlaceOrder] = {}  # (cid, kind, size)
 
     def _tag(self, kind: str, account_id: int) -> str:
@@ -39,16 +46,20 @@ class TradeManagementRule(Rule):
         return f"rm-{kind}-{account_id}-{self._n}"
 
     def _ours(self, ctx: Context, cid: str, kind: OrderType, side: OrderSide) -> list[Order]:
+        mine = ctx.ledger.ours.get(cid)
+        if not mine:
+            return []
         return sorted(
-            (
-                o
-                for o in ctx.ledger.orders.values()
-                if o.is_ours and o.contract_id == cid and o.type is kind and o.side is side
-            ),
-            key=lambda o: o.id,
+            (o for o in mine.values() if o.type is kind and o.side is side), key=lambda o: o.id
         )
 
     def evaluate(self, ctx: Context) -> list[AnyAction]:
+        ev = ctx.event
+        if isinstance(ev, QuoteEvent):  # a price move: only that contract's stop can change
+            p = ctx.ledger.positions.get(ev.quote.contract_id)
+            if p is None or not self._moves_stop(ctx, p):
+                return []
+            return self._manage(ctx, p.contract_id, p)
         actions: list[AnyAction] = []
         seen_tags = {o.custom_tag for o in ctx.ledger.orders.values() if o.is_ours}
         for key in [k for k, a in self._pending.items() if a.custom_tag in seen_tags]:
@@ -60,6 +71,26 @@ class TradeManagementRule(Rule):
                 self._best.pop(order.contract_id, None)
                 actions.append(self._cancel(ctx, order, "position is flat"))
         return actions
+
+    def _moves_stop(self, ctx: Context, p: Position) -> bool:
+        """Update the best price; True when it may now move the stop (fast path on quotes)."""
+        if self._activate is None:
+            return False
+        mark = ctx.marks.get(p.contract_id)
+        last = mark.last if mark is not None else None
+        if last is None:
+            return False
+        cid = p.contract_id
+        best = self._best.get(cid, p.average_price)
+        better = last > best if p.type is PositionType.LONG else last < best
+        if not better:
+            return cid not in self._best
+        self._best[cid] = last
+        spec = ctx.catalog.get(cid)
+        if spec is None:
+            return True
+        moved = (last - p.average_price) / spec.tick_size
+        return (moved if p.type is PositionType.LONG else -moved) >= self._activate
 
     def _cancel(self, ctx: Context, order: Order, why: str) -> CancelOrder:
         return CancelOrder(

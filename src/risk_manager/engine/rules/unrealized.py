@@ -29,16 +29,12 @@ class UnrealizedThresholdRule(Rule):
             total = ctx.unrealized()
             return None if total is None else (total * self.sign, self.amount)
         worst: Decimal | None = None
-        for p in ctx.ledger.positions.values():
-            u = ctx.ledger.position_unrealized(
-                p, ctx.marks.get(p.contract_id), ctx.catalog, ctx.mark_mode
-            )
+        for u in ctx.position_unrealized().values():
             if u is not None and (worst is None or u * self.sign > worst):
                 worst = u * self.sign
         return None if worst is None else (worst, self.amount)
 
     def evaluate(self, ctx: Context) -> list[AnyAction]:
-        limit = money(self.amount * self.sign)
         op = "≤" if self.sign < 0 else "≥"
         if self.scope == "total":
             total = ctx.unrealized()
@@ -46,15 +42,16 @@ class UnrealizedThresholdRule(Rule):
                 return self.unknown_mark_alert(ctx)
             if not ctx.ledger.positions or not self._hit(total):
                 return []
+            limit = money(self.amount * self.sign)
             reason = f"{self.key}: unrealized {money(total)} {op} {limit} ({self.word}); flatten"
             return [Flatten(at=ctx.now, account_id=ctx.account_id, rule=self.key, reason=reason)]
         actions: list[AnyAction] = []
         unknown = False
-        for cid, p in ctx.ledger.positions.items():
-            u = ctx.ledger.position_unrealized(p, ctx.marks.get(cid), ctx.catalog, ctx.mark_mode)
+        for cid, u in ctx.position_unrealized().items():
             if u is None:
                 unknown = True
             elif self._hit(u):
+                limit = money(self.amount * self.sign)
                 reason = (
                     f"{self.key}: {cid} unrealized {money(u)} {op} {limit} ({self.word}); "
                     "close position"

@@ -1,0 +1,233 @@
+"""``risk-manager bench``: performance figures. ``bench engine`` measures the rule engine alone.
+
+The engine workload: one account, 3 open positions (NQ, ES, CL) each protected by our stop and
+target, every rule enabled with limits that are not reached, and a stream that is 90% quotes
+(a random walk per contract) and 10% user-hub events (account updates, trader orders placed and
+cancelled, opening/closing fills, position resizes). Events are built before timing; each
+``process`` call is timed with ``perf_counter_ns`` on one thread.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import typer
+
+from risk_manager.calendar import HolidayCalendar, TradingCalendar
+from risk_manager.config.rules import RulesConfig
+from risk_manager.domain.contracts import DEFAULT_CATALOG
+from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType, PositionType
+from risk_manager.domain.events import (
+    AccountEvent,
+    Event,
+    OrderEvent,
+    PositionEvent,
+    QuoteEvent,
+    TradeEvent,
+)
+from risk_manager.domain.models import Account, Order, Position, Quote, Trade
+from risk_manager.engine.engine import Engine
+
+bench_app = typer.Typer(help="Measure performance.", no_args_is_help=True)
+
+ACCOUNT = 1
+# Tuesday 2026-03-10 09:00 CT: inside the session, hours from its end and from the reset.
+START = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
+CONTRACTS = {
+    "CON.F.US.ENQ.H26": Decimal("25000.00"),
+    "CON.F.US.EP.H26": Decimal("6000.00"),
+    "CON.F.US.CLE.J26": Decimal("70.00"),
+}
+
+ALL_RULES: dict[str, Any] = {
+    "max_contracts": {"enabled": True, "limit": 50, "warn_at": 0.9},
+    "max_contracts_per_instrument": {"enabled": True, "limits": {"NQ": 20, "ES": 20, "CL": 20}},
+    "daily_realized_loss": {"enabled": True, "limit": 1_000_000, "warn_at": 0.8},
+    "daily_unrealized_loss": {"enabled": True, "limit": 1_000_000, "scope": "per_position"},
+    "max_unrealized_profit": {"enabled": True, "target": 1_000_000, "scope": "total"},
+    "trade_frequency_limit": {
+        "enabled": True,
+        "per_minute": 10_000,
+        "per_hour": 100_000,
+        "per_session": 1_000_000,
+    },
+    "cooldown_after_loss": {"enabled": True, "tiers": [{"loss": 1_000_000, "cooldown": "5m"}]},
+    "no_stop_loss_grace": {"enabled": True, "grace": "30s"},
+    "session_block_outside": {"enabled": True},
+    "auth_loss_guard": {"enabled": True},
+    "symbol_blocks": {"enabled": True, "blocked": ["RTY", "M2K"]},
+    "trade_management": {
+        "enabled": True,
+        "stop_loss_ticks": 400,
+        "take_profit_ticks": 400,
+        "trailing": {"activate_ticks": 100_000, "trail_ticks": 40},
+    },
+    "daily_realized_profit": {"enabled": True, "target": 1_000_000},
+    "weekly_realized_loss": {"enabled": True, "limit": 1_000_000},
+    "daily_net_loss": {"enabled": True, "limit": 1_000_000, "trailing": True, "warn_at": 0.9},
+    "trailing_drawdown": {"enabled": True, "max_drawdown": 1_000_000, "mode": "intraday"},
+}
+
+
+def _setup(engine: Engine) -> None:
+    """Account, three positions, our stop and target on each (not timed)."""
+    now = START
+    engine.process(AccountEvent(now, Account(ACCOUNT, "BENCH", Decimal(50_000), True)), now)
+    oid = 1
+    for i, (cid, price) in enumerate(CONTRACTS.items()):
+        spec = DEFAULT_CATALOG.by_contract_id(cid)
+        engine.process(QuoteEvent(now, Quote(cid, price, price, price)), now)
+        pos = Position(100 + i, ACCOUNT, cid, PositionType.LONG, 2, price, now)
+        engine.process(PositionEvent(now, pos), now)
+        for kind, px in (
+            (OrderType.STOP, price - 400 * spec.tick_size),
+            (OrderType.LIMIT, price + 400 * spec.tick_size),
+        ):
+            tag = f"rm-{'sl' if kind is OrderType.STOP else 'tp'}-{ACCOUNT}-{oid}"
+            order = Order(
+                oid,
+                ACCOUNT,
+                cid,
+                OrderStatus.OPEN,
+                kind,
+                OrderSide.ASK,
+                2,
+                now,
+                now,
+                limit_price=px if kind is OrderType.LIMIT else None,
+                stop_price=px if kind is OrderType.STOP else None,
+                custom_tag=tag,
+            )
+            engine.process(OrderEvent(now, order), now)
+            oid += 1
+
+
+def workload(n: int, seed: int = 1) -> list[Event]:
+    rng = random.Random(seed)
+    prices = dict(CONTRACTS)
+    ids = list(CONTRACTS)
+    events: list[Event] = []
+    now = START + timedelta(seconds=1)
+    trade_id = 10_000
+    order_id = 20_000
+    balance = Decimal(50_000)
+    for i in range(n):
+        now += timedelta(microseconds=500)
+        cid = ids[i % 3]
+        spec = DEFAULT_CATALOG.by_contract_id(cid)
+        if rng.random() < 0.9:
+            prices[cid] += spec.tick_size * rng.choice((-1, 0, 1))
+            p = prices[cid]
+            events.append(QuoteEvent(now, Quote(cid, p, p - spec.tick_size, p)))
+            continue
+        kind = rng.randrange(4)
+        if kind == 0:
+            balance += Decimal("0.25") * rng.choice((-1, 1))
+            events.append(AccountEvent(now, Account(ACCOUNT, "BENCH", balance, True)))
+        elif kind == 1:
+            # a trader's limit order placed or cancelled; a few ids recur
+            order_id = 20_000 + rng.randrange(4)
+            status = OrderStatus.OPEN if rng.random() < 0.5 else OrderStatus.CANCELLED
+            events.append(
+                OrderEvent(
+                    now,
+                    Order(
+                        order_id,
+                        ACCOUNT,
+                        cid,
+                        status,
+                        OrderType.LIMIT,
+                        OrderSide.BID,
+                        1,
+                        now,
+                        now,
+                        limit_price=prices[cid] - 100 * spec.tick_size,
+                    ),
+                )
+            )
+        elif kind == 2:
+            trade_id += 1
+            pnl = None if trade_id % 2 else Decimal(rng.randrange(-50, 50))
+            events.append(
+                TradeEvent(
+                    now,
+                    Trade(
+                        trade_id,
+                        ACCOUNT,
+                        cid,
+                        now,
+                        prices[cid],
+                        OrderSide.BID,
+                        1,
+                        order_id,
+                        Decimal("1.40"),
+                        Decimal("0.50"),
+                        pnl,
+                    ),
+                )
+            )
+        else:
+            events.append(
+                PositionEvent(
+                    now,
+                    Position(
+                        100 + ids.index(cid),
+                        ACCOUNT,
+                        cid,
+                        PositionType.LONG,
+                        2,
+                        CONTRACTS[cid],
+                        now,
+                    ),
+                )
+            )
+    return events
+
+
+def run_engine_bench(n: int = 200_000) -> dict[str, float]:
+    config = RulesConfig.model_validate(ALL_RULES)
+    calendar = TradingCalendar(holidays=HolidayCalendar.load("equity"))
+    engine = Engine(config, calendar, DEFAULT_CATALOG)
+    _setup(engine)
+    events = workload(n)
+    warm = min(5_000, n // 10)
+    for ev in events[:warm]:
+        engine.process(ev, ev.at)
+    lat: list[int] = []
+    clock = time.perf_counter_ns
+    process = engine.process
+    t0 = clock()
+    for ev in events[warm:]:
+        s = clock()
+        process(ev, ev.at)
+        lat.append(clock() - s)
+    total = clock() - t0
+    lat.sort()
+    count = len(lat)
+    return {
+        "events": count,
+        "events_per_s": round(count / (total / 1e9)),
+        "p50_us": round(lat[count // 2] / 1000, 2),
+        "p99_us": round(lat[int(count * 0.99)] / 1000, 2),
+    }
+
+
+@bench_app.command("engine")
+def bench_engine(
+    events: int = typer.Option(200_000, "--events", help="Events to time."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """Rule engine throughput and per-event latency on one core (target ≥ 100k/s, p99 ≤ 50 µs)."""
+    result = run_engine_bench(events)
+    if as_json:
+        typer.echo(json.dumps({k: result[k] for k in ("events_per_s", "p50_us", "p99_us")}))
+        return
+    typer.echo(f"events timed   {result['events']:,.0f}")
+    typer.echo(f"events/s       {result['events_per_s']:,.0f}")
+    typer.echo(f"latency p50    {result['p50_us']} µs")
+    typer.echo(f"latency p99    {result['p99_us']} µs")
