@@ -34,10 +34,10 @@ def main(
 
 def _register() -> None:
     """Attach subcommand groups (imported here so each stays one module)."""
+    from risk_manager.cli.bench import bench_app
     from risk_manager.cli.config_cmd import config_app
     from risk_manager.cli.dashboard import dashboard, status
     from risk_manager.cli.db import db_app
-    from risk_manager.cli.bench import bench_app
     from risk_manager.cli.replay import replay
     from risk_manager.cli.run import run
     from risk_manager.cli.sim import sim_command
