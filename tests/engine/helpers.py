@@ -67,14 +67,20 @@ class Sim:
     def account(self, balance: str = "50000", can_trade: bool = True) -> list[AnyAction]:
         return self._go(AccountEvent(self.now, Account(ACC, "TEST", Decimal(balance), can_trade)))
 
-    def quote(self, cid: str, last: str, bid: str | None = None, ask: str | None = None
-              ) -> list[AnyAction]:
+    def quote(
+        self, cid: str, last: str, bid: str | None = None, ask: str | None = None
+    ) -> list[AnyAction]:
         q = Quote(cid, Decimal(last), Decimal(bid) if bid else None, Decimal(ask) if ask else None)
         return self._go(QuoteEvent(self.now, q))
 
     def position(self, cid: str, signed: int, avg: str = "100") -> list[AnyAction]:
-        ptype = PositionType.LONG if signed > 0 else PositionType.SHORT if signed < 0 else (
-            PositionType.UNDEFINED)
+        ptype = (
+            PositionType.LONG
+            if signed > 0
+            else PositionType.SHORT
+            if signed < 0
+            else (PositionType.UNDEFINED)
+        )
         if signed == 0:
             self.positions.pop(cid, None)
         else:
@@ -82,25 +88,66 @@ class Sim:
         p = Position(1, ACC, cid, ptype, abs(signed), Decimal(avg), self.now)
         return self._go(PositionEvent(self.now, p))
 
-    def trade(self, cid: str = NQ, pnl: str | None = None, fees: str = "0", side: int = 0,
-              size: int = 1, price: str = "100", trade_id: int | None = None,
-              voided: bool = False, at: datetime | None = None) -> list[AnyAction]:
+    def trade(
+        self,
+        cid: str = NQ,
+        pnl: str | None = None,
+        fees: str = "0",
+        side: int = 0,
+        size: int = 1,
+        price: str = "100",
+        trade_id: int | None = None,
+        voided: bool = False,
+        at: datetime | None = None,
+    ) -> list[AnyAction]:
         if trade_id is None:
             self._trade_id += 1
             trade_id = self._trade_id
-        t = Trade(trade_id, ACC, cid, at or self.now, Decimal(price), OrderSide(side), size,
-                  1, Decimal(fees), Decimal(0), None if pnl is None else Decimal(pnl), voided)
+        t = Trade(
+            trade_id,
+            ACC,
+            cid,
+            at or self.now,
+            Decimal(price),
+            OrderSide(side),
+            size,
+            1,
+            Decimal(fees),
+            Decimal(0),
+            None if pnl is None else Decimal(pnl),
+            voided,
+        )
         return self._go(TradeEvent(self.now, t))
 
-    def order(self, cid: str = NQ, side: int = 0, type_: int = 1, size: int = 1,
-              status: int = 1, order_id: int | None = None, tag: str | None = None,
-              stop: str | None = None, limit: str | None = None) -> list[AnyAction]:
+    def order(
+        self,
+        cid: str = NQ,
+        side: int = 0,
+        type_: int = 1,
+        size: int = 1,
+        status: int = 1,
+        order_id: int | None = None,
+        tag: str | None = None,
+        stop: str | None = None,
+        limit: str | None = None,
+    ) -> list[AnyAction]:
         if order_id is None:
             self._order_id += 1
             order_id = self._order_id
-        o = Order(order_id, ACC, cid, OrderStatus(status), OrderType(type_), OrderSide(side),
-                  size, self.now, self.now, Decimal(limit) if limit else None,
-                  Decimal(stop) if stop else None, custom_tag=tag)
+        o = Order(
+            order_id,
+            ACC,
+            cid,
+            OrderStatus(status),
+            OrderType(type_),
+            OrderSide(side),
+            size,
+            self.now,
+            self.now,
+            Decimal(limit) if limit else None,
+            Decimal(stop) if stop else None,
+            custom_tag=tag,
+        )
         return self._go(OrderEvent(self.now, o))
 
 

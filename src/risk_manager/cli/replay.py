@@ -164,6 +164,7 @@ def run_replay(
         except BadLine as exc:
             raise BadLine(f"line {number}: {exc}") from None
         last = at
+        yield from _fire_timers(engine, at)
         if events is None:
             warn(f"line {number}: skipped unknown target {obj.get('target')!r}")
             continue
@@ -172,7 +173,19 @@ def run_replay(
     if until is not None:
         if last is not None and until < last:
             raise BadLine(f"--until {until.isoformat()} is before the last event")
+        yield from _fire_timers(engine, until)
         yield from engine.tick(until)
+
+
+def _fire_timers(engine: Engine, upto: datetime) -> Iterator[AnyAction]:
+    """Tick at each timer due before ``upto``, at its own instant (as the runtime would)."""
+    due = engine.next_wakeup()
+    while due is not None and due < upto:
+        yield from engine.tick(due)
+        after = engine.next_wakeup()
+        if after is not None and after <= due:
+            break  # a timer that does not advance: leave it to the next event
+        due = after
 
 
 def _table_row(rec: dict[str, Any]) -> str:

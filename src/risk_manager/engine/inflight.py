@@ -79,6 +79,13 @@ class InFlightBook:
         flight = self.items.get(key)
         if flight is not None and not is_done(flight, ledger):
             return False
+        covered = isinstance(action, CancelOrder) or (
+            isinstance(action, ClosePosition) and action.size is None
+        )
+        if covered and any(  # a flatten in flight already closes and cancels everything
+            k[0] == "flatten" and not is_done(f, ledger) for k, f in self.items.items()
+        ):
+            return False
         expect = None
         if isinstance(action, ClosePosition) and action.size is not None:
             p = ledger.positions.get(action.contract_id)
