@@ -1,0 +1,174 @@
+"""RULE-006, 007, 009, 010, 016: windows, cooldowns, sessions, connection, drawdown."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from engine.helpers import ACC, NQ, Sim, kinds, rules
+from risk_manager.domain.events import AuthFailureEvent, ConnectionEvent
+from risk_manager.domain.locks import LockKind
+
+
+def locks(actions):  # type: ignore[no-untyped-def]
+    return [a for a in actions if a.kind == "lock"]
+
+
+def test_trade_frequency_per_minute_fires_on_the_fill_past_the_limit() -> None:
+    sim = Sim(rules(trade_frequency_limit={"per_minute": 3}))
+    for _ in range(3):
+        assert not sim.trade()
+        sim.now += timedelta(seconds=10)
+    out = sim.trade()
+    (lock,) = locks(out)
+    assert lock.until == sim.now + timedelta(seconds=60)
+    assert lock.lock_kind is LockKind.HARD and ("flatten", "trade_frequency_limit") in kinds(out)
+
+
+def test_trade_frequency_window_slides() -> None:
+    sim = Sim(rules(trade_frequency_limit={"per_minute": 2}))
+    sim.trade()
+    sim.now += timedelta(seconds=30)
+    sim.trade()
+    sim.now += timedelta(seconds=30)  # the first fill is now exactly 60 s old: out
+    assert not sim.trade()
+
+
+def test_trade_frequency_cooldown_and_soft_lock_settings() -> None:
+    sim = Sim(rules(trade_frequency_limit={
+        "per_hour": 1, "flatten": False, "cooldown": {"per_hour": "10m"}}))
+    sim.order(NQ, order_id=42)
+    sim.trade()
+    out = sim.trade()
+    (lock,) = locks(out)
+    assert lock.lock_kind is LockKind.SOFT and lock.until == sim.now + timedelta(minutes=10)
+    assert ("cancel_order", "trade_frequency_limit") in kinds(out)
+    assert ("flatten", "trade_frequency_limit") not in kinds(out)
+
+
+def test_trade_frequency_per_session_locks_until_reset() -> None:
+    sim = Sim(rules(trade_frequency_limit={"per_session": 1}))
+    sim.trade()
+    (lock,) = locks(sim.trade())
+    assert lock.until is not None and lock.until.isoformat() == "2026-03-10T22:00:00+00:00"
+
+
+@pytest.mark.parametrize(("pnl", "cooldown"), [("-99", None), ("-100", 5), ("-250", 30)])
+def test_cooldown_after_loss_largest_matching_tier(pnl: str, cooldown: int | None) -> None:
+    sim = Sim(rules(cooldown_after_loss={"tiers": [
+        {"loss": 100, "cooldown": "5m"}, {"loss": 200, "cooldown": "30m"}]}))
+    out = sim.trade(pnl=pnl)
+    if cooldown is None:
+        assert not out
+    else:
+        assert locks(out)[0].until == sim.now + timedelta(minutes=cooldown)
+
+
+def test_cooldown_after_loss_counts_fees_and_flatten_false_is_soft() -> None:
+    sim = Sim(rules(cooldown_after_loss={"flatten": False,
+                                         "tiers": [{"loss": 100, "cooldown": "5m"}]}))
+    out = sim.trade(pnl="-99", fees="1")
+    assert locks(out)[0].lock_kind is LockKind.SOFT
+    assert ("flatten", "cooldown_after_loss") not in kinds(out)
+    assert not Sim(rules(cooldown_after_loss={"tiers": [{"loss": 100, "cooldown": "5m"}]})
+                   ).trade(pnl=None)  # an opening fill is not a loss
+
+
+# Tuesday 2026-03-10 session ends 15:10 CDT = 20:10 UTC
+END = datetime(2026, 3, 10, 20, 10, tzinfo=UTC)
+
+
+def test_session_stages_warn_block_flatten_then_outside_lock() -> None:
+    sim = Sim(rules(session_block_outside={}), start=END - timedelta(minutes=20))
+    sim.position(NQ, 1)
+    sim.quote(NQ, "100")
+    sim.actions.clear()
+    assert not [a for a in sim.advance(minutes=4, seconds=59) if a.rule != "stale_mark"]
+    sim.engine.tick(sim.now)
+    out = sim.advance(seconds=1)  # end - 15m
+    assert kinds(out) == [("alert", "session_block_outside")]
+    out = sim.advance(minutes=5)  # end - 10m
+    assert [(a.kind, getattr(a, "lock_kind", None)) for a in out][0] == ("lock", LockKind.SOFT)
+    out = sim.advance(minutes=5)  # end - 5m
+    assert ("flatten", "session_block_outside") in kinds(out)
+    out = sim.advance(minutes=6)  # outside, position still open
+    (lock,) = locks(out)
+    assert lock.until is not None and lock.until.isoformat() == "2026-03-10T22:00:00+00:00"
+
+
+def test_session_stage_zero_turns_it_off_and_order_outside_is_cancelled() -> None:
+    sim = Sim(rules(session_block_outside={"warn_before": "0s", "block_entries_before": "0s",
+                                           "flatten_before": "0s"}),
+              start=END - timedelta(minutes=20))
+    assert not sim.advance(minutes=19)
+    sim.advance(minutes=2)
+    out = sim.order(NQ, order_id=5)
+    assert ("lock", "session_block_outside") in kinds(out)
+    sim.quote(NQ, "100")
+    assert any(a.kind == "cancel_order" for a in sim.actions) or (
+        ("flatten", "session_block_outside") in kinds(out))
+
+
+def test_auth_loss_guard_alerts_after_max_gap_and_flattens_on_reconnect() -> None:
+    sim = Sim(rules(auth_loss_guard={"max_gap": "30s", "on_gap": "flatten"}))
+    sim.engine.process(ConnectionEvent(sim.now, "user", False), sim.now)
+    assert not sim.advance(seconds=29)
+    out = sim.advance(seconds=1)
+    assert [(a.kind, getattr(a, "severity", None)) for a in out][0][0] == "alert"
+    sim.now += timedelta(seconds=5)
+    out = sim.engine.process(ConnectionEvent(sim.now, "user", True), sim.now)
+    assert kinds(out) == [("flatten", "auth_loss_guard")]
+
+
+def test_auth_loss_guard_short_gap_is_silent_and_alert_mode_does_not_flatten() -> None:
+    sim = Sim(rules(auth_loss_guard={"max_gap": "30s"}))
+    sim.engine.process(ConnectionEvent(sim.now, "user", False), sim.now)
+    sim.now += timedelta(seconds=10)
+    assert not sim.engine.process(ConnectionEvent(sim.now, "user", True), sim.now)
+    sim.engine.process(ConnectionEvent(sim.now, "user", False), sim.now)
+    sim.now += timedelta(seconds=45)  # no tick in between: the reconnect notices the gap
+    out = sim.engine.process(ConnectionEvent(sim.now, "user", True), sim.now)
+    assert kinds(out) == [("alert", "auth_loss_guard")]
+    out = sim.engine.process(AuthFailureEvent(sim.now, "401 from loginKey"), sim.now)
+    assert kinds(out) == [("alert", "auth_loss_guard")] and "401" in out[0].reason
+
+
+def test_can_trade_false_is_an_external_lock_ended_by_the_broker() -> None:
+    sim = Sim(rules())
+    out = sim.account(can_trade=False)
+    assert [(a.kind, getattr(a, "lock_kind", None)) for a in out][0] == ("lock",
+                                                                          LockKind.EXTERNAL)
+    assert not sim.account(can_trade=False)  # repeats add nothing
+    assert not [a for a in sim.position(NQ, 1) if a.kind == "close_position"]  # never fought
+    sim.account(can_trade=True)
+    assert not sim.engine.view(ACC, sim.now).locked
+
+
+def test_trailing_drawdown_intraday_floor_rises_and_freezes_at_start() -> None:
+    sim = Sim(rules(trailing_drawdown={"max_drawdown": 2000, "mode": "intraday",
+                                       "starting_balance": 50000}))
+    sim.account("51000")  # floor 49000
+    assert not sim.account("49000.01")
+    assert ("flatten", "trailing_drawdown") in kinds(sim.account("49000"))
+    frozen = Sim(rules(trailing_drawdown={"max_drawdown": 2000, "mode": "intraday",
+                                          "starting_balance": 50000}))
+    frozen.account("53000")  # would be 51000; frozen at 50000
+    assert not frozen.account("50000.01")
+    lock = locks(frozen.account("50000"))[0]
+    assert lock.until is None  # until cleared
+
+
+def test_trailing_drawdown_end_of_day_uses_closing_balances_and_buffer() -> None:
+    sim = Sim(rules(trailing_drawdown={"max_drawdown": 2000, "buffer": 100}))
+    sim.account("52000")  # intraday high does not move the floor (48000)
+    assert not sim.account("48100.01")
+    assert locks(sim.account("48100"))
+
+
+def test_trailing_drawdown_counts_unrealized() -> None:
+    sim = Sim(rules(trailing_drawdown={"max_drawdown": 1000}))
+    sim.position(NQ, 1, "100")
+    sim.quote(NQ, "50.05")  # -999
+    assert not locks(sim.actions)
+    assert locks(sim.quote(NQ, "50"))
