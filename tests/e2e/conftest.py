@@ -1,0 +1,112 @@
+"""Fixtures of the end-to-end tests: the simulator on a free port, a trader logged in to it, and
+a ``guard`` that starts the real daemon against it (real sockets: REST, both hubs)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from risk_manager.config.loader import parse_config
+from risk_manager.domain.locks import Lock, LockKind
+from risk_manager.runtime.actor import AccountActor
+from risk_manager.runtime.daemon import Daemon
+from risk_manager.sim.server import SimServer, SimSettings, running_sim
+
+from .helpers import BUY, SimTrader, config_text, wait_for
+
+# Reconnect fast: a dropped hub is back within a fraction of a second.
+HUB_OPTIONS = {"backoff_base": 0.05, "backoff_cap": 0.2, "healthy_after": 0.5}
+
+
+class Guard:
+    """The daemon under test, started on demand with the test's rules."""
+
+    def __init__(
+        self, sim: SimServer, trader: SimTrader, db: Path, stack: contextlib.AsyncExitStack
+    ) -> None:
+        self.sim = sim
+        self.trader = trader
+        self.db = db
+        self._stack = stack
+        self._daemon: Daemon | None = None
+
+    async def start(self, rules: str, *, extra: str = "", serve_api: bool = False) -> Daemon:
+        config = parse_config(config_text(self.sim.url, self.db, rules, extra=extra), env={})
+        daemon = Daemon(config, hub_options=HUB_OPTIONS, serve_api=serve_api)
+        self._daemon = await self._stack.enter_async_context(daemon)
+        await wait_for(self._hubs_up, "both hubs connected")
+        return self._daemon
+
+    async def _hubs_up(self) -> bool:
+        d = self.daemon
+        hubs = (d.user_hub, d.market_hub)
+        return all(h is not None and h.connected.is_set() for h in hubs)
+
+    @property
+    def daemon(self) -> Daemon:
+        assert self._daemon is not None, "call guard.start(rules) first"
+        return self._daemon
+
+    @property
+    def actor(self) -> AccountActor:
+        return self.daemon.actors[self.trader.account_id]
+
+    def locks(self) -> list[Lock]:
+        return self.daemon.store.active_locks(datetime.now(UTC), self.trader.account_id)
+
+    async def wait_lock(self, rule: str, kind: LockKind = LockKind.HARD) -> Lock:
+        async def held() -> Lock | None:
+            return next((k for k in self.locks() if k.rule == rule and k.kind is kind), None)
+
+        return await wait_for(held, f"an active {kind} lock by {rule}")
+
+    def rule_locks(self, rule: str) -> list[Lock]:
+        return [lock for lock in self.locks() if lock.rule == rule]
+
+    async def wait_quoted(self, symbol: str, price: str) -> None:
+        """Set the price until the daemon values the open position at it: after this, every
+        price move reaches the daemon (its market subscription is in place)."""
+        cid = await self.trader.contract(symbol)
+
+        async def marked() -> bool:
+            await self.trader.set_price(symbol, price)
+            view = self.actor.engine.view(self.trader.account_id, datetime.now(UTC))
+            marks = [p.mark for p in view.positions if p.position.contract_id == cid]
+            return marks == [Decimal(price)]
+
+        await wait_for(marked, f"the daemon marking {symbol} at {price}")
+
+    async def assert_locked_out(self, symbol: str, price: str) -> None:
+        """While locked: a new working order is cancelled, a new position is closed."""
+        trader = self.trader
+        order = await trader.limit(symbol, BUY, 1, price)
+        await trader.wait_cancelled(order)
+        await trader.market(symbol, BUY, 1)
+        await trader.wait_flat(symbol, f"the {symbol} position opened while locked closed")
+        assert not await trader.working_orders()
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SimServer]:
+    async with running_sim(SimSettings(port=0)) as server:
+        yield server
+
+
+@pytest.fixture
+async def trader(sim: SimServer) -> AsyncIterator[SimTrader]:
+    async with aiohttp.ClientSession() as session:
+        trader = SimTrader(session, sim.url)
+        await trader.login()
+        yield trader
+
+
+@pytest.fixture
+async def guard(sim: SimServer, trader: SimTrader, tmp_path: Path) -> AsyncIterator[Guard]:
+    async with contextlib.AsyncExitStack() as stack:
+        yield Guard(sim, trader, tmp_path / "rm.sqlite", stack)

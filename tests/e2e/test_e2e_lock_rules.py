@@ -1,0 +1,144 @@
+"""End to end, the rules that lock: each breach is made by trading on the simulator, the
+enforcement is read back from the simulator, and the lock from the daemon's store."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo
+
+from risk_manager.domain.locks import Lock, LockKind
+
+from .conftest import Guard
+from .helpers import BUY, SELL, SimTrader
+
+CHICAGO = ZoneInfo("America/Chicago")
+
+
+def assert_ends_at_reset(lock: Lock, guard: Guard) -> None:
+    calendar = guard.daemon.calendar
+    assert calendar is not None
+    assert lock.ends_at == calendar.next_reset(lock.created_at)
+    assert lock.ends_at.astimezone(CHICAGO).time() == time(17, 0)
+
+
+async def test_rule_003_daily_realized_loss_flattens_and_locks_until_reset(
+    guard: Guard, trader: SimTrader
+) -> None:
+    await guard.start("  daily_realized_loss: {enabled: true, limit: 100}")
+    await trader.limit("MNQ", BUY, 1, "20000")  # a resting order the flatten must cancel
+    await trader.round_trip("MNQ", BUY, 2, "20950")  # about −100.5 points × $2 × 2 − fees
+    lock = await guard.wait_lock("daily_realized_loss")
+    assert "−" in lock.reason and "≤ −100.00" in lock.reason
+    assert_ends_at_reset(lock, guard)
+    assert not await trader.working_orders()
+    await guard.assert_locked_out("MNQ", "20900")
+
+
+async def test_rule_006_trade_frequency_limit_locks_for_the_cooldown(
+    guard: Guard, trader: SimTrader
+) -> None:
+    await guard.start("""
+  trade_frequency_limit:
+    enabled: true
+    per_minute: 2
+    cooldown: {per_minute: 5m}
+""")
+    await trader.open_position("MNQ", BUY, 1)
+    await trader.market("MNQ", SELL, 1)
+    await trader.market("MNQ", BUY, 1)  # the third fill in a minute: over the limit
+    lock = await guard.wait_lock("trade_frequency_limit")
+    assert "3 fills per minute > 2" in lock.reason
+    assert lock.ends_at is not None
+    assert timedelta(minutes=4) < lock.ends_at - lock.created_at <= timedelta(minutes=5)
+    await trader.wait_flat("MNQ", "the position of the breaking fill closed")
+    await guard.assert_locked_out("MNQ", "20900")
+
+
+async def test_rule_006_soft_lock_blocks_entries_but_allows_exits(
+    guard: Guard, trader: SimTrader
+) -> None:
+    await guard.start("""
+  trade_frequency_limit: {enabled: true, per_minute: 2, flatten: false}
+""")
+    await trader.open_position("MNQ", BUY, 1)
+    await trader.market("MNQ", BUY, 1)
+    order = await trader.limit("MNQ", BUY, 1, "20000")
+    await trader.market("MNQ", BUY, 1)  # third fill: soft lock; this increase is undone
+    await guard.wait_lock("trade_frequency_limit", LockKind.SOFT)
+    await trader.wait_cancelled(order)
+    await trader.wait_size("MNQ", 2)  # the lots held before the lock stay
+    await trader.market("MNQ", SELL, 1)  # an exit is allowed
+    await trader.wait_size("MNQ", 1)
+    await trader.market("MNQ", BUY, 2)  # an entry is reduced back
+    await trader.wait_size("MNQ", 1)
+    # Every later fill in the minute is over the limit too (one lock row each, all soft).
+    assert {(lock.rule, lock.kind) for lock in guard.locks()} == {
+        ("trade_frequency_limit", LockKind.SOFT)
+    }
+
+
+async def test_rule_007_cooldown_after_loss_locks_for_the_tier(
+    guard: Guard, trader: SimTrader
+) -> None:
+    await guard.start("""
+  cooldown_after_loss:
+    enabled: true
+    tiers: [{loss: 20, cooldown: 2m}, {loss: 50, cooldown: 10m}]
+""")
+    await trader.round_trip("MNQ", BUY, 1, "20985")  # −15.25 points: −$30.50 − fees
+    lock = await guard.wait_lock("cooldown_after_loss")
+    assert lock.ends_at is not None
+    assert timedelta(minutes=1) < lock.ends_at - lock.created_at <= timedelta(minutes=2)
+    await guard.assert_locked_out("MNQ", "20900")
+
+
+async def test_rule_013_daily_realized_profit_locks_until_reset(
+    guard: Guard, trader: SimTrader
+) -> None:
+    await guard.start("  daily_realized_profit: {enabled: true, target: 50}")
+    await trader.round_trip("MNQ", BUY, 1, "21050")  # +49.5 points: $99 − fees
+    lock = await guard.wait_lock("daily_realized_profit")
+    assert_ends_at_reset(lock, guard)
+    await guard.assert_locked_out("MNQ", "20900")
+
+
+async def test_rule_014_weekly_realized_loss_locks_until_the_weekly_reset(
+    guard: Guard, trader: SimTrader
+) -> None:
+    await guard.start("  weekly_realized_loss: {enabled: true, limit: 100}")
+    await trader.round_trip("MNQ", SELL, 1, "21060")  # short, −60 points: −$120 − fees
+    lock = await guard.wait_lock("weekly_realized_loss")
+    calendar = guard.daemon.calendar
+    assert calendar is not None
+    assert lock.ends_at == calendar.next_weekly_reset(lock.created_at)
+    assert lock.ends_at.astimezone(CHICAGO).strftime("%a %H:%M") == "Sun 17:00"
+    await guard.assert_locked_out("MNQ", "20900")
+
+
+async def test_rule_015_daily_net_loss_counts_the_open_loss(
+    guard: Guard, trader: SimTrader
+) -> None:
+    await guard.start("  daily_net_loss: {enabled: true, limit: 50}")
+    await trader.open_position("MNQ", BUY, 1)
+    await guard.wait_quoted("MNQ", "21000")
+    await trader.set_price("MNQ", "20970")  # unrealized −30.25 points: −$60.50, nothing realized
+    lock = await guard.wait_lock("daily_net_loss")
+    await trader.wait_flat("MNQ")
+    assert_ends_at_reset(lock, guard)
+    await guard.assert_locked_out("MNQ", "20900")
+
+
+async def test_rule_016_trailing_drawdown_locks_until_cleared(
+    guard: Guard, trader: SimTrader
+) -> None:
+    await guard.start("""
+  trailing_drawdown: {enabled: true, max_drawdown: 100, mode: intraday}
+""")
+    await trader.open_position("MNQ", BUY, 2)
+    await guard.wait_quoted("MNQ", "21000")
+    await trader.set_price("MNQ", "20975")  # −25.25 points × 2 × $2 = −$101 against a 50 000 high
+    lock = await guard.wait_lock("trailing_drawdown")
+    assert lock.ends_at is None  # only an admin ends it
+    assert "floor 49,900.00" in lock.reason or "floor 49900.00" in lock.reason
+    await trader.wait_flat("MNQ")
+    await guard.assert_locked_out("MNQ", "20900")
