@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import socket
 
 from polling import eventually
 
@@ -94,3 +95,13 @@ async def test_a_malformed_view_is_shown_as_an_error_not_a_crash(model: MemoryRe
             model.update_account(CALM, positions=[])
             await eventually(lambda: "50KTC-V2-478426-11873342" in app.pane_text("overview"))
             assert app.is_running
+
+
+async def test_shows_connecting_then_retrying_when_no_daemon_answers() -> None:
+    with socket.socket() as s:  # a port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = DashboardApp(f"http://127.0.0.1:{port}")
+    async with app.run_test(size=SIZE):
+        await eventually(lambda: "disconnected — retrying" in app.pane_text("conn"))
+        assert "No accounts monitored yet." in app.pane_text("overview")

@@ -158,7 +158,7 @@ async def _stream(request: web.Request) -> web.StreamResponse:
         asyncio.create_task(send(), name="api-stream-send"),
     ]
     try:
-        reader = asyncio.ensure_future(_read_until_closed(ws))
+        reader = asyncio.create_task(_read_until_closed(ws), name="api-stream-read")
         done, _ = await asyncio.wait([reader, *tasks], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if task is not reader and not task.cancelled() and task.exception() is not None:

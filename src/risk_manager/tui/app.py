@@ -20,7 +20,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from risk_manager.tui import render
 from risk_manager.tui.client import DEFAULT_URL, JSON, follow_stream
-from risk_manager.tui.state import DashboardState
+from risk_manager.tui.state import CONNECTING, DashboardState
 
 TABS = (
     ("overview", "Overview"),
@@ -118,6 +118,8 @@ class DashboardApp(App[None]):
 
     def _connection_line(self) -> Text:
         s = self.state
+        if not s.connected and s.connection_note == CONNECTING:
+            return Text(f"● connecting to {self.url}…", style="bold")
         if not s.connected:
             seen = "; showing the last data received" if s.accounts else ""
             return Text(f"● disconnected — retrying ({s.connection_note}){seen}", style="bold")

@@ -7,6 +7,7 @@ from typing import Any
 
 JSON = dict[str, Any]
 MAX_LOG = 500
+CONNECTING = "connecting…"  # the note before the first connection attempt ends
 
 
 @dataclass
@@ -15,7 +16,7 @@ class DashboardState:
     log: list[JSON] = field(default_factory=list)  # newest first
     health: JSON | None = None
     connected: bool = False
-    connection_note: str = "connecting…"
+    connection_note: str = CONNECTING
 
     def apply(self, message: JSON) -> None:
         kind = message.get("type")
