@@ -107,3 +107,35 @@ async def test_page_reconnects_after_the_daemon_restarts(page: Any) -> None:
             "RENAMED-WHILE-DOWN"
         )
         await expect(page.locator("body")).not_to_have_class(re.compile(r"\bstale\b"))
+
+
+async def test_unknown_values_render_as_unknown_not_zero(page: Any) -> None:
+    model = MemoryReadModel()
+    model.put_account(
+        {
+            "id": 5, "name": "BARE", "balance": "50000.00", "can_trade": False, "locked": True,
+            "pnl": {"day_realized": "0.00", "week_realized": "0.00", "unrealized": None,
+                    "net": "0.00", "day_peak_net": "0.00"},
+            "pnl_curve": [], "loss_limit": None, "room_to_loss_lock": None,
+            "positions": [{"contract_id": "CON.F.US.EP.Z26", "symbol": "ES", "side": "short",
+                           "size": 1, "average_price": "6335.25", "mark": None,
+                           "unrealized": None}],
+            "orders": [], "rules": [],
+            "locks": [{"id": 1, "rule": "auth_loss_guard", "kind": "external",
+                       "reason": "broker set canTrade false", "created_at": "2026-03-10T19:00:00Z",
+                       "ends_at": None, "seconds_left": None}],
+            "trading_day": "2026-03-11",
+        }
+    )  # fmt: skip
+    expect = playwright_api.expect
+    async with running_api(model, Metrics(), port=0) as api:
+        await page.goto(api.url)
+        card = page.locator('[data-account="5"]')
+        await expect(card).to_be_visible()
+        await expect(card.locator(".kpi").nth(3).locator(".value")).to_have_text("unknown")
+        await expect(card.locator(".kpi.room .value")).to_have_text("—")
+        await expect(card.locator(".badge-external")).to_be_visible()
+        await expect(card.locator(".lock .countdown")).to_have_text("until cleared")
+        await expect(card.locator("tbody tr td").nth(5)).to_have_text("unknown")
+        await expect(card.locator(".chart")).to_contain_text("no P&L yet today")
+        assert page.errors == []

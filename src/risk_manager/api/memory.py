@@ -10,7 +10,7 @@ import asyncio
 from collections import deque
 from typing import Any
 
-from risk_manager.api.read_model import ACCOUNT, ENFORCEMENT, HEALTH, JSON
+from risk_manager.api.read_model import ACCOUNT, ENFORCEMENT, HEALTH, JSON, ReadModel
 
 _DEFAULT_HEALTH: JSON = {
     "status": "ok",
@@ -89,3 +89,7 @@ class MemoryReadModel:
     def _publish(self, message: JSON) -> None:
         for queue in self._subscribers:
             queue.put_nowait(message)
+
+
+def _conforms(model: MemoryReadModel) -> ReadModel:  # mypy proves it implements the Protocol
+    return model
