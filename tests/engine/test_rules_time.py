@@ -36,8 +36,11 @@ def test_trade_frequency_window_slides() -> None:
 
 
 def test_trade_frequency_cooldown_and_soft_lock_settings() -> None:
-    sim = Sim(rules(trade_frequency_limit={
-        "per_hour": 1, "flatten": False, "cooldown": {"per_hour": "10m"}}))
+    sim = Sim(
+        rules(
+            trade_frequency_limit={"per_hour": 1, "flatten": False, "cooldown": {"per_hour": "10m"}}
+        )
+    )
     sim.order(NQ, order_id=42)
     sim.trade()
     out = sim.trade()
@@ -56,8 +59,13 @@ def test_trade_frequency_per_session_locks_until_reset() -> None:
 
 @pytest.mark.parametrize(("pnl", "cooldown"), [("-99", None), ("-100", 5), ("-250", 30)])
 def test_cooldown_after_loss_largest_matching_tier(pnl: str, cooldown: int | None) -> None:
-    sim = Sim(rules(cooldown_after_loss={"tiers": [
-        {"loss": 100, "cooldown": "5m"}, {"loss": 200, "cooldown": "30m"}]}))
+    sim = Sim(
+        rules(
+            cooldown_after_loss={
+                "tiers": [{"loss": 100, "cooldown": "5m"}, {"loss": 200, "cooldown": "30m"}]
+            }
+        )
+    )
     out = sim.trade(pnl=pnl)
     if cooldown is None:
         assert not out
@@ -66,13 +74,15 @@ def test_cooldown_after_loss_largest_matching_tier(pnl: str, cooldown: int | Non
 
 
 def test_cooldown_after_loss_counts_fees_and_flatten_false_is_soft() -> None:
-    sim = Sim(rules(cooldown_after_loss={"flatten": False,
-                                         "tiers": [{"loss": 100, "cooldown": "5m"}]}))
+    sim = Sim(
+        rules(cooldown_after_loss={"flatten": False, "tiers": [{"loss": 100, "cooldown": "5m"}]})
+    )
     out = sim.trade(pnl="-99", fees="1")
     assert locks(out)[0].lock_kind is LockKind.SOFT
     assert ("flatten", "cooldown_after_loss") not in kinds(out)
-    assert not Sim(rules(cooldown_after_loss={"tiers": [{"loss": 100, "cooldown": "5m"}]})
-                   ).trade(pnl=None)  # an opening fill is not a loss
+    assert not Sim(rules(cooldown_after_loss={"tiers": [{"loss": 100, "cooldown": "5m"}]})).trade(
+        pnl=None
+    )  # an opening fill is not a loss
 
 
 # Tuesday 2026-03-10 session ends 15:10 CDT = 20:10 UTC
@@ -89,7 +99,7 @@ def test_session_stages_warn_block_flatten_then_outside_lock() -> None:
     out = sim.advance(seconds=1)  # end - 15m
     assert kinds(out) == [("alert", "session_block_outside")]
     out = sim.advance(minutes=5)  # end - 10m
-    assert [(a.kind, getattr(a, "lock_kind", None)) for a in out][0] == ("lock", LockKind.SOFT)
+    assert next((a.kind, getattr(a, "lock_kind", None)) for a in out) == ("lock", LockKind.SOFT)
     out = sim.advance(minutes=5)  # end - 5m
     assert ("flatten", "session_block_outside") in kinds(out)
     out = sim.advance(minutes=6)  # outside, position still open
@@ -98,16 +108,24 @@ def test_session_stages_warn_block_flatten_then_outside_lock() -> None:
 
 
 def test_session_stage_zero_turns_it_off_and_order_outside_is_cancelled() -> None:
-    sim = Sim(rules(session_block_outside={"warn_before": "0s", "block_entries_before": "0s",
-                                           "flatten_before": "0s"}),
-              start=END - timedelta(minutes=20))
+    sim = Sim(
+        rules(
+            session_block_outside={
+                "warn_before": "0s",
+                "block_entries_before": "0s",
+                "flatten_before": "0s",
+            }
+        ),
+        start=END - timedelta(minutes=20),
+    )
     assert not sim.advance(minutes=19)
     sim.advance(minutes=2)
     out = sim.order(NQ, order_id=5)
     assert ("lock", "session_block_outside") in kinds(out)
     sim.quote(NQ, "100")
     assert any(a.kind == "cancel_order" for a in sim.actions) or (
-        ("flatten", "session_block_outside") in kinds(out))
+        ("flatten", "session_block_outside") in kinds(out)
+    )
 
 
 def test_auth_loss_guard_alerts_after_max_gap_and_flattens_on_reconnect() -> None:
@@ -115,7 +133,7 @@ def test_auth_loss_guard_alerts_after_max_gap_and_flattens_on_reconnect() -> Non
     sim.engine.process(ConnectionEvent(sim.now, "user", False), sim.now)
     assert not sim.advance(seconds=29)
     out = sim.advance(seconds=1)
-    assert [(a.kind, getattr(a, "severity", None)) for a in out][0][0] == "alert"
+    assert next((a.kind, getattr(a, "severity", None)) for a in out)[0] == "alert"
     sim.now += timedelta(seconds=5)
     out = sim.engine.process(ConnectionEvent(sim.now, "user", True), sim.now)
     assert kinds(out) == [("flatten", "auth_loss_guard")]
@@ -137,8 +155,7 @@ def test_auth_loss_guard_short_gap_is_silent_and_alert_mode_does_not_flatten() -
 def test_can_trade_false_is_an_external_lock_ended_by_the_broker() -> None:
     sim = Sim(rules())
     out = sim.account(can_trade=False)
-    assert [(a.kind, getattr(a, "lock_kind", None)) for a in out][0] == ("lock",
-                                                                          LockKind.EXTERNAL)
+    assert next((a.kind, getattr(a, "lock_kind", None)) for a in out) == ("lock", LockKind.EXTERNAL)
     assert not sim.account(can_trade=False)  # repeats add nothing
     assert not [a for a in sim.position(NQ, 1) if a.kind == "close_position"]  # never fought
     sim.account(can_trade=True)
@@ -146,13 +163,19 @@ def test_can_trade_false_is_an_external_lock_ended_by_the_broker() -> None:
 
 
 def test_trailing_drawdown_intraday_floor_rises_and_freezes_at_start() -> None:
-    sim = Sim(rules(trailing_drawdown={"max_drawdown": 2000, "mode": "intraday",
-                                       "starting_balance": 50000}))
+    sim = Sim(
+        rules(
+            trailing_drawdown={"max_drawdown": 2000, "mode": "intraday", "starting_balance": 50000}
+        )
+    )
     sim.account("51000")  # floor 49000
     assert not sim.account("49000.01")
     assert ("flatten", "trailing_drawdown") in kinds(sim.account("49000"))
-    frozen = Sim(rules(trailing_drawdown={"max_drawdown": 2000, "mode": "intraday",
-                                          "starting_balance": 50000}))
+    frozen = Sim(
+        rules(
+            trailing_drawdown={"max_drawdown": 2000, "mode": "intraday", "starting_balance": 50000}
+        )
+    )
     frozen.account("53000")  # would be 51000; frozen at 50000
     assert not frozen.account("50000.01")
     lock = locks(frozen.account("50000"))[0]

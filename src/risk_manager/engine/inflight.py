@@ -82,8 +82,9 @@ class InFlightBook:
         covered = isinstance(action, CancelOrder) or (
             isinstance(action, ClosePosition) and action.size is None
         )
-        if covered and any(  # a flatten in flight already closes and cancels everything
-            k[0] == "flatten" and not is_done(f, ledger) for k, f in self.items.items()
+        if covered and any(  # a flatten proposed at this instant already covers it
+            k[0] == "flatten" and f.last_at == now and not is_done(f, ledger)
+            for k, f in self.items.items()
         ):
             return False
         expect = None

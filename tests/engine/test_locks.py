@@ -1,0 +1,162 @@
+"""Lock semantics (RULES.md §2) and in-flight tracking (§4)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from engine.helpers import ACC, ES, NQ, Sim, kinds, rules
+from risk_manager.domain.actions import CancelOrder, ClosePosition
+from risk_manager.domain.locks import Lock, LockKind
+
+BOTH = {
+    "daily_realized_loss": {"limit": 500},
+    "cooldown_after_loss": {"tiers": [{"loss": 100, "cooldown": "5m"}]},
+}
+
+
+def test_cooldown_never_shortens_a_daily_loss_lock_and_both_are_shown() -> None:
+    sim = Sim(rules(**BOTH))
+    sim.trade(pnl="-600")  # both fire: daily loss until 17:00 and a 5 min cooldown
+    view = sim.engine.view(ACC, sim.now)
+    assert sorted(lock.rule for lock in view.locks) == [
+        "cooldown_after_loss",
+        "daily_realized_loss",
+    ]
+    sim.advance(minutes=6)  # the cooldown ended; still locked by the daily loss
+    view = sim.engine.view(ACC, sim.now)
+    assert [lock.rule for lock in view.locks] == ["daily_realized_loss"] and view.locked
+
+
+def test_a_new_cooldown_while_locked_adds_a_row_and_nothing_is_shortened() -> None:
+    sim = Sim(rules(**BOTH))
+    sim.trade(pnl="-600")
+    sim.advance(minutes=1)
+    out = sim.trade(pnl="-150")  # cooldown again: a later end → a new row
+    assert [a.rule for a in out if a.kind == "lock"] == ["cooldown_after_loss"]
+    ends = sorted(lock.ends_at for lock in sim.engine.locks(ACC) if lock.ends_at)
+    assert len(ends) == 3
+
+
+def test_position_opened_while_locked_is_closed_and_new_orders_cancelled() -> None:
+    sim = Sim(rules(**BOTH))
+    sim.trade(pnl="-600")
+    sim.now += timedelta(milliseconds=5)
+    out = sim.order(NQ, order_id=12)
+    assert any(isinstance(a, CancelOrder) and a.order_id == 12 for a in out)
+    out = sim.position(ES, 2)
+    assert [(a.contract_id, a.size) for a in out if isinstance(a, ClosePosition)] == [(ES, None)]
+
+
+def test_rules_keep_running_while_locked() -> None:
+    sim = Sim(rules(daily_realized_loss={"limit": 500}, weekly_realized_loss={"limit": 800}))
+    sim.trade(pnl="-600")
+    out = sim.trade(pnl="-300")
+    assert [a.rule for a in out if a.kind == "lock"] == ["weekly_realized_loss"]
+    assert sim.engine.view(ACC, sim.now).day_realized == -900
+
+
+def test_soft_lock_blocks_entries_but_allows_exits() -> None:
+    sim = Sim(
+        rules(cooldown_after_loss={"flatten": False, "tiers": [{"loss": 100, "cooldown": "5m"}]})
+    )
+    sim.position(NQ, 2)
+    sim.trade(pnl="-150")
+    exit_order = sim.order(NQ, side=1, size=1, order_id=21)  # sell 1 of a long 2: exit
+    assert not [a for a in exit_order if isinstance(a, CancelOrder)]
+    entry = sim.order(NQ, side=0, size=1, order_id=22)  # buy more: entry
+    assert [a.order_id for a in entry if isinstance(a, CancelOrder)] == [22]
+    out = sim.position(NQ, 3)  # an increase slipped through: reduced back
+    assert [(a.contract_id, a.size) for a in out if isinstance(a, ClosePosition)] == [(NQ, 1)]
+    sim.advance(seconds=5)
+    assert not [a for a in sim.position(NQ, 1) if isinstance(a, ClosePosition)]  # exit ok
+    out = sim.position(NQ, 2)  # back up from the smaller baseline: reduced again
+    assert [(a.contract_id, a.size) for a in out if isinstance(a, ClosePosition)] == [(NQ, 1)]
+
+
+def test_restored_locks_are_enforced_at_once_and_ended_ones_stay_history() -> None:
+    sim = Sim(rules())
+    sim.position(NQ, 1)
+    running = Lock(
+        ACC,
+        "daily_realized_loss",
+        LockKind.HARD,
+        "r",
+        sim.now - timedelta(hours=1),
+        sim.now + timedelta(hours=1),
+        id=40,
+    )
+    ended = Lock(
+        ACC,
+        "cooldown_after_loss",
+        LockKind.HARD,
+        "r",
+        sim.now - timedelta(hours=1),
+        sim.now - timedelta(minutes=1),
+        id=41,
+    )
+    out = sim.engine.restore_locks([running, ended], sim.now)
+    assert [(a.kind, a.rule) for a in out] == [("close_position", "daily_realized_loss")]
+    assert [lock.id for lock in sim.engine.view(ACC, sim.now).locks] == [40]
+    assert {lock.id for lock in sim.engine.locks(ACC)} == {40, 41}
+
+
+def test_admin_clear_is_audited_and_unlocks() -> None:
+    sim = Sim(rules(daily_realized_loss={"limit": 500}))
+    sim.trade(pnl="-600")
+    (cleared,) = sim.engine.clear_lock(ACC, "daily_realized_loss", sim.now, "admin", "mistake")
+    assert cleared.cleared_by == "admin" and cleared.clear_reason == "mistake"
+    assert not sim.engine.view(ACC, sim.now).locked
+    assert not [a for a in sim.position(NQ, 1) if a.kind == "close_position"]
+
+
+def test_unconfirmed_action_is_reproposed_then_escalated() -> None:
+    sim = Sim(rules(max_contracts={"limit": 1}, retry_after="2s", max_retries=2))
+    out = sim.position(NQ, 3)
+    assert [(a.kind, a.size) for a in out if isinstance(a, ClosePosition)] == [
+        ("close_position", 2)
+    ]
+    assert not [a for a in sim.position(NQ, 3) if isinstance(a, ClosePosition)]  # in flight
+    assert not [a for a in sim.advance(seconds=1.9) if isinstance(a, ClosePosition)]
+    assert [a.kind for a in sim.advance(seconds=0.1) if a.rule == "max_contracts"] == [
+        "close_position"
+    ]
+    sim.advance(seconds=2)
+    out = sim.advance(seconds=2)
+    assert [(a.kind, getattr(a, "severity", None)) for a in out if a.rule == "max_contracts"] == [
+        ("alert", "critical")
+    ] or any(a.kind == "alert" and getattr(a, "severity", None) == "critical" for a in sim.actions)
+    assert not [a for a in sim.advance(seconds=10) if a.rule == "max_contracts"]
+
+
+def test_confirmed_action_is_not_reproposed_and_action_failed_retries_now() -> None:
+    sim = Sim(rules(max_contracts={"limit": 1}))
+    (close,) = [a for a in sim.position(NQ, 3) if isinstance(a, ClosePosition)]
+    again = sim.engine.action_failed(close, sim.now, "OrderPending")
+    assert [a.kind for a in again] == ["close_position"]
+    sim.position(NQ, 1)  # done
+    assert not [a for a in sim.advance(seconds=10) if a.rule == "max_contracts"]
+
+
+def test_view_reports_rules_positions_and_room() -> None:
+    sim = Sim(
+        rules(daily_realized_loss={"limit": 500, "warn_at": 0.5}, daily_net_loss={"limit": 300})
+    )
+    sim.trade(pnl="-260", fees="0")
+    sim.position(NQ, 1, "100")
+    sim.quote(NQ, "99")
+    view = sim.engine.view(ACC, sim.now)
+    states = {r.key: r.state for r in view.rules}
+    assert states["daily_realized_loss"] == "warning" and states["max_contracts"] == "off"
+    assert view.unrealized == -20 and view.net == -280
+    assert view.room_to_loss_lock == 20
+    assert view.positions[0].unrealized == -20
+    assert sim.engine.account_ids() == [ACC]
+
+
+def test_next_wakeup_points_at_the_earliest_timer() -> None:
+    sim = Sim(rules(no_stop_loss_grace={"grace": "30s"}))
+    sim.position(NQ, 1)
+    sim.quote(NQ, "100")
+    assert sim.engine.next_wakeup() == sim.now + timedelta(seconds=10)  # stale-mark check
+    out = [a for a in sim.advance(seconds=30) if a.rule != "stale_mark"]
+    assert kinds(out) == [("close_position", "no_stop_loss_grace")]
