@@ -66,6 +66,9 @@ def sim_command(
     walk: bool = typer.Option(False, "--walk", help="Move prices by a seeded random walk."),
     rate_limit: str = typer.Option("200/60", help="REST limit per token, COUNT/SECONDS."),
     bars_rate_limit: str = typer.Option("50/30", help="History/retrieveBars limit, COUNT/SECONDS."),
+    timings: bool = typer.Option(
+        False, "--timings", help="Log wall-clock event/request times at GET /sim/timings."
+    ),
 ) -> None:
     """Run a local ProjectX Gateway simulator (REST, SignalR hubs, control API)."""
     accounts = tuple(parse_account(a) for a in account) or (("SIM-50K", Decimal(50000)),)
@@ -79,6 +82,7 @@ def sim_command(
         walk=walk,
         rate_limit=parse_rate(rate_limit),
         bars_rate_limit=parse_rate(bars_rate_limit),
+        timings=timings,
     )
     try:
         asyncio.run(run_sim(settings, _announce))

@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -24,6 +24,7 @@ from risk_manager.sim.faults import Faults
 from risk_manager.sim.hubs import HubServer
 from risk_manager.sim.records import MarketTradeEvent, QuoteEvent, SimEvent, UserEvent
 from risk_manager.sim.rest import CLAIMS_KEY, TOKEN_KEY, UNAUTHENTICATED, RestApi
+from risk_manager.sim.timings import Timings
 
 log = logging.getLogger(__name__)
 BARS_PATH = "/api/History/retrieveBars"
@@ -52,6 +53,7 @@ class SimSettings:
     account_event_copies: int = 2
     clock: Callable[[], datetime] = field(default=_utcnow)
     hub_factory: Callable[[Callable[[str], bool]], HubPort] = field(default=_real_hubs)
+    timings: bool = False  # keep the wall-clock event/request log of sim/timings.py
 
 
 class SimServer:
@@ -65,6 +67,7 @@ class SimServer:
         self.limiter = RateLimiter(*settings.rate_limit)
         self.bars_limiter = RateLimiter(*settings.bars_rate_limit)
         self.listeners: list[Callable[[SimEvent], None]] = []  # e.g. tests capturing events
+        self.timings: Timings | None = None  # set when settings.timings
         self._queue: asyncio.Queue[SimEvent] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self.exchange = Exchange(
@@ -185,9 +188,19 @@ SIM_KEY = web.AppKey("sim", SimServer)
 
 
 def create_app(settings: SimSettings) -> web.Application:
+    timings = Timings() if settings.timings else None
+    if timings is not None:
+        make_hubs = settings.hub_factory
+        settings = replace(settings, hub_factory=lambda valid: timings.wrap(make_hubs(valid)))
     server = SimServer(settings)
-    app = web.Application(middlewares=[server.api_middleware])
+    middlewares = [server.api_middleware]
+    if timings is not None:
+        middlewares.insert(0, timings.middleware)  # outermost: stamped before any fault
+        server.timings = timings
+    app = web.Application(middlewares=middlewares)
     app[SIM_KEY] = server
+    if timings is not None:
+        timings.add_routes(app)
     server.rest.add_routes(app)
     server.control.add_routes(app)
     server.hubs.add_routes(app)
