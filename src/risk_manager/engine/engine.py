@@ -211,6 +211,7 @@ class Engine:
             out.extend(self._run(state, now, None, Trigger.CLOCK))
             out.extend(self._stale_marks(state, now))
             out.extend(self._enforce(state, now))
+            state.inflight.settle(state.ledger)
             out.extend(state.inflight.due(now))
         self._refresh_due(now)
         return out
