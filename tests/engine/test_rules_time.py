@@ -195,3 +195,42 @@ def test_trailing_drawdown_counts_unrealized() -> None:
     sim.quote(NQ, "50.05")  # -999
     assert not locks(sim.actions)
     assert locks(sim.quote(NQ, "50"))
+
+
+def test_session_keys_timezone_sessions_and_holidays_change_behaviour() -> None:
+    # 10:00 CDT Tuesday: inside the default session; outside a 08:00-09:00 New York session.
+    default = Sim(rules(session_block_outside={}))
+    custom = Sim(
+        rules(
+            session_block_outside={
+                "timezone": "America/New_York",
+                "sessions": [{"start": "08:00", "end": "09:00", "days": ["tue"]}],
+            }
+        )
+    )
+    for sim in (default, custom):
+        sim.position(NQ, 1)
+    assert ("flatten", "session_block_outside") in kinds(custom.actions)
+    assert not locks(default.actions)
+    # Good Friday 2026-04-03 is closed on the equity holiday calendar.
+    friday = datetime(2026, 4, 3, 15, 0, tzinfo=UTC)
+    closed = Sim(rules(session_block_outside={}), start=friday)
+    open_ = Sim(rules(session_block_outside={"holidays": False}), start=friday)
+    for sim in (closed, open_):
+        sim.position(NQ, 1)
+    assert locks(closed.actions) and not locks(open_.actions)
+
+
+def test_trailing_drawdown_without_freeze_keeps_trailing_past_start() -> None:
+    sim = Sim(
+        rules(
+            trailing_drawdown={
+                "max_drawdown": 2000,
+                "mode": "intraday",
+                "starting_balance": 50000,
+                "freeze_at_start": False,
+            }
+        )
+    )
+    sim.account("53000")  # floor 51000
+    assert locks(sim.account("51000"))
