@@ -55,7 +55,7 @@ class Engine:
         self.marks: dict[str, Mark] = {}
         self.lock_ledger = LockLedger()
         self._accounts: dict[int, AccountState] = {}
-        self._by_contract: dict[str, set[int]] = {}
+        self._by_contract: dict[str, tuple[int, ...]] = {}  # sorted account ids
         self._user_down_since: datetime | None = None
         self._now: datetime | None = None
         self._next_reset: datetime | None = None
@@ -273,7 +273,7 @@ class Engine:
             mark = self.marks[cid] = Mark()
         mark.merge(event.quote, now)
         out: list[AnyAction] = []
-        for account_id in sorted(self._by_contract.get(cid, ())):
+        for account_id in self._by_contract.get(cid, ()):
             state = self._accounts[account_id]
             if cid in state.ledger.positions:  # every quote-driven rule values positions
                 out.extend(self._run(state, now, event, Trigger.QUOTE, peak=True))
@@ -411,7 +411,9 @@ class Engine:
 
     def _index(self, state: AccountState) -> None:
         for cid in state.ledger.contract_ids():
-            self._by_contract.setdefault(cid, set()).add(state.account_id)
+            ids = self._by_contract.get(cid, ())
+            if state.account_id not in ids:
+                self._by_contract[cid] = tuple(sorted((*ids, state.account_id)))
 
     # -- rules and locks ----------------------------------------------------------------------
 
@@ -439,9 +441,10 @@ class Engine:
         out: list[AnyAction] = []
         for rule in rules:
             proposed = rule.evaluate(ctx)
-            if rule.config.warn_at is not None:
-                proposed = proposed or self._warn(state, rule, ctx)
-            out.extend(self._admit(state, proposed, now))
+            if not proposed and rule.config.warn_at is not None:
+                proposed = self._warn(state, rule, ctx)
+            if proposed:
+                out.extend(self._admit(state, proposed, now))
         return out
 
     def _warn(self, state: AccountState, rule: Rule, ctx: Context) -> list[AnyAction]:

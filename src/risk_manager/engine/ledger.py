@@ -28,8 +28,10 @@ class Mark:
     bid: Decimal | None = None
     ask: Decimal | None = None
     at: datetime | None = None
+    seq: int = 0  # bumped on every merge: cached valuations compare it
 
     def merge(self, quote: Quote, at: datetime) -> None:
+        self.seq += 1
         if quote.last_price is not None:
             self.last = quote.last_price
         if quote.best_bid is not None:
@@ -83,6 +85,7 @@ class Ledger:
     growth_seq: dict[str, int] = field(default_factory=dict)
     opened_at: dict[str, datetime] = field(default_factory=dict)
     ours: dict[str, dict[int, Order]] = field(default_factory=dict)  # our working, by contract
+    _valued: dict[str, tuple[Position, int, str, Decimal | None]] = field(default_factory=dict)
     tags_seen: set[str] = field(default_factory=set)  # customTags of orders seen
     _seq: int = 0
     _trade_in_day: dict[int, tuple[bool, bool]] = field(default_factory=dict)
@@ -232,9 +235,26 @@ class Ledger:
     def position_unrealized(
         self, position: Position, mark: Mark | None, catalog: ContractCatalog, mode: str
     ) -> Decimal | None:
-        """``(mark − avg) × size × tickValue / tickSize``, signed; None when unknown."""
+        """``(mark − avg) × size × tickValue / tickSize``, signed; None when unknown.
+
+        Cached per position until its mark or the position changes (a quote moves one)."""
         if mark is None:
             return None
+        cached = self._valued.get(position.contract_id)
+        if (
+            cached is not None
+            and cached[0] is position
+            and cached[1] == mark.seq
+            and (cached[2] == mode)
+        ):
+            return cached[3]
+        value = self._value(position, mark, catalog, mode)
+        self._valued[position.contract_id] = (position, mark.seq, mode, value)
+        return value
+
+    def _value(
+        self, position: Position, mark: Mark, catalog: ContractCatalog, mode: str
+    ) -> Decimal | None:
         signed = position.size if position.type is PositionType.LONG else -position.size
         price = mark.price_for(signed, mode)
         spec = catalog.get(position.contract_id)

@@ -10,13 +10,14 @@ flat contract are cancelled. Tags are ``rm-<sl|tp>-<account>-<n>``, unique per a
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar
 
 from risk_manager.config.rules import TradeManagement
 from risk_manager.domain.actions import AnyAction, CancelOrder, ModifyOrder, PlaceOrder
 from risk_manager.domain.enums import OrderSide, OrderType, PositionType
-from risk_manager.domain.events import QuoteEvent
+from risk_manager.domain.events import OrderEvent, PositionEvent, QuoteEvent
 from risk_manager.domain.models import Order, Position
 from risk_manager.engine.rules.base import Context, Rule, Trigger
 
@@ -32,7 +33,10 @@ class TradeManagementRule(Rule):
         super().__init__(config)
         self.cfg = config
         self._n = 0
-        self._best: dict[str, Decimal] = {}  # best price since the position opened
+        self._best: dict[str, Decimal] = {}
+        self._opened: dict[
+            str, datetime | None
+        ] = {}  # opening instant the best belongs to  # best price since the position opened
         starts = [
             x.trigger_ticks if hasattr(x, "trigger_ticks") else x.activate_ticks
             for x in (config.breakeven, config.trailing)
@@ -60,15 +64,29 @@ class TradeManagementRule(Rule):
             if p is None or not self._moves_stop(ctx, p):
                 return []
             return self._manage(ctx, p.contract_id, p)
+        ledger = ctx.ledger
+        if self._pending:
+            seen = ledger.tags_seen
+            for key in [k for k, a in self._pending.items() if a.custom_tag in seen]:
+                del self._pending[key]
+        if isinstance(ev, OrderEvent):  # only the changed contract needs a look
+            cids: list[str] = [ev.order.contract_id]
+        elif isinstance(ev, PositionEvent):
+            cids = [ev.position.contract_id]
+        else:
+            cids = sorted(set(ledger.positions) | set(ledger.ours))
         actions: list[AnyAction] = []
-        seen_tags = {o.custom_tag for o in ctx.ledger.orders.values() if o.is_ours}
-        for key in [k for k, a in self._pending.items() if a.custom_tag in seen_tags]:
-            del self._pending[key]
-        for cid, p in ctx.ledger.positions.items():
-            actions.extend(self._manage(ctx, cid, p))
-        for order in ctx.ledger.orders.values():
-            if order.is_ours and order.contract_id not in ctx.ledger.positions:
-                self._best.pop(order.contract_id, None)
+        for cid in cids:
+            p = ledger.positions.get(cid)
+            if p is not None:
+                if self._opened.get(cid) != ledger.opened_at.get(cid):
+                    self._opened[cid] = ledger.opened_at.get(cid)
+                    self._best.pop(cid, None)  # a new position: a new best price
+                actions.extend(self._manage(ctx, cid, p))
+                continue
+            self._best.pop(cid, None)
+            self._opened.pop(cid, None)
+            for order in sorted(ledger.ours.get(cid, {}).values(), key=lambda o: o.id):
                 actions.append(self._cancel(ctx, order, "position is flat"))
         return actions
 
