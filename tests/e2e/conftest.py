@@ -3,7 +3,6 @@ a ``guard`` that starts the real daemon against it (real sockets: REST, both hub
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -27,21 +26,26 @@ HUB_OPTIONS = {"backoff_base": 0.05, "backoff_cap": 0.2, "healthy_after": 0.5}
 class Guard:
     """The daemon under test, started on demand with the test's rules."""
 
-    def __init__(
-        self, sim: SimServer, trader: SimTrader, db: Path, stack: contextlib.AsyncExitStack
-    ) -> None:
+    def __init__(self, sim: SimServer, trader: SimTrader, db: Path) -> None:
         self.sim = sim
         self.trader = trader
         self.db = db
-        self._stack = stack
         self._daemon: Daemon | None = None
+        self._running = False
 
-    async def start(self, rules: str, *, extra: str = "", serve_api: bool = False) -> Daemon:
-        config = parse_config(config_text(self.sim.url, self.db, rules, extra=extra), env={})
-        daemon = Daemon(config, hub_options=HUB_OPTIONS, serve_api=serve_api)
-        self._daemon = await self._stack.enter_async_context(daemon)
+    async def start(self, rules: str, *, serve_api: bool = False, **hub_options: float) -> Daemon:
+        config = parse_config(config_text(self.sim.url, self.db, rules), env={})
+        options = HUB_OPTIONS | hub_options
+        self._daemon = await Daemon(config, hub_options=options, serve_api=serve_api).__aenter__()
+        self._running = True
         await wait_for(self._hubs_up, "both hubs connected")
         return self._daemon
+
+    async def stop(self) -> None:
+        """Stop the daemon (a restart is another ``start`` on the same store file)."""
+        if self._running:
+            self._running = False
+            await self.daemon.stop()
 
     async def _hubs_up(self) -> bool:
         d = self.daemon
@@ -108,5 +112,8 @@ async def trader(sim: SimServer) -> AsyncIterator[SimTrader]:
 
 @pytest.fixture
 async def guard(sim: SimServer, trader: SimTrader, tmp_path: Path) -> AsyncIterator[Guard]:
-    async with contextlib.AsyncExitStack() as stack:
-        yield Guard(sim, trader, tmp_path / "rm.sqlite", stack)
+    guard = Guard(sim, trader, tmp_path / "rm.sqlite")
+    try:
+        yield guard
+    finally:
+        await guard.stop()

@@ -171,7 +171,7 @@ class SimTrader:
         await self.market(symbol, SELL if side == BUY else BUY, size)
 
 
-def config_text(sim_url: str, db: Path, rules: str, *, extra: str = "") -> str:
+def config_text(sim_url: str, db: Path, rules: str) -> str:
     """A daemon config for the simulator at ``sim_url``; ``rules`` is the YAML under
     ``rules:`` (indented by two spaces)."""
     return f"""
@@ -191,5 +191,4 @@ logging:
 rules:
   retry_after: 1s
 {rules}
-{extra}
 """

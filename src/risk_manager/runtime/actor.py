@@ -16,8 +16,15 @@ from collections.abc import Callable
 from datetime import datetime
 
 from risk_manager.domain.actions import Alert, AnyAction, LockAccount, Severity, action_to_dict
-from risk_manager.domain.events import ClockTick, Event, QuoteEvent, SnapshotEvent, TradeEvent
-from risk_manager.domain.locks import Lock
+from risk_manager.domain.events import (
+    AccountEvent,
+    ClockTick,
+    Event,
+    QuoteEvent,
+    SnapshotEvent,
+    TradeEvent,
+)
+from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.domain.models import Trade
 from risk_manager.engine.engine import Engine
 from risk_manager.runtime.enforcer import Book, Enforcer
@@ -54,6 +61,7 @@ class AccountActor:
         self.last_event_at: datetime | None = None
         self.dropped_quotes = 0
         self.needs_reconcile = False
+        self._external_rows = True  # the store may hold external lock rows (restored ones)
 
     # -- feeding ------------------------------------------------------------------------------
 
@@ -104,6 +112,7 @@ class AccountActor:
         await self.carry_out(actions, now)
         if actions:
             self._metrics.observe_latency(time.perf_counter() - started)
+        await self._end_external_locks(event, now)
         await self._record_fills(event)
         if self._on_change is not None and (actions or not isinstance(event, ClockTick)):
             self._on_change(self.account_id)
@@ -157,11 +166,39 @@ class AccountActor:
             ends_at=action.until,
         )
         stored = self.store.add_lock(lock)
+        if lock.kind is LockKind.EXTERNAL:
+            self._external_rows = True
         entry = self.store.journal_intent(
             action.account_id, action.rule, action.kind, action_to_dict(action), action.at
         )
         self.store.journal_outcome(entry, JournalOutcome.CONFIRMED, f"lock {stored.id}", action.at)
         self._metrics.enforcement(action.rule, "locked")
+
+    async def _end_external_locks(self, event: Event, now: datetime) -> None:
+        """``canTrade: true`` ends the external lock (RULES.md §2) in the engine and the store.
+
+        The engine ends its own lock only on a false → true change it saw, which misses a lock
+        restored after a restart, and the store row is ours to end.
+        """
+        if not isinstance(event, AccountEvent | SnapshotEvent):
+            return
+        if event.account.can_trade is not True:
+            return
+        external = [
+            lock.id
+            for lock in self.engine.lock_ledger.active(self.account_id, now)
+            if lock.kind is LockKind.EXTERNAL and lock.id is not None
+        ]
+        for lock_id in external:
+            self.engine.clear_lock(self.account_id, lock_id, now, "broker", "canTrade: true")
+        if external or self._external_rows:
+            await asyncio.to_thread(self._end_stored_external, now)
+
+    def _end_stored_external(self, now: datetime) -> None:
+        for lock in self.store.active_locks(now, self.account_id):
+            if lock.kind is LockKind.EXTERNAL and lock.id is not None:
+                self.store.clear_lock(lock.id, now, "broker", "canTrade: true")
+        self._external_rows = False
 
     def _alert(self, alert: Alert, now: datetime) -> None:
         level = {
