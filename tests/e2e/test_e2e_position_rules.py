@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from .conftest import Guard
 from .helpers import BUY, LIMIT, SELL, STOP, SimTrader, wait_for
@@ -96,7 +97,7 @@ async def test_rule_012_trade_management_places_moves_and_clears_our_orders(
 """)
     await trader.open_position("MNQ", BUY, 1)  # filled at the ask, 21000.25
 
-    async def ours() -> dict[int, dict[str, object]] | None:
+    async def ours() -> dict[int, dict[str, Any]] | None:
         orders = await trader.working_orders()
         found = {o["type"]: o for o in orders if str(o.get("customTag")).startswith("rm-")}
         return found if len(found) == 2 else None
