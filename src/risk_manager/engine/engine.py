@@ -330,13 +330,24 @@ class Engine:
             trigger = Trigger.ALL
         else:  # pragma: no cover - every event type is handled above
             raise TypeError(f"unknown event {type(event).__name__}")
-        self._index(state)
+        if isinstance(event, OrderEvent):
+            self._index_one(state.account_id, event.order.contract_id)
+        elif isinstance(event, PositionEvent):
+            self._index_one(state.account_id, event.position.contract_id)
+        elif not isinstance(event, TradeEvent | AccountEvent):
+            for cid in state.ledger.contract_ids():
+                self._index_one(state.account_id, cid)
         state.inflight.settle(state.ledger)
         out.extend(self._run(state, now, event, trigger))
         book_changed = trigger in _BOOK_TRIGGERS
         if book_changed:
             out.extend(self._enforce(state, now))
-        if book_changed or out:
+        # Only positions, stop orders and new actions can bring a timer forward; any other
+        # change leaves _due early or right (an early _due only costs an extra clock pass).
+        timers_may_move = out or (
+            book_changed and not (isinstance(event, OrderEvent) and not event.order.type.is_stop)
+        )
+        if timers_may_move:
             self._refresh_due(now)
         return out
 
@@ -409,11 +420,11 @@ class Engine:
             if net > state.ledger.day_peak_net:
                 state.ledger.day_peak_net = net
 
-    def _index(self, state: AccountState) -> None:
-        for cid in state.ledger.contract_ids():
-            ids = self._by_contract.get(cid, ())
-            if state.account_id not in ids:
-                self._by_contract[cid] = tuple(sorted((*ids, state.account_id)))
+    def _index_one(self, account_id: int, cid: str) -> None:
+        """Quotes of ``cid`` fan out to this account from now on (kept: cheap and safe)."""
+        ids = self._by_contract.get(cid, ())
+        if account_id not in ids:
+            self._by_contract[cid] = tuple(sorted((*ids, account_id)))
 
     # -- rules and locks ----------------------------------------------------------------------
 
@@ -485,6 +496,8 @@ class Engine:
         return out
 
     def _enforce(self, state: AccountState, now: datetime) -> list[AnyAction]:
+        if not self.lock_ledger.has_any(state.account_id):
+            return []
         hard = self.lock_ledger.first_active(state.account_id, now, LockKind.HARD)
         soft = None if hard else self.lock_ledger.first_active(state.account_id, now, LockKind.SOFT)
         if soft is None:

@@ -60,6 +60,10 @@ class LockLedger:
     def active(self, account_id: int, now: datetime) -> list[Lock]:
         return [lock for lock in self._locks.get(account_id, ()) if lock.is_active(now)]
 
+    def has_any(self, account_id: int) -> bool:
+        """True when the account has ever had a lock (active or not)."""
+        return bool(self._locks.get(account_id))
+
     def active_rules(self, account_id: int, now: datetime) -> frozenset[str]:
         """Rule keys with an active lock (fast when the account has never been locked)."""
         rows = self._locks.get(account_id)
