@@ -86,6 +86,13 @@ class Guard:
 
         await wait_for(marked, f"the daemon marking {symbol} at {price}")
 
+    async def hold_and_move(self, symbol: str, side: int, size: int, price: str) -> None:
+        """Open a position, make sure the daemon sees its quotes, then move the market."""
+        await self.trader.open_position(symbol, side, size)
+        last = self.sim.exchange.markets.market(await self.trader.contract(symbol)).last
+        await self.wait_quoted(symbol, str(last))
+        await self.trader.set_price(symbol, price)
+
     async def assert_locked_out(self, symbol: str, price: str) -> None:
         """While locked: a new working order is cancelled, a new position is closed."""
         trader = self.trader

@@ -125,6 +125,10 @@ class SimTrader:
                 found[p["contractId"]] = p["size"] * (1 if p["type"] == 1 else -1)
         return found
 
+    async def size(self, symbol: str) -> int:
+        """The account's signed position in ``symbol`` (0 when flat)."""
+        return (await self.positions(symbol)).get(await self.contract(symbol), 0)
+
     async def order(self, order_id: int) -> dict[str, Any]:
         orders = (await self.state())["orders"]
         return next(o for o in orders if o["id"] == order_id)
@@ -146,10 +150,8 @@ class SimTrader:
         await wait_for(flat, what)
 
     async def wait_size(self, symbol: str, size: int) -> None:
-        cid = await self.contract(symbol)
-
         async def sized() -> bool:
-            return (await self.positions(symbol)).get(cid) == size
+            return await self.size(symbol) == size
 
         await wait_for(sized, f"{symbol} position of {size}")
 

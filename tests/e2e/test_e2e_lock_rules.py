@@ -57,9 +57,7 @@ async def test_rule_006_trade_frequency_limit_locks_for_the_cooldown(
 async def test_rule_006_soft_lock_blocks_entries_but_allows_exits(
     guard: Guard, trader: SimTrader
 ) -> None:
-    await guard.start("""
-  trade_frequency_limit: {enabled: true, per_minute: 2, flatten: false}
-""")
+    await guard.start("  trade_frequency_limit: {enabled: true, per_minute: 2, flatten: false}")
     await trader.open_position("MNQ", BUY, 1)
     await trader.market("MNQ", BUY, 1)
     order = await trader.limit("MNQ", BUY, 1, "20000")
@@ -119,9 +117,7 @@ async def test_rule_015_daily_net_loss_counts_the_open_loss(
     guard: Guard, trader: SimTrader
 ) -> None:
     await guard.start("  daily_net_loss: {enabled: true, limit: 50}")
-    await trader.open_position("MNQ", BUY, 1)
-    await guard.wait_quoted("MNQ", "21000")
-    await trader.set_price("MNQ", "20970")  # unrealized −30.25 points: −$60.50, nothing realized
+    await guard.hold_and_move("MNQ", BUY, 1, "20970")  # unrealized −$60.50, nothing realized
     lock = await guard.wait_lock("daily_net_loss")
     await trader.wait_flat("MNQ")
     assert_ends_at_reset(lock, guard)
@@ -131,12 +127,8 @@ async def test_rule_015_daily_net_loss_counts_the_open_loss(
 async def test_rule_016_trailing_drawdown_locks_until_cleared(
     guard: Guard, trader: SimTrader
 ) -> None:
-    await guard.start("""
-  trailing_drawdown: {enabled: true, max_drawdown: 100, mode: intraday}
-""")
-    await trader.open_position("MNQ", BUY, 2)
-    await guard.wait_quoted("MNQ", "21000")
-    await trader.set_price("MNQ", "20975")  # −25.25 points × 2 × $2 = −$101 against a 50 000 high
+    await guard.start("  trailing_drawdown: {enabled: true, max_drawdown: 100, mode: intraday}")
+    await guard.hold_and_move("MNQ", BUY, 2, "20975")  # −25.25 × 2 × $2 = −$101 from 50 000
     lock = await guard.wait_lock("trailing_drawdown")
     assert lock.ends_at is None  # only an admin ends it
     assert "floor 49,900.00" in lock.reason or "floor 49900.00" in lock.reason

@@ -16,7 +16,7 @@ async def test_rule_001_max_contracts_reduces_the_position_that_grew_last(
     await trader.open_position("MES", BUY, 1)
     await trader.market("MNQ", SELL, 2)  # 3 contracts gross: MNQ grew last
     await trader.wait_size("MNQ", -1)
-    assert (await trader.positions("MES")) == {await trader.contract("MES"): 1}
+    assert await trader.size("MES") == 1
     assert not guard.locks()
 
 
@@ -30,7 +30,7 @@ async def test_rule_002_max_contracts_per_instrument_and_unlisted_blocked(
     await trader.wait_size("MNQ", 1)
     await trader.market("MES", BUY, 1)
     await trader.wait_flat("MES", "the unlisted MES position closed")
-    assert (await trader.positions("MNQ")) == {await trader.contract("MNQ"): 1}
+    assert await trader.size("MNQ") == 1
     assert not guard.locks()
 
 
@@ -38,12 +38,10 @@ async def test_rule_004_daily_unrealized_loss_closes_the_losing_position(
     guard: Guard, trader: SimTrader
 ) -> None:
     await guard.start("  daily_unrealized_loss: {enabled: true, limit: 50}")
-    await trader.open_position("MNQ", BUY, 1)
     await trader.open_position("MES", BUY, 1)
-    await guard.wait_quoted("MNQ", "21000")
-    await trader.set_price("MNQ", "20970")  # −30.25 points: −$60.50
+    await guard.hold_and_move("MNQ", BUY, 1, "20970")  # −30.25 points: −$60.50
     await trader.wait_flat("MNQ", "the losing MNQ position closed")
-    assert (await trader.positions()) == {await trader.contract("MES"): 1}
+    assert await trader.size("MES") == 1
     assert not guard.locks()
 
 
@@ -51,9 +49,7 @@ async def test_rule_005_max_unrealized_profit_closes_at_the_target(
     guard: Guard, trader: SimTrader
 ) -> None:
     await guard.start("  max_unrealized_profit: {enabled: true, target: 50}")
-    await trader.open_position("MNQ", SELL, 2)
-    await guard.wait_quoted("MNQ", "21000")
-    await trader.set_price("MNQ", "20987")  # short 2 from 20999.75: +12.75 × 2 × $2 = $51
+    await guard.hold_and_move("MNQ", SELL, 2, "20987")  # short from 20999.75: +12.75 × 2 × $2
     await trader.wait_flat("MNQ", "the winning MNQ position closed")
     assert await trader.balance() > 50_000  # the profit was taken, fees included
     assert not guard.locks()
@@ -69,7 +65,7 @@ async def test_rule_008_no_stop_loss_grace_closes_an_unprotected_position(
     await trader.open_position("MNQ", BUY, 1)  # unprotected
     await trader.wait_flat("MNQ", "the MNQ position without a stop closed")
     assert time.monotonic() - opened >= 1.0  # not before the grace
-    assert (await trader.positions()) == {await trader.contract("MES"): 1}
+    assert await trader.positions() == {await trader.contract("MES"): 1}
 
 
 async def test_rule_011_symbol_blocks_cancel_and_close_the_blocked_symbol(
