@@ -37,6 +37,7 @@ def _register() -> None:
     from risk_manager.cli.bench import bench_app
     from risk_manager.cli.config_cmd import config_app
     from risk_manager.cli.dashboard import dashboard, status
+    from risk_manager.cli.demo import demo
     from risk_manager.cli.db import db_app
     from risk_manager.cli.replay import replay
     from risk_manager.cli.run import run
@@ -50,6 +51,7 @@ def _register() -> None:
     app.add_typer(bench_app, name="bench")
     app.command("run")(run)
     app.command("sim")(sim_command)
+    app.command("demo")(demo)
 
 
 _register()

@@ -1,0 +1,1 @@
+"""``risk-manager demo``: simulator + daemon + a scripted trader breaking the rules."""
