@@ -175,7 +175,7 @@ class Engine:
         return state
 
     def _context(self, state: AccountState, now: datetime, event: Event | None) -> Context:
-        locked = frozenset(lock.rule for lock in self.lock_ledger.active(state.account_id, now))
+        locked = self.lock_ledger.active_rules(state.account_id, now)
         return Context(
             now=now,
             account_id=state.account_id,
@@ -452,7 +452,7 @@ class Engine:
         out: list[AnyAction] = []
         for rule in rules:
             proposed = rule.evaluate(ctx)
-            if not proposed and rule.config.warn_at is not None:
+            if not proposed and rule.warn_at is not None:
                 proposed = self._warn(state, rule, ctx)
             if proposed:
                 out.extend(self._admit(state, proposed, now))
@@ -460,11 +460,11 @@ class Engine:
 
     def _warn(self, state: AccountState, rule: Rule, ctx: Context) -> list[AnyAction]:
         measured = rule.measure(ctx)
-        warn_at = rule.config.warn_at
+        warn_at = rule.warn_at
         if measured is None or warn_at is None:
             return []
         value, limit = measured
-        if limit <= 0 or value < limit * Decimal(str(warn_at)):
+        if limit <= 0 or value < limit * warn_at:
             return []
         label = state.ledger.week_label if rule.period == "week" else state.ledger.day_label
         if not state.once("warn", rule.key, str(label)):

@@ -149,6 +149,7 @@ class Rule:
     def __init__(self, config: RuleConfig) -> None:
         self.config = config
         self.key = config.key
+        self.warn_at = None if config.warn_at is None else Decimal(str(config.warn_at))
 
     def evaluate(self, ctx: Context) -> list[AnyAction]:
         raise NotImplementedError

@@ -45,12 +45,19 @@ class UnrealizedThresholdRule(Rule):
             limit = money(self.amount * self.sign)
             reason = f"{self.key}: unrealized {money(total)} {op} {limit} ({self.word}); flatten"
             return [Flatten(at=ctx.now, account_id=ctx.account_id, rule=self.key, reason=reason)]
+        per = ctx.position_unrealized()
+        line = self.amount * self.sign
+        if self.sign < 0:
+            hits = [cid for cid, u in per.items() if u is not None and u <= line]
+        else:
+            hits = [cid for cid, u in per.items() if u is not None and u >= line]
+        unknown = None in per.values()
+        if not hits and not unknown:
+            return []  # the common case, kept cheap: this runs on every quote
         actions: list[AnyAction] = []
-        unknown = False
-        for cid, u in ctx.position_unrealized().items():
-            if u is None:
-                unknown = True
-            elif self._hit(u):
+        for cid in hits:
+            u = per[cid]
+            if u is not None:
                 limit = money(self.amount * self.sign)
                 reason = (
                     f"{self.key}: {cid} unrealized {money(u)} {op} {limit} ({self.word}); "
