@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint types pytest clean
+.PHONY: test lint types pytest clean demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 test: lint types pytest
+
+# The simulator, the daemon and a scripted trader breaking the rules; Ctrl+C stops it all.
+# Flags go through DEMO_ARGS, e.g. make demo DEMO_ARGS="--speed 3 --duration 0".
+DEMO_ARGS ?=
+demo: $(STAMP)
+	$(BIN)/risk-manager demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
