@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from risk_manager.config.rules import NoStopLossGrace
 from risk_manager.domain.actions import AnyAction, ClosePosition
-from risk_manager.domain.enums import OrderSide, OrderStatus
+from risk_manager.domain.enums import OrderSide, OrderStatus, PositionType
 from risk_manager.domain.models import Position
 from risk_manager.engine.rules.base import Context, Rule, Trigger
 
@@ -18,7 +18,7 @@ _PROTECTING = frozenset({OrderStatus.OPEN, OrderStatus.PENDING, OrderStatus.SUSP
 
 
 def has_stop(ctx: Context, p: Position) -> bool:
-    exit_side = OrderSide.ASK if p.signed_size > 0 else OrderSide.BID
+    exit_side = OrderSide.ASK if p.type is PositionType.LONG else OrderSide.BID
     return any(
         o.contract_id == p.contract_id
         and o.type.is_stop

@@ -37,6 +37,15 @@ class SessionBlockOutsideRule(Rule):
         self.cfg = config
         self.calendar = calendar or session_calendar(config)
         self._session: Session | None = None
+        self._offsets = [  # the stages that are on (0s turns one off)
+            (name, before)
+            for name, before in (
+                ("warn", config.warn_before),
+                ("block", config.block_entries_before),
+                ("flatten", config.flatten_before),
+            )
+            if before.total_seconds() > 0
+        ]
         self._closed_until: datetime | None = None  # outside: next session start
 
     def session(self, now: datetime) -> Session | None:
@@ -53,15 +62,7 @@ class SessionBlockOutsideRule(Rule):
         return self._session
 
     def _stages(self, s: Session) -> list[tuple[str, datetime]]:
-        out = []
-        for name, before in (
-            ("warn", self.cfg.warn_before),
-            ("block", self.cfg.block_entries_before),
-            ("flatten", self.cfg.flatten_before),
-        ):
-            if before.total_seconds() > 0:
-                out.append((name, s.end - before))
-        return out
+        return [(name, s.end - before) for name, before in self._offsets]
 
     def evaluate(self, ctx: Context) -> list[AnyAction]:
         s = self.session(ctx.now)
