@@ -18,6 +18,7 @@ T = TypeVar("T")
 CREDENTIALS = {"userName": "demo", "apiKey": "demo-key"}
 BUY, SELL = 0, 1
 MARKET = 2
+TIMEOUT = aiohttp.ClientTimeout(total=10)  # a stuck request fails the test instead of hanging
 
 
 async def eventually(

@@ -23,7 +23,7 @@ from risk_manager.sim.process import SimProcess, spawned_sim
 from risk_manager.store import Store
 
 from .daemon_process import DaemonProcess, free_port, query
-from .harness import BUY, SELL, SimClient, eventually, write_config
+from .harness import BUY, SELL, TIMEOUT, SimClient, eventually, write_config
 
 LATENCY_MS = 1500  # long enough for the close to be caught in flight
 LIMIT = Decimal(50)
@@ -40,7 +40,7 @@ async def sim() -> AsyncIterator[SimProcess]:
 
 @pytest.fixture
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
         yield session
 
 
