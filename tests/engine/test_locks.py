@@ -160,3 +160,55 @@ def test_next_wakeup_points_at_the_earliest_timer() -> None:
     assert sim.engine.next_wakeup() == sim.now + timedelta(seconds=10)  # stale-mark check
     out = [a for a in sim.advance(seconds=30) if a.rule != "stale_mark"]
     assert kinds(out) == [("close_position", "no_stop_loss_grace")]
+
+
+def test_snapshot_replaces_the_book_merges_fills_and_runs_every_rule() -> None:
+    from decimal import Decimal
+
+    from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType, PositionType
+    from risk_manager.domain.events import SnapshotEvent
+    from risk_manager.domain.models import Account, Order, Position, Trade
+
+    sim = Sim(
+        rules(daily_realized_loss={"limit": 500, "include_fees": False}, max_contracts={"limit": 2})
+    )
+    sim.position(ES, 1)
+    sim.order(NQ, order_id=1)
+    sim.trade(pnl="-300", trade_id=5)
+    snap = SnapshotEvent(
+        sim.now,
+        Account(ACC, "TEST", Decimal(49000), True),
+        positions=(Position(2, ACC, NQ, PositionType.SHORT, 3, Decimal(100), sim.now),),
+        orders=(Order(2, ACC, NQ, OrderStatus.OPEN, OrderType.LIMIT, OrderSide.BID, 1),),
+        trades=(
+            Trade(
+                5, ACC, NQ, sim.now, Decimal(1), OrderSide.ASK, 1, 1, profit_and_loss=Decimal(-300)
+            ),  # already counted
+            Trade(
+                6, ACC, NQ, sim.now, Decimal(1), OrderSide.ASK, 1, 1, profit_and_loss=Decimal(-200)
+            ),  # missed during a gap
+        ),
+    )
+    out = sim.engine.process(snap, sim.now)
+    assert ("lock", "daily_realized_loss") in kinds(out)
+    assert ("close_position", "max_contracts") in kinds(out)
+    view = sim.engine.view(ACC, sim.now)
+    assert [p.position.contract_id for p in view.positions] == [NQ]
+    assert [o.id for o in view.orders] == [2]
+    assert view.day_realized == -500
+
+
+def test_quotes_fan_out_to_every_account_holding_the_contract() -> None:
+    from decimal import Decimal
+
+    from risk_manager.domain.enums import PositionType
+    from risk_manager.domain.events import PositionEvent, QuoteEvent
+    from risk_manager.domain.models import Position, Quote
+
+    sim = Sim(rules(max_unrealized_profit={"target": 100}))
+    for acc in (8, 9):
+        pos = Position(acc, acc, NQ, PositionType.LONG, 1, Decimal(100), sim.now)
+        sim.engine.process(PositionEvent(sim.now, pos), sim.now)
+    out = sim.engine.process(QuoteEvent(sim.now, Quote(NQ, Decimal(110))), sim.now)
+    assert sorted(a.account_id for a in out if a.kind == "close_position") == [8, 9]
+    assert sim.engine.account_ids() == [ACC, 8, 9]

@@ -108,7 +108,8 @@ class Engine:
 
     def restore_locks(self, locks: Iterable[Lock], now: datetime) -> list[AnyAction]:
         """Locks loaded from the store after a restart; those still running are enforced now."""
-        self.lock_ledger.restore(list(locks))
+        locks = list(locks)
+        self.lock_ledger.restore(locks)
         out: list[AnyAction] = []
         for lock in locks:
             state = self._account(lock.account_id)
