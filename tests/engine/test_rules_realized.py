@@ -133,3 +133,21 @@ def test_warn_at_alerts_once_per_day() -> None:
 def test_trade_from_a_previous_day_does_not_count_today() -> None:
     sim = Sim(rules(daily_realized_loss={"limit": 500, "include_fees": False}))
     assert not sim.trade(pnl="-600", at=sim.now - timedelta(days=1))
+
+
+def test_fill_stamped_just_after_the_reset_counts_in_the_new_day() -> None:
+    from datetime import UTC, datetime
+
+    reset = datetime(2026, 3, 10, 22, 0, tzinfo=UTC)  # Tue 17:00 CDT
+    sim = Sim(
+        rules(daily_realized_loss={"limit": 500, "include_fees": False}),
+        start=reset - timedelta(minutes=5),
+    )
+    sim.trade(pnl="-400")
+    sim.now = reset - timedelta(milliseconds=5)  # our clock is 5 ms behind the broker's
+    assert not sim.trade(pnl="-200", at=reset + timedelta(milliseconds=1))
+    assert sim.engine.view(ACC, reset).day_realized == -200
+    assert [a.kind for a in sim.trade(pnl="-300", at=reset + timedelta(seconds=1))] == [
+        "lock",
+        "flatten",
+    ]

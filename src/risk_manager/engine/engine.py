@@ -39,6 +39,7 @@ from risk_manager.engine.view import AccountView, PositionView, RuleView
 
 _RULE_IDS = {m.key: m.rule_id for m in RULE_MODELS}
 _HOUR = timedelta(hours=1)
+_SKEW = timedelta(seconds=30)  # broker timestamps this far ahead still move the day
 _BOOK_TRIGGERS = (Trigger.ORDER, Trigger.POSITION, Trigger.ALL)
 
 
@@ -410,6 +411,8 @@ class Engine:
         trade = event.trade
         ledger = state.ledger
         at = trade.created_at
+        if self._next_reset is not None and self._next_reset <= at <= now + _SKEW:
+            self._roll(at)  # the broker's clock is a little ahead of ours at the reset
         in_day = ledger.day_label is None or self.calendar.trading_day(at) == ledger.day_label
         in_week = in_day or self.calendar.week_label(at) == ledger.week_label
         return ledger.apply_trade(trade, in_day=in_day, in_week=in_week, in_hour=now - at < _HOUR)
