@@ -212,3 +212,15 @@ def test_quotes_fan_out_to_every_account_holding_the_contract() -> None:
     out = sim.engine.process(QuoteEvent(sim.now, Quote(NQ, Decimal(110))), sim.now)
     assert sorted(a.account_id for a in out if a.kind == "close_position") == [8, 9]
     assert sim.engine.account_ids() == [ACC, 8, 9]
+
+
+def test_broker_refusals_escalate_after_max_retries() -> None:
+    sim = Sim(rules(max_contracts={"limit": 1}, max_retries=1))
+    (close,) = [a for a in sim.position(NQ, 3) if isinstance(a, ClosePosition)]
+    assert [a.kind for a in sim.engine.action_failed(close, sim.now, "OrderPending")] == [
+        "close_position"
+    ]
+    out = sim.engine.action_failed(close, sim.now, "OrderPending")
+    assert [(a.kind, getattr(a, "severity", None)) for a in out] == [("alert", "critical")]
+    assert "OrderPending" in out[0].reason
+    assert not sim.engine.action_failed(close, sim.now, "OrderPending")

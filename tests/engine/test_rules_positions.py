@@ -163,3 +163,15 @@ def test_stale_mark_alerts_once_for_a_position_without_quotes() -> None:
     sim.quote(NQ, "100")
     assert not sim.advance(seconds=9)
     assert kinds(sim.advance(seconds=1)) == [("alert", "stale_mark")]
+
+
+def test_trade_management_resizes_by_placing_then_cancelling_the_stale_order() -> None:
+    sim = Sim(rules(trade_management={"stop_loss_ticks": 8}))
+    out = sim.position(NQ, 1, "100")
+    (place,) = [a for a in out if a.kind == "place_order"]
+    sim.order(NQ, side=1, type_=4, size=1, stop="98", tag=place.custom_tag, order_id=910)
+    out = sim.position(NQ, 2, "100")
+    (bigger,) = [a for a in out if a.kind == "place_order"]
+    assert (bigger.size, bigger.price) == (2, 98) and bigger.custom_tag != place.custom_tag
+    out = sim.order(NQ, side=1, type_=4, size=2, stop="98", tag=bigger.custom_tag, order_id=911)
+    assert [(a.kind, a.order_id) for a in out] == [("cancel_order", 910)]
