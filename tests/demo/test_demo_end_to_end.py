@@ -60,14 +60,14 @@ class Demo:
                 return line
         while (left := deadline - time.monotonic()) > 0:
             try:
-                line = self._queue.get(timeout=left)
+                got = self._queue.get(timeout=left)
             except queue.Empty:
                 break
-            if line is None:
+            if got is None:
                 break
-            self.lines.append(line)
-            if text in line:
-                return line
+            self.lines.append(got)
+            if text in got:
+                return got
         raise AssertionError(f"no line with {text!r} within {within} s:\n" + self.output)
 
     @property

@@ -71,6 +71,7 @@ class DemoTrader:
         self.say = say
         self.results: list[StepResult] = []
         self.contracts: dict[str, str] = {}  # symbol → front-month contract id
+        self.last_price = Decimal(0)  # MNQ as last set by the loss step (the walk drifts slowly)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -123,6 +124,7 @@ class DemoTrader:
         ) as resp:
             if resp.status != 200:
                 raise RuntimeError(f"the simulator refused price {price}: {await resp.text()}")
+        self.last_price = price
         return price
 
     async def expect(
@@ -244,12 +246,11 @@ class DemoTrader:
         )
         cid = await self.contract("MNQ")
         start = self.guard.last_id()
-        positions = await self.client.search_open_positions(self.account_id)
-        self.say(f"  open positions before: {len(positions)}")
-        price = Decimal(20000)
-        await self.set_price("MNQ", price)
+        if self.last_price <= 100:  # the loss step did not move the market
+            await self.set_price("MNQ", Decimal(21000))
+        below = _ticks(self.last_price - 20, CATALOG.by_contract_id(cid).tick_size)
         await self.client.place_order(
-            self.account_id, cid, OrderType.LIMIT, OrderSide.BID, 1, limit_price=price - 20
+            self.account_id, cid, OrderType.LIMIT, OrderSide.BID, 1, limit_price=below
         )
         cancelled = await self.expect(
             "cancel while locked", start, lambda row: row.get("kind") == "cancel_order"
