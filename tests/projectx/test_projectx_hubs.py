@@ -121,11 +121,11 @@ async def test_silent_connection_is_rebuilt_by_the_watchdog(hub_server: FakeHubS
 async def test_pings_keep_a_quiet_connection_alive(hub_server: FakeHubServer) -> None:
     hub_server.ping_every = 0.05
     async with UserHub(
-        hub_server.hub_url("user"), FakeTokens(), lambda m: None, stale_after=0.3, **FAST
+        hub_server.hub_url("user"), FakeTokens(), lambda m: None, stale_after=0.8, **FAST
     ) as hub:
         await asyncio.wait_for(hub.connected.wait(), 5)
         started = asyncio.get_running_loop().time()
-        await until(lambda: asyncio.get_running_loop().time() - started > 1.0)
+        await until(lambda: asyncio.get_running_loop().time() - started > 1.6)
         assert hub_server.connections("user") == 1
 
 
@@ -174,13 +174,13 @@ async def test_market_hub_resubscribes_then_reconnects_a_silent_quote_stream(
 async def test_quotes_keep_the_market_watchdog_quiet(hub_server: FakeHubServer) -> None:
     hub_server.ping_every = 0.05
     async with MarketHub(
-        hub_server.hub_url("market"), FakeTokens(), lambda m: None, stale_after=0.3, **FAST
+        hub_server.hub_url("market"), FakeTokens(), lambda m: None, stale_after=0.8, **FAST
     ) as hub:
         await asyncio.wait_for(hub.connected.wait(), 5)
         await hub.set_contracts({"C1"})
         loop = asyncio.get_running_loop()
         started = loop.time()
-        while loop.time() - started < 1.0:
+        while loop.time() - started < 1.6:
             await hub_server.send("market", "GatewayQuote", ["C1", {"lastPrice": 1}])
             await asyncio.sleep(0.05)
         assert hub_server.calls("market") == [("SubscribeContractQuotes", ["C1"])]

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 Sleep = Callable[[float], Awaitable[None]]
 
 HISTORY_ENDPOINT = "History/retrieveBars"
+MIN_WAIT = 0.001
 
 
 class SlidingWindowLimiter:
@@ -55,13 +56,15 @@ class SlidingWindowLimiter:
             while True:
                 now = self._monotonic()
                 if now < self._blocked_until:
-                    await self._sleep(self._blocked_until - now)
+                    await self._sleep(max(self._blocked_until - now, MIN_WAIT))
                     continue
                 self._prune(now)
                 if len(self._starts) < self.limit:
                     self._starts.append(now)
                     return
-                await self._sleep(self._starts[0] + self.window - now)
+                # A floor on the wait: float rounding could leave the oldest start a hair
+                # inside the window and spin on zero-length sleeps.
+                await self._sleep(max(self._starts[0] + self.window - now, MIN_WAIT))
 
 
 class GatewayRateLimiter:
