@@ -216,3 +216,15 @@ async def test_unreachable_server_keeps_retrying_with_backoff() -> None:
         await until(lambda: hub.attempts >= 3)
         assert not hub.connected.is_set()
         assert hub._supervisor is not None and not hub._supervisor.done()
+
+
+async def test_full_event_queue_forces_a_reconnect(hub_server: FakeHubServer) -> None:
+    queue: asyncio.Queue[HubMessage] = asyncio.Queue(maxsize=1)
+    async with UserHub(
+        hub_server.hub_url("user"), FakeTokens(), queue.put_nowait, stale_after=30, **FAST
+    ) as hub:
+        await asyncio.wait_for(hub.connected.wait(), 5)
+        await hub_server.send("user", "GatewayUserOrder", [{"action": 1, "data": {}}])
+        await hub_server.send("user", "GatewayUserTrade", [{"action": 0, "data": {}}])
+        await until(lambda: hub.connects == 2)
+    assert queue.get_nowait().target == "GatewayUserOrder"

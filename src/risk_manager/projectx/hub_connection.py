@@ -42,7 +42,8 @@ class HubMessage(NamedTuple):
 
 
 Sink = Callable[[HubMessage], None]
-"""Called inline in the receive loop: it must only enqueue."""
+"""Called inline in the receive loop: it must only enqueue (e.g. ``queue.put_nowait``).
+``asyncio.QueueFull`` from it makes the connection reconnect so the runtime reconciles."""
 
 
 class TokenSource(Protocol):
@@ -306,7 +307,7 @@ class HubConnection:
                 target = record.get("target")
                 arguments = record.get("arguments")
                 if isinstance(target, str) and isinstance(arguments, list):
-                    self._safe(self._sink, HubMessage(self.name, target, arguments, received_at))
+                    self._deliver(HubMessage(self.name, target, arguments, received_at))
             elif kind == hp.COMPLETION:
                 future = self._pending.get(str(record.get("invocationId")))
                 if future is not None and not future.done():
@@ -333,6 +334,18 @@ class HubConnection:
                 if reason is not None:
                     self.request_reconnect(reason)
                     return
+
+    def _deliver(self, message: HubMessage) -> None:
+        try:
+            self._sink(message)
+        except asyncio.QueueFull:
+            # Events are lost now; a reconnect makes the runtime reconcile from REST.
+            _log.error(
+                "%s hub: event queue full, dropped %s; reconnecting", self.name, message.target
+            )
+            self.request_reconnect("event queue full")
+        except Exception:
+            _log.exception("%s hub: sink failed on %s", self.name, message.target)
 
     def _safe(self, callback: Callable[..., None], *args: Any) -> None:
         try:

@@ -1,0 +1,100 @@
+"""The client and hubs against the real simulator (risk_manager.sim) on port 0."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+from px_fakes import until
+
+from risk_manager.domain.enums import OrderSide, OrderType, PositionType
+from risk_manager.domain.errors import AuthenticationFailed
+from risk_manager.domain.events import PositionEvent, TradeEvent
+from risk_manager.projectx.client import ProjectXClient
+from risk_manager.projectx.hub_connection import HubMessage
+from risk_manager.projectx.hubs import MarketHub, UserHub
+from risk_manager.projectx.mapping import market_events, user_events
+from risk_manager.sim.server import SimSettings, running_sim
+
+MYM = "CON.F.US.MYM.M26"
+FAST = {"backoff_base": 0.05, "backoff_cap": 0.2, "stale_after": 30.0}
+
+
+def targets(messages: list[HubMessage]) -> list[str]:
+    return [m.target for m in messages]
+
+
+async def test_login_trade_and_hub_events_survive_a_dropped_connection() -> None:
+    async with (
+        running_sim(SimSettings(port=0)) as sim,
+        ProjectXClient(sim.url, "demo", "demo-key") as px,
+    ):
+        (account,) = await px.search_accounts()
+        user_url, market_url = sim.hub_urls
+        user: list[HubMessage] = []
+        market: list[HubMessage] = []
+        async with (
+            UserHub(user_url, px.tokens, user.append, **FAST) as user_hub,
+            MarketHub(market_url, px.tokens, market.append, **FAST) as market_hub,
+        ):
+            await user_hub.subscribe_account(account.id)
+            await asyncio.wait_for(user_hub.connected.wait(), 5)
+            await until(lambda: user_hub.connects == 1)
+
+            order_id = await px.place_order(account.id, MYM, OrderType.MARKET, OrderSide.BID, 2)
+            assert order_id > 2**31
+            await until(lambda: "GatewayUserPosition" in targets(user))
+            events = [e for m in user for e in user_events(m.target, m.arguments, m.received_at)]
+            fills = [e.trade for e in events if isinstance(e, TradeEvent)]
+            assert fills and fills[0].order_id == order_id and fills[0].size == 2
+            assert any(isinstance(e, PositionEvent) and e.position.size == 2 for e in events)
+
+            (position,) = await px.search_open_positions(account.id)
+            assert position.type is PositionType.LONG and position.contract_id == MYM
+            await market_hub.set_contracts({position.contract_id})
+            await asyncio.wait_for(market_hub.connected.wait(), 5)
+            await until(lambda: len(market_hub.subscriptions) == 1)
+            sim.exchange.set_price(MYM, position.average_price + 5)
+            await until(lambda: "GatewayQuote" in targets(market))
+            quote_events = [
+                e for m in market if m.target == "GatewayQuote"
+                for e in market_events(m.target, m.arguments, m.received_at)
+            ]  # fmt: skip
+            assert quote_events[-1].quote.last_price == position.average_price + 5  # type: ignore[attr-defined]
+
+            await sim.hubs.drop_connections()
+            await until(lambda: user_hub.connects == 2 and market_hub.connects == 2)
+            user.clear()
+            market.clear()
+            await px.close_position(account.id, MYM)
+            await until(lambda: "GatewayUserTrade" in targets(user))
+            sim.exchange.set_price(MYM, position.average_price + Decimal(6))
+            await until(lambda: "GatewayQuote" in targets(market))
+        assert await px.search_open_positions(account.id) == []
+
+
+async def test_expired_tokens_are_renewed_for_reads_and_hub_reconnects() -> None:
+    async with (
+        running_sim(SimSettings(port=0)) as sim,
+        ProjectXClient(sim.url, "demo", "demo-key") as px,
+    ):
+        (account,) = await px.search_accounts()
+        first = await px.token()
+        async with UserHub(sim.hub_urls[0], px.tokens, lambda m: None, **FAST) as hub:
+            await hub.subscribe_account(account.id)
+            await asyncio.wait_for(hub.connected.wait(), 5)
+            sim.tokens.expire_all()
+            assert await px.search_open_orders(account.id) == []  # 401 → login → retried
+            assert await px.token() != first
+            await sim.hubs.drop_connections()
+            await until(lambda: hub.connects == 2)  # reconnected with the new token
+
+
+async def test_bad_api_key_is_authentication_failed() -> None:
+    async with (
+        running_sim(SimSettings(port=0)) as sim,
+        ProjectXClient(sim.url, "demo", "wrong-key") as px,
+    ):
+        with pytest.raises(AuthenticationFailed):
+            await px.search_accounts()
