@@ -56,7 +56,8 @@ class GuardWatcher:
             self.entries[int(row["id"])] = row
             if row.get("outcome") in FINISHED and row["id"] not in self._told:
                 self._told.add(int(row["id"]))
-                self._say(f"  guard: {describe(row)}")
+                who = "guard alert" if row.get("kind") == "alert" else "guard"
+                self._say(f"  {who}: {describe(row)}")
         return rows
 
     def last_id(self) -> int:
