@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from px_fakes import FakeClock, FakeGateway, ok, refused
+from px_fakes import T0, FakeClock, FakeGateway, ok, refused
 
 from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType, PositionType
 from risk_manager.domain.errors import AuthenticationFailed, BrokerRefused, RetryLater
@@ -330,3 +330,52 @@ async def test_connection_refused_is_retry_later(clock: FakeClock) -> None:
 
 async def test_ping(client: ProjectXClient, gateway: FakeGateway) -> None:
     assert await client.ping() == "pong"
+
+
+async def test_a_4xx_is_refused_without_retry(client: ProjectXClient, gateway: FakeGateway) -> None:
+    await client.search_accounts()
+    gateway.script("Order/search", raw(400, '{"title":"bad"}'))
+    with pytest.raises(BrokerRefused) as info:
+        await client.search_orders(1, T0)
+    assert info.value.name == "HTTP400"
+    assert gateway.calls("Order/search") == 1
+
+
+async def test_a_body_without_envelope_is_retry_later(
+    client: ProjectXClient, gateway: FakeGateway
+) -> None:
+    await client.search_accounts()
+    gateway.script("Order/searchOpen", *[raw(200, "<html>oops</html>")] * 4)
+    with pytest.raises(RetryLater, match="not JSON"):
+        await client.search_open_orders(1)
+
+
+async def test_retry_after_on_a_503_stretches_the_read_backoff(
+    client: ProjectXClient, gateway: FakeGateway, clock: FakeClock
+) -> None:
+    await client.search_accounts()
+    gateway.script("Account/search", raw(503, "", {"Retry-After": "20"}))
+    await client.search_accounts()
+    assert clock.slept == [20.0]
+
+
+async def test_naive_timestamps_are_rejected_before_sending(
+    client: ProjectXClient, gateway: FakeGateway
+) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        await client.search_trades(1, T0.replace(tzinfo=None))
+    assert gateway.calls("Trade/search") == 0
+
+
+async def test_history_and_general_requests_are_counted_in_their_buckets(
+    client: ProjectXClient, gateway: FakeGateway
+) -> None:
+    await client.search_accounts()
+    await client.rest.call(
+        "History/retrieveBars",
+        {"contractId": "C", "live": False, "startTime": "2026-01-01T00:00:00Z",
+         "endTime": "2026-01-02T00:00:00Z", "unit": 2, "unitNumber": 5, "limit": 10,
+         "includePartialBar": False},
+    )  # fmt: skip
+    assert client.limiter.history.in_window() == 1
+    assert client.limiter.general.in_window() == 2  # login + Account/search

@@ -156,7 +156,11 @@ class HubConnection:
             await self.invoke(method, *args)
 
     async def unsubscribe(self, method: str, unsubscribe_method: str, *args: Any) -> None:
-        if self._subscriptions.pop((method, args), 0) is None and self.connected.is_set():
+        key = (method, args)
+        if key not in self._subscriptions:
+            return
+        del self._subscriptions[key]
+        if self.connected.is_set():
             await self.invoke(unsubscribe_method, *args)
 
     async def invoke(self, method: str, *args: Any) -> bool:
