@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from px_fakes import T0, FakeClock, FakeGateway, ok, refused
+from px_fakes import T0, FakeClock, FakeGateway, Reply, ok, refused
 
 from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType, PositionType
 from risk_manager.domain.errors import AuthenticationFailed, BrokerRefused, RetryLater
@@ -34,7 +35,7 @@ ORDER_ROW = {
 }
 
 
-def raw(status: int, text: str = "", headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def raw(status: int, text: str = "", headers: dict[str, str] | None = None) -> Reply:
     return status, text, headers or {}
 
 
@@ -224,7 +225,7 @@ async def test_401_on_a_write_renews_but_does_not_resend(
 async def test_writes_are_never_retried_on_gateway_errors(
     client: ProjectXClient,
     gateway: FakeGateway,
-    call,  # type: ignore[no-untyped-def]
+    call: Callable[[ProjectXClient], Awaitable[object]],
 ) -> None:
     await client.search_accounts()
     for endpoint in (

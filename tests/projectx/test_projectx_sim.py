@@ -10,7 +10,7 @@ from px_fakes import until
 
 from risk_manager.domain.enums import OrderSide, OrderType, PositionType
 from risk_manager.domain.errors import AuthenticationFailed
-from risk_manager.domain.events import PositionEvent, TradeEvent
+from risk_manager.domain.events import PositionEvent, QuoteEvent, TradeEvent
 from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.hub_connection import HubMessage
 from risk_manager.projectx.hubs import MarketHub, UserHub
@@ -57,11 +57,12 @@ async def test_login_trade_and_hub_events_survive_a_dropped_connection() -> None
             await until(lambda: len(market_hub.subscriptions) == 1)
             sim.exchange.set_price(MYM, position.average_price + 5)
             await until(lambda: "GatewayQuote" in targets(market))
-            quote_events = [
-                e for m in market if m.target == "GatewayQuote"
+            quotes = [
+                e.quote for m in market if m.target == "GatewayQuote"
                 for e in market_events(m.target, m.arguments, m.received_at)
+                if isinstance(e, QuoteEvent)
             ]  # fmt: skip
-            assert quote_events[-1].quote.last_price == position.average_price + 5  # type: ignore[attr-defined]
+            assert quotes[-1].last_price == position.average_price + 5
 
             await sim.hubs.drop_connections()
             await until(lambda: user_hub.connects == 2 and market_hub.connects == 2)
