@@ -118,3 +118,13 @@ def test_repr_hides_the_token(clock: FakeClock) -> None:
 
     manager = TokenManager(never, never_validate, clock)
     assert "redacted" in repr(manager)
+
+
+async def test_any_validate_failure_falls_back_to_login(
+    client: ProjectXClient, gateway: FakeGateway, clock: FakeClock
+) -> None:
+    await client.token()
+    gateway.script("Auth/validate", (400, "", {}))
+    clock.advance(23 * 3600)
+    await client.token()
+    assert gateway.calls("Auth/loginKey") == 2

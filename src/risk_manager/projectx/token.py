@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from risk_manager.domain.errors import AuthenticationFailed, RetryLater
+from risk_manager.domain.errors import RiskManagerError
 
 _log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class TokenManager:
                 self._store(await self._validate(current))
                 _log.info("session token refreshed via Auth/validate")
                 return
-            except (AuthenticationFailed, RetryLater) as exc:
+            except RiskManagerError as exc:
                 # Fall through to a fresh login; the refusal text never carries the token.
                 _log.warning("Auth/validate failed (%s); logging in again", type(exc).__name__)
         self.logins += 1
