@@ -380,3 +380,13 @@ async def test_history_and_general_requests_are_counted_in_their_buckets(
     )  # fmt: skip
     assert client.limiter.history.in_window() == 1
     assert client.limiter.general.in_window() == 2  # login + Account/search
+
+
+async def test_an_unreadable_row_is_retry_later_naming_the_field(
+    client: ProjectXClient, gateway: FakeGateway
+) -> None:
+    gateway.handlers["Position/searchOpen"] = lambda body, _: ok(
+        positions=[{"id": 1, "accountId": 1, "type": 1, "size": 1, "averagePrice": 5}]
+    )
+    with pytest.raises(RetryLater, match="contractId"):
+        await client.search_open_positions(1)

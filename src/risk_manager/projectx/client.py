@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import aiohttp
 from pydantic import SecretStr
@@ -25,6 +25,7 @@ from risk_manager.domain.models import Account, Order, Position, Trade
 from risk_manager.projectx.circuit import CircuitBreaker
 from risk_manager.projectx.contract_info import ContractInfo, contract_from_wire
 from risk_manager.projectx.mapping import (
+    WireError,
     account_from_wire,
     order_from_wire,
     position_from_wire,
@@ -33,6 +34,8 @@ from risk_manager.projectx.mapping import (
 from risk_manager.projectx.rate_limit import GatewayRateLimiter
 from risk_manager.projectx.rest import RestTransport, Sleep
 from risk_manager.projectx.token import Clock, TokenManager
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,16 @@ def _rows(payload: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     if not isinstance(rows, list):
         raise RetryLater(f"gateway sent `{key}` that is not a list")
     return [row for row in rows if isinstance(row, Mapping)]
+
+
+def _parse(
+    endpoint: str, rows: list[Mapping[str, Any]], parse: Callable[[Mapping[str, Any]], T]
+) -> list[T]:
+    """Every row or none: a row we cannot read is the gateway's failure, never skipped."""
+    try:
+        return [parse(row) for row in rows]
+    except WireError as exc:
+        raise RetryLater(f"{endpoint}: unreadable row from the gateway: {exc}") from None
 
 
 class ProjectXClient:
@@ -156,11 +169,11 @@ class ProjectXClient:
 
     async def search_accounts(self, only_active: bool = True) -> list[Account]:
         payload = await self.rest.call("Account/search", {"onlyActiveAccounts": only_active})
-        return [account_from_wire(row) for row in _rows(payload, "accounts")]
+        return _parse("Account/search", _rows(payload, "accounts"), account_from_wire)
 
     async def search_contracts(self, text: str, live: bool = False) -> list[ContractInfo]:
         payload = await self.rest.call("Contract/search", {"searchText": text, "live": live})
-        return [contract_from_wire(row) for row in _rows(payload, "contracts")]
+        return _parse("Contract/search", _rows(payload, "contracts"), contract_from_wire)
 
     async def contract_by_id(self, contract_id: str) -> ContractInfo:
         endpoint = "Contract/searchById"
@@ -172,19 +185,19 @@ class ProjectXClient:
             row = rows[0] if rows else None
         if row is None:
             raise BrokerRefused(endpoint, 1, "CONTRACT_NOT_FOUND", f"no contract {contract_id}")
-        return contract_from_wire(row)
+        return _parse(endpoint, [row], contract_from_wire)[0]
 
     async def available_contracts(self, live: bool = False) -> list[ContractInfo]:
         payload = await self.rest.call("Contract/available", {"live": live})
-        return [contract_from_wire(row) for row in _rows(payload, "contracts")]
+        return _parse("Contract/available", _rows(payload, "contracts"), contract_from_wire)
 
     async def search_open_positions(self, account_id: int) -> list[Position]:
         payload = await self.rest.call("Position/searchOpen", {"accountId": account_id})
-        return [position_from_wire(row) for row in _rows(payload, "positions")]
+        return _parse("Position/searchOpen", _rows(payload, "positions"), position_from_wire)
 
     async def search_open_orders(self, account_id: int) -> list[Order]:
         payload = await self.rest.call("Order/searchOpen", {"accountId": account_id})
-        return [order_from_wire(row) for row in _rows(payload, "orders")]
+        return _parse("Order/searchOpen", _rows(payload, "orders"), order_from_wire)
 
     async def search_orders(
         self, account_id: int, start: datetime, end: datetime | None = None
@@ -193,7 +206,7 @@ class ProjectXClient:
         if end is not None:
             body["endTimestamp"] = _iso(end)
         payload = await self.rest.call("Order/search", body)
-        return [order_from_wire(row) for row in _rows(payload, "orders")]
+        return _parse("Order/search", _rows(payload, "orders"), order_from_wire)
 
     async def search_trades(
         self, account_id: int, start: datetime, end: datetime | None = None
@@ -202,7 +215,7 @@ class ProjectXClient:
         if end is not None:
             body["endTimestamp"] = _iso(end)
         payload = await self.rest.call("Trade/search", body)
-        return [trade_from_wire(row) for row in _rows(payload, "trades")]
+        return _parse("Trade/search", _rows(payload, "trades"), trade_from_wire)
 
     # -- writes (never retried here) ---------------------------------------------------------
 
