@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from decimal import Decimal
 
 import pytest
@@ -75,7 +76,10 @@ async def test_login_trade_and_hub_events_survive_a_dropped_connection() -> None
         assert await px.search_open_positions(account.id) == []
 
 
-async def test_expired_tokens_are_renewed_for_reads_and_hub_reconnects() -> None:
+async def test_expired_tokens_are_renewed_for_reads_and_hub_reconnects(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
     async with (
         running_sim(SimSettings(port=0)) as sim,
         ProjectXClient(sim.url, "demo", "demo-key") as px,
@@ -90,6 +94,13 @@ async def test_expired_tokens_are_renewed_for_reads_and_hub_reconnects() -> None
             assert await px.token() != first
             await sim.hubs.drop_connections()
             await until(lambda: hub.connects == 2)  # reconnected with the new token
+            latest = await px.token()
+        ours = "\n".join(
+            r.getMessage() for r in caplog.records if r.name.startswith("risk_manager.projectx")
+        )
+        assert ours  # the client did log (logins, reconnects)
+        for token in (first, latest):
+            assert token not in ours
 
 
 async def test_bad_api_key_is_authentication_failed() -> None:
