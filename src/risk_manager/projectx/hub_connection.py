@@ -51,10 +51,6 @@ class TokenSource(Protocol):
     async def invalidate(self, rejected: str) -> str: ...
 
 
-class _Reconnect(Exception):
-    """Internal: end this connection and let the supervisor start another."""
-
-
 def _describe(exc: BaseException) -> str:
     # aiohttp's exception texts include the request URL, which carries the token: never log them.
     status = getattr(exc, "status", None)
