@@ -27,13 +27,28 @@ def _price(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
+# Rules measured in contracts or fills, not dollars: shown as plain numbers.
+COUNT_RULES = frozenset({"max_contracts", "max_contracts_per_instrument", "trade_frequency_limit"})
+
+
+def _number(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    return str(value.quantize(Decimal(1)) if value == value.to_integral() else value.normalize())
+
+
 def _rule(rule: RuleView) -> JSON:
+    fmt = _number if rule.key in COUNT_RULES else money
+    used = None
+    if rule.value is not None and rule.limit:
+        used = float(min(Decimal(1), max(Decimal(0), rule.value / rule.limit)))
     return {
         "key": rule.key,
         "id": rule.rule_id,
         "state": rule.state,
-        "value": money(rule.value),
-        "limit": money(rule.limit),
+        "value": fmt(rule.value),
+        "limit": fmt(rule.limit),
+        "used": used,
         "detail": "",
     }
 
@@ -81,7 +96,10 @@ def account_json(
         },
         "pnl_curve": curve,
         "loss_limit": money(loss_limit),
-        "room_to_loss_lock": money(view.room_to_loss_lock),
+        # Past the limit the room is none, not negative: the lock says the rest.
+        "room_to_loss_lock": money(
+            None if view.room_to_loss_lock is None else max(Decimal(0), view.room_to_loss_lock)
+        ),
         "positions": [
             {
                 "contract_id": p.position.contract_id,

@@ -65,7 +65,7 @@ async def _server() -> AsyncIterator[tuple[HubServer, str]]:
     hubs = HubServer(lambda token: token == _TOKEN)
     app = web.Application()
     hubs.add_routes(app)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -214,7 +214,7 @@ def create_app(settings: SimSettings) -> web.Application:
 async def running_sim(settings: SimSettings) -> AsyncIterator[SimServer]:
     """Serve the simulator until the block exits; ``sim.url`` is the base URL."""
     app = create_app(settings)
-    runner = web.AppRunner(app, shutdown_timeout=2.0)
+    runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)  # URLs carry tokens
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.host, settings.port)

@@ -47,6 +47,7 @@ class DashboardApp(App[None]):
     TITLE = "risk-manager"
     CSS = """
     #conn { height: 1; padding: 0 1; }
+    #tabs { height: 1fr; }
     #conn.live { background: $success-darken-3; }
     #conn.down { background: $error-darken-2; }
     TabPane { padding: 0 1; }
