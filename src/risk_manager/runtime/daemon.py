@@ -22,7 +22,13 @@ from risk_manager.api.server import running_api
 from risk_manager.calendar import TradingCalendar
 from risk_manager.config.models import Config
 from risk_manager.domain.errors import RefuseToStart
-from risk_manager.domain.events import AuthFailureEvent, ConnectionEvent, Event, QuoteEvent
+from risk_manager.domain.events import (
+    AuthFailureEvent,
+    ConnectionEvent,
+    Event,
+    QuoteEvent,
+    SnapshotEvent,
+)
 from risk_manager.domain.models import Account
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.factory import calendar_for
@@ -212,7 +218,22 @@ class Daemon:
                 actor.offer(AuthFailureEvent(self.clock(), f"reconciliation failed: {result}"))
                 continue
             actor.needs_reconcile = False
+            self._check_fills_against_store(acct_id, result)
             await actor.handle(result)
+
+    def _check_fills_against_store(self, account_id: int, snap: SnapshotEvent) -> None:
+        """Today's P&L is rebuilt from the broker; a fill we stored that the broker no longer
+        lists (voided, or a broker-side correction) is worth an operator's look."""
+        assert self.calendar is not None
+        day = self.calendar.trading_day(snap.at)
+        stored = {t.id for t in self.store.fills(account_id, trading_day=day)}
+        listed = {t.id for t in snap.trades}
+        for trade_id in sorted(stored - listed):
+            _log.warning(
+                "account %s: fill %s is in the store but not in the broker's Trade/search",
+                account_id,
+                trade_id,
+            )
 
     def _recheck_unfinished(self) -> None:
         """Actions a previous run left unfinished were re-checked by the reconciliation just

@@ -1,0 +1,171 @@
+"""The enforcer against a fake broker and a real SQLite journal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from risk_manager.domain.actions import CancelOrder, ClosePosition, Flatten
+from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType, PositionType
+from risk_manager.domain.errors import BrokerRefused
+from risk_manager.domain.models import Order, Position
+from risk_manager.runtime.enforcer import Book, Enforcer
+from risk_manager.store import Store
+from risk_manager.store.records import JournalOutcome
+
+NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+ACCT = 7
+MNQ = "CON.F.US.MNQ.H26"
+ES = "CON.F.US.EP.H26"
+
+
+def _position(contract: str, size: int = 2) -> Position:
+    return Position(1, ACCT, contract, PositionType.LONG, size, Decimal("21000"))
+
+
+def _order(order_id: int) -> Order:
+    return Order(
+        order_id,
+        ACCT,
+        MNQ,
+        OrderStatus.OPEN,
+        OrderType.LIMIT,
+        OrderSide.BID,
+        1,
+        limit_price=Decimal("20990"),
+    )
+
+
+class FakeBroker:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.calls: list[tuple[Any, ...]] = []
+        self.positions: list[Position] = []
+        self.orders: list[Order] = []
+        self.refuse: BrokerRefused | None = None
+        self.journal_seen: list[int] = []
+
+    def _record(self, *call: Any) -> None:
+        # The intent must already be in the journal when the broker hears of it.
+        self.journal_seen.append(len(self.store.journal(ACCT)))
+        self.calls.append(call)
+        if self.refuse is not None:
+            raise self.refuse
+
+    async def search_open_positions(self, account_id: int) -> list[Position]:
+        self.calls.append(("read_positions",))
+        return self.positions
+
+    async def search_open_orders(self, account_id: int) -> list[Order]:
+        self.calls.append(("read_orders",))
+        return self.orders
+
+    async def cancel_order(self, account_id: int, order_id: int) -> None:
+        self._record("cancel", order_id)
+
+    async def close_position(self, account_id: int, contract_id: str) -> None:
+        self._record("close", contract_id)
+
+    async def partial_close_position(self, account_id: int, contract_id: str, size: int) -> None:
+        self._record("partial", contract_id, size)
+
+    async def place_order(self, *args: Any, **kwargs: Any) -> int:
+        self._record("place", *args)
+        return 1
+
+    async def modify_order(self, *args: Any, **kwargs: Any) -> None:
+        self._record("modify", *args)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.open(tmp_path / "rm.sqlite")
+
+
+@pytest.fixture
+def broker(store: Store) -> FakeBroker:
+    return FakeBroker(store)
+
+
+async def _direct(fn: Any, *args: Any) -> Any:
+    return fn(*args)
+
+
+def _enforcer(broker: FakeBroker, store: Store, outcomes: list[Any] | None = None) -> Enforcer:
+    def on_outcome(action: Any, outcome: JournalOutcome, detail: str) -> None:
+        if outcomes is not None:
+            outcomes.append((action.kind, outcome, detail))
+
+    return Enforcer(broker, store, lambda: NOW, on_outcome=on_outcome, run_blocking=_direct)
+
+
+def _flatten() -> Flatten:
+    return Flatten(at=NOW, account_id=ACCT, rule="daily_realized_loss", reason="r")
+
+
+async def test_flatten_cancels_orders_before_closing_positions(
+    broker: FakeBroker, store: Store
+) -> None:
+    book = Book(positions=[_position(MNQ), _position(ES)], orders=[_order(11), _order(12)])
+    await _enforcer(broker, store).execute(_flatten(), book)
+    kinds = [c[0] for c in broker.calls]
+    assert kinds == ["cancel", "cancel", "close", "close"]
+    assert {c[1] for c in broker.calls[2:]} == {MNQ, ES}
+    (entry,) = store.journal(ACCT)
+    assert entry.outcome is JournalOutcome.CONFIRMED
+    assert entry.sent_at is not None
+    assert all(seen == 1 for seen in broker.journal_seen)  # journalled before every send
+
+
+async def test_a_retry_reads_the_broker_first_and_never_closes_a_flat_position(
+    broker: FakeBroker, store: Store
+) -> None:
+    enforcer = _enforcer(broker, store)
+    close = ClosePosition(
+        at=NOW, account_id=ACCT, rule="daily_unrealized_loss", reason="r", contract_id=MNQ
+    )
+    await enforcer.execute(close, Book(positions=[_position(MNQ)]))
+    assert broker.calls == [("close", MNQ)]
+    broker.calls.clear()
+    broker.positions = []  # the first close went through: the broker shows it flat
+    await enforcer.execute(close, Book(positions=[_position(MNQ)]))  # stale book on retry
+    assert broker.calls == [("read_positions",)]
+    latest = store.journal(ACCT)[0]
+    assert latest.outcome is JournalOutcome.CONFIRMED
+    assert latest.sent_at is None
+    assert "already flat" in (latest.outcome_detail or "")
+
+
+async def test_position_not_found_counts_as_done(broker: FakeBroker, store: Store) -> None:
+    broker.refuse = BrokerRefused("Position/closeContract", 2, "POSITION_NOT_FOUND", None)
+    close = ClosePosition(at=NOW, account_id=ACCT, rule="r", reason="r", contract_id=MNQ)
+    await _enforcer(broker, store).execute(close, Book(positions=[_position(MNQ)]))
+    assert store.journal(ACCT)[0].outcome is JournalOutcome.CONFIRMED
+
+
+async def test_a_refusal_is_failed_and_reported(broker: FakeBroker, store: Store) -> None:
+    broker.refuse = BrokerRefused("Order/cancel", 3, "REJECTED", "nope")
+    outcomes: list[Any] = []
+    cancel = CancelOrder(at=NOW, account_id=ACCT, rule="symbol_blocks", reason="r", order_id=11)
+    await _enforcer(broker, store, outcomes).execute(cancel, Book(orders=[_order(11)]))
+    assert outcomes and outcomes[0][1] is JournalOutcome.FAILED
+    assert "REJECTED" in outcomes[0][2]
+    assert store.journal(ACCT)[0].outcome is JournalOutcome.FAILED
+
+
+async def test_partial_close_sends_the_size(broker: FakeBroker, store: Store) -> None:
+    close = ClosePosition(
+        at=NOW, account_id=ACCT, rule="max_contracts", reason="r", contract_id=MNQ, size=1
+    )
+    await _enforcer(broker, store).execute(close, Book(positions=[_position(MNQ, 3)]))
+    assert broker.calls == [("partial", MNQ, 1)]
+
+
+async def test_flatten_of_a_flat_account_sends_nothing(broker: FakeBroker, store: Store) -> None:
+    await _enforcer(broker, store).execute(_flatten(), Book())
+    assert broker.calls == []
+    assert store.journal(ACCT)[0].outcome is JournalOutcome.CONFIRMED
