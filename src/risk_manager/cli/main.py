@@ -37,8 +37,8 @@ def _register() -> None:
     from risk_manager.cli.bench import bench_app
     from risk_manager.cli.config_cmd import config_app
     from risk_manager.cli.dashboard import dashboard, status
-    from risk_manager.cli.demo import demo
     from risk_manager.cli.db import db_app
+    from risk_manager.cli.demo import demo
     from risk_manager.cli.replay import replay
     from risk_manager.cli.run import run
     from risk_manager.cli.sim import sim_command
