@@ -259,10 +259,9 @@ class Enforcer:
         failures = [str(r) for r in (*cancels, *closes) if isinstance(r, BaseException)]
         if failures:
             return JournalOutcome.FAILED, "; ".join(failures)
-        return (
-            JournalOutcome.CONFIRMED,
-            f"cancelled {len(working)} order(s), closed {len(open_positions)} position(s)",
-        )
+        # Say what really happened: a position may have gone flat on its own meanwhile.
+        details = [r[1] for r in (*cancels, *closes) if not isinstance(r, BaseException)]
+        return JournalOutcome.CONFIRMED, "; ".join(details)
 
     async def _close(self, acct: int, contract_id: str, size: int | None) -> Outcome:
         try:
