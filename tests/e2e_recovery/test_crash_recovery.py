@@ -44,6 +44,17 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
+@pytest.fixture
+async def daemons() -> AsyncIterator[list[DaemonProcess]]:
+    """Daemons a test starts; any still running at the end (a failed test) is killed."""
+    started: list[DaemonProcess] = []
+    yield started
+    for daemon in started:
+        if daemon.proc is not None and daemon.proc.returncode is None:
+            daemon.kill()
+            await daemon.wait(10)
+
+
 def _unfinished_sent(db: Path) -> list[tuple[Any, ...]]:
     return query(
         db,
@@ -63,7 +74,11 @@ def _unfinished_sent(db: Path) -> list[tuple[Any, ...]]:
     ],
 )
 async def test_sigkill_during_flatten_then_restart(
-    sim: SimProcess, session: aiohttp.ClientSession, tmp_path: Path, restart: str
+    sim: SimProcess,
+    session: aiohttp.ClientSession,
+    daemons: list[DaemonProcess],
+    tmp_path: Path,
+    restart: str,
 ) -> None:
     trader = SimClient(sim.url, session)
     await trader.login()
@@ -73,6 +88,7 @@ async def test_sigkill_during_flatten_then_restart(
     api_port = free_port()
     config = write_config(tmp_path / "config.yaml", sim.url, db=db, api_port=api_port, rules=RULES)
     first = DaemonProcess(config, api_port, tmp_path / "a.log")
+    daemons.append(first)
     await first.start(session, acct)
 
     await trader.price(mnq, ENTRY)
@@ -100,6 +116,7 @@ async def test_sigkill_during_flatten_then_restart(
         assert len(_closes(await trader.state(), trader_orders)) == 1
 
     second = DaemonProcess(config, api_port, tmp_path / "b.log")
+    daemons.append(second)
     await second.start(session, acct)
     await eventually(flat, 10, "the account to be flat")
 

@@ -97,8 +97,11 @@ class AccountActor:
         wake = self.engine.next_wakeup()
         delay = MAX_IDLE_TICK if wake is None else (wake - now).total_seconds()
         delay = max(0.0, min(delay, MAX_IDLE_TICK))
+        # asyncio.timeout, not wait_for: on 3.11 wait_for drops a cancellation that arrives
+        # with an item (gh-86296), and the daemon's stop then waits on this actor forever.
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout=delay)
+            async with asyncio.timeout(delay):
+                return await self.queue.get()
         except TimeoutError:
             return ClockTick(self._clock())
 

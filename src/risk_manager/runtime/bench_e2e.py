@@ -1,0 +1,215 @@
+"""End-to-end enforcement latency: simulator in a child process, the daemon in this one.
+
+The daemon guards ``accounts`` simulator accounts with one rule, ``max_contracts`` limit 1.
+Each account holds 1 contract; a breach is the trader buying 1 more over REST: the simulator
+sends the position update (size 2) on the user hub and the daemon partial-closes 1. The
+simulator (``--timings``) stamps ``time.time_ns()`` when it hands each user-hub event to its hub
+server and when each write request arrives, so the latency of a breach is
+
+    (partial-close request received) − (the size-2 position event sent)
+
+on one machine's wall clock: hub transport, mapping, the actor queue, the engine, the
+journal write before the send, and the REST request. Breaches run one at a time, rotating over
+the accounts; the trader's REST calls share this process's event loop with the daemon (they are
+idle while a breach is measured). The client-side REST rate limit (180/min, under the
+gateway's 200/min) is lifted for the run: the simulator's limit is raised to match.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from risk_manager.config.models import Config
+from risk_manager.projectx.rate_limit import SlidingWindowLimiter
+from risk_manager.runtime.actor import AccountActor
+from risk_manager.runtime.daemon import Daemon
+from risk_manager.sim.process import SimProcess, spawned_sim
+
+USER, KEY = "demo", "demo-key"
+CONTRACT_ROOT = "MNQ"
+PRICE = 20000.0
+BREACH_TIMEOUT = 10.0  # seconds for one breach to be enforced and settle
+
+
+@dataclass(frozen=True, slots=True)
+class E2EResult:
+    breaches: int
+    enforced: int
+    latencies_ms: tuple[float, ...]
+    rss_mb: float
+    seconds: float
+
+    @property
+    def p50_ms(self) -> float:
+        return percentile(self.latencies_ms, 50)
+
+    @property
+    def p99_ms(self) -> float:
+        return percentile(self.latencies_ms, 99)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "p50_ms": round(self.p50_ms, 3),
+            "p99_ms": round(self.p99_ms, 3),
+            "rss_mb": round(self.rss_mb, 1),
+            "breaches": self.breaches,
+            "enforced": self.enforced,
+            "max_ms": round(max(self.latencies_ms, default=0.0), 3),
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def percentile(values: tuple[float, ...] | list[float], pct: float) -> float:
+    """Nearest-rank percentile (0 for no values)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * pct // 100))  # ceil
+    return ordered[int(rank) - 1]
+
+
+def rss_mb() -> float:
+    """This process's resident set now (Linux), else its peak."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * resource.getpagesize() / 2**20
+    except (OSError, IndexError, ValueError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def bench_config(sim: SimProcess, store: Path) -> Config:
+    return Config.model_validate(
+        {
+            "broker": {
+                "api_url": sim.url,
+                "user_hub_url": sim.user_hub_url,
+                "market_hub_url": sim.market_hub_url,
+                "username": USER,
+                "api_key": KEY,
+            },
+            "rules": {"max_contracts": {"enabled": True, "limit": 1}},
+            "store": {"path": str(store)},
+            "logging": {"level": "WARNING"},
+        }
+    )
+
+
+class _Trader:
+    def __init__(self, url: str, session: aiohttp.ClientSession) -> None:
+        self.url = url
+        self.session = session
+        self.headers: dict[str, str] = {}
+
+    async def post(self, path: str, body: dict[str, Any]) -> Any:
+        async with self.session.post(self.url + path, json=body, headers=self.headers) as r:
+            if r.status != 200:
+                raise RuntimeError(f"{path}: HTTP {r.status}: {await r.text()}")
+            return await r.json()
+
+    async def login(self) -> None:
+        reply = await self.post("/api/Auth/loginKey", {"userName": USER, "apiKey": KEY})
+        self.headers = {"Authorization": f"Bearer {reply['token']}"}
+
+    async def contract(self) -> str:
+        reply = await self.post("/api/Contract/available", {"live": False})
+        return str(next(c["id"] for c in reply["contracts"] if c["id"].split(".")[3] == "MNQ"))
+
+    async def buy(self, account_id: int, contract_id: str) -> None:
+        body = {"accountId": account_id, "contractId": contract_id, "type": 2, "side": 0, "size": 1}
+        reply = await self.post("/api/Order/place", body)
+        if not reply.get("success"):
+            raise RuntimeError(f"the trader's buy was refused: {reply}")
+
+    async def timings(self) -> dict[str, Any]:
+        async with self.session.get(self.url + "/sim/timings") as r:
+            data: dict[str, Any] = await r.json()
+            return data
+
+
+def _size(actor: AccountActor, contract_id: str, now: Callable[[], Any]) -> int:
+    view = actor.engine.view(actor.account_id, now())
+    return sum(p.position.size for p in view.positions if p.position.contract_id == contract_id)
+
+
+async def _settled(
+    daemon: Daemon, actor: AccountActor, changed: asyncio.Event, contract: str, sent: int
+) -> None:
+    """Until the daemon has sent ``sent`` requests for the account and sees size 1 again."""
+    while not (len(actor.enforcer.sent) >= sent and _size(actor, contract, daemon.clock) == 1):
+        changed.clear()
+        await changed.wait()
+
+
+async def run_e2e(breaches: int = 1000, accounts: int = 10) -> E2EResult:
+    if breaches < 1 or accounts < 1:
+        raise ValueError("breaches and accounts must be >= 1")
+    logging.getLogger("risk_manager").setLevel(logging.WARNING)
+    names = [f"BENCH-{i:02d}=50000" for i in range(accounts)]
+    extra = ["--timings", "--rate-limit", "1000000/60"]
+    with tempfile.TemporaryDirectory(prefix="rm-bench-e2e-") as tmp:
+        async with (
+            spawned_sim(names, extra=extra) as sim,
+            aiohttp.ClientSession() as session,
+            Daemon(bench_config(sim, Path(tmp) / "bench.sqlite"), serve_api=False) as daemon,
+        ):
+            limiter = daemon.client.limiter
+            limiter.general = SlidingWindowLimiter(10**9, 60.0)
+            changed = asyncio.Event()
+            daemon.listeners.append(lambda _acct: changed.set())
+            trader = _Trader(sim.url, session)
+            await trader.login()
+            contract = await trader.contract()
+            await trader.post("/sim/price", {"contractId": contract, "price": PRICE})
+            actors = sorted(daemon.actors.values(), key=lambda a: a.account_id)
+            for actor in actors:  # one contract each: at the limit, not over it
+                await trader.buy(actor.account_id, contract)
+                await asyncio.wait_for(
+                    _settled(daemon, actor, changed, contract, 0), BREACH_TIMEOUT
+                )
+            await trader.post("/sim/timings/clear", {})
+            started = time.perf_counter()
+            for n in range(breaches):
+                actor = actors[n % len(actors)]
+                sent = len(actor.enforcer.sent) + 1
+                await trader.buy(actor.account_id, contract)
+                await asyncio.wait_for(
+                    _settled(daemon, actor, changed, contract, sent), BREACH_TIMEOUT
+                )
+            seconds = time.perf_counter() - started
+            rss = rss_mb()
+            timings = await trader.timings()
+    latencies = latencies_ms(timings)
+    return E2EResult(breaches, len(latencies), tuple(latencies), rss, seconds)
+
+
+def latencies_ms(timings: dict[str, Any]) -> list[float]:
+    """For each partial close, the time since the last size-2 position event of its account."""
+    last_breach: dict[int, int] = {}
+    out: list[float] = []
+    marks = [
+        (e["t_ns"], 0, e["accountId"], e)
+        for e in timings["events"]
+        if e["target"] == "GatewayUserPosition" and e["size"] == 2
+    ] + [
+        (r["t_ns"], 1, r["accountId"], r)
+        for r in timings["requests"]
+        if r["path"] == "Position/partialCloseContract"
+    ]
+    for t_ns, kind, account_id, _ in sorted(marks, key=lambda m: (m[0], m[1])):
+        if kind == 0:
+            last_breach[account_id] = t_ns
+        elif account_id in last_breach:
+            out.append((t_ns - last_breach.pop(account_id)) / 1e6)
+    return out

@@ -1,0 +1,46 @@
+"""``risk-manager bench e2e`` end to end, tiny: the JSON figures, and every breach enforced."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from risk_manager.cli.main import app
+from risk_manager.runtime.bench_e2e import latencies_ms, percentile
+
+
+def test_bench_e2e_json_and_every_breach_enforced() -> None:
+    result = CliRunner().invoke(app, ["bench", "e2e", "--breaches", "20", "--json"])
+    # exit code 1 (and a message) when fewer partial closes than breaches reached the simulator
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(figures) == {"p50_ms", "p99_ms", "rss_mb"}
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+    assert figures["rss_mb"] > 0
+
+
+def test_latencies_pair_each_close_with_its_accounts_last_breach() -> None:
+    def event(t: int, acct: int, size: int) -> dict[str, object]:
+        return {"t_ns": t, "target": "GatewayUserPosition", "accountId": acct, "size": size}
+
+    def close(t: int, acct: int) -> dict[str, object]:
+        return {"t_ns": t, "path": "Position/partialCloseContract", "accountId": acct}
+
+    timings = {
+        "events": [event(1_000_000, 1, 2), event(1_500_000, 2, 2), event(2_000_000, 1, 1)],
+        "requests": [
+            close(4_000_000, 2),
+            close(3_000_000, 1),
+            close(9_000_000, 1),  # no breach before it: not counted
+            {"t_ns": 3_500_000, "path": "Order/place", "accountId": 1},
+        ],
+    }
+    assert latencies_ms(timings) == [2.0, 2.5]
+
+
+def test_nearest_rank_percentile() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile([], 99) == 0.0
