@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -48,21 +48,9 @@ def show(path: FileArgument) -> None:
     typer.echo(config.masked_yaml(), nl=False)
 
 
-def _compact(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_compact(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_compact(item) for item in value) + "]"
-    return str(value)
-
-
 def describe_rule(rule: RuleConfig) -> str:
     """``RULE-003 daily_realized_loss  limit=1000 include_fees=true`` (unset keys left out)."""
-    settings = rule.model_dump(mode="json", exclude={"enabled"}, exclude_none=True)
-    numbers = " ".join(f"{key}={_compact(value)}" for key, value in settings.items())
-    return f"  {rule.rule_id} {rule.key:<29} {numbers}".rstrip()
+    return f"  {rule.rule_id} {rule.key:<29} {rule.settings_text()}".rstrip()
 
 
 def _overrides(config: Config) -> list[str]:
@@ -111,7 +99,7 @@ def summary(config: Config) -> list[str]:
     rules = config.rules
     lines.append(
         f"rules:       {len(enabled)} of {len(RULE_KEYS)} enabled (mark={rules.mark}, "
-        f"stale_mark={_compact(rules.model_dump(mode='json')['stale_mark'])})"
+        f"stale_mark={rules.model_dump(mode='json')['stale_mark']})"
     )
     lines.extend(describe_rule(rule) for rule in enabled)
     lines.extend(_overrides(config))

@@ -70,6 +70,21 @@ class RuleConfig(_Frozen):
     enabled: bool = False
     warn_at: Fraction | None = None  # alert when the measured value crosses this share
 
+    def settings_text(self) -> str:
+        """``limit=1000 include_fees=true``: the rule's settings on one line (unset left out)."""
+        settings = self.model_dump(mode="json", exclude={"enabled"}, exclude_none=True)
+        return " ".join(f"{key}={_compact(value)}" for key, value in settings.items())
+
+
+def _compact(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_compact(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_compact(item) for item in value) + "]"
+    return str(value)
+
 
 Scope = Literal["per_position", "total"]
 

@@ -54,7 +54,14 @@ class DaemonReadSide(MemoryReadModel):
             curve.add(now, view.net, day)
             locks = [lock for lock in d.store.active_locks(now, acct)] or list(view.locks)
             self.put_account(
-                account_json(view, d.catalog, trading_day=day, curve=curve.points(), locks=locks)
+                account_json(
+                    view,
+                    d.catalog,
+                    trading_day=day,
+                    curve=curve.points(),
+                    locks=locks,
+                    settings=d.config.rules_for(acct),
+                )
             )
         for entry in reversed(d.store.journal(limit=50)):
             if entry.id > self._seen_journal:

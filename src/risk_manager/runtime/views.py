@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from risk_manager.api.read_model import JSON, iso, money
+from risk_manager.config.rules import RulesConfig
 from risk_manager.domain.contracts import ContractCatalog
 from risk_manager.domain.enums import OrderSide, OrderType, PositionType
 from risk_manager.domain.locks import Lock
@@ -37,7 +38,7 @@ def _number(value: Decimal | None) -> str | None:
     return str(value.quantize(Decimal(1)) if value == value.to_integral() else value.normalize())
 
 
-def _rule(rule: RuleView) -> JSON:
+def _rule(rule: RuleView, detail: str) -> JSON:
     fmt = _number if rule.key in COUNT_RULES else money
     used = None
     if rule.value is not None and rule.limit:
@@ -49,7 +50,7 @@ def _rule(rule: RuleView) -> JSON:
         "value": fmt(rule.value),
         "limit": fmt(rule.limit),
         "used": used,
-        "detail": "",
+        "detail": detail,
     }
 
 
@@ -73,8 +74,22 @@ def account_json(
     trading_day: str,
     curve: list[JSON],
     locks: list[Lock] | None = None,
+    settings: RulesConfig | None = None,
 ) -> JSON:
-    """``locks``: the active locks with their store ids (the view's own may lack ids)."""
+    """``locks``: the active locks with their store ids (the view's own may lack ids).
+    ``settings``: the account's rules, shown as each rule's detail (an active lock's reason
+    takes its place)."""
+    active = locks if locks is not None else list(view.locks)
+    reasons = {lock.rule: lock.reason for lock in active}
+
+    def detail(key: str) -> str:
+        if key in reasons:
+            return reasons[key]
+        if settings is None:
+            return ""
+        rule = settings.rule(key)
+        return rule.settings_text() if rule.enabled else ""
+
     rules = {r.key: r for r in view.rules}
     loss_limit = next(
         (rules[k].limit for k in LOSS_LIMIT_RULES if k in rules and rules[k].state != "off"),
@@ -127,8 +142,8 @@ def account_json(
             for o in view.orders
             if o.is_working
         ],
-        "rules": [_rule(r) for r in view.rules],
-        "locks": [_lock(lock, view.at) for lock in (locks if locks is not None else view.locks)],
+        "rules": [_rule(r, detail(r.key)) for r in view.rules],
+        "locks": [_lock(lock, view.at) for lock in active],
     }
 
 
