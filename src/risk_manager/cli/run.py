@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -13,11 +14,11 @@ import typer
 from risk_manager.config.errors import ConfigError
 from risk_manager.config.loader import load_config
 from risk_manager.config.models import Config
-from risk_manager.domain.errors import RefuseToStart
+from risk_manager.domain.errors import AuthenticationFailed, RefuseToStart, RetryLater
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.runtime.logs import setup_logging
 
-STOP_WITHIN = 10.0  # seconds: SIGINT/SIGTERM must end the process within this
+START_RETRY_CAP = 60.0  # seconds between start attempts at most
 
 
 def run(
@@ -50,9 +51,30 @@ async def _serve(cfg: Config) -> None:
             signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
         else:
             loop.add_signal_handler(sig, stop.set)
-    async with Daemon(cfg) as daemon:
-        logging.getLogger(__name__).info(
-            "guarding %d account(s); dashboard at %s", len(daemon.actors), daemon.api_url
-        )
-        await stop.wait()
-        logging.getLogger(__name__).info("stopping")
+    log = logging.getLogger(__name__)
+    attempt = 0
+    while not stop.is_set():
+        # A guard must come back by itself: an unreachable gateway or a failed login at start
+        # is retried with backoff (locks are enforced from the store as soon as it connects).
+        try:
+            async with Daemon(cfg) as daemon:
+                attempt = 0
+                log.info(
+                    "guarding %d account(s); dashboard at %s", len(daemon.actors), daemon.api_url
+                )
+                await stop.wait()
+                log.info("stopping")
+                return
+        except RefuseToStart:
+            raise
+        except AuthenticationFailed as exc:
+            log.critical("login to the gateway failed: %s; retrying", exc)
+            delay = START_RETRY_CAP
+        except (RetryLater, OSError) as exc:
+            attempt += 1
+            delay = min(START_RETRY_CAP, 2.0**attempt)
+            log.error(
+                "cannot start guarding (%s: %s); retrying in %.0f s", type(exc).__name__, exc, delay
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
