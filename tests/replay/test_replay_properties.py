@@ -9,8 +9,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from risk_manager.cli.replay import action_record, run_replay
+from risk_manager.cli.replay import run_replay
 from risk_manager.config.models import Config
+from risk_manager.domain.actions import action_to_dict
 from risk_manager.engine.factory import engine_for
 
 T0 = datetime(2026, 3, 10, 21, 50, tzinfo=UTC)  # ten minutes before the 17:00 CT reset
@@ -92,7 +93,7 @@ def lines(draw: st.DrawFn) -> list[str]:
 
 def run(text: list[str]) -> str:
     engine = engine_for(CONFIG)
-    recs = [action_record(a) for a in run_replay(engine, iter(text), None, lambda _m: None)]
+    recs = [action_to_dict(a) for a in run_replay(engine, iter(text), None, lambda _m: None)]
     return "\n".join(json.dumps(r, ensure_ascii=False) for r in recs)
 
 

@@ -21,13 +21,8 @@ from risk_manager.config.errors import ConfigError
 from risk_manager.config.loader import read_yaml, substitute_env
 from risk_manager.config.models import Config
 from risk_manager.domain.actions import (
-    Alert,
     AnyAction,
-    CancelOrder,
-    ClosePosition,
-    LockAccount,
-    ModifyOrder,
-    PlaceOrder,
+    action_to_dict,
 )
 from risk_manager.domain.events import ClockTick, ConnectionEvent, Event
 from risk_manager.engine.engine import Engine
@@ -102,45 +97,6 @@ def parse_line(obj: Any) -> tuple[datetime, list[Event] | None]:
         return at, market_events(target, arguments, at)
     except WireError as exc:
         raise BadLine(f"{target}: {exc}") from None
-
-
-def _num(value: Decimal | None) -> int | float | None:
-    """Exact on output: a Decimal price prints as its own digits."""
-    if value is None:
-        return None
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
-def action_record(action: AnyAction) -> dict[str, Any]:
-    rec: dict[str, Any] = {
-        "at": action.at.isoformat(),
-        "account_id": action.account_id,
-        "rule": action.rule,
-        "kind": action.kind,
-        "reason": action.reason,
-    }
-    if isinstance(action, ClosePosition):
-        rec.update(contract_id=action.contract_id, size=action.size)
-    elif isinstance(action, CancelOrder):
-        rec["order_id"] = action.order_id
-    elif isinstance(action, LockAccount):
-        rec.update(
-            until=action.until.isoformat() if action.until else None,
-            lock_kind=action.lock_kind.value,
-        )
-    elif isinstance(action, Alert):
-        rec["severity"] = action.severity.value
-    elif isinstance(action, PlaceOrder):
-        rec.update(
-            contract_id=action.contract_id,
-            side=action.side.name.lower(),
-            type=action.type.name.lower(),
-            size=action.size,
-            price=_num(action.price),
-        )
-    elif isinstance(action, ModifyOrder):
-        rec.update(order_id=action.order_id, price=_num(action.price))
-    return rec
 
 
 def run_replay(
@@ -232,7 +188,7 @@ def replay(
             for action in run_replay(
                 engine, iter(handle), end, lambda m: typer.echo(f"{events}: {m}", err=True)
             ):
-                rec = action_record(action)
+                rec = action_to_dict(action)
                 if as_json:
                     typer.echo(json.dumps(rec, ensure_ascii=False))
                 else:
