@@ -49,19 +49,54 @@ function onMessage(msg) {
       state.health = msg.health || null;
       root.replaceChildren();
       render();
+      watchPending();
       break;
     case "account":
       state.accounts.set(msg.account.id, msg.account);
       render(msg.account.id);
       break;
     case "enforcement":
-      state.log = [msg.entry, ...state.log].slice(0, MAX_LOG);
+      // By id: a re-sent entry (its outcome known now) replaces the one shown.
+      state.log = [msg.entry, ...state.log.filter((e) => e.id !== msg.entry.id)].slice(0, MAX_LOG);
       if (state.accounts.has(msg.entry.account_id)) render(msg.entry.account_id);
+      watchPending();
       break;
     case "health":
       state.health = msg.health;
       renderHeader();
       break;
+  }
+}
+
+// The stream sends a journal entry once, when the action is taken ("pending"); its outcome
+// (confirmed, failed…) lands later. While a recent entry is pending, re-read the log.
+const PENDING_POLL_MS = 1500, PENDING_MAX_AGE_MS = 10 * 60 * 1000;
+let pendingTimer = null;
+
+function watchPending() {
+  const waiting = state.log.some((e) => e.outcome === "pending" && Date.now() - Date.parse(e.at) < PENDING_MAX_AGE_MS);
+  if (waiting && pendingTimer === null) pendingTimer = setTimeout(rereadLog, PENDING_POLL_MS);
+}
+
+async function rereadLog() {
+  try {
+    const reply = await fetch(`/api/v1/enforcements?limit=${MAX_LOG}`, { cache: "no-store" });
+    if (reply.ok) {
+      const fresh = new Map(((await reply.json()).enforcements || []).map((e) => [e.id, e]));
+      const changed = new Set();
+      state.log = state.log.map((e) => {
+        const now = fresh.get(e.id);
+        if (!now || now.outcome === e.outcome) return e;
+        changed.add(e.account_id);
+        return now;
+      });
+      for (const id of changed) if (state.accounts.has(id)) render(id);
+    }
+  } catch (err) {
+    console.warn("re-reading the enforcement log failed; trying again", err);
+  } finally {
+    pendingTimer = null;
+    watchPending();
   }
 }
 

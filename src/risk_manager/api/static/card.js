@@ -4,14 +4,17 @@ import { clock, duration, h, money, num, secondsUntil, signClass } from "./forma
 
 export function accountCard(a, log) {
   const card = h("section", { class: `card${a.locked ? " locked" : ""}`, "data-account": a.id });
-  card.append(head(a), kpis(a));
-  if (a.locks && a.locks.length) card.append(locks(a.locks));
-  card.append(h("div", { class: "chart" }, pnlChart(a)));
-  card.append(h("div", {}, h("h3", {}, "Rules"), rules(a.rules || [])));
-  card.append(h("div", { class: "grid2" },
+  // Two columns when the card is wide (see style.css): the money on the left, the rules and
+  // what was enforced on the right.
+  const main = h("div", { class: "col col-main" }, kpis(a));
+  if (a.locks && a.locks.length) main.append(locks(a.locks));
+  main.append(h("div", { class: "chart" }, pnlChart(a)),
     h("div", {}, h("h3", {}, "Positions"), positions(a.positions || [])),
-    h("div", {}, h("h3", {}, "Working orders"), orders(a.orders || []))));
-  card.append(h("div", {}, h("h3", {}, "Enforcement log"), enforcementLog(log)));
+    h("div", {}, h("h3", {}, "Working orders"), orders(a.orders || [])));
+  const side = h("div", { class: "col col-side" },
+    h("div", {}, h("h3", {}, "Rules"), rules(a.rules || [], a.locks || [])),
+    h("div", {}, h("h3", {}, "Enforcement log"), enforcementLog(log)));
+  card.append(head(a), h("div", { class: "card-body" }, main, side));
   return card;
 }
 
@@ -43,7 +46,9 @@ function kpis(a) {
   } else {
     const share = limit > 0 ? Math.max(0, Math.min(1, room / limit)) : 0;
     const level = share <= 0.1 ? "bad" : share <= 0.25 ? "warn" : "ok";
-    roomBox = kpi("Room to lock", money(a.room_to_loss_lock, { sign: false }), "",
+    // The daemon clamps the room at 0: past the limit there is none left, and the lock says why.
+    const text = room > 0 ? money(a.room_to_loss_lock, { sign: false }) : a.locked ? "none — locked" : "none";
+    roomBox = kpi("Room to lock", text, room > 0 ? "" : "words",
       `of ${money(a.loss_limit, { sign: false })} limit`, `room room-${level}`);
     const colour = level === "ok" ? "var(--ok)" : level === "warn" ? "var(--warn)" : "var(--bad)";
     roomBox.append(h("div", { class: "roombar" }, h("div", { style: `width:${(share * 100).toFixed(1)}%;background:${colour}` })));
@@ -65,23 +70,37 @@ function locks(list) {
       l.ends_at ? duration(secondsUntil(l.ends_at)) : "until cleared"))));
 }
 
-// Each rule's bar: `used` (share of the limit consumed) when the daemon provides it.
-function used(r) {
-  const u = num(r.used);
-  if (u !== null) return Math.max(0, Math.min(1, u));
-  return { ok: 0.15, warning: 0.8, breached: 1, off: 0 }[r.state] ?? 0;
+// A rule's bar is the share of its limit used, as the daemon measured it. Rules without a
+// number (a grace period, blocked symbols, a cooldown) get a state pill instead: an empty or
+// made-up bar would read as "plenty of room".
+const PILL = { ok: "ok", warning: "warning", breached: "breached", off: "off" };
+
+function rules(list, activeLocks) {
+  if (!list.length) return h("div", { class: "none" }, "no rules enabled");
+  const locked = new Set(activeLocks.map((l) => l.rule));
+  const on = list.filter((r) => r.state !== "off"), off = list.filter((r) => r.state === "off");
+  // The rules that are off take one line: each would otherwise be a row of nothing.
+  const offLine = off.length
+    ? h("div", { class: "rules-off" }, h("span", { class: "pill pill-off" }, "off"), " ",
+      off.flatMap((r, i) => [i ? ", " : "", h("span", { class: "mono", "data-rule": r.key, title: r.id }, r.key)]))
+    : null;
+  return h("div", {}, on.length ? h("div", { class: "rules" }, on.map((r) => ruleRow(r, locked.has(r.key)))) : null, offLine);
 }
 
-function rules(list) {
-  if (!list.length) return h("div", { class: "none" }, "no rules enabled");
-  return h("div", { class: "rules" }, list.flatMap((r) => [
+function ruleRow(r, locked) {
+  const u = num(r.used);
+  const share = u === null ? null : Math.max(0, Math.min(1, u));
+  const numeric = r.value != null || r.limit != null; // != null: neither null nor undefined
+  const meter = share === null
+    ? h("span", { class: `pill pill-${r.state}` }, locked ? "locked" : PILL[r.state] ?? r.state)
+    : h("div", { class: "gauge", title: `${(share * 100).toFixed(0)}% of the limit used` },
+      h("div", { class: `st-${r.state}`, style: `width:${(share * 100).toFixed(1)}%` }));
+  return h("div", { class: "rule-row", "data-rule": r.key },
     h("span", { class: "rid mono" }, r.id),
-    h("span", { class: `txt-${r.state}`, title: r.detail || "" }, r.key),
-    h("div", { class: "gauge", title: r.detail || "" },
-      h("div", { class: `st-${r.state}`, style: `width:${(used(r) * 100).toFixed(1)}%` })),
-    h("span", { class: "val num", title: r.detail || "" },
-      r.state === "off" ? "off" : `${r.value ?? "—"} / ${r.limit ?? "—"}`),
-  ]));
+    h("span", { class: `rname txt-${r.state}` }, r.key),
+    meter,
+    h("span", { class: "val num" }, numeric ? `${r.value ?? "—"} / ${r.limit ?? "—"}` : ""),
+    r.detail ? h("span", { class: "detail", title: r.detail }, r.detail) : null);
 }
 
 function table(headers, rows) {
