@@ -3,10 +3,13 @@ a ``guard`` that starts the real daemon against it (real sockets: REST, both hub
 
 from __future__ import annotations
 
+import asyncio
+import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,6 +24,18 @@ from .helpers import BUY, SimTrader, config_text, wait_for
 
 # Reconnect fast: a dropped hub is back within a fraction of a second.
 HUB_OPTIONS = {"backoff_base": 0.05, "backoff_cap": 0.2, "healthy_after": 0.5}
+
+
+STOP_WITHIN = 15.0  # seconds; shutdown drains enforcement for up to 5 s
+
+
+def stacks() -> str:
+    """Where every unfinished task of the loop is waiting."""
+    out = io.StringIO()
+    for task in asyncio.all_tasks():
+        if not task.done():
+            task.print_stack(limit=8, file=out)
+    return out.getvalue()
 
 
 class Guard:
@@ -43,9 +58,14 @@ class Guard:
 
     async def stop(self) -> None:
         """Stop the daemon (a restart is another ``start`` on the same store file)."""
-        if self._running:
-            self._running = False
-            await self.daemon.stop()
+        if not self._running:
+            return
+        self._running = False
+        stopping = asyncio.create_task(self.daemon.stop(), name="e2e-daemon-stop")
+        done, _ = await asyncio.wait({stopping}, timeout=STOP_WITHIN)
+        if not done:  # name what hangs rather than waiting for pytest's timeout
+            raise AssertionError(f"the daemon did not stop within {STOP_WITHIN}s:\n{stacks()}")
+        stopping.result()
 
     async def _hubs_up(self) -> bool:
         d = self.daemon
@@ -85,6 +105,13 @@ class Guard:
             return marks == [Decimal(price)]
 
         await wait_for(marked, f"the daemon marking {symbol} at {price}")
+
+    async def api(self, path: str) -> Any:
+        """GET ``/api/v1/<path>`` from the daemon's local API (started with serve_api=True)."""
+        assert self.daemon.api_url is not None, "start the guard with serve_api=True"
+        async with self.trader.session.get(f"{self.daemon.api_url}/api/v1/{path}") as r:
+            assert r.status == 200, (path, r.status, await r.text())
+            return await r.json()
 
     async def hold_and_move(self, symbol: str, side: int, size: int, price: str) -> None:
         """Open a position, make sure the daemon sees its quotes, then move the market."""

@@ -24,7 +24,7 @@ def assert_ends_at_reset(lock: Lock, guard: Guard) -> None:
 async def test_rule_003_daily_realized_loss_flattens_and_locks_until_reset(
     guard: Guard, trader: SimTrader
 ) -> None:
-    await guard.start("  daily_realized_loss: {enabled: true, limit: 100}")
+    await guard.start("  daily_realized_loss: {enabled: true, limit: 100}", serve_api=True)
     await trader.limit("MNQ", BUY, 1, "20000")  # a resting order the flatten must cancel
     await trader.round_trip("MNQ", BUY, 2, "20950")  # about −100.5 points × $2 × 2 − fees
     lock = await guard.wait_lock("daily_realized_loss")
@@ -32,6 +32,13 @@ async def test_rule_003_daily_realized_loss_flattens_and_locks_until_reset(
     assert_ends_at_reset(lock, guard)
     assert not await trader.working_orders()
     await guard.assert_locked_out("MNQ", "20900")
+    # The local API shows it too: the lock, and the flatten in the enforcement log.
+    view = await guard.api(f"accounts/{trader.account_id}")
+    assert view["locked"] and [k["rule"] for k in view["locks"]] == ["daily_realized_loss"]
+    log = await guard.api(f"enforcements?account={trader.account_id}&limit=500")
+    assert any(
+        e["rule"] == "daily_realized_loss" and e["kind"] == "flatten" for e in log["enforcements"]
+    )
 
 
 async def test_rule_006_trade_frequency_limit_locks_for_the_cooldown(

@@ -34,8 +34,11 @@ class DaemonReadSide(MemoryReadModel):
     async def run(self) -> None:
         """Publish changed accounts (coalesced), new journal entries and health."""
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for drops a cancel that races the
+            # wake-up (gh-86296) and the daemon's stop would wait on this task forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                async with asyncio.timeout(1.0):
+                    await self._wake.wait()
             self._wake.clear()
             self.refresh()
             await asyncio.sleep(self._interval)
