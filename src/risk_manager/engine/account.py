@@ -61,7 +61,7 @@ class AccountState:
     def next_stale_check(self, marks: dict[str, Mark]) -> datetime | None:
         times: list[datetime] = []
         for cid in self.ledger.positions:
-            opened = self.ledger.opened_at.get(cid)
+            opened = self.ledger.mark_wait_start(cid)
             if opened is None:
                 continue
             mark = marks.get(cid)

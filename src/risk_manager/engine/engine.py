@@ -31,6 +31,7 @@ from risk_manager.domain.events import (
 )
 from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.engine.account import AccountState
+from risk_manager.engine.inflight import Key
 from risk_manager.engine.ledger import CachingCatalog, Mark
 from risk_manager.engine.lock_ledger import LockLedger
 from risk_manager.engine.rules import LOSS_LOCK_RULES, Rule, Trigger, build_rules
@@ -129,6 +130,11 @@ class Engine:
         self._refresh_due(now)
         return cleared
 
+    def in_flight(self, account_id: int) -> frozenset[Key]:
+        """Causes (``inflight.cause_key``) of actions proposed and not yet seen done."""
+        state = self._accounts.get(account_id)
+        return frozenset(state.inflight.items) if state is not None else frozenset()
+
     def view(self, account_id: int, now: datetime) -> AccountView:
         state = self._account(account_id)
         ledger = state.ledger
@@ -190,6 +196,7 @@ class Engine:
             locked_rules=locked,
             alerted=state.alerted,
             user_hub_down_since=self._user_down_since,
+            stale_mark=state.config.stale_mark,
         )
 
     # -- time ---------------------------------------------------------------------------------
@@ -245,7 +252,7 @@ class Engine:
         out: list[AnyAction] = []
         limit = state.config.stale_mark
         for cid in sorted(state.ledger.positions):
-            opened = state.ledger.opened_at.get(cid, now)
+            opened = state.ledger.mark_wait_start(cid) or now
             mark = self.marks.get(cid)
             last = mark.at if mark is not None else None
             since = max(opened, last) if last is not None else opened
@@ -264,6 +271,11 @@ class Engine:
                     f"{limit.total_seconds():g}s; unrealized P&L unknown",
                 )
             )
+        if out:  # the rules that value positions waited for this mark: now they alert
+            ctx = self._context(state, now, None)
+            for rule in state.rules:
+                if rule.values_positions:
+                    out.extend(self._admit(state, rule.evaluate(ctx), now))
         return out
 
     # -- events -------------------------------------------------------------------------------

@@ -73,6 +73,7 @@ class Context:
     locked_rules: frozenset[str]  # rule keys with an active lock on this account
     alerted: set[tuple[str, ...]] = field(default_factory=set)  # once-per-cause memory
     user_hub_down_since: datetime | None = None
+    stale_mark: timedelta = timedelta(seconds=10)
     _unrealized: Decimal | None = None
     _unrealized_known: bool = False
     _per_position: dict[str, Decimal | None] | None = None
@@ -106,6 +107,17 @@ class Context:
             self._unrealized = total
             self._unrealized_known = True
         return self._unrealized
+
+    def awaiting_mark(self, contract_id: str) -> bool:
+        """True while a position younger than ``stale_mark`` may still get its first quote
+        (the quote subscription starts only once the position exists); a missing contract
+        spec never waits."""
+        start = self.ledger.mark_wait_start(contract_id)
+        return (
+            start is not None
+            and self.now - start < self.stale_mark
+            and self.catalog.get(contract_id) is not None
+        )
 
     def resolve_until(
         self, duration: timedelta | UntilSentinel, start: datetime
@@ -144,6 +156,7 @@ class Rule:
     """Base of the 16 rule modules. Subclasses set ``triggers`` and implement ``evaluate``."""
 
     triggers: ClassVar[Trigger] = Trigger.ALL
+    values_positions: ClassVar[bool] = False  # needs marks: re-run when a mark goes stale
     period: ClassVar[str] = "day"  # warn_at fires once per this period ("day" | "week")
 
     def __init__(self, config: RuleConfig) -> None:
@@ -207,8 +220,15 @@ class Rule:
         return actions
 
     def unknown_mark_alert(self, ctx: Context) -> list[AnyAction]:
-        """Fail closed: an open position without a mark is an alert, never a 0 (RULES.md §4)."""
-        missing = sorted(cid for cid, u in ctx.position_unrealized().items() if u is None)
+        """Fail closed: an open position without a mark is an alert, never a 0 (RULES.md §4).
+
+        The caller does not act either way; a position still awaiting its first quote
+        (younger than ``stale_mark``) is simply waited for, without an alert."""
+        missing = sorted(
+            cid
+            for cid, u in ctx.position_unrealized().items()
+            if u is None and not ctx.awaiting_mark(cid)
+        )
         if not missing or not ctx.once(self.key, "unknown", *missing):
             return []
         return [

@@ -15,6 +15,7 @@ from risk_manager.engine.rules.base import Context, Rule, Trigger, money
 
 class DailyNetLossRule(Rule):
     triggers: ClassVar[Trigger] = Trigger.TRADE | Trigger.QUOTE | Trigger.POSITION
+    values_positions: ClassVar[bool] = True
 
     def __init__(self, config: DailyNetLoss) -> None:
         super().__init__(config)

@@ -20,6 +20,7 @@ from risk_manager.engine.rules.base import Context, Rule, Trigger, money
 
 class TrailingDrawdownRule(Rule):
     triggers: ClassVar[Trigger] = Trigger.ACCOUNT | Trigger.QUOTE | Trigger.POSITION
+    values_positions: ClassVar[bool] = True
 
     def __init__(self, config: TrailingDrawdown) -> None:
         super().__init__(config)

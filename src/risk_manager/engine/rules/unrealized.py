@@ -13,6 +13,7 @@ class UnrealizedThresholdRule(Rule):
     """``sign`` = −1 for a loss limit (fires at ≤ −amount), +1 for a profit target (≥ amount)."""
 
     triggers: ClassVar[Trigger] = Trigger.QUOTE | Trigger.POSITION
+    values_positions: ClassVar[bool] = True
     sign: ClassVar[int] = 1
     word: ClassVar[str] = "target"
 

@@ -1,0 +1,79 @@
+"""A position younger than ``stale_mark`` without a mark waits for its first quote; after
+``stale_mark`` it is alerted (fail closed, RULES.md §4). The market-hub subscription of a
+contract starts only once its position exists, so the first quote always comes a little later."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from engine.helpers import ACC, NQ, Sim, kinds, rules
+from risk_manager.domain.actions import ClosePosition, Flatten, LockAccount
+from risk_manager.domain.enums import PositionType
+from risk_manager.domain.events import PositionEvent
+from risk_manager.domain.models import Position
+
+VALUE_RULES = rules(
+    daily_net_loss={"limit": 1000},
+    trailing_drawdown={"max_drawdown": 2000},
+    daily_unrealized_loss={"limit": 300},
+    max_unrealized_profit={"target": 300},
+)
+VALUE_KEYS = {
+    "daily_net_loss",
+    "trailing_drawdown",
+    "daily_unrealized_loss",
+    "max_unrealized_profit",
+}
+
+
+def test_no_mark_alert_while_the_first_quote_is_on_its_way() -> None:
+    sim = Sim(VALUE_RULES)
+    assert sim.trade(NQ) == []  # the opening fill
+    assert sim.position(NQ, 1, "100") == []
+    sim.now += timedelta(milliseconds=30)
+    assert sim.account("50000") == []
+    assert sim.quote(NQ, "101") == []
+    assert not sim.advance(seconds=9)
+    assert sim.actions == []
+
+
+def test_young_position_without_mark_is_not_acted_on() -> None:
+    sim = Sim(VALUE_RULES)
+    sim.position(NQ, 2, "100")
+    sim.now += timedelta(milliseconds=5)
+    sim.trade(NQ, pnl="-5000", side=1)  # realized alone is past the limit, but net is unknown
+    sim.position(NQ, 1, "100")
+    acted = [a for a in sim.actions if isinstance(a, Flatten | LockAccount | ClosePosition)]
+    assert acted == []
+
+
+def test_no_mark_after_stale_mark_alerts_once_per_rule() -> None:
+    sim = Sim(VALUE_RULES)
+    sim.position(NQ, 1, "100")
+    assert not sim.advance(seconds=9, milliseconds=999)
+    out = sim.advance(milliseconds=1)
+    assert ("alert", "stale_mark") in kinds(out)
+    assert {a.rule for a in out} == VALUE_KEYS | {"stale_mark"}
+    assert all(a.kind == "alert" for a in out)
+    assert next(a for a in out if a.rule == "daily_net_loss").reason.count("unknown") == 1
+    assert sim.account("50000") == []  # once per cause
+    assert not sim.advance(seconds=5)
+
+
+def test_grace_runs_from_when_the_engine_first_saw_the_position() -> None:
+    """A position from a REST snapshot at startup opened long ago: still a grace to subscribe."""
+    sim = Sim(rules(daily_net_loss={"limit": 1000}))
+    old = Position(1, ACC, NQ, PositionType.LONG, 1, Decimal(100), sim.now - timedelta(hours=1))
+    assert sim.engine.process(PositionEvent(sim.now, old), sim.now) == []
+    assert sim.engine.tick(sim.now + timedelta(seconds=1)) == []
+    out = sim.engine.tick(sim.now + timedelta(seconds=10))
+    assert {a.rule for a in out} == {"stale_mark", "daily_net_loss"}
+
+
+def test_unknown_contract_spec_alerts_at_once() -> None:
+    """Waiting cannot bring a spec: only a missing mark gets the grace."""
+    sim = Sim(rules(daily_net_loss={"limit": 1000}))
+    out = sim.position("CON.F.US.ZZZ.H26", 1, "100")
+    assert kinds(out) == [("alert", "daily_net_loss")]
+    assert "unknown" in out[0].reason
