@@ -99,6 +99,7 @@ class Sim:
         trade_id: int | None = None,
         voided: bool = False,
         at: datetime | None = None,
+        order_id: int = 1,
     ) -> list[AnyAction]:
         if trade_id is None:
             self._trade_id += 1
@@ -111,7 +112,7 @@ class Sim:
             Decimal(price),
             OrderSide(side),
             size,
-            1,
+            order_id,
             Decimal(fees),
             Decimal(0),
             None if pnl is None else Decimal(pnl),

@@ -90,6 +90,7 @@ class Ledger:
     tags_seen: set[str] = field(default_factory=set)  # customTags of orders seen
     _seq: int = 0
     _trade_in_day: dict[int, tuple[bool, bool]] = field(default_factory=dict)
+    order_fills: dict[int, int] = field(default_factory=dict)  # volume filled, by order id
 
     # -- realized -----------------------------------------------------------------------------
 
@@ -117,18 +118,32 @@ class Ledger:
         old = self.orders.get(order.id)
         if order.custom_tag is not None:
             self.tags_seen.add(order.custom_tag)
-        working = order.is_working and order.size > order.fill_volume
+        # Fills seen count too: the trade event comes before the order's Filled status.
+        filled = max(order.fill_volume, self.order_fills.get(order.id, 0))
+        working = order.is_working and order.size > filled
         if working:
             self.orders[order.id] = order
         else:
-            self.orders.pop(order.id, None)
+            self._drop_order(order.id, order.contract_id, order.is_ours)
+            return old
         if order.is_ours or (old is not None and old.is_ours):
-            mine = self.ours.setdefault(order.contract_id, {})
-            if working:
-                mine[order.id] = order
-            else:
-                mine.pop(order.id, None)
+            self.ours.setdefault(order.contract_id, {})[order.id] = order
         return old
+
+    def _drop_order(self, order_id: int, contract_id: str, ours: bool) -> None:
+        old = self.orders.pop(order_id, None)
+        if ours or (old is not None and old.is_ours):
+            mine = self.ours.get(contract_id)
+            if mine is not None:
+                mine.pop(order_id, None)
+
+    def _count_order_fill(self, trade: Trade, sign: int) -> None:
+        """An order whose fills cover its size is done, whatever its last status said."""
+        filled = self.order_fills.get(trade.order_id, 0) + sign * trade.size
+        self.order_fills[trade.order_id] = filled
+        order = self.orders.get(trade.order_id)
+        if order is not None and filled >= order.size:
+            self._drop_order(order.id, order.contract_id, order.is_ours)
 
     def apply_position(self, position: Position, at: datetime) -> Position | None:
         """Store or drop the position; returns the previous version."""
@@ -177,12 +192,14 @@ class Ledger:
                 i = bisect_left(self.fill_times, old.created_at)
                 if i < len(self.fill_times) and self.fill_times[i] == old.created_at:
                     del self.fill_times[i]
+                self._count_order_fill(old, -1)
                 return True
             return False
         self.trades[trade.id] = trade
         if trade.voided:
             return True
         self._trade_in_day[trade.id] = (in_day, in_week)
+        self._count_order_fill(trade, 1)
         self._add(trade, 1, in_day, in_week)
         if in_day:
             self.fills_day += 1
@@ -216,6 +233,7 @@ class Ledger:
         self.day_costs = ZERO
         self.fills_day = 0
         self.day_peak_net = ZERO
+        self.order_fills.clear()  # bounded: an order's own fillVolume still counts
         for tid, (_, in_week) in list(self._trade_in_day.items()):
             self._trade_in_day[tid] = (False, in_week)
 
