@@ -1,4 +1,5 @@
-"""Write docs/dashboard.png: the web dashboard over realistic demo data.
+"""Write docs/dashboard-sample.png: the web dashboard over two sample accounts (docs/dashboard.png
+is taken from `risk-manager demo`).
 
 Run: .venv/bin/python tests/api/screenshot_dashboard.py [out.png]
 """
@@ -40,4 +41,4 @@ async def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/dashboard.png")))
+    asyncio.run(main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/dashboard-sample.png")))

@@ -24,7 +24,7 @@ class DaemonReadSide(MemoryReadModel):
         self._dirty: set[int] = set(daemon.actors)
         self._wake = asyncio.Event()
         self._curves = {acct: PnlCurve() for acct in daemon.actors}
-        self._seen_journal = 0
+        self._sent_outcomes: dict[int, str | None] = {}  # journal id -> outcome last streamed
         daemon.listeners.append(self._mark)
 
     def _mark(self, account_id: int) -> None:
@@ -66,10 +66,15 @@ class DaemonReadSide(MemoryReadModel):
                     settings=d.config.rules_for(acct),
                 )
             )
-        for entry in reversed(d.store.journal(limit=50)):
-            if entry.id > self._seen_journal:
-                self._seen_journal = entry.id
+        # New entries, and entries whose outcome arrived since: the pages merge them by id.
+        recent = d.store.journal(limit=50)
+        for entry in reversed(recent):
+            outcome = entry.outcome.value if entry.outcome is not None else None
+            if entry.id not in self._sent_outcomes or self._sent_outcomes[entry.id] != outcome:
+                self._sent_outcomes[entry.id] = outcome
                 self.record_enforcement(enforcement_json(entry))
+        keep = {e.id for e in recent}
+        self._sent_outcomes = {k: v for k, v in self._sent_outcomes.items() if k in keep}
         self.set_health(**self.health_now())
 
     def enforcements(self, account_id: int | None, limit: int) -> list[JSON]:
