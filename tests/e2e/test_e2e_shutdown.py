@@ -61,3 +61,23 @@ async def test_a_cancel_racing_a_wake_up_stops_the_task(
     done, _ = await asyncio.wait({task}, timeout=3.0)
     assert done, f"{task.get_name()} ignored its cancel"
     assert task.cancelled()
+
+
+async def test_a_cancel_racing_a_hub_completion_stops_the_invoke(
+    guard: Guard, trader: SimTrader
+) -> None:
+    daemon = await guard.start("  max_contracts: {enabled: true, limit: 5}")
+    hub = daemon.user_hub
+    assert hub is not None
+    pending: dict[str, asyncio.Future[dict[str, object]]] = hub._pending
+    call = asyncio.create_task(hub.invoke("SubscribeAccounts"))
+    for _ in range(1000):  # loop turns, not time: the simulator answers within a few ms
+        if pending:
+            break
+        await asyncio.sleep(0)
+    future = next(iter(pending.values()))
+    assert not future.done()
+    future.set_result({"type": 3})  # the completion and the cancel in one loop turn
+    call.cancel()
+    done, _ = await asyncio.wait({call}, timeout=3.0)
+    assert done and call.cancelled(), "invoke swallowed its cancel"

@@ -169,7 +169,10 @@ class HubConnection:
         self._pending[invocation_id] = future
         try:
             await ws.send_str(hp.invocation(invocation_id, method, list(args)))
-            completion = await asyncio.wait_for(future, self._invoke_timeout)
+            # asyncio.timeout, not wait_for, here and below: on 3.11 wait_for drops a cancel
+            # that arrives with the result (gh-86296), and the hub would then never stop.
+            async with asyncio.timeout(self._invoke_timeout):
+                completion = await future
         except (TimeoutError, ConnectionError, aiohttp.ClientError) as exc:
             _log.warning("%s hub: %s%s failed: %s", self.name, method, args, _describe(exc))
             return False
@@ -216,15 +219,13 @@ class HubConnection:
         except RiskManagerError as exc:
             return f"no session token: {type(exc).__name__}"
         try:
-            ws = await asyncio.wait_for(
-                self._session.ws_connect(
+            async with asyncio.timeout(self._connect_timeout):
+                ws = await self._session.ws_connect(
                     hub_url(self._url, token),
                     timeout=aiohttp.ClientWSTimeout(ws_close=self._connect_timeout),
                     heartbeat=20.0,
                     max_msg_size=MAX_FRAME,
-                ),
-                self._connect_timeout,
-            )
+                )
         except aiohttp.WSServerHandshakeError as exc:
             if exc.status == 401:
                 await self._tokens.invalidate(token)
@@ -250,7 +251,8 @@ class HubConnection:
 
     async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> str:
         await ws.send_str(hp.HANDSHAKE)
-        first = await asyncio.wait_for(ws.receive(), self._connect_timeout)
+        async with asyncio.timeout(self._connect_timeout):
+            first = await ws.receive()
         if first.type is not aiohttp.WSMsgType.TEXT:
             return "closed during handshake"
         reply, rest = hp.split_handshake(first.data)
