@@ -109,6 +109,7 @@ class AccountActor:
         started = time.perf_counter()
         now = self._clock()
         actions = self.engine.process(event, now)
+        self.enforcer.forget_settled(self.engine.in_flight(self.account_id))
         if not isinstance(event, ClockTick):
             self.last_event_at = now
             self._metrics.event_processed(type(event).__name__)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -132,6 +132,12 @@ class Enforcer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    def forget_settled(self, in_flight: Collection[tuple[object, ...]]) -> None:
+        """Forget causes the engine no longer has in flight: proposing one again later is a
+        new first attempt (acts on the book), not a retry (reads the broker first)."""
+        if self._attempted:
+            self._attempted.intersection_update(in_flight)
 
     def keep(self, task: asyncio.Future[None]) -> None:
         """Hold a reference to a follow-up task until it ends."""
