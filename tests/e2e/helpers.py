@@ -75,8 +75,10 @@ class SimTrader:
         """The front-month contract id of a symbol, found as a trader would."""
         if symbol not in self._contracts:
             reply = await self.api("Contract/search", {"searchText": symbol, "live": False})
-            ids = [c["id"] for c in reply["contracts"] if c["id"].split(".")[3] in (symbol,)]
-            ids = ids or [c["id"] for c in reply["contracts"] if c["name"].startswith(symbol)]
+            # ids use the gateway's root (NQ is F.US.ENQ); names start with the symbol
+            contracts = reply["contracts"]
+            ids = [c["id"] for c in contracts if c["id"].split(".")[3] == symbol]
+            ids = ids or [c["id"] for c in contracts if c["name"].startswith(symbol)]
             assert ids, f"no contract for {symbol}: {reply}"
             self._contracts[symbol] = ids[0]
         return self._contracts[symbol]
