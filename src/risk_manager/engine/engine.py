@@ -316,6 +316,7 @@ class Engine:
 
     def _on_account_event(self, event: Event, now: datetime) -> list[AnyAction]:
         out: list[AnyAction] = []
+        moved_book = False  # a fill moved the position book ahead of the position event
         if isinstance(event, AccountEvent):
             state = self._account(event.account_id)
             out.extend(self._apply_account(state, event, now))
@@ -330,16 +331,18 @@ class Engine:
             trigger = Trigger.POSITION
         elif isinstance(event, TradeEvent):
             state = self._account(event.account_id)
+            version = state.ledger.book_version
             if not self._apply_trade(state, event, now):
                 return []
             self._update_peak(state)
             trigger = Trigger.TRADE
+            moved_book = version != state.ledger.book_version
         elif isinstance(event, SnapshotEvent):
             state = self._account(event.account_id)
             out.extend(self._apply_account(state, AccountEvent(now, event.account), now))
             state.ledger.replace_book(event.positions, event.orders, now)
-            for trade in event.trades:
-                self._apply_trade(state, TradeEvent(now, trade), now)
+            for trade in event.trades:  # already in the snapshot's positions
+                self._apply_trade(state, TradeEvent(now, trade), now, to_book=False)
             self._update_peak(state)
             trigger = Trigger.ALL
         else:  # pragma: no cover - every event type is handled above
@@ -348,12 +351,15 @@ class Engine:
             self._index_one(state.account_id, event.order.contract_id)
         elif isinstance(event, PositionEvent):
             self._index_one(state.account_id, event.position.contract_id)
-        elif not isinstance(event, TradeEvent | AccountEvent):
+        elif isinstance(event, TradeEvent):
+            if moved_book:
+                self._index_one(state.account_id, event.trade.contract_id)
+        elif not isinstance(event, AccountEvent):
             for cid in state.ledger.contract_ids():
                 self._index_one(state.account_id, cid)
         state.inflight.settle(state.ledger)
         out.extend(self._run(state, now, event, trigger))
-        book_changed = trigger in _BOOK_TRIGGERS
+        book_changed = moved_book or trigger in _BOOK_TRIGGERS
         if book_changed:
             out.extend(self._enforce(state, now))
         # Only positions, stop orders and new actions can bring a timer forward; any other
@@ -419,7 +425,9 @@ class Engine:
             )
         return out
 
-    def _apply_trade(self, state: AccountState, event: TradeEvent, now: datetime) -> bool:
+    def _apply_trade(
+        self, state: AccountState, event: TradeEvent, now: datetime, to_book: bool = True
+    ) -> bool:
         trade = event.trade
         ledger = state.ledger
         at = trade.created_at
@@ -427,7 +435,9 @@ class Engine:
             self._roll(at)  # the broker's clock is a little ahead of ours at the reset
         in_day = ledger.day_label is None or self.calendar.trading_day(at) == ledger.day_label
         in_week = in_day or self.calendar.week_label(at) == ledger.week_label
-        return ledger.apply_trade(trade, in_day=in_day, in_week=in_week, in_hour=now - at < _HOUR)
+        return ledger.apply_trade(
+            trade, now, in_day=in_day, in_week=in_week, in_hour=now - at < _HOUR, to_book=to_book
+        )
 
     def _update_peak(self, state: AccountState) -> None:
         u = state.ledger.unrealized(self.marks, self.catalog, state.config.mark)

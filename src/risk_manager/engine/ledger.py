@@ -8,13 +8,14 @@ a fill that turns ``voided`` is taken back out (API doc §8.1, §12 items 9–10
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from risk_manager.domain.contracts import ContractCatalog, ContractSpec
 from risk_manager.domain.enums import OrderSide, PositionType
 from risk_manager.domain.models import Account, Order, Position, Quote, Trade
+from risk_manager.engine.fill_book import FillBook
 
 ZERO = Decimal(0)
 HOUR = timedelta(hours=1)
@@ -91,6 +92,8 @@ class Ledger:
     _seq: int = 0
     _trade_in_day: dict[int, tuple[bool, bool]] = field(default_factory=dict)
     order_fills: dict[int, int] = field(default_factory=dict)  # volume filled, by order id
+    fill_book: FillBook = field(default_factory=FillBook)  # fills ahead of position events
+    book_version: int = 0  # bumped whenever positions change
 
     # -- realized -----------------------------------------------------------------------------
 
@@ -116,6 +119,7 @@ class Ledger:
     def apply_order(self, order: Order) -> Order | None:
         """Store or drop the order; returns the previous version."""
         old = self.orders.get(order.id)
+        self.fill_book.order_seen(order)
         if order.custom_tag is not None:
             self.tags_seen.add(order.custom_tag)
         # Fills seen count too: the trade event comes before the order's Filled status.
@@ -146,7 +150,13 @@ class Ledger:
             self._drop_order(order.id, order.contract_id, order.is_ours)
 
     def apply_position(self, position: Position, at: datetime) -> Position | None:
+        """The broker's position event: authoritative, whatever fills moved the book ahead."""
+        self.fill_book.confirmed(position.contract_id, at)
+        return self._store_position(position, at)
+
+    def _store_position(self, position: Position, at: datetime) -> Position | None:
         """Store or drop the position; returns the previous version."""
+        self.book_version += 1
         cid = position.contract_id
         old = self.positions.get(cid)
         if position.is_flat:
@@ -179,12 +189,24 @@ class Ledger:
         self._seq += 1
         self.growth_seq[contract_id] = self._seq
 
-    def apply_trade(self, trade: Trade, *, in_day: bool, in_week: bool, in_hour: bool) -> bool:
-        """Count a fill once. Returns True when the ledger changed (new fill or a void)."""
+    def apply_trade(
+        self,
+        trade: Trade,
+        at: datetime,
+        *,
+        in_day: bool,
+        in_week: bool,
+        in_hour: bool,
+        to_book: bool = True,
+    ) -> bool:
+        """Count a fill once, and move the position book by it unless the broker's book
+        already has it (``to_book=False``: a snapshot's fills are in its positions).
+        Returns True when the ledger changed (new fill or a void)."""
         old = self.trades.get(trade.id)
         if old is not None:
             if trade.voided and not old.voided:
                 self.trades[trade.id] = trade
+                self._move_book(trade, -self.fill_book.take_back(old), at)
                 was_day, was_week = self._trade_in_day.get(trade.id, (False, False))
                 self._add(old, -1, was_day, was_week)
                 if was_day:
@@ -200,12 +222,40 @@ class Ledger:
             return True
         self._trade_in_day[trade.id] = (in_day, in_week)
         self._count_order_fill(trade, 1)
+        if to_book:
+            pos = self.positions.get(trade.contract_id)
+            signed = pos.signed_size if pos is not None else 0
+            self._move_book(trade, self.fill_book.move(trade, signed), at)
         self._add(trade, 1, in_day, in_week)
         if in_day:
             self.fills_day += 1
         if in_hour:
             insort(self.fill_times, trade.created_at)  # late arrivals land in place
         return True
+
+    def _move_book(self, trade: Trade, delta: int, at: datetime) -> None:
+        """Size and direction only; a new position (or the new side of a reversal) takes the
+        fill's price and time. The broker's position event brings the real average and id."""
+        if delta == 0:
+            return
+        cid = trade.contract_id
+        pos = self.positions.get(cid)
+        signed = pos.signed_size if pos is not None else 0
+        new = signed + delta
+        side = PositionType.LONG if new > 0 else PositionType.SHORT if new < 0 else None
+        if pos is None or side is None or (signed > 0) != (new > 0):
+            moved = Position(
+                0 if pos is None else pos.id,
+                self.account_id,
+                cid,
+                side or PositionType.UNDEFINED,
+                abs(new),
+                trade.price,
+                trade.created_at,
+            )
+        else:
+            moved = replace(pos, size=abs(new))
+        self._store_position(moved, at)
 
     def _add(self, trade: Trade, sign: int, in_day: bool, in_week: bool) -> None:
         gross = (trade.profit_and_loss or ZERO) * sign
@@ -234,6 +284,7 @@ class Ledger:
         self.fills_day = 0
         self.day_peak_net = ZERO
         self.order_fills.clear()  # bounded: an order's own fillVolume still counts
+        self.fill_book.new_day()
         for tid, (_, in_week) in list(self._trade_in_day.items()):
             self._trade_in_day[tid] = (False, in_week)
 
@@ -247,15 +298,16 @@ class Ledger:
         self, positions: tuple[Position, ...], orders: tuple[Order, ...], at: datetime
     ) -> None:
         """A REST snapshot: positions and working orders are replaced wholesale."""
+        self.fill_book.snapshot(at)
         wanted = {p.contract_id for p in positions if not p.is_flat}
         for cid in list(self.positions):
             if cid not in wanted:
-                self.apply_position(
+                self._store_position(
                     Position(0, self.account_id, cid, PositionType.UNDEFINED, 0, ZERO),
                     at,
                 )
         for p in positions:
-            self.apply_position(p, at)
+            self._store_position(p, at)
         self.orders = {}
         self.ours = {}
         for o in orders:
