@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from risk_manager.domain.locks import Lock, LockKind
 
 from .conftest import Guard
-from .helpers import BUY, SELL, SimTrader
+from .helpers import BUY, SELL, SimTrader, wait_for
 
 CHICAGO = ZoneInfo("America/Chicago")
 
@@ -39,6 +39,27 @@ async def test_rule_003_daily_realized_loss_flattens_and_locks_until_reset(
     assert any(
         e["rule"] == "daily_realized_loss" and e["kind"] == "flatten" for e in log["enforcements"]
     )
+
+
+async def test_a_lock_survives_a_restart_and_is_enforced_at_once(
+    guard: Guard, trader: SimTrader
+) -> None:
+    rules = "  daily_realized_loss: {enabled: true, limit: 100}"
+    await guard.start(rules)
+    await trader.round_trip("MNQ", BUY, 2, "20950")
+    lock = await guard.wait_lock("daily_realized_loss")
+    await trader.wait_flat("MNQ")
+    await guard.stop()
+    await trader.limit("MNQ", BUY, 1, "20000")  # while the guard is down
+    await trader.market("MNQ", BUY, 1)
+    await guard.start(rules)  # reconciles from REST: the lock is found and enforced
+    await trader.wait_flat("MNQ", "the position opened while the daemon was down closed")
+
+    async def no_orders() -> bool:
+        return not await trader.working_orders()
+
+    await wait_for(no_orders, "the order placed while the daemon was down cancelled")
+    assert [k.id for k in guard.rule_locks("daily_realized_loss")] == [lock.id]
 
 
 async def test_rule_006_trade_frequency_limit_locks_for_the_cooldown(

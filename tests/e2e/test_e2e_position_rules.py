@@ -113,3 +113,25 @@ async def test_rule_012_trade_management_places_moves_and_clears_our_orders(
     await trader.set_price("MNQ", "21010.25")  # the target fills
     await trader.wait_flat("MNQ", "the position closed by our target")
     await trader.wait_cancelled(int(stop["id"]))
+
+
+async def test_rule_012_trailing_stop_follows_the_best_price_and_never_loosens(
+    guard: Guard, trader: SimTrader
+) -> None:
+    await guard.start("""
+  trade_management:
+    enabled: true
+    stop_loss_ticks: 8
+    trailing: {activate_ticks: 4, trail_ticks: 4}
+""")
+    await guard.hold_and_move("MNQ", BUY, 1, "21005")  # long from 21000.25; best 21005
+
+    async def stop_at(price: float) -> bool:
+        stops = [o for o in await trader.working_orders() if o["type"] == STOP]
+        return [o["stopPrice"] for o in stops] == [price]
+
+    await wait_for(lambda: stop_at(21004.0), "our stop trailing 4 ticks behind 21005")
+    await trader.set_price("MNQ", "21004.5")  # a pull-back: the stop stays
+    await trader.set_price("MNQ", "21004")  # and fills
+    await trader.wait_flat("MNQ", "the position closed by our trailed stop")
+    assert await trader.balance() > 50_000  # exited in profit (+3.75 points less fees)
