@@ -72,6 +72,18 @@ class AccountState:
     def enforcement(self, lock: Lock, until: str, now: datetime) -> list[AnyAction]:
         """The actions an active hard or soft lock demands right now."""
         why = f"{lock.rule}: account locked {until} ({lock.kind.value})"
+
+        def close(cid: str, what: str, size: int | None = None) -> ClosePosition:
+            reason = f"{why}; {what}"
+            return ClosePosition(
+                at=now,
+                account_id=self.account_id,
+                rule=lock.rule,
+                reason=reason,
+                contract_id=cid,
+                size=size,
+            )
+
         out: list[AnyAction] = []
         ledger = self.ledger
         for order in sorted(ledger.trader_orders(), key=lambda o: o.id):
@@ -86,17 +98,7 @@ class AccountState:
                     )
                 )
         if lock.kind is LockKind.HARD:
-            for cid in sorted(ledger.positions):
-                out.append(
-                    ClosePosition(
-                        at=now,
-                        account_id=self.account_id,
-                        rule=lock.rule,
-                        reason=f"{why}; close {cid}",
-                        contract_id=cid,
-                    )
-                )
-            return out
+            return out + [close(cid, f"close {cid}") for cid in sorted(ledger.positions)]
         base = self.soft_baseline if self.soft_baseline is not None else {}
         for cid in [c for c in base if c not in ledger.positions]:
             base[cid] = 0  # exited: re-entering would be an entry
@@ -111,14 +113,5 @@ class AccountState:
                     base[cid] = signed  # an exit: the baseline shrinks with it
             if excess:
                 size = None if excess == abs(signed) else excess
-                out.append(
-                    ClosePosition(
-                        at=now,
-                        account_id=self.account_id,
-                        rule=lock.rule,
-                        reason=f"{why}; reduce {cid} by {excess}",
-                        contract_id=cid,
-                        size=size,
-                    )
-                )
+                out.append(close(cid, f"reduce {cid} by {excess}", size))
         return out

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from risk_manager.config.rules import AuthLossGuard
-from risk_manager.domain.actions import AnyAction, Flatten, Severity
+from risk_manager.domain.actions import AnyAction, Severity
 from risk_manager.domain.events import AuthFailureEvent, ConnectionEvent
 from risk_manager.engine.rules.base import Context, Rule, Trigger
 
@@ -42,15 +42,8 @@ class AuthLossGuardRule(Rule):
             )
         reconnected = isinstance(ev, ConnectionEvent) and ev.hub == "user" and ev.connected
         if reconnected and long_gap and self.cfg.on_gap == "flatten":
-            actions.append(
-                Flatten(
-                    at=ctx.now,
-                    account_id=ctx.account_id,
-                    rule=self.key,
-                    reason=f"{self.key}: user hub was down ≥ {gap_s:g}s (max_gap); flatten "
-                    "once reconnected",
-                )
-            )
+            what = f"user hub was down ≥ {gap_s:g}s (max_gap); flatten once reconnected"
+            actions.append(self.flatten(ctx, what))
         return actions
 
     def wakeup(self, ctx: Context) -> datetime | None:

@@ -16,7 +16,15 @@ from zoneinfo import ZoneInfo
 
 from risk_manager.config.durations import UntilSentinel
 from risk_manager.config.rules import RuleConfig
-from risk_manager.domain.actions import Alert, AnyAction, Flatten, LockAccount, Severity
+from risk_manager.domain.actions import (
+    Alert,
+    AnyAction,
+    CancelOrder,
+    ClosePosition,
+    Flatten,
+    LockAccount,
+    Severity,
+)
 from risk_manager.domain.contracts import ContractCatalog
 from risk_manager.domain.events import Event
 from risk_manager.domain.locks import LockKind
@@ -186,6 +194,33 @@ class Rule:
             severity=severity,
         )
 
+    def close(
+        self, ctx: Context, contract_id: str, what: str, size: int | None = None
+    ) -> ClosePosition:
+        """Close a position (``size``: only that many contracts; None: all of it)."""
+        return ClosePosition(
+            at=ctx.now,
+            account_id=ctx.account_id,
+            rule=self.key,
+            reason=f"{self.key}: {what}",
+            contract_id=contract_id,
+            size=size,
+        )
+
+    def cancel(self, ctx: Context, order_id: int, what: str) -> CancelOrder:
+        return CancelOrder(
+            at=ctx.now,
+            account_id=ctx.account_id,
+            rule=self.key,
+            reason=f"{self.key}: {what}",
+            order_id=order_id,
+        )
+
+    def flatten(self, ctx: Context, what: str) -> Flatten:
+        return Flatten(
+            at=ctx.now, account_id=ctx.account_id, rule=self.key, reason=f"{self.key}: {what}"
+        )
+
     def flatten_and_lock(
         self,
         ctx: Context,
@@ -202,7 +237,8 @@ class Rule:
         self, ctx: Context, what: str, until: datetime | None, kind: LockKind = LockKind.HARD
     ) -> list[AnyAction]:
         verb = "flatten" if kind is LockKind.HARD else "entries blocked"
-        reason = f"{self.key}: {what}; {verb}, locked {ctx.when(until)}"
+        said = f"{what}; {verb}, locked {ctx.when(until)}"
+        reason = f"{self.key}: {said}"
         actions: list[AnyAction] = [
             LockAccount(
                 at=ctx.now,
@@ -214,9 +250,7 @@ class Rule:
             )
         ]
         if kind is LockKind.HARD:
-            actions.append(
-                Flatten(at=ctx.now, account_id=ctx.account_id, rule=self.key, reason=reason)
-            )
+            actions.append(self.flatten(ctx, said))
         return actions
 
     def unknown_mark_alert(self, ctx: Context) -> list[AnyAction]:

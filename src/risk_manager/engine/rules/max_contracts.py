@@ -3,16 +3,14 @@ position whose size grew most recently; no lock. Micros count ``micro_weight`` e
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 from typing import ClassVar
 
 from risk_manager.config.rules import MaxContracts
-from risk_manager.domain.actions import AnyAction, ClosePosition
+from risk_manager.domain.actions import AnyAction
 from risk_manager.domain.models import Position
 from risk_manager.engine.rules.base import Context, Rule, Trigger
-
-ONE = Decimal(1)
+from risk_manager.engine.rules.excess import ONE, reduce_excess
 
 
 class MaxContractsRule(Rule):
@@ -49,37 +47,10 @@ class MaxContractsRule(Rule):
         excess = count - self.limit
         if excess <= 0:
             return []
-        ledger = ctx.ledger
-        net_sign = 0
-        if self.net:
-            net_sign = 1 if sum(p.signed_size for p in ledger.positions.values()) > 0 else -1
-        order = sorted(
-            ledger.positions.values(),
-            key=lambda p: ledger.growth_seq.get(p.contract_id, 0),
-            reverse=True,
-        )
-        actions: list[AnyAction] = []
+        positions = list(ctx.ledger.positions.values())
+        if self.net:  # closing the other side would raise the net count
+            long = sum(p.signed_size for p in positions) > 0
+            positions = [p for p in positions if (p.signed_size > 0) == long]
         mode = "net" if self.net else "gross"
-        for p in order:
-            if excess <= 0:
-                break
-            if self.net and (p.signed_size > 0) != (net_sign > 0):
-                continue  # closing the other side would raise the net count
-            weight = self._weight(ctx, p)
-            n = min(p.size, math.ceil(excess / weight))
-            excess -= n * weight
-            reason = (
-                f"{self.key}: {mode} contracts {count:g} > {self.limit:g} (limit); "
-                f"reduce {p.contract_id} by {n}"
-            )
-            actions.append(
-                ClosePosition(
-                    at=ctx.now,
-                    account_id=ctx.account_id,
-                    rule=self.key,
-                    reason=reason,
-                    contract_id=p.contract_id,
-                    size=None if n == p.size else n,
-                )
-            )
-        return actions
+        why = f"{mode} contracts {count:g} > {self.limit:g} (limit)"
+        return reduce_excess(self, ctx, positions, excess, why, lambda p: self._weight(ctx, p))

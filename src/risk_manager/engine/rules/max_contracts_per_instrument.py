@@ -8,9 +8,10 @@ from decimal import Decimal
 from typing import ClassVar
 
 from risk_manager.config.rules import MaxContractsPerInstrument
-from risk_manager.domain.actions import AnyAction, ClosePosition
+from risk_manager.domain.actions import AnyAction
 from risk_manager.domain.models import Position
 from risk_manager.engine.rules.base import Context, Rule, Trigger
+from risk_manager.engine.rules.excess import reduce_excess
 
 
 class MaxContractsPerInstrumentRule(Rule):
@@ -55,44 +56,13 @@ class MaxContractsPerInstrumentRule(Rule):
             if limit is None:
                 if self.block_unlisted:
                     for p in positions:
-                        reason = (
-                            f"{self.key}: {symbol} is not listed and unlisted symbols "
-                            f"are blocked; close {p.contract_id}"
+                        what = (
+                            f"{symbol} is not listed and unlisted symbols are blocked; "
+                            f"close {p.contract_id}"
                         )
-                        actions.append(
-                            ClosePosition(
-                                at=ctx.now,
-                                account_id=ctx.account_id,
-                                rule=self.key,
-                                reason=reason,
-                                contract_id=p.contract_id,
-                            )
-                        )
+                        actions.append(self.close(ctx, p.contract_id, what))
                 continue
             size = sum(p.size for p in positions)
-            excess = size - limit
-            if excess <= 0:
-                continue
-            recent = sorted(
-                positions, key=lambda p: ctx.ledger.growth_seq.get(p.contract_id, 0), reverse=True
-            )
-            for p in recent:
-                if excess <= 0:
-                    break
-                n = min(p.size, excess)
-                excess -= n
-                reason = (
-                    f"{self.key}: {symbol} size {size} > {limit} (limit); "
-                    f"reduce {p.contract_id} by {n}"
-                )
-                actions.append(
-                    ClosePosition(
-                        at=ctx.now,
-                        account_id=ctx.account_id,
-                        rule=self.key,
-                        reason=reason,
-                        contract_id=p.contract_id,
-                        size=None if n == p.size else n,
-                    )
-                )
+            why = f"{symbol} size {size} > {limit} (limit)"
+            actions.extend(reduce_excess(self, ctx, positions, Decimal(size - limit), why))
         return actions

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from risk_manager.config.rules import NoStopLossGrace
-from risk_manager.domain.actions import AnyAction, ClosePosition
+from risk_manager.domain.actions import AnyAction
 from risk_manager.domain.enums import OrderSide, OrderStatus, PositionType
 from risk_manager.domain.models import Position
 from risk_manager.engine.rules.base import Context, Rule, Trigger
@@ -43,19 +43,8 @@ class NoStopLossGraceRule(Rule):
         for cid, p in ctx.ledger.positions.items():
             if ctx.now < self._deadline(ctx, cid) or has_stop(ctx, p):
                 continue
-            reason = (
-                f"{self.key}: {cid} open {self.grace.total_seconds():g}s without a stop "
-                "order; close position"
-            )
-            actions.append(
-                ClosePosition(
-                    at=ctx.now,
-                    account_id=ctx.account_id,
-                    rule=self.key,
-                    reason=reason,
-                    contract_id=cid,
-                )
-            )
+            what = f"{cid} open {self.grace.total_seconds():g}s without a stop order"
+            actions.append(self.close(ctx, cid, f"{what}; close position"))
         return actions
 
     def wakeup(self, ctx: Context) -> datetime | None:

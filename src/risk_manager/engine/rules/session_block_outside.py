@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from risk_manager.calendar import HolidayCalendar, Session, SessionSpec, TradingCalendar
 from risk_manager.config.rules import SessionBlockOutside
-from risk_manager.domain.actions import AnyAction, Flatten
+from risk_manager.domain.actions import AnyAction
 from risk_manager.domain.locks import LockKind
 from risk_manager.engine.rules.base import Context, Rule, Trigger
 
@@ -94,12 +94,7 @@ class SessionBlockOutsideRule(Rule):
                 )
             elif busy:
                 actions.append(
-                    Flatten(
-                        at=ctx.now,
-                        account_id=ctx.account_id,
-                        rule=self.key,
-                        reason=f"{self.key}: session ends at {end:%H:%M} (in {mins}); flatten",
-                    )
+                    self.flatten(ctx, f"session ends at {end:%H:%M} (in {mins}); flatten")
                 )
         return actions
 

@@ -8,7 +8,7 @@ from fnmatch import fnmatchcase
 from typing import ClassVar
 
 from risk_manager.config.rules import SymbolBlocks
-from risk_manager.domain.actions import AnyAction, CancelOrder, ClosePosition
+from risk_manager.domain.actions import AnyAction
 from risk_manager.domain.contracts import ContractId, UnknownContractError
 from risk_manager.engine.rules.base import Context, Rule, Trigger
 
@@ -42,26 +42,11 @@ class SymbolBlocksRule(Rule):
         for order in ctx.ledger.trader_orders():
             symbol = self._blocked(ctx, order.contract_id)
             if symbol is not None:
-                actions.append(
-                    CancelOrder(
-                        at=ctx.now,
-                        account_id=ctx.account_id,
-                        rule=self.key,
-                        reason=f"{self.key}: {symbol} is blocked; cancel order {order.id}",
-                        order_id=order.id,
-                    )
-                )
+                what = f"{symbol} is blocked; cancel order {order.id}"
+                actions.append(self.cancel(ctx, order.id, what))
         if self.close_existing:
             for cid in ctx.ledger.positions:
                 symbol = self._blocked(ctx, cid)
                 if symbol is not None:
-                    actions.append(
-                        ClosePosition(
-                            at=ctx.now,
-                            account_id=ctx.account_id,
-                            rule=self.key,
-                            reason=f"{self.key}: {symbol} is blocked; close {cid}",
-                            contract_id=cid,
-                        )
-                    )
+                    actions.append(self.close(ctx, cid, f"{symbol} is blocked; close {cid}"))
         return actions

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from risk_manager.config.durations import UntilSentinel
 from risk_manager.config.rules import TradeFrequencyLimit
-from risk_manager.domain.actions import AnyAction, CancelOrder
+from risk_manager.domain.actions import AnyAction
 from risk_manager.domain.events import TradeEvent
 from risk_manager.domain.locks import LockKind
 from risk_manager.engine.rules.base import Context, Rule, Trigger
@@ -64,13 +64,6 @@ class TradeFrequencyLimitRule(Rule):
             actions.extend(self.flatten_and_lock(ctx, what, cooldown, kind=kind, start=start))
         if actions and kind is LockKind.SOFT:
             for order in ctx.ledger.trader_orders():
-                actions.append(
-                    CancelOrder(
-                        at=ctx.now,
-                        account_id=ctx.account_id,
-                        rule=self.key,
-                        reason=f"{self.key}: fill limit broken; cancel order {order.id}",
-                        order_id=order.id,
-                    )
-                )
+                what = f"fill limit broken; cancel order {order.id}"
+                actions.append(self.cancel(ctx, order.id, what))
         return actions

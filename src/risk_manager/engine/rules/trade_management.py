@@ -111,13 +111,7 @@ class TradeManagementRule(Rule):
         return (moved if p.type is PositionType.LONG else -moved) >= self._activate
 
     def _cancel(self, ctx: Context, order: Order, why: str) -> CancelOrder:
-        return CancelOrder(
-            at=ctx.now,
-            account_id=ctx.account_id,
-            rule=self.key,
-            reason=f"{self.key}: {why}; cancel our order {order.id}",
-            order_id=order.id,
-        )
+        return self.cancel(ctx, order.id, f"{why}; cancel our order {order.id}")
 
     def _place(
         self, ctx: Context, p: Position, kind: OrderType, price: Decimal, label: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import ClassVar
 
-from risk_manager.domain.actions import AnyAction, ClosePosition, Flatten
+from risk_manager.domain.actions import AnyAction
 from risk_manager.engine.rules.base import Context, Rule, Trigger, money
 
 
@@ -44,35 +44,22 @@ class UnrealizedThresholdRule(Rule):
             if not ctx.ledger.positions or not self._hit(total):
                 return []
             limit = money(self.amount * self.sign)
-            reason = f"{self.key}: unrealized {money(total)} {op} {limit} ({self.word}); flatten"
-            return [Flatten(at=ctx.now, account_id=ctx.account_id, rule=self.key, reason=reason)]
+            what = f"unrealized {money(total)} {op} {limit} ({self.word}); flatten"
+            return [self.flatten(ctx, what)]
         per = ctx.position_unrealized()
         line = self.amount * self.sign
         if self.sign < 0:
-            hits = [cid for cid, u in per.items() if u is not None and u <= line]
+            hits = [(cid, u) for cid, u in per.items() if u is not None and u <= line]
         else:
-            hits = [cid for cid, u in per.items() if u is not None and u >= line]
+            hits = [(cid, u) for cid, u in per.items() if u is not None and u >= line]
         unknown = None in per.values()
         if not hits and not unknown:
             return []  # the common case, kept cheap: this runs on every quote
         actions: list[AnyAction] = []
-        for cid in hits:
-            u = per[cid]
-            if u is not None:
-                limit = money(self.amount * self.sign)
-                reason = (
-                    f"{self.key}: {cid} unrealized {money(u)} {op} {limit} ({self.word}); "
-                    "close position"
-                )
-                actions.append(
-                    ClosePosition(
-                        at=ctx.now,
-                        account_id=ctx.account_id,
-                        rule=self.key,
-                        reason=reason,
-                        contract_id=cid,
-                    )
-                )
+        limit = money(line)
+        for cid, u in hits:
+            what = f"{cid} unrealized {money(u)} {op} {limit} ({self.word}); close position"
+            actions.append(self.close(ctx, cid, what))
         if unknown:
             actions.extend(self.unknown_mark_alert(ctx))
         return actions
