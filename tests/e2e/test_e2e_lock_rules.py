@@ -86,16 +86,16 @@ async def test_rule_006_soft_lock_blocks_entries_but_allows_exits(
     guard: Guard, trader: SimTrader
 ) -> None:
     await guard.start("  trade_frequency_limit: {enabled: true, per_minute: 2, flatten: false}")
-    await trader.open_position("MNQ", BUY, 1)
+    await trader.open_position("MNQ", BUY, 2)
     await trader.market("MNQ", BUY, 1)
     order = await trader.limit("MNQ", BUY, 1, "20000")
-    await trader.market("MNQ", BUY, 1)  # third fill: soft lock; this increase is undone
+    await trader.market("MNQ", SELL, 1)  # the third fill (an exit): soft lock, 2 lots held
     await guard.wait_lock("trade_frequency_limit", LockKind.SOFT)
     await trader.wait_cancelled(order)
-    await trader.wait_size("MNQ", 2)  # the lots held before the lock stay
-    await trader.market("MNQ", SELL, 1)  # an exit is allowed
-    await trader.wait_size("MNQ", 1)
+    assert await trader.size("MNQ") == 2  # a soft lock does not flatten
     await trader.market("MNQ", BUY, 2)  # an entry is reduced back
+    await trader.wait_size("MNQ", 2)
+    await trader.market("MNQ", SELL, 1)  # an exit is allowed
     await trader.wait_size("MNQ", 1)
     # Every later fill in the minute is over the limit too (one lock row each, all soft).
     assert {(lock.rule, lock.kind) for lock in guard.locks()} == {
