@@ -120,6 +120,12 @@ class Guard:
         await self.wait_quoted(symbol, str(last))
         await self.trader.set_price(symbol, price)
 
+    async def wait_closed_only(self, symbol: str, why: str, *, kept: str) -> None:
+        """``symbol`` closed by a rule that does not lock; the one lot in ``kept`` untouched."""
+        await self.trader.wait_flat(symbol, why)
+        assert await self.trader.positions() == {await self.trader.contract(kept): 1}
+        assert not self.locks()
+
     async def assert_locked_out(self, symbol: str, price: str) -> None:
         """While locked: a new working order is cancelled, a new position is closed."""
         trader = self.trader

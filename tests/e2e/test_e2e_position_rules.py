@@ -29,9 +29,7 @@ async def test_rule_002_max_contracts_per_instrument_and_unlisted_blocked(
     await trader.market("MNQ", BUY, 3)
     await trader.wait_size("MNQ", 1)
     await trader.market("MES", BUY, 1)
-    await trader.wait_flat("MES", "the unlisted MES position closed")
-    assert await trader.size("MNQ") == 1
-    assert not guard.locks()
+    await guard.wait_closed_only("MES", "the unlisted MES position closed", kept="MNQ")
 
 
 async def test_rule_004_daily_unrealized_loss_closes_the_losing_position(
@@ -40,9 +38,7 @@ async def test_rule_004_daily_unrealized_loss_closes_the_losing_position(
     await guard.start("  daily_unrealized_loss: {enabled: true, limit: 50}")
     await trader.open_position("MES", BUY, 1)
     await guard.hold_and_move("MNQ", BUY, 1, "20970")  # −30.25 points: −$60.50
-    await trader.wait_flat("MNQ", "the losing MNQ position closed")
-    assert await trader.size("MES") == 1
-    assert not guard.locks()
+    await guard.wait_closed_only("MNQ", "the losing MNQ position closed", kept="MES")
 
 
 async def test_rule_005_max_unrealized_profit_closes_at_the_target(
@@ -63,9 +59,8 @@ async def test_rule_008_no_stop_loss_grace_closes_an_unprotected_position(
     await trader.open_position("MES", BUY, 1)
     await trader.stop("MES", SELL, 1, "5990")  # protected: must stay
     await trader.open_position("MNQ", BUY, 1)  # unprotected
-    await trader.wait_flat("MNQ", "the MNQ position without a stop closed")
+    await guard.wait_closed_only("MNQ", "the MNQ position without a stop closed", kept="MES")
     assert time.monotonic() - opened >= 1.0  # not before the grace
-    assert await trader.positions() == {await trader.contract("MES"): 1}
 
 
 async def test_rule_011_symbol_blocks_cancel_and_close_the_blocked_symbol(
@@ -76,9 +71,7 @@ async def test_rule_011_symbol_blocks_cancel_and_close_the_blocked_symbol(
     order = await trader.limit("MES", BUY, 1, "5900")
     await trader.wait_cancelled(order)
     await trader.market("MES", SELL, 1)
-    await trader.wait_flat("MES", "the blocked MES position closed")
-    assert (await trader.positions()) == {await trader.contract("MNQ"): 1}
-    assert not guard.locks()
+    await guard.wait_closed_only("MES", "the blocked MES position closed", kept="MNQ")
 
 
 async def test_rule_012_trade_management_places_moves_and_clears_our_orders(
