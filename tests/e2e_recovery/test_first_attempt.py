@@ -78,3 +78,36 @@ async def test_a_settled_cause_breached_again_acts_on_the_book_and_a_retry_reads
         await actor.handle(ClockTick(now))
         await enforcer.drain(5)
         assert broker.calls[2:] == [("read_positions",), ("partial", MNQ, 1)]
+
+
+async def test_first_attempt_journals_intent_and_send_in_one_write_only_when_it_sends() -> None:
+    from risk_manager.domain.actions import ClosePosition
+    from risk_manager.runtime.enforcer import Book
+
+    broker = Broker()
+    with Store.open(":memory:") as store:
+        writes: list[str] = []
+        sent, intent = store.journal_sent, store.journal_intent
+
+        def journal_sent(*args: Any, **kwargs: Any) -> None:
+            writes.append("sent")
+            sent(*args, **kwargs)
+
+        def journal_intent(*args: Any, **kwargs: Any) -> int:
+            writes.append("intent")
+            return intent(*args, **kwargs)
+
+        store.journal_sent = journal_sent  # type: ignore[method-assign]
+        store.journal_intent = journal_intent  # type: ignore[method-assign]
+        enforcer = Enforcer(broker, store, lambda: NOW)  # type: ignore[arg-type]
+
+        def close() -> ClosePosition:
+            return ClosePosition(at=NOW, account_id=ACCT, rule="r", reason="x", contract_id=MNQ)
+
+        await enforcer.execute(close(), Book(positions=(_position(2),)))
+        flat = ClosePosition(at=NOW, account_id=ACCT, rule="r", reason="x", contract_id="OTHER")
+        await enforcer.execute(flat, Book(positions=(_position(2),)))
+        entries = sorted(store.journal(ACCT), key=lambda e: e.id)
+    assert writes == ["intent", "intent"]  # no separate sent write
+    assert broker.calls == [("close", MNQ)]
+    assert entries[0].sent_at == NOW and entries[1].sent_at is None  # nothing went out

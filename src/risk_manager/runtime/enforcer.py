@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, Protocol
 
 from risk_manager.domain.actions import (
@@ -75,7 +76,14 @@ class Broker(Protocol):
 
 class Journal(Protocol):
     def journal_intent(
-        self, account_id: int, rule: str, kind: str, intent: dict[str, Any], at: datetime
+        self,
+        account_id: int,
+        rule: str,
+        kind: str,
+        intent: dict[str, Any],
+        at: datetime,
+        *,
+        sent_at: datetime | None = None,
     ) -> int: ...
     def journal_sent(self, entry_id: int, at: datetime) -> None: ...
     def journal_outcome(
@@ -105,6 +113,15 @@ _ALREADY_GONE = {
 }
 
 
+def _sends_on_book(action: AnyAction, book: Book) -> bool:
+    """Whether a first attempt (no broker read) sends a request: ``_send``'s book checks."""
+    if isinstance(action, Flatten):
+        return any(o.is_working for o in book.orders) or any(p.size > 0 for p in book.positions)
+    if isinstance(action, ClosePosition):
+        return any(p.contract_id == action.contract_id and p.size > 0 for p in book.positions)
+    return isinstance(action, CancelOrder | PlaceOrder | ModifyOrder)
+
+
 class Enforcer:
     def __init__(
         self,
@@ -121,6 +138,7 @@ class Enforcer:
         self.on_outcome = on_outcome
         self._run_blocking = run_blocking
         self._attempted: set[tuple[object, ...]] = set()
+        self._premarked: set[int] = set()  # entries whose sent_at went in with the intent
         self._tasks: set[asyncio.Task[None]] = set()
         self.sent: list[tuple[datetime, str]] = []  # (at, what) — for tests and the bench
 
@@ -155,17 +173,26 @@ class Enforcer:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def execute(self, action: AnyAction, book: Book) -> None:
-        entry = await self._run_blocking(
-            self._journal.journal_intent,
-            action.account_id,
-            action.rule,
-            action.kind,
-            action_to_dict(action),
-            self._clock(),
-        )
         cause = cause_key(action) or (action.kind, action.account_id, id(action))
         retry = cause in self._attempted
         self._attempted.add(cause)
+        # A first attempt decides from the book alone: when it will send, the intent and its
+        # send time go in one commit, so one fsync precedes the request instead of two.
+        now = self._clock()
+        sends = not retry and _sends_on_book(action, book)
+        entry = await self._run_blocking(
+            partial(
+                self._journal.journal_intent,
+                action.account_id,
+                action.rule,
+                action.kind,
+                action_to_dict(action),
+                now,
+                sent_at=now if sends else None,
+            )
+        )
+        if sends:
+            self._premarked.add(entry)
         try:
             outcome, detail = await self._send(action, book, read_first=retry, entry=entry)
         except BrokerRefused as exc:
@@ -177,6 +204,7 @@ class Enforcer:
         except Exception as exc:  # never let one action kill the daemon
             _log.exception("enforcement of %s failed unexpectedly", action.kind)
             outcome, detail = JournalOutcome.FAILED, f"unexpected {type(exc).__name__}: {exc}"
+        self._premarked.discard(entry)
         await self._run_blocking(
             self._journal.journal_outcome, entry, outcome, detail, self._clock()
         )
@@ -188,6 +216,9 @@ class Enforcer:
     async def _mark_sent(self, entry: int, what: str) -> None:
         now = self._clock()
         self.sent.append((now, what))
+        if entry in self._premarked:  # journalled with its intent
+            self._premarked.discard(entry)
+            return
         await self._run_blocking(self._journal.journal_sent, entry, now)
 
     async def _send(

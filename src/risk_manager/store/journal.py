@@ -44,15 +44,24 @@ class JournalRepo:
     _db: Database
 
     def journal_intent(
-        self, account_id: int, rule: str, kind: str, intent: dict[str, Any], at: datetime
+        self,
+        account_id: int,
+        rule: str,
+        kind: str,
+        intent: dict[str, Any],
+        at: datetime,
+        *,
+        sent_at: datetime | None = None,
     ) -> int:
         """Record an action about to be sent; returns its journal id. ``intent`` is JSON
-        (Decimal and datetime values are stored as strings and read back as strings)."""
+        (Decimal and datetime values are stored as strings and read back as strings).
+        ``sent_at``: the action goes out right after this write (one commit instead of two)."""
+        sent = enc_dt(sent_at) if sent_at is not None else None
         with self._db.write() as conn:
             cur = conn.execute(
-                "INSERT INTO journal (account_id, rule, kind, intent, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (account_id, rule, kind, enc_json(intent), enc_dt(at)),
+                "INSERT INTO journal (account_id, rule, kind, intent, created_at, sent_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (account_id, rule, kind, enc_json(intent), enc_dt(at), sent),
             )
         assert cur.lastrowid is not None
         return cur.lastrowid
