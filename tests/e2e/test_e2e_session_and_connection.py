@@ -56,6 +56,16 @@ async def test_rule_009_near_the_session_end_entries_are_blocked(
     await trader.wait_flat("MNQ", "the entry made in the last minutes reduced back")
 
 
+async def test_rule_009_flatten_before_the_session_end(guard: Guard, trader: SimTrader) -> None:
+    rules, _ = session(timedelta(hours=-1), timedelta(minutes=4))
+    await trader.limit("MNQ", BUY, 1, "20000")
+    await trader.open_position("MNQ", BUY, 1)  # before the guard starts
+    await guard.start(rules + "    flatten_before: 5m\n")
+    await trader.wait_flat("MNQ", "the position flattened 5 minutes before the session end")
+    assert not await trader.working_orders()
+    await guard.wait_lock("session_block_outside", LockKind.SOFT)  # the default 10m stage
+
+
 async def test_rule_010_can_trade_false_is_mirrored_as_an_external_lock(
     guard: Guard, trader: SimTrader
 ) -> None:
