@@ -14,7 +14,8 @@ from risk_manager.config.rules import RulesConfig
 from risk_manager.domain.actions import AnyAction, CancelOrder, ClosePosition
 from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.engine.inflight import InFlightBook
-from risk_manager.engine.ledger import Ledger, Mark
+from risk_manager.engine.ledger import Ledger
+from risk_manager.engine.marks import Mark
 from risk_manager.engine.rules import Rule, Trigger
 
 _SINGLE = (

@@ -32,8 +32,8 @@ from risk_manager.domain.events import (
 from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.engine.account import AccountState
 from risk_manager.engine.inflight import Key
-from risk_manager.engine.ledger import CachingCatalog, Mark
 from risk_manager.engine.lock_ledger import LockLedger
+from risk_manager.engine.marks import CachingCatalog, Mark
 from risk_manager.engine.rules import LOSS_LOCK_RULES, Rule, Trigger, build_rules
 from risk_manager.engine.rules.base import CalendarLike, Context
 from risk_manager.engine.view import AccountView, PositionView, RuleView

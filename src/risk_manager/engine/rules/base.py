@@ -28,7 +28,8 @@ from risk_manager.domain.actions import (
 from risk_manager.domain.contracts import ContractCatalog
 from risk_manager.domain.events import Event
 from risk_manager.domain.locks import LockKind
-from risk_manager.engine.ledger import Ledger, Mark
+from risk_manager.engine.ledger import Ledger
+from risk_manager.engine.marks import Mark
 
 ZERO = Decimal(0)
 
