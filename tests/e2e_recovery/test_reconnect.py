@@ -110,7 +110,9 @@ async def test_breach_during_hub_gap_is_enforced_within_1s_of_reconnect(
         finally:
             await connects.stop()
         before = [t for t in connects.at if t <= closed_ns]
-        assert before, f"the flatten reached the simulator before any reconnect ({fault})"
+        journal = [(e.rule, e.kind, e.created_at) for e in daemon.store.journal(acct)]
+        seen = (fault, traded_ns, closed_ns, connects.at, journal)
+        assert before, f"the flatten reached the simulator before any reconnect: {seen}"
         assert before[-1] > traded_ns, "the hub reconnected before the loss: no gap was tested"
         delay_ms = (closed_ns - before[-1]) / 1e6
         assert delay_ms <= 1000, f"enforced {delay_ms:.0f} ms after the reconnect"
