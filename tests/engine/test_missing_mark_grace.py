@@ -77,3 +77,12 @@ def test_unknown_contract_spec_alerts_at_once() -> None:
     out = sim.position("CON.F.US.ZZZ.H26", 1, "100")
     assert kinds(out) == [("alert", "daily_net_loss")]
     assert "unknown" in out[0].reason
+
+
+def test_a_timer_due_at_an_event_fires_at_that_event() -> None:
+    """An event that recomputes the timers must not skip the one due at its own instant."""
+    sim = Sim(rules())
+    sim.position(NQ, 1, "100")
+    sim.now += timedelta(seconds=10)
+    out = sim.position(NQ, 2, "100")  # no tick in between: the event itself is the first pass
+    assert kinds(out) == [("alert", "stale_mark")]

@@ -18,7 +18,8 @@ def locks(actions):  # type: ignore[no-untyped-def]
 def test_trade_frequency_per_minute_fires_on_the_fill_past_the_limit() -> None:
     sim = Sim(rules(trade_frequency_limit={"per_minute": 3}))
     for _ in range(3):
-        assert not sim.trade()
+        # the fills open a position that never gets a quote: stale_mark alerts are expected
+        assert not [a for a in sim.trade() if a.rule != "stale_mark"]
         sim.now += timedelta(seconds=10)
     out = sim.trade()
     (lock,) = locks(out)

@@ -72,6 +72,7 @@ class Engine:
     def process(self, event: Event, now: datetime) -> list[AnyAction]:
         out: list[AnyAction] = []
         self._now = now
+        due = self._due  # a timer due by now fires, even if the event moves _due past it
         if (
             self._next_reset is None
             or now >= self._next_reset
@@ -86,7 +87,8 @@ class Engine:
             out.extend(self._on_connection(event, now))
         else:
             out.extend(self._on_account_event(event, now))
-        if self._due is None or now >= self._due or isinstance(event, ClockTick):
+        after = self._due
+        if isinstance(event, ClockTick) or due is None or after is None or now >= min(due, after):
             out.extend(self._on_clock(now))
         return out
 
@@ -317,6 +319,7 @@ class Engine:
     def _on_account_event(self, event: Event, now: datetime) -> list[AnyAction]:
         out: list[AnyAction] = []
         moved_book = False  # a fill moved the position book ahead of the position event
+        opened_new = False  # ... and opened (or reversed) a position: new timers
         if isinstance(event, AccountEvent):
             state = self._account(event.account_id)
             out.extend(self._apply_account(state, event, now))
@@ -331,12 +334,13 @@ class Engine:
             trigger = Trigger.POSITION
         elif isinstance(event, TradeEvent):
             state = self._account(event.account_id)
-            version = state.ledger.book_version
+            version, opened = state.ledger.book_version, state.ledger.opened_version
             if not self._apply_trade(state, event, now):
                 return []
             self._update_peak(state)
             trigger = Trigger.TRADE
             moved_book = version != state.ledger.book_version
+            opened_new = opened != state.ledger.opened_version
         elif isinstance(event, SnapshotEvent):
             state = self._account(event.account_id)
             out.extend(self._apply_account(state, AccountEvent(now, event.account), now))
@@ -357,15 +361,22 @@ class Engine:
         elif not isinstance(event, AccountEvent):
             for cid in state.ledger.contract_ids():
                 self._index_one(state.account_id, cid)
-        state.inflight.settle(state.ledger)
+        if not isinstance(event, AccountEvent):  # an account update settles nothing
+            state.inflight.settle(state.ledger)
         out.extend(self._run(state, now, event, trigger))
         book_changed = moved_book or trigger in _BOOK_TRIGGERS
         if book_changed:
             out.extend(self._enforce(state, now))
-        # Only positions, stop orders and new actions can bring a timer forward; any other
-        # change leaves _due early or right (an early _due only costs an extra clock pass).
-        timers_may_move = out or (
-            book_changed and not (isinstance(event, OrderEvent) and not event.order.type.is_stop)
+        # Only positions, stop orders and new actions can bring a timer forward (a fill only
+        # when it opens a position); any other change leaves _due early or right (an early
+        # _due only costs an extra clock pass).
+        timers_may_move = (
+            out
+            or opened_new
+            or (
+                trigger in _BOOK_TRIGGERS
+                and not (isinstance(event, OrderEvent) and not event.order.type.is_stop)
+            )
         )
         if timers_may_move:
             self._refresh_due(now)

@@ -53,6 +53,7 @@ class Ledger:
     order_fills: dict[int, int] = field(default_factory=dict)  # volume filled, by order id
     fill_book: FillBook = field(default_factory=FillBook)  # fills ahead of position events
     book_version: int = 0  # bumped whenever positions change
+    opened_version: int = 0  # bumped whenever a position opens or reverses (new timers)
 
     # -- realized -----------------------------------------------------------------------------
 
@@ -129,6 +130,7 @@ class Ledger:
         new_signed = position.signed_size
         if old_signed == 0 or (old_signed > 0) != (new_signed > 0):
             self.opened_at[cid] = position.created_at or at
+            self.opened_version += 1
             self._grew(cid)
         elif abs(new_signed) > abs(old_signed):
             self._grew(cid)
@@ -193,8 +195,9 @@ class Ledger:
         return True
 
     def _move_book(self, trade: Trade, delta: int, at: datetime) -> None:
-        """Size and direction only; a new position (or the new side of a reversal) takes the
-        fill's price and time. The broker's position event brings the real average and id."""
+        """A new position (or the new side of a reversal) takes the fill's price and time; a
+        growth averages the fill's price in; a reduction keeps the average. The broker's
+        position event then brings its own average, size and id."""
         if delta == 0:
             return
         cid = trade.contract_id
@@ -212,6 +215,9 @@ class Ledger:
                 trade.price,
                 trade.created_at,
             )
+        elif abs(new) > abs(signed):
+            total = pos.average_price * abs(signed) + trade.price * abs(delta)
+            moved = replace(pos, size=abs(new), average_price=total / abs(new))
         else:
             moved = replace(pos, size=abs(new))
         self._store_position(moved, at)
