@@ -95,8 +95,11 @@ class InFlightBook:
         return True
 
     def settle(self, ledger: Ledger) -> None:
+        """Forget what the ledger shows done. An escalated cause is parked: it is looked at
+        again only when proposed anew (``admit``), so a stuck one costs no event anything."""
         if self.items:
-            for key in [k for k, f in self.items.items() if is_done(f, ledger)]:
+            done = [k for k, f in self.items.items() if not f.escalated and is_done(f, ledger)]
+            for key in done:
                 del self.items[key]
 
     def due(self, now: datetime) -> list[AnyAction]:
