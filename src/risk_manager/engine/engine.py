@@ -88,7 +88,8 @@ class Engine:
         else:
             out.extend(self._on_account_event(event, now))
         after = self._due
-        if isinstance(event, ClockTick) or due is None or after is None or now >= min(due, after):
+        clock = isinstance(event, ClockTick)
+        if clock or due is None or after is None or now >= due or now >= after:
             out.extend(self._on_clock(now))
         return out
 

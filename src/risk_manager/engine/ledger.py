@@ -8,7 +8,7 @@ a fill that turns ``voided`` is taken back out (API doc §8.1, §12 items 9–10
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -215,11 +215,11 @@ class Ledger:
                 trade.price,
                 trade.created_at,
             )
-        elif abs(new) > abs(signed):
-            total = pos.average_price * abs(signed) + trade.price * abs(delta)
-            moved = replace(pos, size=abs(new), average_price=total / abs(new))
         else:
-            moved = replace(pos, size=abs(new))
+            avg = pos.average_price
+            if abs(new) > abs(signed):
+                avg = (avg * abs(signed) + trade.price * abs(delta)) / abs(new)
+            moved = Position(pos.id, pos.account_id, cid, pos.type, abs(new), avg, pos.created_at)
         self._store_position(moved, at)
 
     def _add(self, trade: Trade, sign: int, in_day: bool, in_week: bool) -> None:
