@@ -62,7 +62,7 @@ class AccountState:
     def next_stale_check(self, marks: dict[str, Mark]) -> datetime | None:
         times: list[datetime] = []
         for cid in self.ledger.positions:
-            opened = self.ledger.mark_wait_start(cid)
+            opened = self.ledger.mark_wait.get(cid)
             if opened is None:
                 continue
             mark = marks.get(cid)

@@ -255,7 +255,7 @@ class Engine:
         out: list[AnyAction] = []
         limit = state.config.stale_mark
         for cid in sorted(state.ledger.positions):
-            opened = state.ledger.mark_wait_start(cid) or now
+            opened = state.ledger.mark_wait.get(cid, now)
             mark = self.marks.get(cid)
             last = mark.at if mark is not None else None
             since = max(opened, last) if last is not None else opened

@@ -44,7 +44,9 @@ class Ledger:
     eod_balance_high: Decimal | None = None  # highest end-of-day balance
     growth_seq: dict[str, int] = field(default_factory=dict)
     opened_at: dict[str, datetime] = field(default_factory=dict)
-    seen_at: dict[str, datetime] = field(default_factory=dict)  # when we first saw it open
+    # From when an open position may be expected to have a mark: the later of when we first
+    # saw it open and its creationTimestamp (its quote subscription starts only then).
+    mark_wait: dict[str, datetime] = field(default_factory=dict)
     ours: dict[str, dict[int, Order]] = field(default_factory=dict)  # our working, by contract
     _valued: dict[str, tuple[Position, int, str, Decimal | None]] = field(default_factory=dict)
     tags_seen: set[str] = field(default_factory=set)  # customTags of orders seen
@@ -122,10 +124,11 @@ class Ledger:
         if position.is_flat:
             self.positions.pop(cid, None)
             self.opened_at.pop(cid, None)
-            self.seen_at.pop(cid, None)
+            self.mark_wait.pop(cid, None)
             return old
         if old is None:
-            self.seen_at[cid] = at
+            created = position.created_at
+            self.mark_wait[cid] = at if created is None or created < at else created
         old_signed = old.signed_size if old is not None else 0
         new_signed = position.signed_size
         if old_signed == 0 or (old_signed > 0) != (new_signed > 0):
@@ -136,15 +139,6 @@ class Ledger:
             self._grew(cid)
         self.positions[cid] = position
         return old
-
-    def mark_wait_start(self, contract_id: str) -> datetime | None:
-        """From when an open position may be expected to have a mark: the later of when we
-        first saw it open and its creationTimestamp (a quote subscription starts only then)."""
-        seen = self.seen_at.get(contract_id)
-        opened = self.opened_at.get(contract_id)
-        if seen is None or opened is None:
-            return seen or opened
-        return max(seen, opened)
 
     def _grew(self, contract_id: str) -> None:
         self._seq += 1

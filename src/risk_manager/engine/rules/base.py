@@ -121,7 +121,7 @@ class Context:
         """True while a position younger than ``stale_mark`` may still get its first quote
         (the quote subscription starts only once the position exists); a missing contract
         spec never waits."""
-        start = self.ledger.mark_wait_start(contract_id)
+        start = self.ledger.mark_wait.get(contract_id)
         return (
             start is not None
             and self.now - start < self.stale_mark

@@ -63,6 +63,7 @@ class MaxContractsPerInstrumentRule(Rule):
                         actions.append(self.close(ctx, p.contract_id, what))
                 continue
             size = sum(p.size for p in positions)
-            why = f"{symbol} size {size} > {limit} (limit)"
-            actions.extend(reduce_excess(self, ctx, positions, Decimal(size - limit), why))
+            if size > limit:
+                why = f"{symbol} size {size} > {limit} (limit)"
+                actions.extend(reduce_excess(self, ctx, positions, Decimal(size - limit), why))
         return actions
