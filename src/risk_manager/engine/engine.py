@@ -88,8 +88,12 @@ class Engine:
         else:
             out.extend(self._on_account_event(event, now))
         after = self._due
-        clock = isinstance(event, ClockTick)
-        if clock or due is None or after is None or now >= due or now >= after:
+        if (
+            after is None
+            or now >= after
+            or (due is not after and (due is None or now >= due))
+            or isinstance(event, ClockTick)
+        ):
             out.extend(self._on_clock(now))
         return out
 
