@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime
 
-from risk_manager.domain.actions import Alert, AnyAction, LockAccount, Severity, action_to_dict
+from risk_manager.domain.actions import Alert, AnyAction, LockAccount, action_to_dict
 from risk_manager.domain.events import (
     AccountEvent,
     ClockTick,
@@ -27,6 +27,7 @@ from risk_manager.domain.events import (
 from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.domain.models import Trade
 from risk_manager.engine.engine import Engine
+from risk_manager.runtime.alerts import AlertChannels
 from risk_manager.runtime.enforcer import Book, Enforcer
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.store import Store
@@ -50,8 +51,10 @@ class AccountActor:
         *,
         queue_size: int = 10_000,
         on_change: Callable[[int], None] | None = None,
+        alerts: AlertChannels | None = None,
     ) -> None:
         self.account_id = account_id
+        self.alerts = alerts
         self.engine = engine
         self.enforcer = enforcer
         self.store = store
@@ -135,7 +138,9 @@ class AccountActor:
             if isinstance(action, LockAccount):
                 continue
             if isinstance(action, Alert):
-                await asyncio.to_thread(self._alert, action, now)
+                if self.alerts is not None:
+                    self.alerts.send(action)
+                await asyncio.to_thread(self._journal_alert, action, now)
                 continue
             if book is None:
                 book = self._book(now)
@@ -207,19 +212,13 @@ class AccountActor:
                 self.store.clear_lock(lock.id, now, "broker", "canTrade: true")
         self._external_rows = False
 
-    def _alert(self, alert: Alert, now: datetime) -> None:
-        level = {
-            Severity.INFO: logging.INFO,
-            Severity.WARNING: logging.WARNING,
-            Severity.CRITICAL: logging.CRITICAL,
-        }[alert.severity]
-        _log.log(level, "account %s %s: %s", alert.account_id, alert.rule, alert.reason)
+    def _journal_alert(self, alert: Alert, now: datetime) -> None:
         try:
             entry = self.store.journal_intent(
                 alert.account_id, alert.rule, alert.kind, action_to_dict(alert), now
             )
             self.store.journal_outcome(entry, JournalOutcome.CONFIRMED, alert.severity.value, now)
-        except Exception:  # an alert that cannot be recorded is still logged above
+        except Exception:  # an alert that cannot be recorded has still gone to its channels
             _log.exception("could not journal an alert")
 
     def _record_fills(self, event: Event) -> None:

@@ -37,6 +37,7 @@ from risk_manager.projectx.hub_connection import HubMessage
 from risk_manager.projectx.hubs import MarketHub, UserHub
 from risk_manager.projectx.mapping import WireError, market_events, user_events
 from risk_manager.runtime.actor import AccountActor
+from risk_manager.runtime.alerts import AlertChannels
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.read_side import DaemonReadSide
@@ -125,6 +126,7 @@ class Daemon:
         self._client = await self._stack.enter_async_context(
             ProjectXClient(broker.api_url, broker.username, broker.api_key)
         )
+        alerts = await self._stack.enter_async_context(AlertChannels(cfg.alerts))
         accounts = await self._guarded_accounts()
         calendar = self.calendar = calendar_for(cfg.trading_day)
         catalog = self.catalog = cfg.catalog()
@@ -139,6 +141,7 @@ class Daemon:
                 self.clock,
                 self.metrics,
                 on_change=self._changed,
+                alerts=alerts,
             )
             actor.enforcer.on_outcome = actor.on_outcome
             self.actors[account.id] = actor
