@@ -5,7 +5,6 @@ simulator locks it, and the lock (with its countdown) and the flatten appear wit
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,10 @@ import aiohttp
 import pytest
 from browser import ARGS, chromium_path
 
+from e2e.helpers import BUY, SimTrader, config_text, wait_for
 from risk_manager.config.loader import parse_config
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.sim.server import SimSettings, running_sim
-
-# The end-to-end helpers live in the `e2e` test package next to this folder.
-_TESTS = str(Path(__file__).resolve().parents[1])
-if _TESTS not in sys.path:
-    sys.path.append(_TESTS)
-from e2e.helpers import BUY, SimTrader, config_text, wait_for  # noqa: E402
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
 

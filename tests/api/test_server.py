@@ -6,11 +6,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from polling import eventually
 
 from risk_manager.api.memory import MemoryReadModel
 from risk_manager.api.server import RunningApi
 from risk_manager.runtime.metrics import FAMILIES, Metrics
+from support.polling import eventually
 
 LOCKED, CALM = 20258288, 20258301
 

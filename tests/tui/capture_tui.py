@@ -6,16 +6,18 @@ Run: .venv/bin/python tests/tui/capture_tui.py
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from polling import eventually
-
+# Run as a script, `tests/` is not on the path that pytest's `pythonpath` gives the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from risk_manager.api import demo
 from risk_manager.api.memory import MemoryReadModel
 from risk_manager.api.server import running_api
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.tui.app import TABS, DashboardApp
+from support.polling import eventually
 
 
 async def main(docs: Path) -> None:

@@ -4,12 +4,11 @@ import contextlib
 import re
 import socket
 
-from polling import eventually
-
 from risk_manager.api.memory import MemoryReadModel
 from risk_manager.api.server import running_api
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.tui.app import DashboardApp
+from support.polling import eventually
 
 LOCKED, CALM = 20258288, 20258301
 SIZE = (160, 48)
