@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 import pytest
+from browser import chromium_page
 
 from risk_manager.api import demo
 from risk_manager.api.memory import MemoryReadModel
@@ -39,3 +41,10 @@ async def api(model: MemoryReadModel, metrics: Metrics) -> AsyncIterator[Running
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Any]:
+    """A headless Chromium page (``page.errors`` lists its script errors); skips without one."""
+    async with chromium_page() as pg:
+        yield pg

@@ -11,8 +11,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from browser import ARGS, chromium_path
-from playwright.async_api import async_playwright
+from browser import NO_CHROMIUM, chromium_page, chromium_path
 
 from risk_manager.api import demo
 from risk_manager.api.memory import MemoryReadModel
@@ -21,22 +20,18 @@ from risk_manager.runtime.metrics import Metrics
 
 
 async def main(out: Path) -> None:
-    path = chromium_path()
-    if path is None:
-        raise SystemExit("no Chromium found: set RM_CHROMIUM")
+    if chromium_path() is None:
+        raise SystemExit(NO_CHROMIUM)
     now = datetime.now(UTC)
     model = MemoryReadModel()
     model.put_account(demo.locked_account(now))
     model.put_account(demo.calm_account(now))
     for entry in demo.enforcement_log(now):
         model.record_enforcement(entry)
-    async with running_api(model, Metrics(), port=0) as api, async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=path, args=ARGS)
-        page = await browser.new_page(viewport={"width": 1360, "height": 900})
+    async with running_api(model, Metrics(), port=0) as api, chromium_page(1360, 900) as page:
         await page.goto(api.url)
         await page.locator(".card").first.wait_for()
         await page.screenshot(path=str(out), full_page=True)
-        await browser.close()
     print(f"wrote {out}")
 
 

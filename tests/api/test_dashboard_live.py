@@ -5,13 +5,11 @@ simulator locks it, and the lock (with its countdown) and the flatten appear wit
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from browser import ARGS, chromium_path
 
 from e2e.helpers import BUY, SimTrader, config_text, wait_for
 from risk_manager.config.loader import parse_config
@@ -28,27 +26,8 @@ RULES = """
 HUBS = {"backoff_base": 0.05, "backoff_cap": 0.2, "healthy_after": 0.5}
 
 
-@pytest.fixture
-async def browser_page() -> AsyncIterator[Any]:
-    path = chromium_path()
-    if path is None:
-        reason = "no Chromium executable found (set RM_CHROMIUM or install chromium)"
-        print(f"SKIP: {reason}")
-        pytest.skip(reason)
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=path, args=ARGS)
-        try:
-            page = await browser.new_page(viewport={"width": 1400, "height": 1000})
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.errors = errors
-            yield page
-        finally:
-            await browser.close()
-
-
-async def test_a_lock_made_on_the_simulator_appears_live(browser_page: Any, tmp_path: Path) -> None:
-    page, expect = browser_page, playwright_api.expect
+async def test_a_lock_made_on_the_simulator_appears_live(page: Any, tmp_path: Path) -> None:
+    expect = playwright_api.expect
     async with running_sim(SimSettings(port=0)) as sim, aiohttp.ClientSession() as session:
         trader = SimTrader(session, sim.url)
         await trader.login()

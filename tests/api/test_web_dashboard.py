@@ -1,12 +1,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from browser import ARGS, chromium_path
 
 from risk_manager.api import demo
 from risk_manager.api.memory import MemoryReadModel
@@ -17,25 +15,6 @@ from risk_manager.runtime.metrics import Metrics
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
 
 LOCKED, CALM = 20258288, 20258301
-
-
-@pytest.fixture
-async def page() -> AsyncIterator[Any]:
-    path = chromium_path()
-    if path is None:
-        reason = "no Chromium executable found (set RM_CHROMIUM or install chromium)"
-        print(f"SKIP: {reason}")
-        pytest.skip(reason)
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=path, args=ARGS)
-        try:
-            pg = await browser.new_page(viewport={"width": 1400, "height": 1000})
-            errors: list[str] = []
-            pg.on("pageerror", lambda e: errors.append(str(e)))
-            pg.errors = errors
-            yield pg
-        finally:
-            await browser.close()
 
 
 async def test_page_shows_accounts_and_a_new_lock_appears_without_reload(page: Any) -> None:
