@@ -224,3 +224,15 @@ def test_broker_refusals_escalate_after_max_retries() -> None:
     assert [(a.kind, getattr(a, "severity", None)) for a in out] == [("alert", "critical")]
     assert "OrderPending" in out[0].reason
     assert not sim.engine.action_failed(close, sim.now, "OrderPending")
+
+
+def test_a_market_order_is_never_cancelled_while_locked_its_fill_is_closed_instead() -> None:
+    # Our own Position/closeContract creates an untagged market order that looks like the
+    # trader's: cancelling it could undo the close. A trader's market order fills at once.
+    sim = Sim(rules(**BOTH))
+    sim.trade(pnl="-600")
+    sim.now += timedelta(milliseconds=5)
+    out = sim.order(NQ, type_=2, status=6, order_id=21)  # Pending market order
+    assert not any(isinstance(a, CancelOrder) for a in out)
+    out = sim.order(NQ, type_=1, order_id=22)  # a resting limit order is cancelled
+    assert [a.order_id for a in out if isinstance(a, CancelOrder)] == [22]

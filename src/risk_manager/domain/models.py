@@ -75,6 +75,16 @@ class Order:
     def is_working(self) -> bool:
         return self.status.is_working
 
+    @property
+    def is_cancellable(self) -> bool:
+        """A working order that enforcement may cancel.
+
+        Never a market order: it fills at once (the position it opens is closed instead), and
+        the untagged market order the broker creates for our own ``Position/closeContract``
+        looks exactly like a trader's; cancelling it could undo our close.
+        """
+        return self.is_working and self.type is not OrderType.MARKET
+
 
 @dataclass(frozen=True, slots=True)
 class Trade:

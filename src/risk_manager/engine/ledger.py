@@ -318,7 +318,8 @@ class Ledger:
     # -- views for rules ----------------------------------------------------------------------
 
     def trader_orders(self) -> list[Order]:
-        return [o for o in self.orders.values() if not o.is_ours]
+        """The trader's working orders that enforcement may cancel (never market orders)."""
+        return [o for o in self.orders.values() if o.is_cancellable and not o.is_ours]
 
     def contract_ids(self) -> set[str]:
         return set(self.positions) | {o.contract_id for o in self.orders.values()}

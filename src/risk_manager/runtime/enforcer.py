@@ -280,7 +280,8 @@ class Enforcer:
             orders, positions = await asyncio.gather(
                 self._broker.search_open_orders(acct), self._broker.search_open_positions(acct)
             )
-        working = [o for o in orders if o.is_working]
+        # Ours too: a stop left behind a closed position could open a new one.
+        working = [o for o in orders if o.is_cancellable]
         open_positions = [p for p in positions if p.size > 0]
         if not working and not open_positions:
             return JournalOutcome.CONFIRMED, "already flat with no working orders"
