@@ -116,7 +116,7 @@ _ALREADY_GONE = {
 def _sends_on_book(action: AnyAction, book: Book) -> bool:
     """Whether a first attempt (no broker read) sends a request: ``_send``'s book checks."""
     if isinstance(action, Flatten):
-        return any(o.is_working for o in book.orders) or any(p.size > 0 for p in book.positions)
+        return any(o.is_cancellable for o in book.orders) or any(p.size > 0 for p in book.positions)
     if isinstance(action, ClosePosition):
         return any(p.contract_id == action.contract_id and p.size > 0 for p in book.positions)
     return isinstance(action, CancelOrder | PlaceOrder | ModifyOrder)
