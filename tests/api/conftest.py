@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from browser import chromium_page
 
-from risk_manager.api import demo
+from risk_manager.api.demo_server import demo_model
 from risk_manager.api.memory import MemoryReadModel
 from risk_manager.api.server import RunningApi, running_api
 from risk_manager.runtime.metrics import Metrics
@@ -18,12 +18,7 @@ NOW = datetime(2026, 3, 10, 19, 30, tzinfo=UTC)
 
 @pytest.fixture
 def model() -> MemoryReadModel:
-    m = MemoryReadModel()
-    m.put_account(demo.locked_account(NOW))
-    m.put_account(demo.calm_account(NOW))
-    for entry in demo.enforcement_log(NOW):
-        m.record_enforcement(entry)
-    return m
+    return demo_model(NOW)
 
 
 @pytest.fixture

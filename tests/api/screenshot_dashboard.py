@@ -8,27 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from browser import NO_CHROMIUM, chromium_page, chromium_path
 
-from risk_manager.api import demo
-from risk_manager.api.memory import MemoryReadModel
-from risk_manager.api.server import running_api
-from risk_manager.runtime.metrics import Metrics
+from risk_manager.api.demo_server import running_demo_api
 
 
 async def main(out: Path) -> None:
     if chromium_path() is None:
         raise SystemExit(NO_CHROMIUM)
-    now = datetime.now(UTC)
-    model = MemoryReadModel()
-    model.put_account(demo.locked_account(now))
-    model.put_account(demo.calm_account(now))
-    for entry in demo.enforcement_log(now):
-        model.record_enforcement(entry)
-    async with running_api(model, Metrics(), port=0) as api, chromium_page(1360, 900) as page:
+    async with running_demo_api() as (api, _), chromium_page(1360, 900) as page:
         await page.goto(api.url)
         await page.locator(".card").first.wait_for()
         await page.screenshot(path=str(out), full_page=True)

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from risk_manager.api import demo
+from risk_manager.api.demo_server import running_demo_api
 from risk_manager.api.memory import MemoryReadModel
 from risk_manager.api.read_model import iso
 from risk_manager.api.server import running_api
@@ -19,12 +20,7 @@ LOCKED, CALM = 20258288, 20258301
 
 async def test_page_shows_accounts_and_a_new_lock_appears_without_reload(page: Any) -> None:
     now = datetime.now(UTC)
-    model = MemoryReadModel()
-    model.put_account(demo.locked_account(now))
-    model.put_account(demo.calm_account(now))
-    for entry in demo.enforcement_log(now):
-        model.record_enforcement(entry)
-    async with running_api(model, Metrics(), port=0) as api:
+    async with running_demo_api(now=now) as (api, model):
         await page.goto(api.url)
         expect = playwright_api.expect
         calm = page.locator(f'[data-account="{CALM}"]')

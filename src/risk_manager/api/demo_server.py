@@ -10,13 +10,14 @@ import argparse
 import asyncio
 import contextlib
 import random
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from risk_manager.api import demo
 from risk_manager.api.memory import MemoryReadModel
 from risk_manager.api.read_model import JSON, iso, money
-from risk_manager.api.server import DEFAULT_PORT, running_api
+from risk_manager.api.server import DEFAULT_PORT, RunningApi, running_api
 from risk_manager.runtime.metrics import Metrics
 
 MNQ_POINT_VALUE = Decimal("2.00")  # USD per point per contract (tick 0.25 = 0.50)
@@ -42,17 +43,32 @@ def step(view: JSON, ticks: int, now: datetime) -> JSON:
     }
 
 
-async def main(port: int) -> None:
-    now = datetime.now(UTC)
+def demo_model(now: datetime) -> MemoryReadModel:
+    """The sample accounts (one locked, one calm) and their enforcement log, as of ``now``."""
     model = MemoryReadModel()
     model.put_account(demo.locked_account(now))
     model.put_account(demo.calm_account(now))
     for entry in demo.enforcement_log(now):
         model.record_enforcement(entry)
-    rng = random.Random()
+    return model
+
+
+@contextlib.asynccontextmanager
+async def running_demo_api(
+    port: int = 0, now: datetime | None = None
+) -> AsyncIterator[tuple[RunningApi, MemoryReadModel]]:
+    """Serve the API over ``demo_model`` (as of ``now``, default the wall clock: dashboards count
+    lock time down against it) until the block exits; ``port=0`` picks a free port."""
+    model = demo_model(now or datetime.now(UTC))
     async with running_api(model, Metrics(), port=port) as api:
+        yield api, model
+
+
+async def main(port: int) -> None:
+    rng = random.Random()
+    async with running_demo_api(port) as (api, model):
         print(f"demo API on {api.url} (Ctrl-C stops)")
-        first = demo.locked_account(now)["id"]
+        first = demo.locked_account(datetime.now(UTC))["id"]
         while True:
             await asyncio.sleep(1)
             view = model.account(first)
