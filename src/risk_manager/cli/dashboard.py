@@ -49,9 +49,10 @@ def status(
             f"{name} {'up' if h.get('connected') else 'DOWN'}"
             for name, h in (health.get("hubs") or {}).items()
         )
+        n = int(health.get("accounts_monitored") or 0)
         console.print(
             f"daemon {health.get('status')} · up {int(health.get('uptime') or 0)} s · "
-            f"{health.get('accounts_monitored')} accounts · hubs: {hubs or 'n/a'} · "
+            f"{n} account{'' if n == 1 else 's'} · hubs: {hubs or 'n/a'} · "
             f"last event {health.get('last_event') or 'none'}"
         )
         console.print(render.overview(state, datetime.now(UTC)))

@@ -129,7 +129,8 @@ class DashboardApp(App[None]):
         line = Text("● live", style="bold")
         line.append(f"  {self.url}  daemon {health.get('status', '?')}")
         gateway = "connected" if health.get("signalr_connected") else "DISCONNECTED"
-        line.append(f"  gateway {gateway}  {len(s.accounts)} accounts  ")
+        n = len(s.accounts)
+        line.append(f"  gateway {gateway}  {n} account{'' if n == 1 else 's'}  ")
         line.append(f"{locked} LOCKED" if locked else "none locked", style="bold" if locked else "")
         return line
 
