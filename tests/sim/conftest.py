@@ -1,8 +1,10 @@
-"""Shared fixtures for the simulator's REST/control tests: a sim on port 0 and a client."""
+"""Shared fixtures for the simulator's tests: a sim on port 0 and a client (REST/control), and
+the hub server alone (hub tests)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,10 +13,19 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from risk_manager.sim.hub_site import serving_hubs
+from risk_manager.sim.hubs import HubServer
 from risk_manager.sim.records import SimEvent
 from risk_manager.sim.server import SimServer, SimSettings, running_sim
 
 START = datetime(2026, 5, 6, 13, 36, 3, 496279, tzinfo=UTC)
+GOOD = "good-token"  # the one token the hub tests' servers accept
+
+
+def running_hubs(**options: Any) -> AbstractAsyncContextManager[tuple[HubServer, str]]:
+    """The hub server alone on 127.0.0.1 accepting ``GOOD``, and its ``http://host:port``;
+    ``options`` go to ``serving_hubs`` (``middlewares``) and ``HubServer``."""
+    return serving_hubs(lambda token: token == GOOD, **options)
 
 
 @dataclass

@@ -2,51 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from risk_manager.sim import hubs as hubs_module
-from risk_manager.sim.hubs import HubServer
+from support.polling import eventually
+
+from .conftest import GOOD, running_hubs
 
 RS = "\x1e"
-GOOD = "good-token"
-
-
-@asynccontextmanager
-async def running_hubs(**options: Any) -> AsyncIterator[tuple[HubServer, str]]:
-    hubs = HubServer(lambda token: token == GOOD, **options)
-    app = web.Application()
-    hubs.add_routes(app)
-
-    async def on_shutdown(_: web.Application) -> None:
-        await hubs.close()
-
-    app.on_shutdown.append(on_shutdown)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield hubs, f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
-
-
-async def wait_until(condition: Callable[[], bool], within_s: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within_s
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.01)
 
 
 class RawClient:
@@ -142,7 +112,7 @@ async def test_upgrade_takes_the_first_access_token_or_the_bearer_header() -> No
             assert hubs.connection_count("user") == 1
         async with raw_client(base, "market", "", headers={"Authorization": f"Bearer {GOOD}"}):
             assert hubs.connection_count("market") == 1
-        await wait_until(lambda: hubs.connection_count() == 0)
+        await eventually(lambda: hubs.connection_count() == 0)
 
 
 async def test_unknown_protocol_gets_a_handshake_error_then_close() -> None:
@@ -265,7 +235,7 @@ async def test_subscriptions_do_not_survive_a_reconnect() -> None:
     async with running_hubs() as (hubs, base):
         async with raw_client(base, "user") as first:
             await first.invoke("1", "SubscribeAccounts")
-        await wait_until(lambda: hubs.connection_count() == 0)
+        await eventually(lambda: hubs.connection_count() == 0)
         async with raw_client(base, "user") as second:
             await hubs.publish_user("GatewayUserAccount", 1, {"id": 1}, 1)
             await second.invoke("1", "SubscribeOrders", 1)  # the next record is this reply
@@ -283,7 +253,7 @@ async def test_client_close_message_ends_the_connection() -> None:
     async with running_hubs() as (hubs, base), raw_client(base, "user") as client:
         await client.send({"type": 7})
         assert (await client.ws.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE
-        await wait_until(lambda: hubs.connection_count() == 0)
+        await eventually(lambda: hubs.connection_count() == 0)
 
 
 async def test_drop_connections_sends_close_with_error_then_closes() -> None:
@@ -344,7 +314,7 @@ async def test_a_slow_subscriber_is_dropped_without_holding_up_others() -> None:
             assert (await fast.recv_skipping_pings())["arguments"][1]["n"] == n
             if hubs.connection_count("market") == 1:
                 break
-        await wait_until(lambda: hubs.connection_count("market") == 1)
+        await eventually(lambda: hubs.connection_count("market") == 1)
         await hubs.publish_quote("C", {"n": -1})
         assert (await fast.recv_skipping_pings())["arguments"][1] == {"n": -1}
 
@@ -355,14 +325,14 @@ async def test_a_client_frame_over_1_mib_closes_the_connection() -> None:
         await client.send(big)
         msg = await client.ws.receive(timeout=5)
         assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
-        await wait_until(lambda: hubs.connection_count() == 0)
+        await eventually(lambda: hubs.connection_count() == 0)
 
 
 async def test_a_malformed_record_closes_with_an_error() -> None:
     async with running_hubs() as (hubs, base), raw_client(base, "user") as client:
         await client.ws.send_str("not json" + RS)
         assert (await client.recv_skipping_pings())["type"] == 7
-        await wait_until(lambda: hubs.connection_count() == 0)
+        await eventually(lambda: hubs.connection_count() == 0)
 
 
 async def test_close_ends_every_connection() -> None:

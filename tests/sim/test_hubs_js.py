@@ -13,11 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
-from risk_manager.sim.hubs import HubServer
+from .conftest import GOOD, running_hubs
 
-GOOD = "good-token"
 JS_DIR = Path(__file__).parent / "js"
 USER_EVENTS = ["GatewayUserAccount", "GatewayUserOrder", "GatewayUserPosition", "GatewayUserTrade"]
 
@@ -35,27 +33,6 @@ def node() -> str:
             [npm, "ci", "--silent", "--no-audit", "--no-fund"], cwd=JS_DIR, check=True, timeout=300
         )
     return node
-
-
-@asynccontextmanager
-async def running_hubs() -> AsyncIterator[tuple[HubServer, str]]:
-    hubs = HubServer(lambda token: token == GOOD)
-    app = web.Application()
-    hubs.add_routes(app)
-
-    async def on_shutdown(_: web.Application) -> None:
-        await hubs.close()
-
-    app.on_shutdown.append(on_shutdown)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield hubs, f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
 
 
 class JsClient:

@@ -15,8 +15,10 @@ from pysignalr.exceptions import AuthorizationError, ServerError
 from pysignalr.messages import CompletionMessage
 
 from risk_manager.sim.hubs import HubServer
+from support.polling import eventually
 
-GOOD = "good-token"
+from .conftest import GOOD, running_hubs
+
 USER_EVENTS = ("GatewayUserAccount", "GatewayUserOrder", "GatewayUserPosition", "GatewayUserTrade")
 
 
@@ -30,33 +32,11 @@ async def record_path(request: web.Request, handler: Any) -> Any:
 
 
 @asynccontextmanager
-async def running_hubs() -> AsyncIterator[tuple[HubServer, str]]:
-    hubs = HubServer(lambda token: token == GOOD)
+async def recorded_hubs() -> AsyncIterator[tuple[HubServer, str]]:
+    """The hub server recording request paths in ``REQUESTS``, and its ``host:port``."""
     REQUESTS.clear()
-    app = web.Application(middlewares=[record_path])
-    hubs.add_routes(app)
-
-    async def on_shutdown(_: web.Application) -> None:
-        await hubs.close()
-
-    app.on_shutdown.append(on_shutdown)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield hubs, f"{host}:{port}"
-    finally:
-        await runner.cleanup()
-
-
-async def wait_until(condition: Callable[[], bool], within_s: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within_s
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.01)
+    async with running_hubs(middlewares=[record_path]) as (hubs, base):
+        yield hubs, base.removeprefix("http://")
 
 
 class Recorder:
@@ -89,7 +69,7 @@ class Recorder:
         """Send with an invocation id and wait for the server's Completion."""
         before = len(self.completions)
         await self.client.send(method, arguments, on_invocation=self._on_completion)  # type: ignore[arg-type]
-        await wait_until(lambda: len(self.completions) > before)
+        await eventually(lambda: len(self.completions) > before)
         assert self.completions[-1].error is None
 
 
@@ -112,7 +92,7 @@ async def connected(
 async def test_pysignalr_receives_user_events_in_the_action_data_wrapper(
     skip_negotiation: bool,
 ) -> None:
-    async with running_hubs() as (hubs, host):
+    async with recorded_hubs() as (hubs, host):
         scheme = "ws" if skip_negotiation else "http"
         url = f"{scheme}://{host}/hubs/user?access_token={GOOD}"
         async with connected(url, skip_negotiation, USER_EVENTS) as user:
@@ -127,7 +107,7 @@ async def test_pysignalr_receives_user_events_in_the_action_data_wrapper(
             await hubs.publish_user("GatewayUserPosition", 20258288, position, 1)
             await hubs.publish_user("GatewayUserTrade", 20258288, trade, 0)
             await hubs.publish_user("GatewayUserAccount", 20258288, account, 1)
-            await wait_until(lambda: len(user.received) == 4)
+            await eventually(lambda: len(user.received) == 4)
     negotiated = "POST /hubs/user/negotiate" in REQUESTS
     assert negotiated is not skip_negotiation
     assert user.received == [
@@ -142,20 +122,20 @@ async def test_pysignalr_receives_user_events_in_the_action_data_wrapper(
 async def test_pysignalr_receives_quotes_as_contract_and_object(skip_negotiation: bool) -> None:
     contract = "CON.F.US.EP.Z25"
     quote = {"symbol": "F.US.EP", "lastPrice": 6000.25, "bestBid": 6000, "bestAsk": 6000.25}
-    async with running_hubs() as (hubs, host):
+    async with recorded_hubs() as (hubs, host):
         scheme = "ws" if skip_negotiation else "http"
         url = f"{scheme}://{host}/hubs/market?access_token={GOOD}"
         async with connected(url, skip_negotiation, ("GatewayQuote",)) as market:
             await market.invoke("SubscribeContractQuotes", [contract])
             await hubs.publish_quote(contract, quote)
-            await wait_until(lambda: len(market.received) == 1)
+            await eventually(lambda: len(market.received) == 1)
             assert hubs.connection_count("market") == 1
     assert ("POST /hubs/market/negotiate" in REQUESTS) is not skip_negotiation
     assert market.received == [("GatewayQuote", [contract, quote])]
 
 
 async def test_pysignalr_fire_and_forget_send_subscribes_too() -> None:
-    async with running_hubs() as (hubs, host):
+    async with recorded_hubs() as (hubs, host):
         url = f"ws://{host}/hubs/market?access_token={GOOD}"
         async with connected(url, True, ("GatewayQuote",)) as market:
             await market.client.send("SubscribeContractQuotes", ["C"])  # type: ignore[list-item]
@@ -170,14 +150,14 @@ async def test_pysignalr_fire_and_forget_send_subscribes_too() -> None:
 
 
 async def test_pysignalr_negotiate_with_a_bad_token_is_unauthorized() -> None:
-    async with running_hubs() as (_, host):
+    async with recorded_hubs() as (_, host):
         client = SignalRClient(f"http://{host}/hubs/user?access_token=bad", retry_count=1)
         with pytest.raises(AuthorizationError):
             await asyncio.wait_for(client.run(), 5)
 
 
 async def test_pysignalr_sees_the_dropped_connection_error() -> None:
-    async with running_hubs() as (hubs, host):
+    async with recorded_hubs() as (hubs, host):
         recorder = Recorder(f"ws://{host}/hubs/user?access_token={GOOD}", True, USER_EVENTS)
         task = asyncio.create_task(recorder.client.run())
         await asyncio.wait_for(recorder.opened.wait(), 5)

@@ -14,15 +14,12 @@ import json
 import os
 import platform
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
-from risk_manager.sim.hubs import HubServer
+from risk_manager.sim.hub_site import serving_hubs
 
 _TOKEN = "bench-token"  # noqa: S105 - a throwaway token for a loopback server
 _CONTRACT = "CON.F.US.EP.Z25"
@@ -58,23 +55,6 @@ def _quote(n: int) -> dict[str, Any]:
         "lastUpdated": "2026-05-06T13:36:03.6112156+00:00",
         "timestamp": "2026-05-06T13:36:03.6112156+00:00",
     }
-
-
-@asynccontextmanager
-async def _server() -> AsyncIterator[tuple[HubServer, str]]:
-    hubs = HubServer(lambda token: token == _TOKEN)
-    app = web.Application()
-    hubs.add_routes(app)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield hubs, f"{host}:{port}"
-    finally:
-        await hubs.close()
-        await runner.cleanup()
 
 
 class _Counter:
@@ -126,7 +106,8 @@ async def _pysignalr_subscriber(host: str, counter: _Counter, ready: asyncio.Eve
 async def run_bench(count: int, window: int, client: str) -> BenchResult:
     subscriber = {"raw": _raw_subscriber, "pysignalr": _pysignalr_subscriber}[client]
     counter, ready = _Counter(), asyncio.Event()
-    async with _server() as (hubs, host):
+    async with serving_hubs(lambda token: token == _TOKEN) as (hubs, base):
+        host = base.removeprefix("http://")
         task = asyncio.create_task(subscriber(host, counter, ready), name="bench-subscriber")
         try:
             await asyncio.wait_for(ready.wait(), 10)
