@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from support.sim_gateway import SimGateway
+
 T = TypeVar("T")
 
 BUY, SELL = 0, 1
@@ -41,33 +43,17 @@ async def wait_for(
     raise AssertionError(f"timed out after {within}s waiting for {what}; last probe: {last!r}")
 
 
-class SimTrader:
-    """A trader and the test's hand on the simulator: REST as a trader, ``/sim/`` as the test."""
+class SimTrader(SimGateway):
+    """A trader on the first account and the test's hand on the simulator: REST as a trader,
+    ``/sim/`` as the test."""
 
     def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
-        self.session = session
-        self.url = url
-        self.token = ""
+        super().__init__(session, url)
         self.account_id = 0
         self._contracts: dict[str, str] = {}
 
-    async def api(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        async with self.session.post(f"{self.url}/api/{path}", json=body, headers=headers) as r:
-            assert r.status == 200, (path, r.status, await r.text())
-            data: dict[str, Any] = await r.json()
-        return data
-
-    async def control(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        method = "GET" if body is None else "POST"
-        async with self.session.request(method, f"{self.url}/sim/{path}", json=body) as r:
-            assert r.status == 200, (path, r.status, await r.text())
-            return await r.json()
-
     async def login(self) -> None:
-        reply = await self.api("Auth/loginKey", {"userName": "demo", "apiKey": "demo-key"})
-        assert reply["success"], reply
-        self.token = reply["token"]
+        await super().login()
         accounts = await self.api("Account/search", {"onlyActiveAccounts": True})
         self.account_id = int(accounts["accounts"][0]["id"])
 
@@ -110,13 +96,6 @@ class SimTrader:
     async def set_price(self, symbol: str, price: str) -> None:
         body = {"contractId": await self.contract(symbol), "price": number(price)}
         await self.control("price", body)
-
-    async def fault(self, kind: str, **fields: Any) -> None:
-        await self.control("fault", {"kind": kind, **fields})
-
-    async def state(self) -> dict[str, Any]:
-        data: dict[str, Any] = await self.control("state")
-        return data
 
     async def positions(self, symbol: str | None = None) -> dict[str, int]:
         """Open positions of the account: contract id → signed size (long +, short −)."""

@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 import aiohttp
 import yaml
 
+from support.sim_gateway import CREDENTIALS, SimGateway
+
 T = TypeVar("T")
 
-CREDENTIALS = {"userName": "demo", "apiKey": "demo-key"}
 BUY, SELL = 0, 1
 MARKET = 2
 TIMEOUT = aiohttp.ClientTimeout(total=10)  # a stuck request fails the test instead of hanging
@@ -35,41 +36,11 @@ async def eventually(
         await asyncio.sleep(every)
 
 
-class SimClient:
-    """The trader (REST with a token) and the test's hand on ``/sim/``."""
+class SimClient(SimGateway):
+    """The trader (REST with a token, any account) and the test's hand on ``/sim/``."""
 
     def __init__(self, url: str, session: aiohttp.ClientSession) -> None:
-        self.url = url
-        self.session = session
-        self.token = ""
-
-    async def login(self) -> None:
-        reply = await self.api("Auth/loginKey", CREDENTIALS)
-        assert reply["success"], reply
-        self.token = reply["token"]
-
-    async def api(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        async with self.session.post(f"{self.url}/api/{path}", json=body, headers=headers) as r:
-            assert r.status == 200, (path, r.status, await r.text())
-            data: dict[str, Any] = await r.json()
-            return data
-
-    async def control(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        if body is None:
-            async with self.session.get(f"{self.url}/sim/{path}") as r:
-                assert r.status == 200, (path, r.status)
-                return await r.json()
-        async with self.session.post(f"{self.url}/sim/{path}", json=body) as r:
-            assert r.status == 200, (path, r.status, await r.text())
-            return await r.json()
-
-    async def state(self) -> dict[str, Any]:
-        data: dict[str, Any] = await self.control("state")
-        return data
-
-    async def fault(self, **body: Any) -> None:
-        await self.control("fault", body)
+        super().__init__(session, url)
 
     async def price(self, contract_id: str, price: Decimal) -> None:
         await self.control("price", {"contractId": contract_id, "price": float(price)})
