@@ -49,3 +49,13 @@ def test_state_applies_snapshot_then_changes() -> None:
 def test_stream_url_follows_the_scheme() -> None:
     assert stream_url("http://127.0.0.1:8765/") == "ws://127.0.0.1:8765/api/v1/stream"
     assert stream_url("https://box:9000") == "wss://box:9000/api/v1/stream"
+
+
+def test_state_replaces_a_re_sent_enforcement_entry_by_id() -> None:
+    # The daemon streams an entry again when its outcome arrives (runtime/read_side.py).
+    s = DashboardState()
+    s.apply({"type": "snapshot", "accounts": [], "health": None,
+             "enforcements": [{"id": 5, "outcome": "confirmed"}]})  # fmt: skip
+    s.apply({"type": "enforcement", "entry": {"id": 6, "outcome": "pending"}})
+    s.apply({"type": "enforcement", "entry": {"id": 6, "outcome": "confirmed"}})
+    assert s.log == [{"id": 6, "outcome": "confirmed"}, {"id": 5, "outcome": "confirmed"}]

@@ -28,7 +28,10 @@ class DashboardState:
             view = message["account"]
             self.accounts[int(view["id"])] = view
         elif kind == "enforcement":
-            self.log = [message["entry"], *self.log][:MAX_LOG]
+            # The daemon re-sends an entry when its outcome arrives: it replaces the shown one.
+            entry = message["entry"]
+            rest = [e for e in self.log if e.get("id") != entry.get("id")]
+            self.log = [entry, *rest][:MAX_LOG]
         elif kind == "health":
             self.health = message["health"]
 
