@@ -43,7 +43,7 @@ from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.runtime.reconciler import snapshot
 from risk_manager.store import Store
-from risk_manager.store.records import JournalOutcome
+from risk_manager.store.records import JournalEntry, JournalOutcome
 
 _log = logging.getLogger(__name__)
 
@@ -121,6 +121,8 @@ class Daemon:
         cfg.require_broker_credentials()
         self._store = Store.open(cfg.store.path)
         self._stack.callback(self._store.close)
+        # Read before this run journals anything: only these are a previous run's leftovers.
+        left_unfinished = self._store.unfinished_actions()
         broker = cfg.broker
         assert broker.username is not None and broker.api_key is not None  # checked above
         self._client = await self._stack.enter_async_context(
@@ -151,7 +153,7 @@ class Daemon:
                 _log.warning("account %s: %d lock(s) restored", account.id, len(restored))
         # Reconcile before any hub event: rules run on the broker's truth first.
         await self.reconcile_all()
-        self._recheck_unfinished()
+        self._recheck_unfinished(left_unfinished)
         for actor in self.actors.values():
             self._spawn(actor.run(), f"actor-{actor.account_id}")
         await self._connect_hubs()
@@ -240,12 +242,13 @@ class Daemon:
                 trade_id,
             )
 
-    def _recheck_unfinished(self) -> None:
+    def _recheck_unfinished(self, left: list[JournalEntry]) -> None:
         """Actions a previous run left unfinished were re-checked by the reconciliation just
         done: the engine re-proposes what is still needed from the broker's real state, so
-        the old intents are closed, never replayed."""
+        the old intents are closed, never replayed. (Not this run's: the reconciliation's own
+        enforcement may be in flight, and its outcome is still to be written.)"""
         now = self.clock()
-        for entry in self.store.unfinished_actions():
+        for entry in left:
             self.store.journal_outcome(
                 entry.id,
                 JournalOutcome.ABANDONED,
