@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
-from engine.helpers import ACC, ES, NQ, Sim, kinds, rules
+from engine.helpers import ACC, CAL, ES, NQ, T0, Sim, kinds, rules
 from risk_manager.domain.actions import CancelOrder, ClosePosition
+from risk_manager.domain.contracts import DEFAULT_CATALOG
+from risk_manager.domain.events import AccountEvent
 from risk_manager.domain.locks import Lock, LockKind
+from risk_manager.domain.models import Account
+from risk_manager.engine.engine import Engine
 
 BOTH = {
     "daily_realized_loss": {"limit": 500},
@@ -236,3 +241,16 @@ def test_a_market_order_is_never_cancelled_while_locked_its_fill_is_closed_inste
     assert not any(isinstance(a, CancelOrder) for a in out)
     out = sim.order(NQ, type_=1, order_id=22)  # a resting limit order is cancelled
     assert [a.order_id for a in out if isinstance(a, CancelOrder)] == [22]
+
+
+def test_restored_external_lock_ends_when_the_broker_allows_trading() -> None:
+    # RULES.md §2: an external lock ends when the broker sets canTrade: true, also when the
+    # lock was restored after a restart (the engine never saw canTrade: false itself).
+    engine = Engine(rules(), CAL, DEFAULT_CATALOG)
+    external = Lock(ACC, "auth_loss_guard", LockKind.EXTERNAL, "canTrade: false", T0, None, id=9)
+    engine.restore_locks([external], T0)
+    assert engine.view(ACC, T0).locked
+    engine.process(AccountEvent(T0, Account(ACC, "TEST", Decimal("50000"), True)), T0)
+    assert not engine.view(ACC, T0).locked
+    (ended,) = engine.locks(ACC)
+    assert ended.cleared_by == "broker" and ended.cleared_at == T0

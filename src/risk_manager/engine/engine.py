@@ -424,21 +424,19 @@ class Engine:
                         reason=lock.reason,
                     )
                 )
-        elif event.account.can_trade and was is False:
-            for lock in self.lock_ledger.active(state.account_id, now):
-                if lock.kind is LockKind.EXTERNAL:
-                    self.lock_ledger.clear(
-                        state.account_id, lock.id or 0, now, "broker", "canTrade: true"
+        elif event.account.can_trade and was is not True:
+            # was None: the first account event; a lock restored after a restart ends too
+            ended = self.lock_ledger.end_external(state.account_id, now)
+            if ended or was is False:
+                out.append(
+                    Alert(
+                        at=now,
+                        account_id=state.account_id,
+                        rule="auth_loss_guard",
+                        severity=Severity.INFO,
+                        reason="auth_loss_guard: broker set canTrade: true; external lock ended",
                     )
-            out.append(
-                Alert(
-                    at=now,
-                    account_id=state.account_id,
-                    rule="auth_loss_guard",
-                    severity=Severity.INFO,
-                    reason="auth_loss_guard: broker set canTrade: true; external lock ended",
                 )
-            )
         return out
 
     def _apply_trade(

@@ -8,6 +8,7 @@ restored from the store, so the admin can name a lock before the store has writt
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -71,11 +72,6 @@ class LockLedger:
             return frozenset()
         return frozenset(lock.rule for lock in rows if lock.is_active(now))
 
-    def has_active(self, account_id: int, now: datetime, kind: LockKind) -> bool:
-        return any(
-            lock.kind is kind and lock.is_active(now) for lock in self._locks.get(account_id, ())
-        )
-
     def first_active(self, account_id: int, now: datetime, kind: LockKind) -> Lock | None:
         """The active lock of ``kind`` that ends last (None = never ends, sorts last)."""
         best: Lock | None = None
@@ -90,18 +86,32 @@ class LockLedger:
         self, account_id: int, which: int | str, now: datetime, by: str, reason: str | None = None
     ) -> list[Lock]:
         """End active locks early: one by id, or every active lock of a rule key. Audited."""
-        rows = self._locks.get(account_id, [])
-        cleared: list[Lock] = []
-        for i, lock in enumerate(rows):
-            match = lock.id == which if isinstance(which, int) else lock.rule == which
-            if match and lock.is_active(now):
-                rows[i] = replace(lock, cleared_at=now, cleared_by=by, clear_reason=reason)
-                cleared.append(rows[i])
-        return cleared
+        if isinstance(which, int):
+            return self._end(account_id, now, lambda lock: lock.id == which, by, reason)
+        return self._end(account_id, now, lambda lock: lock.rule == which, by, reason)
 
     def end_external(self, account_id: int, now: datetime) -> list[Lock]:
-        """The broker set ``canTrade: true``: external locks end."""
-        return self.clear(account_id, "auth_loss_guard", now, "broker", "canTrade: true")
+        """The broker set ``canTrade: true``: every active external lock ends, also one restored
+        after a restart (RULES.md §2)."""
+        return self._end(
+            account_id, now, lambda lock: lock.kind is LockKind.EXTERNAL, "broker", "canTrade: true"
+        )
+
+    def _end(
+        self,
+        account_id: int,
+        now: datetime,
+        match: Callable[[Lock], bool],
+        by: str,
+        reason: str | None,
+    ) -> list[Lock]:
+        rows = self._locks.get(account_id, [])
+        ended: list[Lock] = []
+        for i, lock in enumerate(rows):
+            if match(lock) and lock.is_active(now):
+                rows[i] = replace(lock, cleared_at=now, cleared_by=by, clear_reason=reason)
+                ended.append(rows[i])
+        return ended
 
     def next_end(self, now: datetime) -> datetime | None:
         ends = [
