@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -169,3 +170,26 @@ async def test_flatten_of_a_flat_account_sends_nothing(broker: FakeBroker, store
     await _enforcer(broker, store).execute(_flatten(), Book())
     assert broker.calls == []
     assert store.journal(ACCT)[0].outcome is JournalOutcome.CONFIRMED
+
+
+async def test_a_task_that_fails_outside_enforcement_is_logged_not_lost(
+    store: Store, broker: FakeBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A kept task (fill write, follow-up carry-out) or an action whose journal write fails
+    ends with an exception nobody awaits: it must reach the log, not vanish."""
+    enforcer = Enforcer(broker, store, lambda: NOW)
+    store.close()  # every journal write now fails
+
+    async def fill_write() -> None:
+        raise RuntimeError("disk full")
+
+    enforcer.keep(asyncio.ensure_future(fill_write()))
+    task = enforcer.submit(
+        ClosePosition(at=NOW, account_id=ACCT, rule="r", reason="x", contract_id=MNQ),
+        Book(positions=(_position(MNQ),)),
+    )
+    await enforcer.drain(5)
+    assert task.done() and broker.calls == []  # never sent without its intent journalled
+    failed = [r for r in caplog.records if r.name.startswith("risk_manager") and r.exc_info]
+    assert {type(r.exc_info[1]).__name__ for r in failed if r.exc_info} >= {"RuntimeError"}
+    assert any(f"enforce-close_position-{ACCT}" in r.getMessage() for r in failed), failed

@@ -147,8 +147,7 @@ class Enforcer:
         task = asyncio.create_task(
             self.execute(action, book), name=f"enforce-{action.kind}-{action.account_id}"
         )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.keep(task)
         return task
 
     def forget_settled(self, in_flight: Collection[tuple[object, ...]]) -> None:
@@ -160,7 +159,15 @@ class Enforcer:
     def keep(self, task: asyncio.Future[None]) -> None:
         """Hold a reference to a follow-up task until it ends."""
         self._tasks.add(task)  # type: ignore[arg-type]
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Future[None]) -> None:
+        # Nobody awaits these: an exception (a journal or fill write that failed, say) would
+        # otherwise surface only when the task is garbage-collected, if ever.
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            name = task.get_name() if isinstance(task, asyncio.Task) else "follow-up"
+            _log.error("%s failed: %s", name, type(exc).__name__, exc_info=exc)
 
     async def drain(self, within: float) -> None:
         """Wait for actions in flight (used at shutdown)."""
