@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.helpers import ES, MNQ, NQ, Sim, kinds, rules
+from engine.helpers import ACC, ES, MNQ, NQ, Sim, kinds, rules
 from risk_manager.domain.actions import ClosePosition
 
 
@@ -175,3 +175,18 @@ def test_trade_management_resizes_by_placing_then_cancelling_the_stale_order() -
     assert (bigger.size, bigger.price) == (2, 98) and bigger.custom_tag != place.custom_tag
     out = sim.order(NQ, side=1, type_=4, size=2, stop="98", tag=bigger.custom_tag, order_id=911)
     assert [(a.kind, a.order_id) for a in out] == [("cancel_order", 910)]
+
+
+def test_max_contracts_per_instrument_measures_what_it_enforces_across_months() -> None:
+    # Two months of NQ count together, |size| each (what evaluate reduces): long 2 + short 2
+    # is 4 contracts against the limit, not a net 0, for the view and for warn_at.
+    nq_m = "CON.F.US.ENQ.M26"
+    sim = Sim(rules(max_contracts_per_instrument={"limits": {"NQ": 5}, "warn_at": 0.8}))
+    sim.position(NQ, 2)
+    out = sim.position(nq_m, -2)
+    assert [a.kind for a in out] == ["alert"] and "4 is 80% of 5" in out[0].reason
+    (view,) = [
+        r for r in sim.engine.view(ACC, sim.now).rules if r.key == "max_contracts_per_instrument"
+    ]
+    assert (view.value, view.limit, view.state) == (4, 5, "warning")
+    assert closes(sim.position(nq_m, -4)) == [(nq_m, 1)]  # 6 > 5: the month that grew last

@@ -40,7 +40,7 @@ class MaxContractsPerInstrumentRule(Rule):
             limit = self.limits.get(symbol)
             if limit is None:
                 continue
-            size = Decimal(abs(sum(p.signed_size for p in positions)))
+            size = Decimal(sum(p.size for p in positions))  # as evaluate counts it
             if worst is None or size / limit > worst[0] / worst[1]:
                 worst = (size, Decimal(limit))
         return worst
