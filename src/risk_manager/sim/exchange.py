@@ -94,7 +94,7 @@ class Exchange:
     # ---- events --------------------------------------------------------------------------
 
     def _user(self, target: str, account_id: int, action: int, data: dict[str, object]) -> None:
-        self.sink(UserEvent(target, account_id, action, dict(data)))
+        self.sink(UserEvent(target, account_id, action, data))  # wire built it fresh
 
     def _emit_order(self, order: SimOrder) -> None:
         self._user("GatewayUserOrder", order.account_id, 1, wire.order_model(order, hub=True))

@@ -42,10 +42,6 @@ class HubConnection:
         self._writer = asyncio.create_task(self._write_loop(), name=f"hub-writer-{connection_id}")
 
     @property
-    def closing(self) -> bool:
-        return self._closing
-
-    @property
     def backlog(self) -> int:
         """Records queued and not yet handed to the socket."""
         return len(self._pending)

@@ -74,9 +74,6 @@ class Markets:
             self._markets[contract_id] = found
         return found
 
-    def known(self) -> list[SimMarket]:
-        return list(self._markets.values())
-
     def move(
         self,
         contract_id: str,

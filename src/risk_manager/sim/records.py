@@ -44,7 +44,6 @@ class SimOrder:
     # internal, never on the wire
     bracket_children: list[int] = field(default_factory=list)
     oco_sibling_id: int | None = None
-    bracket_type: OrderType | None = None  # the type a suspended child becomes on activation
 
 
 @dataclass(slots=True)
