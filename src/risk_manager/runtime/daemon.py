@@ -48,6 +48,7 @@ from risk_manager.store.records import JournalEntry, JournalOutcome
 _log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 5.0  # seconds for in-flight enforcement to finish at shutdown
+HOUSEKEEPING_EVERY = 1.0  # seconds between overflow reconciles and gauge refreshes
 
 
 def utc_now() -> datetime:
@@ -340,24 +341,28 @@ class Daemon:
             # Only the accounts that changed: a view per account on every event would tax
             # the enforcement path (measured by `bench e2e`).
             dirty, self._dirty_accounts = self._dirty_accounts, set()
-            for acct_id in dirty:
-                actor = self.actors.get(acct_id)
-                if actor is not None:
-                    self._contracts[acct_id] = actor.contracts()
-            wanted: set[str] = set().union(*self._contracts.values())
-            if self.market_hub is not None:
-                try:
+            try:
+                for acct_id in dirty:
+                    actor = self.actors.get(acct_id)
+                    if actor is not None:
+                        self._contracts[acct_id] = actor.contracts()
+                wanted: set[str] = set().union(*self._contracts.values())
+                if self.market_hub is not None:
                     await self.market_hub.set_contracts(wanted)
-                except Exception as exc:  # the hub's supervisor re-subscribes on reconnect
-                    _log.warning("market subscriptions not updated: %s", exc)
+            except Exception as exc:  # the hub's supervisor re-subscribes on reconnect
+                self._dirty_accounts |= dirty  # looked at again on the next change
+                _log.warning("market subscriptions not updated: %s", exc)
 
     async def _housekeeping(self) -> None:
         """Reconcile accounts whose queue overflowed; refresh gauges."""
         while True:
-            await asyncio.sleep(1.0)
-            if any(a.needs_reconcile for a in self.actors.values()):
-                await self.reconcile_all()
-            now = self.clock()
-            for acct_id, actor in self.actors.items():
-                active = [lock for lock in actor.engine.locks(acct_id) if lock.is_active(now)]
-                self.metrics.set_active_locks(acct_id, len(active))
+            await asyncio.sleep(HOUSEKEEPING_EVERY)
+            try:
+                if any(a.needs_reconcile for a in self.actors.values()):
+                    await self.reconcile_all()
+                now = self.clock()
+                for acct_id, actor in self.actors.items():
+                    active = [lock for lock in actor.engine.locks(acct_id) if lock.is_active(now)]
+                    self.metrics.set_active_locks(acct_id, len(active))
+            except Exception:  # one bad round must not end the overflow reconciles for good
+                _log.exception("housekeeping failed; again in %s s", HOUSEKEEPING_EVERY)
