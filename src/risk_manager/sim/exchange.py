@@ -80,6 +80,9 @@ class Exchange:
             for i, (name, balance) in enumerate(self._starting)
         }
         self.orders: dict[int, SimOrder] = {}
+        # Indexes so placing and sweeping cost the working orders, not the whole history.
+        self._open: dict[str, dict[int, SimOrder]] = {}  # contract -> Open orders
+        self._tags: set[tuple[int, str]] = set()  # (account, customTag) ever used
         self.trades: list[SimTrade] = []
         self.positions: dict[tuple[int, str], SimPosition] = {}
         self._next_order = ORDER_ID_BASE
@@ -157,11 +160,12 @@ class Exchange:
             ticks = trail_ticks(market.last, req.trail_price, spec.tick_size)
             order.trail_distance, order.trail_price = ticks, ticks * spec.tick_size
             order.stop_price = market.last + side.sign * ticks * spec.tick_size
-        self.orders[order.id] = order
+        self._add(order)
         children = (
             bracket_children(order, req, spec.tick_size, self._order_id) if self.auto_oco else []
         )
-        self.orders.update((c.id, c) for c in children)
+        for child in children:
+            self._add(child)
         for child in children[:1]:
             self._emit_order(child)  # live order: SL child, entry, TP child (§8.3)
         self._emit_order(order)
@@ -184,7 +188,25 @@ class Exchange:
         return Outcome(PlaceOrderErrorCode.SUCCESS, None, order.id)
 
     def _tag_used(self, account_id: int, tag: str) -> bool:
-        return any(o.account_id == account_id and o.custom_tag == tag for o in self.orders.values())
+        return (account_id, tag) in self._tags
+
+    def _add(self, order: SimOrder) -> None:
+        self.orders[order.id] = order
+        if order.custom_tag is not None:
+            self._tags.add((order.account_id, order.custom_tag))
+        self._track(order)
+
+    def _track(self, order: SimOrder) -> None:
+        """Keep the Open index in step with ``order.status``."""
+        book = self._open.setdefault(order.contract_id, {})
+        if order.status is OrderStatus.OPEN:
+            book[order.id] = order
+        else:
+            book.pop(order.id, None)
+
+    def _working(self, contract_id: str) -> list[SimOrder]:
+        """Open orders of a contract, oldest first."""
+        return sorted(self._open.get(contract_id, {}).values(), key=lambda o: o.id)
 
     def _order_id(self) -> int:
         self._next_order += 1
@@ -192,6 +214,7 @@ class Exchange:
 
     def _finish(self, order: SimOrder, status: OrderStatus) -> None:
         order.status = status
+        self._track(order)
         order.update_timestamp = self._clock()
         self._emit_order(order)
 
@@ -255,20 +278,15 @@ class Exchange:
 
     def _cancel_orphan_legs(self, account_id: int, contract_id: str) -> None:
         """A flat position takes its working bracket legs with it."""
-        for o in list(self.orders.values()):
-            same = o.account_id == account_id and o.contract_id == contract_id
-            if same and o.parent_order_id is not None and o.status is OrderStatus.OPEN:
+        for o in self._working(contract_id):
+            if o.account_id == account_id and o.parent_order_id is not None:
                 self._finish(o, OrderStatus.CANCELLED)
 
     def _sweep(self, contract_id: str) -> None:
         """Ratchet trailing stops and fill every triggered Open order until nothing moves."""
         market = self.markets.market(contract_id)
         for _ in range(len(self.orders) + 1):
-            working = [
-                o
-                for o in self.orders.values()
-                if o.contract_id == contract_id and o.status is OrderStatus.OPEN
-            ]
+            working = self._working(contract_id)
             for o in working:
                 if o.type is OrderType.TRAILING_STOP:
                     level = trail_stop_level(o, market.last, market.tick_size)
