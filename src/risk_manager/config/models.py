@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
@@ -38,6 +36,7 @@ from risk_manager.config.sections import (
     StoreConfig,
     TradingDayConfig,
 )
+from risk_manager.config.types import Frozen
 from risk_manager.domain.contracts import DEFAULT_CATALOG, ContractCatalog
 
 MASK = "********"
@@ -55,10 +54,8 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
-class Config(BaseModel):
+class Config(Frozen):
     """The whole config file. Build it with :func:`risk_manager.config.loader.load_config`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     broker: BrokerConfig = Field(default_factory=BrokerConfig)
     accounts: AccountsConfig = Field(default_factory=AccountsConfig)

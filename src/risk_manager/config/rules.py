@@ -15,8 +15,6 @@ from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     NonNegativeInt,
     PositiveInt,
@@ -31,6 +29,7 @@ from risk_manager.config.types import (
     ClockTime,
     Day,
     Fraction,
+    Frozen,
     Money,
     NonNegativeMoney,
     PositiveDecimal,
@@ -39,10 +38,6 @@ from risk_manager.config.types import (
 )
 
 _T = TypeVar("_T")
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _required_if_enabled(value: _T | None, info: ValidationInfo) -> _T | None:
@@ -61,7 +56,7 @@ EnabledCount = Annotated[
 ]
 
 
-class RuleConfig(_Frozen):
+class RuleConfig(Frozen):
     """What every rule shares. ``rule_id`` and ``key`` name the rule in actions and locks."""
 
     rule_id: ClassVar[str] = ""
@@ -135,7 +130,7 @@ class MaxUnrealizedProfit(RuleConfig):
     scope: Scope = "per_position"
 
 
-class FrequencyCooldowns(_Frozen):
+class FrequencyCooldowns(Frozen):
     """How long RULE-006 locks after each window's limit breaks."""
 
     per_minute: LockDuration = timedelta(seconds=60)
@@ -162,7 +157,7 @@ class TradeFrequencyLimit(RuleConfig):
         return self
 
 
-class LossTier(_Frozen):
+class LossTier(Frozen):
     loss: Money  # one closing fill losing at least this much (net of its fees)
     cooldown: LockDuration
 
@@ -194,7 +189,7 @@ class NoStopLossGrace(RuleConfig):
     grace: Duration = timedelta(seconds=30)
 
 
-class SessionWindow(_Frozen):
+class SessionWindow(Frozen):
     """A window starting at ``start`` on each of ``days``; it runs past midnight when
     ``end`` is not after ``start``."""
 
@@ -249,12 +244,12 @@ class SymbolBlocks(RuleConfig):
         return [pattern.strip().upper() for pattern in value]
 
 
-class Breakeven(_Frozen):
+class Breakeven(Frozen):
     trigger_ticks: PositiveInt  # profit in ticks that moves the stop
     offset_ticks: NonNegativeInt = 0  # stop goes to entry + offset
 
 
-class Trailing(_Frozen):
+class Trailing(Frozen):
     activate_ticks: NonNegativeInt  # profit in ticks that starts trailing
     trail_ticks: PositiveInt  # distance behind the best price
 
@@ -337,7 +332,7 @@ RULE_MODELS: tuple[type[RuleConfig], ...] = (
 RULE_KEYS: tuple[str, ...] = tuple(model.key for model in RULE_MODELS)
 
 
-class RulesConfig(_Frozen):
+class RulesConfig(Frozen):
     """The ``rules:`` section: every rule under its key, plus engine-wide settings (§1, §4)."""
 
     max_contracts: MaxContracts = Field(default_factory=MaxContracts)

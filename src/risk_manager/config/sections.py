@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PositiveInt,
     SecretStr,
@@ -21,16 +19,13 @@ from pydantic_core import PydanticCustomError
 from risk_manager.config.types import (
     ClockTime,
     Day,
+    Frozen,
     NonNegativeMoney,
     PositiveDecimal,
     TimeZoneName,
     Weekday,
 )
 from risk_manager.domain.contracts import DEFAULT_CATALOG, ContractSpec, spec_with
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _check_url(value: str) -> str:
@@ -44,7 +39,7 @@ def _blank_is_none(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-class BrokerConfig(_Frozen):
+class BrokerConfig(Frozen):
     """The ProjectX Gateway to guard. Credentials are needed only when the daemon runs."""
 
     api_url: str = "https://api.topstepx.com"
@@ -57,7 +52,7 @@ class BrokerConfig(_Frozen):
     _blank = field_validator("username", "api_key", mode="before")(_blank_is_none)
 
 
-class AccountEntry(_Frozen):
+class AccountEntry(Frozen):
     id: PositiveInt  # the gateway's account id
     name: str | None = None  # a label for screens and alerts
     # Partial rules merged key by key onto the global `rules:`; checked by Config.
@@ -67,7 +62,7 @@ class AccountEntry(_Frozen):
 AccountList = list[AccountEntry]
 
 
-class AccountsConfig(_Frozen):
+class AccountsConfig(Frozen):
     """Which accounts are guarded: ``all`` the login can see, or only those ``listed``."""
 
     mode: Literal["all", "listed"] = "all"
@@ -92,12 +87,12 @@ class AccountsConfig(_Frozen):
         return next((entry for entry in self.list if entry.id == account_id), None)
 
 
-class WeeklyReset(_Frozen):
+class WeeklyReset(Frozen):
     day: Day = Weekday.SUN
     time: ClockTime = time(17, 0)
 
 
-class TradingDayConfig(_Frozen):
+class TradingDayConfig(Frozen):
     """Where the trading day and week turn over (RULES.md §1)."""
 
     timezone: TimeZoneName = "America/Chicago"
@@ -105,7 +100,7 @@ class TradingDayConfig(_Frozen):
     weekly_reset: WeeklyReset = Field(default_factory=WeeklyReset)
 
 
-class ContractOverride(_Frozen):
+class ContractOverride(Frozen):
     """Adds a contract to the catalog or changes some fields of a known one."""
 
     symbol: str
@@ -158,18 +153,18 @@ class ContractOverride(_Frozen):
         return spec_with(base, **changes)
 
 
-class StoreConfig(_Frozen):
+class StoreConfig(Frozen):
     path: Path = Path("risk-manager.sqlite")  # SQLite file (relative to the working directory)
 
 
-class ApiConfig(_Frozen):
+class ApiConfig(Frozen):
     """The local HTTP/WebSocket API the dashboards read."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535)
 
 
-class AlertsConfig(_Frozen):
+class AlertsConfig(Frozen):
     log: bool = True  # write alerts to the log
     webhook_url: SecretStr | None = None  # POST each alert as JSON; the URL often holds a token
 
@@ -183,7 +178,7 @@ class AlertsConfig(_Frozen):
         return value
 
 
-class LoggingConfig(_Frozen):
+class LoggingConfig(Frozen):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     format: Literal["json", "text"] = "json"
 

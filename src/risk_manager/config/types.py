@@ -8,7 +8,13 @@ from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+
+class Frozen(BaseModel):
+    """Base of every config model: frozen, unknown keys rejected (DESIGN.md style 10)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def to_decimal(value: object) -> Decimal:
