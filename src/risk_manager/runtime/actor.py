@@ -68,6 +68,7 @@ class AccountActor:
         self._pending_fills: list[tuple[Trade, date]] = []
         self._fill_writer: asyncio.Task[None] | None = None
         self._external_rows = True  # the store may hold external lock rows (restored ones)
+        self._contracts: frozenset[str] | None = None  # None: to be read from the engine
 
     # -- feeding ------------------------------------------------------------------------------
 
@@ -115,6 +116,8 @@ class AccountActor:
         started = time.perf_counter()
         now = self._clock()
         actions = self.engine.process(event, now)
+        if not isinstance(event, QuoteEvent):  # a quote moves marks, never positions or orders
+            self._contracts = None
         self.enforcer.forget_settled(self.engine.in_flight(self.account_id))
         if not isinstance(event, ClockTick):
             self.last_event_at = now
@@ -157,12 +160,18 @@ class AccountActor:
         if self._on_change is not None:
             self._on_change(self.account_id)
 
-    def contracts(self) -> set[str]:
-        """Contracts this account has a position or working order in (quotes it needs)."""
-        view = self.engine.view(self.account_id, self._clock())
-        return {p.position.contract_id for p in view.positions} | {
-            o.contract_id for o in view.orders
-        }
+    def contracts(self) -> frozenset[str]:
+        """Contracts this account has a position or working order in (quotes it needs).
+
+        Asked for every quote by the hub's receive loop: the engine's view is built only
+        after an event that can change positions or orders.
+        """
+        if self._contracts is None:
+            view = self.engine.view(self.account_id, self._clock())
+            self._contracts = frozenset(p.position.contract_id for p in view.positions) | {
+                o.contract_id for o in view.orders
+            }
+        return self._contracts
 
     def _book(self, now: datetime) -> Book:
         view = self.engine.view(self.account_id, now)

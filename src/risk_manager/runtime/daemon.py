@@ -83,7 +83,7 @@ class Daemon:
         self.market_hub: MarketHub | None = None
         self._contracts_dirty = asyncio.Event()
         self._dirty_accounts: set[int] = set()  # accounts whose contracts may have changed
-        self._contracts: dict[int, set[str]] = {}
+        self._contracts: dict[int, frozenset[str]] = {}
         self.calendar: TradingCalendar | None = None
         self.catalog = config.catalog()
 
