@@ -59,3 +59,22 @@ def test_describe_drops_the_repeated_rule_name() -> None:
     assert describe(entry) == (
         "max_contracts → close_position (confirmed): gross contracts 4 > 2 (limit) [closed x2]"
     )
+
+
+async def test_trader_finds_a_symbol_whose_projectx_root_differs() -> None:
+    # NQ trades as CON.F.US.ENQ.*: the match is by the catalog's symbol, not the id's root.
+    from types import SimpleNamespace
+    from typing import Any
+
+    from risk_manager.demo.guard import GuardWatcher
+    from risk_manager.demo.trader import DemoTrader
+
+    class Client:
+        async def search_contracts(self, text: str) -> list[Any]:
+            ids = ["CON.F.US.ENQ.H26", "CON.F.US.MNQ.H26", "CON.F.US.NQG.H26"]
+            return [SimpleNamespace(id=i) for i in ids]
+
+    watcher = GuardWatcher(None, "http://127.0.0.1:1", 1, print)  # type: ignore[arg-type]
+    trader = DemoTrader(Client(), None, "http://127.0.0.1:1", watcher, 1.0, print)  # type: ignore[arg-type]
+    assert await trader.contract("NQ") == "CON.F.US.ENQ.H26"
+    assert await trader.contract("MNQ") == "CON.F.US.MNQ.H26"

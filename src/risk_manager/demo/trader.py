@@ -81,7 +81,8 @@ class DemoTrader:
     async def contract(self, symbol: str) -> str:
         if symbol not in self.contracts:
             found = await self.client.search_contracts(symbol)
-            match = [c for c in found if c.id.split(".")[3:4] == [symbol]]
+            # By the catalog's symbol: the id carries the ProjectX root (NQ trades as ENQ).
+            match = [c for c in found if (s := CATALOG.get(c.id)) and s.symbol == symbol]
             if not match:
                 raise RuntimeError(f"the simulator lists no {symbol} contract")
             self.contracts[symbol] = match[0].id
