@@ -154,3 +154,11 @@ def test_load_config_reads_a_file_and_names_a_missing_one(tmp_path: Path) -> Non
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "nope.yaml")
     assert info.value.problems == [f"{tmp_path / 'nope.yaml'}: no such file"]
+
+
+def test_sections_reads_only_those_and_ignores_the_rest() -> None:
+    text = "rules:\n  mark: bid_ask\nbroker:\n  username: ${UNSET_FOR_SECTIONS}\n  bogus: 1\n"
+    with pytest.raises(ConfigError):
+        parse_config(text, env={})
+    config = parse_config(text, env={}, sections=("rules",))
+    assert config.rules.mark == "bid_ask" and config.broker.username is None

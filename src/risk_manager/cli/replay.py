@@ -7,7 +7,6 @@ order (see :func:`parse_line`); the same input always gives byte-identical outpu
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -15,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from pydantic import ValidationError
 
 from risk_manager.config.errors import ConfigError
-from risk_manager.config.loader import read_yaml, substitute_env
+from risk_manager.config.loader import load_config
 from risk_manager.config.models import Config
 from risk_manager.domain.actions import (
     AnyAction,
@@ -44,23 +42,7 @@ class BadLine(ValueError):
 
 def load_replay_config(path: Path) -> Config:
     """Only ``trading_day``, ``rules`` and ``contracts`` are read; other sections are ignored."""
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{source}: cannot read ({exc.strerror})"], source) from None
-    data = read_yaml(text, source)
-    subset = {key: data[key] for key in REPLAY_SECTIONS if key in data}
-    missing: list[tuple[tuple[str | int, ...], str]] = []
-    subset = substitute_env(subset, os.environ, missing)
-    if missing:
-        raise ConfigError(
-            [f"environment variable {name} is not set" for _, name in missing], source
-        )
-    try:
-        return Config.model_validate(subset)
-    except ValidationError as exc:
-        raise ConfigError.from_validation(exc, source) from None
+    return load_config(path, sections=REPLAY_SECTIONS)
 
 
 def parse_line(obj: Any) -> tuple[datetime, list[Event] | None]:

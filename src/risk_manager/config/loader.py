@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +65,14 @@ _ConfigLoader.add_implicit_resolver("tag:yaml.org,2002:int", _INT, list("-+01234
 _ConfigLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
 
 
-def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
-    """Read, substitute and validate a config file; raise :class:`ConfigError` on any problem."""
+def load_config(
+    path: str | Path,
+    env: Mapping[str, str] | None = None,
+    sections: Collection[str] | None = None,
+) -> Config:
+    """Read, substitute and validate a config file; raise :class:`ConfigError` on any problem.
+
+    ``sections``: read only these top-level sections; the others are ignored unchecked."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -74,14 +80,20 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         raise ConfigError([f"{source}: no such file"], source) from None
     except OSError as exc:
         raise ConfigError([f"{source}: cannot read ({exc.strerror})"], source) from None
-    return parse_config(text, source, env)
+    return parse_config(text, source, env, sections)
 
 
 def parse_config(
-    text: str, source: str = "<config>", env: Mapping[str, str] | None = None
+    text: str,
+    source: str = "<config>",
+    env: Mapping[str, str] | None = None,
+    sections: Collection[str] | None = None,
 ) -> Config:
-    """Validate config text. ``env`` defaults to the process environment."""
+    """Validate config text. ``env`` defaults to the process environment; ``sections`` as in
+    :func:`load_config`."""
     data = read_yaml(text, source)
+    if sections is not None:
+        data = {key: value for key, value in data.items() if key in sections}
     environment = os.environ if env is None else env
     missing: list[tuple[tuple[str | int, ...], str]] = []
     data = substitute_env(data, environment, missing)
