@@ -10,6 +10,8 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
+from risk_manager.sim.wire import num
+
 RECORD_SEPARATOR = "\x1e"
 
 # What ASP.NET says when it drops a connection; clients show "Server returned an error on close:
@@ -40,7 +42,7 @@ def _json_default(value: object) -> Any:
     # The wire carries prices as JSON numbers (§12 item 12: integers without decimals); the
     # shortest float repr of a Decimal with <= 15 significant digits prints the same digits.
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return num(value)
     raise TypeError(
         f"cannot send {type(value).__name__} on a hub: convert it to a JSON value "
         "(str, int, float, bool, None, list, dict) first"
