@@ -8,6 +8,7 @@ import logging
 import pytest
 from px_fakes import FakeHubServer, FakeTokens, until
 
+from risk_manager.domain.errors import RetryLater
 from risk_manager.projectx.hub_connection import HubMessage, hub_url
 from risk_manager.projectx.hubs import MarketHub, UserHub
 
@@ -106,6 +107,26 @@ async def test_401_at_connect_invalidates_the_token_then_connects(
     assert [t for _, t in hub_server.tokens_seen] == ["hub.token.0", "hub.token.1"]
     assert "hub.token" not in caplog.text
     assert "HTTP 401" in caplog.text
+
+
+async def test_a_failed_login_after_a_401_is_retried_not_fatal(
+    hub_server: FakeHubServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The re-login a 401 triggers can fail (gateway down): the supervisor must go on."""
+
+    class FailingOnce(FakeTokens):
+        async def invalidate(self, rejected: str) -> str:
+            if not self.invalidated:
+                self.invalidated.append(rejected)
+                raise RetryLater("Auth/loginKey: HTTP 503")
+            return await super().invalidate(rejected)
+
+    tokens = FailingOnce()
+    hub_server.accept = lambda token: token != "hub.token.0"
+    async with UserHub(hub_server.hub_url("user"), tokens, lambda m: None, **FAST) as hub:
+        await asyncio.wait_for(hub.connected.wait(), 5)
+    assert tokens.invalidated == ["hub.token.0", "hub.token.0"]
+    assert "hub.token" not in caplog.text
 
 
 async def test_silent_connection_is_rebuilt_by_the_watchdog(hub_server: FakeHubServer) -> None:

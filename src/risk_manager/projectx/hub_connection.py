@@ -202,7 +202,10 @@ class HubConnection:
         attempt = 0
         while True:
             started = self._monotonic()
-            reason = await self._connect_once()
+            try:
+                reason = await self._connect_once()
+            except Exception as exc:  # whatever went wrong, the hub must come back
+                reason = f"unexpected {_describe(exc)}"  # type only: its text may hold the URL
             lasted = self._monotonic() - started
             attempt = 0 if lasted >= self._healthy_after else attempt + 1
             delay = backoff_delay(
@@ -228,7 +231,10 @@ class HubConnection:
                 )
         except aiohttp.WSServerHandshakeError as exc:
             if exc.status == 401:
-                await self._tokens.invalidate(token)
+                try:
+                    await self._tokens.invalidate(token)
+                except RiskManagerError as login_exc:  # the next attempt logs in again
+                    return f"connect failed: {_describe(exc)}; login failed: {_describe(login_exc)}"
             return f"connect failed: {_describe(exc)}"
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             return f"connect failed: {_describe(exc)}"
