@@ -190,3 +190,14 @@ def test_max_contracts_per_instrument_measures_what_it_enforces_across_months() 
     ]
     assert (view.value, view.limit, view.state) == (4, 5, "warning")
     assert closes(sim.position(nq_m, -4)) == [(nq_m, 1)]  # 6 > 5: the month that grew last
+
+
+def test_a_count_at_its_limit_is_not_shown_as_breached() -> None:
+    # RULE-001 triggers at count > limit: holding exactly the limit is allowed.
+    sim = Sim(rules(max_contracts={"limit": 2, "warn_at": 0.5}))
+    assert not [a for a in sim.position(NQ, 2) if a.kind == "close_position"]
+    (view,) = [r for r in sim.engine.view(ACC, sim.now).rules if r.key == "max_contracts"]
+    assert (view.value, view.limit, view.state) == (2, 2, "warning")
+    sim.position(NQ, 3)
+    (view,) = [r for r in sim.engine.view(ACC, sim.now).rules if r.key == "max_contracts"]
+    assert view.state == "breached"

@@ -562,17 +562,14 @@ class Engine:
                 continue
             measured = rule.measure(ctx)
             value, limit = measured if measured is not None else (None, None)
-            locked = key in ctx.locked_rules
             state_name: str = "ok"
-            if locked or (value is not None and limit is not None and value >= limit):
+            if key in ctx.locked_rules:
                 state_name = "breached"
-            elif (
-                value is not None
-                and limit is not None
-                and rule.config.warn_at is not None
-                and value >= limit * Decimal(str(rule.config.warn_at))
-            ):
-                state_name = "warning"
+            elif value is not None and limit is not None:
+                if value > limit or (value == limit and rule.at_limit_breaches):
+                    state_name = "breached"
+                elif rule.warn_at is not None and value >= limit * rule.warn_at:
+                    state_name = "warning"
             views.append(RuleView(key, rule_id, value, limit, state_name))  # type: ignore[arg-type]
             if key in LOSS_LOCK_RULES and value is not None and limit is not None:
                 left = limit - value

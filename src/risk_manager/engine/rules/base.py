@@ -167,6 +167,7 @@ class Rule:
     triggers: ClassVar[Trigger] = Trigger.ALL
     values_positions: ClassVar[bool] = False  # needs marks: re-run when a mark goes stale
     period: ClassVar[str] = "day"  # warn_at fires once per this period ("day" | "week")
+    at_limit_breaches: ClassVar[bool] = True  # False: only a value above the limit (counts)
 
     def __init__(self, config: RuleConfig) -> None:
         self.config = config

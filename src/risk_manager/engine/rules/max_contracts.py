@@ -15,6 +15,7 @@ from risk_manager.engine.rules.excess import ONE, reduce_excess
 
 class MaxContractsRule(Rule):
     triggers: ClassVar[Trigger] = Trigger.POSITION
+    at_limit_breaches: ClassVar[bool] = False  # count > limit
 
     def __init__(self, config: MaxContracts) -> None:
         super().__init__(config)

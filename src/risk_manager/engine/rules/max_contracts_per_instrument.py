@@ -16,6 +16,7 @@ from risk_manager.engine.rules.excess import reduce_excess
 
 class MaxContractsPerInstrumentRule(Rule):
     triggers: ClassVar[Trigger] = Trigger.POSITION
+    at_limit_breaches: ClassVar[bool] = False  # count > limit
 
     def __init__(self, config: MaxContractsPerInstrument) -> None:
         super().__init__(config)

@@ -21,6 +21,7 @@ HOUR = timedelta(hours=1)
 
 class TradeFrequencyLimitRule(Rule):
     triggers: ClassVar[Trigger] = Trigger.TRADE
+    at_limit_breaches: ClassVar[bool] = False  # count > limit
 
     def __init__(self, config: TradeFrequencyLimit) -> None:
         super().__init__(config)
