@@ -454,11 +454,9 @@ class Engine:
         )
 
     def _update_peak(self, state: AccountState) -> None:
-        u = state.ledger.unrealized(self.marks, self.catalog, state.config.mark)
-        if u is not None:
-            net = state.ledger.day_realized() + u
-            if net > state.ledger.day_peak_net:
-                state.ledger.day_peak_net = net
+        state.ledger.raise_peak(
+            state.ledger.unrealized(self.marks, self.catalog, state.config.mark)
+        )
 
     def _index_one(self, account_id: int, cid: str) -> None:
         """Quotes of ``cid`` fan out to this account from now on (kept: cheap and safe)."""
@@ -482,11 +480,7 @@ class Engine:
             return []
         ctx = self._context(state, now, event)
         if peak:  # the day's peak net P&L moves with prices
-            u = ctx.unrealized()
-            if u is not None:
-                net = state.ledger.day_realized() + u
-                if net > state.ledger.day_peak_net:
-                    state.ledger.day_peak_net = net
+            state.ledger.raise_peak(ctx.unrealized())
         if down_since is not None or isinstance(event, ConnectionEvent):
             ctx.user_hub_down_since = down_since
         out: list[AnyAction] = []

@@ -65,6 +65,13 @@ class Ledger:
     def week_realized(self, include_fees: bool = True) -> Decimal:
         return self.week_gross - self.week_costs if include_fees else self.week_gross
 
+    def raise_peak(self, unrealized: Decimal | None) -> None:
+        """The day's peak net P&L (realized + unrealized), when the unrealized is known."""
+        if unrealized is not None:
+            net = self.day_realized() + unrealized
+            if net > self.day_peak_net:
+                self.day_peak_net = net
+
     def fills_since(self, since: datetime) -> int:
         """Fills whose time is after ``since`` (only the last hour is kept)."""
         return len(self.fill_times) - bisect_right(self.fill_times, since)
