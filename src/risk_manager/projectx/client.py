@@ -65,6 +65,13 @@ def _rows(payload: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     return [row for row in rows if isinstance(row, Mapping)]
 
 
+def _span(account_id: int, start: datetime, end: datetime | None) -> dict[str, object]:
+    body: dict[str, object] = {"accountId": account_id, "startTimestamp": _iso(start)}
+    if end is not None:
+        body["endTimestamp"] = _iso(end)
+    return body
+
+
 def _parse(
     endpoint: str, rows: list[Mapping[str, Any]], parse: Callable[[Mapping[str, Any]], T]
 ) -> list[T]:
@@ -94,8 +101,6 @@ class ProjectXClient:
         self.base_url = base_url
         self._username = username
         self._api_key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
-        self._clock = clock
-        self._monotonic = monotonic
         self._sleep = sleep
         self.limiter = limiter or GatewayRateLimiter(monotonic=monotonic, sleep=sleep)
         self.breaker = breaker or CircuitBreaker(monotonic=monotonic)
@@ -202,19 +207,13 @@ class ProjectXClient:
     async def search_orders(
         self, account_id: int, start: datetime, end: datetime | None = None
     ) -> list[Order]:
-        body: dict[str, object] = {"accountId": account_id, "startTimestamp": _iso(start)}
-        if end is not None:
-            body["endTimestamp"] = _iso(end)
-        payload = await self.rest.call("Order/search", body)
+        payload = await self.rest.call("Order/search", _span(account_id, start, end))
         return _parse("Order/search", _rows(payload, "orders"), order_from_wire)
 
     async def search_trades(
         self, account_id: int, start: datetime, end: datetime | None = None
     ) -> list[Trade]:
-        body: dict[str, object] = {"accountId": account_id, "startTimestamp": _iso(start)}
-        if end is not None:
-            body["endTimestamp"] = _iso(end)
-        payload = await self.rest.call("Trade/search", body)
+        payload = await self.rest.call("Trade/search", _span(account_id, start, end))
         return _parse("Trade/search", _rows(payload, "trades"), trade_from_wire)
 
     # -- writes (never retried here) ---------------------------------------------------------
