@@ -303,20 +303,13 @@ class Engine:
     def _on_connection(
         self, event: ConnectionEvent | AuthFailureEvent, now: datetime
     ) -> list[AnyAction]:
-        before = self._user_down_since
-        user = isinstance(event, ConnectionEvent) and event.hub == "user"
-        if user and isinstance(event, ConnectionEvent) and not event.connected and before is None:
+        user = event if isinstance(event, ConnectionEvent) and event.hub == "user" else None
+        if user is not None and not user.connected and self._user_down_since is None:
             self._user_down_since = now
         out: list[AnyAction] = []
-        for account_id in sorted(self._accounts):
-            state = self._accounts[account_id]
-            ctx_down = (
-                before
-                if isinstance(event, ConnectionEvent) and event.connected
-                else (self._user_down_since)
-            )
-            out.extend(self._run(state, now, event, Trigger.CONNECTION, down_since=ctx_down))
-        if isinstance(event, ConnectionEvent) and event.hub == "user" and event.connected:
+        for account_id in sorted(self._accounts):  # a reconnect still sees the outage it ends
+            out.extend(self._run(self._accounts[account_id], now, event, Trigger.CONNECTION))
+        if user is not None and user.connected:
             self._user_down_since = None
         self._refresh_due(now)
         return out
@@ -472,7 +465,6 @@ class Engine:
         now: datetime,
         event: Event | None,
         trigger: Trigger,
-        down_since: datetime | None = None,
         peak: bool = False,
     ) -> list[AnyAction]:
         rules = state.rules_for(trigger)
@@ -481,8 +473,6 @@ class Engine:
         ctx = self._context(state, now, event)
         if peak:  # the day's peak net P&L moves with prices
             state.ledger.raise_peak(ctx.unrealized())
-        if down_since is not None or isinstance(event, ConnectionEvent):
-            ctx.user_hub_down_since = down_since
         out: list[AnyAction] = []
         for rule in rules:
             proposed = rule.evaluate(ctx)
