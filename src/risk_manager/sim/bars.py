@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -58,7 +58,7 @@ def _bar(
     close = base + tick * rng.randint(-3, 3)
     high = max(open_, close) + tick * rng.randint(0, 3)
     low = max(tick, min(open_, close) - tick * rng.randint(0, 3))
-    stamp = datetime.fromtimestamp(t, tz=UTC) + timedelta(0)
+    stamp = datetime.fromtimestamp(t, tz=UTC)
     return {
         "t": stamp.isoformat(),
         "o": num(open_),

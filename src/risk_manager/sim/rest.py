@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from risk_manager.domain.enums import OrderStatus
 from risk_manager.domain.error_codes import (
     LoginErrorCode,
     RetrieveBarErrorCode,
@@ -275,7 +276,7 @@ class RestApi:
             wire.order_model(o)
             for o in self.exchange.orders.values()
             if o.account_id == acct
-            and o.status != 8  # suspended bracket children are invisible here (§8.3)
+            and o.status is not OrderStatus.SUSPENDED  # children are invisible here (§8.3)
             and _within(o.creation_timestamp, start, end)
         ]
         return envelope(orders=orders)
@@ -290,7 +291,7 @@ class RestApi:
         orders = [
             wire.order_model(o)
             for o in self.exchange.orders.values()
-            if o.account_id == acct and o.status == 1
+            if o.account_id == acct and o.status is OrderStatus.OPEN
         ]
         return envelope(orders=orders)
 
