@@ -4,6 +4,8 @@ the overflow reconciles or the market subscriptions for the rest of the run)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,9 +13,20 @@ import pytest
 
 from risk_manager.config.models import Config
 from risk_manager.domain.errors import RetryLater
+from risk_manager.domain.events import AccountEvent, SnapshotEvent
+from risk_manager.domain.models import Account
+from risk_manager.engine.engine import Engine
+from risk_manager.engine.factory import calendar_for
 from risk_manager.runtime import daemon as daemon_module
+from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.daemon import Daemon
+from risk_manager.runtime.enforcer import Enforcer
+from risk_manager.runtime.metrics import Metrics
+from risk_manager.store import Store
 from support.polling import eventually
+
+NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+ACCT = 7
 
 
 def _actor(contracts: Any) -> Any:
@@ -65,3 +78,60 @@ async def test_market_subscriptions_go_on_after_a_failed_round() -> None:
         assert daemon._contracts[1] == {"CON.F.US.MNQ.H26"}
     finally:
         task.cancel()
+
+
+async def test_a_reconcile_while_the_actors_run_goes_through_the_actor_queue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The actor alone touches its engine: a reconcile must not run ``handle`` beside the
+    actor's own (an older event's handling could then undo what the snapshot set, e.g. end
+    the external lock a newer ``canTrade: false`` just made)."""
+    config = Config.model_validate({})
+    engine = Engine(config.rules_for(ACCT), calendar_for(config.trading_day), config.catalog())
+    with Store.open(":memory:") as store:
+        daemon = Daemon(config, clock=lambda: NOW)
+        daemon._store = store
+        daemon._client = SimpleNamespace()  # type: ignore[assignment]  # snapshot() is faked
+        daemon.calendar = calendar_for(config.trading_day)
+        actor = AccountActor(
+            ACCT, engine, Enforcer(None, store, lambda: NOW), store, lambda: NOW, Metrics()
+        )  # type: ignore[arg-type]
+        daemon.actors = {ACCT: actor}
+        snap = SnapshotEvent(NOW, Account(ACCT, "A", Decimal(50_000), True), (), (), ())
+
+        async def snapshot(*_: Any) -> SnapshotEvent:
+            return snap
+
+        monkeypatch.setattr(daemon_module, "snapshot", snapshot)
+        gate = asyncio.Event()
+        handled: list[object] = []
+        running = 0
+        most = 0
+        handle = actor.handle
+
+        async def tracked(event: Any) -> Any:
+            nonlocal running, most
+            running += 1
+            most = max(most, running)
+            try:
+                if isinstance(event, AccountEvent):
+                    await gate.wait()  # the actor is busy with an older event
+                return await handle(event)
+            finally:
+                handled.append(event)
+                running -= 1
+
+        actor.handle = tracked  # type: ignore[method-assign]
+        daemon._spawn(actor.run(), "actor")
+        daemon._running = True
+        try:
+            actor.offer(AccountEvent(NOW, Account(ACCT, "A", Decimal(50_000), True)))
+            await eventually(lambda: running == 1)
+            await asyncio.wait_for(daemon.reconcile_all(), 5)
+            gate.set()
+            await eventually(lambda: snap in handled)
+            assert most == 1
+        finally:
+            for task in list(daemon._tasks):
+                task.cancel()
+            await asyncio.gather(*daemon._tasks, return_exceptions=True)

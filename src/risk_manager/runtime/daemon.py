@@ -77,6 +77,7 @@ class Daemon:
         self.read_side: DaemonReadSide | None = None
         self._stack = contextlib.AsyncExitStack()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._running = False  # the actors run: reconciliations go through their queues
         self._store: Store | None = None
         self._client: ProjectXClient | None = None
         self.user_hub: UserHub | None = None
@@ -157,6 +158,7 @@ class Daemon:
         self._recheck_unfinished(left_unfinished)
         for actor in self.actors.values():
             self._spawn(actor.run(), f"actor-{actor.account_id}")
+        self._running = True
         await self._connect_hubs()
         self._spawn(self._market_subscriptions(), "market-subscriptions")
         self._spawn(self._housekeeping(), "housekeeping")
@@ -211,15 +213,12 @@ class Daemon:
     async def reconcile_all(self) -> None:
         assert self.calendar is not None
         since = self.calendar.week_start(self.clock())  # week P&L needs the week's fills
-        day_starts = dict.fromkeys(self.actors, since)
+        accounts = list(self.actors)
         results = await asyncio.gather(
-            *(
-                snapshot(self.client, acct_id, since, self.clock)
-                for acct_id, since in day_starts.items()
-            ),
+            *(snapshot(self.client, acct_id, since, self.clock) for acct_id in accounts),
             return_exceptions=True,
         )
-        for acct_id, result in zip(day_starts, results, strict=True):
+        for acct_id, result in zip(accounts, results, strict=True):
             actor = self.actors[acct_id]
             if isinstance(result, BaseException):
                 _log.error("account %s: reconciliation failed: %s", acct_id, result)
@@ -227,7 +226,10 @@ class Daemon:
                 continue
             actor.needs_reconcile = False
             self._check_fills_against_store(acct_id, result)
-            await actor.handle(result)
+            if self._running:  # the actor alone touches its engine, one event at a time
+                await actor.queue.put(result)
+            else:
+                await actor.handle(result)
 
     def _check_fills_against_store(self, account_id: int, snap: SnapshotEvent) -> None:
         """Today's P&L is rebuilt from the broker; a fill we stored that the broker no longer
