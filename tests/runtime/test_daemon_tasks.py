@@ -22,6 +22,7 @@ from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.metrics import Metrics
+from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.store import Store
 from support.polling import eventually
 
@@ -135,3 +136,26 @@ async def test_a_reconcile_while_the_actors_run_goes_through_the_actor_queue(
             for task in list(daemon._tasks):
                 task.cancel()
             await asyncio.gather(*daemon._tasks, return_exceptions=True)
+
+
+async def test_the_read_side_goes_on_after_a_failed_refresh() -> None:
+    daemon = SimpleNamespace(actors={}, listeners=[])
+    read_side = DaemonReadSide(daemon, interval=0.01)  # type: ignore[arg-type]
+    refreshes: list[int] = []
+
+    def refresh() -> None:
+        refreshes.append(1)
+        if len(refreshes) == 1:
+            raise RuntimeError("database is locked")
+
+    read_side.refresh = refresh  # type: ignore[method-assign]
+    task = asyncio.create_task(read_side.run())
+    try:
+        (mark,) = daemon.listeners
+        mark(ACCT)
+        await eventually(lambda: len(refreshes) >= 1 or task.done())
+        mark(ACCT)
+        await eventually(lambda: len(refreshes) >= 2 or task.done())
+        assert not task.done(), task
+    finally:
+        task.cancel()

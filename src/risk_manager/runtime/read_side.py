@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ from risk_manager.runtime.views import PnlCurve, account_json, enforcement_json
 
 if TYPE_CHECKING:
     from risk_manager.runtime.daemon import Daemon
+
+_log = logging.getLogger(__name__)
 
 
 class DaemonReadSide(MemoryReadModel):
@@ -40,7 +43,10 @@ class DaemonReadSide(MemoryReadModel):
                 async with asyncio.timeout(1.0):
                     await self._wake.wait()
             self._wake.clear()
-            self.refresh()
+            try:
+                self.refresh()
+            except Exception:  # the dashboard must not freeze for the rest of the run
+                _log.exception("read side refresh failed; trying again")
             await asyncio.sleep(self._interval)
 
     def refresh(self) -> None:
