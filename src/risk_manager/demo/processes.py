@@ -14,9 +14,9 @@ from pathlib import Path
 
 import aiohttp
 
+from risk_manager.sim.process import cli_command, stop_process
+
 STOP_TIMEOUT = 10.0  # seconds a child gets to stop after SIGINT before SIGKILL
-# Run the CLI of this very interpreter and checkout, whatever is on PATH.
-CLI = ("-c", "from risk_manager.cli.main import app; app(prog_name='risk-manager')")
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -70,9 +70,7 @@ class Child:
     async def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                *CLI,
-                *self.args,
+                *cli_command(*self.args),  # this interpreter and checkout, whatever is on PATH
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
                 stderr=asyncio.subprocess.STDOUT,
@@ -92,19 +90,9 @@ class Child:
 
     async def stop(self) -> int | None:
         """SIGINT, then SIGKILL after STOP_TIMEOUT; the exit code."""
-        proc = self.process
-        if proc is None:
+        if self.process is None:
             return None
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await proc.wait()
-        return proc.returncode
+        return await stop_process(self.process, STOP_TIMEOUT, signal.SIGINT)
 
 
 async def wait_ready(

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 READY = re.compile(r"listening on (http://\S+)")
-CLI = "from risk_manager.cli.main import app; app()"
+CLI = "from risk_manager.cli.main import app; app(prog_name='risk-manager')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +84,13 @@ async def _drain(proc: asyncio.subprocess.Process) -> None:
         pass
 
 
-async def stop_process(proc: asyncio.subprocess.Process, within: float = 10.0) -> int:
-    """SIGTERM, then SIGKILL after ``within`` seconds; returns the exit code."""
+async def stop_process(
+    proc: asyncio.subprocess.Process, within: float = 10.0, sig: int = signal.SIGTERM
+) -> int:
+    """``sig`` (SIGTERM), then SIGKILL after ``within`` seconds; returns the exit code."""
     if proc.returncode is None:
         with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
+            proc.send_signal(sig)
         try:
             await asyncio.wait_for(proc.wait(), within)
         except TimeoutError:
