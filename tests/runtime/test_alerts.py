@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -14,19 +13,12 @@ from aiohttp.test_utils import TestServer
 from risk_manager.config.sections import AlertsConfig
 from risk_manager.domain.actions import Alert, Severity
 from risk_manager.runtime.alerts import AlertChannels
+from support.polling import eventually
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 ALERT = Alert(
     at=NOW, account_id=7, rule="daily_net_loss", reason="82% of 1000", severity=Severity.WARNING
 )
-
-
-async def _until(predicate: Any, within: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not predicate():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 async def test_webhook_receives_the_alert_after_a_failed_attempt(
@@ -47,7 +39,7 @@ async def test_webhook_receives_the_alert_after_a_failed_attempt(
         caplog.set_level(logging.WARNING)
         async with AlertChannels(config) as channels:
             channels.send(ALERT)
-            await _until(lambda: channels.delivered == 1)
+            await eventually(lambda: channels.delivered == 1)
     assert len(received) == 2
     body = received[-1]
     assert body["kind"] == "alert" and body["severity"] == "warning"
