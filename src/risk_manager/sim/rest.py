@@ -269,9 +269,7 @@ class RestApi:
         )
         assert acct is not None and start is not None
         if self._account_missing(acct):
-            return envelope(
-                SearchOrderErrorCode.ACCOUNT_NOT_FOUND, "Account not found.", orders=None
-            )
+            return _no_account(SearchOrderErrorCode.ACCOUNT_NOT_FOUND, "orders")
         orders = [
             wire.order_model(o)
             for o in self.exchange.orders.values()
@@ -285,9 +283,7 @@ class RestApi:
         acct = get_int(body, "accountId")
         assert acct is not None
         if self._account_missing(acct):
-            return envelope(
-                SearchOrderErrorCode.ACCOUNT_NOT_FOUND, "Account not found.", orders=None
-            )
+            return _no_account(SearchOrderErrorCode.ACCOUNT_NOT_FOUND, "orders")
         orders = [
             wire.order_model(o)
             for o in self.exchange.orders.values()
@@ -310,9 +306,7 @@ class RestApi:
         acct = get_int(body, "accountId")
         assert acct is not None
         if self._account_missing(acct):
-            return envelope(
-                SearchPositionErrorCode.ACCOUNT_NOT_FOUND, "Account not found.", positions=None
-            )
+            return _no_account(SearchPositionErrorCode.ACCOUNT_NOT_FOUND, "positions")
         positions = [wire.position_model(p) for p in self.exchange.open_positions(acct)]
         return envelope(positions=positions)
 
@@ -333,15 +327,17 @@ class RestApi:
         end = get_time(body, "endTimestamp", required=False)
         assert acct is not None
         if self._account_missing(acct):
-            return envelope(
-                SearchTradeErrorCode.ACCOUNT_NOT_FOUND, "Account not found.", trades=None
-            )
+            return _no_account(SearchTradeErrorCode.ACCOUNT_NOT_FOUND, "trades")
         trades = [
             wire.trade_model(t)
             for t in self.exchange.trades
             if t.account_id == acct and _within(t.creation_timestamp, start, end)
         ]
         return envelope(trades=trades)
+
+
+def _no_account(code: int, payload: str) -> web.Response:
+    return envelope(code, "Account not found.", **{payload: None})
 
 
 def _within(when: datetime, start: datetime | None, end: datetime | None) -> bool:
