@@ -114,16 +114,6 @@ class FakeGateway:
         return web.Response(text="pong")
 
 
-async def until(predicate: Callable[[], bool], within: float = 5.0) -> None:
-    """Poll ``predicate`` until true or fail after ``within`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.01)
-
-
 class FakeTokens:
     """A TokenSource whose token changes whenever ``rotate`` or ``invalidate`` is called."""
 

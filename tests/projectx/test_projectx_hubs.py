@@ -6,11 +6,12 @@ import asyncio
 import logging
 
 import pytest
-from px_fakes import FakeHubServer, FakeTokens, until
+from px_fakes import FakeHubServer, FakeTokens
 
 from risk_manager.domain.errors import RetryLater
 from risk_manager.projectx.hub_connection import HubMessage, hub_url
 from risk_manager.projectx.hubs import MarketHub, UserHub
+from support.polling import eventually
 
 FAST = {"backoff_base": 0.02, "backoff_cap": 0.1, "invoke_timeout": 2.0}
 
@@ -47,7 +48,7 @@ async def test_user_hub_subscribes_every_account_and_delivers_all_four_events(
         await hub.subscribe_account(11)
         await hub.subscribe_account(22)
         await asyncio.wait_for(hub.connected.wait(), 5)
-        await until(lambda: len(hub_server.calls("user")) == 7)
+        await eventually(lambda: len(hub_server.calls("user")) == 7)
         assert hub_server.calls("user") == ACCOUNT_SUBS
         for target in (
             "GatewayUserAccount",
@@ -56,7 +57,7 @@ async def test_user_hub_subscribes_every_account_and_delivers_all_four_events(
             "GatewayUserTrade",
         ):
             await hub_server.send("user", target, [{"action": 1, "data": {"id": 1}}])
-        await until(lambda: len(received) == 4)
+        await eventually(lambda: len(received) == 4)
     assert [m.target for m in received] == [
         "GatewayUserAccount",
         "GatewayUserOrder",
@@ -85,12 +86,12 @@ async def test_dropped_connection_reconnects_with_a_fresh_token_and_resubscribes
     ) as hub:
         await hub.subscribe_account(11)
         await hub.subscribe_account(22)
-        await until(lambda: len(hub_server.calls("user", 0)) == 7)
+        await eventually(lambda: len(hub_server.calls("user", 0)) == 7)
         tokens.rotate()  # the token manager refreshed meanwhile
         await hub_server.drop("user")
-        await until(lambda: len(hub_server.calls("user", 1)) == 7)
+        await eventually(lambda: len(hub_server.calls("user", 1)) == 7)
         assert hub_server.calls("user", 1) == ACCOUNT_SUBS
-        await until(lambda: events == ["up", "down:user", "up"])
+        await eventually(lambda: events == ["up", "down:user", "up"])
         assert hub.connects == 2
     assert hub_server.tokens_seen == [("user", "hub.token.0"), ("user", "hub.token.1")]
 
@@ -135,8 +136,8 @@ async def test_silent_connection_is_rebuilt_by_the_watchdog(hub_server: FakeHubS
         hub_server.hub_url("user"), tokens, lambda m: None, stale_after=0.3, **FAST
     ) as hub:
         await hub.subscribe_account(5)
-        await until(lambda: hub_server.connections("user") >= 2)
-        await until(lambda: len(hub_server.calls("user", 1)) == 4)
+        await eventually(lambda: hub_server.connections("user") >= 2)
+        await eventually(lambda: len(hub_server.calls("user", 1)) == 4)
 
 
 async def test_pings_keep_a_quiet_connection_alive(hub_server: FakeHubServer) -> None:
@@ -146,7 +147,7 @@ async def test_pings_keep_a_quiet_connection_alive(hub_server: FakeHubServer) ->
     ) as hub:
         await asyncio.wait_for(hub.connected.wait(), 5)
         started = asyncio.get_running_loop().time()
-        await until(lambda: asyncio.get_running_loop().time() - started > 1.6)
+        await eventually(lambda: asyncio.get_running_loop().time() - started > 1.6)
         assert hub_server.connections("user") == 1
 
 
@@ -165,15 +166,15 @@ async def test_market_hub_follows_the_open_position_contracts(hub_server: FakeHu
             ("SubscribeContractQuotes", ["CON.F.US.GCE.G26"]),
         ]
         await hub_server.send("market", "GatewayQuote", ["CON.F.US.MNQ.Z25", {"lastPrice": 1.5}])
-        await until(lambda: len(quotes) == 1)
+        await eventually(lambda: len(quotes) == 1)
         await hub_server.drop("market")
-        await until(lambda: len(hub_server.calls("market", 1)) == 2)
+        await eventually(lambda: len(hub_server.calls("market", 1)) == 2)
         assert sorted(hub_server.calls("market", 1)) == [
             ("SubscribeContractQuotes", ["CON.F.US.GCE.G26"]),
             ("SubscribeContractQuotes", ["CON.F.US.MNQ.Z25"]),
         ]
         await hub.set_contracts(set())
-        await until(lambda: len(hub_server.calls("market", 1)) == 4)
+        await eventually(lambda: len(hub_server.calls("market", 1)) == 4)
     assert quotes[0].arguments[1]["lastPrice"] == 1.5
 
 
@@ -187,9 +188,9 @@ async def test_market_hub_resubscribes_then_reconnects_a_silent_quote_stream(
         await asyncio.wait_for(hub.connected.wait(), 5)
         await hub.set_contracts({"CON.F.US.MNQ.Z25"})
         sub = ("SubscribeContractQuotes", ["CON.F.US.MNQ.Z25"])
-        await until(lambda: hub_server.calls("market", 0).count(sub) == 2)  # re-subscribed
-        await until(lambda: hub_server.connections("market") == 2, within=5)  # then rebuilt
-        await until(lambda: sub in hub_server.calls("market", 1))
+        await eventually(lambda: hub_server.calls("market", 0).count(sub) == 2)  # re-subscribed
+        await eventually(lambda: hub_server.connections("market") == 2, within=5)  # then rebuilt
+        await eventually(lambda: sub in hub_server.calls("market", 1))
 
 
 async def test_quotes_keep_the_market_watchdog_quiet(hub_server: FakeHubServer) -> None:
@@ -234,7 +235,7 @@ async def test_exit_cancels_every_hub_task(hub_server: FakeHubServer) -> None:
 async def test_unreachable_server_keeps_retrying_with_backoff() -> None:
     tokens = FakeTokens()
     async with UserHub("http://127.0.0.1:9/hubs/user", tokens, lambda m: None, **FAST) as hub:
-        await until(lambda: hub.attempts >= 3)
+        await eventually(lambda: hub.attempts >= 3)
         assert not hub.connected.is_set()
         assert hub._supervisor is not None and not hub._supervisor.done()
 
@@ -247,5 +248,5 @@ async def test_full_event_queue_forces_a_reconnect(hub_server: FakeHubServer) ->
         await asyncio.wait_for(hub.connected.wait(), 5)
         await hub_server.send("user", "GatewayUserOrder", [{"action": 1, "data": {}}])
         await hub_server.send("user", "GatewayUserTrade", [{"action": 0, "data": {}}])
-        await until(lambda: hub.connects == 2)
+        await eventually(lambda: hub.connects == 2)
     assert queue.get_nowait().target == "GatewayUserOrder"

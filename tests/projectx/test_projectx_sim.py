@@ -7,7 +7,6 @@ import logging
 from decimal import Decimal
 
 import pytest
-from px_fakes import until
 
 from risk_manager.domain.enums import OrderSide, OrderType, PositionType
 from risk_manager.domain.errors import AuthenticationFailed
@@ -17,6 +16,7 @@ from risk_manager.projectx.hub_connection import HubMessage
 from risk_manager.projectx.hubs import MarketHub, UserHub
 from risk_manager.projectx.mapping import market_events, user_events
 from risk_manager.sim.server import SimSettings, running_sim
+from support.polling import eventually
 
 MYM = "CON.F.US.MYM.M26"
 FAST = {"backoff_base": 0.05, "backoff_cap": 0.2, "stale_after": 30.0}
@@ -41,11 +41,11 @@ async def test_login_trade_and_hub_events_survive_a_dropped_connection() -> None
         ):
             await user_hub.subscribe_account(account.id)
             await asyncio.wait_for(user_hub.connected.wait(), 5)
-            await until(lambda: user_hub.connects == 1)
+            await eventually(lambda: user_hub.connects == 1)
 
             order_id = await px.place_order(account.id, MYM, OrderType.MARKET, OrderSide.BID, 2)
             assert order_id > 2**31
-            await until(lambda: "GatewayUserPosition" in targets(user))
+            await eventually(lambda: "GatewayUserPosition" in targets(user))
             events = [e for m in user for e in user_events(m.target, m.arguments, m.received_at)]
             fills = [e.trade for e in events if isinstance(e, TradeEvent)]
             assert fills and fills[0].order_id == order_id and fills[0].size == 2
@@ -55,9 +55,9 @@ async def test_login_trade_and_hub_events_survive_a_dropped_connection() -> None
             assert position.type is PositionType.LONG and position.contract_id == MYM
             await market_hub.set_contracts({position.contract_id})
             await asyncio.wait_for(market_hub.connected.wait(), 5)
-            await until(lambda: len(market_hub.subscriptions) == 1)
+            await eventually(lambda: len(market_hub.subscriptions) == 1)
             sim.exchange.set_price(MYM, position.average_price + 5)
-            await until(lambda: "GatewayQuote" in targets(market))
+            await eventually(lambda: "GatewayQuote" in targets(market))
             quotes = [
                 e.quote for m in market if m.target == "GatewayQuote"
                 for e in market_events(m.target, m.arguments, m.received_at)
@@ -66,13 +66,13 @@ async def test_login_trade_and_hub_events_survive_a_dropped_connection() -> None
             assert quotes[-1].last_price == position.average_price + 5
 
             await sim.hubs.drop_connections()
-            await until(lambda: user_hub.connects == 2 and market_hub.connects == 2)
+            await eventually(lambda: user_hub.connects == 2 and market_hub.connects == 2)
             user.clear()
             market.clear()
             await px.close_position(account.id, MYM)
-            await until(lambda: "GatewayUserTrade" in targets(user))
+            await eventually(lambda: "GatewayUserTrade" in targets(user))
             sim.exchange.set_price(MYM, position.average_price + Decimal(6))
-            await until(lambda: "GatewayQuote" in targets(market))
+            await eventually(lambda: "GatewayQuote" in targets(market))
         assert await px.search_open_positions(account.id) == []
 
 
@@ -93,7 +93,7 @@ async def test_expired_tokens_are_renewed_for_reads_and_hub_reconnects(
             assert await px.search_open_orders(account.id) == []  # 401 → login → retried
             assert await px.token() != first
             await sim.hubs.drop_connections()
-            await until(lambda: hub.connects == 2)  # reconnected with the new token
+            await eventually(lambda: hub.connects == 2)  # reconnected with the new token
             latest = await px.token()
         ours = "\n".join(
             r.getMessage() for r in caplog.records if r.name.startswith("risk_manager.projectx")
