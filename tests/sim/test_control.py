@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable
 
 import aiohttp
 from aiohttp.test_utils import make_mocked_request
@@ -12,17 +10,11 @@ from aiohttp.test_utils import make_mocked_request
 from risk_manager.sim.control import is_loopback
 from risk_manager.sim.records import UserEvent
 from risk_manager.sim.server import SimSettings, running_sim
+from support.polling import eventually
 
 from .conftest import Client, FakeClock
 
 MYM = "CON.F.US.MYM.M26"
-
-
-async def wait_until(condition: Callable[[], bool], limit: float = 5.0) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 async def test_price_moves_the_market_and_publishes_a_full_quote(client: Client) -> None:
@@ -180,4 +172,4 @@ async def test_drop_connections_closes_a_real_hub_socket(clock: FakeClock) -> No
                 msg = await ws.receive(timeout=5)
                 if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
                     break
-        await wait_until(lambda: sim.hubs.connection_count() == 0)  # type: ignore[attr-defined]
+        await eventually(lambda: sim.hubs.connection_count() == 0)  # type: ignore[attr-defined]
