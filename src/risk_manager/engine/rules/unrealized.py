@@ -21,6 +21,7 @@ class UnrealizedThresholdRule(Rule):
         super().__init__(config)  # type: ignore[arg-type]
         self.amount = amount
         self.scope = scope
+        self.line = amount * self.sign  # the signed threshold
 
     def _hit(self, value: Decimal) -> bool:
         return value <= -self.amount if self.sign < 0 else value >= self.amount
@@ -43,16 +44,18 @@ class UnrealizedThresholdRule(Rule):
                 return self.unknown_mark_alert(ctx)
             if not ctx.ledger.positions or not self._hit(total):
                 return []
-            limit = money(self.amount * self.sign)
+            limit = money(self.line)
             what = f"unrealized {money(total)} {op} {limit} ({self.word}); flatten"
             return [self.flatten(ctx, what)]
         per = ctx.position_unrealized()
-        line = self.amount * self.sign
+        line = self.line
         if self.sign < 0:
             hits = [(cid, u) for cid, u in per.items() if u is not None and u <= line]
         else:
             hits = [(cid, u) for cid, u in per.items() if u is not None and u >= line]
-        unknown = None in per.values()
+        # The total (cached per context) is unknown exactly when a position's is; cheaper than
+        # `None in per.values()`, whose Decimal == None goes through the numbers ABCs.
+        unknown = ctx.unrealized() is None
         if not hits and not unknown:
             return []  # the common case, kept cheap: this runs on every quote
         actions: list[AnyAction] = []
