@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -54,3 +55,24 @@ async def test_without_a_webhook_only_the_log_is_used(caplog: pytest.LogCaptureF
         channels.send(ALERT)
     assert channels.delivered == 0
     assert "daily_net_loss" in caplog.text
+
+
+async def test_a_webhook_that_keeps_failing_is_given_up_without_a_last_wait() -> None:
+    loop = asyncio.get_running_loop()
+    attempts: list[float] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        attempts.append(loop.time())
+        return web.Response(status=500)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    async with TestServer(app) as server:
+        config = AlertsConfig(webhook_url=str(server.make_url("/hook")))  # type: ignore[arg-type]
+        async with AlertChannels(config) as channels:
+            channels.send(ALERT)
+            (delivery,) = channels._tasks
+            await asyncio.wait_for(delivery, 5)
+            ended = loop.time()
+    assert len(attempts) == 3 and channels.delivered == 0
+    assert ended - attempts[-1] < 0.5  # was a 1.5 s wait after the last attempt

@@ -80,4 +80,5 @@ class AlertChannels:
             except (aiohttp.ClientError, TimeoutError) as exc:
                 problem = type(exc).__name__  # never the URL: it usually holds a token
             _log.warning("alert webhook failed (%s), attempt %d of %d", problem, attempt, ATTEMPTS)
-            await asyncio.sleep(0.5 * attempt)
+            if attempt < ATTEMPTS:  # no wait after the last: it only held up shutdown
+                await asyncio.sleep(0.5 * attempt)
