@@ -17,15 +17,21 @@ from risk_manager.engine.rules.base import Context, Rule, Trigger
 _PROTECTING = frozenset({OrderStatus.OPEN, OrderStatus.PENDING, OrderStatus.SUSPENDED})
 
 
-def has_stop(ctx: Context, p: Position) -> bool:
-    exit_side = OrderSide.ASK if p.type is PositionType.LONG else OrderSide.BID
-    return any(
-        o.contract_id == p.contract_id
-        and o.type.is_stop
-        and o.side is exit_side
-        and o.status in _PROTECTING
+def unprotected(ctx: Context) -> list[tuple[str, Position]]:
+    """Open positions with no working stop order on their exit side (orders read once)."""
+    positions = ctx.ledger.positions
+    if not positions:
+        return []
+    stops = {
+        (o.contract_id, o.side)
         for o in ctx.ledger.orders.values()
-    )
+        if o.type.is_stop and o.status in _PROTECTING
+    }
+    return [
+        (cid, p)
+        for cid, p in positions.items()
+        if (cid, OrderSide.ASK if p.type is PositionType.LONG else OrderSide.BID) not in stops
+    ]
 
 
 class NoStopLossGraceRule(Rule):
@@ -40,18 +46,14 @@ class NoStopLossGraceRule(Rule):
 
     def evaluate(self, ctx: Context) -> list[AnyAction]:
         actions: list[AnyAction] = []
-        for cid, p in ctx.ledger.positions.items():
-            if ctx.now < self._deadline(ctx, cid) or has_stop(ctx, p):
+        for cid, _ in unprotected(ctx):
+            if ctx.now < self._deadline(ctx, cid):
                 continue
             what = f"{cid} open {self.grace.total_seconds():g}s without a stop order"
             actions.append(self.close(ctx, cid, f"{what}; close position"))
         return actions
 
     def wakeup(self, ctx: Context) -> datetime | None:
-        due = [
-            self._deadline(ctx, cid)
-            for cid, p in ctx.ledger.positions.items()
-            if not has_stop(ctx, p)
-        ]
+        due = [self._deadline(ctx, cid) for cid, _ in unprotected(ctx)]
         future = [d for d in due if d > ctx.now]
         return min(future) if future else None
