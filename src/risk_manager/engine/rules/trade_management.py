@@ -33,14 +33,11 @@ class TradeManagementRule(Rule):
         super().__init__(config)
         self.cfg = config
         self._n = 0
-        self._best: dict[str, Decimal] = {}
-        self._opened: dict[
-            str, datetime | None
-        ] = {}  # opening instant the best belongs to  # best price since the position opened
+        self._best: dict[str, Decimal] = {}  # best price since the position opened
+        self._opened: dict[str, datetime | None] = {}  # the opening the best belongs to
         starts = [
-            x.trigger_ticks if hasattr(x, "trigger_ticks") else x.activate_ticks
-            for x in (config.breakeven, config.trailing)
-            if x is not None
+            *([config.breakeven.trigger_ticks] if config.breakeven else []),
+            *([config.trailing.activate_ticks] if config.trailing else []),
         ]
         self._activate: int | None = min(starts) if starts else None  # ticks that move a stop
         self._pending: dict[tuple[str, str, int], PlaceOrder] = {}  # (cid, kind, size)
