@@ -133,10 +133,9 @@ class Daemon:
         alerts = await self._stack.enter_async_context(AlertChannels(cfg.alerts))
         accounts = await self._guarded_accounts()
         calendar = self.calendar = calendar_for(cfg.trading_day)
-        catalog = self.catalog = cfg.catalog()
         now = self.clock()
         for account in accounts:
-            engine = Engine(cfg.rules_for(account.id), calendar, catalog)
+            engine = Engine(cfg.rules_for(account.id), calendar, self.catalog)
             actor = AccountActor(
                 account.id,
                 engine,

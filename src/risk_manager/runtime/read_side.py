@@ -61,7 +61,7 @@ class DaemonReadSide(MemoryReadModel):
             day = actor.engine.calendar.trading_day(now).isoformat()
             curve = self._curves.setdefault(acct, PnlCurve())
             curve.add(now, view.net, day)
-            locks = [lock for lock in d.store.active_locks(now, acct)] or list(view.locks)
+            locks = d.store.active_locks(now, acct) or list(view.locks)
             self.put_account(
                 account_json(
                     view,
