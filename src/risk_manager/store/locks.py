@@ -46,17 +46,7 @@ class LockRepo:
         with self._db.write() as conn:
             cur = conn.execute(
                 f"INSERT INTO locks ({_COLS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    lock.account_id,
-                    lock.rule,
-                    LockKind(lock.kind).value,
-                    lock.reason,
-                    enc_dt(lock.created_at),
-                    enc_opt_dt(lock.ends_at),
-                    enc_opt_dt(lock.cleared_at),
-                    lock.cleared_by,
-                    lock.clear_reason,
-                ),
+                _row_of(lock)[1:],  # every column but the id
             )
         return _lock(_row_of(dataclasses.replace(lock, id=cur.lastrowid)))
 
@@ -127,12 +117,12 @@ class LockRepo:
 
 
 def _row_of(lock: Lock) -> tuple[Any, ...]:
-    # Round-trip through the column encoding so the returned Lock matches what a reader sees.
+    # The columns as stored; a returned Lock round-trips through them to match what a reader sees.
     return (
         lock.id,
         lock.account_id,
         lock.rule,
-        lock.kind.value,
+        LockKind(lock.kind).value,
         lock.reason,
         enc_dt(lock.created_at),
         enc_opt_dt(lock.ends_at),
