@@ -59,7 +59,7 @@ def _overrides(config: Config) -> list[str]:
         if not entry.rules:
             continue
         effective = config.rules_for(entry.id)
-        label = f"{entry.id}" + (f" ({entry.name})" if entry.name else "")
+        label = entry.label
         changed = [key for key in entry.rules if key in RULE_KEYS]
         for key in changed:
             lines.append(f"  account {label}: " + describe_rule(effective.rule(key)).strip())
@@ -80,10 +80,7 @@ def summary(config: Config) -> list[str]:
     if config.accounts.mode == "all":
         accounts = "every account the login can see"
     else:
-        accounts = "only " + ", ".join(
-            f"{entry.id}" + (f" ({entry.name})" if entry.name else "")
-            for entry in config.accounts.list
-        )
+        accounts = "only " + ", ".join(entry.label for entry in config.accounts.list)
     lines.append(f"accounts:    {accounts}")
     day = config.trading_day
     lines.append(

@@ -58,6 +58,11 @@ class AccountEntry(Frozen):
     # Partial rules merged key by key onto the global `rules:`; checked by Config.
     rules: dict[str, Any] = Field(default_factory=dict)
 
+    @property
+    def label(self) -> str:
+        """``12345 (Combine)``, or the id alone when unnamed."""
+        return f"{self.id} ({self.name})" if self.name else f"{self.id}"
+
 
 AccountList = list[AccountEntry]
 
