@@ -81,29 +81,53 @@ async def test_market_subscriptions_go_on_after_a_failed_round() -> None:
         task.cancel()
 
 
+def _reconciling(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Daemon, AccountActor, SnapshotEvent]:
+    """A daemon with one real actor whose reconciliation snapshot is faked."""
+    config = Config.model_validate({})
+    engine = Engine(config.rules_for(ACCT), calendar_for(config.trading_day), config.catalog())
+    daemon = Daemon(config, clock=lambda: NOW)
+    daemon._store = store
+    daemon._client = SimpleNamespace()  # type: ignore[assignment]  # snapshot() is faked
+    daemon.calendar = calendar_for(config.trading_day)
+    enforcer = Enforcer(None, store, lambda: NOW)  # type: ignore[arg-type]
+    actor = AccountActor(ACCT, engine, enforcer, store, lambda: NOW, Metrics())
+    daemon.actors = {ACCT: actor}
+    snap = SnapshotEvent(NOW, Account(ACCT, "A", Decimal(50_000), True), (), (), ())
+
+    async def snapshot(*_: Any) -> SnapshotEvent:
+        return snap
+
+    monkeypatch.setattr(daemon_module, "snapshot", snapshot)
+    return daemon, actor, snap
+
+
+async def test_a_failed_fill_cross_check_does_not_stop_the_reconciliation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Comparing stored fills with the broker's only informs the operator: a store that
+    cannot answer must not keep the snapshot from the engine (after a reconnect, the engines
+    would then never hear that the stream is back)."""
+    with Store.open(":memory:") as store:
+        daemon, actor, snap = _reconciling(store, monkeypatch)
+
+        def fills(*_: Any, **__: Any) -> Any:
+            raise RuntimeError("database is locked")
+
+        monkeypatch.setattr(store, "fills", fills)
+        await asyncio.wait_for(daemon.reconcile_all(), 5)
+        assert actor.last_event_at == snap.at
+
+
 async def test_a_reconcile_while_the_actors_run_goes_through_the_actor_queue(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The actor alone touches its engine: a reconcile must not run ``handle`` beside the
     actor's own (an older event's handling could then undo what the snapshot set, e.g. end
     the external lock a newer ``canTrade: false`` just made)."""
-    config = Config.model_validate({})
-    engine = Engine(config.rules_for(ACCT), calendar_for(config.trading_day), config.catalog())
     with Store.open(":memory:") as store:
-        daemon = Daemon(config, clock=lambda: NOW)
-        daemon._store = store
-        daemon._client = SimpleNamespace()  # type: ignore[assignment]  # snapshot() is faked
-        daemon.calendar = calendar_for(config.trading_day)
-        actor = AccountActor(
-            ACCT, engine, Enforcer(None, store, lambda: NOW), store, lambda: NOW, Metrics()
-        )  # type: ignore[arg-type]
-        daemon.actors = {ACCT: actor}
-        snap = SnapshotEvent(NOW, Account(ACCT, "A", Decimal(50_000), True), (), (), ())
-
-        async def snapshot(*_: Any) -> SnapshotEvent:
-            return snap
-
-        monkeypatch.setattr(daemon_module, "snapshot", snapshot)
+        daemon, actor, snap = _reconciling(store, monkeypatch)
         gate = asyncio.Event()
         handled: list[object] = []
         running = 0

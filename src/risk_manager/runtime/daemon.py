@@ -224,7 +224,10 @@ class Daemon:
                 actor.offer(AuthFailureEvent(self.clock(), f"reconciliation failed: {result}"))
                 continue
             actor.needs_reconcile = False
-            self._check_fills_against_store(acct_id, result)
+            try:
+                self._check_fills_against_store(acct_id, result)
+            except Exception:  # a diagnostic: it must never keep the snapshot from the engine
+                _log.exception("account %s: stored fills not compared with the broker's", acct_id)
             if self._running:  # the actor alone touches its engine, one event at a time
                 await actor.queue.put(result)
             else:
