@@ -1,4 +1,4 @@
-"""Backoff delays with full jitter and ``Retry-After`` parsing, shared by REST and hubs."""
+"""Backoff delays with equal jitter and ``Retry-After`` parsing, shared by REST and hubs."""
 
 from __future__ import annotations
 
