@@ -71,7 +71,7 @@ def sim_command(
     ),
 ) -> None:
     """Run a local ProjectX Gateway simulator (REST, SignalR hubs, control API)."""
-    accounts = tuple(parse_account(a) for a in account) or (("SIM-50K", Decimal(50000)),)
+    accounts = tuple(parse_account(a) for a in account) or SimSettings().accounts
     settings = SimSettings(
         host=host,
         port=port,
