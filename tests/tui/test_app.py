@@ -104,3 +104,33 @@ async def test_shows_connecting_then_retrying_when_no_daemon_answers() -> None:
     async with app.run_test(size=SIZE):
         await eventually(lambda: "disconnected — retrying" in app.pane_text("conn"))
         assert "No accounts monitored yet." in app.pane_text("overview")
+
+
+async def test_a_message_that_is_not_a_json_object_is_skipped_not_fatal() -> None:
+    from aiohttp import web
+
+    async def stream(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        for text in ("not json", "[1, 2]"):
+            await ws.send_str(text)
+        await ws.send_json({"type": "snapshot", "accounts": [{"id": 7, "name": "ACCT-SEVEN"}],
+                            "health": {"status": "ok"}, "enforcements": []})  # fmt: skip
+        async for _ in ws:
+            pass
+        return ws
+
+    app_ = web.Application()
+    app_.router.add_get("/api/v1/stream", stream)
+    runner = web.AppRunner(app_)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        app = DashboardApp(f"http://127.0.0.1:{port}")
+        async with app.run_test(size=SIZE):
+            await eventually(lambda: "ACCT-SEVEN" in app.pane_text("overview"))
+            assert app.is_running
+    finally:
+        await runner.cleanup()

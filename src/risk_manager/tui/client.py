@@ -36,6 +36,14 @@ async def fetch_status(url: str, wait: float = 5.0) -> tuple[JSON, list[JSON]]:
     return health, accounts
 
 
+def _json_object(text: str) -> JSON | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def stream_url(url: str) -> str:
     base = url.rstrip("/")
     if base.startswith("https://"):
@@ -67,7 +75,9 @@ async def follow_stream(
                     delay = min_delay
                     async for msg in ws:
                         if msg.type == aiohttp.WSMsgType.TEXT:
-                            on_message(json.loads(msg.data))
+                            message = _json_object(msg.data)
+                            if message is not None:  # a newer or broken daemon: skip it
+                                on_message(message)
                         elif msg.type == aiohttp.WSMsgType.ERROR:
                             why = f"stream error: {ws.exception()}"
                             break
