@@ -51,12 +51,8 @@ class SessionBlockOutsideRule(Rule):
     def session(self, now: datetime) -> Session | None:
         if self._session is not None and self._session.contains(now):
             return self._session
-        if (
-            self._closed_until is not None
-            and now < self._closed_until
-            and (self._session is None or now >= self._session.end)
-        ):
-            return None
+        if self._closed_until is not None and now < self._closed_until:
+            return None  # set only while outside, so no session is cached then
         self._session = self.calendar.session_at(now)
         self._closed_until = None if self._session else self.calendar.next_session_start(now)
         return self._session
