@@ -46,6 +46,11 @@ class Position:
     def is_flat(self) -> bool:
         return self.size == 0 or self.type is PositionType.UNDEFINED
 
+    @property
+    def exit_side(self) -> OrderSide:
+        """The side of an order that reduces this position (its stop or target)."""
+        return OrderSide.ASK if self.type is PositionType.LONG else OrderSide.BID
+
 
 @dataclass(frozen=True, slots=True)
 class Order:

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from risk_manager.config.rules import NoStopLossGrace
 from risk_manager.domain.actions import AnyAction
-from risk_manager.domain.enums import OrderSide, OrderStatus, PositionType
+from risk_manager.domain.enums import OrderStatus
 from risk_manager.domain.models import Position
 from risk_manager.engine.rules.base import Context, Rule, Trigger
 
@@ -27,11 +27,7 @@ def unprotected(ctx: Context) -> list[tuple[str, Position]]:
         for o in ctx.ledger.orders.values()
         if o.type.is_stop and o.status in _PROTECTING
     }
-    return [
-        (cid, p)
-        for cid, p in positions.items()
-        if (cid, OrderSide.ASK if p.type is PositionType.LONG else OrderSide.BID) not in stops
-    ]
+    return [(cid, p) for cid, p in positions.items() if (cid, p.exit_side) not in stops]
 
 
 class NoStopLossGraceRule(Rule):

@@ -116,7 +116,7 @@ class TradeManagementRule(Rule):
         key = (p.contract_id, label, p.size)
         if key in self._pending:
             return []  # in flight: the engine re-proposes it if it never shows up
-        side = OrderSide.ASK if p.signed_size > 0 else OrderSide.BID
+        side = p.exit_side
         action = PlaceOrder(
             at=ctx.now,
             account_id=ctx.account_id,
@@ -168,7 +168,7 @@ class TradeManagementRule(Rule):
                 return [self.alert(ctx, f"no contract spec for {cid}; cannot place orders")]
             return []
         tick, sgn, avg = spec.tick_size, (1 if p.signed_size > 0 else -1), p.average_price
-        exit_side = OrderSide.ASK if sgn > 0 else OrderSide.BID
+        exit_side = p.exit_side
         actions: list[AnyAction] = []
         # best price since opening, from the mark
         mark = ctx.marks.get(cid)
