@@ -183,3 +183,20 @@ async def test_the_read_side_goes_on_after_a_failed_refresh() -> None:
         assert not task.done(), task
     finally:
         task.cancel()
+
+
+async def test_stop_gives_every_account_the_same_grace_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Enforcement in flight gets SHUTDOWN_GRACE in all, not per account (10 s budget)."""
+    monkeypatch.setattr(daemon_module, "SHUTDOWN_GRACE", 0.5)
+    daemon = Daemon(Config.model_validate({}))
+    with Store.open(":memory:") as store:
+        for acct in (1, 2, 3):
+            enforcer = Enforcer(None, store, lambda: NOW)  # type: ignore[arg-type]
+            enforcer.keep(asyncio.ensure_future(asyncio.sleep(30)))  # a broker that hangs
+            daemon.actors[acct] = SimpleNamespace(enforcer=enforcer)  # type: ignore[assignment]
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await daemon.stop()
+        assert loop.time() - started < 1.0  # one at a time took 1.5 s
