@@ -81,4 +81,7 @@ class PositionType(_WireEnum):
 
     @property
     def sign(self) -> int:
-        return {PositionType.LONG: 1, PositionType.SHORT: -1}.get(self, 0)
+        return _POSITION_SIGN.get(self, 0)
+
+
+_POSITION_SIGN = {PositionType.LONG: 1, PositionType.SHORT: -1}  # built once, not per call

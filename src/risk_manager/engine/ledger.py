@@ -304,7 +304,7 @@ class Ledger:
     def _value(
         self, position: Position, mark: Mark, catalog: ContractCatalog, mode: str
     ) -> Decimal | None:
-        signed = position.size if position.type is PositionType.LONG else -position.size
+        signed = position.signed_size
         price = mark.price_for(signed, mode)
         spec = catalog.get(position.contract_id)
         if price is None or spec is None:
