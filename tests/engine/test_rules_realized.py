@@ -131,6 +131,14 @@ def test_warn_at_alerts_once_per_day() -> None:
     assert kinds(sim.actions[-1:]) == [("alert", "daily_realized_loss")]
 
 
+def test_warn_at_does_not_alert_after_the_breach_it_warns_of() -> None:
+    # warn_at warns before the limit; a jump straight past it locks, and the fills that follow
+    # (the flatten's own) are no cause for a late "warning".
+    sim = Sim(rules(daily_realized_loss={"limit": 500, "warn_at": 0.8, "include_fees": False}))
+    assert ("lock", "daily_realized_loss") in kinds(sim.trade(pnl="-600"))
+    assert sim.trade(pnl="-5") == []
+
+
 def test_trade_from_a_previous_day_does_not_count_today() -> None:
     sim = Sim(rules(daily_realized_loss={"limit": 500, "include_fees": False}))
     assert not sim.trade(pnl="-600", at=sim.now - timedelta(days=1))

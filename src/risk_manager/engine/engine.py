@@ -483,12 +483,14 @@ class Engine:
         return out
 
     def _warn(self, state: AccountState, rule: Rule, ctx: Context) -> list[AnyAction]:
+        if rule.key in ctx.locked_rules:  # past warning: the rule already acted
+            return []
         measured = rule.measure(ctx)
         warn_at = rule.warn_at
         if measured is None or warn_at is None:
             return []
         value, limit = measured
-        if limit <= 0 or value < limit * warn_at:
+        if limit <= 0 or value < limit * warn_at or rule.breached(value, limit):
             return []
         label = state.ledger.week_label if rule.period == "week" else state.ledger.day_label
         if not state.once("warn", rule.key, str(label)):
@@ -550,7 +552,7 @@ class Engine:
             if key in ctx.locked_rules:
                 state_name = "breached"
             elif value is not None and limit is not None:
-                if value > limit or (value == limit and rule.at_limit_breaches):
+                if rule.breached(value, limit):
                     state_name = "breached"
                 elif rule.warn_at is not None and value >= limit * rule.warn_at:
                     state_name = "warning"

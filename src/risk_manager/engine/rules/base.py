@@ -185,6 +185,10 @@ class Rule:
         """The next instant this rule needs a clock tick for, if any."""
         return None
 
+    def breached(self, value: Decimal, limit: Decimal) -> bool:
+        """A measured value past the limit (at it too, unless only counts above it break)."""
+        return value > limit or (value == limit and self.at_limit_breaches)
+
     # -- helpers ------------------------------------------------------------------------------
 
     def alert(self, ctx: Context, reason: str, severity: Severity = Severity.WARNING) -> Alert:
