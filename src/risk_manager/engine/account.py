@@ -59,15 +59,18 @@ class AccountState:
         if self.soft_baseline is None:
             self.soft_baseline = {cid: p.signed_size for cid, p in self.ledger.positions.items()}
 
+    def mark_fresh_since(self, cid: str, marks: dict[str, Mark], opened: datetime) -> datetime:
+        """The later of ``opened`` (when a first quote may be expected) and the last quote."""
+        mark = marks.get(cid)
+        last = mark.at if mark is not None else None
+        return opened if last is None or last < opened else last
+
     def next_stale_check(self, marks: dict[str, Mark]) -> datetime | None:
         times: list[datetime] = []
         for cid in self.ledger.positions:
             opened = self.ledger.mark_wait.get(cid)
-            if opened is None:
-                continue
-            mark = marks.get(cid)
-            since = max(opened, mark.at) if mark is not None and mark.at is not None else opened
-            times.append(since + self.config.stale_mark)
+            if opened is not None:
+                times.append(self.mark_fresh_since(cid, marks, opened) + self.config.stale_mark)
         return min(times) if times else None
 
     def enforcement(self, lock: Lock, until: str, now: datetime) -> list[AnyAction]:

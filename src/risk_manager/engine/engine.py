@@ -259,14 +259,11 @@ class Engine:
         out: list[AnyAction] = []
         limit = state.config.stale_mark
         for cid in sorted(state.ledger.positions):
-            opened = state.ledger.mark_wait.get(cid, now)
+            since = state.mark_fresh_since(cid, self.marks, state.ledger.mark_wait.get(cid, now))
+            if now - since < limit or not state.once("stale_mark", cid, since.isoformat()):
+                continue
             mark = self.marks.get(cid)
             last = mark.at if mark is not None else None
-            since = max(opened, last) if last is not None else opened
-            if now - since < limit:
-                continue
-            if not state.once("stale_mark", cid, since.isoformat()):
-                continue
             what = "no mark" if last is None else f"no quote since {last.isoformat()}"
             out.append(
                 Alert(
