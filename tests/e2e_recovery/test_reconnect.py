@@ -88,6 +88,16 @@ async def test_breach_during_hub_gap_is_enforced_within_1s_of_reconnect(
     ):
         trader = SimClient(sim.url, session)
         await trader.login()
+
+        async def settled() -> bool:
+            # The reconciliation after the first connect must be over: one still reading REST
+            # when the trader exits would see the loss without any reconnect.
+            assert daemon.user_hub is not None
+            return daemon.user_hub.connected.is_set() and not any(
+                t.get_name() == "reconcile-after-connect" for t in daemon._tasks
+            )
+
+        await eventually(settled, 10, "the first connect's reconciliation")
         (acct,) = await trader.accounts()
         mnq = await trader.contract("MNQ")
         actor = daemon.actors[acct]
