@@ -390,3 +390,21 @@ async def test_an_unreadable_row_is_retry_later_naming_the_field(
     )
     with pytest.raises(RetryLater, match="contractId"):
         await client.search_open_positions(1)
+
+
+async def test_every_failed_attempt_is_reported_by_endpoint_and_kind(
+    client: ProjectXClient, gateway: FakeGateway
+) -> None:
+    seen: list[tuple[str, str]] = []
+    await client.search_accounts()
+    client.rest.on_error = lambda endpoint, kind: seen.append((endpoint, kind))
+    gateway.script("Account/search", raw(429, "", {"Retry-After": "1"}), raw(503))
+    await client.search_accounts()
+    gateway.script("Order/cancel", refused(2, "gone"))
+    with pytest.raises(BrokerRefused):
+        await client.cancel_order(1, 2)
+    assert seen == [
+        ("Account/search", "rate_limited"),
+        ("Account/search", "unavailable"),
+        ("Order/cancel", "refused"),
+    ]

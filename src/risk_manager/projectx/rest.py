@@ -17,7 +17,12 @@ from typing import Any
 
 import aiohttp
 
-from risk_manager.domain.errors import AuthenticationFailed, RetryLater, RiskManagerError
+from risk_manager.domain.errors import (
+    AuthenticationFailed,
+    BrokerRefused,
+    RetryLater,
+    RiskManagerError,
+)
 from risk_manager.projectx.backoff import backoff_delay, parse_retry_after
 from risk_manager.projectx.circuit import CircuitBreaker, CircuitOpen
 from risk_manager.projectx.error_map import WRITE_ENDPOINTS, RateLimited, http_failure, refusal
@@ -76,6 +81,12 @@ class RestTransport:
         self._rand = rand
         self._consecutive_429 = 0
         self.tokens: TokenManager | None = None
+        # Told of every failed attempt as (endpoint, kind): the daemon's metrics listen here.
+        self.on_error: Callable[[str, str], None] | None = None
+
+    def _report(self, endpoint: str, kind: str) -> None:
+        if self.on_error is not None:
+            self.on_error(endpoint, kind)
 
     def url(self, endpoint: str) -> str:
         return f"{self._base}/{endpoint}"
@@ -100,7 +111,11 @@ class RestTransport:
                 token = await self.tokens.get()
             try:
                 return await self._once(endpoint, body, token)
+            except BrokerRefused:
+                self._report(endpoint, "refused")
+                raise
             except _Unauthorized:
+                self._report(endpoint, "unauthorized")
                 if not auth or bearer is not None or renewed or self.tokens is None:
                     raise AuthenticationFailed(
                         f"{endpoint}: HTTP 401; check the API key and its API subscription"
@@ -116,6 +131,9 @@ class RestTransport:
                     ) from None
                 continue
             except RetryLater as exc:
+                self._report(
+                    endpoint, "rate_limited" if isinstance(exc, RateLimited) else "unavailable"
+                )
                 attempt += 1
                 if is_write or attempt >= self._read_attempts or isinstance(exc, CircuitOpen):
                     raise

@@ -130,6 +130,7 @@ class Daemon:
         self._client = await self._stack.enter_async_context(
             ProjectXClient(broker.api_url, broker.username, broker.api_key)
         )
+        self._client.rest.on_error = self._rest_error
         alerts = await self._stack.enter_async_context(AlertChannels(cfg.alerts))
         accounts = await self._guarded_accounts()
         calendar = self.calendar = calendar_for(cfg.trading_day)
@@ -182,6 +183,11 @@ class Daemon:
         await asyncio.gather(*(e.drain(SHUTDOWN_GRACE) for e in enforcers))
         await asyncio.gather(*(e.cancel_all() for e in enforcers))
         await self._stack.aclose()
+
+    def _rest_error(self, endpoint: str, kind: str) -> None:
+        self.metrics.rest_error(endpoint, kind)
+        if kind == "rate_limited":
+            self.metrics.rate_limited(endpoint)
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
