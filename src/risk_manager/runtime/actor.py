@@ -196,23 +196,11 @@ class AccountActor:
         self._metrics.enforcement(action.rule, "locked")
 
     async def _end_external_locks(self, event: Event, now: datetime) -> None:
-        """``canTrade: true`` ends the external lock (RULES.md §2) in the engine and the store.
-
-        The engine ends its own lock only on a false → true change it saw, which misses a lock
-        restored after a restart, and the store row is ours to end.
-        """
+        """``canTrade: true`` ends the external lock (RULES.md §2): the engine ends its own
+        copy; the store's row is ours to end (a restored one included)."""
         if not isinstance(event, AccountEvent | SnapshotEvent):
             return
-        if event.account.can_trade is not True:
-            return
-        external = [
-            lock.id
-            for lock in self.engine.lock_ledger.active(self.account_id, now)
-            if lock.kind is LockKind.EXTERNAL and lock.id is not None
-        ]
-        for lock_id in external:
-            self.engine.clear_lock(self.account_id, lock_id, now, "broker", "canTrade: true")
-        if external or self._external_rows:
+        if event.account.can_trade is True and self._external_rows:
             await asyncio.to_thread(self._end_stored_external, now)
 
     def _end_stored_external(self, now: datetime) -> None:
