@@ -26,7 +26,7 @@ class DaemonReadSide(MemoryReadModel):
         self._interval = interval
         self._dirty: set[int] = set(daemon.actors)
         self._wake = asyncio.Event()
-        self._curves = {acct: PnlCurve() for acct in daemon.actors}
+        self._curves: dict[int, PnlCurve] = {}
         self._sent_outcomes: dict[int, str | None] = {}  # journal id -> outcome last streamed
         daemon.listeners.append(self._mark)
 
