@@ -133,7 +133,8 @@ def test_auth_loss_guard_alerts_after_max_gap_and_flattens_on_reconnect() -> Non
     sim = Sim(rules(auth_loss_guard={"max_gap": "30s", "on_gap": "flatten"}))
     sim.engine.process(ConnectionEvent(sim.now, "user", False), sim.now)
     assert not sim.advance(seconds=29)
-    out = sim.advance(seconds=1)
+    assert not sim.advance(seconds=1)  # exactly max_gap: not longer than it (strict, §3)
+    out = sim.advance(milliseconds=1)
     assert next((a.kind, getattr(a, "severity", None)) for a in out)[0] == "alert"
     sim.now += timedelta(seconds=5)
     out = sim.engine.process(ConnectionEvent(sim.now, "user", True), sim.now)

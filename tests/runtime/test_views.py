@@ -27,10 +27,6 @@ def _engine_after_a_big_loss() -> tuple[Engine, Config]:
     config = parse_config(CONFIG)
     engine = Engine(config.rules_for(1), calendar_for(config.trading_day), config.catalog())
     engine.process(AccountEvent(NOW, Account(1, "A", Decimal(50000), True)), NOW)
-    engine.process(
-        PositionEvent(NOW, Position(9, 1, MNQ, PositionType.LONG, 2, Decimal("21000"))), NOW
-    )
-    engine.process(QuoteEvent(NOW, Quote(MNQ, last_price=Decimal("21001.25"))), NOW)
     loss = Trade(
         5,
         1,
@@ -43,7 +39,11 @@ def _engine_after_a_big_loss() -> tuple[Engine, Config]:
         profit_and_loss=Decimal("-150"),
         fees=Decimal("0.37"),
     )
-    engine.process(TradeEvent(NOW, loss), NOW)
+    engine.process(TradeEvent(NOW, loss), NOW)  # the broker's position event follows
+    engine.process(
+        PositionEvent(NOW, Position(9, 1, MNQ, PositionType.LONG, 2, Decimal("21000"))), NOW
+    )
+    engine.process(QuoteEvent(NOW, Quote(MNQ, last_price=Decimal("21001.25"))), NOW)
     return engine, config
 
 

@@ -63,6 +63,8 @@ class QuoteEvent:
 
     at: datetime
     quote: Quote
+    # "rest_bar": a REST price (latest bar's close) standing in while no live quote arrives
+    source: Literal["quote", "rest_bar"] = "quote"
 
 
 @dataclass(frozen=True, slots=True)

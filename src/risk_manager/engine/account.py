@@ -8,15 +8,19 @@ would open or grow a position and reduces any growth back to the size held when 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from risk_manager.config.rules import RulesConfig
 from risk_manager.domain.actions import AnyAction, CancelOrder, ClosePosition
 from risk_manager.domain.locks import Lock, LockKind
+from risk_manager.domain.models import Order
 from risk_manager.engine.inflight import InFlightBook
 from risk_manager.engine.ledger import Ledger
 from risk_manager.engine.marks import Mark
 from risk_manager.engine.rules import Rule, Trigger
+from risk_manager.engine.rules.session_block_outside import SessionBlockOutsideRule
+
+STALE_REPEAT = timedelta(minutes=1)  # the stale-mark alert repeats this often until a live quote
 
 _SINGLE = (
     Trigger.TRADE,
@@ -27,6 +31,14 @@ _SINGLE = (
     Trigger.CLOCK,
     Trigger.CONNECTION,
 )
+
+
+def _age(order: Order) -> tuple[datetime, int]:
+    """Oldest first; an order without a creation time counts as the newest."""
+    return (order.created_at or _NEVER, order.id)
+
+
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 class AccountState:
@@ -42,6 +54,10 @@ class AccountState:
             t: [r for r in rules if r.triggers & t] for t in _SINGLE
         }
         self._by_trigger[Trigger.ALL] = list(rules)
+        # `until_session_start` means RULE-009's configured sessions when it is on (§3)
+        self.sessions = next(
+            (r.calendar for r in rules if isinstance(r, SessionBlockOutsideRule)), None
+        )
 
     def rules_for(self, trigger: Trigger) -> list[Rule]:
         found = self._by_trigger.get(trigger)
@@ -59,19 +75,73 @@ class AccountState:
         if self.soft_baseline is None:
             self.soft_baseline = {cid: p.signed_size for cid, p in self.ledger.positions.items()}
 
-    def mark_fresh_since(self, cid: str, marks: dict[str, Mark], opened: datetime) -> datetime:
-        """The later of ``opened`` (when a first quote may be expected) and the last quote."""
+    def live_since(self, cid: str, marks: dict[str, Mark]) -> datetime | None:
+        """When the contract's price was last known live: the later of ``mark_wait`` (a first
+        quote is awaited from then) and the last live quote that came after it. A REST
+        stand-in does not count (RULES.md §1): the stale-mark alert keeps running."""
+        since = self.ledger.mark_wait.get(cid)
         mark = marks.get(cid)
-        last = mark.at if mark is not None else None
-        return opened if last is None or last < opened else last
+        live = mark.live_at if mark is not None else None
+        if since is None or live is None or live < since:
+            return since
+        return live
 
-    def next_stale_check(self, marks: dict[str, Mark]) -> datetime | None:
-        times: list[datetime] = []
-        for cid in self.ledger.positions:
-            opened = self.ledger.mark_wait.get(cid)
-            if opened is not None:
-                times.append(self.mark_fresh_since(cid, marks, opened) + self.config.stale_mark)
+    def stale_due(self, cid: str, marks: dict[str, Mark], now: datetime) -> datetime | None:
+        """The next instant the stale-mark alert is due for ``cid``: ``stale_mark`` after
+        :meth:`live_since`, then every ``STALE_REPEAT`` while no live quote arrives."""
+        since = self.live_since(cid, marks)
+        if since is None:
+            return None
+        due = since + self.config.stale_mark
+        if due <= now:
+            due += STALE_REPEAT * ((now - due) // STALE_REPEAT + 1)
+        return due
+
+    def next_stale_check(self, marks: dict[str, Mark], now: datetime) -> datetime | None:
+        times = [t for cid in self.ledger.positions if (t := self.stale_due(cid, marks, now))]
         return min(times) if times else None
+
+    def rest_marks_wanted(self, marks: dict[str, Mark], now: datetime) -> list[str]:
+        """Open positions a REST price should stand in for (RULES.md §1): no live quote for
+        ``stale_mark`` since they were priced from, and no REST price younger than half of
+        it (fetched again before the last one stops counting)."""
+        stale = self.config.stale_mark
+        wanted: list[str] = []
+        for cid in sorted(self.ledger.positions):
+            since = self.live_since(cid, marks)
+            if since is None or now - since < stale:
+                continue
+            mark = marks.get(cid)
+            if (
+                mark is not None
+                and mark.source == "rest_bar"
+                and mark.usable(self.ledger.priced_from.get(cid), now, stale / 2)
+            ):
+                continue
+            wanted.append(cid)
+        return wanted
+
+    def _entries_under_soft_lock(self) -> set[int]:
+        """Ids of the trader's working orders a soft lock cancels (RULES.md §2): those that
+        would open or grow a position, and the newest exits of a contract whose exits together
+        would flip its position (kept oldest first while they fit)."""
+        ledger = self.ledger
+        cancel: set[int] = set()
+        left: dict[str, int] = {}  # contracts left to exit, per contract
+        for order in sorted(ledger.trader_orders(), key=_age):
+            if ledger.would_increase(order):
+                cancel.add(order.id)
+                continue
+            cid = order.contract_id
+            if cid not in left:
+                pos = ledger.positions.get(cid)
+                left[cid] = pos.size if pos is not None else 0
+            remaining = order.size - order.fill_volume
+            if remaining > left[cid]:
+                cancel.add(order.id)
+            else:
+                left[cid] -= remaining
+        return cancel
 
     def enforcement(self, lock: Lock, until: str, now: datetime) -> list[AnyAction]:
         """The actions an active hard or soft lock demands right now."""
@@ -90,8 +160,9 @@ class AccountState:
 
         out: list[AnyAction] = []
         ledger = self.ledger
+        blocked = set() if lock.kind is LockKind.HARD else self._entries_under_soft_lock()
         for order in sorted(ledger.trader_orders(), key=lambda o: o.id):
-            if lock.kind is LockKind.HARD or ledger.would_increase(order):
+            if lock.kind is LockKind.HARD or order.id in blocked:
                 out.append(
                     CancelOrder(
                         at=now,

@@ -30,7 +30,7 @@ from risk_manager.domain.events import (
     TradeEvent,
 )
 from risk_manager.domain.locks import Lock, LockKind
-from risk_manager.engine.account import AccountState
+from risk_manager.engine.account import STALE_REPEAT, AccountState
 from risk_manager.engine.inflight import Key
 from risk_manager.engine.lock_ledger import LockLedger
 from risk_manager.engine.marks import CachingCatalog, Mark
@@ -148,10 +148,11 @@ class Engine:
         ctx = self._context(state, now, None)
         positions = []
         for cid, p in sorted(ledger.positions.items()):
-            mark = self.marks.get(cid)
+            mark = ctx.mark(cid)
             price = mark.price_for(p.signed_size, state.config.mark) if mark else None
             u = ledger.position_unrealized(p, mark, self.catalog, state.config.mark)
-            positions.append(PositionView(p, price, u))
+            source = mark.source if mark is not None and price is not None else None
+            positions.append(PositionView(p, price, u, source))
         unrealized = ctx.unrealized()
         net = None if unrealized is None else ledger.day_realized() + unrealized
         rules, room = self._rule_views(state, ctx)
@@ -204,6 +205,7 @@ class Engine:
             alerted=state.alerted,
             user_hub_down_since=self._user_down_since,
             stale_mark=state.config.stale_mark,
+            sessions=state.sessions,
         )
 
     # -- time ---------------------------------------------------------------------------------
@@ -249,22 +251,38 @@ class Engine:
             retry = state.inflight.next_due()
             if retry is not None:
                 times.append(retry)
-            stale = state.next_stale_check(self.marks)
+            stale = state.next_stale_check(self.marks, now)
             if stale is not None:
                 times.append(stale)
         later = [t for t in times if t > now]
         self._due = min(later) if later else None
 
     def _stale_marks(self, state: AccountState, now: datetime) -> list[AnyAction]:
+        """A position without a live quote for ``stale_mark`` is an alert (RULES.md §4),
+        repeated every ``STALE_REPEAT`` until a live quote arrives (a REST stand-in, if any,
+        is named in it)."""
         out: list[AnyAction] = []
         limit = state.config.stale_mark
         for cid in sorted(state.ledger.positions):
-            since = state.mark_fresh_since(cid, self.marks, state.ledger.mark_wait.get(cid, now))
-            if now - since < limit or not state.once("stale_mark", cid, since.isoformat()):
+            since = state.live_since(cid, self.marks)
+            if since is None or now - since < limit:
+                continue
+            round_ = (now - since - limit) // STALE_REPEAT
+            if not state.once("stale_mark", cid, since.isoformat(), str(round_)):
                 continue
             mark = self.marks.get(cid)
-            last = mark.at if mark is not None else None
-            what = "no mark" if last is None else f"no quote since {last.isoformat()}"
+            live = mark.live_at if mark is not None else None
+            what = "no quote" if live is None or live < since else f"no quote since {live}"
+            stand_in = state.ledger.usable_mark(cid, self.marks, now, limit)
+            valued = (
+                f"; valued meanwhile at the REST bar close {stand_in.last} read at "
+                f"{stand_in.at.isoformat()}"
+                if stand_in is not None and stand_in.source == "rest_bar" and stand_in.at
+                else "; unrealized P&L unknown"
+            )
+            waiting = [r.key for r in state.rules if r.values_positions]
+            if waiting and stand_in is None:
+                valued += f" ({', '.join(waiting)} cannot be evaluated)"
             out.append(
                 Alert(
                     at=now,
@@ -272,15 +290,17 @@ class Engine:
                     rule="stale_mark",
                     severity=Severity.WARNING,
                     reason=f"stale_mark: {cid} open with {what} for ≥ "
-                    f"{limit.total_seconds():g}s; unrealized P&L unknown",
+                    f"{limit.total_seconds():g}s{valued}",
                 )
             )
-        if out:  # the rules that value positions waited for this mark: now they alert
-            ctx = self._context(state, now, None)
-            for rule in state.rules:
-                if rule.values_positions:
-                    out.extend(self._admit(state, rule.evaluate(ctx), now))
         return out
+
+    def rest_marks_wanted(self, account_id: int, now: datetime) -> list[str]:
+        """Contracts of ``account_id``'s open positions that a REST price (the latest bar's
+        close) should stand in for now (RULES.md §1); the runtime fetches them and hands each
+        in as a ``QuoteEvent`` with ``source="rest_bar"``."""
+        state = self._accounts.get(account_id)
+        return [] if state is None else state.rest_marks_wanted(self.marks, now)
 
     # -- events -------------------------------------------------------------------------------
 
@@ -289,12 +309,14 @@ class Engine:
         mark = self.marks.get(cid)
         if mark is None:
             mark = self.marks[cid] = Mark()
-        mark.merge(event.quote, now)
+        mark.merge(event.quote, now, event.source)
         out: list[AnyAction] = []
         for account_id in self._by_contract.get(cid, ()):
             state = self._accounts[account_id]
             if cid in state.ledger.positions:  # every quote-driven rule values positions
                 out.extend(self._run(state, now, event, Trigger.QUOTE, peak=True))
+        if out:  # every proposed action gets its retry timer, whatever proposed it (§5)
+            self._refresh_due(now)
         return out
 
     def _on_connection(
@@ -303,6 +325,9 @@ class Engine:
         user = event if isinstance(event, ConnectionEvent) and event.hub == "user" else None
         if user is not None and not user.connected and self._user_down_since is None:
             self._user_down_since = now
+        if isinstance(event, ConnectionEvent) and event.hub == "market" and not event.connected:
+            for mark in self.marks.values():  # quotes no longer followed: no price counts
+                mark.void()
         out: list[AnyAction] = []
         for account_id in sorted(self._accounts):  # a reconnect still sees the outage it ends
             out.extend(self._run(self._accounts[account_id], now, event, Trigger.CONNECTION))
@@ -332,7 +357,7 @@ class Engine:
             version, opened = state.ledger.book_version, state.ledger.opened_version
             if not self._apply_trade(state, event, now):
                 return []
-            self._update_peak(state)
+            self._update_peak(state, now)
             trigger = Trigger.TRADE
             moved_book = version != state.ledger.book_version
             opened_new = opened != state.ledger.opened_version
@@ -342,7 +367,7 @@ class Engine:
             state.ledger.replace_book(event.positions, event.orders, now)
             for trade in event.trades:  # already in the snapshot's positions
                 self._apply_trade(state, TradeEvent(now, trade), now, to_book=False)
-            self._update_peak(state)
+            self._update_peak(state, now)
             trigger = Trigger.ALL
         else:  # pragma: no cover - every event type is handled above
             raise TypeError(f"unknown event {type(event).__name__}")
@@ -443,9 +468,11 @@ class Engine:
             trade, now, in_day=in_day, in_week=in_week, in_hour=now - at < _HOUR, to_book=to_book
         )
 
-    def _update_peak(self, state: AccountState) -> None:
+    def _update_peak(self, state: AccountState, now: datetime) -> None:
         state.ledger.raise_peak(
-            state.ledger.unrealized(self.marks, self.catalog, state.config.mark)
+            state.ledger.unrealized(
+                self.marks, self.catalog, state.config.mark, now, state.config.stale_mark
+            )
         )
 
     def _index_one(self, account_id: int, cid: str) -> None:

@@ -46,12 +46,20 @@ class InFlight:
     attempts: int = 1
     expect_size: int | None = None  # partial close: the |size| that means done
     escalated: bool = False
+    # flatten: the positions (contract ids) and trader orders (ids) it was proposed against;
+    # it is done when those are gone, whatever the trader opens or places afterwards (§5)
+    targets: tuple[frozenset[str], frozenset[int]] | None = None
 
 
 def is_done(flight: InFlight, ledger: Ledger) -> bool:
     a = flight.action
     if isinstance(a, Flatten):
-        return not ledger.positions and not ledger.trader_orders()
+        if flight.targets is None:
+            return not ledger.positions and not ledger.trader_orders()
+        cids, order_ids = flight.targets
+        return not any(c in ledger.positions for c in cids) and not any(
+            o in ledger.orders for o in order_ids
+        )
     if isinstance(a, ClosePosition):
         p = ledger.positions.get(a.contract_id)
         return p is None or (flight.expect_size is not None and p.size <= flight.expect_size)
@@ -91,7 +99,13 @@ class InFlightBook:
         if isinstance(action, ClosePosition) and action.size is not None:
             p = ledger.positions.get(action.contract_id)
             expect = max(0, (p.size if p else 0) - action.size)
-        self.items[key] = InFlight(action, now, expect_size=expect)
+        targets = None
+        if isinstance(action, Flatten):
+            targets = (
+                frozenset(ledger.positions),
+                frozenset(o.id for o in ledger.trader_orders()),
+            )
+        self.items[key] = InFlight(action, now, expect_size=expect, targets=targets)
         return True
 
     def settle(self, ledger: Ledger) -> None:

@@ -44,8 +44,12 @@ class Ledger:
     eod_balance_high: Decimal | None = None  # highest end-of-day balance
     growth_seq: dict[str, int] = field(default_factory=dict)
     opened_at: dict[str, datetime] = field(default_factory=dict)
-    # From when an open position may be expected to have a mark: the later of when we first
-    # saw it open and its creationTimestamp (its quote subscription starts only then).
+    # From when a price counts as an open position's mark (RULES.md §1): when we saw it open
+    # or last change size (our clock, as marks are).
+    priced_from: dict[str, datetime] = field(default_factory=dict)
+    # From when an open position may be expected to have a quote (the stale-mark clock): the
+    # later of when we first saw it open and its creationTimestamp (its quote subscription
+    # starts only then). A size change does not restart it.
     mark_wait: dict[str, datetime] = field(default_factory=dict)
     ours: dict[str, dict[int, Order]] = field(default_factory=dict)  # our working, by contract
     _valued: dict[str, tuple[Position, int, str, Decimal | None]] = field(default_factory=dict)
@@ -120,7 +124,9 @@ class Ledger:
 
     def apply_position(self, position: Position, at: datetime) -> Position | None:
         """The broker's position event: authoritative, whatever fills moved the book ahead."""
-        self.fill_book.confirmed(position.contract_id, at)
+        held = self.positions.get(position.contract_id)
+        book = held.signed_size if held is not None else 0
+        self.fill_book.confirmed(position.contract_id, position.signed_size - book, at)
         return self._store_position(position, at)
 
     def _store_position(self, position: Position, at: datetime) -> Position | None:
@@ -131,11 +137,14 @@ class Ledger:
         if position.is_flat:
             self.positions.pop(cid, None)
             self.opened_at.pop(cid, None)
+            self.priced_from.pop(cid, None)
             self.mark_wait.pop(cid, None)
             return old
         if old is None:
             created = position.created_at
             self.mark_wait[cid] = at if created is None or created < at else created
+        if old is None or old.signed_size != position.signed_size:
+            self.priced_from[cid] = at  # a price seen before this size values it no more
         old_signed = old.signed_size if old is not None else 0
         new_signed = position.signed_size
         if old_signed == 0 or (old_signed > 0) != (new_signed > 0):
@@ -187,7 +196,7 @@ class Ledger:
         if to_book:
             pos = self.positions.get(trade.contract_id)
             signed = pos.signed_size if pos is not None else 0
-            self._move_book(trade, self.fill_book.move(trade, signed), at)
+            self._move_book(trade, self.fill_book.move(trade, signed, at), at)
         self._add(trade, 1, in_day, in_week)
         if in_day:
             self.fills_day += 1
@@ -311,12 +320,30 @@ class Ledger:
             return None
         return (price - position.average_price) * signed * spec.point_value
 
+    def usable_mark(
+        self, contract_id: str, marks: dict[str, Mark], now: datetime, stale: timedelta
+    ) -> Mark | None:
+        """The open position's mark, or None when no price counts (RULES.md §1: it arrived
+        after the position or its latest size change existed, and is younger than
+        ``stale``). A price remembered from an earlier position is no mark."""
+        mark = marks.get(contract_id)
+        if mark is None or not mark.usable(self.priced_from.get(contract_id), now, stale):
+            return None
+        return mark
+
     def unrealized(
-        self, marks: dict[str, Mark], catalog: ContractCatalog, mode: str
+        self,
+        marks: dict[str, Mark],
+        catalog: ContractCatalog,
+        mode: str,
+        now: datetime,
+        stale: timedelta,
     ) -> Decimal | None:
+        """Total unrealized P&L of the open positions; None when any one's is unknown."""
         total = ZERO
         for p in self.positions.values():
-            u = self.position_unrealized(p, marks.get(p.contract_id), catalog, mode)
+            mark = self.usable_mark(p.contract_id, marks, now, stale)
+            u = self.position_unrealized(p, mark, catalog, mode)
             if u is None:
                 return None
             total += u

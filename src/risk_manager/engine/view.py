@@ -18,6 +18,7 @@ class PositionView:
     position: Position
     mark: Decimal | None
     unrealized: Decimal | None  # None = no mark or no contract spec
+    mark_source: str | None = None  # "quote", or "rest_bar" for a REST stand-in; None: no mark
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,17 +1,20 @@
-"""RULE-010 auth_loss_guard: the user hub down longer than ``max_gap`` or a failed REST login →
+"""RULE-010 auth_loss_guard: the user hub down longer than ``max_gap`` (strictly: a gap of
+exactly ``max_gap`` is within it) or a failed REST login →
 critical alert; with ``on_gap: flatten``, flatten once reconnected. ``canTrade: false`` is
 mirrored as an external lock by the engine itself (RULES.md §2), whether or not this rule is on.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from risk_manager.config.rules import AuthLossGuard
 from risk_manager.domain.actions import AnyAction, Severity
 from risk_manager.domain.events import AuthFailureEvent, ConnectionEvent
 from risk_manager.engine.rules.base import Context, Rule, Trigger
+
+_TICK = timedelta(microseconds=1)  # datetime's resolution
 
 
 class AuthLossGuardRule(Rule):
@@ -29,20 +32,20 @@ class AuthLossGuardRule(Rule):
         if isinstance(ev, AuthFailureEvent):
             return [self.alert(ctx, f"REST authentication failed: {ev.reason}", Severity.CRITICAL)]
         actions: list[AnyAction] = []
-        long_gap = down is not None and ctx.now - down >= self.cfg.max_gap
+        long_gap = down is not None and ctx.now - down > self.cfg.max_gap  # strict (§3)
         if long_gap and down is not None and self._alerted_for != down:
             self._alerted_for = down
             secs = (ctx.now - down).total_seconds()
             actions.append(
                 self.alert(
                     ctx,
-                    f"user hub down {secs:g}s ≥ {gap_s:g}s (max_gap); events may be lost",
+                    f"user hub down {secs:g}s > {gap_s:g}s (max_gap); events may be lost",
                     Severity.CRITICAL,
                 )
             )
         reconnected = isinstance(ev, ConnectionEvent) and ev.hub == "user" and ev.connected
         if reconnected and long_gap and self.cfg.on_gap == "flatten":
-            what = f"user hub was down ≥ {gap_s:g}s (max_gap); flatten once reconnected"
+            what = f"user hub was down > {gap_s:g}s (max_gap); flatten once reconnected"
             actions.append(self.flatten(ctx, what))
         return actions
 
@@ -50,4 +53,4 @@ class AuthLossGuardRule(Rule):
         down = ctx.user_hub_down_since
         if down is None or self._alerted_for == down:
             return None
-        return down + self.cfg.max_gap
+        return down + self.cfg.max_gap + _TICK  # the first instant the gap is longer

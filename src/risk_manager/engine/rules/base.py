@@ -83,6 +83,7 @@ class Context:
     alerted: set[tuple[str, ...]] = field(default_factory=set)  # once-per-cause memory
     user_hub_down_since: datetime | None = None
     stale_mark: timedelta = timedelta(seconds=10)
+    sessions: CalendarLike | None = None  # RULE-009's sessions when it is on (else the default)
     _unrealized: Decimal | None = None
     _unrealized_known: bool = False
     _per_position: dict[str, Decimal | None] | None = None
@@ -97,12 +98,17 @@ class Context:
     def position_unrealized(self) -> dict[str, Decimal | None]:
         """Each open position's unrealized P&L (None = unknown), computed once per context."""
         if self._per_position is None:
-            ledger, marks, catalog, mode = self.ledger, self.marks, self.catalog, self.mark_mode
+            ledger, catalog, mode = self.ledger, self.catalog, self.mark_mode
             self._per_position = {
-                cid: ledger.position_unrealized(p, marks.get(cid), catalog, mode)
+                cid: ledger.position_unrealized(p, self.mark(cid), catalog, mode)
                 for cid, p in ledger.positions.items()
             }
         return self._per_position
+
+    def mark(self, contract_id: str) -> Mark | None:
+        """The open position's mark if one counts (RULES.md §1), else None: every rule that
+        values a position or prices an order reads marks through this, never ``marks``."""
+        return self.ledger.usable_mark(contract_id, self.marks, self.now, self.stale_mark)
 
     def unrealized(self) -> Decimal | None:
         """Total unrealized P&L (None when any position's is unknown), computed once."""
@@ -117,17 +123,6 @@ class Context:
             self._unrealized_known = True
         return self._unrealized
 
-    def awaiting_mark(self, contract_id: str) -> bool:
-        """True while a position younger than ``stale_mark`` may still get its first quote
-        (the quote subscription starts only once the position exists); a missing contract
-        spec never waits."""
-        start = self.ledger.mark_wait.get(contract_id)
-        return (
-            start is not None
-            and self.now - start < self.stale_mark
-            and self.catalog.get(contract_id) is not None
-        )
-
     def resolve_until(
         self, duration: timedelta | UntilSentinel, start: datetime
     ) -> datetime | None:
@@ -138,8 +133,8 @@ class Context:
             return self.calendar.next_reset(start)
         if duration is UntilSentinel.WEEK_RESET:
             return self.calendar.next_weekly_reset(start)
-        if duration is UntilSentinel.SESSION_START:
-            return self.calendar.next_session_start(start)
+        if duration is UntilSentinel.SESSION_START:  # RULE-009's sessions (RULES.md §3)
+            return (self.sessions or self.calendar).next_session_start(start)
         return None
 
     def when(self, at: datetime | None) -> str:
@@ -260,21 +255,22 @@ class Rule:
         return actions
 
     def unknown_mark_alert(self, ctx: Context) -> list[AnyAction]:
-        """Fail closed: an open position without a mark is an alert, never a 0 (RULES.md §4).
+        """Fail closed: a position that cannot be valued is an alert, never a 0 (RULES.md §4).
 
-        The caller does not act either way; a position still awaiting its first quote
-        (younger than ``stale_mark``) is simply waited for, without an alert."""
+        The caller does not act either way. A missing contract spec is alerted here, once per
+        rule; a missing or stale mark is alerted once for all rules by the engine's
+        ``stale_mark`` alert (after ``stale_mark``, naming the rules that wait for it)."""
         missing = sorted(
             cid
             for cid, u in ctx.position_unrealized().items()
-            if u is None and not ctx.awaiting_mark(cid)
+            if u is None and ctx.catalog.get(cid) is None
         )
         if not missing or not ctx.once(self.key, "unknown", *missing):
             return []
         return [
             self.alert(
                 ctx,
-                f"unrealized P&L unknown (no mark or contract spec for {', '.join(missing)}); "
+                f"unrealized P&L unknown (no contract spec for {', '.join(missing)}); "
                 "rule cannot be evaluated",
             )
         ]

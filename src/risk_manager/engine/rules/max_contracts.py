@@ -1,5 +1,7 @@
 """RULE-001 max_contracts: contract count > limit → partial-close the excess, taking it from the
-position whose size grew most recently; no lock. Micros count ``micro_weight`` each."""
+position whose size grew most recently; no lock. Micros count ``micro_weight`` each; in ``net``
+mode only the side of the (weighted) net exposure is reduced. A contract missing from the
+catalog counts as one full contract, with a warning (RULES.md §3 details)."""
 
 from __future__ import annotations
 
@@ -46,12 +48,19 @@ class MaxContractsRule(Rule):
     def evaluate(self, ctx: Context) -> list[AnyAction]:
         count = self.count(ctx)
         excess = count - self.limit
+        actions: list[AnyAction] = [
+            self.alert(ctx, f"no contract spec for {cid}; counted as one full contract")
+            for cid in sorted(ctx.ledger.positions)
+            if ctx.catalog.get(cid) is None and ctx.once(self.key, "unknown", cid)
+        ]
         if excess <= 0:
-            return []
+            return actions
         positions = list(ctx.ledger.positions.values())
-        if self.net:  # closing the other side would raise the net count
-            long = sum(p.signed_size for p in positions) > 0
+        if self.net:  # closing the other side would raise the net count (weighted, §3)
+            weighted = sum((self._weight(ctx, p) * p.signed_size for p in positions), Decimal(0))
+            long = weighted > 0
             positions = [p for p in positions if (p.signed_size > 0) == long]
         mode = "net" if self.net else "gross"
         why = f"{mode} contracts {count:g} > {self.limit:g} (limit)"
-        return reduce_excess(self, ctx, positions, excess, why, lambda p: self._weight(ctx, p))
+        weight = lambda p: self._weight(ctx, p)  # noqa: E731
+        return actions + reduce_excess(self, ctx, positions, excess, why, weight)

@@ -1,6 +1,8 @@
 """RULE-002 max_contracts_per_instrument: |size| in one symbol > its limit (or any position in
 an unlisted symbol when ``unlisted: block``) → partial-close the excess; no lock. Several
-contract months of one symbol count together; the excess comes from the month that grew last."""
+contract months of one symbol count together; the excess comes from the month that grew last.
+A contract missing from the catalog is an unlisted symbol of one contract, alerted once, and
+closed under ``unlisted: block`` (RULES.md §3 details)."""
 
 from __future__ import annotations
 
@@ -49,9 +51,14 @@ class MaxContractsPerInstrumentRule(Rule):
     def evaluate(self, ctx: Context) -> list[AnyAction]:
         groups, unknown = self._by_symbol(ctx)
         actions: list[AnyAction] = []
-        for cid in unknown:
+        for cid in unknown:  # §3: one full contract, unlisted; fail closed under `block`
             if ctx.once(self.key, "unknown", cid):
-                actions.append(self.alert(ctx, f"no contract spec for {cid}; symbol unknown"))
+                actions.append(
+                    self.alert(ctx, f"no contract spec for {cid}; symbol unknown, counted unlisted")
+                )
+            if self.block_unlisted:
+                what = f"{cid} is not a known symbol and unlisted symbols are blocked; close it"
+                actions.append(self.close(ctx, cid, what))
         for symbol, positions in sorted(groups.items()):
             limit = self.limits.get(symbol)
             if limit is None:

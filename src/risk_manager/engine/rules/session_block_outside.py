@@ -2,8 +2,10 @@
 
 Inside a session ending at E: warn at E − warn_before, soft-lock entries at
 E − block_entries_before (until E), flatten at E − flatten_before; each stage once per session
-(``0s`` turns a stage off). Outside every session, a position or a working order of the trader →
-flatten and lock until the next session start. The rule has its own calendar (its ``timezone``,
+(``0s`` turns a stage off). Once the flatten stage has fired, a position opened before the
+session ends is flattened at once too (RULES.md §3 details; in-flight tracking keeps one flatten
+out at a time). Outside every session, a position or a working order of the trader → flatten
+and lock until the next session start. The rule has its own calendar (its ``timezone``,
 ``sessions`` and ``holidays``); the current session is cached until it ends.
 """
 
@@ -77,21 +79,17 @@ class SessionBlockOutsideRule(Rule):
         end = s.end.astimezone(self.calendar.tz)
         stamp = s.end.isoformat()
         for name, at in self._stages(s):
-            if ctx.now < at or not ctx.once(self.key, name, stamp):
+            if ctx.now < at:
                 continue
-            mins = f"{(s.end - at).total_seconds() / 60:g} min"
-            if name == "warn":
-                actions.append(self.alert(ctx, f"session ends at {end:%H:%M} (in {mins})"))
-            elif name == "block":
-                actions.extend(
-                    self.lock_until(
-                        ctx, f"session ends at {end:%H:%M} (in {mins})", s.end, LockKind.SOFT
-                    )
-                )
-            elif busy:
-                actions.append(
-                    self.flatten(ctx, f"session ends at {end:%H:%M} (in {mins}); flatten")
-                )
+            why = f"session ends at {end:%H:%M} (in {(s.end - at).total_seconds() / 60:g} min)"
+            first = ctx.once(self.key, name, stamp)
+            if name == "flatten":  # once fired, a position opened before the end is closed too
+                if ctx.ledger.positions or (busy and first):
+                    actions.append(self.flatten(ctx, f"{why}; flatten"))
+            elif first and name == "warn":
+                actions.append(self.alert(ctx, why))
+            elif first:  # block
+                actions.extend(self.lock_until(ctx, why, s.end, LockKind.SOFT))
         return actions
 
     def wakeup(self, ctx: Context) -> datetime | None:

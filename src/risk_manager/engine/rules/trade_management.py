@@ -11,7 +11,7 @@ flat contract are cancelled. Tags are ``rm-<sl|tp>-<account>-<n>``, unique per a
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import ClassVar
 
 from risk_manager.config.rules import TradeManagement
@@ -22,8 +22,11 @@ from risk_manager.domain.models import Order, Position
 from risk_manager.engine.rules.base import Context, Rule, Trigger
 
 
-def _round(price: Decimal, tick: Decimal) -> Decimal:
-    return (price / tick).to_integral_value() * tick
+def _round(price: Decimal, tick: Decimal, up: bool) -> Decimal:
+    """``price`` on the contract's tick grid, rounded up or down (never to nearest): every
+    price RULE-012 computes is rounded toward less risk (RULES.md §3), so a stop never ends up
+    farther from entry than its ticks and a target never farther than its ticks."""
+    return (price / tick).to_integral_value(ROUND_CEILING if up else ROUND_FLOOR) * tick
 
 
 class TradeManagementRule(Rule):
@@ -91,7 +94,7 @@ class TradeManagementRule(Rule):
         """Update the best price; True when it may now move the stop (fast path on quotes)."""
         if self._activate is None:
             return False
-        mark = ctx.marks.get(p.contract_id)
+        mark = ctx.mark(p.contract_id)
         last = mark.last if mark is not None else None
         if last is None:
             return False
@@ -171,7 +174,7 @@ class TradeManagementRule(Rule):
         exit_side = p.exit_side
         actions: list[AnyAction] = []
         # best price since opening, from the mark
-        mark = ctx.marks.get(cid)
+        mark = ctx.mark(cid)
         last = mark.last if mark is not None else None
         if last is not None:
             best = self._best.get(cid, avg)
@@ -199,7 +202,7 @@ class TradeManagementRule(Rule):
                     )
                 )
         if self.cfg.take_profit_ticks is not None:
-            target = _round(avg + sgn * self.cfg.take_profit_ticks * tick, tick)
+            target = _round(avg + sgn * self.cfg.take_profit_ticks * tick, tick, up=sgn < 0)
             targets = self._ours(ctx, cid, OrderType.LIMIT, exit_side)
             more, _ = self._sized(ctx, p, targets, OrderType.LIMIT, target, "tp")
             actions.extend(more)
@@ -210,16 +213,16 @@ class TradeManagementRule(Rule):
         avg = p.average_price
         cands: list[Decimal] = []
         if self.cfg.stop_loss_ticks is not None:
-            cands.append(_round(avg - sgn * self.cfg.stop_loss_ticks * tick, tick))
+            cands.append(_round(avg - sgn * self.cfg.stop_loss_ticks * tick, tick, up=sgn > 0))
         best = self._best.get(p.contract_id)
         if best is not None:
             moved = (best - avg) * sgn / tick
             be = self.cfg.breakeven
             if be is not None and moved >= be.trigger_ticks:
-                cands.append(_round(avg + sgn * be.offset_ticks * tick, tick))
+                cands.append(_round(avg + sgn * be.offset_ticks * tick, tick, up=sgn > 0))
             tr = self.cfg.trailing
             if tr is not None and moved >= tr.activate_ticks:
-                cands.append(_round(best - sgn * tr.trail_ticks * tick, tick))
+                cands.append(_round(best - sgn * tr.trail_ticks * tick, tick, up=sgn > 0))
         if not cands:
             return None
         return max(cands) if sgn > 0 else min(cands)
