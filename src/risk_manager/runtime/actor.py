@@ -30,6 +30,7 @@ from risk_manager.engine.engine import Engine
 from risk_manager.runtime.alerts import AlertChannels
 from risk_manager.runtime.enforcer import Book, Enforcer
 from risk_manager.runtime.metrics import Metrics
+from risk_manager.runtime.rest_marks import FetchClose, RestMarks
 from risk_manager.store import Store
 from risk_manager.store.records import JournalOutcome
 
@@ -52,6 +53,7 @@ class AccountActor:
         queue_size: int = 10_000,
         on_change: Callable[[int], None] | None = None,
         alerts: AlertChannels | None = None,
+        fetch_close: FetchClose | None = None,
     ) -> None:
         self.account_id = account_id
         self.alerts = alerts
@@ -69,6 +71,12 @@ class AccountActor:
         self._fill_writer: asyncio.Task[None] | None = None
         self._external_rows = True  # the store may hold external lock rows (restored ones)
         self._contracts: frozenset[str] | None = None  # None: to be read from the engine
+        self._rest_marks = (
+            None
+            if fetch_close is None
+            else RestMarks(account_id, fetch_close, self.offer, clock, enforcer.keep)
+        )
+        self._rest_marks_checked = 0.0  # monotonic seconds
 
     # -- feeding ------------------------------------------------------------------------------
 
@@ -125,11 +133,22 @@ class AccountActor:
         await self.carry_out(actions, now)
         if actions:
             self._metrics.observe_latency(time.perf_counter() - started)
+        self._want_rest_marks(now)
         await self._end_external_locks(event, now)
         self._record_fills(event)
         if self._on_change is not None and (actions or not isinstance(event, ClockTick)):
             self._on_change(self.account_id)
         return actions
+
+    def _want_rest_marks(self, now: datetime) -> None:
+        """At most every ``MAX_IDLE_TICK``: fetch REST stand-in prices the engine wants."""
+        if self._rest_marks is None:
+            return
+        checked = time.monotonic()
+        if checked - self._rest_marks_checked < MAX_IDLE_TICK:
+            return
+        self._rest_marks_checked = checked
+        self._rest_marks.request(self.engine.rest_marks_wanted(self.account_id, now))
 
     async def carry_out(self, actions: list[AnyAction], now: datetime) -> None:
         # Locks first, durably: a crash after this point still finds the lock on restart.

@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
@@ -32,6 +33,7 @@ from risk_manager.domain.events import (
 from risk_manager.domain.models import Account
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.factory import calendar_for
+from risk_manager.projectx.bars import latest_bar_close
 from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.hub_connection import HubMessage
 from risk_manager.projectx.hubs import MarketHub, UserHub
@@ -146,6 +148,7 @@ class Daemon:
                 self.metrics,
                 on_change=self._changed,
                 alerts=alerts,
+                fetch_close=self._latest_bar_close,
             )
             actor.enforcer.on_outcome = actor.on_outcome
             self.actors[account.id] = actor
@@ -183,6 +186,12 @@ class Daemon:
         await asyncio.gather(*(e.drain(SHUTDOWN_GRACE) for e in enforcers))
         await asyncio.gather(*(e.cancel_all() for e in enforcers))
         await self._stack.aclose()
+
+    async def _latest_bar_close(
+        self, contract_id: str, now: datetime
+    ) -> tuple[Decimal, datetime] | None:
+        """A REST stand-in price for a position without live quotes (RULES.md §1)."""
+        return await latest_bar_close(self.client.rest, contract_id, now)
 
     def _rest_error(self, endpoint: str, kind: str) -> None:
         self.metrics.rest_error(endpoint, kind)

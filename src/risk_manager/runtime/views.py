@@ -123,6 +123,7 @@ def account_json(
                 "size": p.position.size,
                 "average_price": _price(p.position.average_price),
                 "mark": _price(p.mark),
+                "mark_source": p.mark_source,  # "rest_bar": a REST stand-in, not a live quote
                 "unrealized": money(p.unrealized),
             }
             for p in view.positions

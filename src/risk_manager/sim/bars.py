@@ -43,7 +43,12 @@ def synthetic_bars(
     while len(bars) < limit and t >= start.timestamp():
         partial = t + period > now.timestamp()
         if include_partial or not partial:
-            bars.append(_bar(contract_id, anchor, tick, seed, t, period))
+            bar = _bar(contract_id, anchor, tick, seed, t, period)
+            if partial:  # the bar in progress closes at the market's last price, as live
+                bar["c"] = num(anchor)
+                bar["h"] = num(max(Decimal(str(bar["h"])), anchor))
+                bar["l"] = num(min(Decimal(str(bar["l"])), anchor))
+            bars.append(bar)
         t -= period
     return bars
 

@@ -152,7 +152,7 @@ def positions(state: DashboardState) -> RenderableType:
             pos.add_row(
                 str(a.get("name")), str(p.get("symbol")),
                 Text(side, style="green" if side == "long" else "red"),
-                str(p.get("size")), str(p.get("average_price")), str(p.get("mark") or "—"),
+                str(p.get("size")), str(p.get("average_price")), _mark(p),
                 money(p.get("unrealized")),
             )  # fmt: skip
         for o in a.get("orders", []):
@@ -200,3 +200,11 @@ def log(state: DashboardState) -> RenderableType:
             Text(outcome, style="red" if outcome == "failed" else ""), str(e.get("reason")),
         )  # fmt: skip
     return t
+
+
+def _mark(position: JSON) -> str:
+    """The mark, labelled when a REST bar close stands in for a live quote (RULES.md §1)."""
+    mark = position.get("mark")
+    if mark is None:
+        return "—"
+    return f"{mark} (REST bar)" if position.get("mark_source") == "rest_bar" else str(mark)

@@ -115,7 +115,8 @@ function positions(list) {
     list.map((p) => h("tr", {},
       h("td", {}, p.symbol), h("td", { class: p.side === "long" ? "pos" : "neg" }, p.side),
       h("td", { class: "num" }, p.size), h("td", { class: "num" }, p.average_price),
-      h("td", { class: "num" }, p.mark ?? "—"),
+      h("td", { class: "num" }, p.mark === null ? "—"
+        : p.mark_source === "rest_bar" ? `${p.mark} (REST bar)` : p.mark),
       h("td", { class: `num ${signClass(p.unrealized)}` }, p.unrealized === null ? "unknown" : money(p.unrealized)))));
 }
 
