@@ -130,15 +130,30 @@ def test_unconfirmed_action_is_reproposed_then_escalated() -> None:
     assert [(a.kind, getattr(a, "severity", None)) for a in out if a.rule == "max_contracts"] == [
         ("alert", "critical")
     ] or any(a.kind == "alert" and getattr(a, "severity", None) == "critical" for a in sim.actions)
-    assert not [a for a in sim.advance(seconds=10) if a.rule == "max_contracts"]
+    # escalated, never given up: still re-proposed, every 10 s, until the ledger shows it done
+    assert not [a for a in sim.advance(seconds=9.9) if a.rule == "max_contracts"]
+    assert [a.kind for a in sim.advance(seconds=0.1) if a.rule == "max_contracts"] == [
+        "close_position"
+    ]
+    assert [a.kind for a in sim.advance(seconds=10) if a.rule == "max_contracts"] == [
+        "close_position"
+    ]
+    sim.position(NQ, 1)  # done at last
+    assert not [a for a in sim.advance(seconds=30) if a.rule == "max_contracts"]
 
 
-def test_confirmed_action_is_not_reproposed_and_action_failed_retries_now() -> None:
-    sim = Sim(rules(max_contracts={"limit": 1}))
+def test_a_refusal_counts_and_escalates_but_the_runtime_retries_it() -> None:
+    sim = Sim(rules(max_contracts={"limit": 1}, max_retries=2))
     (close,) = [a for a in sim.position(NQ, 3) if isinstance(a, ClosePosition)]
-    again = sim.engine.action_failed(close, sim.now, "OrderPending")
-    assert [a.kind for a in again] == ["close_position"]
+    assert close.keep == 1  # a retry recomputes from the broker's size what is left to do
+    assert sim.engine.action_failed(close, sim.now, "HTTP 500") == []  # no re-send from here
+    assert sim.engine.action_failed(close, sim.now, "HTTP 500") == []
+    (alert,) = sim.engine.action_failed(close, sim.now, "HTTP 500")
+    assert alert.kind == "alert" and alert.severity == "critical"
+    assert sim.engine.action_failed(close, sim.now, "HTTP 500") == []  # alerted once
+    assert close.size == 2 and ("close", ACC, NQ) in sim.engine.in_flight(ACC)  # still wanted
     sim.position(NQ, 1)  # done
+    assert not sim.engine.in_flight(ACC)
     assert not [a for a in sim.advance(seconds=10) if a.rule == "max_contracts"]
 
 
@@ -222,9 +237,7 @@ def test_quotes_fan_out_to_every_account_holding_the_contract() -> None:
 def test_broker_refusals_escalate_after_max_retries() -> None:
     sim = Sim(rules(max_contracts={"limit": 1}, max_retries=1))
     (close,) = [a for a in sim.position(NQ, 3) if isinstance(a, ClosePosition)]
-    assert [a.kind for a in sim.engine.action_failed(close, sim.now, "OrderPending")] == [
-        "close_position"
-    ]
+    assert sim.engine.action_failed(close, sim.now, "OrderPending") == []  # runtime retries
     out = sim.engine.action_failed(close, sim.now, "OrderPending")
     assert [(a.kind, getattr(a, "severity", None)) for a in out] == [("alert", "critical")]
     assert "OrderPending" in out[0].reason

@@ -152,10 +152,13 @@ async def test_a_refusal_is_failed_and_reported(broker: FakeBroker, store: Store
     broker.refuse = BrokerRefused("Order/cancel", 3, "REJECTED", "nope")
     outcomes: list[Any] = []
     cancel = CancelOrder(at=NOW, account_id=ACCT, rule="symbol_blocks", reason="r", order_id=11)
-    await _enforcer(broker, store, outcomes).execute(cancel, Book(orders=[_order(11)]))
+    enforcer = _enforcer(broker, store, outcomes)
+    enforcer.forget_settled(set())  # the engine no longer needs it: no retry
+    await enforcer.execute(cancel, Book(orders=[_order(11)]))
     assert outcomes and outcomes[0][1] is JournalOutcome.FAILED
     assert "REJECTED" in outcomes[0][2]
     assert store.journal(ACCT)[0].outcome is JournalOutcome.FAILED
+    assert len(store.journal(ACCT)) == 1
 
 
 async def test_partial_close_sends_the_size(broker: FakeBroker, store: Store) -> None:

@@ -40,9 +40,18 @@ class Flatten(Action):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClosePosition(Action):
+    """Close a position, or reduce it by ``size`` contracts.
+
+    A reduction also says what it is for: ``keep``, the |size| the rule wants left, so a retry
+    recomputes what is left to do from the broker's current size (RULES.md §5: "reduce 4 to 2"
+    retried when the broker shows 2 sends nothing). ``unless_stop`` (RULE-008): the broker's
+    open orders are read first, and a working stop on the exit side cancels the close."""
+
     kind: ClassVar[str] = "close_position"
     contract_id: str
     size: int | None = None  # None = the whole position
+    keep: int | None = None  # with size: the |size| to be left
+    unless_stop: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,6 +113,8 @@ def action_to_dict(action: AnyAction) -> dict[str, object]:
     }
     if isinstance(action, ClosePosition):
         out |= {"contract_id": action.contract_id, "size": action.size}
+        if action.keep is not None:
+            out["keep"] = action.keep
     elif isinstance(action, CancelOrder):
         out |= {"order_id": action.order_id}
     elif isinstance(action, LockAccount):

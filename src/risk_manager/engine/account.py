@@ -149,6 +149,8 @@ class AccountState:
 
         def close(cid: str, what: str, size: int | None = None) -> ClosePosition:
             reason = f"{why}; {what}"
+            held = self.ledger.positions.get(cid)
+            keep = None if size is None or held is None else max(0, held.size - size)
             return ClosePosition(
                 at=now,
                 account_id=self.account_id,
@@ -156,6 +158,7 @@ class AccountState:
                 reason=reason,
                 contract_id=cid,
                 size=size,
+                keep=keep,
             )
 
         out: list[AnyAction] = []

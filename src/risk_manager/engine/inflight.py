@@ -1,7 +1,11 @@
-"""In-flight tracking (RULES.md §4): an action is proposed once per cause; while in flight it is
-not proposed again; unconfirmed after ``retry_after`` it is re-proposed, up to ``max_retries``,
-then escalated as a critical alert. Confirmation is read from the ledger (position gone, order
-gone, our tagged order seen), so this stays pure.
+"""In-flight tracking (RULES.md §4, §5): an action is proposed once per cause; while in flight
+it is not proposed again; unconfirmed after ``retry_after`` it is re-proposed, up to
+``max_retries``, then escalated as a critical alert, and it keeps being re-proposed every
+``ESCALATED_EVERY`` for as long as the ledger does not show it done: a guard never gives up
+while a rule or lock still requires the action. A refusal reported by the runtime counts as an
+attempt (the runtime itself retries the refused request with backoff, reading the broker
+first). Confirmation is read from the ledger (position gone, order gone, our tagged order
+seen), so this stays pure.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from risk_manager.domain.actions import (
 from risk_manager.engine.ledger import Ledger
 
 Key = tuple[object, ...]
+
+ESCALATED_EVERY = timedelta(seconds=10)  # re-proposal pace once escalated to the operator
 
 
 def cause_key(action: AnyAction) -> Key | None:
@@ -98,7 +104,11 @@ class InFlightBook:
         expect = None
         if isinstance(action, ClosePosition) and action.size is not None:
             p = ledger.positions.get(action.contract_id)
-            expect = max(0, (p.size if p else 0) - action.size)
+            expect = (
+                action.keep
+                if action.keep is not None
+                else max(0, (p.size if p else 0) - action.size)
+            )
         targets = None
         if isinstance(action, Flatten):
             targets = (
@@ -109,47 +119,58 @@ class InFlightBook:
         return True
 
     def settle(self, ledger: Ledger) -> None:
-        """Forget what the ledger shows done. An escalated cause is parked: it is looked at
-        again only when proposed anew (``admit``), so a stuck one costs no event anything."""
+        """Forget what the ledger shows done (escalated causes too: they are still pursued)."""
         if self.items:
-            done = [k for k, f in self.items.items() if not f.escalated and is_done(f, ledger)]
+            done = [k for k, f in self.items.items() if is_done(f, ledger)]
             for key in done:
                 del self.items[key]
+
+    def _interval(self, flight: InFlight) -> timedelta:
+        return ESCALATED_EVERY if flight.escalated else self.retry_after
 
     def due(self, now: datetime) -> list[AnyAction]:
         """Re-proposals and escalations whose time has come."""
         out: list[AnyAction] = []
         for flight in self.items.values():
-            if flight.escalated or now - flight.last_at < self.retry_after:
-                continue
-            out.extend(self._retry(flight, now, "not confirmed"))
+            if now - flight.last_at >= self._interval(flight):
+                out.extend(self._retry(flight, now, "not confirmed"))
         return out
 
     def failed(self, action: AnyAction, now: datetime, detail: str) -> list[AnyAction]:
+        """The broker refused an attempt: it counts, and past ``max_retries`` the operator is
+        alerted (once). Nothing is re-proposed here: the runtime retries the refused request
+        itself, with backoff, reading the broker first (RULES.md §5)."""
         key = cause_key(action)
         flight = self.items.get(key) if key is not None else None
-        if flight is None or flight.escalated:
+        if flight is None:
             return []
-        return self._retry(flight, now, f"refused: {detail}")
-
-    def _retry(self, flight: InFlight, now: datetime, why: str) -> list[AnyAction]:
-        a = flight.action
-        if flight.attempts > self.max_retries:
-            flight.escalated = True
-            return [
-                Alert(
-                    at=now,
-                    account_id=a.account_id,
-                    rule=a.rule,
-                    severity=Severity.CRITICAL,
-                    reason=f"{a.rule}: {a.kind} {why} after {flight.attempts} attempts; "
-                    f"needs the operator ({a.reason})",
-                )
-            ]
         flight.attempts += 1
         flight.last_at = now
-        return [replace(a, at=now)]
+        if flight.escalated or flight.attempts <= self.max_retries + 1:
+            return []
+        return [self._escalate(flight, now, f"refused: {detail}")]
+
+    def _retry(self, flight: InFlight, now: datetime, why: str) -> list[AnyAction]:
+        if flight.attempts > self.max_retries and not flight.escalated:
+            flight.last_at = now
+            return [self._escalate(flight, now, why)]
+        flight.attempts += 1
+        flight.last_at = now
+        return [replace(flight.action, at=now)]
+
+    def _escalate(self, flight: InFlight, now: datetime, why: str) -> Alert:
+        flight.escalated = True
+        a = flight.action
+        return Alert(
+            at=now,
+            account_id=a.account_id,
+            rule=a.rule,
+            severity=Severity.CRITICAL,
+            reason=f"{a.rule}: {a.kind} {why} after {flight.attempts} attempts; "
+            f"needs the operator, still retrying every {ESCALATED_EVERY.total_seconds():g}s "
+            f"({a.reason})",
+        )
 
     def next_due(self) -> datetime | None:
-        times = [f.last_at + self.retry_after for f in self.items.values() if not f.escalated]
+        times = [f.last_at + self._interval(f) for f in self.items.values()]
         return min(times) if times else None

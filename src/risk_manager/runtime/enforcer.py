@@ -6,6 +6,15 @@ milliseconds); any later attempt for the same cause reads the broker's state fir
 is never replayed blindly onto a position that is already flat (that could open the opposite
 position). Confirmation proper comes from the broker's events: the engine re-proposes an
 action whose effect it does not see within ``retry_after``.
+
+Never giving up (RULES.md §5): a refused or failed attempt is retried here, with capped backoff
+and equal jitter (0.25 s doubling to 5 s; ``Retry-After`` obeyed when longer), reading the
+broker before each try, for as long as the engine still has the cause in flight; a circuit
+breaker that is open only paces the tries. One task per cause: a re-proposal while one runs is
+absorbed by it. Idempotent against the broker: a reduction recomputes what is left to do from
+the broker's size and the size the rule wants kept; two closes of one position are never in
+flight together, whichever rule or lock asks (the second waits, then reads the broker); a
+RULE-008 close reads the broker's open orders and a working stop there cancels it.
 """
 
 from __future__ import annotations
@@ -34,9 +43,10 @@ from risk_manager.domain.error_codes import (
     ClosePositionErrorCode,
     PartialClosePositionErrorCode,
 )
-from risk_manager.domain.errors import BrokerRefused, RiskManagerError
+from risk_manager.domain.errors import BrokerRefused, RetryLater, RiskManagerError
 from risk_manager.domain.models import Order, Position
 from risk_manager.engine.inflight import cause_key
+from risk_manager.projectx.backoff import backoff_delay
 from risk_manager.store.records import JournalOutcome
 
 _log = logging.getLogger(__name__)
@@ -100,6 +110,11 @@ class Book:
 
 
 Outcome = tuple[JournalOutcome, str]
+Cause = tuple[object, ...]
+Sleep = Callable[[float], Awaitable[None]]
+
+RETRY_BASE = 0.25  # seconds: the first retry of a failed attempt
+RETRY_CAP = 5.0  # seconds: the longest wait between tries while the action is required
 OnOutcome = Callable[[AnyAction, JournalOutcome, str], None]
 
 # Codes that mean "already done": the position is gone, the order is gone.
@@ -131,30 +146,54 @@ class Enforcer:
         *,
         on_outcome: OnOutcome | None = None,
         run_blocking: Callable[..., Awaitable[Any]] = asyncio.to_thread,
+        sleep: Sleep = asyncio.sleep,
+        retry_base: float = RETRY_BASE,
+        retry_cap: float = RETRY_CAP,
     ) -> None:
         self._broker = broker
         self._journal = journal
         self._clock = clock
         self.on_outcome = on_outcome
         self._run_blocking = run_blocking
-        self._attempted: set[tuple[object, ...]] = set()
+        self._sleep = sleep
+        self._retry_base = retry_base
+        self._retry_cap = retry_cap
+        self._attempted: set[Cause] = set()
+        self._wanted: set[Cause] | None = None  # the engine's causes in flight; None: not told
+        self._running: dict[Cause, asyncio.Task[None]] = {}
+        self._closing: dict[tuple[int, str], asyncio.Lock] = {}  # one close per position
         self._premarked: set[int] = set()  # entries whose sent_at went in with the intent
         self._tasks: set[asyncio.Task[None]] = set()
         self.sent: list[tuple[datetime, str]] = []  # (at, what) — for tests and the bench
 
     def submit(self, action: AnyAction, book: Book) -> asyncio.Task[None]:
-        """Start carrying ``action`` out; returns the task (kept referenced here)."""
+        """Start carrying ``action`` out; returns the task (kept referenced here). While a
+        task for the same cause runs (retrying, say), that task is returned instead: it reads
+        the broker before each try, so a second one would only send twice."""
+        cause = _cause(action)
+        running = self._running.get(cause)
+        if running is not None and not running.done():
+            return running
         task = asyncio.create_task(
             self.execute(action, book), name=f"enforce-{action.kind}-{action.account_id}"
+        )
+        self._running[cause] = task
+        task.add_done_callback(
+            lambda t: self._running.pop(cause, None) if self._running.get(cause) is t else None
         )
         self.keep(task)
         return task
 
-    def forget_settled(self, in_flight: Collection[tuple[object, ...]]) -> None:
-        """Forget causes the engine no longer has in flight: proposing one again later is a
-        new first attempt (acts on the book), not a retry (reads the broker first)."""
+    def forget_settled(self, in_flight: Collection[Cause]) -> None:
+        """The engine's causes in flight: retries stop for the others, and proposing one
+        again later is a new first attempt (acts on the book), not a retry (reads the broker
+        first)."""
+        self._wanted = set(in_flight)
         if self._attempted:
             self._attempted.intersection_update(in_flight)
+
+    def _still_wanted(self, cause: Cause) -> bool:
+        return self._wanted is None or cause in self._wanted
 
     def keep(self, task: asyncio.Future[None]) -> None:
         """Hold a reference to a follow-up task until it ends."""
@@ -180,7 +219,26 @@ class Enforcer:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def execute(self, action: AnyAction, book: Book) -> None:
-        cause = cause_key(action) or (action.kind, action.account_id, id(action))
+        """Carry ``action`` out, retrying a failed attempt with backoff while the engine still
+        has its cause in flight (RULES.md §5: never give up while a rule requires it)."""
+        cause = _cause(action)
+        failures = 0
+        while True:
+            outcome, wait = await self._attempt(action, book, cause)
+            if outcome is not JournalOutcome.FAILED:
+                return
+            if not self._still_wanted(cause):
+                return  # done meanwhile (the engine saw it), or no longer required
+            delay = backoff_delay(failures, base=self._retry_base, cap=self._retry_cap)
+            failures += 1
+            await self._sleep(max(delay, wait or 0.0))
+            if not self._still_wanted(cause):
+                return
+
+    async def _attempt(
+        self, action: AnyAction, book: Book, cause: Cause
+    ) -> tuple[JournalOutcome, float | None]:
+        """One journalled try: (outcome, the broker's Retry-After in seconds if it gave one)."""
         retry = cause in self._attempted
         self._attempted.add(cause)
         # A first attempt decides from the book alone: when it will send, the intent and its
@@ -200,8 +258,11 @@ class Enforcer:
         )
         if sends:
             self._premarked.add(entry)
+        wait: float | None = None
         try:
             outcome, detail = await self._send(action, book, read_first=retry, entry=entry)
+        except RetryLater as exc:
+            outcome, detail, wait = JournalOutcome.FAILED, f"RetryLater: {exc}", exc.retry_after
         except BrokerRefused as exc:
             outcome, detail = JournalOutcome.FAILED, str(exc)
         except RiskManagerError as exc:
@@ -216,9 +277,15 @@ class Enforcer:
             self._journal.journal_outcome, entry, outcome, detail, self._clock()
         )
         if outcome is JournalOutcome.FAILED:
-            _log.warning("%s for account %s failed: %s", action.kind, action.account_id, detail)
+            _log.warning(
+                "%s for account %s failed (retrying while required): %s",
+                action.kind,
+                action.account_id,
+                detail,
+            )
         if self.on_outcome is not None:
             self.on_outcome(action, outcome, detail)
+        return outcome, wait
 
     async def _mark_sent(self, entry: int, what: str) -> None:
         now = self._clock()
@@ -240,8 +307,11 @@ class Enforcer:
                 positions = await self._broker.search_open_positions(acct)
             if not any(p.contract_id == action.contract_id and p.size > 0 for p in positions):
                 return JournalOutcome.CONFIRMED, "already flat: nothing to close"
-            await self._mark_sent(entry, f"close {action.contract_id}")
-            return await self._close(acct, action.contract_id, action.size)
+            if action.unless_stop and await self._stop_working(acct, action.contract_id):
+                return JournalOutcome.CONFIRMED, "a working stop found at the broker: not closed"
+            return await self._close(
+                acct, action.contract_id, action.size, action.keep, positions, entry
+            )
         if isinstance(action, CancelOrder):
             if read_first:
                 open_ids = {o.id for o in await self._broker.search_open_orders(acct)}
@@ -298,7 +368,7 @@ class Enforcer:
             *(self._cancel(acct, o.id) for o in working), return_exceptions=True
         )
         closes = await asyncio.gather(
-            *(self._close(acct, p.contract_id, None) for p in open_positions),
+            *(self._close(acct, p.contract_id, None, None, positions) for p in open_positions),
             return_exceptions=True,
         )
         failures = [str(r) for r in (*cancels, *closes) if isinstance(r, BaseException)]
@@ -308,17 +378,65 @@ class Enforcer:
         details = [r[1] for r in (*cancels, *closes) if not isinstance(r, BaseException)]
         return JournalOutcome.CONFIRMED, "; ".join(details)
 
-    async def _close(self, acct: int, contract_id: str, size: int | None) -> Outcome:
-        try:
-            if size is None:
-                await self._broker.close_position(acct, contract_id)
-            else:
-                await self._broker.partial_close_position(acct, contract_id, size)
-        except BrokerRefused as exc:
-            if (exc.endpoint, exc.code) in _ALREADY_FLAT:
+    async def _close(
+        self,
+        acct: int,
+        contract_id: str,
+        size: int | None,
+        keep: int | None,
+        positions: Sequence[Position],
+        entry: int | None = None,
+    ) -> Outcome:
+        """Close (``size`` None) or reduce one position; never two closes of it at once.
+
+        ``positions`` is what the caller decided on. A reduction sends what is left to do
+        from that size down to ``keep``; a close that had to wait for another close of the
+        same position reads the broker again first (the other one may have done it all)."""
+        lock = self._closing.setdefault((acct, contract_id), asyncio.Lock())
+        waited = lock.locked()
+        async with lock:
+            if waited:
+                positions = await self._broker.search_open_positions(acct)
+            held = next((p for p in positions if p.contract_id == contract_id), None)
+            if held is None or held.size <= 0:
                 return JournalOutcome.CONFIRMED, f"{contract_id} already flat"
-            raise
-        return JournalOutcome.CONFIRMED, f"closed {contract_id}" + (f" x{size}" if size else "")
+            if keep is not None:
+                size = held.size - keep
+                if size <= 0:
+                    return JournalOutcome.CONFIRMED, (
+                        f"{contract_id} already at {held.size} (wanted ≤ {keep}): nothing to send"
+                    )
+                if size >= held.size:
+                    size = None
+            if entry is not None:
+                await self._mark_sent(entry, f"close {contract_id}")
+            try:
+                if size is None:
+                    await self._broker.close_position(acct, contract_id)
+                else:
+                    await self._broker.partial_close_position(acct, contract_id, size)
+            except BrokerRefused as exc:
+                if (exc.endpoint, exc.code) in _ALREADY_FLAT:
+                    return JournalOutcome.CONFIRMED, f"{contract_id} already flat"
+                raise
+        sized = f" x{size}" if size else ""
+        return JournalOutcome.CONFIRMED, f"closed {contract_id}{sized}"
+
+    async def _stop_working(self, acct: int, contract_id: str) -> bool:
+        """RULE-008's re-check: a working stop on the exit side of the broker's position."""
+        orders, positions = await asyncio.gather(
+            self._broker.search_open_orders(acct), self._broker.search_open_positions(acct)
+        )
+        held = next((p for p in positions if p.contract_id == contract_id), None)
+        if held is None:
+            return False
+        return any(
+            o.contract_id == contract_id
+            and o.type.is_stop
+            and o.is_working
+            and o.side is held.exit_side
+            for o in orders
+        )
 
     async def _cancel(self, acct: int, order_id: int) -> Outcome:
         try:
@@ -328,3 +446,8 @@ class Enforcer:
                 return JournalOutcome.CONFIRMED, f"order {order_id} already gone"
             raise
         return JournalOutcome.CONFIRMED, f"cancelled order {order_id}"
+
+
+def _cause(action: AnyAction) -> Cause:
+    """The engine's cause of ``action`` (one task per cause), or one of its own."""
+    return cause_key(action) or (action.kind, action.account_id, id(action))

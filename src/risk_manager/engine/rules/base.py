@@ -196,9 +196,18 @@ class Rule:
         )
 
     def close(
-        self, ctx: Context, contract_id: str, what: str, size: int | None = None
+        self,
+        ctx: Context,
+        contract_id: str,
+        what: str,
+        size: int | None = None,
+        *,
+        unless_stop: bool = False,
     ) -> ClosePosition:
-        """Close a position (``size``: only that many contracts; None: all of it)."""
+        """Close a position (``size``: only that many contracts, leaving the rest as the
+        action's ``keep``; None: all of it)."""
+        held = ctx.ledger.positions.get(contract_id)
+        keep = None if size is None or held is None else max(0, held.size - size)
         return ClosePosition(
             at=ctx.now,
             account_id=ctx.account_id,
@@ -206,6 +215,8 @@ class Rule:
             reason=f"{self.key}: {what}",
             contract_id=contract_id,
             size=size,
+            keep=keep,
+            unless_stop=unless_stop,
         )
 
     def cancel(self, ctx: Context, order_id: int, what: str) -> CancelOrder:

@@ -1,7 +1,8 @@
 """RULE-008 no_stop_loss_grace: a position open for ``grace`` with no working stop (ours or the
 trader's) on the opposite side of that contract → close it. The broker's open orders are the
-ledger's working orders, kept current by the hub and by REST snapshots; the runtime re-checks
-over REST before it sends the close (RULES.md §5 verification)."""
+ledger's working orders, kept current by the hub and by REST snapshots; the close carries
+``unless_stop``: the runtime reads the broker's open orders before it sends it, and a working
+stop found there cancels it (RULES.md §5)."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ class NoStopLossGraceRule(Rule):
             if ctx.now < self._deadline(ctx, cid):
                 continue
             what = f"{cid} open {self.grace.total_seconds():g}s without a stop order"
-            actions.append(self.close(ctx, cid, f"{what}; close position"))
+            actions.append(self.close(ctx, cid, f"{what}; close position", unless_stop=True))
         return actions
 
     def wakeup(self, ctx: Context) -> datetime | None:
