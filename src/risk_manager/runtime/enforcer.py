@@ -191,8 +191,15 @@ class Enforcer:
         self._wanted = set(in_flight)
         if self._attempted:
             self._attempted.intersection_update(in_flight)
+        # A task still sleeping in backoff for a settled cause ends when it wakes; the same
+        # cause proposed anew (a re-entry) gets a fresh task, not that one's long backoff.
+        for cause in [c for c in self._running if c not in self._wanted]:
+            del self._running[cause]
 
     def _still_wanted(self, cause: Cause) -> bool:
+        mine = self._running.get(cause)
+        if mine is not None and mine is not asyncio.current_task():
+            return False  # superseded: the cause was settled and proposed anew meanwhile
         return self._wanted is None or cause in self._wanted
 
     def keep(self, task: asyncio.Future[None]) -> None:

@@ -1,0 +1,85 @@
+"""End to end under broker faults (RULES.md §5): enforcement never gives up while a rule or a
+lock requires it, and it is idempotent against the broker. Over real sockets against the
+simulator, with its fault switches (`/sim/fault`)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from .conftest import Guard
+from .helpers import BUY, SELL, SimTrader, wait_for
+
+CLOSE = "/api/Position/closeContract"
+
+
+async def _sells(trader: SimTrader, symbol: str) -> list[dict[str, object]]:
+    cid = await trader.contract(symbol)
+    state = await trader.state()
+    return [t for t in state["trades"] if t["contractId"] == cid and t["side"] == SELL]
+
+
+async def test_a_close_refused_by_a_burst_of_500s_lands_and_a_re_entry_is_closed_too(
+    guard: Guard, trader: SimTrader
+) -> None:
+    await guard.start("  daily_net_loss: {enabled: true, limit: 50}")
+    await trader.fault("http_status", path=CLOSE, status=500, count=8)
+    await guard.hold_and_move("MNQ", BUY, 1, "20970")  # −$60.50: flatten, locked
+    await guard.wait_lock("daily_net_loss")
+    await trader.wait_flat("MNQ", "flat after eight refused closes")
+    await trader.fault("http_status", path=CLOSE, status=500, count=4)
+    await trader.market("MNQ", BUY, 1)  # a re-entry under the lock, closes refused again
+    await trader.wait_flat("MNQ", "the re-entry closed after four refused closes")
+
+
+async def test_a_rest_outage_of_3s_is_outlasted(guard: Guard, trader: SimTrader) -> None:
+    await guard.start("  daily_net_loss: {enabled: true, limit: 50}")
+    await trader.fault("http_status", path=CLOSE, status=503, count=10_000)
+    await guard.hold_and_move("MNQ", BUY, 1, "20970")
+    await guard.wait_lock("daily_net_loss")
+    await asyncio.sleep(3)  # the outage lasts 3 s: the guard keeps trying through it, paced
+    assert await trader.size("MNQ") == 1
+    guard.sim.faults.clear()  # the gateway comes back
+    await trader.wait_flat("MNQ", "flat within the backoff cap of the recovery")
+
+
+async def test_a_slow_partial_close_is_sent_once(guard: Guard, trader: SimTrader) -> None:
+    """limit 2, buy 4 with every reply 3 s late: one sell of 2, the account ends long 2."""
+    await guard.start("  max_contracts: {enabled: true, limit: 2}")
+    await trader.fault("latency", ms=3000)
+    await trader.market("MNQ", BUY, 4)
+
+    async def reduced() -> bool:
+        return await trader.size("MNQ") == 2 and len(await _sells(trader, "MNQ")) == 1
+
+    await wait_for(reduced, "long 2 after one sell", within=20)
+    guard.sim.faults.clear()
+    await asyncio.sleep(3)  # a negative: a second close (3 s late) would have landed by now
+    assert await trader.size("MNQ") == 2
+    assert len(await _sells(trader, "MNQ")) == 1
+
+
+async def test_a_429_storm_on_close_is_outlasted(guard: Guard, trader: SimTrader) -> None:
+    await guard.start("  daily_net_loss: {enabled: true, limit: 50}")
+    await trader.fault("http_status", path=CLOSE, status=429, count=6)
+    await guard.hold_and_move("MNQ", BUY, 1, "20970")
+    await guard.wait_lock("daily_net_loss")
+
+    async def flat() -> bool:
+        return await trader.size("MNQ") == 0
+
+    # each 429 holds every request 1-4 s (the transport's pacing): flat once the storm ends
+    await wait_for(flat, "flat after a storm of 429s", within=40)
+
+
+async def test_refused_cancels_are_retried_until_the_order_is_gone(
+    guard: Guard, trader: SimTrader
+) -> None:
+    await guard.start("  symbol_blocks: {enabled: true, blocked: [RTY]}")
+    await trader.fault("http_status", path="/api/Order/cancel", status=500, count=6)
+    order = await trader.limit("RTY", BUY, 1, "1000")
+
+    async def cancelled() -> bool:
+        return (await trader.order(order))["status"] == 3
+
+    # six refusals spaced by the backoff (≤ 5 s each): cancelled within the cap of the last
+    await wait_for(cancelled, "the blocked order cancelled after six refusals", within=25)
