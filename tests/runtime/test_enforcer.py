@@ -178,21 +178,40 @@ async def test_flatten_of_a_flat_account_sends_nothing(broker: FakeBroker, store
 async def test_a_task_that_fails_outside_enforcement_is_logged_not_lost(
     store: Store, broker: FakeBroker, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A kept task (fill write, follow-up carry-out) or an action whose journal write fails
-    ends with an exception nobody awaits: it must reach the log, not vanish."""
+    """A kept task (fill write, follow-up carry-out) ends with an exception nobody awaits: it
+    must reach the log, not vanish."""
     enforcer = Enforcer(broker, store, lambda: NOW)
-    store.close()  # every journal write now fails
 
     async def fill_write() -> None:
         raise RuntimeError("disk full")
 
     enforcer.keep(asyncio.ensure_future(fill_write()))
+    await enforcer.drain(5)
+    failed = [r for r in caplog.records if r.name.startswith("risk_manager") and r.exc_info]
+    assert {type(r.exc_info[1]).__name__ for r in failed if r.exc_info} >= {"RuntimeError"}
+
+
+async def test_an_unwritable_journal_never_holds_an_enforcement_back(
+    store: Store, broker: FakeBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """RULES.md §5 records before sending; when the store cannot take the record, the close
+    goes out all the same (a guard that fails open is worse), loudly."""
+
+    class Broker(FakeBroker):
+        def _record(self, *call: Any) -> None:  # the store cannot be read either
+            self.calls.append(call)
+
+    broker = Broker(store)
+    enforcer = Enforcer(broker, store, lambda: NOW)
+    store.close()  # every journal write now fails
     task = enforcer.submit(
         ClosePosition(at=NOW, account_id=ACCT, rule="r", reason="x", contract_id=MNQ),
         Book(positions=(_position(MNQ),)),
     )
-    await enforcer.drain(5)
-    assert task.done() and broker.calls == []  # never sent without its intent journalled
-    failed = [r for r in caplog.records if r.name.startswith("risk_manager") and r.exc_info]
-    assert {type(r.exc_info[1]).__name__ for r in failed if r.exc_info} >= {"RuntimeError"}
-    assert any(f"enforce-close_position-{ACCT}" in r.getMessage() for r in failed), failed
+    await asyncio.wait_for(task, 5)
+    assert ("close", MNQ) in broker.calls
+    assert enforcer.durable.failing
+    assert any(
+        r.levelname == "CRITICAL" and "cannot be written" in r.getMessage() for r in caplog.records
+    )
+    await enforcer.cancel_all()  # the journal retries would go on until the store is back

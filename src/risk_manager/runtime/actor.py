@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime
 
-from risk_manager.domain.actions import Alert, AnyAction, LockAccount, action_to_dict
+from risk_manager.domain.actions import Alert, AnyAction, LockAccount, Severity, action_to_dict
 from risk_manager.domain.events import (
     AccountEvent,
     ClockTick,
@@ -77,6 +77,7 @@ class AccountActor:
             else RestMarks(account_id, fetch_close, self.offer, clock, enforcer.keep)
         )
         self._rest_marks_checked = 0.0  # monotonic seconds
+        enforcer.durable.on_alert = self._store_alert
 
     # -- feeding ------------------------------------------------------------------------------
 
@@ -152,9 +153,12 @@ class AccountActor:
 
     async def carry_out(self, actions: list[AnyAction], now: datetime) -> None:
         # Locks first, durably: a crash after this point still finds the lock on restart.
+        # A store that cannot take the row within a moment never holds enforcement back: the
+        # engine holds the lock in memory and enforces it; the row lands when it can.
+        durable = self.enforcer.durable
         for action in actions:
             if isinstance(action, LockAccount):
-                await asyncio.to_thread(self._persist_lock, action)
+                await durable.soon(self._persist_lock, action, what=f"the {action.rule} lock")
         book: Book | None = None
         for action in actions:
             if isinstance(action, LockAccount):
@@ -162,7 +166,7 @@ class AccountActor:
             if isinstance(action, Alert):
                 if self.alerts is not None:
                     self.alerts.send(action)
-                await asyncio.to_thread(self._journal_alert, action, now)
+                await durable.soon(self._journal_alert, action, now, what="an alert")
                 continue
             if book is None:
                 book = self._book(now)
@@ -229,13 +233,22 @@ class AccountActor:
         self._external_rows = False
 
     def _journal_alert(self, alert: Alert, now: datetime) -> None:
-        try:
-            entry = self.store.journal_intent(
-                alert.account_id, alert.rule, alert.kind, action_to_dict(alert), now
-            )
-            self.store.journal_outcome(entry, JournalOutcome.CONFIRMED, alert.severity.value, now)
-        except Exception:  # an alert that cannot be recorded has still gone to its channels
-            _log.exception("could not journal an alert")
+        entry = self.store.journal_intent(
+            alert.account_id, alert.rule, alert.kind, action_to_dict(alert), now
+        )
+        self.store.journal_outcome(entry, JournalOutcome.CONFIRMED, alert.severity.value, now)
+
+    def _store_alert(self, severity: Severity, text: str) -> None:
+        """The store stopped (or resumed) taking writes: the trader and operator must know."""
+        now = self._clock()
+        alert = Alert(
+            at=now, account_id=self.account_id, rule="store", reason=text, severity=severity
+        )
+        if self.alerts is not None:
+            self.alerts.send(alert)
+        # on the record too, once the store takes it (the outage alerts once, so no loop)
+        write = self.enforcer.durable.soon(self._journal_alert, alert, now, what="an alert")
+        self.enforcer.keep(asyncio.ensure_future(write))
 
     def _record_fills(self, event: Event) -> None:
         trades: tuple[Trade, ...] = ()
@@ -258,7 +271,7 @@ class AccountActor:
         await asyncio.sleep(FILL_WRITE_DELAY)
         while self._pending_fills:
             batch, self._pending_fills = self._pending_fills, []
-            await asyncio.to_thread(self._store_fills, batch)
+            await self.enforcer.durable.soon(self._store_fills, batch, what="fills")
 
     def _store_fills(self, batch: list[tuple[Trade, date]]) -> None:
         for trade, day in batch:

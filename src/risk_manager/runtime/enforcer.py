@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -47,6 +48,7 @@ from risk_manager.domain.errors import BrokerRefused, RetryLater, RiskManagerErr
 from risk_manager.domain.models import Order, Position
 from risk_manager.engine.inflight import cause_key
 from risk_manager.projectx.backoff import backoff_delay
+from risk_manager.runtime.durable import DurableWrites
 from risk_manager.store.records import JournalOutcome
 
 _log = logging.getLogger(__name__)
@@ -107,6 +109,7 @@ class Book:
 
     positions: Sequence[Position] = ()
     orders: Sequence[Order] = ()
+    made: float = field(default_factory=time.monotonic)  # when it was read (monotonic s)
 
 
 Outcome = tuple[JournalOutcome, str]
@@ -154,7 +157,6 @@ class Enforcer:
         self._journal = journal
         self._clock = clock
         self.on_outcome = on_outcome
-        self._run_blocking = run_blocking
         self._sleep = sleep
         self._retry_base = retry_base
         self._retry_cap = retry_cap
@@ -162,6 +164,10 @@ class Enforcer:
         self._wanted: set[Cause] | None = None  # the engine's causes in flight; None: not told
         self._running: dict[Cause, asyncio.Task[None]] = {}
         self._closing: dict[tuple[int, str], asyncio.Lock] = {}  # one close per position
+        self._closed_at: dict[tuple[int, str], float] = {}  # monotonic time of the last close
+        # Journal writes that must land but that a send never waits on for long (the store
+        # may be full or locked): the owner sets ``durable.on_alert``.
+        self.durable = DurableWrites(run_blocking=run_blocking, sleep=sleep, keep=self.keep)
         self._premarked: set[int] = set()  # entries whose sent_at went in with the intent
         self._tasks: set[asyncio.Task[None]] = set()
         self.sent: list[tuple[datetime, str]] = []  # (at, what) — for tests and the bench
@@ -202,12 +208,12 @@ class Enforcer:
             return False  # superseded: the cause was settled and proposed anew meanwhile
         return self._wanted is None or cause in self._wanted
 
-    def keep(self, task: asyncio.Future[None]) -> None:
+    def keep(self, task: asyncio.Future[Any]) -> None:
         """Hold a reference to a follow-up task until it ends."""
         self._tasks.add(task)  # type: ignore[arg-type]
         task.add_done_callback(self._ended)
 
-    def _ended(self, task: asyncio.Future[None]) -> None:
+    def _ended(self, task: asyncio.Future[Any]) -> None:
         # Nobody awaits these: an exception (a journal or fill write that failed, say) would
         # otherwise surface only when the task is garbage-collected, if ever.
         self._tasks.discard(task)
@@ -252,7 +258,8 @@ class Enforcer:
         # send time go in one commit, so one fsync precedes the request instead of two.
         now = self._clock()
         sends = not retry and _sends_on_book(action, book)
-        entry = await self._run_blocking(
+        record = _Record()
+        landed, entry = await self.durable.soon(
             partial(
                 self._journal.journal_intent,
                 action.account_id,
@@ -261,13 +268,17 @@ class Enforcer:
                 action_to_dict(action),
                 now,
                 sent_at=now if sends else None,
-            )
+            ),
+            what=f"the journal entry of a {action.kind}",
+            then=partial(self._intent_landed, record),
         )
-        if sends:
-            self._premarked.add(entry)
+        if landed:
+            record.entry = entry
+            if sends:
+                self._premarked.add(entry)
         wait: float | None = None
         try:
-            outcome, detail = await self._send(action, book, read_first=retry, entry=entry)
+            outcome, detail = await self._send(action, book, read_first=retry, entry=record.entry)
         except RetryLater as exc:
             outcome, detail, wait = JournalOutcome.FAILED, f"RetryLater: {exc}", exc.retry_after
         except BrokerRefused as exc:
@@ -279,10 +290,11 @@ class Enforcer:
         except Exception as exc:  # never let one action kill the daemon
             _log.exception("enforcement of %s failed unexpectedly", action.kind)
             outcome, detail = JournalOutcome.FAILED, f"unexpected {type(exc).__name__}: {exc}"
-        self._premarked.discard(entry)
-        await self._run_blocking(
-            self._journal.journal_outcome, entry, outcome, detail, self._clock()
-        )
+        if record.entry is not None:
+            self._premarked.discard(record.entry)
+            await self._write_outcome(record.entry, outcome, detail)
+        else:  # written once the intent lands
+            record.outcome = (outcome, detail, self._clock())
         if outcome is JournalOutcome.FAILED:
             _log.warning(
                 "%s for account %s failed (retrying while required): %s",
@@ -294,30 +306,50 @@ class Enforcer:
             self.on_outcome(action, outcome, detail)
         return outcome, wait
 
-    async def _mark_sent(self, entry: int, what: str) -> None:
+    async def _write_outcome(self, entry: int, outcome: JournalOutcome, detail: str) -> None:
+        await self.durable.soon(
+            self._journal.journal_outcome,
+            entry,
+            outcome,
+            detail,
+            self._clock(),
+            what="an enforcement outcome",
+        )
+
+    def _intent_landed(self, record: _Record, entry: int) -> None:
+        """A journal intent that landed late: its outcome, if known by now, follows it."""
+        record.entry = entry
+        if record.outcome is not None:
+            outcome, detail, _ = record.outcome
+            self.keep(asyncio.ensure_future(self._write_outcome(entry, outcome, detail)))
+
+    async def _mark_sent(self, entry: int | None, what: str) -> None:
         now = self._clock()
         self.sent.append((now, what))
+        if entry is None:
+            return  # the journal is behind (store not writable): its outcome says enough
         if entry in self._premarked:  # journalled with its intent
             self._premarked.discard(entry)
             return
-        await self._run_blocking(self._journal.journal_sent, entry, now)
+        await self.durable.soon(self._journal.journal_sent, entry, now, what="a send time")
 
     async def _send(
-        self, action: AnyAction, book: Book, *, read_first: bool, entry: int
+        self, action: AnyAction, book: Book, *, read_first: bool, entry: int | None
     ) -> Outcome:
         acct = action.account_id
         if isinstance(action, Flatten):
             return await self._flatten(acct, book, read_first=read_first, entry=entry)
         if isinstance(action, ClosePosition):
-            positions = book.positions
+            positions, as_of = book.positions, book.made
             if read_first:
+                as_of = time.monotonic()
                 positions = await self._broker.search_open_positions(acct)
             if not any(p.contract_id == action.contract_id and p.size > 0 for p in positions):
                 return JournalOutcome.CONFIRMED, "already flat: nothing to close"
             if action.unless_stop and await self._stop_working(acct, action.contract_id):
                 return JournalOutcome.CONFIRMED, "a working stop found at the broker: not closed"
             return await self._close(
-                acct, action.contract_id, action.size, action.keep, positions, entry
+                acct, action.contract_id, action.size, action.keep, positions, as_of, entry
             )
         if isinstance(action, CancelOrder):
             if read_first:
@@ -357,10 +389,14 @@ class Enforcer:
             return JournalOutcome.CONFIRMED, "modified"
         return JournalOutcome.CONFIRMED, "nothing to send"
 
-    async def _flatten(self, acct: int, book: Book, *, read_first: bool, entry: int) -> Outcome:
+    async def _flatten(
+        self, acct: int, book: Book, *, read_first: bool, entry: int | None
+    ) -> Outcome:
         orders: Sequence[Order] = book.orders
         positions: Sequence[Position] = book.positions
+        as_of = book.made
         if read_first:
+            as_of = time.monotonic()
             orders, positions = await asyncio.gather(
                 self._broker.search_open_orders(acct), self._broker.search_open_positions(acct)
             )
@@ -375,7 +411,10 @@ class Enforcer:
             *(self._cancel(acct, o.id) for o in working), return_exceptions=True
         )
         closes = await asyncio.gather(
-            *(self._close(acct, p.contract_id, None, None, positions) for p in open_positions),
+            *(
+                self._close(acct, p.contract_id, None, None, positions, as_of)
+                for p in open_positions
+            ),
             return_exceptions=True,
         )
         failures = [str(r) for r in (*cancels, *closes) if isinstance(r, BaseException)]
@@ -392,17 +431,21 @@ class Enforcer:
         size: int | None,
         keep: int | None,
         positions: Sequence[Position],
+        as_of: float,
         entry: int | None = None,
     ) -> Outcome:
         """Close (``size`` None) or reduce one position; never two closes of it at once.
 
-        ``positions`` is what the caller decided on. A reduction sends what is left to do
-        from that size down to ``keep``; a close that had to wait for another close of the
-        same position reads the broker again first (the other one may have done it all)."""
-        lock = self._closing.setdefault((acct, contract_id), asyncio.Lock())
+        ``positions`` is what the caller decided on, as of ``as_of`` (monotonic seconds). A
+        reduction sends what is left to do from that size down to ``keep``. A close that had
+        to wait for another close of the same position, or whose positions are older than the
+        last close sent for it, reads the broker again first (that close may have done it)."""
+        key = (acct, contract_id)
+        lock = self._closing.setdefault(key, asyncio.Lock())
         waited = lock.locked()
         async with lock:
-            if waited:
+            closed_at = self._closed_at.get(key)
+            if waited or (closed_at is not None and closed_at >= as_of):
                 positions = await self._broker.search_open_positions(acct)
             held = next((p for p in positions if p.contract_id == contract_id), None)
             if held is None or held.size <= 0:
@@ -422,6 +465,7 @@ class Enforcer:
                     await self._broker.close_position(acct, contract_id)
                 else:
                     await self._broker.partial_close_position(acct, contract_id, size)
+                self._closed_at[key] = time.monotonic()
             except BrokerRefused as exc:
                 if (exc.endpoint, exc.code) in _ALREADY_FLAT:
                     return JournalOutcome.CONFIRMED, f"{contract_id} already flat"
@@ -453,6 +497,14 @@ class Enforcer:
                 return JournalOutcome.CONFIRMED, f"order {order_id} already gone"
             raise
         return JournalOutcome.CONFIRMED, f"cancelled order {order_id}"
+
+
+@dataclass(slots=True)
+class _Record:
+    """One attempt's journal entry id, once known, and its outcome, once known."""
+
+    entry: int | None = None
+    outcome: tuple[JournalOutcome, str, datetime] | None = None
 
 
 def _cause(action: AnyAction) -> Cause:

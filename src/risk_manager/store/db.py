@@ -48,13 +48,21 @@ def unusable(path: Path | str, exc: Exception) -> StoreUnusable:
 
 
 class Database:
-    """The connection plus a re-entrant mutex; ``write()`` nests into one transaction."""
+    """The connection plus a re-entrant mutex; ``write()`` nests into one transaction.
 
-    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+    Reads use a second connection of their own: in WAL mode a reader never waits for a writer,
+    so a write stuck behind another process's lock (up to the busy timeout) never holds up a
+    read, such as the dashboards' on the event loop (docs/RUNTIME.md fail-safe policy)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str, busy_timeout: float = 5.0) -> None:
         self._conn: sqlite3.Connection | None = conn
         self.path = path
         self._mutex = threading.RLock()
         self._depth = 0
+        self._busy_timeout = busy_timeout
+        self._reader: sqlite3.Connection | None = None
+        self._writer: int | None = None  # the thread inside write(), if any
+        self._read_mutex = threading.RLock()
 
     @classmethod
     def open(cls, path: Path | str, busy_timeout: float = 5.0) -> Database:
@@ -72,7 +80,7 @@ class Database:
         except BaseException:
             conn.close()
             raise
-        return cls(conn, str(path))
+        return cls(conn, str(path), busy_timeout)
 
     def _live(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -81,8 +89,15 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        with self._mutex:
-            yield self._live()
+        if self.path == MEMORY or self._writer == threading.get_ident():  # see our own write
+            with self._mutex:
+                yield self._live()
+            return
+        with self._read_mutex:
+            self._live()  # raises once closed
+            if self._reader is None:
+                self._reader = connect(self.path, self._busy_timeout)
+            yield self._reader
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -99,6 +114,7 @@ class Database:
                 return
             conn.execute("BEGIN IMMEDIATE")
             self._depth = 1
+            self._writer = threading.get_ident()
             try:
                 yield conn
                 conn.execute("COMMIT")
@@ -108,6 +124,7 @@ class Database:
                 raise
             finally:
                 self._depth = 0
+                self._writer = None
 
     def backup(self, to_path: Path | str) -> Path:
         target = Path(to_path)
@@ -127,7 +144,10 @@ class Database:
         return target
 
     def close(self) -> None:
-        with self._mutex:
+        with self._mutex, self._read_mutex:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None

@@ -1,0 +1,54 @@
+"""Store writes that must land but that enforcement never waits on for long."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from risk_manager.domain.actions import Severity
+from risk_manager.runtime.durable import DurableWrites
+
+
+async def test_a_quick_write_is_waited_for_and_returns_its_result() -> None:
+    writes = DurableWrites(wait=1.0)
+    assert await writes.soon(lambda x: x * 2, 21, what="a row") == (True, 42)
+    assert writes.pending == 0 and not writes.failing
+
+
+async def test_a_failing_write_returns_at_once_alerts_once_and_lands_later() -> None:
+    alerts: list[tuple[Severity, str]] = []
+    landed: list[Any] = []
+    tries = {"n": 0}
+    kept: list[asyncio.Future[Any]] = []
+
+    def flaky() -> str:
+        tries["n"] += 1
+        if tries["n"] < 4:
+            raise OSError("No space left on device")
+        return "row 7"
+
+    async def no_sleep(_: float) -> None:
+        await asyncio.sleep(0)
+
+    writes = DurableWrites(wait=5.0, sleep=no_sleep, keep=kept.append)
+    writes.on_alert = lambda sev, text: alerts.append((sev, text))
+    assert await writes.soon(flaky, what="a lock", then=landed.append) == (False, None)
+    await asyncio.gather(*kept)
+    assert landed == ["row 7"] and tries["n"] == 4
+    assert [a[0] for a in alerts] == [Severity.CRITICAL, Severity.INFO]
+    assert "No space left" in alerts[0][1] and "a lock" in alerts[0][1]
+
+
+async def test_a_stuck_write_is_not_waited_for_past_the_deadline() -> None:
+    release = threading.Event()
+    kept: list[asyncio.Future[Any]] = []
+    writes = DurableWrites(wait=0.05, keep=kept.append)
+    alerts: list[Severity] = []
+    writes.on_alert = lambda sev, _text: alerts.append(sev)
+    landed: list[Any] = []
+    ok, _ = await writes.soon(lambda: release.wait(5) and "done", what="a lock", then=landed.append)
+    assert not ok and alerts == [Severity.CRITICAL]  # another process holds the write lock
+    release.set()
+    await asyncio.gather(*kept)
+    assert landed == ["done"] and alerts == [Severity.CRITICAL, Severity.INFO]
