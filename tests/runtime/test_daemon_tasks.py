@@ -44,7 +44,7 @@ async def test_housekeeping_goes_on_after_a_failed_reconcile(
     daemon.actors = {1: _actor(set)}
     calls: list[int] = []
 
-    async def reconcile_all() -> None:
+    async def reconcile_all(only: list[int] | None = None) -> None:
         calls.append(1)
         if len(calls) == 1:
             raise RetryLater("the gateway is down")

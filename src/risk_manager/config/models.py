@@ -33,6 +33,7 @@ from risk_manager.config.sections import (
     BrokerConfig,
     ContractOverride,
     LoggingConfig,
+    ReconcileConfig,
     StoreConfig,
     TradingDayConfig,
 )
@@ -64,6 +65,7 @@ class Config(Frozen):
     contracts: list[ContractOverride] = Field(default_factory=list)
     store: StoreConfig = Field(default_factory=StoreConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 

@@ -162,6 +162,13 @@ class StoreConfig(Frozen):
     path: Path = Path("risk-manager.sqlite")  # SQLite file (relative to the working directory)
 
 
+class ReconcileConfig(Frozen):
+    """Periodic reconciliation against silent streams (docs/RUNTIME.md): the share of the
+    gateway's 200 REST requests / 60 s per key it may spend; its intervals follow from it."""
+
+    share: float = Field(default=1 / 3, ge=0.05, le=0.8, allow_inf_nan=False)
+
+
 class ApiConfig(Frozen):
     """The local HTTP/WebSocket API the dashboards read."""
 

@@ -238,12 +238,25 @@ class AccountActor:
         )
         self.store.journal_outcome(entry, JournalOutcome.CONFIRMED, alert.severity.value, now)
 
+    def missed_events(self, why: str) -> None:
+        """The periodic reconciliation found what the stream never delivered (a silent hub):
+        the trader and operator must know; a snapshot follows."""
+        self._alert(
+            Severity.WARNING,
+            f"reconcile: the broker shows what the user hub never sent ({why}); "
+            "re-read from REST, hub reconnected",
+            rule="reconcile",
+        )
+
     def _store_alert(self, severity: Severity, text: str) -> None:
         """The store stopped (or resumed) taking writes: the trader and operator must know."""
+        self._alert(severity, text, rule="store")
+
+    def _alert(self, severity: Severity, text: str, *, rule: str) -> None:
+        """An alert of the runtime's own (not the engine's): sent, and journalled when the
+        store takes it."""
         now = self._clock()
-        alert = Alert(
-            at=now, account_id=self.account_id, rule="store", reason=text, severity=severity
-        )
+        alert = Alert(at=now, account_id=self.account_id, rule=rule, reason=text, severity=severity)
         if self.alerts is not None:
             self.alerts.send(alert)
         # on the record too, once the store takes it (the outage alerts once, so no loop)

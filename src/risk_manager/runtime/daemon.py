@@ -44,6 +44,7 @@ from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.runtime.reconciler import snapshot
+from risk_manager.runtime.sweep import Ledgered, Sweeper
 from risk_manager.store import Store
 from risk_manager.store.records import JournalEntry, JournalOutcome
 
@@ -165,6 +166,7 @@ class Daemon:
         await self._connect_hubs()
         self._spawn(self._market_subscriptions(), "market-subscriptions")
         self._spawn(self._housekeeping(), "housekeeping")
+        self._spawn(self._sweeper().run(), "reconcile-sweep")
         self.read_side = DaemonReadSide(self)
         self._spawn(self.read_side.run(), "read-side")
         if self._serve_api:
@@ -226,10 +228,13 @@ class Daemon:
             )
         return guarded
 
-    async def reconcile_all(self) -> None:
+    async def reconcile_all(self, only: list[int] | None = None) -> None:
+        """Snapshot accounts from REST into their engines (all, or ``only`` these). A failed
+        read is retried (``needs_reconcile``: the housekeeping loop tries again), never
+        dropped: the account's book is unknown until it succeeds."""
         assert self.calendar is not None
         since = self.calendar.week_start(self.clock())  # week P&L needs the week's fills
-        accounts = list(self.actors)
+        accounts = list(self.actors) if only is None else [a for a in only if a in self.actors]
         results = await asyncio.gather(
             *(snapshot(self.client, acct_id, since, self.clock) for acct_id in accounts),
             return_exceptions=True,
@@ -237,8 +242,9 @@ class Daemon:
         for acct_id, result in zip(accounts, results, strict=True):
             actor = self.actors[acct_id]
             if isinstance(result, BaseException):
-                _log.error("account %s: reconciliation failed: %s", acct_id, result)
+                _log.error("account %s: reconciliation failed (retrying): %s", acct_id, result)
                 actor.offer(AuthFailureEvent(self.clock(), f"reconciliation failed: {result}"))
+                actor.needs_reconcile = True
                 continue
             actor.needs_reconcile = False
             try:
@@ -249,6 +255,35 @@ class Daemon:
                 await actor.queue.put(result)
             else:
                 await actor.handle(result)
+
+    def _sweeper(self) -> Sweeper:
+        """Periodic reconciliation against silent streams (runtime/sweep.py)."""
+
+        def ledger(account_id: int) -> Ledgered:
+            view = self.actors[account_id].engine.view(account_id, self.clock())
+            positions = {p.position.contract_id: p.position.signed_size for p in view.positions}
+            return Ledgered(positions, view.balance, view.can_trade, bool(positions) or view.locked)
+
+        def reconnect(why: str) -> None:
+            if self.user_hub is not None:
+                self.user_hub.request_reconnect(why)
+
+        return Sweeper(
+            self.client,
+            lambda: list(self.actors),
+            ledger,
+            self._missed_events,
+            reconnect,
+            self.clock,
+            share=self.config.reconcile.share,
+        )
+
+    def _missed_events(self, account_id: int, why: str) -> None:
+        """The broker shows what the stream never told: alert, count, and take a snapshot."""
+        _log.warning("account %s: missed events (%s); reconciling from REST", account_id, why)
+        self.metrics.missed_events(account_id)
+        self.actors[account_id].missed_events(why)
+        self._spawn(self.reconcile_all([account_id]), f"resync-{account_id}")
 
     def _check_fills_against_store(self, account_id: int, snap: SnapshotEvent) -> None:
         """Today's P&L is rebuilt from the broker; a fill we stored that the broker no longer
@@ -379,8 +414,9 @@ class Daemon:
         while True:
             await asyncio.sleep(HOUSEKEEPING_EVERY)
             try:
-                if any(a.needs_reconcile for a in self.actors.values()):
-                    await self.reconcile_all()
+                needy = [i for i, a in self.actors.items() if a.needs_reconcile]
+                if needy:
+                    await self.reconcile_all(needy)
                 now = self.clock()
                 for acct_id, actor in self.actors.items():
                     active = [lock for lock in actor.engine.locks(acct_id) if lock.is_active(now)]

@@ -105,6 +105,12 @@ class Metrics:
             ["endpoint"],
             registry=r,
         )
+        self._missed = Counter(
+            f"{PREFIX}_missed_events",
+            "Differences the periodic reconciliation found between the broker and the ledger.",
+            ["account"],
+            registry=r,
+        )
         r.register(_MemoryCollector())
 
     def event_processed(self, kind: str) -> None:
@@ -130,6 +136,9 @@ class Metrics:
 
     def rate_limited(self, endpoint: str) -> None:
         self._rate_limited.labels(endpoint=endpoint).inc()
+
+    def missed_events(self, account_id: int) -> None:
+        self._missed.labels(account=str(account_id)).inc()
 
     def render(self) -> bytes:
         """The Prometheus text exposition of this registry."""

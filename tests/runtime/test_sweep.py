@@ -1,0 +1,89 @@
+"""Periodic reconciliation (runtime/sweep.py): budgeted intervals, and differences from the
+ledger taken for missed events only after a confirming read."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from risk_manager.domain.enums import PositionType
+from risk_manager.domain.models import Account, Position
+from risk_manager.runtime.sweep import GATEWAY_BUDGET, SHARE, Ledgered, Sweeper, intervals
+
+MNQ = "CON.F.US.MNQ.H26"
+
+
+@pytest.mark.parametrize("n", [1, 10, 50, 200])
+def test_the_sweep_never_spends_more_than_its_share_of_the_rest_budget(n: int) -> None:
+    for hot in (0, n // 2, n):
+        hot_every, cold_every = intervals(hot, n - hot)
+        per_minute = 60 / hot_every * (1 + hot) + 60 / cold_every * (n - hot)
+        assert per_minute <= GATEWAY_BUDGET * SHARE + 1e-9
+
+
+def test_documented_intervals() -> None:
+    assert intervals(1, 0)[0] == 5.0
+    assert round(intervals(10, 0)[0], 1) == 12.4
+    assert round(intervals(50, 0)[0], 1) == 57.4
+    assert [round(intervals(0, n)[1]) for n in (1, 10, 50)] == [5, 45, 225]
+
+
+class Broker:
+    def __init__(self) -> None:
+        self.balance = Decimal(50000)
+        self.positions: list[Position] = []
+        self.reads = 0
+
+    async def search_accounts(self, only_active: bool = True) -> list[Account]:
+        return [Account(7, "A", self.balance, True)]
+
+    async def search_open_positions(self, account_id: int) -> list[Position]:
+        self.reads += 1
+        return list(self.positions)
+
+    async def search_open_orders(self, account_id: int) -> list[object]:
+        return []
+
+    async def search_trades(self, *args: object) -> list[object]:
+        return []
+
+
+async def _sweep(broker: Broker, belief: Ledgered) -> tuple[list[tuple[int, str]], list[str]]:
+    resynced: list[tuple[int, str]] = []
+    reconnects: list[str] = []
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    sweeper = Sweeper(
+        broker,  # type: ignore[arg-type]
+        lambda: [7],
+        lambda _i: belief,
+        lambda i, why: resynced.append((i, why)),
+        reconnects.append,
+        lambda: datetime.now(UTC),
+        sleep=no_sleep,
+    )
+    await sweeper.sweep(cold=True)
+    return resynced, reconnects
+
+
+async def test_a_position_the_stream_never_reported_is_missed_events() -> None:
+    broker = Broker()
+    broker.positions = [Position(1, 7, MNQ, PositionType.LONG, 2, Decimal(21000))]
+    flat = Ledgered({}, Decimal(50000), True, hot=False)
+    resynced, reconnects = await _sweep(broker, flat)
+    assert resynced and resynced[0][0] == 7 and "positions" in resynced[0][1]
+    assert reconnects and broker.reads == 2  # read, then confirmed
+
+
+async def test_a_balance_move_alone_is_missed_events_and_calm_is_not() -> None:
+    broker = Broker()
+    broker.balance = Decimal(49500)  # a round trip the stream never sent
+    belief = Ledgered({}, Decimal(50000), True, hot=False)
+    resynced, _ = await _sweep(broker, belief)
+    assert resynced and "balance" in resynced[0][1]
+    broker.balance = Decimal(50000)
+    assert await _sweep(broker, belief) == ([], [])
