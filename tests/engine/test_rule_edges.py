@@ -146,3 +146,12 @@ def test_a_soft_lock_cancels_the_newest_exits_that_together_would_flip() -> None
     sim.now += timedelta(seconds=1)
     out = sim.order(NQ, side=1, size=1, order_id=33)  # 3 to sell against a long 2: a flip
     assert [a.order_id for a in out if isinstance(a, CancelOrder)] == [33]
+
+
+def test_a_limit_or_a_block_keyed_by_the_gateway_root_means_the_symbol() -> None:
+    by_root = Sim(rules(max_contracts_per_instrument={"limits": {"ENQ": 1}}))
+    assert closes(by_root.position(NQ, 2)) == [(NQ, 1)]
+    blocked = Sim(rules(symbol_blocks={"blocked": ["EN*"]}))  # matches no symbol: a root
+    assert closes(blocked.position(NQ, 1)) == [(NQ, None)]
+    symbols = Sim(rules(symbol_blocks={"blocked": ["E*"]}))  # matches ES: read on symbols
+    assert closes(symbols.position(NQ, 1)) == []

@@ -37,6 +37,7 @@ from risk_manager.config.sections import (
     StoreConfig,
     TradingDayConfig,
 )
+from risk_manager.config.symbols import symbol_problems
 from risk_manager.config.types import Frozen
 from risk_manager.domain.contracts import DEFAULT_CATALOG, ContractCatalog
 
@@ -93,6 +94,18 @@ class Config(Frozen):
                     if ("rules", *error["loc"]) in global_locs:
                         continue  # already reported once under `rules.`
                     errors.append({**error, "loc": prefix + tuple(error["loc"])})
+        if config is not None:
+            catalog = config.catalog()
+            scopes = [(("rules",), config.rules)] + [
+                (("accounts", "list", index, "rules"), merged[account_id])
+                for index, account_id, _ in _account_overrides(data)
+                if account_id in merged
+            ]
+            for prefix, rules in scopes:
+                for loc, msg, key in symbol_problems(rules, catalog):
+                    errors.append(
+                        {"type": "unknown_symbol", "msg": msg, "loc": prefix + loc, "input": key}
+                    )
         if errors or config is None:
             raise ValidationError.from_exception_data(cls.__name__, [_rebuild(e) for e in errors])
         config._account_rules = merged

@@ -36,11 +36,19 @@ class MaxContractsPerInstrumentRule(Rule):
             groups.setdefault(spec.symbol, []).append(p)
         return groups, unknown
 
+    def _limit(self, ctx: Context, position: Position) -> int | None:
+        """The limit keyed by the symbol (NQ) or by the gateway root (ENQ): the same contract."""
+        spec = ctx.catalog.get(position.contract_id)
+        if spec is None:
+            return None
+        found = self.limits.get(spec.symbol)
+        return found if found is not None else self.limits.get(spec.root)
+
     def measure(self, ctx: Context) -> tuple[Decimal, Decimal] | None:
         groups, _ = self._by_symbol(ctx)
         worst: tuple[Decimal, Decimal] | None = None
-        for symbol, positions in groups.items():
-            limit = self.limits.get(symbol)
+        for positions in groups.values():
+            limit = self._limit(ctx, positions[0])
             if limit is None:
                 continue
             size = Decimal(sum(p.size for p in positions))  # as evaluate counts it
@@ -60,7 +68,7 @@ class MaxContractsPerInstrumentRule(Rule):
                 what = f"{cid} is not a known symbol and unlisted symbols are blocked; close it"
                 actions.append(self.close(ctx, cid, what))
         for symbol, positions in sorted(groups.items()):
-            limit = self.limits.get(symbol)
+            limit = self._limit(ctx, positions[0])
             if limit is None:
                 if self.block_unlisted:
                     for p in positions:
