@@ -33,7 +33,7 @@ from risk_manager.projectx.mapping import (
     user_events,
 )
 
-REPLAY_SECTIONS = ("trading_day", "rules", "contracts")
+REPLAY_SECTIONS = ("trading_day", "rules", "contracts", "accounts")
 
 
 class BadLine(ValueError):
@@ -41,7 +41,8 @@ class BadLine(ValueError):
 
 
 def load_replay_config(path: Path) -> Config:
-    """Only ``trading_day``, ``rules`` and ``contracts`` are read; other sections are ignored."""
+    """Only ``trading_day``, ``rules``, ``contracts`` and ``accounts`` (per-account rule
+    overrides, as the daemon applies them) are read; other sections are ignored."""
     return load_config(path, sections=REPLAY_SECTIONS)
 
 
@@ -140,7 +141,7 @@ def _table_row(rec: dict[str, Any]) -> str:
 def replay(
     events: Path = typer.Argument(..., help="JSON lines of gateway events, in time order."),
     config: Path = typer.Option(
-        ..., "--config", help="Config file (trading_day, rules, contracts are read)."
+        ..., "--config", help="Config file (trading_day, rules, contracts, accounts are read)."
     ),
     until: str | None = typer.Option(None, "--until", help="Move the clock here at the end."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per action."),
