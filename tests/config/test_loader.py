@@ -66,7 +66,7 @@ def test_config_error_is_a_refuse_to_start_listing_every_problem() -> None:
     message = str(info.value)
     assert message.startswith("x.yaml: 2 problems")
     assert "rules.mark: must be one of 'last' or 'bid_ask'" in message
-    assert "rules.max_retries: must be >= 0" in message
+    assert "rules.max_retries: -1 is outside the allowed 0 to 20" in message
 
 
 def test_environment_variables_are_substituted_before_validation() -> None:

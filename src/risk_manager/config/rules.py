@@ -16,15 +16,26 @@ from zoneinfo import ZoneInfo
 from pydantic import (
     AfterValidator,
     Field,
-    NonNegativeInt,
-    PositiveInt,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from risk_manager.config.durations import Duration, LockDuration, UntilSentinel
+from risk_manager.config.bounds import (
+    ContractCount,
+    Cooldown,
+    FillCount,
+    Grace,
+    MaxGap,
+    Retries,
+    RetryAfter,
+    StageBefore,
+    StaleMark,
+    Ticks,
+    TicksOrZero,
+)
+from risk_manager.config.durations import UntilSentinel
 from risk_manager.config.types import (
     ClockTime,
     Day,
@@ -52,7 +63,7 @@ EnabledMoney = Annotated[
 """A positive amount that must be set when the rule is enabled."""
 
 EnabledCount = Annotated[
-    PositiveInt | None, AfterValidator(_required_if_enabled), Field(validate_default=True)
+    ContractCount | None, AfterValidator(_required_if_enabled), Field(validate_default=True)
 ]
 
 
@@ -90,14 +101,16 @@ class MaxContracts(RuleConfig):
 
     limit: EnabledCount = None
     count: Literal["gross", "net"] = "gross"
-    micro_weight: PositiveDecimal = Decimal("1.0")  # 0.1: ten micros count as one mini
+    micro_weight: Annotated[PositiveDecimal, Field(le=1)] = Decimal(
+        "1.0"
+    )  # 0.1: ten micros count as one mini
 
 
 class MaxContractsPerInstrument(RuleConfig):
     rule_id: ClassVar[str] = "RULE-002"
     key: ClassVar[str] = "max_contracts_per_instrument"
 
-    limits: dict[str, PositiveInt] = Field(default_factory=dict)  # symbol → max |size|
+    limits: dict[str, ContractCount] = Field(default_factory=dict)  # symbol → max |size|
     unlisted: Literal["allow", "block"] = "allow"
 
     @field_validator("limits")
@@ -133,18 +146,18 @@ class MaxUnrealizedProfit(RuleConfig):
 class FrequencyCooldowns(Frozen):
     """How long RULE-006 locks after each window's limit breaks."""
 
-    per_minute: LockDuration = timedelta(seconds=60)
-    per_hour: LockDuration = timedelta(minutes=30)
-    per_session: LockDuration = UntilSentinel.RESET
+    per_minute: Cooldown = timedelta(seconds=60)
+    per_hour: Cooldown = timedelta(minutes=30)
+    per_session: Cooldown = UntilSentinel.RESET
 
 
 class TradeFrequencyLimit(RuleConfig):
     rule_id: ClassVar[str] = "RULE-006"
     key: ClassVar[str] = "trade_frequency_limit"
 
-    per_minute: PositiveInt | None = None  # fills allowed in the last 60 s
-    per_hour: PositiveInt | None = None  # … in the last 60 min
-    per_session: PositiveInt | None = None  # … in the trading day
+    per_minute: FillCount | None = None  # fills allowed in the last 60 s
+    per_hour: FillCount | None = None  # … in the last 60 min
+    per_session: FillCount | None = None  # … in the trading day
     cooldown: FrequencyCooldowns = Field(default_factory=FrequencyCooldowns)
     flatten: bool = True
 
@@ -159,7 +172,7 @@ class TradeFrequencyLimit(RuleConfig):
 
 class LossTier(Frozen):
     loss: Money  # one closing fill losing at least this much (net of its fees)
-    cooldown: LockDuration
+    cooldown: Cooldown
 
 
 class CooldownAfterLoss(RuleConfig):
@@ -186,7 +199,7 @@ class NoStopLossGrace(RuleConfig):
     rule_id: ClassVar[str] = "RULE-008"
     key: ClassVar[str] = "no_stop_loss_grace"
 
-    grace: Duration = timedelta(seconds=30)
+    grace: Grace = timedelta(seconds=30)
 
 
 class SessionWindow(Frozen):
@@ -214,9 +227,9 @@ class SessionBlockOutside(RuleConfig):
     timezone: TimeZoneName = "America/Chicago"
     sessions: list[SessionWindow] = Field(default_factory=_topstep_sessions, min_length=1)
     holidays: bool = True  # closed on the calendar's holidays
-    warn_before: Duration = timedelta(minutes=15)  # 0s turns a stage off
-    block_entries_before: Duration = timedelta(minutes=10)
-    flatten_before: Duration = timedelta(minutes=5)
+    warn_before: StageBefore = timedelta(minutes=15)  # 0s turns a stage off
+    block_entries_before: StageBefore = timedelta(minutes=10)
+    flatten_before: StageBefore = timedelta(minutes=5)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -227,7 +240,7 @@ class AuthLossGuard(RuleConfig):
     rule_id: ClassVar[str] = "RULE-010"
     key: ClassVar[str] = "auth_loss_guard"
 
-    max_gap: Duration = timedelta(seconds=30)
+    max_gap: MaxGap = timedelta(seconds=30)
     on_gap: Literal["alert", "flatten"] = "alert"
 
 
@@ -245,21 +258,21 @@ class SymbolBlocks(RuleConfig):
 
 
 class Breakeven(Frozen):
-    trigger_ticks: PositiveInt  # profit in ticks that moves the stop
-    offset_ticks: NonNegativeInt = 0  # stop goes to entry + offset
+    trigger_ticks: Ticks  # profit in ticks that moves the stop
+    offset_ticks: TicksOrZero = 0  # stop goes to entry + offset
 
 
 class Trailing(Frozen):
-    activate_ticks: NonNegativeInt  # profit in ticks that starts trailing
-    trail_ticks: PositiveInt  # distance behind the best price
+    activate_ticks: TicksOrZero  # profit in ticks that starts trailing
+    trail_ticks: Ticks  # distance behind the best price
 
 
 class TradeManagement(RuleConfig):
     rule_id: ClassVar[str] = "RULE-012"
     key: ClassVar[str] = "trade_management"
 
-    stop_loss_ticks: PositiveInt | None = None
-    take_profit_ticks: PositiveInt | None = None
+    stop_loss_ticks: Ticks | None = None
+    take_profit_ticks: Ticks | None = None
     breakeven: Breakeven | None = None
     trailing: Trailing | None = None
 
@@ -356,9 +369,9 @@ class RulesConfig(Frozen):
 
     # engine-wide
     mark: Literal["last", "bid_ask"] = "last"  # price that values open positions
-    stale_mark: Duration = timedelta(seconds=10)  # an open position without a mark → alert
-    retry_after: Duration = timedelta(seconds=2)  # re-propose an unconfirmed action after
-    max_retries: NonNegativeInt = 3  # then escalate as a critical alert
+    stale_mark: StaleMark = timedelta(seconds=10)  # an open position without a mark → alert
+    retry_after: RetryAfter = timedelta(seconds=2)  # re-propose an unconfirmed action after
+    max_retries: Retries = 3  # then escalate as a critical alert
 
     def all_rules(self) -> list[RuleConfig]:
         """Every rule's config, in rule-id order."""

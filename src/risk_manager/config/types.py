@@ -39,11 +39,24 @@ def to_decimal(value: object) -> Decimal:
     return result
 
 
-Money = Annotated[Decimal, BeforeValidator(to_decimal), Field(gt=0)]
-"""A positive amount in account currency (USD)."""
+MAX_MONEY = Decimal(10_000_000)  # USD: far above any Topstep account or limit (CONFIG.md)
 
-NonNegativeMoney = Annotated[Decimal, BeforeValidator(to_decimal), Field(ge=0)]
-"""An amount in account currency that may be zero."""
+
+def _at_most_max_money(value: Decimal) -> Decimal:
+    if value > MAX_MONEY:
+        raise ValueError(f"{value} is more than the allowed {MAX_MONEY:,} (USD)")
+    return value
+
+
+Money = Annotated[
+    Decimal, BeforeValidator(to_decimal), Field(gt=0), AfterValidator(_at_most_max_money)
+]
+"""A positive amount in account currency (USD), at most 10,000,000."""
+
+NonNegativeMoney = Annotated[
+    Decimal, BeforeValidator(to_decimal), Field(ge=0), AfterValidator(_at_most_max_money)
+]
+"""An amount in account currency that may be zero, at most 10,000,000."""
 
 PositiveDecimal = Annotated[Decimal, BeforeValidator(to_decimal), Field(gt=0)]
 

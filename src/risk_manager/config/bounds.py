@@ -1,0 +1,77 @@
+"""Finite, generous bounds on every duration, amount and count of the rules (docs/CONFIG.md
+"Bounds"). A value past them would switch its rule off in effect (a cooldown of 99999999d, a
+retry every 99999999d, a limit of 1e30), so it is refused with the key and the allowed range."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import AfterValidator, StrictInt
+
+from risk_manager.config.durations import (
+    Duration,
+    LockDuration,
+    UntilSentinel,
+    format_duration,
+)
+
+
+def _duration_within(lo: timedelta, hi: timedelta) -> Callable[[timedelta], timedelta]:
+    def check(value: timedelta) -> timedelta:
+        if not lo <= value <= hi:
+            raise ValueError(
+                f"{format_duration(value)} is outside the allowed "
+                f"{format_duration(lo)} to {format_duration(hi)}"
+            )
+        return value
+
+    return check
+
+
+def _lock_within(hi: timedelta) -> Callable[[timedelta | UntilSentinel], timedelta | UntilSentinel]:
+    check = _duration_within(timedelta(seconds=1), hi)
+
+    def lock(value: timedelta | UntilSentinel) -> timedelta | UntilSentinel:
+        if isinstance(value, UntilSentinel):
+            return value
+        try:
+            return check(value)
+        except ValueError as exc:
+            ends = ", ".join(s.value for s in UntilSentinel)
+            raise ValueError(f"{exc}; for longer use {ends}") from None
+
+    return lock
+
+
+def _int_within(lo: int, hi: int) -> Callable[[int], int]:
+    def check(value: int) -> int:
+        if not lo <= value <= hi:
+            raise ValueError(f"{value} is outside the allowed {lo} to {hi}")
+        return value
+
+    return check
+
+
+def _d(**kw: float) -> timedelta:
+    return timedelta(**kw)
+
+
+Grace = Annotated[Duration, AfterValidator(_duration_within(_d(seconds=0.1), _d(hours=1)))]
+"""RULE-008's grace: 0.1 s to 1 h."""
+StageBefore = Annotated[Duration, AfterValidator(_duration_within(_d(), _d(hours=12)))]
+"""RULE-009's stages before a session end: 0 s (off) to 12 h."""
+MaxGap = Annotated[Duration, AfterValidator(_duration_within(_d(seconds=0.1), _d(hours=1)))]
+"""RULE-010's hub gap: 0.1 s to 1 h."""
+StaleMark = Annotated[Duration, AfterValidator(_duration_within(_d(seconds=1), _d(days=1)))]
+"""How long a position may go without a live quote: 1 s to 1 day."""
+RetryAfter = Annotated[Duration, AfterValidator(_duration_within(_d(seconds=0.1), _d(minutes=1)))]
+"""When an unconfirmed action is proposed again: 0.1 s to 1 min."""
+Cooldown = Annotated[LockDuration, AfterValidator(_lock_within(_d(days=7)))]
+"""A lock's length: 1 s to 7 days, or an ``until_…`` end."""
+ContractCount = Annotated[StrictInt, AfterValidator(_int_within(1, 1000))]
+FillCount = Annotated[StrictInt, AfterValidator(_int_within(1, 1_000_000))]
+Ticks = Annotated[StrictInt, AfterValidator(_int_within(1, 100_000))]
+TicksOrZero = Annotated[StrictInt, AfterValidator(_int_within(0, 100_000))]
+Retries = Annotated[StrictInt, AfterValidator(_int_within(0, 20))]
