@@ -2,7 +2,7 @@
 async context manager with one staged shutdown path (DESIGN.md style 11).
 
 Start: open the store → log in → find the guarded accounts → build one engine and actor per
-account → restore locks → reconcile every account from REST (rules re-evaluated before
+account → restore rule memory and locks → reconcile every account from REST (rules re-evaluated before
 anything else) → mark enforcement left unfinished by a previous run as re-checked → connect
 the hubs → serve the API. After every hub reconnect the accounts are reconciled again.
 """
@@ -152,6 +152,7 @@ class Daemon:
             )
             actor.enforcer.on_outcome = actor.on_outcome
             self.actors[account.id] = actor
+            self._restore_memory(engine, account.id)  # before any event: floors, tags, marks
             restored = self._store.active_locks(now, account.id)
             await actor.carry_out(engine.restore_locks(restored, now), now)
             if restored:
@@ -173,6 +174,21 @@ class Daemon:
             )
             self.api_url = api.url
             _log.info("local API and dashboard at %s", api.url)
+
+    def _restore_memory(self, engine: Engine, account_id: int) -> None:
+        """The account's rule memory from the store (docs/ENGINE.md "Restarts"). Unreadable
+        memory refuses the start: guessing a floor again is the fault it exists to prevent."""
+        stored = self._store.rule_memory(account_id)
+        try:
+            engine.restore_memory(account_id, stored)
+        except ValueError as exc:
+            raise RefuseToStart(
+                f"account {account_id}: stored rule memory is unreadable ({exc}); restore the "
+                "store from a backup, or remove its rule_memory rows for this account to "
+                "start from the config again"
+            ) from exc
+        if stored:
+            _log.info("account %s: rule memory restored (%s)", account_id, ", ".join(stored))
 
     async def stop(self) -> None:
         """Staged: stop taking events, let enforcement in flight finish, close connections."""
