@@ -252,6 +252,7 @@ class Engine:
                 state.ledger.roll_week(week)
             if state.ledger.day_label != day:
                 state.ledger.roll_day(day)
+                self._remember(state, now)  # the balance at the reset may raise a peak
         self._next_reset = self.calendar.next_reset(now)
         self._next_week = self.calendar.next_weekly_reset(now)
 
@@ -546,6 +547,14 @@ class Engine:
             if proposed:
                 out.extend(self._admit(state, proposed, now))
         return out
+
+    def _remember(self, state: AccountState, now: datetime) -> None:
+        """Every rule of the account updates its memory (outside an event: a day roll)."""
+        ctx = self._context(state, now, None)
+        for rule in state.rules:
+            remembered = rule.remember(ctx)
+            if remembered:
+                state.memory.update(rule.key, remembered)
 
     def _warn(self, state: AccountState, rule: Rule, ctx: Context) -> list[AnyAction]:
         if rule.key in ctx.locked_rules:  # past warning: the rule already acted

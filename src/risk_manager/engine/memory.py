@@ -82,7 +82,10 @@ class RuleMemory:
             self._tag_order.append(tag)
         while len(self._tag_order) > OUR_TAGS_KEPT:
             self.our_tags.discard(self._tag_order.popleft())
-        n = self.tags_placed() + len(new)
+        n = self.tags_placed()
+        for tag in new:  # tags end in their number (rm-sl-7-12), which may skip a trader's
+            last = tag.rsplit("-", 1)[-1]
+            n = max(n + 1, int(last)) if last.isdigit() else n + 1
         self.update(ENGINE_KEY, {"our_tags": list(self._tag_order), "tags_placed": n})
 
     def tags_placed(self) -> int:

@@ -2,9 +2,10 @@
 async context manager with one staged shutdown path (DESIGN.md style 11).
 
 Start: open the store → log in → find the guarded accounts → build one engine and actor per
-account → restore rule memory and locks → reconcile every account from REST (rules re-evaluated before
-anything else) → mark enforcement left unfinished by a previous run as re-checked → connect
-the hubs → serve the API. After every hub reconnect the accounts are reconciled again.
+account → restore rule memory and locks → reconcile every account from REST (rules
+re-evaluated before anything else) → mark enforcement left unfinished by a previous run as
+re-checked → connect the hubs → serve the API. After every hub reconnect the accounts are
+reconciled again.
 """
 
 from __future__ import annotations
@@ -178,7 +179,7 @@ class Daemon:
     def _restore_memory(self, engine: Engine, account_id: int) -> None:
         """The account's rule memory from the store (docs/ENGINE.md "Restarts"). Unreadable
         memory refuses the start: guessing a floor again is the fault it exists to prevent."""
-        stored = self._store.rule_memory(account_id)
+        stored = self.store.rule_memory(account_id)
         try:
             engine.restore_memory(account_id, stored)
         except ValueError as exc:

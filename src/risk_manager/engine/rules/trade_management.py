@@ -50,9 +50,14 @@ class TradeManagementRule(Rule):
         self._activate: int | None = min(starts) if starts else None  # ticks that move a stop
         self._pending: dict[tuple[str, str, int], PlaceOrder] = {}  # (cid, kind, size)
 
-    def _tag(self, kind: str, account_id: int) -> str:
-        self._n += 1
-        return f"rm-{kind}-{account_id}-{self._n}"
+    def _tag(self, ctx: Context, kind: str) -> str:
+        """The next tag never used on the account: not by us (memory), and not by any order
+        seen (a trader may type ``rm-`` tags too; the gateway refuses a repeated tag)."""
+        while True:
+            self._n += 1
+            tag = f"rm-{kind}-{ctx.account_id}-{self._n}"
+            if tag not in ctx.ledger.tags_seen:
+                return tag
 
     def remember(self, ctx: Context) -> Mapping[str, Any] | None:
         """The best price since each position opened: ``{"best": {contract: [opened_at,
@@ -175,7 +180,7 @@ class TradeManagementRule(Rule):
             type=kind,
             size=p.size,
             price=price,
-            custom_tag=self._tag(label, ctx.account_id),
+            custom_tag=self._tag(ctx, label),
         )
         self._pending[key] = action
         return [action]
