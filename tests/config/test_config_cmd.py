@@ -144,3 +144,46 @@ def test_config_check_lists_listed_accounts_and_their_overrides(
     assert "accounts:    only 11 (combine), 12" in result.stdout
     assert "account 11 (combine): RULE-015 daily_net_loss" in result.stdout
     assert "limit=600" in result.stdout
+
+
+SHARED = """
+accounts: {mode: %s, list: %s}
+rules:
+  trailing_drawdown: {enabled: true, max_drawdown: 2000, starting_balance: 50000}
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "entries"),
+    [("all", "[]"), ("listed", "[{id: 1}, {id: 2}]")],
+)
+def test_a_global_starting_balance_shared_by_accounts_is_refused(
+    runner: CliRunner, tmp_path: Path, mode: str, entries: str
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(SHARED % (mode, entries), encoding="utf-8")
+    result = runner.invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "rules.trailing_drawdown.starting_balance: 50000 would" in result.output
+    assert "accounts.list[].rules.trailing_drawdown.starting_balance" in result.output
+
+
+def test_per_account_starting_balances_are_shown(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        """
+accounts:
+  mode: all
+  list:
+    - {id: 1, name: 50K, rules: {trailing_drawdown: {starting_balance: 50000}}}
+    - {id: 2, name: 150K, rules: {trailing_drawdown: {starting_balance: 150000}}}
+rules:
+  trailing_drawdown: {enabled: true, max_drawdown: 2000}
+""",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "account 1 (50K): 50000" in result.stdout
+    assert "account 2 (150K): 150000" in result.stdout
+    assert "every other account: its own balance first seen" in result.stdout

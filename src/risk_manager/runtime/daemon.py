@@ -22,6 +22,7 @@ from typing import Any, Self
 
 from risk_manager.api.server import running_api
 from risk_manager.calendar import TradingCalendar
+from risk_manager.config.errors import ConfigError
 from risk_manager.config.models import Config
 from risk_manager.domain.errors import RefuseToStart
 from risk_manager.domain.events import (
@@ -124,6 +125,9 @@ class Daemon:
     async def _start(self) -> None:
         cfg = self.config
         cfg.require_broker_credentials()
+        shared = cfg.shared_size_problems()
+        if shared:  # a 100K account must never run on a 50K account's floor
+            raise ConfigError(shared)
         self._store = Store.open(cfg.store.path)
         self._stack.callback(self._store.close)
         # Read before this run journals anything: only these are a previous run's leftovers.
