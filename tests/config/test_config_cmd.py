@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -153,6 +154,12 @@ rules:
 """
 
 
+def _check(runner: CliRunner, tmp_path: Path, text: str) -> Any:
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8")
+    return runner.invoke(app, ["config", "check", str(path)])
+
+
 @pytest.mark.parametrize(
     ("mode", "entries"),
     [("all", "[]"), ("listed", "[{id: 1}, {id: 2}]")],
@@ -160,17 +167,16 @@ rules:
 def test_a_global_starting_balance_shared_by_accounts_is_refused(
     runner: CliRunner, tmp_path: Path, mode: str, entries: str
 ) -> None:
-    path = tmp_path / "c.yaml"
-    path.write_text(SHARED % (mode, entries), encoding="utf-8")
-    result = runner.invoke(app, ["config", "check", str(path)])
+    result = _check(runner, tmp_path, SHARED % (mode, entries))
     assert result.exit_code == 2, result.output
     assert "rules.trailing_drawdown.starting_balance: 50000 would" in result.output
     assert "accounts.list[].rules.trailing_drawdown.starting_balance" in result.output
 
 
 def test_per_account_starting_balances_are_shown(runner: CliRunner, tmp_path: Path) -> None:
-    path = tmp_path / "c.yaml"
-    path.write_text(
+    result = _check(
+        runner,
+        tmp_path,
         """
 accounts:
   mode: all
@@ -180,10 +186,8 @@ accounts:
 rules:
   trailing_drawdown: {enabled: true, max_drawdown: 2000}
 """,
-        encoding="utf-8",
     )
-    result = runner.invoke(app, ["config", "check", str(path)])
     assert result.exit_code == 0, result.output
-    assert "account 1 (50K): 50000" in result.stdout
-    assert "account 2 (150K): 150000" in result.stdout
-    assert "every other account: its own balance first seen" in result.stdout
+    lines = result.stdout.splitlines()
+    assert "  account 1 (50K): 50000" in lines and "  account 2 (150K): 150000" in lines
+    assert "  every other account: its own balance first seen (stored)" in lines

@@ -213,3 +213,13 @@ def test_rule_012_skips_a_tag_the_trader_already_used() -> None:
     assert "rm-sl-7-1" not in tags and len(set(tags)) == 2
     later = _stop_tags(sim.position(MNQ, 1, "20000"))
     assert not set(later) & {"rm-sl-7-1", *tags}
+
+
+def test_unreadable_memory_is_refused_not_guessed() -> None:
+    engine = Engine(rules(), CAL, DEFAULT_CATALOG)
+    for bad in ({"trailing_drawdown": "48000"}, {"_engine": {"our_tags": "rm-sl-7-1"}}):
+        try:
+            engine.restore_memory(ACC, bad)  # type: ignore[arg-type]
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad!r} was restored")

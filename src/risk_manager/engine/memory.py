@@ -107,8 +107,10 @@ class RuleMemory:
             isinstance(k, str) and isinstance(v, Mapping) for k, v in data.items()
         ):
             raise ValueError(f"rule memory must map rule keys to mappings, got {data!r}")
-        self._data = {k: dict(copy.deepcopy(dict(v))) for k, v in data.items()}
-        tags = self._data.get(ENGINE_KEY, {}).get("our_tags", [])
+        tags = data.get(ENGINE_KEY, {}).get("our_tags", [])
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise ValueError(f"rule memory: our_tags must be a list of tags, got {tags!r}")
+        self._data = {k: copy.deepcopy(dict(v)) for k, v in data.items()}
         self._tag_order = deque(str(t) for t in tags)
         self.our_tags.clear()  # the same set object: the ledger holds it
         self.our_tags.update(self._tag_order)
