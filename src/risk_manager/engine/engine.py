@@ -252,7 +252,8 @@ class Engine:
                 state.ledger.roll_week(week)
             if state.ledger.day_label != day:
                 state.ledger.roll_day(day)
-                self._remember(state, now)  # the balance at the reset may raise a peak
+                # the balance standing at the reset may raise an end-of-day peak
+                self._remember(state, self._context(state, now, None), state.rules)
         self._next_reset = self.calendar.next_reset(now)
         self._next_week = self.calendar.next_weekly_reset(now)
 
@@ -536,9 +537,7 @@ class Engine:
         out: list[AnyAction] = []
         memory = state.memory
         for rule in rules:
-            remembered = rule.remember(ctx)
-            if remembered:
-                memory.update(rule.key, remembered)
+            self._remember(state, ctx, (rule,))
             proposed = rule.evaluate(ctx)
             if proposed:  # our tags are recorded before the broker's order event can arrive
                 memory.placed(a.custom_tag for a in proposed if isinstance(a, PlaceOrder))
@@ -548,10 +547,11 @@ class Engine:
                 out.extend(self._admit(state, proposed, now))
         return out
 
-    def _remember(self, state: AccountState, now: datetime) -> None:
-        """Every rule of the account updates its memory (outside an event: a day roll)."""
-        ctx = self._context(state, now, None)
-        for rule in state.rules:
+    @staticmethod
+    def _remember(state: AccountState, ctx: Context, rules: Iterable[Rule]) -> None:
+        """The rules update their memory from the ledger (before they are evaluated, and at
+        a day roll); the only place rule memory changes but for tags and warn marks."""
+        for rule in rules:
             remembered = rule.remember(ctx)
             if remembered:
                 state.memory.update(rule.key, remembered)
