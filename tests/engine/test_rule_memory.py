@@ -223,3 +223,23 @@ def test_unreadable_memory_is_refused_not_guessed() -> None:
         except ValueError:
             continue
         raise AssertionError(f"{bad!r} was restored")
+
+
+def test_journalled_tags_count_when_the_memory_write_was_lost() -> None:
+    """The daemon stopped after placing a stop but before storing the memory: the journal's
+    tags (written before the order was sent) keep the stop ours and its tag unused."""
+    config = rules(trade_management={"stop_loss_ticks": 20})
+    sim = Sim(config)
+    (tag,) = _stop_tags(sim.position(NQ, 1, "20000"))
+    engine = Engine(config, CAL, DEFAULT_CATALOG)
+    engine.restore_memory(ACC, {}, [tag])  # the stored memory predates the stop
+    sim.engine = engine
+    stop = Order(
+        9001, ACC, NQ, OrderStatus.OPEN, OrderType.STOP, OrderSide.ASK, 1, T0, T0,
+        stop_price=Decimal("19995"), custom_tag=tag,
+    )  # fmt: skip
+    account = Account(ACC, "TEST", Decimal(50000), True)
+    out = engine.process(SnapshotEvent(sim.now, account, (long(NQ, 1, "20000"),), (stop,)), sim.now)
+    assert _stop_tags(out) == [] and engine.view(ACC, sim.now).our_orders == frozenset({9001})
+    later = _stop_tags(sim.position(MNQ, 1, "20000"))
+    assert len(later) == 1 and later[0] != tag

@@ -27,3 +27,13 @@ def test_saving_replaces_the_account_memory_whole(store: Store) -> None:
     assert store.rule_memory(7) == {"a": {"x": 3}}
     store.save_rule_memory(7, {}, T0)
     assert store.rule_memory(7) == {}
+
+
+def test_placed_tags_come_from_the_journal_oldest_first(store: Store) -> None:
+    for n, kind in enumerate(("place_order", "cancel_order", "place_order", "place_order")):
+        intent = {"custom_tag": f"rm-sl-7-{n}"} if kind == "place_order" else {"order_id": n}
+        store.journal_intent(7, "trade_management", kind, intent, T0)
+    store.journal_intent(8, "trade_management", "place_order", {"custom_tag": "rm-sl-8-1"}, T0)
+    assert store.placed_tags(7, 10) == ["rm-sl-7-0", "rm-sl-7-2", "rm-sl-7-3"]
+    assert store.placed_tags(7, 2) == ["rm-sl-7-2", "rm-sl-7-3"]
+    assert store.placed_tags(9, 10) == []

@@ -143,11 +143,21 @@ class Engine:
         state = self._accounts.get(account_id)
         return 0 if state is None else state.memory.version
 
-    def restore_memory(self, account_id: int, data: Mapping[str, Mapping[str, Any]]) -> None:
+    def restore_memory(
+        self,
+        account_id: int,
+        data: Mapping[str, Mapping[str, Any]],
+        placed_tags: Iterable[str] = (),
+    ) -> None:
         """Rule memory loaded from the store after a restart, before the first event: the
         RULE-016 peak and floor, RULE-012's tag count and best prices, our order tags and the
-        warn-once marks carry on where they were. Raises ``ValueError`` for malformed data."""
-        self._account(account_id).memory.restore(data)
+        warn-once marks carry on where they were. ``placed_tags``: the tags of orders the
+        journal says we placed (oldest first), recorded as ours too, so an order placed just
+        before a stop that outran the memory write is still ours and its tag never reused.
+        Raises ``ValueError`` for malformed data."""
+        memory = self._account(account_id).memory
+        memory.restore(data)
+        memory.placed(placed_tags)
 
     def clear_lock(
         self, account_id: int, which: int | str, now: datetime, by: str, reason: str | None = None

@@ -35,6 +35,7 @@ from risk_manager.domain.events import (
 from risk_manager.domain.models import Account
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.factory import calendar_for
+from risk_manager.engine.memory import OUR_TAGS_KEPT
 from risk_manager.projectx.bars import latest_bar_close
 from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.hub_connection import HubMessage
@@ -184,8 +185,9 @@ class Daemon:
         """The account's rule memory from the store (docs/ENGINE.md "Restarts"). Unreadable
         memory refuses the start: guessing a floor again is the fault it exists to prevent."""
         stored = self.store.rule_memory(account_id)
+        journalled = self.store.placed_tags(account_id, OUR_TAGS_KEPT)
         try:
-            engine.restore_memory(account_id, stored)
+            engine.restore_memory(account_id, stored, journalled)
         except ValueError as exc:
             raise RefuseToStart(
                 f"account {account_id}: stored rule memory is unreadable ({exc}); restore the "
