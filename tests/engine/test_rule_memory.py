@@ -243,3 +243,20 @@ def test_journalled_tags_count_when_the_memory_write_was_lost() -> None:
     assert _stop_tags(out) == [] and engine.view(ACC, sim.now).our_orders == frozenset({9001})
     later = _stop_tags(sim.position(MNQ, 1, "20000"))
     assert len(later) == 1 and later[0] != tag
+
+
+def test_a_new_store_numbers_tags_from_the_clock() -> None:
+    """A store that knows no tag of the account (new, or lost) cannot say which numbers an
+    earlier run used: tags number on from the clock's milliseconds instead of from 1."""
+    config = rules(trade_management={"stop_loss_ticks": 20})
+    sim = Sim(config)
+    (old,) = _stop_tags(sim.position(NQ, 1, "20000"))
+    engine = Engine(config, CAL, DEFAULT_CATALOG)
+    engine.restore_memory(ACC, {}, (), sim.now)
+    sim.engine = engine
+    snapshot(sim, "50000", (long(NQ, 1, "20000"),))
+    (new,) = _stop_tags(sim.position(MNQ, 1, "20000"))
+    assert new != old and int(new.rsplit("-", 1)[1]) > sim.now.timestamp() * 1000
+    kept = Engine(config, CAL, DEFAULT_CATALOG)  # a count that is known is kept
+    kept.restore_memory(ACC, {"_engine": {"tags_placed": 7}}, (), sim.now)
+    assert kept.memory(ACC)["_engine"]["tags_placed"] == 7

@@ -148,16 +148,21 @@ class Engine:
         account_id: int,
         data: Mapping[str, Mapping[str, Any]],
         placed_tags: Iterable[str] = (),
+        now: datetime | None = None,
     ) -> None:
         """Rule memory loaded from the store after a restart, before the first event: the
         RULE-016 peak and floor, RULE-012's tag count and best prices, our order tags and the
         warn-once marks carry on where they were. ``placed_tags``: the tags of orders the
         journal says we placed (oldest first), recorded as ours too, so an order placed just
         before a stop that outran the memory write is still ours and its tag never reused.
-        Raises ``ValueError`` for malformed data."""
+        ``now``: when neither knows a tag of the account (a new or lost store), tags number
+        on from the clock (:meth:`RuleMemory.seed_tags`). Raises ``ValueError`` for
+        malformed data."""
         memory = self._account(account_id).memory
         memory.restore(data)
         memory.placed(placed_tags)
+        if now is not None:
+            memory.seed_tags(now)
 
     def clear_lock(
         self, account_id: int, which: int | str, now: datetime, by: str, reason: str | None = None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 from collections import deque
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -92,6 +93,14 @@ class RuleMemory:
         """How many order tags this account has used, ever (RULE-012 numbers its tags on
         from here: the gateway refuses a ``customTag`` used before on the account)."""
         return int(self._data.get(ENGINE_KEY, {}).get("tags_placed", 0))
+
+    def seed_tags(self, at: datetime) -> None:
+        """When nothing is known of the account's tags (a new store, or one lost), number
+        them on from ``at`` in milliseconds: past any number an earlier run, whose store is
+        gone, could have used (the gateway refuses a repeated ``customTag`` for ever).
+        Nothing changes when a tag count is known."""
+        if self.tags_placed() == 0:
+            self.update(ENGINE_KEY, {"tags_placed": int(at.timestamp() * 1000)})
 
     # -- persistence ------------------------------------------------------------------------
 

@@ -158,7 +158,7 @@ class Daemon:
             )
             actor.enforcer.on_outcome = actor.on_outcome
             self.actors[account.id] = actor
-            self._restore_memory(engine, account.id)  # before any event: floors, tags, marks
+            self._restore_memory(engine, account.id, now)  # before any event: floors, tags, marks
             restored = self._store.active_locks(now, account.id)
             await actor.carry_out(engine.restore_locks(restored, now), now)
             if restored:
@@ -181,13 +181,13 @@ class Daemon:
             self.api_url = api.url
             _log.info("local API and dashboard at %s", api.url)
 
-    def _restore_memory(self, engine: Engine, account_id: int) -> None:
+    def _restore_memory(self, engine: Engine, account_id: int, now: datetime) -> None:
         """The account's rule memory from the store (docs/ENGINE.md "Restarts"). Unreadable
         memory refuses the start: guessing a floor again is the fault it exists to prevent."""
         stored = self.store.rule_memory(account_id)
         journalled = self.store.placed_tags(account_id, OUR_TAGS_KEPT)
         try:
-            engine.restore_memory(account_id, stored, journalled)
+            engine.restore_memory(account_id, stored, journalled, now)
         except ValueError as exc:
             raise RefuseToStart(
                 f"account {account_id}: stored rule memory is unreadable ({exc}); restore the "
