@@ -16,7 +16,7 @@ from risk_manager.domain.contracts import DEFAULT_CATALOG
 from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType, PositionType
 from risk_manager.domain.events import AccountEvent, SnapshotEvent
 from risk_manager.domain.locks import Lock, LockKind
-from risk_manager.domain.models import Account, Order, Position
+from risk_manager.domain.models import Account, Order, Position, Trade
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.rules.base import Context
 
@@ -260,3 +260,23 @@ def test_a_new_store_numbers_tags_from_the_clock() -> None:
     kept = Engine(config, CAL, DEFAULT_CATALOG)  # a count that is known is kept
     kept.restore_memory(ACC, {"_engine": {"tags_placed": 7}}, (), sim.now)
     assert kept.memory(ACC)["_engine"]["tags_placed"] == 7
+
+
+def test_end_of_day_reset_missed_while_down_still_raises_the_peak() -> None:
+    """Down across a daily reset: the balance at that reset is the balance read at start
+    less the day's realized net P&L read with it (before: the reset was lost, the peak
+    stayed at 50 000 and the floor 1 000 too low)."""
+    config = rules(trailing_drawdown={"max_drawdown": 2000, "mode": "end_of_day"})
+    sim = Sim(config)  # peak 50 000, floor 48 000
+    sim.account("51000")  # still 51 000 at the reset the daemon will not see
+    restart(sim, config)
+    sim.now += timedelta(days=1)  # restarted the next trading day, after a +300 fill
+    account = Account(ACC, "TEST", Decimal(51290), True)
+    fill = Trade(
+        77, ACC, NQ, sim.now, Decimal(20000), OrderSide.ASK, 1, 1, Decimal(10), Decimal(0),
+        Decimal(300), False,
+    )  # fmt: skip
+    sim.engine.process(SnapshotEvent(sim.now, account, (), (), (fill,)), sim.now)
+    view = sim.engine.view(ACC, sim.now).drawdown
+    assert view is not None and (view.peak, view.floor) == (Decimal(51000), Decimal(49000))
+    assert ("lock", "trailing_drawdown") in kinds(sim.account("48990"))

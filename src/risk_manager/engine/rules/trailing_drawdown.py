@@ -9,12 +9,15 @@ daily reset) or by every balance seen (``intraday``). The floor never falls, and
 
 Peak, floor and the starting balance are rule memory (RULES.md §3 details): kept by
 :meth:`TrailingDrawdownRule.remember`, stored, and restored after a restart, never recomputed
-from whatever balance comes first. :meth:`measure` and :meth:`evaluate` only read them.
+from whatever balance comes first. :meth:`measure` and :meth:`evaluate` only read them. A
+daily reset passed while the daemon was down still counts in ``end_of_day`` mode: its balance
+is the balance read at start less the day's realized net P&L read with it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -52,6 +55,9 @@ class TrailingDrawdownRule(Rule):
         peak = dec(mem.get("peak"))
         peak = start if peak is None else max(peak, start)
         high = ledger.balance_high if self.cfg.mode == "intraday" else ledger.eod_balance_high
+        if self.cfg.mode == "end_of_day":
+            missed = self._balance_at_missed_reset(ctx, mem.get("day"))
+            high = missed if high is None or (missed is not None and missed > high) else high
         if high is not None and high > peak:
             peak = high
         candidate = peak - self.max_drawdown
@@ -60,7 +66,32 @@ class TrailingDrawdownRule(Rule):
         floor = dec(mem.get("floor"))
         if floor is None or candidate > floor:
             floor = candidate
-        return {"start": str(start), "start_source": source, "peak": str(peak), "floor": str(floor)}
+        # the trading day whose balance was seen (a roll before the first balance after a
+        # restart must not hide the reset that passed while the daemon was down)
+        day = mem.get("day")
+        if ledger.day_label is not None and ledger.balance is not None:
+            day = ledger.day_label.isoformat()
+        return {
+            "start": str(start),
+            "start_source": source,
+            "peak": str(peak),
+            "floor": str(floor),
+            "day": day,
+        }
+
+    @staticmethod
+    def _balance_at_missed_reset(ctx: Context, remembered_day: Any) -> Decimal | None:
+        """The balance at the last daily reset when the memory was last updated on an earlier
+        trading day (the daemon was down at the reset): today's balance less today's
+        realized net P&L (the day's fills are read with the balance at start). Resets
+        missed before that one are not known. None when no reset was missed.
+        A reset the engine sees gives the same value (the day's totals are zero then)."""
+        ledger = ctx.ledger
+        if remembered_day is None or ledger.day_label is None or ledger.balance is None:
+            return None
+        if date.fromisoformat(str(remembered_day)) >= ledger.day_label:
+            return None
+        return ledger.balance - ledger.day_realized()
 
     def floor(self, ctx: Context) -> Decimal | None:
         """The remembered floor (None before any balance was seen)."""
