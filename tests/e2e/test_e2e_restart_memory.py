@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -94,29 +95,56 @@ async def test_soft_lock_baseline_holds_across_a_restart(guard: Guard, trader: S
     assert await trader.size("MNQ") == 2  # ... not to 0: the lots held before are the baseline
 
 
-async def test_rule_012_places_the_stop_for_the_first_position_after_a_restart(
-    guard: Guard, trader: SimTrader
-) -> None:
-    rules = "  trade_management: {enabled: true, stop_loss_ticks: 8}"
+STOPS_8 = "  trade_management: {enabled: true, stop_loss_ticks: 8}"
 
-    async def our_stop() -> dict[str, Any] | None:
-        stops = [o for o in await trader.working_orders() if o["type"] == STOP]
-        return stops[0] if len(stops) == 1 else None
 
-    await guard.start(rules)
+async def our_stop(trader: SimTrader) -> dict[str, Any] | None:
+    """The one stop working at the simulator (None: none, or more than one)."""
+    stops = [o for o in await trader.working_orders() if o["type"] == STOP]
+    return stops[0] if len(stops) == 1 else None
+
+
+async def stop_then_flat(guard: Guard, trader: SimTrader) -> dict[str, Any]:
+    """A first run: a position gets our stop, the trader exits (the stop is cancelled), the
+    daemon stops. Returns that stop (its tag is used on the account for good)."""
+
+    await guard.start(STOPS_8)
     await trader.open_position("MNQ", BUY, 1)
-    first = await wait_for(our_stop, "our first stop working")
+    first = await wait_for(partial(our_stop, trader), "our first stop working")
     await trader.market("MNQ", SELL, 1)
     await trader.wait_flat("MNQ")
     await trader.wait_cancelled(int(first["id"]))
     await guard.stop()
+    return first
 
-    await guard.start(rules)
+
+async def next_stop(guard: Guard, trader: SimTrader) -> dict[str, Any]:
+    """After the restart: the first position's stop, as the simulator holds it."""
+
+    await guard.start(STOPS_8)
     await trader.open_position("MNQ", BUY, 1)
-    second = await wait_for(our_stop, "a stop for the first position after the restart")
+    return await wait_for(
+        partial(our_stop, trader), "a stop for the first position after the restart"
+    )
+
+
+async def test_rule_012_places_the_stop_for_the_first_position_after_a_restart(
+    guard: Guard, trader: SimTrader
+) -> None:
+    first = await stop_then_flat(guard, trader)
+    second = await next_stop(guard, trader)
     assert second["customTag"] != first["customTag"]  # the gateway refuses a repeated tag
     assert second["side"] == SELL and second["size"] == 1
     assert int(second["id"]) in view(guard).our_orders
+
+
+async def test_rule_012_places_a_stop_after_a_restart_on_a_new_store(
+    guard: Guard, trader: SimTrader
+) -> None:
+    first = await stop_then_flat(guard, trader)
+    guard.db = guard.db.with_name("new-store.sqlite")  # the old store is gone
+    second = await next_stop(guard, trader)  # before: rm-sl-<account>-1 again, refused
+    assert second["customTag"] != first["customTag"]
 
 
 # -- two accounts of different sizes on one key -----------------------------------------------
