@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -144,3 +145,49 @@ def test_config_check_lists_listed_accounts_and_their_overrides(
     assert "accounts:    only 11 (combine), 12" in result.stdout
     assert "account 11 (combine): RULE-015 daily_net_loss" in result.stdout
     assert "limit=600" in result.stdout
+
+
+SHARED = """
+accounts: {mode: %s, list: %s}
+rules:
+  trailing_drawdown: {enabled: true, max_drawdown: 2000, starting_balance: 50000}
+"""
+
+
+def _check(runner: CliRunner, tmp_path: Path, text: str) -> Any:
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8")
+    return runner.invoke(app, ["config", "check", str(path)])
+
+
+@pytest.mark.parametrize(
+    ("mode", "entries"),
+    [("all", "[]"), ("listed", "[{id: 1}, {id: 2}]")],
+)
+def test_a_global_starting_balance_shared_by_accounts_is_refused(
+    runner: CliRunner, tmp_path: Path, mode: str, entries: str
+) -> None:
+    result = _check(runner, tmp_path, SHARED % (mode, entries))
+    assert result.exit_code == 2, result.output
+    assert "rules.trailing_drawdown.starting_balance: 50000 would" in result.output
+    assert "accounts.list[].rules.trailing_drawdown.starting_balance" in result.output
+
+
+def test_per_account_starting_balances_are_shown(runner: CliRunner, tmp_path: Path) -> None:
+    result = _check(
+        runner,
+        tmp_path,
+        """
+accounts:
+  mode: all
+  list:
+    - {id: 1, name: 50K, rules: {trailing_drawdown: {starting_balance: 50000}}}
+    - {id: 2, name: 150K, rules: {trailing_drawdown: {starting_balance: 150000}}}
+rules:
+  trailing_drawdown: {enabled: true, max_drawdown: 2000}
+""",
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "  account 1 (50K): 50000" in lines and "  account 2 (150K): 150000" in lines
+    assert "  every other account: its own balance first seen (stored)" in lines

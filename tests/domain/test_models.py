@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType, PositionType
 from risk_manager.domain.locks import Lock, LockKind
-from risk_manager.domain.models import Order, Position, Trade
+from risk_manager.domain.models import Position, Trade
 
 T0 = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 
@@ -37,21 +37,6 @@ def test_signed_sizes() -> None:
     short = Position(1, 2, "CON.F.US.MNQ.Z26", PositionType.SHORT, 3, Decimal("21000.25"))
     assert short.signed_size == -3
     assert OrderSide.ASK.sign == -1 and OrderSide.BID.opposite is OrderSide.ASK
-
-
-def test_our_orders_are_tagged_rm() -> None:
-    base = dict(
-        id=3_000_000_001,
-        account_id=1,
-        contract_id="c",
-        status=OrderStatus.OPEN,
-        type=OrderType.STOP,
-        side=OrderSide.ASK,
-        size=1,
-    )
-    assert Order(**base, custom_tag="rm-stop-1").is_ours  # type: ignore[arg-type]
-    assert not Order(**base, custom_tag="mine").is_ours  # type: ignore[arg-type]
-    assert not Order(**base).is_ours  # type: ignore[arg-type]
 
 
 def test_trade_net_pnl_is_exact() -> None:

@@ -79,3 +79,19 @@ def test_pnl_curve_samples_and_restarts_each_day() -> None:
     assert [p["net"] for p in curve.points()] == ["4.00", "9.00", "11.00"]
     curve.add(NOW.replace(hour=23), Decimal(1), "2026-03-11")
     assert [p["net"] for p in curve.points()] == ["1.00"]
+
+
+def test_account_json_shows_the_accounts_own_starting_balance_peak_and_floor() -> None:
+    config = parse_config(
+        "rules:\n  trailing_drawdown: {enabled: true, max_drawdown: 2000, mode: intraday}\n"
+    )
+    engine = Engine(config.rules_for(1), calendar_for(config.trading_day), config.catalog())
+    engine.process(AccountEvent(NOW, Account(1, "A", Decimal(150000), True)), NOW)
+    engine.process(AccountEvent(NOW, Account(1, "A", Decimal(151000), True)), NOW)
+    out = account_json(engine.view(1, NOW), config.catalog(), trading_day="2026-03-10", curve=[])
+    assert out["trailing_drawdown"] == {
+        "starting_balance": "150000.00",
+        "start_source": "first_balance",
+        "peak": "151000.00",
+        "floor": "149000.00",
+    }

@@ -59,3 +59,21 @@ def test_state_replaces_a_re_sent_enforcement_entry_by_id() -> None:
     s.apply({"type": "enforcement", "entry": {"id": 6, "outcome": "pending"}})
     s.apply({"type": "enforcement", "entry": {"id": 6, "outcome": "confirmed"}})
     assert s.log == [{"id": 6, "outcome": "confirmed"}, {"id": 5, "outcome": "confirmed"}]
+
+
+def test_status_shows_each_accounts_own_drawdown_floor() -> None:
+    from rich.console import Console
+
+    accounts = {
+        1: {"id": 1, "name": "50K", "trailing_drawdown": {
+            "starting_balance": "50000.00", "start_source": "config",
+            "peak": "51000.00", "floor": "49000.00"}},
+        2: {"id": 2, "name": "150K", "trailing_drawdown": {
+            "starting_balance": "150000.00", "start_source": "first_balance",
+            "peak": "150000.00", "floor": "148000.00"}},
+    }  # fmt: skip
+    console = Console(width=160, record=True)
+    console.print(render.overview(DashboardState(accounts=accounts), NOW))  # type: ignore[arg-type]
+    text = console.export_text()
+    assert "49,000.00" in text and "148,000.00" in text
+    assert "150,000.00 (first seen)" in text

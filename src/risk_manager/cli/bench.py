@@ -80,6 +80,9 @@ ALL_RULES: dict[str, Any] = {
 def _setup(engine: Engine) -> None:
     """Account, three positions, our stop and target on each (not timed)."""
     now = START
+    # our orders are those our engine recorded (RULES.md §1): as if it had placed them
+    tags = [f"rm-{'sl' if n % 2 else 'tp'}-{ACCOUNT}-{n}" for n in range(1, 2 * len(CONTRACTS) + 1)]
+    engine.restore_memory(ACCOUNT, {"_engine": {"our_tags": tags, "tags_placed": len(tags)}})
     engine.process(AccountEvent(now, Account(ACCOUNT, "BENCH", Decimal(50_000), True)), now)
     oid = 1
     for i, (cid, price) in enumerate(CONTRACTS.items()):

@@ -36,6 +36,11 @@ def _load_or_exit(path: Path) -> Config:
 def check(path: FileArgument) -> None:
     """Validate FILE; print a one-screen summary, or every problem (exit 2)."""
     config = _load_or_exit(path)
+    shared = config.shared_size_problems()
+    if shared:
+        for problem in shared:
+            typer.echo(f"{path}: {problem}", err=True)
+        raise typer.Exit(EXIT_BAD_CONFIG)
     typer.echo(f"{path}: ok")
     for line in summary(config):
         typer.echo(line)
@@ -100,4 +105,29 @@ def summary(config: Config) -> list[str]:
     )
     lines.extend(describe_rule(rule) for rule in enabled)
     lines.extend(_overrides(config))
+    lines.extend(_starting_balances(config))
+    return lines
+
+
+def _starting_balances(config: Config) -> list[str]:
+    """Where each account's RULE-016 starting balance comes from (never shared silently)."""
+    if not config.rules.trailing_drawdown.enabled and not any(
+        config.rules_for(e.id).trailing_drawdown.enabled for e in config.accounts.list
+    ):
+        return []
+    lines = ["starting balance (RULE-016, per account):"]
+    for entry in config.accounts.list:
+        td = config.rules_for(entry.id).trailing_drawdown
+        if td.enabled:
+            start = td.starting_balance
+            lines.append(
+                f"  account {entry.label}: "
+                + (f"{start}" if start is not None else "the balance first seen (stored)")
+            )
+    if config.accounts.mode == "all":
+        start = config.rules.trailing_drawdown.starting_balance
+        lines.append(
+            "  every other account: "
+            + (f"{start}" if start is not None else "its own balance first seen (stored)")
+        )
     return lines

@@ -115,6 +115,35 @@ class Config(Frozen):
         """The effective rules of an account: its overrides merged onto the global rules."""
         return self._account_rules.get(account_id, self.rules)
 
+    def shared_size_problems(self) -> list[str]:
+        """Values that depend on an account's size but would be shared by accounts of
+        different sizes (docs/CONFIG.md "Per-account values"): a global
+        ``rules.trailing_drawdown.starting_balance`` with ``accounts.mode: all`` (every
+        account the key sees gets it: a 100K account's floor would sit at 48,000), or one
+        inherited by more than one listed account. The daemon and ``config check`` refuse
+        them; a replay (one account) does not ask."""
+        start = self.rules.trailing_drawdown.starting_balance
+        if start is None:
+            return []
+        key = "rules.trailing_drawdown.starting_balance"
+        fix = (
+            "set it per account under accounts.list[].rules.trailing_drawdown."
+            "starting_balance, or leave it out to use each account's first balance seen"
+        )
+        if self.accounts.mode == "all":
+            return [
+                f"{key}: {start} would apply to every account the login can see, whatever "
+                f"its size (accounts.mode: all); {fix}"
+            ]
+        sharing = [
+            entry.label
+            for entry in self.accounts.list
+            if "starting_balance" not in (entry.rules.get("trailing_drawdown") or {})
+        ]
+        if len(sharing) > 1:
+            return [f"{key}: {start} would be shared by accounts {', '.join(sharing)}; {fix}"]
+        return []
+
     def guards(self, account_id: int) -> bool:
         """Whether this account is guarded (every account in ``all`` mode)."""
         return self.accounts.mode == "all" or self.accounts.entry(account_id) is not None

@@ -72,11 +72,6 @@ class Order:
     linked_order_id: int | None = None
 
     @property
-    def is_ours(self) -> bool:
-        """True when the risk manager placed it (customTag starts with ``rm-``)."""
-        return self.custom_tag is not None and self.custom_tag.startswith(RM_TAG_PREFIX)
-
-    @property
     def is_working(self) -> bool:
         return self.status.is_working
 

@@ -3,7 +3,9 @@
 Enforcement while locked (RULES.md §2): a hard lock cancels every working order of the trader and
 closes every position, again whenever a new one appears; a soft lock cancels only orders that
 would open or grow a position and reduces any growth back to the size held when the lock began
-(exits shrink that baseline). External locks are never fought.
+(exits shrink that baseline). After a restart the baseline is the book the broker reports in
+the first snapshot (RULES.md §2), not the empty book the engine starts with. External locks are
+never fought.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from risk_manager.domain.models import Order
 from risk_manager.engine.inflight import InFlightBook
 from risk_manager.engine.ledger import Ledger
 from risk_manager.engine.marks import Mark
+from risk_manager.engine.memory import RuleMemory
 from risk_manager.engine.rules import Rule, Trigger
 from risk_manager.engine.rules.session_block_outside import SessionBlockOutsideRule
 
@@ -47,9 +50,13 @@ class AccountState:
         self.config = config
         self.rules = rules
         self.ledger = Ledger(account_id)
+        self.memory = RuleMemory()
+        self.ledger.our_tags = self.memory.our_tags  # one set: our orders are those we recorded
         self.alerted: set[tuple[str, ...]] = set()
         self.inflight = InFlightBook(config.retry_after, config.max_retries)
         self.soft_baseline: dict[str, int] | None = None  # signed sizes allowed under soft lock
+        # a soft lock restored after a restart: its baseline is the broker's next snapshot
+        self.baseline_from_broker = False
         self._by_trigger: dict[Trigger, list[Rule]] = {
             t: [r for r in rules if r.triggers & t] for t in _SINGLE
         }
@@ -72,8 +79,23 @@ class AccountState:
         return True
 
     def start_soft_baseline(self) -> None:
-        if self.soft_baseline is None:
+        """A soft lock begins: the positions held now are the baseline (RULES.md §2)."""
+        if self.soft_baseline is None and not self.baseline_from_broker:
             self.soft_baseline = {cid: p.signed_size for cid, p in self.ledger.positions.items()}
+
+    def restore_soft_baseline(self) -> None:
+        """A soft lock restored after a restart: the positions already held are not known
+        yet (the book is empty until the broker's snapshot), so the baseline waits for it
+        (:meth:`broker_book_seen`); meanwhile no position is reduced for the lock."""
+        if self.soft_baseline is None:
+            self.baseline_from_broker = True
+
+    def broker_book_seen(self) -> None:
+        """The broker's snapshot is in the ledger: it is the restored soft lock's baseline."""
+        if self.baseline_from_broker:
+            self.baseline_from_broker = False
+            self.soft_baseline = None
+            self.start_soft_baseline()
 
     def live_since(self, cid: str, marks: dict[str, Mark]) -> datetime | None:
         """When the contract's price was last known live: the later of ``mark_wait`` (a first
@@ -177,6 +199,8 @@ class AccountState:
                 )
         if lock.kind is LockKind.HARD:
             return out + [close(cid, f"close {cid}") for cid in sorted(ledger.positions)]
+        if self.baseline_from_broker:
+            return out  # which positions are held is not known before the broker's book
         base = self.soft_baseline if self.soft_baseline is not None else {}
         for cid in [c for c in base if c not in ledger.positions]:
             base[cid] = 0  # exited: re-entering would be an entry

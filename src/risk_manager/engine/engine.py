@@ -10,12 +10,13 @@ is due so the runtime can tick then.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from risk_manager.config.rules import RULE_MODELS, RulesConfig
-from risk_manager.domain.actions import Alert, AnyAction, LockAccount, Severity
+from risk_manager.domain.actions import Alert, AnyAction, LockAccount, PlaceOrder, Severity
 from risk_manager.domain.contracts import ContractCatalog
 from risk_manager.domain.events import (
     AccountEvent,
@@ -34,9 +35,10 @@ from risk_manager.engine.account import STALE_REPEAT, AccountState
 from risk_manager.engine.inflight import Key
 from risk_manager.engine.lock_ledger import LockLedger
 from risk_manager.engine.marks import CachingCatalog, Mark
+from risk_manager.engine.memory import dec
 from risk_manager.engine.rules import LOSS_LOCK_RULES, Rule, Trigger, build_rules
 from risk_manager.engine.rules.base import CalendarLike, Context
-from risk_manager.engine.view import AccountView, PositionView, RuleView
+from risk_manager.engine.view import AccountView, DrawdownView, PositionView, RuleView
 
 _RULE_IDS = {m.key: m.rule_id for m in RULE_MODELS}
 _HOUR = timedelta(hours=1)
@@ -116,18 +118,51 @@ class Engine:
         return self.lock_ledger.all(account_id)
 
     def restore_locks(self, locks: Iterable[Lock], now: datetime) -> list[AnyAction]:
-        """Locks loaded from the store after a restart; those still running are enforced now."""
+        """Locks loaded from the store after a restart; those still running are enforced now.
+        A restored soft lock takes its baseline from the broker's first snapshot (RULES.md
+        §2): the positions the trader already holds are not entries."""
         locks = list(locks)
         self.lock_ledger.restore(locks)
         out: list[AnyAction] = []
         for lock in locks:
             state = self._account(lock.account_id)
             if lock.is_active(now) and lock.kind is LockKind.SOFT:
-                state.start_soft_baseline()
+                state.restore_soft_baseline()
         for account_id in sorted({lock.account_id for lock in locks}):
             out.extend(self._enforce(self._accounts[account_id], now))
         self._refresh_due(now)
         return out
+
+    def memory(self, account_id: int) -> dict[str, dict[str, Any]]:
+        """The account's rule memory as JSON-ready data (a copy), to persist next to the
+        locks (docs/ENGINE.md "Restarts")."""
+        return self._account(account_id).memory.to_json()
+
+    def memory_version(self, account_id: int) -> int:
+        """Moves whenever the account's rule memory changes (persist when it moved)."""
+        state = self._accounts.get(account_id)
+        return 0 if state is None else state.memory.version
+
+    def restore_memory(
+        self,
+        account_id: int,
+        data: Mapping[str, Mapping[str, Any]],
+        placed_tags: Iterable[str] = (),
+        now: datetime | None = None,
+    ) -> None:
+        """Rule memory loaded from the store after a restart, before the first event: the
+        RULE-016 peak and floor, RULE-012's tag count and best prices, our order tags and the
+        warn-once marks carry on where they were. ``placed_tags``: the tags of orders the
+        journal says we placed (oldest first), recorded as ours too, so an order placed just
+        before a stop that outran the memory write is still ours and its tag never reused.
+        ``now``: when neither knows a tag of the account (a new or lost store), tags number
+        on from the clock (:meth:`RuleMemory.seed_tags`). Raises ``ValueError`` for
+        malformed data."""
+        memory = self._account(account_id).memory
+        memory.restore(data)
+        memory.placed(placed_tags)
+        if now is not None:
+            memory.seed_tags(now)
 
     def clear_lock(
         self, account_id: int, which: int | str, now: datetime, by: str, reason: str | None = None
@@ -175,6 +210,19 @@ class Engine:
             locked=bool(active),
             room_to_loss_lock=room,
             fills_today=ledger.fills_day,
+            our_orders=frozenset(o.id for o in ledger.orders.values() if ledger.is_ours(o)),
+            drawdown=self._drawdown(state),
+        )
+
+    def _drawdown(self, state: AccountState) -> DrawdownView | None:
+        if not any(rule.key == "trailing_drawdown" for rule in state.rules):
+            return None
+        mem = state.memory.get("trailing_drawdown")
+        return DrawdownView(
+            dec(mem.get("start")),
+            mem.get("start_source"),
+            dec(mem.get("peak")),
+            dec(mem.get("floor")),
         )
 
     # -- accounts -----------------------------------------------------------------------------
@@ -206,6 +254,7 @@ class Engine:
             user_hub_down_since=self._user_down_since,
             stale_mark=state.config.stale_mark,
             sessions=state.sessions,
+            memory=state.memory,
         )
 
     # -- time ---------------------------------------------------------------------------------
@@ -218,6 +267,8 @@ class Engine:
                 state.ledger.roll_week(week)
             if state.ledger.day_label != day:
                 state.ledger.roll_day(day)
+                # the balance standing at the reset may raise an end-of-day peak
+                self._remember(state, self._context(state, now, None), state.rules)
         self._next_reset = self.calendar.next_reset(now)
         self._next_week = self.calendar.next_weekly_reset(now)
 
@@ -365,6 +416,7 @@ class Engine:
             state = self._account(event.account_id)
             out.extend(self._apply_account(state, AccountEvent(now, event.account), now))
             state.ledger.replace_book(event.positions, event.orders, now)
+            state.broker_book_seen()  # a restored soft lock's baseline (RULES.md §2)
             for trade in event.trades:  # already in the snapshot's positions
                 self._apply_trade(state, TradeEvent(now, trade), now, to_book=False)
             self._update_peak(state, now)
@@ -498,13 +550,26 @@ class Engine:
         if peak:  # the day's peak net P&L moves with prices
             state.ledger.raise_peak(ctx.unrealized())
         out: list[AnyAction] = []
+        memory = state.memory
         for rule in rules:
+            self._remember(state, ctx, (rule,))
             proposed = rule.evaluate(ctx)
+            if proposed:  # our tags are recorded before the broker's order event can arrive
+                memory.placed(a.custom_tag for a in proposed if isinstance(a, PlaceOrder))
             if not proposed and rule.warn_at is not None:
                 proposed = self._warn(state, rule, ctx)
             if proposed:
                 out.extend(self._admit(state, proposed, now))
         return out
+
+    @staticmethod
+    def _remember(state: AccountState, ctx: Context, rules: Iterable[Rule]) -> None:
+        """The rules update their memory from the ledger (before they are evaluated, and at
+        a day roll); the only place rule memory changes but for tags and warn marks."""
+        for rule in rules:
+            remembered = rule.remember(ctx)
+            if remembered:
+                state.memory.update(rule.key, remembered)
 
     def _warn(self, state: AccountState, rule: Rule, ctx: Context) -> list[AnyAction]:
         if rule.key in ctx.locked_rules:  # past warning: the rule already acted
@@ -517,7 +582,7 @@ class Engine:
         if limit <= 0 or value < limit * warn_at or rule.breached(value, limit):
             return []
         label = state.ledger.week_label if rule.period == "week" else state.ledger.day_label
-        if not state.once("warn", rule.key, str(label)):
+        if state.memory.warned(rule.key, str(label)):  # once per period, across restarts
             return []
         share = value / limit * 100
         return [rule.alert(ctx, f"{value:f} is {share:.0f}% of {limit:f} (warn_at {warn_at:g})")]
@@ -552,6 +617,7 @@ class Engine:
         soft = None if hard else self.lock_ledger.first_active(state.account_id, now, LockKind.SOFT)
         if soft is None:
             state.soft_baseline = None
+            state.baseline_from_broker = False
         lock = hard or soft
         if lock is None:
             return []

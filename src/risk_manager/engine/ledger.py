@@ -54,6 +54,9 @@ class Ledger:
     ours: dict[str, dict[int, Order]] = field(default_factory=dict)  # our working, by contract
     _valued: dict[str, tuple[Position, int, str, Decimal | None]] = field(default_factory=dict)
     tags_seen: set[str] = field(default_factory=set)  # customTags of orders seen
+    # customTags of the orders we placed (RULES.md §1: the record, not the ``rm-`` prefix,
+    # makes an order ours); the account's rule memory owns and persists this set.
+    our_tags: set[str] = field(default_factory=set)
     _seq: int = 0
     _trade_in_day: dict[int, tuple[bool, bool]] = field(default_factory=dict)
     order_fills: dict[int, int] = field(default_factory=dict)  # volume filled, by order id
@@ -101,15 +104,15 @@ class Ledger:
         if working:
             self.orders[order.id] = order
         else:
-            self._drop_order(order.id, order.contract_id, order.is_ours)
+            self._drop_order(order.id, order.contract_id, self.is_ours(order))
             return old
-        if order.is_ours or (old is not None and old.is_ours):
+        if self.is_ours(order) or (old is not None and self.is_ours(old)):
             self.ours.setdefault(order.contract_id, {})[order.id] = order
         return old
 
     def _drop_order(self, order_id: int, contract_id: str, ours: bool) -> None:
         old = self.orders.pop(order_id, None)
-        if ours or (old is not None and old.is_ours):
+        if ours or (old is not None and self.is_ours(old)):
             mine = self.ours.get(contract_id)
             if mine is not None:
                 mine.pop(order_id, None)
@@ -120,7 +123,12 @@ class Ledger:
         self.order_fills[trade.order_id] = filled
         order = self.orders.get(trade.order_id)
         if order is not None and filled >= order.size:
-            self._drop_order(order.id, order.contract_id, order.is_ours)
+            self._drop_order(order.id, order.contract_id, self.is_ours(order))
+
+    def is_ours(self, order: Order) -> bool:
+        """True only for an order we placed and recorded (RULES.md §1); a trader's order
+        tagged ``rm-…`` is the trader's."""
+        return order.custom_tag is not None and order.custom_tag in self.our_tags
 
     def apply_position(self, position: Position, at: datetime) -> Position | None:
         """The broker's position event: authoritative, whatever fills moved the book ahead."""
@@ -353,7 +361,7 @@ class Ledger:
 
     def trader_orders(self) -> list[Order]:
         """The trader's working orders that enforcement may cancel (never market orders)."""
-        return [o for o in self.orders.values() if o.is_cancellable and not o.is_ours]
+        return [o for o in self.orders.values() if o.is_cancellable and not self.is_ours(o)]
 
     def contract_ids(self) -> set[str]:
         return set(self.positions) | {o.contract_id for o in self.orders.values()}

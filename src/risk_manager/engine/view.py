@@ -31,6 +31,16 @@ class RuleView:
 
 
 @dataclass(frozen=True, slots=True)
+class DrawdownView:
+    """RULE-016's remembered state for one account (docs/ENGINE.md): money in USD."""
+
+    starting_balance: Decimal | None
+    start_source: str | None  # "config" (the account's setting) or "first_balance"
+    peak: Decimal | None
+    floor: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
 class AccountView:
     account_id: int
     name: str
@@ -49,3 +59,5 @@ class AccountView:
     locked: bool
     room_to_loss_lock: Decimal | None  # smallest room before a loss rule locks; None = none on
     fills_today: int
+    our_orders: frozenset[int] = frozenset()  # ids of working orders we placed (RULES.md §1)
+    drawdown: DrawdownView | None = None  # None: RULE-016 is off for the account

@@ -2,7 +2,8 @@
 
 The actor is the only code that touches its account's engine. For each event it runs
 ``engine.process(event, now)``, writes every new lock durably *before* anything is sent
-(RULES.md §5), hands the other actions to the enforcer, and records fills in the store. When
+(RULES.md §5), hands the other actions to the enforcer, records fills in the store and, when
+the engine's rule memory changed, stores it (after the actions are carried out). When
 the queue is idle it ticks the engine at its next wakeup, so timers (grace periods, cooldown
 ends, session edges, retries) fire on time without a separate scheduler task.
 """
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import Any
 
 from risk_manager.domain.actions import Alert, AnyAction, LockAccount, Severity, action_to_dict
 from risk_manager.domain.events import (
@@ -77,6 +80,12 @@ class AccountActor:
             else RestMarks(account_id, fetch_close, self.offer, clock, enforcer.keep)
         )
         self._rest_marks_checked = 0.0  # monotonic seconds
+        # rule memory: the version last handed to the store, the latest copy, and its writer
+        self.memory_version = engine.memory_version(account_id)
+        self._memory: dict[str, dict[str, Any]] | None = None
+        self._memory_dirty = False
+        self._memory_writer: asyncio.Task[None] | None = None
+        self._memory_lock = threading.Lock()  # writes land in order: the latest copy last
         enforcer.durable.on_alert = self._store_alert
 
     # -- feeding ------------------------------------------------------------------------------
@@ -134,6 +143,7 @@ class AccountActor:
         await self.carry_out(actions, now)
         if actions:
             self._metrics.observe_latency(time.perf_counter() - started)
+        self._persist_memory()
         self._want_rest_marks(now)
         await self._end_external_locks(event, now)
         self._record_fills(event)
@@ -262,6 +272,33 @@ class AccountActor:
         # on the record too, once the store takes it (the outage alerts once, so no loop)
         write = self.enforcer.durable.soon(self._journal_alert, alert, now, what="an alert")
         self.enforcer.keep(asyncio.ensure_future(write))
+
+    def _persist_memory(self) -> None:
+        """Store the rule memory when it changed, off the event path: a background writer
+        (through ``durable.soon``: a stuck store never holds enforcement back) writes the
+        latest copy; changes made while it writes are coalesced into its next round."""
+        version = self.engine.memory_version(self.account_id)
+        if version == self.memory_version:
+            return
+        self.memory_version = version
+        self._memory = self.engine.memory(self.account_id)
+        self._memory_dirty = True
+        if self._memory_writer is None or self._memory_writer.done():
+            self._memory_writer = asyncio.ensure_future(self._write_memory())
+            self.enforcer.keep(self._memory_writer)  # drained at shutdown like enforcement
+
+    async def _write_memory(self) -> None:
+        while self._memory_dirty:
+            self._memory_dirty = False
+            await self.enforcer.durable.soon(self._save_latest_memory, what="rule memory")
+
+    def _save_latest_memory(self) -> None:
+        # Every attempt (a retry of an older round included) writes the newest copy, one at a
+        # time: an older copy can never land after a newer one.
+        with self._memory_lock:
+            memory = self._memory
+            if memory is not None:
+                self.store.save_rule_memory(self.account_id, memory, self._clock())
 
     def _record_fills(self, event: Event) -> None:
         trades: tuple[Trade, ...] = ()

@@ -2,9 +2,10 @@
 async context manager with one staged shutdown path (DESIGN.md style 11).
 
 Start: open the store → log in → find the guarded accounts → build one engine and actor per
-account → restore locks → reconcile every account from REST (rules re-evaluated before
-anything else) → mark enforcement left unfinished by a previous run as re-checked → connect
-the hubs → serve the API. After every hub reconnect the accounts are reconciled again.
+account → restore rule memory and locks → reconcile every account from REST (rules
+re-evaluated before anything else) → mark enforcement left unfinished by a previous run as
+re-checked → connect the hubs → serve the API. After every hub reconnect the accounts are
+reconciled again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Self
 
 from risk_manager.api.server import running_api
 from risk_manager.calendar import TradingCalendar
+from risk_manager.config.errors import ConfigError
 from risk_manager.config.models import Config
 from risk_manager.domain.errors import RefuseToStart
 from risk_manager.domain.events import (
@@ -33,6 +35,7 @@ from risk_manager.domain.events import (
 from risk_manager.domain.models import Account
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.factory import calendar_for
+from risk_manager.engine.memory import OUR_TAGS_KEPT
 from risk_manager.projectx.bars import latest_bar_close
 from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.hub_connection import HubMessage
@@ -124,6 +127,9 @@ class Daemon:
     async def _start(self) -> None:
         cfg = self.config
         cfg.require_broker_credentials()
+        shared = cfg.shared_size_problems()
+        if shared:  # a 100K account must never run on a 50K account's floor
+            raise ConfigError(shared)
         self._store = Store.open(cfg.store.path)
         self._stack.callback(self._store.close)
         # Read before this run journals anything: only these are a previous run's leftovers.
@@ -153,6 +159,7 @@ class Daemon:
             )
             actor.enforcer.on_outcome = actor.on_outcome
             self.actors[account.id] = actor
+            self._restore_memory(engine, account.id, now)  # before any event: floors, tags, marks
             restored = self._store.active_locks(now, account.id)
             await actor.carry_out(engine.restore_locks(restored, now), now)
             if restored:
@@ -175,6 +182,22 @@ class Daemon:
             )
             self.api_url = api.url
             _log.info("local API and dashboard at %s", api.url)
+
+    def _restore_memory(self, engine: Engine, account_id: int, now: datetime) -> None:
+        """The account's rule memory from the store (docs/ENGINE.md "Restarts"). Unreadable
+        memory refuses the start: guessing a floor again is the fault it exists to prevent."""
+        stored = self.store.rule_memory(account_id)
+        journalled = self.store.placed_tags(account_id, OUR_TAGS_KEPT)
+        try:
+            engine.restore_memory(account_id, stored, journalled, now)
+        except ValueError as exc:
+            raise RefuseToStart(
+                f"account {account_id}: stored rule memory is unreadable ({exc}); restore the "
+                "store from a backup, or remove its rule_memory rows for this account to "
+                "start from the config again"
+            ) from exc
+        if stored:
+            _log.info("account %s: rule memory restored (%s)", account_id, ", ".join(stored))
 
     async def stop(self) -> None:
         """Staged: stop taking events, let enforcement in flight finish, close connections."""

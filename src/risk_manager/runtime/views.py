@@ -111,6 +111,7 @@ def account_json(
         },
         "pnl_curve": curve,
         "loss_limit": money(loss_limit),
+        "trailing_drawdown": _drawdown(view),
         # Past the limit the room is none, not negative: the lock says the rest.
         "room_to_loss_lock": money(
             None if view.room_to_loss_lock is None else max(Decimal(0), view.room_to_loss_lock)
@@ -138,13 +139,26 @@ def account_json(
                 "size": o.size,
                 "price": _price(o.stop_price if o.type.is_stop else o.limit_price),
                 "status": o.status.name.lower(),
-                "ours": o.is_ours,
+                "ours": o.id in view.our_orders,
             }
             for o in view.orders
             if o.is_working
         ],
         "rules": [_rule(r, detail(r.key)) for r in view.rules],
         "locks": [_lock(lock, view.at) for lock in active],
+    }
+
+
+def _drawdown(view: AccountView) -> JSON | None:
+    """RULE-016's starting balance, peak and floor for this account (None: rule off)."""
+    dd = view.drawdown
+    if dd is None:
+        return None
+    return {
+        "starting_balance": money(dd.starting_balance),
+        "start_source": dd.start_source,
+        "peak": money(dd.peak),
+        "floor": money(dd.floor),
     }
 
 

@@ -113,6 +113,19 @@ class JournalRepo:
             ).fetchall()
         return [_entry(r) for r in rows]
 
+    def placed_tags(self, account_id: int, limit: int) -> list[str]:
+        """The ``customTag`` of the newest ``limit`` orders we journalled placing on the
+        account, oldest first. The intent is written before the order is sent, so a tag is
+        here even when the daemon stopped before its rule memory was stored (RULES.md §1:
+        those orders are ours; the gateway refuses their tags again)."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT json_extract(intent, '$.custom_tag') FROM journal "
+                "WHERE account_id = ? AND kind = 'place_order' ORDER BY id DESC LIMIT ?",
+                (account_id, limit),
+            ).fetchall()
+        return [str(tag) for (tag,) in reversed(rows) if tag is not None]
+
     def journal(self, account_id: int | None = None, limit: int = 100) -> list[JournalEntry]:
         """The newest ``limit`` entries (of one account), newest first."""
         sql = f"SELECT {_COLS} FROM journal"

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from risk_manager.store.errors import SchemaTooNew
 
-EXPECTED_TABLES = frozenset({"locks", "timers", "fills", "pnl_snapshots", "journal", "audit_log"})
+EXPECTED_TABLES = frozenset(
+    {"locks", "rule_memory", "timers", "fills", "pnl_snapshots", "journal", "audit_log"}
+)
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 

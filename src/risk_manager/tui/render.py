@@ -98,7 +98,27 @@ def overview(state: DashboardState, now: datetime) -> RenderableType:
             money(pnl.get("unrealized")),
             str(sum(int(p.get("size", 0)) for p in a.get("positions", []))),
         )
-    return Group(t, locks_table(accounts, now))
+    return Group(t, drawdown_table(accounts), locks_table(accounts, now))
+
+
+def drawdown_table(accounts: list[JSON]) -> RenderableType:
+    """RULE-016 per account: its own starting balance, peak and floor."""
+    rows = [a for a in accounts if a.get("trailing_drawdown")]
+    if not rows:
+        return Text("")
+    t = Table(title="Trailing drawdown (RULE-016)", expand=True, title_justify="left")
+    for col in ("Account", "Starting balance", "Peak", "Floor"):
+        t.add_column(col, justify="left" if col == "Account" else "right")
+    for a in rows:
+        d = a["trailing_drawdown"]
+        source = "" if d.get("start_source") == "config" else " (first seen)"
+        t.add_row(
+            f"{a.get('name')} #{a.get('id')}",
+            Text.assemble(money(d.get("starting_balance"), sign=False), source),
+            money(d.get("peak"), sign=False),
+            money(d.get("floor"), sign=False),
+        )
+    return t
 
 
 def sparkline(curve: list[JSON], width: int = 60) -> str:

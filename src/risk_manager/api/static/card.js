@@ -58,7 +58,16 @@ function kpis(a) {
     roomBox,
     kpi("Realized", money(p.day_realized), signClass(p.day_realized), `week ${money(p.week_realized)}`),
     kpi("Unrealized", p.unrealized === null ? "unknown" : money(p.unrealized), signClass(p.unrealized),
-      p.unrealized === null ? "no mark yet" : null));
+      p.unrealized === null ? "no mark yet" : null),
+    drawdownBox(a.trailing_drawdown));
+}
+
+// RULE-016: this account's own starting balance, peak and floor (never another account's).
+function drawdownBox(d) {
+  if (!d) return null;
+  const start = d.start_source === "config" ? "start" : "first balance";
+  return kpi("Drawdown floor", d.floor === null ? "unknown" : money(d.floor, { sign: false }), "",
+    `${start} ${money(d.starting_balance, { sign: false })} · peak ${money(d.peak, { sign: false })}`);
 }
 
 function locks(list) {

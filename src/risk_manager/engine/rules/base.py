@@ -7,6 +7,7 @@ engine runs only the rules an event can affect.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -30,6 +31,7 @@ from risk_manager.domain.events import Event
 from risk_manager.domain.locks import LockKind
 from risk_manager.engine.ledger import Ledger
 from risk_manager.engine.marks import Mark
+from risk_manager.engine.memory import RuleMemory
 
 ZERO = Decimal(0)
 
@@ -84,6 +86,7 @@ class Context:
     user_hub_down_since: datetime | None = None
     stale_mark: timedelta = timedelta(seconds=10)
     sessions: CalendarLike | None = None  # RULE-009's sessions when it is on (else the default)
+    memory: RuleMemory = field(default_factory=RuleMemory)  # read it; the engine writes it
     _unrealized: Decimal | None = None
     _unrealized_known: bool = False
     _per_position: dict[str, Decimal | None] | None = None
@@ -173,7 +176,14 @@ class Rule:
         raise NotImplementedError
 
     def measure(self, ctx: Context) -> tuple[Decimal, Decimal] | None:
-        """(value, limit) in the direction that breaches upward; None when not measurable."""
+        """(value, limit) in the direction that breaches upward; None when not measurable.
+        Reads only: calling it any number of times changes nothing."""
+        return None
+
+    def remember(self, ctx: Context) -> Mapping[str, Any] | None:
+        """What this rule must remember after the event (new JSON values for its memory,
+        ``ctx.memory.get(self.key)``), or None. Called by the engine before ``evaluate``
+        whenever the rule runs; the only way a rule's state outlives an event or a restart."""
         return None
 
     def wakeup(self, ctx: Context) -> datetime | None:

@@ -5,20 +5,27 @@ target (type 1) ``take_profit_ticks`` ahead, sized to the position (a size chang
 order of the right size, then the stale one is cancelled); the stop moves to breakeven + offset
 once the best price since opening reaches ``trigger_ticks``, and trails ``trail_ticks`` behind
 the best price once ``activate_ticks`` is reached. A stop is never loosened. Our orders left on a
-flat contract are cancelled. Tags are ``rm-<sl|tp>-<account>-<n>``, unique per account.
+flat contract are cancelled. Tags are ``rm-<sl|tp>-<account>-<n>``, unique per account: ``n``
+counts on from the tags the account's rule memory says were used, across restarts (the gateway
+refuses a repeated ``customTag``). The best price since opening is rule memory too
+(:meth:`TradeManagementRule.remember`), keyed by the position's opening time, so a trailing
+stop does not forget its best price across a restart. Placements in flight (``_pending``) stay
+in the rule object on purpose: after a restart the broker's order list (our tags restored
+first) says what is working, and a placement lost in between is proposed again under a new tag.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from risk_manager.config.rules import TradeManagement
 from risk_manager.domain.actions import AnyAction, CancelOrder, ModifyOrder, PlaceOrder
 from risk_manager.domain.enums import OrderSide, OrderType, PositionType
 from risk_manager.domain.events import OrderEvent, PositionEvent, QuoteEvent
 from risk_manager.domain.models import Order, Position
+from risk_manager.engine.memory import dec
 from risk_manager.engine.rules.base import Context, Rule, Trigger
 
 
@@ -35,9 +42,7 @@ class TradeManagementRule(Rule):
     def __init__(self, config: TradeManagement) -> None:
         super().__init__(config)
         self.cfg = config
-        self._n = 0
-        self._best: dict[str, Decimal] = {}  # best price since the position opened
-        self._opened: dict[str, datetime | None] = {}  # the opening the best belongs to
+        self._n = 0  # the last tag number used in this evaluation (read from memory first)
         starts = [
             *([config.breakeven.trigger_ticks] if config.breakeven else []),
             *([config.trailing.activate_ticks] if config.trailing else []),
@@ -45,9 +50,60 @@ class TradeManagementRule(Rule):
         self._activate: int | None = min(starts) if starts else None  # ticks that move a stop
         self._pending: dict[tuple[str, str, int], PlaceOrder] = {}  # (cid, kind, size)
 
-    def _tag(self, kind: str, account_id: int) -> str:
-        self._n += 1
-        return f"rm-{kind}-{account_id}-{self._n}"
+    def _tag(self, ctx: Context, kind: str) -> str:
+        """The next tag never used on the account: not by us (memory), and not by any order
+        seen (a trader may type ``rm-`` tags too; the gateway refuses a repeated tag)."""
+        while True:
+            self._n += 1
+            tag = f"rm-{kind}-{ctx.account_id}-{self._n}"
+            if tag not in ctx.ledger.tags_seen:
+                return tag
+
+    def remember(self, ctx: Context) -> Mapping[str, Any] | None:
+        """The best price since each position opened: ``{"best": {contract: [opened_at,
+        price]}}`` (ISO instant or None, decimal string). Only kept when a breakeven or
+        trailing setting uses it; a flat contract's entry is dropped, a new opening starts
+        again from the average price."""
+        if self._activate is None:
+            return None
+        ledger = ctx.ledger
+        best: dict[str, list[Any]] = dict(ctx.memory.get(self.key).get("best", {}))
+        ev = ctx.event
+        cids = (
+            [ev.quote.contract_id]
+            if isinstance(ev, QuoteEvent)
+            else sorted(set(best) | set(ledger.positions))
+        )
+        changed = False
+        for cid in cids:
+            p = ledger.positions.get(cid)
+            entry = best.get(cid)
+            if p is None:
+                changed |= best.pop(cid, None) is not None
+                continue
+            opened = ledger.opened_at.get(cid)
+            since = None if opened is None else opened.isoformat()
+            held = dec(entry[1]) if entry is not None and entry[0] == since else None
+            mark = ctx.mark(cid)
+            last = mark.last if mark is not None else None
+            if last is None:
+                if entry is not None and held is None:  # an older opening's best
+                    del best[cid]
+                    changed = True
+                continue
+            held = p.average_price if held is None else held
+            now_best = max(held, last) if p.signed_size > 0 else min(held, last)
+            if entry != [since, str(now_best)]:
+                best[cid] = [since, str(now_best)]
+                changed = True
+        return {"best": best} if changed else None
+
+    def _best(self, ctx: Context, p: Position) -> Decimal | None:
+        """The remembered best price of this opening of ``p`` (None: none yet)."""
+        entry = ctx.memory.get(self.key).get("best", {}).get(p.contract_id)
+        opened = ctx.ledger.opened_at.get(p.contract_id)
+        since = None if opened is None else opened.isoformat()
+        return dec(entry[1]) if entry is not None and entry[0] == since else None
 
     def _ours(self, ctx: Context, cid: str, kind: OrderType, side: OrderSide) -> list[Order]:
         mine = ctx.ledger.ours.get(cid)
@@ -58,6 +114,7 @@ class TradeManagementRule(Rule):
         )
 
     def evaluate(self, ctx: Context) -> list[AnyAction]:
+        self._n = ctx.memory.tags_placed()
         ev = ctx.event
         if isinstance(ev, QuoteEvent):  # a price move: only that contract's stop can change
             p = ctx.ledger.positions.get(ev.quote.contract_id)
@@ -79,35 +136,25 @@ class TradeManagementRule(Rule):
         for cid in cids:
             p = ledger.positions.get(cid)
             if p is not None:
-                if self._opened.get(cid) != ledger.opened_at.get(cid):
-                    self._opened[cid] = ledger.opened_at.get(cid)
-                    self._best.pop(cid, None)  # a new position: a new best price
                 actions.extend(self._manage(ctx, cid, p))
                 continue
-            self._best.pop(cid, None)
-            self._opened.pop(cid, None)
             for order in sorted(ledger.ours.get(cid, {}).values(), key=lambda o: o.id):
                 actions.append(self._cancel(ctx, order, "position is flat"))
         return actions
 
     def _moves_stop(self, ctx: Context, p: Position) -> bool:
-        """Update the best price; True when it may now move the stop (fast path on quotes)."""
+        """True when this quote may move the stop (fast path on quotes): the best price
+        (already remembered for it) has reached the ticks that move a stop."""
         if self._activate is None:
             return False
         mark = ctx.mark(p.contract_id)
-        last = mark.last if mark is not None else None
-        if last is None:
-            return False
-        cid = p.contract_id
-        best = self._best.get(cid, p.average_price)
-        better = last > best if p.type is PositionType.LONG else last < best
-        if not better:
-            return cid not in self._best
-        self._best[cid] = last
-        spec = ctx.catalog.get(cid)
+        best = self._best(ctx, p)
+        if best is None or mark is None or mark.last != best:
+            return False  # only a quote that set a new best can move the stop
+        spec = ctx.catalog.get(p.contract_id)
         if spec is None:
             return True
-        moved = (last - p.average_price) / spec.tick_size
+        moved = (best - p.average_price) / spec.tick_size
         return (moved if p.type is PositionType.LONG else -moved) >= self._activate
 
     def _cancel(self, ctx: Context, order: Order, why: str) -> CancelOrder:
@@ -133,7 +180,7 @@ class TradeManagementRule(Rule):
             type=kind,
             size=p.size,
             price=price,
-            custom_tag=self._tag(label, ctx.account_id),
+            custom_tag=self._tag(ctx, label),
         )
         self._pending[key] = action
         return [action]
@@ -173,13 +220,7 @@ class TradeManagementRule(Rule):
         tick, sgn, avg = spec.tick_size, (1 if p.signed_size > 0 else -1), p.average_price
         exit_side = p.exit_side
         actions: list[AnyAction] = []
-        # best price since opening, from the mark
-        mark = ctx.mark(cid)
-        last = mark.last if mark is not None else None
-        if last is not None:
-            best = self._best.get(cid, avg)
-            self._best[cid] = max(best, last) if sgn > 0 else min(best, last)
-        wanted = self._wanted_stop(p, tick, sgn)
+        wanted = self._wanted_stop(p, tick, sgn, self._best(ctx, p))
         stops = self._ours(ctx, cid, OrderType.STOP, exit_side)
         if wanted is not None or stops:
             more, stop = self._sized(ctx, p, stops, OrderType.STOP, wanted, "sl")
@@ -208,13 +249,14 @@ class TradeManagementRule(Rule):
             actions.extend(more)
         return actions
 
-    def _wanted_stop(self, p: Position, tick: Decimal, sgn: int) -> Decimal | None:
+    def _wanted_stop(
+        self, p: Position, tick: Decimal, sgn: int, best: Decimal | None
+    ) -> Decimal | None:
         """The tightest stop price the settings ask for now (None: no stop wanted yet)."""
         avg = p.average_price
         cands: list[Decimal] = []
         if self.cfg.stop_loss_ticks is not None:
             cands.append(_round(avg - sgn * self.cfg.stop_loss_ticks * tick, tick, up=sgn > 0))
-        best = self._best.get(p.contract_id)
         if best is not None:
             moved = (best - avg) * sgn / tick
             be = self.cfg.breakeven
