@@ -17,9 +17,7 @@ from typer.testing import CliRunner
 from risk_manager.cli.main import app
 
 CASES = Path(__file__).parent / "cases"
-XFAIL: dict[str, str] = {  # case name → why it still fails
-    "R016e_eod_first_balance_is_not_an_eod_high": "RULE-016 peak in rule memory: not yet built",
-}
+XFAIL: dict[str, str] = {}  # case name → why it still fails (none today)
 runner = CliRunner()
 
 
