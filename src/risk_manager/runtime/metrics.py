@@ -31,6 +31,7 @@ FAMILIES = (
     f"{PREFIX}_hub_reconnects",
     f"{PREFIX}_rest_errors",
     f"{PREFIX}_rest_rate_limited",
+    f"{PREFIX}_wire_records_rejected",
     f"{PREFIX}_process_resident_memory_bytes",
 )
 
@@ -105,6 +106,13 @@ class Metrics:
             ["endpoint"],
             registry=r,
         )
+        self._wire_rejected = Counter(
+            f"{PREFIX}_wire_records_rejected",
+            "Gateway records (or REST replies) rejected as unreadable, by source (user, market,"
+            " rest), target (hub event or endpoint) and fault.",
+            ["source", "target", "fault"],
+            registry=r,
+        )
         r.register(_MemoryCollector())
 
     def event_processed(self, kind: str) -> None:
@@ -130,6 +138,10 @@ class Metrics:
 
     def rate_limited(self, endpoint: str) -> None:
         self._rate_limited.labels(endpoint=endpoint).inc()
+
+    def wire_record_rejected(self, source: str, target: str, fault: str) -> None:
+        """One record rejected at the wire boundary (``projectx.wire_faults``)."""
+        self._wire_rejected.labels(source=source, target=target, fault=fault).inc()
 
     def render(self) -> bytes:
         """The Prometheus text exposition of this registry."""
