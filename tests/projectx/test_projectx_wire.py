@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from px_fakes import FakeGateway, Reply, ok
 
+from risk_manager.domain.enums import OrderSide, OrderType
 from risk_manager.domain.errors import RetryLater
 from risk_manager.domain.events import TradeEvent
 from risk_manager.projectx import hub_protocol
@@ -134,3 +135,11 @@ def test_rejections_are_logged_once_per_kind_with_a_count_and_counted_on_metrics
         'risk_manager_wire_records_rejected_total{fault="not_finite",source="rest",'
         'target="Trade/search"} 1.0'
     ) in text
+
+
+async def test_an_order_id_that_is_a_boolean_is_no_order_id(
+    client: ProjectXClient, gateway: FakeGateway
+) -> None:
+    gateway.script("Order/place", ok(orderId=True))
+    with pytest.raises(RetryLater, match="orderId"):
+        await client.place_order(1, "C", OrderType.MARKET, OrderSide.BID, 1)

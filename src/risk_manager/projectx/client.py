@@ -35,7 +35,7 @@ from risk_manager.projectx.replies import list_of, malformed, parse_rows
 from risk_manager.projectx.rest import RestTransport, Sleep
 from risk_manager.projectx.token import Clock, TokenManager
 from risk_manager.projectx.wire_faults import WireFaults
-from risk_manager.projectx.wire_values import Fault, WireError
+from risk_manager.projectx.wire_values import Fault, WireError, is_json_int
 
 T = TypeVar("T")
 
@@ -257,7 +257,7 @@ class ProjectXClient:
                 body[key] = {"ticks": bracket.ticks, "type": int(bracket.type)}
         payload = await self.rest.call("Order/place", body)
         order_id = payload.get("orderId")
-        if not isinstance(order_id, int):
+        if not is_json_int(order_id):
             raise RetryLater("Order/place succeeded without an orderId: read open orders")
         return order_id
 

@@ -18,11 +18,13 @@ value's type.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeGuard, TypeVar
+
+V = TypeVar("V")
 
 
 class Fault(StrEnum):
@@ -91,11 +93,16 @@ def opt_decimal(value: object, field: str) -> Decimal | None:
     return None if value is None else to_decimal(value, field)
 
 
+def is_json_int(value: object) -> TypeGuard[int]:
+    """True for a JSON integer; ``True``/``False`` are not integers (Python says they are)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def to_int(value: object, field: str) -> int:
     """A JSON integer (never a bool, never a number with a fraction part or ``.0``)."""
     if value is None:
         raise _missing(field, "integer")
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_json_int(value):
         raise _wrong(field, "a JSON integer", value)
     return value
 
@@ -145,20 +152,20 @@ class Fields:
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.data = data
 
-    def decimal(self, key: str, default: Decimal | None = None) -> Decimal:
+    def _read(self, key: str, default: V | None, read: Callable[[object, str], V]) -> V:
         value = self.data.get(key)
         if value is None and default is not None:
             return default
-        return to_decimal(value, key)
+        return read(value, key)
+
+    def decimal(self, key: str, default: Decimal | None = None) -> Decimal:
+        return self._read(key, default, to_decimal)
 
     def opt_decimal(self, key: str) -> Decimal | None:
         return opt_decimal(self.data.get(key), key)
 
     def integer(self, key: str, default: int | None = None) -> int:
-        value = self.data.get(key)
-        if value is None and default is not None:
-            return default
-        return to_int(value, key)
+        return self._read(key, default, to_int)
 
     def opt_integer(self, key: str) -> int | None:
         value = self.data.get(key)
@@ -172,10 +179,7 @@ class Fields:
         return value
 
     def boolean(self, key: str, default: bool | None = None) -> bool:
-        value = self.data.get(key)
-        if value is None and default is not None:
-            return default
-        return to_bool(value, key)
+        return self._read(key, default, to_bool)
 
     def string(self, key: str) -> str:
         """A required, non-empty string."""
