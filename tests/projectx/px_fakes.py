@@ -63,6 +63,17 @@ def refused(code: int, message: str | None = None, **payload: Any) -> Reply:
     return 200, {"success": False, "errorCode": code, "errorMessage": message, **payload}, {}
 
 
+EMPTY_LISTS = {
+    "Account/search": "accounts",
+    "Contract/search": "contracts",
+    "Contract/available": "contracts",
+    "Position/searchOpen": "positions",
+    "Order/searchOpen": "orders",
+    "Order/search": "orders",
+    "Trade/search": "trades",
+}
+
+
 @dataclass
 class FakeGateway:
     clock: FakeClock
@@ -104,8 +115,9 @@ class FakeGateway:
             status, payload, headers = ok(newToken=self.issue())
         elif endpoint in self.handlers:
             status, payload, headers = self.handlers[endpoint](body, bearer)
-        else:
-            status, payload, headers = ok()
+        else:  # a read answers its (empty) list, as the gateway does (API doc §2)
+            key = EMPTY_LISTS.get(endpoint)
+            status, payload, headers = ok(**({key: []} if key else {}))
         text = payload if isinstance(payload, str) else json.dumps(payload)
         return web.Response(status=status, text=text, headers=headers)
 

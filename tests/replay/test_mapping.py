@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -10,9 +11,13 @@ import pytest
 from risk_manager.domain.enums import OrderStatus, OrderType, PositionType
 from risk_manager.domain.events import OrderEvent, PositionEvent, QuoteEvent, TradeEvent
 from risk_manager.projectx.mapping import (
+    Fault,
     WireError,
+    decode_market,
+    decode_user,
     market_events,
     parse_time,
+    position_from_wire,
     trade_from_wire,
     user_events,
 )
@@ -115,3 +120,144 @@ def test_unknown_target_and_missing_id() -> None:
         user_events("GatewayUserNothing", [{}], AT)
     with pytest.raises(WireError, match="accountId"):
         user_events("GatewayUserOrder", [{"action": 1, "data": {"id": 1}}], AT)
+
+
+# -- numbers from the wire that are not numbers (issue: one NaN froze the day's P&L) ---------
+
+TRADE = {
+    "id": 7001,
+    "accountId": 1,
+    "contractId": "CON.F.US.MNQ.Z25",
+    "creationTimestamp": "2026-05-06T13:36:03.6185676+00:00",
+    "price": 20950.25,
+    "profitAndLoss": -50.5,
+    "fees": 0.74,
+    "commissions": 0.0,
+    "side": 1,
+    "size": 1,
+    "voided": False,
+    "orderId": 9001,
+}
+ACCOUNT = {"id": 1, "name": "50KTC", "balance": 50000, "canTrade": True}
+POSITION = {"id": 5, "accountId": 1, "contractId": "C", "type": 1, "size": 2, "averagePrice": 10}
+ORDER = {"id": 8, "accountId": 1, "contractId": "C", "status": 1, "type": 1, "side": 0, "size": 1}
+TARGETS = {
+    id(TRADE): "GatewayUserTrade",
+    id(ACCOUNT): "GatewayUserAccount",
+    id(POSITION): "GatewayUserPosition",
+    id(ORDER): "GatewayUserOrder",
+}
+
+
+def _hub_json(text: str) -> object:
+    """A value as the hub reader parses it (``NaN``/``Infinity`` literals become floats)."""
+    return json.loads(text, parse_float=Decimal)
+
+
+NOT_FINITE = [_hub_json("NaN"), _hub_json("Infinity"), _hub_json("-Infinity"), Decimal("NaN")]
+
+
+@pytest.mark.parametrize("bad", NOT_FINITE, ids=["NaN", "Infinity", "-Infinity", "Decimal-NaN"])
+@pytest.mark.parametrize("key", ["profitAndLoss", "fees", "commissions", "price"])
+def test_a_non_finite_trade_number_rejects_the_record(key: str, bad: object) -> None:
+    with pytest.raises(WireError) as caught:
+        trade_from_wire(TRADE | {key: bad})
+    assert caught.value.fault is Fault.NOT_FINITE and caught.value.field == key
+    assert key in str(caught.value) and "finite" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("record", "key", "bad"),
+    [
+        (TRADE, "profitAndLoss", "-50.5"),  # a string number
+        (TRADE, "fees", "NaN"),  # a string that Decimal() would read as NaN
+        (TRADE, "price", True),  # a bool is not a number
+        (TRADE, "size", True),  # a bool is not an int
+        (TRADE, "size", Decimal("1.0")),  # 1.0 is not an integer on the wire
+        (TRADE, "id", "7001"),
+        (TRADE, "voided", "false"),
+        (ACCOUNT, "canTrade", "false"),  # read as true before: the account looked tradable
+        (ACCOUNT, "canTrade", 0),
+        (ACCOUNT, "balance", "50000"),
+        (POSITION, "size", "2"),
+        (POSITION, "type", 1.0),
+        (ORDER, "side", False),
+        (ORDER, "customTag", 12),
+    ],
+)
+def test_a_wrongly_typed_field_rejects_the_record_naming_field_and_type(
+    record: dict[str, object], key: str, bad: object
+) -> None:
+    data = record | {key: bad}
+    decoded = decode_user(TARGETS[id(record)], [{"action": 1, "data": data}], AT)
+    assert decoded.events == []
+    (error,) = decoded.rejected
+    assert error.fault is Fault.WRONG_TYPE and error.field == key
+    assert type(bad).__name__ in str(error)
+    assert f"(record id {data['id']!r})" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("record", "key"),
+    [
+        (TRADE, "price"),
+        (TRADE, "side"),  # absent: not "a buy" by default
+        (TRADE, "creationTimestamp"),
+        (ACCOUNT, "canTrade"),  # absent: not "can trade" by default
+        (ACCOUNT, "balance"),
+        (POSITION, "type"),  # absent: not "flat" by default
+        (POSITION, "averagePrice"),  # an open position needs its price
+        (ORDER, "size"),
+    ],
+)
+def test_null_or_absent_in_a_required_field_rejects_the_record(
+    record: dict[str, object], key: str
+) -> None:
+    for data in (record | {key: None}, {k: v for k, v in record.items() if k != key}):
+        (error,) = decode_user(TARGETS[id(record)], [data], AT).rejected
+        assert error.fault is Fault.MISSING and error.field == key
+
+
+def test_impossible_values_are_rejected_not_guessed() -> None:
+    with pytest.raises(WireError, match="side") as caught:
+        trade_from_wire(TRADE | {"side": 2})
+    assert caught.value.fault is Fault.BAD_VALUE
+    with pytest.raises(WireError, match="type"):  # type 0 would read a held position as flat
+        position_from_wire(POSITION | {"type": 0})
+    with pytest.raises(WireError, match="size"):
+        position_from_wire(POSITION | {"size": -2})
+    flat = position_from_wire(POSITION | {"type": 0, "size": 0, "averagePrice": None})
+    assert flat.is_flat and flat.average_price == 0
+
+
+def test_one_bad_record_costs_only_itself_the_frame_goes_on() -> None:
+    bad = TRADE | {"id": 7002, "profitAndLoss": _hub_json("NaN")}
+    good = TRADE | {"id": 7003}
+    frame = [{"action": 0, "data": TRADE}, {"action": 0, "data": bad}, "junk", {"data": good}]
+    decoded = decode_user("GatewayUserTrade", frame, AT)
+    assert [e.trade.id for e in decoded.events if isinstance(e, TradeEvent)] == [7001, 7003]
+    assert [(e.field, e.fault, e.record_id) for e in decoded.rejected] == [
+        ("profitAndLoss", Fault.NOT_FINITE, 7002),
+        ("arguments[2]", Fault.MALFORMED, None),
+    ]
+    assert all(
+        isinstance(e, TradeEvent) and e.trade.profit_and_loss == Decimal("-50.5")
+        for e in decoded.events
+    )
+    with pytest.raises(WireError, match="profitAndLoss"):  # replay: a bad line is an error
+        user_events("GatewayUserTrade", frame, AT)
+
+
+def test_quotes_of_one_frame_are_read_one_by_one() -> None:
+    items = [
+        {"lastPrice": 1},
+        {"lastPrice": _hub_json("Infinity")},
+        {"bestBid": "2"},
+        {"bestAsk": 3},
+    ]
+    decoded = decode_market("GatewayQuote", ["C", items], AT)
+    quotes = [e.quote for e in decoded.events if isinstance(e, QuoteEvent)]
+    assert [q.last_price or q.best_ask for q in quotes] == [1, 3]
+    assert [e.fault for e in decoded.rejected] == [Fault.NOT_FINITE, Fault.WRONG_TYPE]
+    (shape,) = decode_market("GatewayQuote", [{"lastPrice": 1}], AT).rejected
+    assert shape.fault is Fault.MALFORMED

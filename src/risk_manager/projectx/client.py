@@ -25,15 +25,17 @@ from risk_manager.domain.models import Account, Order, Position, Trade
 from risk_manager.projectx.circuit import CircuitBreaker
 from risk_manager.projectx.contract_info import ContractInfo, contract_from_wire
 from risk_manager.projectx.mapping import (
-    WireError,
     account_from_wire,
     order_from_wire,
     position_from_wire,
     trade_from_wire,
 )
 from risk_manager.projectx.rate_limit import GatewayRateLimiter
+from risk_manager.projectx.replies import list_of, malformed, parse_rows
 from risk_manager.projectx.rest import RestTransport, Sleep
 from risk_manager.projectx.token import Clock, TokenManager
+from risk_manager.projectx.wire_faults import WireFaults
+from risk_manager.projectx.wire_values import Fault, WireError, is_json_int
 
 T = TypeVar("T")
 
@@ -56,15 +58,6 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat()
 
 
-def _rows(payload: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    rows = payload.get(key)
-    if rows is None:
-        return []
-    if not isinstance(rows, list):
-        raise RetryLater(f"gateway sent `{key}` that is not a list")
-    return [row for row in rows if isinstance(row, Mapping)]
-
-
 def _span(account_id: int, start: datetime, end: datetime | None) -> dict[str, object]:
     body: dict[str, object] = {"accountId": account_id, "startTimestamp": _iso(start)}
     if end is not None:
@@ -72,17 +65,11 @@ def _span(account_id: int, start: datetime, end: datetime | None) -> dict[str, o
     return body
 
 
-def _parse(
-    endpoint: str, rows: list[Mapping[str, Any]], parse: Callable[[Mapping[str, Any]], T]
-) -> list[T]:
-    """Every row or none: a row we cannot read is the gateway's failure, never skipped."""
-    try:
-        return [parse(row) for row in rows]
-    except WireError as exc:
-        raise RetryLater(f"{endpoint}: unreadable row from the gateway: {exc}") from None
-
-
 class ProjectXClient:
+    """Typed REST calls. Reads return every row of the reply or raise: a reply without its list,
+    a list that is not one, or any row that fails ``mapping``'s checks is ``RetryLater`` (the
+    gateway's failure, counted on ``wire_faults``), never an empty or shortened list."""
+
     def __init__(
         self,
         base_url: str,
@@ -97,6 +84,7 @@ class ProjectXClient:
         timeout: float = 10.0,
         read_attempts: int = 4,
         retry_base: float = 0.5,
+        wire_faults: WireFaults | None = None,
     ) -> None:
         self.base_url = base_url
         self._username = username
@@ -107,6 +95,7 @@ class ProjectXClient:
         self._timeout = timeout
         self._read_attempts = read_attempts
         self._retry_base = retry_base
+        self.wire_faults = wire_faults or WireFaults()
         self._session: aiohttp.ClientSession | None = None
         self._rest: RestTransport | None = None
         self.tokens = TokenManager(self._login, self._validate, clock)
@@ -169,52 +158,66 @@ class ProjectXClient:
 
     # -- reads ------------------------------------------------------------------------------
 
+    async def _read(
+        self,
+        endpoint: str,
+        body: Mapping[str, object],
+        key: str,
+        parse: Callable[[Mapping[str, Any]], T],
+    ) -> list[T]:
+        payload = await self.rest.call(endpoint, body)
+        rows = list_of(endpoint, payload, key, self.wire_faults)
+        return parse_rows(endpoint, rows, parse, self.wire_faults)
+
     async def ping(self) -> str:
         return await self.rest.get_text("Status/ping")
 
     async def search_accounts(self, only_active: bool = True) -> list[Account]:
-        payload = await self.rest.call("Account/search", {"onlyActiveAccounts": only_active})
-        return _parse("Account/search", _rows(payload, "accounts"), account_from_wire)
+        body = {"onlyActiveAccounts": only_active}
+        return await self._read("Account/search", body, "accounts", account_from_wire)
 
     async def search_contracts(self, text: str, live: bool = False) -> list[ContractInfo]:
-        payload = await self.rest.call("Contract/search", {"searchText": text, "live": live})
-        return _parse("Contract/search", _rows(payload, "contracts"), contract_from_wire)
+        body = {"searchText": text, "live": live}
+        return await self._read("Contract/search", body, "contracts", contract_from_wire)
 
     async def contract_by_id(self, contract_id: str) -> ContractInfo:
         endpoint = "Contract/searchById"
         payload = await self.rest.call(endpoint, {"contractId": contract_id})
         # Current docs answer `contract`; the April-2025 docs showed a `contracts` array (§5.3).
         row = payload.get("contract")
-        if not isinstance(row, Mapping):
-            rows = _rows(payload, "contracts")
+        if row is None and "contracts" in payload:
+            rows = list_of(endpoint, payload, "contracts", self.wire_faults)
             row = rows[0] if rows else None
+        elif row is None and "contract" not in payload:
+            error = WireError("contract", Fault.MALFORMED, "reply without `contract`")
+            raise malformed(endpoint, error, self.wire_faults)
         if row is None:
             raise BrokerRefused(endpoint, 1, "CONTRACT_NOT_FOUND", f"no contract {contract_id}")
-        return _parse(endpoint, [row], contract_from_wire)[0]
+        return parse_rows(endpoint, [row], contract_from_wire, self.wire_faults)[0]
 
     async def available_contracts(self, live: bool = False) -> list[ContractInfo]:
-        payload = await self.rest.call("Contract/available", {"live": live})
-        return _parse("Contract/available", _rows(payload, "contracts"), contract_from_wire)
+        body = {"live": live}
+        return await self._read("Contract/available", body, "contracts", contract_from_wire)
 
     async def search_open_positions(self, account_id: int) -> list[Position]:
-        payload = await self.rest.call("Position/searchOpen", {"accountId": account_id})
-        return _parse("Position/searchOpen", _rows(payload, "positions"), position_from_wire)
+        body = {"accountId": account_id}
+        return await self._read("Position/searchOpen", body, "positions", position_from_wire)
 
     async def search_open_orders(self, account_id: int) -> list[Order]:
-        payload = await self.rest.call("Order/searchOpen", {"accountId": account_id})
-        return _parse("Order/searchOpen", _rows(payload, "orders"), order_from_wire)
+        body = {"accountId": account_id}
+        return await self._read("Order/searchOpen", body, "orders", order_from_wire)
 
     async def search_orders(
         self, account_id: int, start: datetime, end: datetime | None = None
     ) -> list[Order]:
-        payload = await self.rest.call("Order/search", _span(account_id, start, end))
-        return _parse("Order/search", _rows(payload, "orders"), order_from_wire)
+        body = _span(account_id, start, end)
+        return await self._read("Order/search", body, "orders", order_from_wire)
 
     async def search_trades(
         self, account_id: int, start: datetime, end: datetime | None = None
     ) -> list[Trade]:
-        payload = await self.rest.call("Trade/search", _span(account_id, start, end))
-        return _parse("Trade/search", _rows(payload, "trades"), trade_from_wire)
+        body = _span(account_id, start, end)
+        return await self._read("Trade/search", body, "trades", trade_from_wire)
 
     # -- writes (never retried here) ---------------------------------------------------------
 
@@ -254,7 +257,7 @@ class ProjectXClient:
                 body[key] = {"ticks": bracket.ticks, "type": int(bracket.type)}
         payload = await self.rest.call("Order/place", body)
         order_id = payload.get("orderId")
-        if not isinstance(order_id, int):
+        if not is_json_int(order_id):
             raise RetryLater("Order/place succeeded without an orderId: read open orders")
         return order_id
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from risk_manager.projectx.mapping import WireError, to_decimal
+from risk_manager.projectx.wire_values import Fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,16 +22,15 @@ class ContractInfo:
 
 
 def contract_from_wire(data: Mapping[str, Any]) -> ContractInfo:
-    contract_id = data.get("id")
-    if not isinstance(contract_id, str):
-        raise WireError(f"id: required string missing or invalid ({contract_id!r})")
-    symbol_id = data.get("symbolId")
+    """One ``ContractModel`` row; ``id``, ``tickSize`` and ``tickValue`` required (finite
+    numbers); raises ``WireError``."""
+    f = Fields(data)
     return ContractInfo(
-        id=contract_id,
-        name=str(data.get("name", "")),
-        description=str(data.get("description", "")),
-        tick_size=to_decimal(data.get("tickSize"), "tickSize"),
-        tick_value=to_decimal(data.get("tickValue"), "tickValue"),
-        active=bool(data.get("activeContract", True)),
-        symbol_id=symbol_id if isinstance(symbol_id, str) else None,
+        id=f.string("id"),
+        name=f.opt_string("name", "") or "",
+        description=f.opt_string("description", "") or "",
+        tick_size=f.decimal("tickSize"),
+        tick_value=f.decimal("tickValue"),
+        active=f.boolean("activeContract", True),
+        symbol_id=f.opt_string("symbolId"),
     )

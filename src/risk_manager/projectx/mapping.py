@@ -2,16 +2,33 @@
 
 Tolerant of what the gateway does (API doc §7.4, §12): null keys are omitted, integers come
 without decimals, timestamps carry 7 fractional digits, user-hub payloads are wrapped in
-``{action, data}``, and quote payloads may be a bare object or a one-element array. Numbers
-become ``Decimal`` through ``str`` so that a float never leaks into money.
+``{action, data}``, and quote payloads may be a bare object or a one-element array. Strict about
+what the engine computes with: every field is checked by ``wire_values`` (finite numbers, real
+integers and booleans), and a record with one bad field is rejected whole, never patched with
+a guess. A hub frame's records are read one by one: a bad record costs only itself
+(``decode_user`` / ``decode_market`` return the rejections beside the events).
+
+Required fields per record (absent or null = rejected); the others default as shown:
+
+- Account: ``id``, ``balance``, ``canTrade`` (``name`` "", ``isVisible``/``simulated`` true).
+- Position: ``id``, ``accountId``, ``contractId``, ``type`` (0, 1 or 2), ``size``, and
+  ``averagePrice`` unless the position is flat.
+- Order: ``id``, ``accountId``, ``contractId``, ``status``, ``type``, ``side`` (0 or 1),
+  ``size`` (``fillVolume`` 0; prices, tags, parent/linked ids and timestamps optional).
+- Trade: ``id``, ``accountId``, ``contractId``, ``creationTimestamp``, ``price``, ``side``,
+  ``size``, ``orderId`` (``fees``/``commissions`` 0, ``voided`` false, ``profitAndLoss`` null =
+  an opening fill).
+- Quote: nothing (every price optional), but what is there must be a finite number.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from functools import partial
+from typing import Any, TypeVar
 
 from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType, PositionType
 from risk_manager.domain.events import (
@@ -23,191 +40,233 @@ from risk_manager.domain.events import (
     TradeEvent,
 )
 from risk_manager.domain.models import Account, Order, Position, Quote, Trade
+from risk_manager.projectx.wire_values import (
+    Fault,
+    Fields,
+    WireError,
+    opt_decimal,
+    opt_time,
+    parse_time,
+    to_decimal,
+    type_name,
+)
+
+__all__ = [
+    "MARKET_TARGETS",
+    "USER_TARGETS",
+    "Decoded",
+    "Fault",
+    "WireError",
+    "account_from_wire",
+    "decode_market",
+    "decode_user",
+    "market_events",
+    "opt_decimal",
+    "opt_time",
+    "order_from_wire",
+    "parse_time",
+    "position_from_wire",
+    "quote_from_wire",
+    "read_record",
+    "to_decimal",
+    "trade_from_wire",
+    "user_events",
+]
+
+T = TypeVar("T")
 
 USER_TARGETS = frozenset(
     {"GatewayUserAccount", "GatewayUserOrder", "GatewayUserPosition", "GatewayUserTrade"}
 )
 MARKET_TARGETS = frozenset({"GatewayQuote"})
-
-
-class WireError(ValueError):
-    """A payload the mapping cannot read; names the field."""
-
-
-def to_decimal(value: object, field: str) -> Decimal:
-    if isinstance(value, bool) or value is None:
-        raise WireError(f"{field}: expected a number, got {value!r}")
-    if isinstance(value, Decimal):
-        return value
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise WireError(f"{field}: expected a number, got {value!r}") from None
-
-
-def opt_decimal(value: object, field: str) -> Decimal | None:
-    return None if value is None else to_decimal(value, field)
-
-
-def parse_time(value: object, field: str = "timestamp") -> datetime:
-    """ISO 8601 with up to 7 fractional digits; naive times are taken as UTC."""
-    if not isinstance(value, str):
-        raise WireError(f"{field}: expected an ISO 8601 string, got {value!r}")
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    # Python reads at most 6 fractional digits: trim the 7th (.NET ticks).
-    dot = text.find(".")
-    if dot != -1:
-        end = dot + 1
-        while end < len(text) and text[end].isdigit():
-            end += 1
-        if end - dot - 1 > 6:
-            text = text[: dot + 7] + text[end:]
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise WireError(f"{field}: not an ISO 8601 instant: {value!r}") from None
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
-def opt_time(value: object, field: str) -> datetime | None:
-    return None if value is None else parse_time(value, field)
-
-
-def _int(data: Mapping[str, Any], key: str) -> int:
-    value = data.get(key)
-    if value is None or isinstance(value, bool):
-        raise WireError(f"{key}: required integer missing or invalid ({value!r})")
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise WireError(f"{key}: expected an integer, got {value!r}") from None
-
-
-def _opt_int(data: Mapping[str, Any], key: str) -> int | None:
-    return None if data.get(key) is None else _int(data, key)
-
-
-def _str(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str):
-        raise WireError(f"{key}: required string missing or invalid ({value!r})")
-    return value
+_SIDES = frozenset(int(s) for s in OrderSide)
+_POSITION_TYPES = frozenset(int(t) for t in PositionType)
+_FLAT = Decimal(0)
 
 
 def account_from_wire(data: Mapping[str, Any]) -> Account:
+    """A ``TradingAccountModel`` row or ``GatewayUserAccount`` payload; raises ``WireError``."""
+    f = Fields(data)
     return Account(
-        id=_int(data, "id"),
-        name=str(data.get("name", "")),
-        balance=to_decimal(data.get("balance"), "balance"),
-        can_trade=bool(data.get("canTrade", True)),
-        is_visible=bool(data.get("isVisible", True)),
-        simulated=bool(data.get("simulated", True)),
+        id=f.integer("id"),
+        name=f.opt_string("name", "") or "",
+        balance=f.decimal("balance"),
+        can_trade=f.boolean("canTrade"),
+        is_visible=f.boolean("isVisible", True),
+        simulated=f.boolean("simulated", True),
     )
 
 
 def position_from_wire(data: Mapping[str, Any]) -> Position:
+    """A ``PositionModel`` row or ``GatewayUserPosition`` payload; raises ``WireError``.
+
+    ``type`` 0 with a size is refused: read as flat, it would hide an open position."""
+    f = Fields(data)
+    kind = PositionType(f.code("type", _POSITION_TYPES))
+    size = f.size()
+    if kind is PositionType.UNDEFINED and size:
+        raise WireError("type", Fault.BAD_VALUE, f"0 (undefined) for a position of size {size}")
     return Position(
-        id=_int(data, "id"),
-        account_id=_int(data, "accountId"),
-        contract_id=_str(data, "contractId"),
-        type=PositionType.decode(data.get("type", 0)),
-        size=abs(int(data.get("size", 0) or 0)),
-        average_price=to_decimal(data.get("averagePrice", 0), "averagePrice"),
-        created_at=opt_time(data.get("creationTimestamp"), "creationTimestamp"),
+        id=f.integer("id"),
+        account_id=f.integer("accountId"),
+        contract_id=f.string("contractId"),
+        type=kind,
+        size=size,
+        average_price=f.decimal("averagePrice", _FLAT if size == 0 else None),
+        created_at=f.opt_time("creationTimestamp"),
     )
 
 
 def order_from_wire(data: Mapping[str, Any]) -> Order:
+    """An ``OrderModel`` row or ``GatewayUserOrder`` payload; raises ``WireError``.
+
+    An unknown ``status`` or ``type`` integer decodes to the enum's zero member (the gateway
+    adds values); an unknown ``side`` is refused."""
+    f = Fields(data)
     return Order(
-        id=_int(data, "id"),
-        account_id=_int(data, "accountId"),
-        contract_id=_str(data, "contractId"),
-        status=OrderStatus.decode(data.get("status", 0)),
-        type=OrderType.decode(data.get("type", 0)),
-        side=OrderSide.decode(data.get("side", 0)),
-        size=int(data.get("size", 0) or 0),
-        created_at=opt_time(data.get("creationTimestamp"), "creationTimestamp"),
-        updated_at=opt_time(data.get("updateTimestamp"), "updateTimestamp"),
-        limit_price=opt_decimal(data.get("limitPrice"), "limitPrice"),
-        stop_price=opt_decimal(data.get("stopPrice"), "stopPrice"),
-        fill_volume=int(data.get("fillVolume", 0) or 0),
-        filled_price=opt_decimal(data.get("filledPrice"), "filledPrice"),
-        custom_tag=data.get("customTag") if isinstance(data.get("customTag"), str) else None,
-        parent_order_id=_opt_int(data, "parentOrderId"),
-        linked_order_id=_opt_int(data, "linkedOrderId"),
+        id=f.integer("id"),
+        account_id=f.integer("accountId"),
+        contract_id=f.string("contractId"),
+        status=OrderStatus.decode(f.code("status")),
+        type=OrderType.decode(f.code("type")),
+        side=OrderSide(f.code("side", _SIDES)),
+        size=f.size(),
+        created_at=f.opt_time("creationTimestamp"),
+        updated_at=f.opt_time("updateTimestamp"),
+        limit_price=f.opt_decimal("limitPrice"),
+        stop_price=f.opt_decimal("stopPrice"),
+        fill_volume=f.size("fillVolume", 0),
+        filled_price=f.opt_decimal("filledPrice"),
+        custom_tag=f.opt_string("customTag"),
+        parent_order_id=f.opt_integer("parentOrderId"),
+        linked_order_id=f.opt_integer("linkedOrderId"),
     )
 
 
 def trade_from_wire(data: Mapping[str, Any]) -> Trade:
+    """A ``HalfTradeModel`` row or ``GatewayUserTrade`` payload; raises ``WireError``."""
+    f = Fields(data)
     return Trade(
-        id=_int(data, "id"),
-        account_id=_int(data, "accountId"),
-        contract_id=_str(data, "contractId"),
-        created_at=parse_time(data.get("creationTimestamp"), "creationTimestamp"),
-        price=to_decimal(data.get("price"), "price"),
-        side=OrderSide.decode(data.get("side", 0)),
-        size=int(data.get("size", 0) or 0),
-        order_id=_int(data, "orderId"),
-        fees=to_decimal(data.get("fees", 0), "fees"),
-        commissions=to_decimal(data.get("commissions", 0), "commissions"),
-        profit_and_loss=opt_decimal(data.get("profitAndLoss"), "profitAndLoss"),
-        voided=bool(data.get("voided", False)),
+        id=f.integer("id"),
+        account_id=f.integer("accountId"),
+        contract_id=f.string("contractId"),
+        created_at=f.time("creationTimestamp"),
+        price=f.decimal("price"),
+        side=OrderSide(f.code("side", _SIDES)),
+        size=f.size(),
+        order_id=f.integer("orderId"),
+        fees=f.decimal("fees", _FLAT),
+        commissions=f.decimal("commissions", _FLAT),
+        profit_and_loss=f.opt_decimal("profitAndLoss"),
+        voided=f.boolean("voided", False),
     )
 
 
 def quote_from_wire(contract_id: str, data: Mapping[str, Any]) -> Quote:
-    stamp = data.get("timestamp") or data.get("lastUpdated")
+    """One ``GatewayQuote`` object; raises ``WireError``."""
+    f = Fields(data)
+    stamp_key = "timestamp" if data.get("timestamp") is not None else "lastUpdated"
     return Quote(
         contract_id=contract_id,
-        last_price=opt_decimal(data.get("lastPrice"), "lastPrice"),
-        best_bid=opt_decimal(data.get("bestBid"), "bestBid"),
-        best_ask=opt_decimal(data.get("bestAsk"), "bestAsk"),
-        timestamp=opt_time(stamp, "timestamp") if stamp is not None else None,
+        last_price=f.opt_decimal("lastPrice"),
+        best_bid=f.opt_decimal("bestBid"),
+        best_ask=f.opt_decimal("bestAsk"),
+        timestamp=f.opt_time(stamp_key),
     )
 
 
-def _unwrap(arg: object) -> Mapping[str, Any]:
-    """A user-hub argument: ``{action, data}`` (live) or the bare object (docs)."""
-    if not isinstance(arg, Mapping):
-        raise WireError(f"expected an object argument, got {type(arg).__name__}")
-    data = arg.get("data", arg) if "action" in arg or "data" in arg else arg
+def _record_id(data: Mapping[str, Any]) -> object:
+    value = data.get("id")
+    return value if isinstance(value, int | str) and not isinstance(value, bool) else None
+
+
+def read_record(parse: Callable[[Mapping[str, Any]], T], data: object, where: str) -> T:
+    """``parse(data)`` for one record; a ``WireError`` leaves carrying the record's id.
+
+    ``where`` names the record's place for a record that is not an object at all."""
     if not isinstance(data, Mapping):
-        raise WireError("`data` is not an object")
-    return data
+        raise WireError(where, Fault.MALFORMED, f"expected an object, got {type_name(data)}")
+    try:
+        return parse(data)
+    except WireError as exc:
+        exc.record_id = _record_id(data)
+        raise
+
+
+@dataclass(slots=True)
+class Decoded:
+    """One hub frame read record by record: the events and the records rejected."""
+
+    events: list[Event] = field(default_factory=list)
+    rejected: list[WireError] = field(default_factory=list)
+
+    def add(self, parse: Callable[[Mapping[str, Any]], Event], data: object, where: str) -> None:
+        """Read one record; a bad one is kept as a rejection, the frame goes on."""
+        try:
+            self.events.append(read_record(parse, data, where))
+        except WireError as exc:
+            self.rejected.append(exc)
+
+    def strict(self) -> list[Event]:
+        """The events, or the first rejection raised (replay: a bad line is an error)."""
+        if self.rejected:
+            raise self.rejected[0]
+        return self.events
+
+
+def _unwrap(arg: object) -> object:
+    """A user-hub argument: ``{action, data}`` (live) or the bare object (docs)."""
+    if isinstance(arg, Mapping) and ("action" in arg or "data" in arg):
+        return arg.get("data")
+    return arg
+
+
+_USER: dict[str, Callable[[datetime, Mapping[str, Any]], Event]] = {
+    "GatewayUserAccount": lambda at, d: AccountEvent(at, account_from_wire(d)),
+    "GatewayUserOrder": lambda at, d: OrderEvent(at, order_from_wire(d)),
+    "GatewayUserPosition": lambda at, d: PositionEvent(at, position_from_wire(d)),
+    "GatewayUserTrade": lambda at, d: TradeEvent(at, trade_from_wire(d)),
+}
+
+
+def decode_user(target: str, arguments: Sequence[object], at: datetime) -> Decoded:
+    """Events for one user-hub message, one per readable record; raises ``KeyError`` for an
+    unknown target."""
+    parse = partial(_USER[target], at)
+    out = Decoded()
+    for i, arg in enumerate(arguments):
+        out.add(parse, _unwrap(arg), f"arguments[{i}]")
+    return out
+
+
+def decode_market(target: str, arguments: Sequence[object], at: datetime) -> Decoded:
+    """Quote events for one market-hub message, one per readable quote object; raises
+    ``KeyError`` for a target other than ``GatewayQuote`` (the only one the engine uses)."""
+    if target != "GatewayQuote":
+        raise KeyError(target)
+    out = Decoded()
+    if len(arguments) < 2 or not isinstance(arguments[0], str):
+        out.rejected.append(
+            WireError("arguments", Fault.MALFORMED, "GatewayQuote: expected [contractId, quote]")
+        )
+        return out
+    contract_id, payload = arguments[0], arguments[1]
+    items = payload if isinstance(payload, list) else [payload]
+
+    def parse(data: Mapping[str, Any]) -> Event:
+        return QuoteEvent(at, quote_from_wire(contract_id, data))
+
+    for i, item in enumerate(items):
+        out.add(parse, item, f"quote[{i}]")
+    return out
 
 
 def user_events(target: str, arguments: Sequence[object], at: datetime) -> list[Event]:
-    """Domain events for one user-hub message; raises KeyError for an unknown target."""
-    out: list[Event] = []
-    for arg in arguments:
-        data = _unwrap(arg)
-        if target == "GatewayUserAccount":
-            out.append(AccountEvent(at, account_from_wire(data)))
-        elif target == "GatewayUserOrder":
-            out.append(OrderEvent(at, order_from_wire(data)))
-        elif target == "GatewayUserPosition":
-            out.append(PositionEvent(at, position_from_wire(data)))
-        elif target == "GatewayUserTrade":
-            out.append(TradeEvent(at, trade_from_wire(data)))
-        else:
-            raise KeyError(target)
-    return out
+    """Domain events for one user-hub message, all or nothing: raises the first record's
+    ``WireError`` (replay's strict reading), ``KeyError`` for an unknown target."""
+    return decode_user(target, arguments, at).strict()
 
 
 def market_events(target: str, arguments: Sequence[object], at: datetime) -> list[Event]:
-    """Domain events for one market-hub message (only quotes matter to the engine)."""
-    if target != "GatewayQuote":
-        raise KeyError(target)
-    if len(arguments) < 2 or not isinstance(arguments[0], str):
-        raise WireError("GatewayQuote: expected [contractId, quote]")
-    contract_id = arguments[0]
-    payload = arguments[1]
-    items = payload if isinstance(payload, list) else [payload]
-    out: list[Event] = []
-    for item in items:
-        if not isinstance(item, Mapping):
-            raise WireError("GatewayQuote: quote is not an object")
-        out.append(QuoteEvent(at, quote_from_wire(contract_id, item)))
-    return out
+    """Domain events for one market-hub message, all or nothing (see ``user_events``)."""
+    return decode_market(target, arguments, at).strict()

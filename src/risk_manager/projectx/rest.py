@@ -28,6 +28,7 @@ from risk_manager.projectx.circuit import CircuitBreaker, CircuitOpen
 from risk_manager.projectx.error_map import WRITE_ENDPOINTS, RateLimited, http_failure, refusal
 from risk_manager.projectx.rate_limit import GatewayRateLimiter
 from risk_manager.projectx.token import TokenManager
+from risk_manager.projectx.wire_values import is_json_int
 
 _log = logging.getLogger(__name__)
 
@@ -206,9 +207,9 @@ class RestTransport:
             order_id = payload.get("orderId")
             raise refusal(
                 endpoint,
-                int(code) if isinstance(code, int) else -1,
+                code if is_json_int(code) else -1,
                 message if isinstance(message, str) else None,
-                order_id if isinstance(order_id, int) else None,
+                order_id if is_json_int(order_id) else None,
             )
         return payload
 

@@ -28,7 +28,6 @@ from risk_manager.domain.errors import RefuseToStart
 from risk_manager.domain.events import (
     AuthFailureEvent,
     ConnectionEvent,
-    Event,
     QuoteEvent,
     SnapshotEvent,
 )
@@ -40,7 +39,8 @@ from risk_manager.projectx.bars import latest_bar_close
 from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.hub_connection import HubMessage
 from risk_manager.projectx.hubs import MarketHub, UserHub
-from risk_manager.projectx.mapping import WireError, market_events, user_events
+from risk_manager.projectx.mapping import decode_market, decode_user
+from risk_manager.projectx.wire_faults import WireFaults
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.alerts import AlertChannels
 from risk_manager.runtime.enforcer import Enforcer
@@ -73,6 +73,7 @@ class Daemon:
         self.config = config
         self.clock = clock
         self.metrics = Metrics()
+        self.wire_faults = WireFaults(self.metrics.wire_record_rejected)
         self.actors: dict[int, AccountActor] = {}
         self.started_monotonic = time.monotonic()
         self.last_event_at: datetime | None = None
@@ -137,7 +138,9 @@ class Daemon:
         broker = cfg.broker
         assert broker.username is not None and broker.api_key is not None  # checked above
         self._client = await self._stack.enter_async_context(
-            ProjectXClient(broker.api_url, broker.username, broker.api_key)
+            ProjectXClient(
+                broker.api_url, broker.username, broker.api_key, wire_faults=self.wire_faults
+            )
         )
         self._client.rest.on_error = self._rest_error
         alerts = await self._stack.enter_async_context(AlertChannels(cfg.alerts))
@@ -384,19 +387,16 @@ class Daemon:
             actor.offer(event)
 
     def _on_hub_message(self, message: HubMessage) -> None:
-        """Inline in the hub's receive loop: map and enqueue only."""
-        try:
-            if message.hub == "user":
-                events: list[Event] = user_events(
-                    message.target, message.arguments, message.received_at
-                )
-            else:
-                events = market_events(message.target, message.arguments, message.received_at)
-        except WireError as exc:
-            _log.warning("%s hub: malformed %s frame skipped: %s", message.hub, message.target, exc)
+        """Inline in the hub's receive loop: map and enqueue only. A bad record is rejected
+        (counted, logged once per kind) and the frame's other records still go through."""
+        decode = decode_user if message.hub == "user" else decode_market
+        frame = decode(message.target, message.arguments, message.received_at)
+        for error in frame.rejected:
+            self.wire_faults.reject(message.hub, message.target, error)
+        if not frame.events:
             return
         self.last_event_at = message.received_at
-        for event in events:
+        for event in frame.events:
             if isinstance(event, QuoteEvent):
                 for actor in self.actors.values():
                     if event.quote.contract_id in actor.contracts():

@@ -31,6 +31,7 @@ FAMILIES = (
     f"{PREFIX}_hub_reconnects",
     f"{PREFIX}_rest_errors",
     f"{PREFIX}_rest_rate_limited",
+    f"{PREFIX}_wire_records_rejected",
     f"{PREFIX}_process_resident_memory_bytes",
 )
 
@@ -111,6 +112,13 @@ class Metrics:
             ["account"],
             registry=r,
         )
+        self._wire_rejected = Counter(
+            f"{PREFIX}_wire_records_rejected",
+            "Gateway records (or REST replies) rejected as unreadable, by source (user, market,"
+            " rest), target (hub event or endpoint) and fault.",
+            ["source", "target", "fault"],
+            registry=r,
+        )
         r.register(_MemoryCollector())
 
     def event_processed(self, kind: str) -> None:
@@ -139,6 +147,10 @@ class Metrics:
 
     def missed_events(self, account_id: int) -> None:
         self._missed.labels(account=str(account_id)).inc()
+
+    def wire_record_rejected(self, source: str, target: str, fault: str) -> None:
+        """One record rejected at the wire boundary (``projectx.wire_faults``)."""
+        self._wire_rejected.labels(source=source, target=target, fault=fault).inc()
 
     def render(self) -> bytes:
         """The Prometheus text exposition of this registry."""

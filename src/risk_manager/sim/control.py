@@ -18,6 +18,7 @@ from risk_manager.sim.faults import Faults
 from risk_manager.sim.fills import aligned
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
+USER_TARGETS = ("GatewayUserAccount", "GatewayUserOrder", "GatewayUserPosition", "GatewayUserTrade")
 FAULT_KINDS = (
     "drop_connections",
     "http_status",
@@ -25,6 +26,7 @@ FAULT_KINDS = (
     "latency",
     "silence",
     "can_trade",
+    "user_frame",
 )
 
 
@@ -34,6 +36,9 @@ class HubPort(Protocol):
     def add_routes(self, app: web.Application) -> None: ...
     async def publish_user(
         self, target: str, account_id: int, data: dict[str, Any], action: int
+    ) -> None: ...
+    async def publish_user_frame(
+        self, target: str, account_id: int, records: list[Any], action: int
     ) -> None: ...
     async def publish_quote(self, contract_id: str, data: dict[str, Any]) -> None: ...
     async def publish_market_trades(
@@ -146,9 +151,23 @@ class ControlApi:
             assert account_id is not None and value is not None
             if not self.exchange.set_can_trade(account_id, value):
                 raise BadField("accountId", f"no account {account_id}")
+        elif kind == "user_frame":
+            await self._user_frame(body)
         else:
             raise BadField("kind", f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}")
         return web.json_response({"ok": True, "kind": kind})
+
+    async def _user_frame(self, body: dict[str, Any]) -> None:
+        """A raw user-hub frame, sent as given: several records, NaN, wrong types..."""
+        target, account_id = get_str(body, "target"), get_int(body, "accountId")
+        action = get_int(body, "action", required=False)
+        records = body.get("records")
+        if target not in USER_TARGETS:
+            raise BadField("target", f"must be one of {', '.join(USER_TARGETS)}, got {target!r}")
+        if not isinstance(records, list) or not records:
+            raise BadField("records", "must be a non-empty array (each record sent as given)")
+        assert account_id is not None
+        await self.hubs.publish_user_frame(target, account_id, records, action or 0)
 
     def _http_status(self, body: dict[str, Any]) -> None:
         path, status = get_str(body, "path"), get_int(body, "status")

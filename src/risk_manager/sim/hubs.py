@@ -108,8 +108,16 @@ class HubServer:
     async def publish_user(
         self, target: str, account_id: int, data: dict[str, Any], action: int
     ) -> None:
-        key = user_event_key(target, account_id)
-        await self._fan_out("user", key, target, [{"action": action, "data": data}])
+        await self.publish_user_frame(target, account_id, [data], action)
+
+    async def publish_user_frame(
+        self, target: str, account_id: int, records: list[Any], action: int
+    ) -> None:
+        """One user-hub frame with ``records`` as its arguments, each wrapped as
+        ``{action, data}`` and sent as given (``/sim/fault`` ``user_frame``: the gateway sends
+        one record a frame; a test sends several, or bad ones)."""
+        wrapped = [{"action": action, "data": record} for record in records]
+        await self._fan_out("user", user_event_key(target, account_id), target, wrapped)
 
     async def publish_quote(self, contract_id: str, data: dict[str, Any]) -> None:
         await self._fan_out("market", quote_key(contract_id), "GatewayQuote", [contract_id, data])

@@ -1,0 +1,214 @@
+"""Field readers for gateway payloads: JSON values checked for type and finiteness.
+
+Every wire number the engine does arithmetic with passes here, so a value that is not a number
+(``NaN``, ``Infinity``, a string, a boolean) never reaches the ledger: Python's ``json`` reads
+the ``NaN``/``Infinity`` literals into floats, and ``Decimal('NaN')`` poisons every sum it
+touches. The rules, one per JSON type (API doc §2 "Value formats"):
+
+- decimal: a JSON number (int, float, or the ``Decimal`` our parser makes of one), finite;
+- integer: a JSON integer; ``true`` is not 1 and ``15.0`` is not 15;
+- boolean: ``true`` or ``false``; the string ``"false"`` is not false;
+- string: a JSON string; a timestamp an ISO 8601 string.
+
+A required field that is absent or ``null`` is ``missing`` (hub payloads omit null keys, so the
+two mean the same). Each reader raises ``WireError`` naming the field, the fault and the
+value's type.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, TypeGuard, TypeVar
+
+V = TypeVar("V")
+
+
+class Fault(StrEnum):
+    """Why a record was rejected; the ``fault`` label on ``/metrics``."""
+
+    MISSING = "missing"  # a required field absent or null
+    WRONG_TYPE = "wrong_type"  # e.g. a string where a number belongs, a bool for an int
+    NOT_FINITE = "not_finite"  # NaN, Infinity, -Infinity
+    BAD_VALUE = "bad_value"  # the right type but an impossible value (bad timestamp, side 7)
+    MALFORMED = "malformed"  # not an object, or a reply or frame of the wrong shape
+
+
+def type_name(value: object) -> str:
+    """The JSON-ish name of a value's type for messages (``str``, ``float``, ``bool``...)."""
+    return "null" if value is None else type(value).__name__
+
+
+class WireError(ValueError):
+    """A payload field the mapping cannot read.
+
+    ``field`` is the wire key (or a description of the frame part), ``fault`` a ``Fault``,
+    ``record_id`` the record's ``id`` when it had a readable one (set by the record reader).
+    """
+
+    def __init__(self, field: str, fault: Fault, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+        self.fault = fault
+        self.detail = detail
+        self.record_id: object = None
+
+    def __str__(self) -> str:
+        where = "" if self.record_id is None else f" (record id {self.record_id!r})"
+        return f"{self.field}: {self.detail}{where}"
+
+
+def _missing(field: str, expected: str) -> WireError:
+    return WireError(field, Fault.MISSING, f"required {expected} missing or null")
+
+
+def _wrong(field: str, expected: str, value: object) -> WireError:
+    detail = f"expected {expected}, got {type_name(value)} {value!r}"
+    return WireError(field, Fault.WRONG_TYPE, detail)
+
+
+def to_decimal(value: object, field: str) -> Decimal:
+    """A finite JSON number as an exact ``Decimal`` (a float goes through ``str``)."""
+    if value is None:
+        raise _missing(field, "number")
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise _wrong(field, "a JSON number", value)
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, float) and not math.isfinite(value):
+        number = Decimal(value)  # NaN / ±Infinity, rejected just below
+    else:
+        number = Decimal(str(value))
+    if not number.is_finite():
+        detail = f"not a finite number ({type_name(value)} {value!r})"
+        raise WireError(field, Fault.NOT_FINITE, detail)
+    return number
+
+
+def opt_decimal(value: object, field: str) -> Decimal | None:
+    """``None`` for an absent/null value, else as ``to_decimal``."""
+    return None if value is None else to_decimal(value, field)
+
+
+def is_json_int(value: object) -> TypeGuard[int]:
+    """True for a JSON integer; ``True``/``False`` are not integers (Python says they are)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def to_int(value: object, field: str) -> int:
+    """A JSON integer (never a bool, never a number with a fraction part or ``.0``)."""
+    if value is None:
+        raise _missing(field, "integer")
+    if not is_json_int(value):
+        raise _wrong(field, "a JSON integer", value)
+    return value
+
+
+def to_bool(value: object, field: str) -> bool:
+    """A JSON boolean; ``"false"``, ``0`` and ``null`` are not booleans."""
+    if value is None:
+        raise _missing(field, "boolean")
+    if not isinstance(value, bool):
+        raise _wrong(field, "a JSON boolean", value)
+    return value
+
+
+def parse_time(value: object, field: str = "timestamp") -> datetime:
+    """ISO 8601 with up to 7 fractional digits; naive times are taken as UTC."""
+    if value is None:
+        raise _missing(field, "ISO 8601 timestamp")
+    if not isinstance(value, str):
+        raise _wrong(field, "an ISO 8601 string", value)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    # Python reads at most 6 fractional digits: trim the 7th (.NET ticks).
+    dot = text.find(".")
+    if dot != -1:
+        end = dot + 1
+        while end < len(text) and text[end].isdigit():
+            end += 1
+        if end - dot - 1 > 6:
+            text = text[: dot + 7] + text[end:]
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise WireError(field, Fault.BAD_VALUE, f"not an ISO 8601 instant: {value!r}") from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def opt_time(value: object, field: str) -> datetime | None:
+    """``None`` for an absent/null value, else as ``parse_time``."""
+    return None if value is None else parse_time(value, field)
+
+
+class Fields:
+    """Typed access to one record's keys. A ``default`` makes a key optional (used when it is
+    absent or null); without one, absence is a ``missing`` fault."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = data
+
+    def _read(self, key: str, default: V | None, read: Callable[[object, str], V]) -> V:
+        value = self.data.get(key)
+        if value is None and default is not None:
+            return default
+        return read(value, key)
+
+    def decimal(self, key: str, default: Decimal | None = None) -> Decimal:
+        return self._read(key, default, to_decimal)
+
+    def opt_decimal(self, key: str) -> Decimal | None:
+        return opt_decimal(self.data.get(key), key)
+
+    def integer(self, key: str, default: int | None = None) -> int:
+        return self._read(key, default, to_int)
+
+    def opt_integer(self, key: str) -> int | None:
+        value = self.data.get(key)
+        return None if value is None else to_int(value, key)
+
+    def size(self, key: str = "size", default: int | None = None) -> int:
+        """A contract count: an integer, never negative."""
+        value = self.integer(key, default)
+        if value < 0:
+            raise WireError(key, Fault.BAD_VALUE, f"a size cannot be negative ({value})")
+        return value
+
+    def boolean(self, key: str, default: bool | None = None) -> bool:
+        return self._read(key, default, to_bool)
+
+    def string(self, key: str) -> str:
+        """A required, non-empty string."""
+        value = self.data.get(key)
+        if value is None:
+            raise _missing(key, "string")
+        if not isinstance(value, str):
+            raise _wrong(key, "a JSON string", value)
+        if not value:
+            raise WireError(key, Fault.BAD_VALUE, "empty string")
+        return value
+
+    def opt_string(self, key: str, default: str | None = None) -> str | None:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if isinstance(value, str):
+            return value
+        raise _wrong(key, "a JSON string", value)
+
+    def code(self, key: str, allowed: frozenset[int] | None = None) -> int:
+        """A required enum integer; with ``allowed``, any other integer is a ``bad_value``."""
+        value = self.integer(key)
+        if allowed is not None and value not in allowed:
+            raise WireError(key, Fault.BAD_VALUE, f"{value} is not one of {sorted(allowed)}")
+        return value
+
+    def time(self, key: str) -> datetime:
+        return parse_time(self.data.get(key), key)
+
+    def opt_time(self, key: str) -> datetime | None:
+        return opt_time(self.data.get(key), key)
