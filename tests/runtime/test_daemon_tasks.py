@@ -200,3 +200,21 @@ async def test_stop_gives_every_account_the_same_grace_at_once(
         started = loop.time()
         await daemon.stop()
         assert loop.time() - started < 1.0  # one at a time took 1.5 s
+
+
+def test_an_unknown_hub_target_is_skipped_quietly_and_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from datetime import UTC, datetime
+
+    from risk_manager.projectx.hub_connection import HubMessage
+
+    caplog.set_level("INFO")
+    daemon = Daemon(Config.model_validate({}))
+    for _ in range(1000):  # once a traceback per frame: 914 KB of log for 1,000 frames
+        daemon._on_hub_message(
+            HubMessage("market", "GatewayDepth", ["CON.F.US.EP.H26", [{}]], datetime.now(UTC))
+        )
+    assert daemon._unknown_targets == {"GatewayDepth": 1000}
+    lines = [r for r in caplog.records if "GatewayDepth" in r.getMessage()]
+    assert len(lines) == 4 and not any(r.exc_info for r in lines)

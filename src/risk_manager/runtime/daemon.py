@@ -39,7 +39,12 @@ from risk_manager.projectx.bars import latest_bar_close
 from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.hub_connection import HubMessage
 from risk_manager.projectx.hubs import MarketHub, UserHub
-from risk_manager.projectx.mapping import decode_market, decode_user
+from risk_manager.projectx.mapping import (
+    MARKET_TARGETS,
+    USER_TARGETS,
+    decode_market,
+    decode_user,
+)
 from risk_manager.projectx.wire_faults import WireFaults
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.alerts import AlertChannels
@@ -89,6 +94,7 @@ class Daemon:
         self._client: ProjectXClient | None = None
         self.user_hub: UserHub | None = None
         self.market_hub: MarketHub | None = None
+        self._unknown_targets: dict[str, int] = {}  # hub targets we do not read, with counts
         self._contracts_dirty = asyncio.Event()
         self._dirty_accounts: set[int] = set()  # accounts whose contracts may have changed
         self._contracts: dict[int, frozenset[str]] = {}
@@ -389,6 +395,13 @@ class Daemon:
     def _on_hub_message(self, message: HubMessage) -> None:
         """Inline in the hub's receive loop: map and enqueue only. A bad record is rejected
         (counted, logged once per kind) and the frame's other records still go through."""
+        known = USER_TARGETS if message.hub == "user" else MARKET_TARGETS
+        if message.target not in known:  # e.g. GatewayDepth: not ours to read; said once
+            seen = self._unknown_targets.get(message.target, 0) + 1
+            self._unknown_targets[message.target] = seen
+            if seen in (1, 10, 100, 1000, 10000):
+                _log.info("%s hub: %s not read (%d so far)", message.hub, message.target, seen)
+            return
         decode = decode_user if message.hub == "user" else decode_market
         frame = decode(message.target, message.arguments, message.received_at)
         for error in frame.rejected:
