@@ -10,17 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.helpers import ACC, NQ, Sim, rules
+from engine.test_provisional_fills import book
 from risk_manager.domain.actions import LockAccount
 
 BUY, SELL = 0, 1
 MS = timedelta(milliseconds=1)
-
-
-def book(sim: Sim) -> dict[str, int]:
-    return {
-        p.position.contract_id: p.position.signed_size
-        for p in sim.engine.view(ACC, sim.now).positions
-    }
 
 
 def test_position_event_first_and_a_trade_stamped_later_is_not_counted_twice() -> None:

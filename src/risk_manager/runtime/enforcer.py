@@ -294,7 +294,7 @@ class Enforcer:
             self._premarked.discard(record.entry)
             await self._write_outcome(record.entry, outcome, detail)
         else:  # written once the intent lands
-            record.outcome = (outcome, detail, self._clock())
+            record.outcome = (outcome, detail)
         if outcome is JournalOutcome.FAILED:
             _log.warning(
                 "%s for account %s failed (retrying while required): %s",
@@ -320,7 +320,7 @@ class Enforcer:
         """A journal intent that landed late: its outcome, if known by now, follows it."""
         record.entry = entry
         if record.outcome is not None:
-            outcome, detail, _ = record.outcome
+            outcome, detail = record.outcome
             self.keep(asyncio.ensure_future(self._write_outcome(entry, outcome, detail)))
 
     async def _mark_sent(self, entry: int | None, what: str) -> None:
@@ -504,7 +504,7 @@ class _Record:
     """One attempt's journal entry id, once known, and its outcome, once known."""
 
     entry: int | None = None
-    outcome: tuple[JournalOutcome, str, datetime] | None = None
+    outcome: tuple[JournalOutcome, str] | None = None
 
 
 def _cause(action: AnyAction) -> Cause:
