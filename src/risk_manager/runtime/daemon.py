@@ -45,6 +45,7 @@ from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.runtime.reconciler import snapshot
 from risk_manager.store import Store
+from risk_manager.store.holder import hold_store
 from risk_manager.store.records import JournalEntry, JournalOutcome
 
 _log = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ class Daemon:
     async def _start(self) -> None:
         cfg = self.config
         cfg.require_broker_credentials()
+        self._stack.enter_context(hold_store(cfg.store.path))  # one daemon per store
         self._store = Store.open(cfg.store.path)
         self._stack.callback(self._store.close)
         # Read before this run journals anything: only these are a previous run's leftovers.
