@@ -144,3 +144,17 @@ def test_config_check_lists_listed_accounts_and_their_overrides(
     assert "accounts:    only 11 (combine), 12" in result.stdout
     assert "account 11 (combine): RULE-015 daily_net_loss" in result.stdout
     assert "limit=600" in result.stdout
+
+
+def test_config_check_warns_when_the_api_is_bound_off_loopback(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    exposed = tmp_path / "exposed.yaml"
+    exposed.write_text("api:\n  host: 0.0.0.0\n  port: 9000\n")
+    result = runner.invoke(app, ["config", "check", str(exposed)])
+    assert result.exit_code == 0, result.output
+    assert "warning: api.host 0.0.0.0 is not a loopback address" in result.stderr
+    assert "port 9000" in result.stderr
+    local = tmp_path / "local.yaml"
+    local.write_text("api:\n  host: 127.0.0.1\n")
+    assert "warning" not in runner.invoke(app, ["config", "check", str(local)]).stderr
