@@ -24,6 +24,7 @@ from yarl import URL
 
 from risk_manager.api.read_model import JSON, ReadModel, iso
 from risk_manager.api.stream import Coalescer
+from risk_manager.domain.errors import RefuseToStart
 from risk_manager.runtime.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -291,7 +292,13 @@ async def running_api(
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # the machine's problem, not the gateway's: retrying won't help
+            raise RefuseToStart(
+                f"cannot serve the API on {host}:{port} ({exc.strerror or exc}); another "
+                "program (another risk-manager?) uses the port: stop it or set api.port"
+            ) from None
         bound = runner.addresses[0][1]
         yield RunningApi(host=host, port=int(bound))
     finally:
