@@ -200,3 +200,22 @@ async def test_stop_gives_every_account_the_same_grace_at_once(
         started = loop.time()
         await daemon.stop()
         assert loop.time() - started < 1.0  # one at a time took 1.5 s
+
+
+async def test_an_empty_account_list_at_start_is_asked_again_not_fatal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    daemon = Daemon(Config.model_validate({}))
+    account = Account(1, "TOPX-1", Decimal("50000"), True)
+    answers: list[list[Account]] = [[], [], [account]]
+
+    async def search_accounts(only_active: bool = True) -> list[Account]:
+        return answers.pop(0)
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    daemon._client = SimpleNamespace(search_accounts=search_accounts)  # type: ignore[assignment]
+    monkeypatch.setattr(daemon_module.asyncio, "sleep", no_sleep)
+    assert await daemon._guarded_accounts() == [account]
+    assert answers == []

@@ -22,7 +22,6 @@ from typing import Any, Self
 from risk_manager.api.server import running_api
 from risk_manager.calendar import TradingCalendar
 from risk_manager.config.models import Config
-from risk_manager.domain.errors import RefuseToStart
 from risk_manager.domain.events import (
     AuthFailureEvent,
     ConnectionEvent,
@@ -33,6 +32,7 @@ from risk_manager.domain.events import (
 from risk_manager.domain.models import Account
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.factory import calendar_for
+from risk_manager.projectx.backoff import backoff_delay
 from risk_manager.projectx.bars import latest_bar_close
 from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.hub_connection import HubMessage
@@ -51,6 +51,7 @@ from risk_manager.store.records import JournalEntry, JournalOutcome
 _log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 5.0  # seconds for in-flight enforcement to finish at shutdown
+ACCOUNTS_RETRY_CAP = 30.0  # seconds between account searches at most while none is guarded
 HOUSEKEEPING_EVERY = 1.0  # seconds between overflow reconciles and gauge refreshes
 
 
@@ -213,6 +214,20 @@ class Daemon:
     # -- accounts and reconciliation --------------------------------------------------------
 
     async def _guarded_accounts(self) -> list[Account]:
+        """The accounts to guard; an answer with none is the gateway's (an account not yet
+        visible, a slow back office) and is asked again with capped backoff, never fatal:
+        a guard that exits leaves every account unguarded (RULES.md §5)."""
+        attempt = 0
+        while True:
+            guarded = await self._visible_guarded_accounts()
+            if guarded:
+                return guarded
+            delay = backoff_delay(attempt, base=1.0, cap=ACCOUNTS_RETRY_CAP)
+            attempt += 1
+            _log.error("no account to guard yet; retrying in %.0f s", delay)
+            await asyncio.sleep(delay)
+
+    async def _visible_guarded_accounts(self) -> list[Account]:
         visible = await self.client.search_accounts(only_active=True)
         guarded = [a for a in visible if self.config.guards(a.id)]
         if self.config.accounts.mode == "listed":
@@ -222,9 +237,9 @@ class Daemon:
                     "account %s is listed in the config but not visible to the key", account_id
                 )
         if not guarded:
-            raise RefuseToStart(
-                "no account to guard: the API key sees "
-                f"{[a.id for a in visible]}; check `accounts:` in the config"
+            _log.error(
+                "no account to guard: the API key sees %s; check `accounts:` in the config",
+                [a.id for a in visible],
             )
         return guarded
 
