@@ -22,6 +22,7 @@ from typing import Any, Self
 from risk_manager.api.server import running_api
 from risk_manager.calendar import TradingCalendar
 from risk_manager.config.models import Config
+from risk_manager.domain.errors import AuthenticationFailed, BrokerRefused, RetryLater
 from risk_manager.domain.events import (
     AuthFailureEvent,
     ConnectionEvent,
@@ -79,6 +80,8 @@ class Daemon:
         self._serve_api = serve_api
         self.api_url: str | None = None
         self.read_side: DaemonReadSide | None = None
+        self.guarding = False  # accounts reconciled, hubs connected: views are the truth
+        self.start_problem: str | None = None  # why not guarding yet, for /health
         self._stack = contextlib.AsyncExitStack()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running = False  # the actors run: reconciliations go through their queues
@@ -137,6 +140,7 @@ class Daemon:
         )
         self._client.rest.on_error = self._rest_error
         alerts = await self._stack.enter_async_context(AlertChannels(cfg.alerts))
+        await self._serve_api_early()
         accounts = await self._guarded_accounts()
         calendar = self.calendar = calendar_for(cfg.trading_day)
         now = self.clock()
@@ -168,9 +172,15 @@ class Daemon:
         await self._connect_hubs()
         self._spawn(self._market_subscriptions(), "market-subscriptions")
         self._spawn(self._housekeeping(), "housekeeping")
+        self.guarding = True
+
+    async def _serve_api_early(self) -> None:
+        """The API comes up before the login, so `status` and the dashboards can say why the
+        daemon is not guarding yet (a refused login, an empty account list)."""
         self.read_side = DaemonReadSide(self)
         self._spawn(self.read_side.run(), "read-side")
         if self._serve_api:
+            cfg = self.config
             api = await self._stack.enter_async_context(
                 running_api(self.read_side, self.metrics, cfg.api.host, cfg.api.port)
             )
@@ -218,13 +228,23 @@ class Daemon:
         visible, a slow back office) and is asked again with capped backoff, never fatal:
         a guard that exits leaves every account unguarded (RULES.md §5)."""
         attempt = 0
+        url = self.config.broker.api_url
         while True:
-            guarded = await self._visible_guarded_accounts()
+            try:
+                guarded = await self._visible_guarded_accounts()
+            except (AuthenticationFailed, BrokerRefused) as exc:
+                self.start_problem = f"login refused by {url}: {exc}"
+                guarded = []
+            except (RetryLater, OSError) as exc:
+                self.start_problem = f"gateway {url} unreachable: {exc}"
+                guarded = []
+            else:
+                self.start_problem = None if guarded else "no account to guard yet"
             if guarded:
                 return guarded
             delay = backoff_delay(attempt, base=1.0, cap=ACCOUNTS_RETRY_CAP)
             attempt += 1
-            _log.error("no account to guard yet; retrying in %.0f s", delay)
+            _log.error("%s; retrying in %.0f s", self.start_problem, delay)
             await asyncio.sleep(delay)
 
     async def _visible_guarded_accounts(self) -> list[Account]:
