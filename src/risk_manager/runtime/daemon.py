@@ -52,7 +52,7 @@ from risk_manager.store.records import JournalEntry, JournalOutcome
 _log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 5.0  # seconds for in-flight enforcement to finish at shutdown
-ACCOUNTS_RETRY_CAP = 30.0  # seconds between account searches at most while none is guarded
+ACCOUNTS_RETRY_CAP = 10.0  # seconds between login/account searches at most while not guarding
 HOUSEKEEPING_EVERY = 1.0  # seconds between overflow reconciles and gauge refreshes
 
 
