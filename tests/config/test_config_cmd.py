@@ -191,3 +191,17 @@ rules:
     lines = result.stdout.splitlines()
     assert "  account 1 (50K): 50000" in lines and "  account 2 (150K): 150000" in lines
     assert "  every other account: its own balance first seen (stored)" in lines
+
+
+def test_config_check_warns_when_the_api_is_bound_off_loopback(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    exposed = tmp_path / "exposed.yaml"
+    exposed.write_text("api:\n  host: 0.0.0.0\n  port: 9000\n")
+    result = runner.invoke(app, ["config", "check", str(exposed)])
+    assert result.exit_code == 0, result.output
+    assert "warning: api.host 0.0.0.0 is not a loopback address" in result.stderr
+    assert "port 9000" in result.stderr
+    local = tmp_path / "local.yaml"
+    local.write_text("api:\n  host: 127.0.0.1\n")
+    assert "warning" not in runner.invoke(app, ["config", "check", str(local)]).stderr

@@ -162,3 +162,18 @@ def test_sections_reads_only_those_and_ignores_the_rest() -> None:
         parse_config(text, env={})
     config = parse_config(text, env={}, sections=("rules",))
     assert config.rules.mark == "bid_ask" and config.broker.username is None
+
+
+def test_a_relative_store_path_is_read_from_the_config_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "guard"
+    folder.mkdir()
+    (folder / "config.yaml").write_text("store:\n  path: data/rm.sqlite\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_config(Path("../guard/config.yaml"), env={})
+    assert config.store.path.resolve() == (folder / "data" / "rm.sqlite").resolve()
+    (folder / "abs.yaml").write_text(f"store:\n  path: {tmp_path / 'x.sqlite'}\n")
+    assert load_config(folder / "abs.yaml", env={}).store.path == tmp_path / "x.sqlite"

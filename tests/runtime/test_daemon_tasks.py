@@ -218,3 +218,22 @@ def test_an_unknown_hub_target_is_skipped_quietly_and_counted(
     assert daemon._unknown_targets == {"GatewayDepth": 1000}
     lines = [r for r in caplog.records if "GatewayDepth" in r.getMessage()]
     assert len(lines) == 4 and not any(r.exc_info for r in lines)
+
+
+async def test_an_empty_account_list_at_start_is_asked_again_not_fatal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    daemon = Daemon(Config.model_validate({}))
+    account = Account(1, "TOPX-1", Decimal("50000"), True)
+    answers: list[list[Account]] = [[], [], [account]]
+
+    async def search_accounts(only_active: bool = True) -> list[Account]:
+        return answers.pop(0)
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    daemon._client = SimpleNamespace(search_accounts=search_accounts)  # type: ignore[assignment]
+    monkeypatch.setattr(daemon_module.asyncio, "sleep", no_sleep)
+    assert await daemon._guarded_accounts() == [account]
+    assert answers == []

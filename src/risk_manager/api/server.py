@@ -24,6 +24,7 @@ from yarl import URL
 
 from risk_manager.api.read_model import JSON, ReadModel, iso
 from risk_manager.api.stream import Coalescer
+from risk_manager.domain.errors import RefuseToStart
 from risk_manager.runtime.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -252,6 +253,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def exposure_warning(host: str, port: int) -> str | None:
+    """The warning for an API bound to a non-loopback address, or None when loopback: the API
+    has no login, and off loopback its Host check is off too."""
+    if _is_loopback(host):
+        return None
+    return (
+        f"api.host {host} is not a loopback address: the local API has no login, so anyone "
+        f"who can reach this machine on port {port} reads every account; bind 127.0.0.1 "
+        "unless a firewall or an authenticating proxy stands in front"
+    )
+
+
 @dataclass(frozen=True)
 class RunningApi:
     host: str
@@ -271,12 +284,21 @@ async def running_api(
     port: int = DEFAULT_PORT,
 ) -> AsyncIterator[RunningApi]:
     """Serve the API until the block exits; ``port=0`` picks a free port (see ``.url``)."""
-    app = create_api_app(read_model, metrics, loopback_only=_is_loopback(host))
+    exposed = exposure_warning(host, port)
+    if exposed is not None:
+        log.warning("%s", exposed)
+    app = create_api_app(read_model, metrics, loopback_only=exposed is None)
     runner = web.AppRunner(app, shutdown_timeout=2.0)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # the machine's problem, not the gateway's: retrying won't help
+            raise RefuseToStart(
+                f"cannot serve the API on {host}:{port} ({exc.strerror or exc}); another "
+                "program (another risk-manager?) uses the port: stop it or set api.port"
+            ) from None
         bound = runner.addresses[0][1]
         yield RunningApi(host=host, port=int(bound))
     finally:

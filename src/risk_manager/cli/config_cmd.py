@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from risk_manager.api.server import exposure_warning
 from risk_manager.config.errors import ConfigError
 from risk_manager.config.loader import load_config
 from risk_manager.config.models import Config
@@ -44,6 +45,9 @@ def check(path: FileArgument) -> None:
     typer.echo(f"{path}: ok")
     for line in summary(config):
         typer.echo(line)
+    exposed = exposure_warning(config.api.host, config.api.port)
+    if exposed is not None:
+        typer.echo(f"warning: {exposed}", err=True)
 
 
 @config_app.command()

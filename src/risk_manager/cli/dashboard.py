@@ -55,6 +55,8 @@ def status(
             f"{n} account{'' if n == 1 else 's'} · hubs: {hubs or 'n/a'} · "
             f"last event {health.get('last_event') or 'none'}"
         )
+        if health.get("problem"):
+            console.print(f"not guarding: {health['problem']}")
         console.print(render.overview(state, datetime.now(UTC)))
     if health.get("status") != "ok":
         raise typer.Exit(2)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from risk_manager.store import Store, StoreError
+from risk_manager.store.holder import hold_store
 from risk_manager.store.schema import EXPECTED_TABLES
 from risk_manager.store.verify import verify as verify_store
 
@@ -26,9 +27,11 @@ EXIT_BAD_DATABASE = 2
 
 @db_app.command()
 def migrate(path: PathOption) -> None:
-    """Create the database (and its folder) if needed and apply pending migrations."""
+    """Create the database (and its folder) if needed and apply pending migrations.
+
+    Refused (exit 2) while a daemon holds the store: the daemon migrates it itself at start."""
     try:
-        with Store.open(path) as store:
+        with hold_store(path), Store.open(path) as store:
             version = store.schema_version
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -17,6 +17,7 @@ from risk_manager.config.models import Config
 from risk_manager.domain.errors import AuthenticationFailed, RefuseToStart, RetryLater
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.runtime.logs import setup_logging
+from risk_manager.store.holder import hold_store
 
 START_RETRY_CAP = 60.0  # seconds between start attempts at most
 
@@ -37,7 +38,10 @@ def run(
         raise typer.Exit(2) from None
     setup_logging(cfg.logging.level, cfg.logging.format)
     try:
-        asyncio.run(_serve(cfg))
+        # Before anything touches the store, held until the process ends (RULES.md §5: one
+        # daemon per store); the kernel releases it even when the process is killed.
+        with hold_store(cfg.store.path):
+            asyncio.run(_serve(cfg))
     except RefuseToStart as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -80,7 +80,18 @@ def load_config(
         raise ConfigError([f"{source}: no such file"], source) from None
     except OSError as exc:
         raise ConfigError([f"{source}: cannot read ({exc.strerror})"], source) from None
-    return parse_config(text, source, env, sections)
+    config = parse_config(text, source, env, sections)
+    return relative_to_file(config, Path(path))
+
+
+def relative_to_file(config: Config, path: Path) -> Config:
+    """A relative ``store.path`` is read from the config file's folder, not the working
+    directory: a daemon started from another folder must open the same store (its locks)."""
+    store = config.store.path.expanduser()
+    if store.is_absolute() or str(store) == ":memory:":
+        return config
+    resolved = (path.parent / store).absolute()
+    return config.model_copy(update={"store": config.store.model_copy(update={"path": resolved})})
 
 
 def parse_config(

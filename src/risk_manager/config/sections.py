@@ -159,7 +159,7 @@ class ContractOverride(Frozen):
 
 
 class StoreConfig(Frozen):
-    path: Path = Path("risk-manager.sqlite")  # SQLite file (relative to the working directory)
+    path: Path = Path("risk-manager.sqlite")  # SQLite file (relative to the config file)
 
 
 class ReconcileConfig(Frozen):

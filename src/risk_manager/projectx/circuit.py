@@ -7,6 +7,10 @@ from collections.abc import Callable
 
 from risk_manager.domain.errors import RetryLater
 
+# Short: the breaker paces calls to a failing gateway, it must not keep one that came back unused
+# (a 30 s cool-down held a recovered gateway idle while a position stayed open; RULES.md §5).
+COOLDOWN = 2.0
+
 
 class CircuitOpen(RetryLater):
     """Failing fast while the breaker is open; not retried by the client."""
@@ -22,7 +26,7 @@ class CircuitBreaker:
     def __init__(
         self,
         threshold: int = 5,
-        cooldown: float = 30.0,
+        cooldown: float = COOLDOWN,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if threshold < 1 or cooldown <= 0:

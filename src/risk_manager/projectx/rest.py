@@ -32,6 +32,10 @@ from risk_manager.projectx.wire_values import is_json_int
 
 _log = logging.getLogger(__name__)
 
+# A 429 without Retry-After holds requests at most this long: enforcement waits behind the hold,
+# so it paces like the enforcer's own retries (docs/RUNTIME.md), never for a minute.
+RATE_LIMITED_CAP = 5.0
+
 Sleep = Callable[[float], Awaitable[None]]
 Json = dict[str, Any]
 
@@ -181,7 +185,9 @@ class RestTransport:
             self._consecutive_429 += 1
             wait = retry_after
             if wait is None:
-                wait = backoff_delay(self._consecutive_429, base=1.0, cap=60.0, rand=self._rand)
+                wait = backoff_delay(
+                    self._consecutive_429, base=1.0, cap=RATE_LIMITED_CAP, rand=self._rand
+                )
             self._limiter.penalize(endpoint, wait)
             _log.warning("%s: HTTP 429; holding requests for %.1fs", endpoint, wait)
             raise http_failure(endpoint, status, wait)

@@ -24,7 +24,12 @@ from risk_manager.api.server import running_api
 from risk_manager.calendar import TradingCalendar
 from risk_manager.config.errors import ConfigError
 from risk_manager.config.models import Config
-from risk_manager.domain.errors import RefuseToStart
+from risk_manager.domain.errors import (
+    AuthenticationFailed,
+    BrokerRefused,
+    RefuseToStart,
+    RetryLater,
+)
 from risk_manager.domain.events import (
     AuthFailureEvent,
     ConnectionEvent,
@@ -35,6 +40,7 @@ from risk_manager.domain.models import Account
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.factory import calendar_for
 from risk_manager.engine.memory import OUR_TAGS_KEPT
+from risk_manager.projectx.backoff import backoff_delay
 from risk_manager.projectx.bars import latest_bar_close
 from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.hub_connection import HubMessage
@@ -54,11 +60,13 @@ from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.runtime.reconciler import snapshot
 from risk_manager.runtime.sweep import Ledgered, Sweeper
 from risk_manager.store import Store
+from risk_manager.store.holder import hold_store
 from risk_manager.store.records import JournalEntry, JournalOutcome
 
 _log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 5.0  # seconds for in-flight enforcement to finish at shutdown
+ACCOUNTS_RETRY_CAP = 10.0  # seconds between login/account searches at most while not guarding
 HOUSEKEEPING_EVERY = 1.0  # seconds between overflow reconciles and gauge refreshes
 
 
@@ -87,6 +95,8 @@ class Daemon:
         self._serve_api = serve_api
         self.api_url: str | None = None
         self.read_side: DaemonReadSide | None = None
+        self.guarding = False  # accounts reconciled, hubs connected: views are the truth
+        self.start_problem: str | None = None  # why not guarding yet, for /health
         self._stack = contextlib.AsyncExitStack()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running = False  # the actors run: reconciliations go through their queues
@@ -137,6 +147,7 @@ class Daemon:
         shared = cfg.shared_size_problems()
         if shared:  # a 100K account must never run on a 50K account's floor
             raise ConfigError(shared)
+        self._stack.enter_context(hold_store(cfg.store.path))  # one daemon per store
         self._store = Store.open(cfg.store.path)
         self._stack.callback(self._store.close)
         # Read before this run journals anything: only these are a previous run's leftovers.
@@ -150,6 +161,7 @@ class Daemon:
         )
         self._client.rest.on_error = self._rest_error
         alerts = await self._stack.enter_async_context(AlertChannels(cfg.alerts))
+        await self._serve_api_early()
         accounts = await self._guarded_accounts()
         calendar = self.calendar = calendar_for(cfg.trading_day)
         now = self.clock()
@@ -183,9 +195,17 @@ class Daemon:
         self._spawn(self._market_subscriptions(), "market-subscriptions")
         self._spawn(self._housekeeping(), "housekeeping")
         self._spawn(self._sweeper().run(), "reconcile-sweep")
+        self.guarding = True
+        if self.read_side is not None:  # the views are the truth from this moment, not 0.2 s on
+            self.read_side.refresh()
+
+    async def _serve_api_early(self) -> None:
+        """The API comes up before the login, so `status` and the dashboards can say why the
+        daemon is not guarding yet (a refused login, an empty account list)."""
         self.read_side = DaemonReadSide(self)
         self._spawn(self.read_side.run(), "read-side")
         if self._serve_api:
+            cfg = self.config
             api = await self._stack.enter_async_context(
                 running_api(self.read_side, self.metrics, cfg.api.host, cfg.api.port)
             )
@@ -245,6 +265,30 @@ class Daemon:
     # -- accounts and reconciliation --------------------------------------------------------
 
     async def _guarded_accounts(self) -> list[Account]:
+        """The accounts to guard; an answer with none is the gateway's (an account not yet
+        visible, a slow back office) and is asked again with capped backoff, never fatal:
+        a guard that exits leaves every account unguarded (RULES.md §5)."""
+        attempt = 0
+        url = self.config.broker.api_url
+        while True:
+            try:
+                guarded = await self._visible_guarded_accounts()
+            except (AuthenticationFailed, BrokerRefused) as exc:
+                self.start_problem = f"login refused by {url}: {exc}"
+                guarded = []
+            except (RetryLater, OSError) as exc:
+                self.start_problem = f"gateway {url} unreachable: {exc}"
+                guarded = []
+            else:
+                self.start_problem = None if guarded else "no account to guard yet"
+            if guarded:
+                return guarded
+            delay = backoff_delay(attempt, base=1.0, cap=ACCOUNTS_RETRY_CAP)
+            attempt += 1
+            _log.error("%s; retrying in %.0f s", self.start_problem, delay)
+            await asyncio.sleep(delay)
+
+    async def _visible_guarded_accounts(self) -> list[Account]:
         visible = await self.client.search_accounts(only_active=True)
         guarded = [a for a in visible if self.config.guards(a.id)]
         if self.config.accounts.mode == "listed":
@@ -254,9 +298,9 @@ class Daemon:
                     "account %s is listed in the config but not visible to the key", account_id
                 )
         if not guarded:
-            raise RefuseToStart(
-                "no account to guard: the API key sees "
-                f"{[a.id for a in visible]}; check `accounts:` in the config"
+            _log.error(
+                "no account to guard: the API key sees %s; check `accounts:` in the config",
+                [a.id for a in visible],
             )
         return guarded
 

@@ -55,6 +55,10 @@ class DaemonReadSide(MemoryReadModel):
         # Lock countdowns move every second even when nothing else happens.
         dirty = set(d.actors) if not self._dirty else self._dirty
         self._dirty = set()
+        if not d.guarding:  # before the first reconcile a view would show guesses
+            dirty = set()
+        else:  # an account never shown yet is shown now, whatever else changed
+            dirty |= set(d.actors) - set(self._curves)
         for acct in sorted(dirty):
             actor = d.actors[acct]
             view = actor.engine.view(acct, now)
@@ -96,9 +100,10 @@ class DaemonReadSide(MemoryReadModel):
             d.store.schema_version  # noqa: B018 - a cheap query proves the file answers
         except Exception:
             db_ok = False
-        status = "ok" if user and db_ok else ("degraded" if db_ok else "down")
+        status = "ok" if user and db_ok and d.guarding else ("degraded" if db_ok else "down")
         return {
             "status": status,
+            "problem": d.start_problem,
             "uptime": round(time.monotonic() - d.started_monotonic, 1),
             "accounts_monitored": len(d.actors),
             "signalr_connected": user and market,

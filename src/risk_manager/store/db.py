@@ -4,7 +4,10 @@ power): WAL, ``synchronous=FULL``, foreign keys, a busy timeout for a second pro
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +17,35 @@ from risk_manager.store import schema
 from risk_manager.store.errors import StoreError, StoreUnusable
 
 MEMORY = ":memory:"
+PRIVATE = 0o600  # the trading history is the owner's alone (folder 0700)
+
+_log = logging.getLogger(__name__)
+
+
+def _store_files(path: Path) -> list[Path]:
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def make_private(path: Path, *, warn: bool) -> None:
+    """Create the store's folder 0700 and the file 0600 when missing; tighten the file and
+    its -wal/-shm (SQLite creates them with the file's mode) when anyone else may read them.
+    POSIX only: Windows files follow the folder's ACL."""
+    if sys.platform == "win32":  # pragma: no cover
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE))
+    for file in _store_files(path):
+        try:
+            mode = file.stat().st_mode & 0o777
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            file.chmod(PRIVATE)
+            if warn:
+                _log.warning(
+                    "%s was readable by other users (mode %o); now %o", file, mode, PRIVATE
+                )
 
 
 def connect(path: Path | str, busy_timeout: float) -> sqlite3.Connection:
@@ -68,12 +100,14 @@ class Database:
     def open(cls, path: Path | str, busy_timeout: float = 5.0) -> Database:
         try:
             if str(path) != MEMORY:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                make_private(Path(path), warn=True)
             conn = connect(path, busy_timeout)
         except (sqlite3.DatabaseError, OSError) as exc:
             raise unusable(path, exc) from exc
         try:
             schema.migrate(conn, path)
+            if str(path) != MEMORY:
+                make_private(Path(path), warn=False)  # -wal and -shm now exist
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise unusable(path, exc) from exc
