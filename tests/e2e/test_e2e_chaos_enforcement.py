@@ -5,6 +5,7 @@ simulator, with its fault switches (`/sim/fault`)."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 from .conftest import Guard
 from .helpers import BUY, SELL, SimTrader, wait_for
@@ -83,3 +84,33 @@ async def test_refused_cancels_are_retried_until_the_order_is_gone(
 
     # six refusals spaced by the backoff (≤ 5 s each): cancelled within the cap of the last
     await wait_for(cancelled, "the blocked order cancelled after six refusals", within=25)
+
+
+# What the enforcer calls for a hard lock: the close, the cancel, and the reads before each try.
+OUTAGE = (CLOSE, "/api/Order/cancel", "/api/Position/searchOpen", "/api/Order/searchOpen")
+RECOVERED_WITHIN = 8.0  # the retry cap (5 s) with its jitter, plus the polling
+
+
+async def test_a_rest_outage_of_30s_on_close_and_cancel_is_outlasted(
+    guard: Guard, trader: SimTrader
+) -> None:
+    """A 30 s outage with a position, a working order and a re-entry made inside the outage:
+    all dealt with a few seconds after the gateway comes back (a 30 s circuit breaker once kept
+    the recovered gateway unused)."""
+    await guard.start("  daily_net_loss: {enabled: true, limit: 50}")
+    order = await trader.limit("RTY", BUY, 1, "1000")
+    for path in OUTAGE:
+        await trader.fault("http_status", path=path, status=503, count=1_000_000)
+    started = time.monotonic()
+    await guard.hold_and_move("MNQ", BUY, 1, "20970")
+    await guard.wait_lock("daily_net_loss")
+    await trader.market("MNQ", BUY, 1)  # a re-entry under the lock, inside the outage
+    await asyncio.sleep(max(0.0, 30 - (time.monotonic() - started)))
+    assert await trader.size("MNQ") == 2, "nothing can be closed during the outage"
+    guard.sim.faults.clear()  # the gateway comes back
+
+    async def dealt_with() -> bool:
+        flat = await trader.size("MNQ") == 0
+        return flat and (await trader.order(order))["status"] == 3
+
+    await wait_for(dealt_with, "flat and the order cancelled", within=RECOVERED_WITHIN)
