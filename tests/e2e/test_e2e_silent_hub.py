@@ -34,3 +34,32 @@ async def test_a_breach_inside_a_silence_is_enforced_by_the_periodic_reconcile(
 
 async def _lock(guard: Guard) -> object | None:
     return next(iter(guard.locks()), None)
+
+
+async def test_a_reconcile_that_keeps_failing_is_said_on_health_until_it_succeeds(
+    guard: Guard, trader: SimTrader
+) -> None:
+    """A guard that cannot read the broker must not look healthy (RULES.md §5)."""
+    await guard.start("  daily_realized_loss: {enabled: true, limit: 100}", serve_api=True)
+
+    async def health() -> dict[str, object]:
+        assert guard.daemon.api_url is not None
+        async with trader.session.get(f"{guard.daemon.api_url}/health") as reply:
+            body: dict[str, object] = await reply.json()
+            return body
+
+    async def ok() -> bool:
+        return (await health())["status"] == "ok"
+
+    await wait_for(ok, "health ok once guarding")
+    await trader.fault("http_status", path="/api/Account/search", status=500, count=1_000_000)
+
+    async def failing() -> dict[str, object] | None:
+        body = await health()
+        return body if "reconciliation failing since" in str(body["problem"]) else None
+
+    body = await wait_for(failing, "health naming the failing reconcile", within=INTERVAL * 2 + 5)
+    assert body["status"] == "degraded"
+    guard.sim.faults.clear()
+    await wait_for(ok, "health ok after a sweep succeeds", within=INTERVAL + 5)
+    assert (await health())["problem"] is None

@@ -134,3 +134,16 @@ async def test_a_message_that_is_not_a_json_object_is_skipped_not_fatal() -> Non
             assert app.is_running
     finally:
         await runner.cleanup()
+
+
+async def test_a_daemon_problem_is_in_the_header_not_only_in_the_log(
+    model: MemoryReadModel,
+) -> None:
+    problem = "reconciliation failing since 2026-12-07T15:00:00Z: HTTP 500"
+    model.set_health(status="degraded", problem=problem, signalr_connected=True)
+    async with running_api(model, Metrics(), port=0) as api:
+        app = DashboardApp(api.url)
+        async with app.run_test(size=SIZE):
+            await eventually(lambda: "● live" in app.pane_text("conn"))
+            await eventually(lambda: f"⚠ {problem}" in app.pane_text("conn", 200))
+            assert "daemon degraded" in app.pane_text("conn", 200)

@@ -97,6 +97,7 @@ class Daemon:
         self.read_side: DaemonReadSide | None = None
         self.guarding = False  # accounts reconciled, hubs connected: views are the truth
         self.start_problem: str | None = None  # why not guarding yet, for /health
+        self.sweeper: Sweeper | None = None
         self._stack = contextlib.AsyncExitStack()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running = False  # the actors run: reconciliations go through their queues
@@ -194,7 +195,8 @@ class Daemon:
         await self._connect_hubs()
         self._spawn(self._market_subscriptions(), "market-subscriptions")
         self._spawn(self._housekeeping(), "housekeeping")
-        self._spawn(self._sweeper().run(), "reconcile-sweep")
+        self.sweeper = self._sweeper()
+        self._spawn(self.sweeper.run(), "reconcile-sweep")
         self.guarding = True
         if self.read_side is not None:  # the views are the truth from this moment, not 0.2 s on
             self.read_side.refresh()

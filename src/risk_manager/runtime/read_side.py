@@ -100,10 +100,12 @@ class DaemonReadSide(MemoryReadModel):
             d.store.schema_version  # noqa: B018 - a cheap query proves the file answers
         except Exception:
             db_ok = False
-        status = "ok" if user and db_ok and d.guarding else ("degraded" if db_ok else "down")
+        problems = self._problems()
+        healthy = user and db_ok and d.guarding and not problems
+        status = "ok" if healthy else ("degraded" if db_ok else "down")
         return {
             "status": status,
-            "problem": d.start_problem,
+            "problem": "; ".join(problems) or None,
             "uptime": round(time.monotonic() - d.started_monotonic, 1),
             "accounts_monitored": len(d.actors),
             "signalr_connected": user and market,
@@ -111,3 +113,19 @@ class DaemonReadSide(MemoryReadModel):
             "last_event": iso(d.last_event_at),
             "hubs": {"user": {"connected": user}, "market": {"connected": market}},
         }
+
+    def _problems(self) -> list[str]:
+        """What keeps the daemon from guarding fully, in words for the header (RULES.md §5:
+        a guard that can't see says so loudly)."""
+        d = self._daemon
+        problems = [d.start_problem] if d.start_problem else []
+        unreconciled = sorted(i for i, actor in d.actors.items() if actor.needs_reconcile)
+        if unreconciled:
+            ids = ", ".join(map(str, unreconciled))
+            problems.append(f"account(s) {ids} not reconciled with the broker yet: retrying")
+        sweeper = d.sweeper
+        if sweeper is not None and sweeper.failing_since is not None:
+            problems.append(
+                f"reconciliation failing since {iso(sweeper.failing_since)}: {sweeper.failing}"
+            )
+        return problems

@@ -107,6 +107,10 @@ class Sweeper:
         self._sleep = sleep
         self._cold_due = 0.0
         self.sweeps = 0
+        # Why the last sweep could not read the broker, and since when (None when it could):
+        # a guard that cannot reconcile says so on /health, it does not look healthy.
+        self.failing: str | None = None
+        self.failing_since: datetime | None = None
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -130,6 +134,7 @@ class Sweeper:
             _log.warning(
                 "reconciliation sweep: broker read failed (%s); next in %.0fs", exc, hot_every
             )
+            self._failed(exc)
             return hot_every
         suspects = {i for i in ids if differences(seen[i], *found(i))}
         if suspects:
@@ -138,6 +143,7 @@ class Sweeper:
                 again = await self._read(sorted(suspects))
             except Exception as exc:
                 _log.warning("reconciliation sweep: confirming read failed (%s)", exc)
+                self._failed(exc)
                 return hot_every
             missed = {}
             for i in sorted(suspects):
@@ -149,7 +155,13 @@ class Sweeper:
             if missed:
                 self._reconnect(f"missed events on {len(missed)} account(s)")
         self.sweeps += 1
+        self.failing = self.failing_since = None
         return hot_every
+
+    def _failed(self, exc: Exception) -> None:
+        self.failing = str(exc) or type(exc).__name__
+        if self.failing_since is None:
+            self.failing_since = self._clock()
 
     async def _read(
         self, with_positions: list[int]

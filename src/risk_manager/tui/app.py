@@ -132,6 +132,8 @@ class DashboardApp(App[None]):
         n = len(s.accounts)
         line.append(f"  gateway {gateway}  {n} account{'' if n == 1 else 's'}  ")
         line.append(f"{locked} LOCKED" if locked else "none locked", style="bold" if locked else "")
+        if health.get("problem"):  # the daemon can't guard fully: never only in the log
+            line.append(f"  ⚠ {health['problem']}", style="bold red")
         return line
 
     def pane_text(self, pane: str, width: int = 160) -> str:

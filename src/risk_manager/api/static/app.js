@@ -36,7 +36,8 @@ function renderHeader() {
   const hl = state.health;
   const el = document.getElementById("health");
   el.textContent = hl
-    ? `daemon ${hl.status} · gateway ${hl.signalr_connected ? "connected" : "DISCONNECTED"}`
+    ? `daemon ${hl.status} · gateway ${hl.signalr_connected ? "connected" : "DISCONNECTED"}` +
+      (hl.problem ? ` · ${hl.problem}` : "")
     : "";
   el.classList.toggle("bad", !!hl && (hl.status !== "ok" || !hl.signalr_connected));
 }
