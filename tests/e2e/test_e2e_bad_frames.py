@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -123,3 +124,34 @@ async def test_nan_and_infinity_from_the_wire_are_rejected_and_a_later_breach_st
     assert "≤ −100.00" in lock.reason
     await trader.wait_flat("MNQ")
     await guard.assert_locked_out("MNQ", str(last - 100))
+
+
+async def test_a_fill_whose_record_cannot_be_read_is_re_read_from_rest_at_once(
+    guard: Guard, trader: SimTrader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The losing fill reaches the daemon unreadable: the account is re-read from REST within
+    about a second (not on the periodic sweep, held off here), the loss locks, and the trader is
+    told why."""
+    import risk_manager.runtime.sweep as sweep
+
+    monkeypatch.setattr(sweep, "HOT_MIN", 120.0)  # only the unreadable record may trigger it
+    monkeypatch.setattr(sweep, "COLD_MIN", 120.0)
+    hubs = guard.sim.hubs
+    real = hubs.publish_user
+
+    async def corrupt_trades(target: str, account_id: int, data: dict[str, Any], a: int) -> None:
+        if target == "GatewayUserTrade":
+            data = data | {"profitAndLoss": "a lot"}
+        await real(target, account_id, data, a)
+
+    monkeypatch.setattr(hubs, "publish_user", corrupt_trades)
+    daemon = await guard.start("  daily_realized_loss: {enabled: true, limit: 100}")
+    last = guard.sim.exchange.markets.market(await trader.contract("MNQ")).last
+    await trader.round_trip("MNQ", BUY, 2, str(last - 40))  # about −$160, unreadable
+    closed = time.monotonic()
+    lock = await guard.wait_lock("daily_realized_loss")
+    assert time.monotonic() - closed < 5, "locked by the sweep, not by the re-read"
+    assert "≤ −100.00" in lock.reason
+    alerts = [e for e in daemon.store.journal(trader.account_id) if e.rule == "reconcile"]
+    assert any("GatewayUserTrade record from the broker could not be read" in str(e.intent)
+               for e in alerts), alerts  # fmt: skip

@@ -215,3 +215,50 @@ async def test_an_unwritable_journal_never_holds_an_enforcement_back(
         r.levelname == "CRITICAL" and "cannot be written" in r.getMessage() for r in caplog.records
     )
     await enforcer.cancel_all()  # the journal retries would go on until the store is back
+
+
+async def test_a_place_refused_because_an_earlier_attempt_took_its_tag_is_done_not_retried(
+    broker: FakeBroker, store: Store
+) -> None:
+    """The first place went through but its reply was lost; the stop then filled. The retry is
+    refused (the tag is taken): the broker's orders show ours, so it is done."""
+    from risk_manager.domain.actions import PlaceOrder
+
+    placed = Order(
+        31, ACCT, MNQ, OrderStatus.FILLED, OrderType.STOP, OrderSide.ASK, 1,
+        stop_price=Decimal("20900"), custom_tag="rm-stop-1",
+    )  # fmt: skip
+    searched: list[datetime] = []
+
+    async def search_orders(account_id: int, start: datetime, end: Any = None) -> list[Order]:
+        searched.append(start)
+        return [placed]
+
+    broker.search_orders = search_orders  # type: ignore[attr-defined]
+    broker.refuse = BrokerRefused("Order/place", 2, "OrderRejected", None)
+    outcomes: list[Any] = []
+    stop = PlaceOrder(
+        at=NOW, account_id=ACCT, rule="trade_management", reason="r", contract_id=MNQ,
+        type=OrderType.STOP, side=OrderSide.ASK, size=1, price=Decimal("20900"),
+        custom_tag="rm-stop-1",
+    )  # fmt: skip
+    await _enforcer(broker, store, outcomes).execute(stop, Book())
+    assert searched and searched[0] < NOW
+    assert outcomes[-1][1] is JournalOutcome.CONFIRMED
+    assert "placed earlier as order 31 (filled)" in outcomes[-1][2]
+    outcomes.clear()
+    stop2 = PlaceOrder(
+        at=NOW, account_id=ACCT, rule="trade_management", reason="r", contract_id=MNQ,
+        type=OrderType.STOP, side=OrderSide.ASK, size=1, price=Decimal("20900"),
+        custom_tag="rm-stop-2",
+    )  # fmt: skip
+    # No order of ours under that tag: a real refusal, tried again (the backoff starts at 0.25 s).
+    trying = asyncio.create_task(_enforcer(broker, store, outcomes).execute(stop2, Book()))
+    broker.calls.clear()
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if sum(1 for c in broker.calls if c[0] == "place") >= 2:
+            break
+    trying.cancel()
+    assert sum(1 for c in broker.calls if c[0] == "place") >= 2
+    assert not outcomes or outcomes[-1][1] is not JournalOutcome.CONFIRMED

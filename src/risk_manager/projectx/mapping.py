@@ -44,6 +44,7 @@ from risk_manager.projectx.wire_values import (
     Fault,
     Fields,
     WireError,
+    is_json_int,
     opt_decimal,
     opt_time,
     parse_time,
@@ -190,6 +191,9 @@ def read_record(parse: Callable[[Mapping[str, Any]], T], data: object, where: st
         return parse(data)
     except WireError as exc:
         exc.record_id = _record_id(data)
+        account = data.get("accountId")
+        if is_json_int(account):  # whose book may now be missing something
+            exc.account_id = account
         raise
 
 

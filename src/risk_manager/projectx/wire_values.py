@@ -55,6 +55,7 @@ class WireError(ValueError):
         self.fault = fault
         self.detail = detail
         self.record_id: object = None
+        self.account_id: int | None = None  # the record's accountId when it was readable
 
     def __str__(self) -> str:
         where = "" if self.record_id is None else f" (record id {self.record_id!r})"

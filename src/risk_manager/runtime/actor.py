@@ -258,6 +258,16 @@ class AccountActor:
             rule="reconcile",
         )
 
+    def unreadable_record(self, target: str, error: str) -> None:
+        """A user-hub record the daemon could not read (it may have been a fill): the book is
+        unknown until the REST reconcile that follows; the trader must know why."""
+        self._alert(
+            Severity.WARNING,
+            f"reconcile: a {target} record from the broker could not be read ({error}); "
+            "re-reading the account from REST",
+            rule="reconcile",
+        )
+
     def _store_alert(self, severity: Severity, text: str) -> None:
         """The store stopped (or resumed) taking writes: the trader and operator must know."""
         self._alert(severity, text, rule="store")

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
@@ -52,6 +52,7 @@ from risk_manager.projectx.mapping import (
     decode_user,
 )
 from risk_manager.projectx.wire_faults import WireFaults
+from risk_manager.projectx.wire_values import WireError
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.alerts import AlertChannels
 from risk_manager.runtime.enforcer import Enforcer
@@ -67,6 +68,7 @@ _log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 5.0  # seconds for in-flight enforcement to finish at shutdown
 ACCOUNTS_RETRY_CAP = 10.0  # seconds between login/account searches at most while not guarding
+UNREADABLE_ALERT_EVERY = timedelta(minutes=10)  # per account, for unreadable hub records
 HOUSEKEEPING_EVERY = 1.0  # seconds between overflow reconciles and gauge refreshes
 
 
@@ -106,6 +108,7 @@ class Daemon:
         self.user_hub: UserHub | None = None
         self.market_hub: MarketHub | None = None
         self._unknown_targets: dict[str, int] = {}  # hub targets we do not read, with counts
+        self._unreadable_alerted: dict[int, datetime] = {}  # account -> last such alert
         self._contracts_dirty = asyncio.Event()
         self._dirty_accounts: set[int] = set()  # accounts whose contracts may have changed
         self._contracts: dict[int, frozenset[str]] = {}
@@ -452,6 +455,8 @@ class Daemon:
         frame = decode(message.target, message.arguments, message.received_at)
         for error in frame.rejected:
             self.wire_faults.reject(message.hub, message.target, error)
+            if message.hub == "user":
+                self._unreadable_record(message.target, error, message.received_at)
         if not frame.events:
             return
         self.last_event_at = message.received_at
@@ -464,6 +469,20 @@ class Daemon:
             target = self.actors.get(getattr(event, "account_id", -1))
             if target is not None:
                 target.offer(event)
+
+    def _unreadable_record(self, target: str, error: WireError, at: datetime) -> None:
+        """A user-hub record that could not be read may have been a fill or a position: its
+        account (every account when its ``accountId`` was unreadable too) is re-read from REST
+        by the housekeeping loop (fail closed, RULES.md §5), and the trader told, at most once
+        per ``UNREADABLE_ALERT_EVERY`` per account (a hostile stream must not flood alerts)."""
+        owner = error.account_id
+        for account_id in [owner] if owner in self.actors else list(self.actors):
+            actor = self.actors[account_id]
+            actor.needs_reconcile = True
+            last = self._unreadable_alerted.get(account_id)
+            if last is None or at - last >= UNREADABLE_ALERT_EVERY:
+                self._unreadable_alerted[account_id] = at
+                actor.unreadable_record(target, str(error))
 
     def _changed(self, account_id: int) -> None:
         self._dirty_accounts.add(account_id)

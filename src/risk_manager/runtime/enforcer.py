@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any, Protocol
@@ -84,6 +84,9 @@ class Broker(Protocol):
         limit_price: Decimal | None = None,
         stop_price: Decimal | None = None,
     ) -> None: ...
+    async def search_orders(
+        self, account_id: int, start: datetime, end: datetime | None = None
+    ) -> list[Order]: ...
 
 
 class Journal(Protocol):
@@ -118,6 +121,7 @@ Sleep = Callable[[float], Awaitable[None]]
 
 RETRY_BASE = 0.25  # seconds: the first retry of a failed attempt
 RETRY_CAP = 5.0  # seconds: the longest wait between tries while the action is required
+TAG_LOOKBACK = timedelta(days=2)  # how far back an earlier attempt under a tag is looked for
 OnOutcome = Callable[[AnyAction, JournalOutcome, str], None]
 
 # Codes that mean "already done": the position is gone, the order is gone.
@@ -365,16 +369,25 @@ class Enforcer:
                     return JournalOutcome.CONFIRMED, "order already working"
             await self._mark_sent(entry, f"place {action.custom_tag}")
             is_stop = action.type in (OrderType.STOP, OrderType.TRAILING_STOP)
-            order_id = await self._broker.place_order(
-                acct,
-                action.contract_id,
-                action.type,
-                action.side,
-                action.size,
-                limit_price=None if is_stop else action.price,
-                stop_price=action.price if is_stop else None,
-                custom_tag=action.custom_tag,
-            )
+            try:
+                order_id = await self._broker.place_order(
+                    acct,
+                    action.contract_id,
+                    action.type,
+                    action.side,
+                    action.size,
+                    limit_price=None if is_stop else action.price,
+                    stop_price=action.price if is_stop else None,
+                    custom_tag=action.custom_tag,
+                )
+            except BrokerRefused:
+                earlier = await self._placed_earlier(acct, action.custom_tag)
+                if earlier is None:
+                    raise
+                return JournalOutcome.CONFIRMED, (
+                    f"placed earlier as order {earlier.id} ({earlier.status.name.lower()}): "
+                    f"tag {action.custom_tag} is taken"
+                )
             return JournalOutcome.CONFIRMED, f"placed order {order_id}"
         if isinstance(action, ModifyOrder):
             await self._mark_sent(entry, f"modify {action.order_id}")
@@ -388,6 +401,19 @@ class Enforcer:
             )
             return JournalOutcome.CONFIRMED, "modified"
         return JournalOutcome.CONFIRMED, "nothing to send"
+
+    async def _placed_earlier(self, acct: int, tag: str | None) -> Order | None:
+        """The order an earlier attempt placed under ``tag`` (any status), or None.
+
+        A tag is unique across the account (API reference, Order/place ``customTag``), so a
+        place refused after a reply that got lost is refused for good (code 2, whatever the
+        message says); the broker's day of orders tells whether our order went through, and a
+        retry with the same tag would be refused forever."""
+        if tag is None:
+            return None
+        since = self._clock() - TAG_LOOKBACK
+        placed = await self._broker.search_orders(acct, since)
+        return next((o for o in placed if o.custom_tag == tag), None)
 
     async def _flatten(
         self, acct: int, book: Book, *, read_first: bool, entry: int | None
