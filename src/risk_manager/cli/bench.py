@@ -21,7 +21,7 @@ from typing import Any
 import typer
 
 from risk_manager.calendar import HolidayCalendar, TradingCalendar
-from risk_manager.config.rules import RulesConfig
+from risk_manager.config.rules import RULE_MODELS, RulesConfig
 from risk_manager.domain.contracts import DEFAULT_CATALOG
 from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType, PositionType
 from risk_manager.domain.events import (
@@ -47,34 +47,8 @@ CONTRACTS = {
     "CON.F.US.CLE.J26": Decimal("70.00"),
 }
 
-ALL_RULES: dict[str, Any] = {
-    "max_contracts": {"enabled": True, "limit": 50, "warn_at": 0.9},
-    "max_contracts_per_instrument": {"enabled": True, "limits": {"NQ": 20, "ES": 20, "CL": 20}},
-    "daily_realized_loss": {"enabled": True, "limit": 1_000_000, "warn_at": 0.8},
-    "daily_unrealized_loss": {"enabled": True, "limit": 1_000_000, "scope": "per_position"},
-    "max_unrealized_profit": {"enabled": True, "target": 1_000_000, "scope": "total"},
-    "trade_frequency_limit": {
-        "enabled": True,
-        "per_minute": 10_000,
-        "per_hour": 100_000,
-        "per_session": 1_000_000,
-    },
-    "cooldown_after_loss": {"enabled": True, "tiers": [{"loss": 1_000_000, "cooldown": "5m"}]},
-    "no_stop_loss_grace": {"enabled": True, "grace": "30s"},
-    "session_block_outside": {"enabled": True},
-    "auth_loss_guard": {"enabled": True},
-    "symbol_blocks": {"enabled": True, "blocked": ["RTY", "M2K"]},
-    "trade_management": {
-        "enabled": True,
-        "stop_loss_ticks": 400,
-        "take_profit_ticks": 400,
-        "trailing": {"activate_ticks": 100_000, "trail_ticks": 40},
-    },
-    "daily_realized_profit": {"enabled": True, "target": 1_000_000},
-    "weekly_realized_loss": {"enabled": True, "limit": 1_000_000},
-    "daily_net_loss": {"enabled": True, "limit": 1_000_000, "trailing": True, "warn_at": 0.9},
-    "trailing_drawdown": {"enabled": True, "max_drawdown": 1_000_000, "mode": "intraday"},
-}
+ALL_RULES: dict[str, Any] = {model.key: model.bench for model in RULE_MODELS}
+"""Every rule on, with settings that exercise it without breaching (the config classes')."""
 
 
 def _setup(engine: Engine) -> None:

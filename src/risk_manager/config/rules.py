@@ -67,11 +67,24 @@ EnabledCount = Annotated[
 ]
 
 
+Unit = Literal["money", "contracts", "fills", "none"]
+"""What a rule's measured value and limit count: dollars, contracts, fills, or nothing."""
+
+
 class RuleConfig(Frozen):
-    """What every rule shares. ``rule_id`` and ``key`` name the rule in actions and locks."""
+    """What every rule shares, and the one place each rule's metadata lives (every list of
+    rules in the code is derived from these class variables; tests/test_rule_registry.py checks
+    the docs agree): ``rule_id`` and ``key`` name the rule in actions, locks and the config;
+    ``title`` is what the dashboards call it; ``unit`` what its value counts; ``locks_for_loss``
+    whether its breach locks the account for a loss (the views show the room left to it);
+    ``bench`` enabled settings that exercise it without breaching (``bench engine``)."""
 
     rule_id: ClassVar[str] = ""
     key: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    unit: ClassVar[Unit] = "none"
+    locks_for_loss: ClassVar[bool] = False
+    bench: ClassVar[dict[str, object]] = {}
 
     enabled: bool = False
     warn_at: Fraction | None = None  # alert when the measured value crosses this share
@@ -98,6 +111,9 @@ Scope = Literal["per_position", "total"]
 class MaxContracts(RuleConfig):
     rule_id: ClassVar[str] = "RULE-001"
     key: ClassVar[str] = "max_contracts"
+    title: ClassVar[str] = "Max contracts"
+    unit: ClassVar[Unit] = "contracts"
+    bench: ClassVar[dict[str, object]] = {"enabled": True, "limit": 50, "warn_at": 0.9}
 
     limit: EnabledCount = None
     count: Literal["gross", "net"] = "gross"
@@ -109,6 +125,9 @@ class MaxContracts(RuleConfig):
 class MaxContractsPerInstrument(RuleConfig):
     rule_id: ClassVar[str] = "RULE-002"
     key: ClassVar[str] = "max_contracts_per_instrument"
+    title: ClassVar[str] = "Max contracts per instrument"
+    unit: ClassVar[Unit] = "contracts"
+    bench: ClassVar[dict[str, object]] = {"enabled": True, "limits": {"NQ": 20, "ES": 20, "CL": 20}}
 
     limits: dict[str, ContractCount] = Field(default_factory=dict)  # symbol → max |size|
     unlisted: Literal["allow", "block"] = "allow"
@@ -122,6 +141,10 @@ class MaxContractsPerInstrument(RuleConfig):
 class DailyRealizedLoss(RuleConfig):
     rule_id: ClassVar[str] = "RULE-003"
     key: ClassVar[str] = "daily_realized_loss"
+    title: ClassVar[str] = "Daily realized loss"
+    unit: ClassVar[Unit] = "money"
+    locks_for_loss: ClassVar[bool] = True
+    bench: ClassVar[dict[str, object]] = {"enabled": True, "limit": 1_000_000, "warn_at": 0.8}
 
     limit: EnabledMoney = None
     include_fees: bool = True
@@ -130,6 +153,13 @@ class DailyRealizedLoss(RuleConfig):
 class DailyUnrealizedLoss(RuleConfig):
     rule_id: ClassVar[str] = "RULE-004"
     key: ClassVar[str] = "daily_unrealized_loss"
+    title: ClassVar[str] = "Daily unrealized loss"
+    unit: ClassVar[Unit] = "money"
+    bench: ClassVar[dict[str, object]] = {
+        "enabled": True,
+        "limit": 1_000_000,
+        "scope": "per_position",
+    }
 
     limit: EnabledMoney = None
     scope: Scope = "per_position"
@@ -138,6 +168,9 @@ class DailyUnrealizedLoss(RuleConfig):
 class MaxUnrealizedProfit(RuleConfig):
     rule_id: ClassVar[str] = "RULE-005"
     key: ClassVar[str] = "max_unrealized_profit"
+    title: ClassVar[str] = "Max unrealized profit"
+    unit: ClassVar[Unit] = "money"
+    bench: ClassVar[dict[str, object]] = {"enabled": True, "target": 1_000_000, "scope": "total"}
 
     target: EnabledMoney = None
     scope: Scope = "per_position"
@@ -154,6 +187,14 @@ class FrequencyCooldowns(Frozen):
 class TradeFrequencyLimit(RuleConfig):
     rule_id: ClassVar[str] = "RULE-006"
     key: ClassVar[str] = "trade_frequency_limit"
+    title: ClassVar[str] = "Trade frequency limit"
+    unit: ClassVar[Unit] = "fills"
+    bench: ClassVar[dict[str, object]] = {
+        "enabled": True,
+        "per_minute": 10_000,
+        "per_hour": 100_000,
+        "per_session": 1_000_000,
+    }
 
     per_minute: FillCount | None = None  # fills allowed in the last 60 s
     per_hour: FillCount | None = None  # … in the last 60 min
@@ -178,6 +219,12 @@ class LossTier(Frozen):
 class CooldownAfterLoss(RuleConfig):
     rule_id: ClassVar[str] = "RULE-007"
     key: ClassVar[str] = "cooldown_after_loss"
+    title: ClassVar[str] = "Cooldown after loss"
+    unit: ClassVar[Unit] = "money"
+    bench: ClassVar[dict[str, object]] = {
+        "enabled": True,
+        "tiers": [{"loss": 1_000_000, "cooldown": "5m"}],
+    }
 
     tiers: list[LossTier] = Field(default_factory=list, validate_default=True)
     flatten: bool = True
@@ -198,6 +245,9 @@ class CooldownAfterLoss(RuleConfig):
 class NoStopLossGrace(RuleConfig):
     rule_id: ClassVar[str] = "RULE-008"
     key: ClassVar[str] = "no_stop_loss_grace"
+    title: ClassVar[str] = "No stop-loss grace"
+    unit: ClassVar[Unit] = "none"
+    bench: ClassVar[dict[str, object]] = {"enabled": True, "grace": "30s"}
 
     grace: Grace = timedelta(seconds=30)
 
@@ -223,6 +273,9 @@ def _topstep_sessions() -> list[SessionWindow]:
 class SessionBlockOutside(RuleConfig):
     rule_id: ClassVar[str] = "RULE-009"
     key: ClassVar[str] = "session_block_outside"
+    title: ClassVar[str] = "Session block outside"
+    unit: ClassVar[Unit] = "none"
+    bench: ClassVar[dict[str, object]] = {"enabled": True}
 
     timezone: TimeZoneName = "America/Chicago"
     sessions: list[SessionWindow] = Field(default_factory=_topstep_sessions, min_length=1)
@@ -239,6 +292,9 @@ class SessionBlockOutside(RuleConfig):
 class AuthLossGuard(RuleConfig):
     rule_id: ClassVar[str] = "RULE-010"
     key: ClassVar[str] = "auth_loss_guard"
+    title: ClassVar[str] = "Auth loss guard"
+    unit: ClassVar[Unit] = "none"
+    bench: ClassVar[dict[str, object]] = {"enabled": True}
 
     max_gap: MaxGap = timedelta(seconds=30)
     on_gap: Literal["alert", "flatten"] = "alert"
@@ -247,6 +303,9 @@ class AuthLossGuard(RuleConfig):
 class SymbolBlocks(RuleConfig):
     rule_id: ClassVar[str] = "RULE-011"
     key: ClassVar[str] = "symbol_blocks"
+    title: ClassVar[str] = "Symbol blocks"
+    unit: ClassVar[Unit] = "none"
+    bench: ClassVar[dict[str, object]] = {"enabled": True, "blocked": ["RTY", "M2K"]}
 
     blocked: list[str] = Field(default_factory=list)  # shell-style patterns: RTY, CL*, M*
     close_existing: bool = True
@@ -270,6 +329,14 @@ class Trailing(Frozen):
 class TradeManagement(RuleConfig):
     rule_id: ClassVar[str] = "RULE-012"
     key: ClassVar[str] = "trade_management"
+    title: ClassVar[str] = "Trade management"
+    unit: ClassVar[Unit] = "none"
+    bench: ClassVar[dict[str, object]] = {
+        "enabled": True,
+        "stop_loss_ticks": 400,
+        "take_profit_ticks": 400,
+        "trailing": {"activate_ticks": 100_000, "trail_ticks": 40},
+    }
 
     stop_loss_ticks: Ticks | None = None
     take_profit_ticks: Ticks | None = None
@@ -290,6 +357,9 @@ class TradeManagement(RuleConfig):
 class DailyRealizedProfit(RuleConfig):
     rule_id: ClassVar[str] = "RULE-013"
     key: ClassVar[str] = "daily_realized_profit"
+    title: ClassVar[str] = "Daily realized profit"
+    unit: ClassVar[Unit] = "money"
+    bench: ClassVar[dict[str, object]] = {"enabled": True, "target": 1_000_000}
 
     target: EnabledMoney = None
     include_fees: bool = True
@@ -298,6 +368,10 @@ class DailyRealizedProfit(RuleConfig):
 class WeeklyRealizedLoss(RuleConfig):
     rule_id: ClassVar[str] = "RULE-014"
     key: ClassVar[str] = "weekly_realized_loss"
+    title: ClassVar[str] = "Weekly realized loss"
+    unit: ClassVar[Unit] = "money"
+    locks_for_loss: ClassVar[bool] = True
+    bench: ClassVar[dict[str, object]] = {"enabled": True, "limit": 1_000_000}
 
     limit: EnabledMoney = None
     include_fees: bool = True
@@ -306,6 +380,15 @@ class WeeklyRealizedLoss(RuleConfig):
 class DailyNetLoss(RuleConfig):
     rule_id: ClassVar[str] = "RULE-015"
     key: ClassVar[str] = "daily_net_loss"
+    title: ClassVar[str] = "Daily net loss"
+    unit: ClassVar[Unit] = "money"
+    locks_for_loss: ClassVar[bool] = True
+    bench: ClassVar[dict[str, object]] = {
+        "enabled": True,
+        "limit": 1_000_000,
+        "trailing": True,
+        "warn_at": 0.9,
+    }
 
     limit: EnabledMoney = None
     trailing: bool = False  # measure from the day's peak net P&L
@@ -314,6 +397,14 @@ class DailyNetLoss(RuleConfig):
 class TrailingDrawdown(RuleConfig):
     rule_id: ClassVar[str] = "RULE-016"
     key: ClassVar[str] = "trailing_drawdown"
+    title: ClassVar[str] = "Maximum Loss Limit (trailing drawdown)"
+    unit: ClassVar[Unit] = "money"
+    locks_for_loss: ClassVar[bool] = True
+    bench: ClassVar[dict[str, object]] = {
+        "enabled": True,
+        "max_drawdown": 1_000_000,
+        "mode": "intraday",
+    }
 
     max_drawdown: EnabledMoney = None
     mode: Literal["end_of_day", "intraday"] = "end_of_day"
@@ -322,23 +413,8 @@ class TrailingDrawdown(RuleConfig):
     buffer: NonNegativeMoney = Decimal(0)
 
 
-RULE_MODELS: tuple[type[RuleConfig], ...] = (
-    MaxContracts,
-    MaxContractsPerInstrument,
-    DailyRealizedLoss,
-    DailyUnrealizedLoss,
-    MaxUnrealizedProfit,
-    TradeFrequencyLimit,
-    CooldownAfterLoss,
-    NoStopLossGrace,
-    SessionBlockOutside,
-    AuthLossGuard,
-    SymbolBlocks,
-    TradeManagement,
-    DailyRealizedProfit,
-    WeeklyRealizedLoss,
-    DailyNetLoss,
-    TrailingDrawdown,
+RULE_MODELS: tuple[type[RuleConfig], ...] = tuple(
+    sorted(RuleConfig.__subclasses__(), key=lambda model: model.rule_id)
 )
 """Every rule model, in rule-id order."""
 

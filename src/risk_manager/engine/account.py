@@ -20,7 +20,7 @@ from risk_manager.engine.inflight import InFlightBook
 from risk_manager.engine.ledger import Ledger
 from risk_manager.engine.marks import Mark
 from risk_manager.engine.memory import RuleMemory
-from risk_manager.engine.rules import Rule, Trigger
+from risk_manager.engine.rules import AnyRule, Trigger
 from risk_manager.engine.rules.session_block_outside import SessionBlockOutsideRule
 
 STALE_REPEAT = timedelta(minutes=1)  # the stale-mark alert repeats this often until a live quote
@@ -45,7 +45,7 @@ _NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 class AccountState:
-    def __init__(self, account_id: int, config: RulesConfig, rules: list[Rule]) -> None:
+    def __init__(self, account_id: int, config: RulesConfig, rules: list[AnyRule]) -> None:
         self.account_id = account_id
         self.config = config
         self.rules = rules
@@ -57,7 +57,7 @@ class AccountState:
         self.soft_baseline: dict[str, int] | None = None  # signed sizes allowed under soft lock
         # a soft lock restored after a restart: its baseline is the broker's next snapshot
         self.baseline_from_broker = False
-        self._by_trigger: dict[Trigger, list[Rule]] = {
+        self._by_trigger: dict[Trigger, list[AnyRule]] = {
             t: [r for r in rules if r.triggers & t] for t in _SINGLE
         }
         self._by_trigger[Trigger.ALL] = list(rules)
@@ -66,7 +66,7 @@ class AccountState:
             (r.calendar for r in rules if isinstance(r, SessionBlockOutsideRule)), None
         )
 
-    def rules_for(self, trigger: Trigger) -> list[Rule]:
+    def rules_for(self, trigger: Trigger) -> list[AnyRule]:
         found = self._by_trigger.get(trigger)
         if found is None:
             found = self._by_trigger[trigger] = [r for r in self.rules if r.triggers & trigger]

@@ -36,7 +36,7 @@ from risk_manager.engine.inflight import Key
 from risk_manager.engine.lock_ledger import LockLedger
 from risk_manager.engine.marks import CachingCatalog, Mark
 from risk_manager.engine.memory import dec
-from risk_manager.engine.rules import LOSS_LOCK_RULES, Rule, Trigger, build_rules
+from risk_manager.engine.rules import LOSS_LOCK_RULES, AnyRule, Trigger, build_rules
 from risk_manager.engine.rules.base import CalendarLike, Context
 from risk_manager.engine.view import AccountView, DrawdownView, PositionView, RuleView
 
@@ -563,7 +563,7 @@ class Engine:
         return out
 
     @staticmethod
-    def _remember(state: AccountState, ctx: Context, rules: Iterable[Rule]) -> None:
+    def _remember(state: AccountState, ctx: Context, rules: Iterable[AnyRule]) -> None:
         """The rules update their memory from the ledger (before they are evaluated, and at
         a day roll); the only place rule memory changes but for tags and warn marks."""
         for rule in rules:
@@ -571,7 +571,7 @@ class Engine:
             if remembered:
                 state.memory.update(rule.key, remembered)
 
-    def _warn(self, state: AccountState, rule: Rule, ctx: Context) -> list[AnyAction]:
+    def _warn(self, state: AccountState, rule: AnyRule, ctx: Context) -> list[AnyAction]:
         if rule.key in ctx.locked_rules:  # past warning: the rule already acted
             return []
         measured = rule.measure(ctx)

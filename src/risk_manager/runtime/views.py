@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from risk_manager.api.read_model import JSON, iso, money
-from risk_manager.config.rules import RulesConfig
+from risk_manager.config.rules import RULE_MODELS, RulesConfig
 from risk_manager.domain.contracts import ContractCatalog
 from risk_manager.domain.enums import OrderSide, OrderType, PositionType
 from risk_manager.domain.locks import Lock
@@ -29,7 +29,7 @@ def _price(value: Decimal | None) -> str | None:
 
 
 # Rules measured in contracts or fills, not dollars: shown as plain numbers.
-COUNT_RULES = frozenset({"max_contracts", "max_contracts_per_instrument", "trade_frequency_limit"})
+COUNT_RULES = frozenset(m.key for m in RULE_MODELS if m.unit in ("contracts", "fills"))
 
 
 def _number(value: Decimal | None) -> str | None:

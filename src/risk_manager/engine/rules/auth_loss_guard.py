@@ -17,7 +17,7 @@ from risk_manager.engine.rules.base import Context, Rule, Trigger
 _TICK = timedelta(microseconds=1)  # datetime's resolution
 
 
-class AuthLossGuardRule(Rule):
+class AuthLossGuardRule(Rule[AuthLossGuard]):
     triggers: ClassVar[Trigger] = Trigger.CONNECTION | Trigger.CLOCK
 
     def __init__(self, config: AuthLossGuard) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Flag, auto
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, get_args
 from zoneinfo import ZoneInfo
 
 from risk_manager.config.durations import UntilSentinel
@@ -159,16 +159,37 @@ def money(value: Decimal) -> str:
     return text.replace("-", "−")
 
 
-class Rule:
-    """Base of the 16 rule modules. Subclasses set ``triggers`` and implement ``evaluate``."""
+C = TypeVar("C", bound=RuleConfig)
 
+REGISTRY: dict[str, type[AnyRule]] = {}
+"""Config key → the rule class that enforces it, filled as each rule module is imported."""
+
+
+class Rule(Generic[C]):
+    """Base of the rule modules. A subclass names its config class as the type argument
+    (``class DailyNetLossRule(Rule[DailyNetLoss])``), which registers it under that config's
+    ``key``: adding a rule is its module and its config class, nothing else to list. Subclasses
+    set ``triggers`` and implement ``evaluate``."""
+
+    config_type: ClassVar[type[RuleConfig] | None] = None
     triggers: ClassVar[Trigger] = Trigger.ALL
     values_positions: ClassVar[bool] = False  # needs marks: re-run when a mark goes stale
     period: ClassVar[str] = "day"  # warn_at fires once per this period ("day" | "week")
     at_limit_breaches: ClassVar[bool] = True  # False: only a value above the limit (counts)
 
-    def __init__(self, config: RuleConfig) -> None:
-        self.config = config
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            args = get_args(base)
+            if args and isinstance(args[0], type) and issubclass(args[0], RuleConfig):
+                cls.config_type = args[0]
+                if args[0].key in REGISTRY:
+                    raise TypeError(f"two rule classes for {args[0].key!r}")
+                REGISTRY[args[0].key] = cls
+                return
+
+    def __init__(self, config: C) -> None:
+        self.config: C = config
         self.key = config.key
         self.warn_at = None if config.warn_at is None else Decimal(str(config.warn_at))
 
@@ -295,3 +316,7 @@ class Rule:
                 "rule cannot be evaluated",
             )
         ]
+
+
+AnyRule = Rule[Any]
+"""A rule of any config: what the engine holds in its lists."""

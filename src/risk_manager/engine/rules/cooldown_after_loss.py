@@ -12,7 +12,7 @@ from risk_manager.domain.locks import LockKind
 from risk_manager.engine.rules.base import Context, Rule, Trigger, money
 
 
-class CooldownAfterLossRule(Rule):
+class CooldownAfterLossRule(Rule[CooldownAfterLoss]):
     triggers: ClassVar[Trigger] = Trigger.TRADE
 
     def __init__(self, config: CooldownAfterLoss) -> None:

@@ -13,7 +13,7 @@ from risk_manager.domain.actions import AnyAction
 from risk_manager.engine.rules.base import Context, Rule, Trigger, money
 
 
-class DailyNetLossRule(Rule):
+class DailyNetLossRule(Rule[DailyNetLoss]):
     triggers: ClassVar[Trigger] = Trigger.TRADE | Trigger.QUOTE | Trigger.POSITION
     values_positions: ClassVar[bool] = True
 

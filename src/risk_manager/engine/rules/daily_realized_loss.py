@@ -6,7 +6,7 @@ from risk_manager.config.rules import DailyRealizedLoss
 from risk_manager.engine.rules.realized import RealizedThresholdRule
 
 
-class DailyRealizedLossRule(RealizedThresholdRule):
+class DailyRealizedLossRule(RealizedThresholdRule[DailyRealizedLoss]):
     def __init__(self, config: DailyRealizedLoss) -> None:
         assert config.limit is not None
         super().__init__(config, config.limit, config.include_fees)

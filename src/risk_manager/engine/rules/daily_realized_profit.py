@@ -8,7 +8,7 @@ from risk_manager.config.rules import DailyRealizedProfit
 from risk_manager.engine.rules.realized import RealizedThresholdRule
 
 
-class DailyRealizedProfitRule(RealizedThresholdRule):
+class DailyRealizedProfitRule(RealizedThresholdRule[DailyRealizedProfit]):
     sign: ClassVar[int] = 1
     word: ClassVar[str] = "target"
 

@@ -9,7 +9,7 @@ from risk_manager.config.rules import DailyUnrealizedLoss
 from risk_manager.engine.rules.unrealized import UnrealizedThresholdRule
 
 
-class DailyUnrealizedLossRule(UnrealizedThresholdRule):
+class DailyUnrealizedLossRule(UnrealizedThresholdRule[DailyUnrealizedLoss]):
     sign: ClassVar[int] = -1
     word: ClassVar[str] = "limit"
 

@@ -9,13 +9,13 @@ from decimal import Decimal
 
 from risk_manager.domain.actions import AnyAction
 from risk_manager.domain.models import Position
-from risk_manager.engine.rules.base import Context, Rule
+from risk_manager.engine.rules.base import AnyRule, Context
 
 ONE = Decimal(1)
 
 
 def reduce_excess(
-    rule: Rule,
+    rule: AnyRule,
     ctx: Context,
     positions: Iterable[Position],
     excess: Decimal,

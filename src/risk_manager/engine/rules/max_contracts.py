@@ -15,7 +15,7 @@ from risk_manager.engine.rules.base import Context, Rule, Trigger
 from risk_manager.engine.rules.excess import ONE, reduce_excess
 
 
-class MaxContractsRule(Rule):
+class MaxContractsRule(Rule[MaxContracts]):
     triggers: ClassVar[Trigger] = Trigger.POSITION
     at_limit_breaches: ClassVar[bool] = False  # count > limit
 

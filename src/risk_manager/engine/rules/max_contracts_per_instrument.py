@@ -16,7 +16,7 @@ from risk_manager.engine.rules.base import Context, Rule, Trigger
 from risk_manager.engine.rules.excess import reduce_excess
 
 
-class MaxContractsPerInstrumentRule(Rule):
+class MaxContractsPerInstrumentRule(Rule[MaxContractsPerInstrument]):
     triggers: ClassVar[Trigger] = Trigger.POSITION
     at_limit_breaches: ClassVar[bool] = False  # count > limit
 

@@ -9,7 +9,7 @@ from risk_manager.config.rules import MaxUnrealizedProfit
 from risk_manager.engine.rules.unrealized import UnrealizedThresholdRule
 
 
-class MaxUnrealizedProfitRule(UnrealizedThresholdRule):
+class MaxUnrealizedProfitRule(UnrealizedThresholdRule[MaxUnrealizedProfit]):
     sign: ClassVar[int] = 1
     word: ClassVar[str] = "target"
 

@@ -31,7 +31,7 @@ def unprotected(ctx: Context) -> list[tuple[str, Position]]:
     return [(cid, p) for cid, p in positions.items() if (cid, p.exit_side) not in stops]
 
 
-class NoStopLossGraceRule(Rule):
+class NoStopLossGraceRule(Rule[NoStopLossGrace]):
     triggers: ClassVar[Trigger] = Trigger.POSITION | Trigger.ORDER | Trigger.CLOCK
 
     def __init__(self, config: NoStopLossGrace) -> None:

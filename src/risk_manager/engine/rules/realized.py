@@ -8,10 +8,10 @@ from typing import ClassVar
 
 from risk_manager.config.durations import UntilSentinel
 from risk_manager.domain.actions import AnyAction
-from risk_manager.engine.rules.base import Context, Rule, Trigger, money
+from risk_manager.engine.rules.base import C, Context, Rule, Trigger, money
 
 
-class RealizedThresholdRule(Rule):
+class RealizedThresholdRule(Rule[C]):
     """``sign`` = −1 for a loss limit (fires at ≤ −amount), +1 for a profit target (≥ amount)."""
 
     triggers: ClassVar[Trigger] = Trigger.TRADE
@@ -20,8 +20,8 @@ class RealizedThresholdRule(Rule):
     label: ClassVar[str] = "realized"
     until: ClassVar[UntilSentinel] = UntilSentinel.RESET
 
-    def __init__(self, config: object, amount: Decimal, include_fees: bool) -> None:
-        super().__init__(config)  # type: ignore[arg-type]
+    def __init__(self, config: C, amount: Decimal, include_fees: bool) -> None:
+        super().__init__(config)
         self.amount = amount
         self.include_fees = include_fees
 

@@ -29,7 +29,7 @@ def session_calendar(cfg: SessionBlockOutside) -> TradingCalendar:
     return TradingCalendar(tz=cfg.tz, sessions=specs, holidays=holidays)
 
 
-class SessionBlockOutsideRule(Rule):
+class SessionBlockOutsideRule(Rule[SessionBlockOutside]):
     triggers: ClassVar[Trigger] = Trigger.POSITION | Trigger.ORDER | Trigger.CLOCK
 
     def __init__(

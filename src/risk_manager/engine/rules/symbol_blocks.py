@@ -14,7 +14,7 @@ from risk_manager.domain.contracts import ContractId, UnknownContractError
 from risk_manager.engine.rules.base import Context, Rule, Trigger
 
 
-class SymbolBlocksRule(Rule):
+class SymbolBlocksRule(Rule[SymbolBlocks]):
     triggers: ClassVar[Trigger] = Trigger.POSITION | Trigger.ORDER
 
     def __init__(self, config: SymbolBlocks) -> None:

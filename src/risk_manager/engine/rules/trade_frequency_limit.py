@@ -19,7 +19,7 @@ MINUTE = timedelta(seconds=60)
 HOUR = timedelta(hours=1)
 
 
-class TradeFrequencyLimitRule(Rule):
+class TradeFrequencyLimitRule(Rule[TradeFrequencyLimit]):
     triggers: ClassVar[Trigger] = Trigger.TRADE
     at_limit_breaches: ClassVar[bool] = False  # count > limit
 

@@ -36,7 +36,7 @@ def _round(price: Decimal, tick: Decimal, up: bool) -> Decimal:
     return (price / tick).to_integral_value(ROUND_CEILING if up else ROUND_FLOOR) * tick
 
 
-class TradeManagementRule(Rule):
+class TradeManagementRule(Rule[TradeManagement]):
     triggers: ClassVar[Trigger] = Trigger.POSITION | Trigger.ORDER | Trigger.QUOTE
 
     def __init__(self, config: TradeManagement) -> None:

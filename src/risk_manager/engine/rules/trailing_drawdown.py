@@ -28,7 +28,7 @@ from risk_manager.engine.memory import dec
 from risk_manager.engine.rules.base import Context, Rule, Trigger, money
 
 
-class TrailingDrawdownRule(Rule):
+class TrailingDrawdownRule(Rule[TrailingDrawdown]):
     triggers: ClassVar[Trigger] = Trigger.ACCOUNT | Trigger.QUOTE | Trigger.POSITION
     values_positions: ClassVar[bool] = True
 

@@ -6,10 +6,10 @@ from decimal import Decimal
 from typing import ClassVar
 
 from risk_manager.domain.actions import AnyAction
-from risk_manager.engine.rules.base import Context, Rule, Trigger, money
+from risk_manager.engine.rules.base import C, Context, Rule, Trigger, money
 
 
-class UnrealizedThresholdRule(Rule):
+class UnrealizedThresholdRule(Rule[C]):
     """``sign`` = −1 for a loss limit (fires at ≤ −amount), +1 for a profit target (≥ amount)."""
 
     triggers: ClassVar[Trigger] = Trigger.QUOTE | Trigger.POSITION
@@ -17,8 +17,8 @@ class UnrealizedThresholdRule(Rule):
     sign: ClassVar[int] = 1
     word: ClassVar[str] = "target"
 
-    def __init__(self, config: object, amount: Decimal, scope: str) -> None:
-        super().__init__(config)  # type: ignore[arg-type]
+    def __init__(self, config: C, amount: Decimal, scope: str) -> None:
+        super().__init__(config)
         self.amount = amount
         self.scope = scope
         self.line = amount * self.sign  # the signed threshold

@@ -10,7 +10,7 @@ from risk_manager.config.rules import WeeklyRealizedLoss
 from risk_manager.engine.rules.realized import RealizedThresholdRule
 
 
-class WeeklyRealizedLossRule(RealizedThresholdRule):
+class WeeklyRealizedLossRule(RealizedThresholdRule[WeeklyRealizedLoss]):
     period: ClassVar[str] = "week"
     label: ClassVar[str] = "week realized"
     until: ClassVar[UntilSentinel] = UntilSentinel.WEEK_RESET
