@@ -72,6 +72,14 @@ class Engine:
         return sorted(self._accounts)
 
     def process(self, event: Event, now: datetime) -> list[AnyAction]:
+        """Apply one event and return the actions the rules want, in the order to send them.
+
+        ``event`` is any domain event (account, order, position, trade, quote, connection,
+        snapshot, clock tick); ``now`` is the daemon's UTC clock (the engine never reads one).
+        A trading-day or week roll due by ``now`` happens first (RULES.md §1). Only the rules
+        whose triggers the event touches run (§4 evaluation order); locks they make are applied
+        before their actions are returned. Pure and synchronous: no I/O, raises nothing for
+        broker data (an unknown account is created, a value it cannot use is "unknown")."""
         out: list[AnyAction] = []
         self._now = now
         due = self._due  # a timer due by now fires, even if the event moves _due past it
@@ -100,9 +108,13 @@ class Engine:
         return out
 
     def tick(self, now: datetime) -> list[AnyAction]:
+        """Time passing with no event: timers (grace periods, lock ends, session stages,
+        re-proposals) due by ``now`` (UTC) fire. Same contract as :meth:`process`."""
         return self.process(ClockTick(now), now)
 
     def next_wakeup(self) -> datetime | None:
+        """The UTC instant the engine next needs :meth:`tick` (the earliest timer of any
+        account), or None when nothing is pending; the actor sleeps until then or an event."""
         return self._due
 
     def action_failed(self, action: AnyAction, now: datetime, detail: str) -> list[AnyAction]:
@@ -178,6 +190,10 @@ class Engine:
         return frozenset(state.inflight.items) if state is not None else frozenset()
 
     def view(self, account_id: int, now: datetime) -> AccountView:
+        """What the dashboards show of one account at ``now`` (UTC): P&L (money as Decimal;
+        None where a mark is missing, never 0), positions with their marks and sources, every
+        enabled rule's value, limit and state, the locks, the room to the nearest loss lock.
+        Reads only: calling it changes nothing (docs/ENGINE.md "Public API")."""
         state = self._account(account_id)
         ledger = state.ledger
         ctx = self._context(state, now, None)

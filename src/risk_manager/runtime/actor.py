@@ -131,6 +131,11 @@ class AccountActor:
             return ClockTick(self._clock())
 
     async def handle(self, event: Event) -> list[AnyAction]:
+        """Apply one event to this account's engine and start its actions (without awaiting
+        the broker: each runs in the enforcer's own task), returning them. ``event`` is a
+        domain event for this account (or a quote of one of its contracts); the engine is
+        touched only here, one event at a time (docs/RUNTIME.md "Shape"). Raises nothing for
+        the event's content; the event-to-action latency is recorded on ``/metrics``."""
         started = time.perf_counter()
         now = self._clock()
         actions = self.engine.process(event, now)

@@ -237,7 +237,14 @@ class Enforcer:
 
     async def execute(self, action: AnyAction, book: Book) -> None:
         """Carry ``action`` out, retrying a failed attempt with backoff while the engine still
-        has its cause in flight (RULES.md §5: never give up while a rule requires it)."""
+        has its cause in flight (RULES.md §5: never give up while a rule requires it).
+
+        ``book`` is the account's positions and orders as the engine saw them when it proposed
+        the action; a retry reads the broker instead (API reference §6/§7 searches). Journalled
+        before it is sent (the journal write never delays the send: runtime/durable.py); the
+        outcome goes to ``on_outcome``. Returns when the action is confirmed, found done
+        already, or no longer wanted; raises nothing for broker failures (they are retried,
+        escalated by the engine after ``rules.max_retries``), only ``CancelledError``."""
         cause = _cause(action)
         failures = 0
         while True:
