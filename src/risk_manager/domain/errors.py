@@ -1,6 +1,24 @@
 """One small exception hierarchy, grouped by the reaction each failure needs (DESIGN.md style 3).
 
-Refusals and enforcements are values; these are for failures.
+Refusals and enforcements are values; these are for failures. The whole tree (the leaves live
+beside the code that raises them)::
+
+    RiskManagerError                    raised on purpose; anything else is a bug
+    ├── RefuseToStart                   the machine's own problem: one line, exit 2
+    │   ├── ConfigError                 config/errors.py: every bad key with what to do
+    │   ├── StoreUnusable               store/errors.py: unreadable, corrupt, newer schema
+    │   └── StoreInUse                  store/holder.py: another daemon holds the store
+    ├── RetryLater                      the broker is busy or away: back off, try again
+    │   ├── RateLimited                 projectx/error_map.py: HTTP 429 (Retry-After kept)
+    │   └── CircuitOpen                 projectx/circuit.py: failing fast for a moment
+    ├── BrokerRefused                   success: false with a code: a business refusal
+    ├── AuthenticationFailed            login or token validation refused: fix credentials
+    └── StoreError                      store/errors.py: a read or write that failed
+        ├── LockNotFound, JournalEntryNotFound   (also LookupError)
+        └── JournalEntryFinished        an outcome written twice
+
+Bad wire values are ``WireError`` (projectx/wire_values.py, a ``ValueError``): a record is
+skipped and counted, never an exception that reaches the caller.
 """
 
 from __future__ import annotations
@@ -36,7 +54,3 @@ class BrokerRefused(RiskManagerError):
 
 class AuthenticationFailed(RiskManagerError):
     """Login or token validation failed; the operator must fix credentials."""
-
-
-class NeedsOperator(RiskManagerError):
-    """Enforcement could not be completed after retries: a human must act."""
