@@ -5,7 +5,7 @@ the order the live gateway sends them (§8.1, §8.3). The clock is handed in.
 
 Options (all off by default, so tests and the demo trade at any wall-clock time and fill in
 full): ``hours`` refuses orders outside the CME session; ``partial_fill_size`` limits how
-many contracts a limit order gets at its own price per check of the book;
+many contracts limit orders get at their own price per price print;
 ``signed_bracket_ticks=False`` accepts bracket ticks of either sign.
 """
 
@@ -314,14 +314,17 @@ class Exchange:
             if o.account_id == account_id and o.parent_order_id is not None:
                 self._finish(o, OrderStatus.CANCELLED)
 
-    def _sweep(self, contract_id: str) -> None:
+    def _sweep(self, contract_id: str, *, printed: bool = False) -> None:
         """Ratchet trailing stops and fill every triggered Open order until nothing moves.
 
         With ``partial_fill_size`` set, limit orders resting exactly at the last price share
-        that many contracts per sweep (a print, a place or a modify), oldest order first.
+        that many contracts per price print (``printed``), oldest order first; a place or a
+        modify adds no size there (the order joins the queue at its price).
         """
         market = self.markets.market(contract_id)
         at_touch = self.partial_fill_size  # contracts left at the last price; None = any
+        if at_touch is not None and not printed:
+            at_touch = 0
         for _ in range(len(self.orders) + 2):  # each fill completes an order or ends at_touch
             working = self._working(contract_id)
             for o in working:
@@ -337,7 +340,7 @@ class Exchange:
                 if price is None:
                     continue
                 size = o.size - o.fill_volume
-                if at_touch is not None and self._limited(o, price, market.last):
+                if at_touch is not None and self._limited(o, market.last):
                     if at_touch == 0:
                         continue
                     size = min(size, at_touch)
@@ -349,14 +352,14 @@ class Exchange:
             self._fill(*hit)
 
     @staticmethod
-    def _limited(order: SimOrder, price: Decimal, last: Decimal) -> bool:
-        """Does ``order`` fill against limited size? A plain limit at the touch does.
+    def _limited(order: SimOrder, last: Decimal) -> bool:
+        """Does ``order`` fill against limited size? A plain limit priced at ``last`` does.
 
         Bracket entries and their legs always fill in full: a leg sized to a partly filled
         position is a live behaviour nobody has published.
         """
         plain = order.parent_order_id is None and not order.bracket_children
-        return order.type in LIMIT_TYPES and plain and price == last
+        return order.type in LIMIT_TYPES and plain and order.limit_price == last
 
     def cancel(self, account_id: int, order_id: int) -> Outcome:
         if account_id not in self.accounts:
@@ -452,7 +455,7 @@ class Exchange:
         prints = [wire.market_trade_print(market, price, 1, aggressor)]
         self.sink(MarketTradeEvent(contract_id, prints))
         self.sink(QuoteEvent(contract_id, wire.quote_model(market)))
-        self._sweep(contract_id)
+        self._sweep(contract_id, printed=True)
 
     def walk_step(self) -> None:
         """One seeded random-walk step on every front-month contract."""

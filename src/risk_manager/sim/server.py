@@ -58,7 +58,7 @@ class SimSettings:
     # Gateway behaviours that are off by default so tests and the demo trade at any hour and
     # fill in full (docs/SIMULATOR.md says why):
     trading_hours: bool = False  # refuse orders outside CME Globex hours; no closed-hour bars
-    partial_fills: int | None = None  # contracts a limit order gets at its price per sweep
+    partial_fills: int | None = None  # contracts limit orders get at their price per print
     unsigned_bracket_ticks: bool = False  # accept bracket ticks of either sign
 
 
