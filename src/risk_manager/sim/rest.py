@@ -334,8 +334,7 @@ class RestApi:
         except BadField as error:
             return query_problem(error, request.path)
         if self._account_missing(query.account_id):
-            code = SearchOrderErrorCode.ACCOUNT_NOT_FOUND
-            return envelope(code, "Account not found.", orders=None, totalCount=None)
+            return _no_account(SearchOrderErrorCode.ACCOUNT_NOT_FOUND, "orders", "totalCount")
         page, total = query.run(self.exchange.orders.values())
         return envelope(orders=[wire.order_model(o) for o in page], totalCount=total)
 
@@ -375,8 +374,8 @@ class RestApi:
         return envelope(trades=trades)
 
 
-def _no_account(code: int, payload: str) -> web.Response:
-    return envelope(code, "Account not found.", **{payload: None})
+def _no_account(code: int, *payloads: str) -> web.Response:
+    return envelope(code, "Account not found.", **dict.fromkeys(payloads))
 
 
 def _within(when: datetime, start: datetime | None, end: datetime | None) -> bool:
