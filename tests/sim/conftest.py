@@ -4,8 +4,8 @@ the hub server alone (hub tests)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -130,3 +130,15 @@ def settings(clock: FakeClock) -> SimSettings:
 async def client(settings: SimSettings) -> AsyncIterator[Client]:
     async with running_sim(settings) as sim, aiohttp.ClientSession() as session:
         yield Client(sim, session)
+
+
+@asynccontextmanager
+async def logged_in(settings: SimSettings, **changes: Any) -> AsyncIterator[Client]:
+    """A sim with ``settings`` changed by ``changes`` and a client logged in to it."""
+    async with (
+        running_sim(replace(settings, **changes)) as sim,
+        aiohttp.ClientSession() as session,
+    ):
+        client = Client(sim, session)
+        await client.login()
+        yield client

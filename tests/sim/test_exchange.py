@@ -113,11 +113,13 @@ def test_average_price_is_size_weighted() -> None:
 
 
 def _bracket_entry(ex: Exchange, side: int) -> tuple[int, int, int]:
+    """SL 10 and TP 20 ticks away, signed for the entry's direction (long: SL −, TP +)."""
     ex.set_price(MYM, D(1000), bid=D(1000), ask=D(1000))
+    sign = 1 if side == 0 else -1
     out = ex.place(
         PlaceRequest(
-            ACCT, MYM, 2, side, 1, custom_tag="T", stop_loss=Bracket(-10, 4),
-            take_profit=Bracket(20, 1),
+            ACCT, MYM, 2, side, 1, custom_tag="T", stop_loss=Bracket(-10 * sign, 4),
+            take_profit=Bracket(20 * sign, 1),
         )
     )  # fmt: skip
     assert out.code == 0 and out.order_id is not None

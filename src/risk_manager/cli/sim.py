@@ -69,6 +69,21 @@ def sim_command(
     timings: bool = typer.Option(
         False, "--timings", help="Log wall-clock event/request times at GET /sim/timings."
     ),
+    trading_hours: bool = typer.Option(
+        False,
+        "--trading-hours",
+        help="Follow CME Globex hours: refuse orders when closed (code 5), no closed-hour bars.",
+    ),
+    partial_fills: int | None = typer.Option(
+        None,
+        min=1,
+        help="Contracts a resting limit order gets at its own price per price print.",
+    ),
+    unsigned_bracket_ticks: bool = typer.Option(
+        False,
+        "--unsigned-bracket-ticks",
+        help="Accept bracket ticks of either sign (default: the gateway's signed convention).",
+    ),
 ) -> None:
     """Run a local ProjectX Gateway simulator (REST, SignalR hubs, control API)."""
     accounts = tuple(parse_account(a) for a in account) or SimSettings().accounts
@@ -83,6 +98,9 @@ def sim_command(
         rate_limit=parse_rate(rate_limit),
         bars_rate_limit=parse_rate(bars_rate_limit),
         timings=timings,
+        trading_hours=trading_hours,
+        partial_fills=partial_fills,
+        unsigned_bracket_ticks=unsigned_bracket_ticks,
     )
     try:
         asyncio.run(run_sim(settings, _announce))

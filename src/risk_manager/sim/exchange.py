@@ -2,6 +2,11 @@
 
 Synchronous and I/O-free; every state change is reported to ``sink`` as hub-shaped events in
 the order the live gateway sends them (§8.1, §8.3). The clock is handed in.
+
+Options (all off by default, so tests and the demo trade at any wall-clock time and fill in
+full): ``hours`` refuses orders outside the CME session; ``partial_fill_size`` limits how
+many contracts limit orders get at their own price per price print;
+``signed_bracket_ticks=False`` accepts bracket ticks of either sign.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from risk_manager.domain.error_codes import (
 )
 from risk_manager.sim import wire
 from risk_manager.sim.fills import aligned, apply_fill, fill_price, trail_stop_level, trail_ticks
+from risk_manager.sim.hours import TradingHours
 from risk_manager.sim.market import Markets, display_name
 from risk_manager.sim.orders import (
     NOT_ALIGNED,
@@ -45,6 +51,7 @@ ORDER_ID_BASE = 3_000_000_000  # above 2^31 on purpose: catches 32-bit id bugs
 TRADE_ID_BASE = 2_600_000_000
 POSITION_ID_BASE = 700_000_000
 ACCOUNT_ID_BASE = 20_000_000
+LIMIT_TYPES = frozenset({OrderType.LIMIT, OrderType.JOIN_BID, OrderType.JOIN_ASK})
 
 
 def _discard(_event: SimEvent) -> None:
@@ -62,7 +69,12 @@ class Exchange:
         catalog: ContractCatalog = DEFAULT_CATALOG,
         account_event_copies: int = 2,
         auto_oco: bool = True,
+        signed_bracket_ticks: bool = True,
+        partial_fill_size: int | None = None,
+        hours: TradingHours | None = None,
     ) -> None:
+        if partial_fill_size is not None and partial_fill_size <= 0:
+            raise ValueError(f"partial_fill_size must be > 0 or None, got {partial_fill_size}")
         self._starting = list(accounts)
         self._clock = clock
         self.sink = sink
@@ -70,6 +82,9 @@ class Exchange:
         self._catalog = catalog
         self.account_event_copies = account_event_copies
         self.auto_oco = auto_oco
+        self.signed_bracket_ticks = signed_bracket_ticks
+        self.partial_fill_size = partial_fill_size
+        self.hours = hours
         self.reset()
 
     def reset(self) -> None:
@@ -128,9 +143,14 @@ class Exchange:
         spec = self.markets.spec(req.contract_id)
         if spec is None:
             return Outcome(PlaceOrderErrorCode.CONTRACT_NOT_FOUND, "Invalid symbol")
+        if self.hours is not None and not self.hours.is_open(spec, self._clock()):
+            # No order is created; the message is null like the partial close's (§5.15).
+            return Outcome(PlaceOrderErrorCode.OUTSIDE_TRADING_HOURS, None)
         last = self.markets.market(req.contract_id).last
         used = req.custom_tag is not None and self._tag_used(req.account_id, req.custom_tag)
-        problem = validate_place(req, spec.tick_size, last, used)
+        problem = validate_place(
+            req, spec.tick_size, last, used, signed_brackets=self.signed_bracket_ticks
+        )
         if problem is not None:
             return Outcome(PlaceOrderErrorCode.ORDER_REJECTED, problem)
         kind, side, now = OrderType(req.type), OrderSide(req.side), self._clock()
@@ -218,11 +238,13 @@ class Exchange:
         order.update_timestamp = self._clock()
         self._emit_order(order)
 
-    def _fill(self, order: SimOrder, price: Decimal) -> None:
+    def _fill(self, order: SimOrder, price: Decimal, size: int | None = None) -> None:
+        """Fill ``size`` contracts of ``order`` (default: all that remain) at ``price``."""
         spec = self.markets.spec(order.contract_id)
         assert spec is not None
         account = self.accounts[order.account_id]
-        now, size = self._clock(), order.size - order.fill_volume
+        now = self._clock()
+        size = order.size - order.fill_volume if size is None else size
         key = (order.account_id, order.contract_id)
         position = self.positions.get(key)
         net, avg = (position.net, position.average_price) if position else (0, Decimal(0))
@@ -245,13 +267,23 @@ class Exchange:
         self.markets.market(order.contract_id).volume += size
         account.balance += (result.pnl or 0) - trade.fees - trade.commissions
         self._user("GatewayUserTrade", order.account_id, 0, wire.trade_model(trade, hub=True))
-        order.fill_volume, order.filled_price = order.fill_volume + size, price
-        self._finish(order, OrderStatus.FILLED)
-        self._activate_children(order, price, spec.tick_size)
-        if order.oco_sibling_id is not None:
-            sibling = self.orders[order.oco_sibling_id]
-            if sibling.status.is_working:
-                self._finish(sibling, OrderStatus.CANCELLED)  # one leg fills, the other goes
+        before = order.fill_volume
+        order.fill_volume = before + size
+        order.filled_price = (
+            price
+            if order.filled_price is None
+            else ((order.filled_price * before + price * size) / order.fill_volume).normalize()
+        )  # the average over this order's fills
+        if order.fill_volume < order.size:  # partly filled: the rest keeps working
+            order.update_timestamp = now
+            self._emit_order(order)
+        else:
+            self._finish(order, OrderStatus.FILLED)
+            self._activate_children(order, price, spec.tick_size)
+            if order.oco_sibling_id is not None:
+                sibling = self.orders[order.oco_sibling_id]
+                if sibling.status.is_working:
+                    self._finish(sibling, OrderStatus.CANCELLED)  # one leg fills, the other goes
         if position is None or position.net == 0:
             self._next_position += 1
             display = display_name(spec, order.contract_id)
@@ -282,10 +314,18 @@ class Exchange:
             if o.account_id == account_id and o.parent_order_id is not None:
                 self._finish(o, OrderStatus.CANCELLED)
 
-    def _sweep(self, contract_id: str) -> None:
-        """Ratchet trailing stops and fill every triggered Open order until nothing moves."""
+    def _sweep(self, contract_id: str, *, printed: bool = False) -> None:
+        """Ratchet trailing stops and fill every triggered Open order until nothing moves.
+
+        With ``partial_fill_size`` set, limit orders resting exactly at the last price share
+        that many contracts per price print (``printed``), oldest order first; a place or a
+        modify adds no size there (the order joins the queue at its price).
+        """
         market = self.markets.market(contract_id)
-        for _ in range(len(self.orders) + 1):
+        at_touch = self.partial_fill_size  # contracts left at the last price; None = any
+        if at_touch is not None and not printed:
+            at_touch = 0
+        for _ in range(len(self.orders) + 2):  # each fill completes an order or ends at_touch
             working = self._working(contract_id)
             for o in working:
                 if o.type is OrderType.TRAILING_STOP:
@@ -294,10 +334,32 @@ class Exchange:
                         o.stop_price = level
                         o.update_timestamp = self._clock()
                         self._emit_order(o)
-            hit = next(((o, p) for o in working if (p := fill_price(o, market.last))), None)
+            hit: tuple[SimOrder, Decimal, int] | None = None
+            for o in working:
+                price = fill_price(o, market.last)
+                if price is None:
+                    continue
+                size = o.size - o.fill_volume
+                if at_touch is not None and self._limited(o, market.last):
+                    if at_touch == 0:
+                        continue
+                    size = min(size, at_touch)
+                    at_touch -= size
+                hit = (o, price, size)
+                break
             if hit is None:
                 return
             self._fill(*hit)
+
+    @staticmethod
+    def _limited(order: SimOrder, last: Decimal) -> bool:
+        """Does ``order`` fill against limited size? A plain limit priced at ``last`` does.
+
+        Bracket entries and their legs always fill in full: a leg sized to a partly filled
+        position is a live behaviour nobody has published.
+        """
+        plain = order.parent_order_id is None and not order.bracket_children
+        return order.type in LIMIT_TYPES and plain and order.limit_price == last
 
     def cancel(self, account_id: int, order_id: int) -> Outcome:
         if account_id not in self.accounts:
@@ -334,7 +396,7 @@ class Exchange:
             return Outcome(ModifyOrderErrorCode.REJECTED, f"Order {order_id} is not open.")
         market = self.markets.market(order.contract_id)
         tick = market.tick_size
-        if size is not None and size <= 0:
+        if size is not None and size <= order.fill_volume:  # at least one contract still to fill
             return Outcome(ModifyOrderErrorCode.REJECTED, f"Invalid order size {size}.")
         for price in (limit_price, stop_price):
             if price is not None and not aligned(price, tick):
@@ -393,7 +455,7 @@ class Exchange:
         prints = [wire.market_trade_print(market, price, 1, aggressor)]
         self.sink(MarketTradeEvent(contract_id, prints))
         self.sink(QuoteEvent(contract_id, wire.quote_model(market)))
-        self._sweep(contract_id)
+        self._sweep(contract_id, printed=True)
 
     def walk_step(self) -> None:
         """One seeded random-walk step on every front-month contract."""

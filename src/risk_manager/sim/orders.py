@@ -53,8 +53,14 @@ class Outcome:
     order_id: int | None = None
 
 
-def validate_place(req: PlaceRequest, tick: Decimal, last: Decimal, tag_used: bool) -> str | None:
-    """Why ``req`` is refused with code 2 (no order created), or None when it is fine."""
+def validate_place(
+    req: PlaceRequest, tick: Decimal, last: Decimal, tag_used: bool, *, signed_brackets: bool = True
+) -> str | None:
+    """Why ``req`` is refused with code 2 (no order created), or None when it is fine.
+
+    ``signed_brackets`` refuses bracket ticks of the wrong sign for the entry's direction
+    (see :func:`bracket_sign_problem`); False accepts either sign.
+    """
     if req.type not in {int(t) for t in PLACEABLE}:
         return f"Invalid order type {req.type}."
     if req.side not in (0, 1):
@@ -81,19 +87,48 @@ def validate_place(req: PlaceRequest, tick: Decimal, last: Decimal, tag_used: bo
     for bracket, allowed in ((req.stop_loss, (4, 5)), (req.take_profit, (1,))):
         if bracket is not None and (bracket.ticks == 0 or bracket.type not in allowed):
             return f"Invalid bracket: ticks {bracket.ticks}, type {bracket.type}."
+    if signed_brackets:
+        return bracket_sign_problem(req)
+    return None
+
+
+def bracket_sign_problem(req: PlaceRequest) -> str | None:
+    """The gateway's refusal of a bracket whose tick sign points the wrong way, or None.
+
+    Ticks are signed offsets from the entry fill (API doc §5.6): a long's stop loss is below
+    (negative) and its take profit above (positive); a short's the reverse. Three messages are
+    the live rejections community clients quote (docs/SIMULATOR.md); the long take-profit one
+    is unobserved and follows the short take-profit wording.
+    """
+    long = req.side == 0
+    sl, tp = req.stop_loss, req.take_profit
+    if sl is not None and (sl.ticks > 0) == long:
+        why = (
+            "Ticks should be less than zero when longing."
+            if long
+            else "Stop loss tick value should be at least 4 ticks."
+        )
+        return f"Invalid stop loss ticks ({sl.ticks}). {why}"
+    if tp is not None and (tp.ticks < 0) == long:
+        side = "greater than zero when longing" if long else "less than zero when going short"
+        return f"Invalid take profit ticks ({tp.ticks}). Ticks should be {side}."
     return None
 
 
 def bracket_children(
     entry: SimOrder, req: PlaceRequest, tick: Decimal, next_id: Callable[[], int]
 ) -> list[SimOrder]:
-    """Suspended SL/TP children, signed ticks relative to the entry's direction (§8.3)."""
+    """Suspended SL/TP children, signed ticks relative to the entry's direction (§8.3).
+
+    Ticks are normalised to the signed convention, so unsigned ticks (accepted when the
+    exchange is told to) read back exactly as correctly signed ones would.
+    """
     legs = [("SL", req.stop_loss, -1), ("TP", req.take_profit, 1)]
     made: list[SimOrder] = []
     for suffix, bracket, toward in legs:
         if bracket is None:
             continue
-        ticks = toward * entry.side.sign * abs(bracket.ticks)  # tolerant of either sign
+        ticks = toward * entry.side.sign * abs(bracket.ticks)
         child = SimOrder(
             id=next_id(),
             account_id=entry.account_id,

@@ -20,7 +20,7 @@ from risk_manager.domain.error_codes import (
 )
 from risk_manager.sim import wire
 from risk_manager.sim.auth import TokenIssuer
-from risk_manager.sim.bars import MAX_LIMIT, UNIT_SECONDS, synthetic_bars
+from risk_manager.sim.bars import MAX_LIMIT, UNIT_SECONDS, intraday_expired, synthetic_bars
 from risk_manager.sim.body import (
     BadField,
     get_bool,
@@ -32,12 +32,14 @@ from risk_manager.sim.body import (
     read_body,
 )
 from risk_manager.sim.exchange import Exchange
+from risk_manager.sim.hours import TradingHours
 from risk_manager.sim.market import contract_name
+from risk_manager.sim.order_query import OrderQuery, query_problem
 from risk_manager.sim.orders import Bracket, Outcome, PlaceRequest
 
 Body = dict[str, Any]
 MAX_SEARCH_RESULTS = 20
-UNAUTHENTICATED = {"/api/Auth/loginKey", "/api/Status/ping"}
+UNAUTHENTICATED = {"/api/Auth/loginKey", "/api/Auth/loginApp", "/api/Status/ping"}
 TOKEN_KEY = web.RequestKey("token", str)  # set by the server's bearer check
 CLAIMS_KEY: web.RequestKey[dict[str, Any]] = web.RequestKey("claims", dict)
 
@@ -73,6 +75,7 @@ class RestApi:
         api_key: str,
         seed: int,
         clock: Callable[[], datetime],
+        hours: TradingHours | None = None,
     ) -> None:
         self.exchange = exchange
         self.tokens = tokens
@@ -80,11 +83,13 @@ class RestApi:
         self._api_key = api_key
         self._seed = seed
         self._clock = clock
+        self._hours = hours  # None: the market never closes, bars exist at any hour
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/api/Status/ping", self.ping)
         routes: dict[str, Callable[[web.Request, Body], Awaitable[web.Response]]] = {
             "Auth/loginKey": self.login_key,
+            "Auth/loginApp": self.login_app,
             "Auth/validate": self.validate,
             "Auth/logout": self.logout,
             "Account/search": self.account_search,
@@ -98,6 +103,7 @@ class RestApi:
             "Order/search": self.order_search,
             "Order/searchOpen": self.order_search_open,
             "Order/searchById": self.order_by_id,
+            "Order/v2/query": self.order_query,
             "Position/searchOpen": self.position_search_open,
             "Position/closeContract": self.position_close,
             "Position/partialCloseContract": self.position_partial_close,
@@ -130,6 +136,20 @@ class RestApi:
             return envelope(LoginErrorCode.INVALID_CREDENTIALS, None, token=None)
         return envelope(token=self.tokens.issue(self._username))
 
+    async def login_app(self, request: web.Request, body: Body) -> web.Response:
+        """``Auth/loginApp`` (§3.2): the configured user with the API key as its password.
+
+        ``deviceId``, ``appId`` and ``verifyKey`` are required but any value is accepted (the
+        simulator has no registered applications).
+        """
+        user, password = get_str(body, "userName"), get_str(body, "password")
+        for name in ("deviceId", "appId", "verifyKey"):
+            get_str(body, name)
+        assert user is not None and password is not None
+        if user.lower() != self._username.lower() or password != self._api_key:
+            return envelope(LoginErrorCode.INVALID_CREDENTIALS, None, token=None)
+        return envelope(token=self.tokens.issue(self._username))
+
     async def validate(self, request: web.Request, body: Body) -> web.Response:
         return envelope(newToken=self.tokens.issue(request[CLAIMS_KEY]["sub"]))
 
@@ -158,7 +178,8 @@ class RestApi:
 
     async def contract_search(self, request: web.Request, body: Body) -> web.Response:
         text = (get_str(body, "searchText", required=False) or "").strip().lower()
-        get_bool(body, "live")
+        if get_bool(body, "live"):
+            return envelope(contracts=[])  # every simulated account is practice/evaluation
         markets = self.exchange.markets
         hits = []
         for spec in markets.catalog:
@@ -178,12 +199,13 @@ class RestApi:
         return envelope(contract=contract)
 
     async def contract_available(self, request: web.Request, body: Body) -> web.Response:
-        get_bool(body, "live")
+        if get_bool(body, "live"):
+            return envelope(contracts=[])  # as for Contract/search
         return envelope(contracts=self._front_contracts())
 
     async def retrieve_bars(self, request: web.Request, body: Body) -> web.Response:
         cid = get_str(body, "contractId")
-        get_bool(body, "live")
+        live = get_bool(body, "live")
         start, end = get_time(body, "startTime"), get_time(body, "endTime")
         unit, unit_number = get_int(body, "unit"), get_int(body, "unitNumber")
         limit = get_int(body, "limit")
@@ -191,7 +213,7 @@ class RestApi:
         assert cid and start and end and unit is not None and unit_number is not None
         assert limit is not None and partial is not None
         spec = self.exchange.markets.spec(cid)
-        if spec is None:
+        if spec is None or live:  # live data is not open to practice/evaluation accounts
             return envelope(RetrieveBarErrorCode.CONTRACT_NOT_FOUND, f"Unknown {cid}.", bars=None)
         if unit not in UNIT_SECONDS:
             return envelope(RetrieveBarErrorCode.UNIT_INVALID, f"Invalid unit {unit}.", bars=None)
@@ -201,6 +223,10 @@ class RestApi:
         if not 0 < limit <= MAX_LIMIT:
             msg = f"Invalid limit {limit}: 1..{MAX_LIMIT}."
             return envelope(RetrieveBarErrorCode.LIMIT_INVALID, msg, bars=None)
+        now = self._clock()
+        if intraday_expired(cid, unit, now):
+            return envelope(bars=[])
+        sessions = self._hours.sessions_before(spec, end, start) if self._hours else None
         bars = synthetic_bars(
             contract_id=cid,
             anchor=self.exchange.markets.market(cid).last,
@@ -212,7 +238,8 @@ class RestApi:
             unit_number=unit_number,
             limit=limit,
             include_partial=partial,
-            now=self._clock(),
+            now=now,
+            sessions=sessions,
         )
         return envelope(bars=bars)
 
@@ -300,6 +327,17 @@ class RestApi:
             return envelope(code, f"Order {oid} not found.", order=None)
         return envelope(order=wire.order_model(order))
 
+    async def order_query(self, request: web.Request, body: Body) -> web.Response:
+        """``Order/v2/query`` (§5.12): filtered, sorted, paged; a bad request is a 400."""
+        try:
+            query = OrderQuery.parse(body)
+        except BadField as error:
+            return query_problem(error, request.path)
+        if self._account_missing(query.account_id):
+            return _no_account(SearchOrderErrorCode.ACCOUNT_NOT_FOUND, "orders", "totalCount")
+        page, total = query.run(self.exchange.orders.values())
+        return envelope(orders=[wire.order_model(o) for o in page], totalCount=total)
+
     # ---- positions and trades ------------------------------------------------------------
 
     async def position_search_open(self, request: web.Request, body: Body) -> web.Response:
@@ -336,8 +374,8 @@ class RestApi:
         return envelope(trades=trades)
 
 
-def _no_account(code: int, payload: str) -> web.Response:
-    return envelope(code, "Account not found.", **{payload: None})
+def _no_account(code: int, *payloads: str) -> web.Response:
+    return envelope(code, "Account not found.", **dict.fromkeys(payloads))
 
 
 def _within(when: datetime, start: datetime | None, end: datetime | None) -> bool:

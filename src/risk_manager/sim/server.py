@@ -21,6 +21,7 @@ from risk_manager.sim.auth import RateLimiter, TokenIssuer, retry_after_header
 from risk_manager.sim.control import ControlApi, HubPort
 from risk_manager.sim.exchange import Exchange
 from risk_manager.sim.faults import Faults
+from risk_manager.sim.hours import TradingHours
 from risk_manager.sim.hubs import HubServer
 from risk_manager.sim.records import MarketTradeEvent, QuoteEvent, SimEvent, UserEvent
 from risk_manager.sim.rest import CLAIMS_KEY, TOKEN_KEY, UNAUTHENTICATED, RestApi
@@ -54,6 +55,11 @@ class SimSettings:
     clock: Callable[[], datetime] = field(default=_utcnow)
     hub_factory: Callable[[Callable[[str], bool]], HubPort] = field(default=_real_hubs)
     timings: bool = False  # keep the wall-clock event/request log of sim/timings.py
+    # Gateway behaviours that are off by default so tests and the demo trade at any hour and
+    # fill in full (docs/SIMULATOR.md says why):
+    trading_hours: bool = False  # refuse orders outside CME Globex hours; no closed-hour bars
+    partial_fills: int | None = None  # contracts limit orders get at their price per print
+    unsigned_bracket_ticks: bool = False  # accept bracket ticks of either sign
 
 
 class SimServer:
@@ -70,12 +76,16 @@ class SimServer:
         self.timings: Timings | None = None  # set when settings.timings
         self._queue: asyncio.Queue[SimEvent] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        hours = TradingHours() if settings.trading_hours else None
         self.exchange = Exchange(
             settings.accounts,
             clock=settings.clock,
             sink=self._on_event,
             seed=settings.seed,
             account_event_copies=settings.account_event_copies,
+            signed_bracket_ticks=not settings.unsigned_bracket_ticks,
+            partial_fill_size=settings.partial_fills,
+            hours=hours,
         )
         self.hubs = settings.hub_factory(self.tokens.valid)
         self.rest = RestApi(
@@ -85,6 +95,7 @@ class SimServer:
             api_key=settings.api_key,
             seed=settings.seed,
             clock=settings.clock,
+            hours=hours,
         )
         self.control = ControlApi(self.exchange, self.tokens, self.faults, self.hubs, self.reset)
 
