@@ -130,6 +130,26 @@ async def test_unknown_protocol_gets_a_handshake_error_then_close() -> None:
         assert hubs.connection_count() == 0
 
 
+async def test_a_version_0_handshake_after_a_version_0_negotiate_is_served() -> None:
+    # signalrcore sends the negotiate's negotiateVersion (0 without the query parameter) as the
+    # handshake's protocol version; ASP.NET Core accepts any JSON version up to its own.
+    async with running_hubs() as (hubs, base), aiohttp.ClientSession() as session:
+        resp = await session.post(f"{base}/hubs/market/negotiate?access_token={GOOD}")
+        negotiated = await resp.json()
+        assert negotiated["negotiateVersion"] == 0
+        url = f"{base}/hubs/market?access_token={GOOD}&id={negotiated['connectionId']}"
+        async with session.ws_connect(url) as ws:
+            client = RawClient(ws)
+            await client.send({"protocol": "json", "version": negotiated["negotiateVersion"]})
+            assert await client.recv() == {}
+            reply = await client.invoke("1", "SubscribeContractQuotes", "CON.F.US.EP.M26")
+            assert reply == {"type": 3, "invocationId": "1"}
+            await hubs.publish_quote("CON.F.US.EP.M26", {"lastPrice": 6000})
+            event = await client.recv_skipping_pings()
+        assert event["target"] == "GatewayQuote"
+        assert event["arguments"] == ["CON.F.US.EP.M26", {"lastPrice": 6000}]
+
+
 async def test_records_after_the_handshake_in_the_same_frame_are_handled() -> None:
     async with (
         running_hubs() as (_, base),
