@@ -110,3 +110,11 @@ async def test_bad_api_key_is_authentication_failed() -> None:
     ):
         with pytest.raises(AuthenticationFailed):
             await px.search_accounts()
+
+
+async def test_ping_reads_the_simulators_json_pong() -> None:
+    async with (
+        running_sim(SimSettings(port=0)) as sim,
+        ProjectXClient(sim.url, "demo", "demo-key") as px,
+    ):
+        assert await px.ping() == "pong"

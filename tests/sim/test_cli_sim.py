@@ -47,7 +47,7 @@ async def test_sim_command_serves_and_stops_cleanly_on_ctrl_c() -> None:
             aiohttp.ClientSession() as session,
             session.get(f"{match[1]}/api/Status/ping") as resp,
         ):
-            assert await resp.text() == "pong"
+            assert await resp.json() == "pong"
         proc.send_signal(signal.SIGINT)
         async with asyncio.timeout(15):
             out, err = await proc.communicate()

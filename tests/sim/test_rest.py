@@ -72,7 +72,8 @@ async def test_logout_revokes_the_token(client: Client) -> None:
 async def test_get_on_a_post_endpoint_is_405_and_ping_is_get(client: Client) -> None:
     assert (await client.raw("/api/Contract/available", method="GET")).status == 405
     ping = await client.raw("/api/Status/ping", method="GET")
-    assert ping.status == 200 and await ping.text() == "pong"
+    assert ping.status == 200 and ping.content_type == "application/json"
+    assert await ping.text() == '"pong"' and await ping.json() == "pong"
 
 
 async def test_rate_limit_answers_429_with_retry_after(client: Client) -> None:

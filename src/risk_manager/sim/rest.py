@@ -119,7 +119,9 @@ class RestApi:
         return run
 
     async def ping(self, request: web.Request) -> web.Response:
-        return web.Response(text="pong")
+        """The JSON string ``"pong"`` (application/json): the community clients parse the body
+        as JSON or strip its quotes (API doc §12b)."""
+        return web.json_response("pong")
 
     # ---- auth ----------------------------------------------------------------------------
 
