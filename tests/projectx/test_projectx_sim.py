@@ -15,7 +15,7 @@ from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.hub_connection import HubMessage
 from risk_manager.projectx.hubs import MarketHub, UserHub
 from risk_manager.projectx.mapping import market_events, user_events
-from risk_manager.sim.server import SimSettings, running_sim
+from risk_manager.sim.server import DEFAULT_API_KEY, DEFAULT_USERNAME, SimSettings, running_sim
 from support.polling import eventually
 
 MYM = "CON.F.US.MYM.M26"
@@ -29,7 +29,7 @@ def targets(messages: list[HubMessage]) -> list[str]:
 async def test_login_trade_and_hub_events_survive_a_dropped_connection() -> None:
     async with (
         running_sim(SimSettings(port=0)) as sim,
-        ProjectXClient(sim.url, "demo", "demo-key") as px,
+        ProjectXClient(sim.url, DEFAULT_USERNAME, DEFAULT_API_KEY) as px,
     ):
         (account,) = await px.search_accounts()
         user_url, market_url = sim.hub_urls
@@ -82,7 +82,7 @@ async def test_expired_tokens_are_renewed_for_reads_and_hub_reconnects(
     caplog.set_level(logging.DEBUG)
     async with (
         running_sim(SimSettings(port=0)) as sim,
-        ProjectXClient(sim.url, "demo", "demo-key") as px,
+        ProjectXClient(sim.url, DEFAULT_USERNAME, DEFAULT_API_KEY) as px,
     ):
         (account,) = await px.search_accounts()
         first = await px.token()
@@ -115,6 +115,6 @@ async def test_bad_api_key_is_authentication_failed() -> None:
 async def test_ping_reads_the_simulators_json_pong() -> None:
     async with (
         running_sim(SimSettings(port=0)) as sim,
-        ProjectXClient(sim.url, "demo", "demo-key") as px,
+        ProjectXClient(sim.url, DEFAULT_USERNAME, DEFAULT_API_KEY) as px,
     ):
         assert await px.ping() == "pong"

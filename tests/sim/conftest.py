@@ -17,6 +17,7 @@ from risk_manager.sim.hub_site import serving_hubs
 from risk_manager.sim.hubs import HubServer
 from risk_manager.sim.records import SimEvent
 from risk_manager.sim.server import SimServer, SimSettings, running_sim
+from support.sim_gateway import CREDENTIALS
 
 START = datetime(2026, 5, 6, 13, 36, 3, 496279, tzinfo=UTC)
 GOOD = "good-token"  # the one token the hub tests' servers accept
@@ -101,7 +102,7 @@ class Client:
         return data
 
     async def login(self) -> str:
-        reply = await self.api("Auth/loginKey", {"userName": "demo", "apiKey": "demo-key"})
+        reply = await self.api("Auth/loginKey", CREDENTIALS)
         assert reply["success"], reply
         self.token = reply["token"]
         return str(self.token)

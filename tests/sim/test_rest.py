@@ -7,11 +7,15 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
+
 from risk_manager.domain.error_codes import (
     CancelOrderErrorCode,
     PlaceOrderErrorCode,
     RetrieveBarErrorCode,
 )
+from risk_manager.sim.server import SimSettings, running_sim
+from support.sim_gateway import CREDENTIALS
 
 from .conftest import START, Client, FakeClock
 
@@ -35,6 +39,23 @@ async def test_login_issues_a_jwt_shaped_token_valid_24h(client: Client) -> None
 async def test_bad_credentials_answer_200_code_3_and_null_token(client: Client) -> None:
     reply = await client.api("Auth/loginKey", {"userName": "demo", "apiKey": "wrong"})
     assert reply == {"success": False, "errorCode": 3, "errorMessage": None, "token": None}
+
+
+async def test_the_default_api_key_passes_client_checks_and_any_flag_key_works(
+    client: Client,
+) -> None:
+    # project-x-py refuses a PROJECT_X_API_KEY shorter than 10 characters before it logs in.
+    assert len(SimSettings().api_key) >= 10
+    assert (await client.login()).count(".") == 2  # the default key logs in
+    async with (
+        running_sim(SimSettings(port=0, api_key="k")) as sim,
+        aiohttp.ClientSession() as session,
+    ):
+        short = Client(sim, session)
+        ok = await short.api("Auth/loginKey", {"userName": "demo", "apiKey": "k"})
+        default = await short.api("Auth/loginKey", CREDENTIALS)
+    assert ok["success"] and isinstance(ok["token"], str)
+    assert (default["success"], default["errorCode"]) == (False, 3)
 
 
 async def test_login_without_api_key_is_400_naming_it(client: Client) -> None:

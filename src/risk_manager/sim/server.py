@@ -28,6 +28,9 @@ from risk_manager.sim.timings import Timings
 
 log = logging.getLogger(__name__)
 BARS_PATH = "/api/History/retrieveBars"
+DEFAULT_USERNAME = "demo"
+# At least 10 characters: project-x-py refuses a shorter PROJECT_X_API_KEY before it logs in.
+DEFAULT_API_KEY = "demo-api-key"
 
 
 def _utcnow() -> datetime:
@@ -42,8 +45,8 @@ def _real_hubs(validate_token: Callable[[str], bool]) -> HubPort:
 class SimSettings:
     host: str = "127.0.0.1"
     port: int = 5800
-    username: str = "demo"
-    api_key: str = "demo-key"
+    username: str = DEFAULT_USERNAME
+    api_key: str = DEFAULT_API_KEY
     accounts: tuple[tuple[str, Decimal], ...] = (("SIM-50K", Decimal(50000)),)
     seed: int = 0
     walk: bool = False
