@@ -173,8 +173,55 @@ async def test_place_error_codes(client: Client) -> None:
     assert cancel == {
         "success": False,
         "errorCode": CancelOrderErrorCode.ORDER_NOT_FOUND,
-        "errorMessage": "Order 12345 not found.",
+        "errorMessage": None,
     }
+
+
+async def test_domain_errors_carry_a_null_message_and_explained_rejections_their_text(
+    client: Client,
+) -> None:
+    """The live gateway answers domain errors with ``errorMessage: null`` (API doc §12b); the
+    place/modify rejections it explains keep the reference's quoted words (§5.6)."""
+    await client.login()
+    acct = await client.account_id()
+    nope, unknown_acct = "CON.F.US.NOPE.M26", 1
+    limit = {"accountId": acct, "contractId": MYM, "type": 1, "side": 0, "size": 1,
+             "limitPrice": 100}  # fmt: skip
+    resting = (await client.api("Order/place", limit))["orderId"]
+    bars = {"contractId": nope, "live": False, "startTime": "2026-05-06T12:00:00Z",
+            "endTime": "2026-05-06T13:00:00Z", "unit": 2, "unitNumber": 1, "limit": 10,
+            "includePartialBar": False}  # fmt: skip
+    null_cases: list[tuple[str, dict[str, Any], int]] = [
+        ("Order/place", {**limit, "accountId": unknown_acct}, 1),
+        ("Order/cancel", {"accountId": acct, "orderId": 12345}, 2),
+        ("Order/modify", {"accountId": acct, "orderId": 12345, "size": 2}, 2),
+        ("Order/searchById", {"accountId": acct, "orderId": 12345}, 1),
+        ("Order/searchOpen", {"accountId": unknown_acct}, 1),
+        ("Order/search", {"accountId": unknown_acct, "startTimestamp": "2026-05-06T00:00:00Z"}, 1),
+        ("Position/searchOpen", {"accountId": unknown_acct}, 1),
+        ("Position/closeContract", {"accountId": acct, "contractId": MYM}, 2),
+        ("Position/partialCloseContract", {"accountId": acct, "contractId": MYM, "size": 1}, 2),
+        ("Trade/search", {"accountId": unknown_acct}, 1),
+        ("Contract/searchById", {"contractId": nope}, 1),
+        ("History/retrieveBars", bars, 1),
+    ]
+    for path, body, code in null_cases:
+        reply = await client.api(path, body)
+        assert (reply["success"], reply["errorCode"], reply["errorMessage"]) == (
+            False, code, None
+        ), (path, reply)  # fmt: skip
+    explained: list[tuple[str, dict[str, Any], int, str]] = [
+        ("Order/place", {**limit, "contractId": nope}, 8, "Invalid symbol"),
+        ("Order/place", {**limit, "type": 5, "trailPrice": 7}, 2,
+         "Trail Distance exceeds maximum (1000)"),
+        ("Order/place", {**limit, "type": 5, "trailPrice": 44000.5}, 2,
+         "Invalid trail price. Price is not aligned to tick size."),
+        ("Order/modify", {"accountId": acct, "orderId": resting, "trailPrice": 0.5}, 3,
+         "Invalid trail price. Price is not aligned to tick size."),
+    ]  # fmt: skip
+    for path, body, code, message in explained:
+        reply = await client.api(path, body)
+        assert (reply["errorCode"], reply["errorMessage"]) == (code, message), (path, reply)
 
 
 async def test_mym_round_trip_over_rest_realizes_555(client: Client) -> None:

@@ -124,7 +124,7 @@ class Exchange:
     def place(self, req: PlaceRequest) -> Outcome:
         account = self.accounts.get(req.account_id)
         if account is None:
-            return Outcome(PlaceOrderErrorCode.ACCOUNT_NOT_FOUND, "Account not found.")
+            return Outcome(PlaceOrderErrorCode.ACCOUNT_NOT_FOUND)
         spec = self.markets.spec(req.contract_id)
         if spec is None:
             return Outcome(PlaceOrderErrorCode.CONTRACT_NOT_FOUND, "Invalid symbol")
@@ -181,7 +181,7 @@ class Exchange:
         if not account.can_trade:
             for o in [order, *children]:
                 self._finish(o, OrderStatus.REJECTED)
-            return Outcome(PlaceOrderErrorCode.ACCOUNT_VIOLATION, "Account cannot trade.", order.id)
+            return Outcome(PlaceOrderErrorCode.ACCOUNT_VIOLATION, None, order.id)
         if kind is OrderType.MARKET:
             self._fill(order, market.ask if side is OrderSide.BID else market.bid)
         self._sweep(req.contract_id)
@@ -301,12 +301,12 @@ class Exchange:
 
     def cancel(self, account_id: int, order_id: int) -> Outcome:
         if account_id not in self.accounts:
-            return Outcome(CancelOrderErrorCode.ACCOUNT_NOT_FOUND, "Account not found.")
+            return Outcome(CancelOrderErrorCode.ACCOUNT_NOT_FOUND)
         order = self.orders.get(order_id)
         if order is None or order.account_id != account_id:
-            return Outcome(CancelOrderErrorCode.ORDER_NOT_FOUND, f"Order {order_id} not found.")
+            return Outcome(CancelOrderErrorCode.ORDER_NOT_FOUND)
         if not order.status.is_working:
-            return Outcome(CancelOrderErrorCode.UNKNOWN_ERROR, f"Order {order_id} is not working.")
+            return Outcome(CancelOrderErrorCode.UNKNOWN_ERROR)
         self._finish(order, OrderStatus.CANCELLED)
         for child_id in order.bracket_children:
             child = self.orders[child_id]
@@ -326,12 +326,12 @@ class Exchange:
     ) -> Outcome:
         """Null fields are left unchanged. Only Open orders can be modified."""
         if account_id not in self.accounts:
-            return Outcome(ModifyOrderErrorCode.ACCOUNT_NOT_FOUND, "Account not found.")
+            return Outcome(ModifyOrderErrorCode.ACCOUNT_NOT_FOUND)
         order = self.orders.get(order_id)
         if order is None or order.account_id != account_id:
-            return Outcome(ModifyOrderErrorCode.ORDER_NOT_FOUND, f"Order {order_id} not found.")
+            return Outcome(ModifyOrderErrorCode.ORDER_NOT_FOUND)
         if order.status is not OrderStatus.OPEN:
-            return Outcome(ModifyOrderErrorCode.REJECTED, f"Order {order_id} is not open.")
+            return Outcome(ModifyOrderErrorCode.REJECTED)
         market = self.markets.market(order.contract_id)
         tick = market.tick_size
         if size is not None and size <= 0:
@@ -362,20 +362,19 @@ class Exchange:
         partial = size is not None
         codes = PartialClosePositionErrorCode if partial else ClosePositionErrorCode
         if account_id not in self.accounts:
-            return Outcome(codes.ACCOUNT_NOT_FOUND, "Account not found.")
+            return Outcome(codes.ACCOUNT_NOT_FOUND)
         if self.markets.spec(contract_id) is None:
-            return Outcome(codes.CONTRACT_NOT_FOUND, f"Contract {contract_id} not found.")
+            return Outcome(codes.CONTRACT_NOT_FOUND)
         position = self.positions.get((account_id, contract_id))
         if position is None or position.net == 0:
-            return Outcome(codes.POSITION_NOT_FOUND, f"No open position in {contract_id}.")
+            return Outcome(codes.POSITION_NOT_FOUND)
         if size is not None and not 0 < size <= abs(position.net):
-            msg = f"Invalid close size {size}: position is {abs(position.net)}."
-            return Outcome(PartialClosePositionErrorCode.INVALID_CLOSE_SIZE, msg)
+            return Outcome(PartialClosePositionErrorCode.INVALID_CLOSE_SIZE)
         side = OrderSide.ASK if position.net > 0 else OrderSide.BID
         qty = size if size is not None else abs(position.net)
         placed = self.place(PlaceRequest(account_id, contract_id, int(OrderType.MARKET), side, qty))
         if placed.code != PlaceOrderErrorCode.SUCCESS:
-            return Outcome(codes.ORDER_REJECTED, placed.message)
+            return Outcome(codes.ORDER_REJECTED)  # null, as live (API doc §5.15)
         return Outcome(codes.SUCCESS)
 
     def set_price(
