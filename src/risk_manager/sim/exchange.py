@@ -10,6 +10,7 @@ import random
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 
 from risk_manager.domain.contracts import DEFAULT_CATALOG, ContractCatalog
 from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType
@@ -225,7 +226,7 @@ class Exchange:
         now, size = self._clock(), order.size - order.fill_volume
         key = (order.account_id, order.contract_id)
         position = self.positions.get(key)
-        net, avg = (position.net, position.average_price) if position else (0, Decimal(0))
+        net, avg = (position.net, position.average_price) if position else (0, Fraction(0))
         result = apply_fill(net, avg, order.side, size, price, spec)
         self._next_trade += 1
         trade = SimTrade(
@@ -255,7 +256,7 @@ class Exchange:
         if position is None or position.net == 0:
             self._next_position += 1
             display = display_name(spec, order.contract_id)
-            position = SimPosition(self._next_position, *key, display, now, 0, price)
+            position = SimPosition(self._next_position, *key, display, now, 0, Fraction(price))
             self.positions[key] = position
         position.net, position.average_price = result.net, result.average_price
         if result.net == 0:
