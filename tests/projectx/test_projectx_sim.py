@@ -76,7 +76,7 @@ async def test_login_trade_and_hub_events_survive_a_dropped_connection() -> None
         assert await px.search_open_positions(account.id) == []
 
 
-async def test_expired_tokens_are_renewed_for_reads_and_hub_reconnects(
+async def test_expired_tokens_log_both_hubs_out_and_they_come_back_with_one_login(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -86,15 +86,22 @@ async def test_expired_tokens_are_renewed_for_reads_and_hub_reconnects(
     ):
         (account,) = await px.search_accounts()
         first = await px.token()
-        async with UserHub(sim.hub_urls[0], px.tokens, lambda m: None, **FAST) as hub:
+        async with (
+            UserHub(sim.hub_urls[0], px.tokens, lambda m: None, **FAST) as hub,
+            MarketHub(sim.hub_urls[1], px.tokens, lambda m: None, **FAST) as market,
+        ):
             await hub.subscribe_account(account.id)
+            await market.set_contracts({MYM})
             await asyncio.wait_for(hub.connected.wait(), 5)
+            await asyncio.wait_for(market.connected.wait(), 5)
             sim.tokens.expire_all()
-            assert await px.search_open_orders(account.id) == []  # 401 → login → retried
-            assert await px.token() != first
-            await sim.hubs.drop_connections()
-            await eventually(lambda: hub.connects == 2)  # reconnected with the new token
+            # GatewayLogout on both hubs: each gives the old token up, one login serves both.
+            await eventually(lambda: hub.connects == 2 and market.connects == 2)
             latest = await px.token()
+            assert latest != first and px.tokens.logins == 2
+            assert await px.search_open_orders(account.id) == []  # REST uses the new token
+            await sim.hubs.drop_connections()
+            await eventually(lambda: hub.connects == 3)  # reconnected with the new token
         ours = "\n".join(
             r.getMessage() for r in caplog.records if r.name.startswith("risk_manager.projectx")
         )

@@ -64,6 +64,10 @@ class FakeHubs:
     async def drop_connections(self) -> None:
         self.calls.append(("drop_connections", ()))
 
+    def log_out_ended_sessions(self) -> int:
+        self.calls.append(("log_out_ended_sessions", ()))
+        return 0
+
     def silence(self, hub: str, seconds: float) -> None:
         self.calls.append(("silence", (hub, seconds)))
 

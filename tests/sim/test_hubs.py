@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from risk_manager.sim import hubs as hubs_module
+from risk_manager.sim.hub_site import serving_hubs
 from support.polling import eventually
 
 from .conftest import GOOD, running_hubs
@@ -267,6 +268,21 @@ async def test_pings_arrive_on_an_idle_connection() -> None:
     async with running_hubs(ping_interval=0.05) as (_, base), raw_client(base, "market") as c:
         assert await c.recv() == {"type": 6}
         assert await c.recv() == {"type": 6}
+
+
+async def test_a_token_that_runs_out_is_logged_out_at_the_next_ping_tick() -> None:
+    valid = {GOOD}
+    async with (
+        serving_hubs(lambda token: token in valid, ping_interval=0.05) as (hubs, base),
+        raw_client(base, "market") as client,
+    ):
+        await eventually(lambda: hubs.connection_count("market") == 1)
+        valid.clear()  # expired: nothing told the hubs
+        logout = await client.recv_skipping_pings()
+        close = await client.recv_skipping_pings()
+        await eventually(lambda: hubs.connection_count() == 0)
+    assert logout == {"type": 1, "target": "GatewayLogout", "arguments": []}
+    assert close["type"] == 7 and close["allowReconnect"] is True
 
 
 async def test_client_close_message_ends_the_connection() -> None:

@@ -30,6 +30,10 @@ _METHODS: dict[str, dict[str, tuple[str, type | None, bool]]] = {
     },
 }
 
+# Sent on both hubs when the session's token stops being valid (revoked or expired); the live
+# gateway has it (project-x-py registers a handler on both hubs, API doc §12b).
+LOGOUT_TARGET = "GatewayLogout"
+
 _USER_EVENT_KIND = {
     "GatewayUserOrder": "orders",
     "GatewayUserPosition": "positions",

@@ -81,6 +81,8 @@ class SimServer:
             account_event_copies=settings.account_event_copies,
         )
         self.hubs = settings.hub_factory(self.tokens.valid)
+        # A revoked or expired session is logged out of both hubs at once (GatewayLogout).
+        self.tokens.on_revoke.append(self.hubs.log_out_ended_sessions)
         self.rest = RestApi(
             self.exchange,
             self.tokens,

@@ -118,6 +118,9 @@ class _TimedHubs:
     async def drop_connections(self) -> None:
         await self._inner.drop_connections()
 
+    def log_out_ended_sessions(self) -> int:
+        return self._inner.log_out_ended_sessions()
+
     def silence(self, hub: str, seconds: float) -> None:
         self._inner.silence(hub, seconds)
 
