@@ -46,6 +46,7 @@ class FakeHubs:
 
     validate_token: Callable[[str], bool]
     calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    depth_snapshots: Callable[[str], list[dict[str, Any]] | None] | None = None
 
     def add_routes(self, app: web.Application) -> None:
         return None
@@ -60,6 +61,12 @@ class FakeHubs:
 
     async def publish_market_trades(self, contract_id: str, prints: list[dict[str, Any]]) -> None:
         self.calls.append(("publish_market_trades", (contract_id, prints)))
+
+    async def publish_depth(self, contract_id: str, entries: list[dict[str, Any]]) -> None:
+        self.calls.append(("publish_depth", (contract_id, entries)))
+
+    def set_depth_snapshots(self, source: Callable[[str], list[dict[str, Any]] | None]) -> None:
+        self.depth_snapshots = source
 
     async def drop_connections(self) -> None:
         self.calls.append(("drop_connections", ()))

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from risk_manager.domain.contracts import DEFAULT_CATALOG, ContractCatalog
 from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType
@@ -21,7 +22,7 @@ from risk_manager.domain.error_codes import (
     PartialClosePositionErrorCode,
     PlaceOrderErrorCode,
 )
-from risk_manager.sim import wire
+from risk_manager.sim import depth, wire
 from risk_manager.sim.fills import aligned, apply_fill, fill_price, trail_stop_level, trail_ticks
 from risk_manager.sim.market import Markets, display_name
 from risk_manager.sim.orders import (
@@ -32,6 +33,7 @@ from risk_manager.sim.orders import (
     validate_place,
 )
 from risk_manager.sim.records import (
+    DepthEvent,
     MarketTradeEvent,
     QuoteEvent,
     SimAccount,
@@ -385,15 +387,25 @@ class Exchange:
         bid: Decimal | None = None,
         ask: Decimal | None = None,
     ) -> None:
-        """Trade the market at ``price``: a print, a quote, then every triggered fill."""
-        before = self.markets.market(contract_id).last
+        """Trade the market at ``price``: a print, a quote, the depth changes, then every
+        triggered fill."""
+        market = self.markets.market(contract_id)
+        before, book_before = market.last, depth.book(market, self._seed)
         market = self.markets.move(contract_id, price, bid, ask)
         market.volume += 1
         aggressor = 0 if price >= before else 1
         prints = [wire.market_trade_print(market, price, 1, aggressor)]
         self.sink(MarketTradeEvent(contract_id, prints))
         self.sink(QuoteEvent(contract_id, wire.quote_model(market)))
+        self.sink(DepthEvent(contract_id, depth.updates(book_before, market, self._seed, 1)))
         self._sweep(contract_id)
+
+    def depth_snapshot(self, contract_id: str) -> list[dict[str, Any]] | None:
+        """The ``GatewayDepth`` entries a new depth subscriber gets (Reset, every level, the
+        best bid and ask); None for a contract the catalog does not know."""
+        if self.markets.spec(contract_id) is None:
+            return None
+        return depth.snapshot(self.markets.market(contract_id), self._seed)
 
     def walk_step(self) -> None:
         """One seeded random-walk step on every front-month contract."""

@@ -66,6 +66,12 @@ def depth_key(contract_id: str) -> Hashable:
     return ("depth", contract_id)
 
 
+def depth_subscription(call: Call) -> str | None:
+    """The contract id when ``call`` is a ``SubscribeContractMarketDepth``, else None."""
+    kind, arg = call.key if isinstance(call.key, tuple) else (None, None)
+    return arg if call.subscribe and kind == "depth" and isinstance(arg, str) else None
+
+
 @dataclass(frozen=True, slots=True)
 class Call:
     key: Hashable

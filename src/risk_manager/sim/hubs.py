@@ -23,9 +23,11 @@ from aiohttp import WSMsgType, web
 from risk_manager.sim.hub_connection import HubConnection
 from risk_manager.sim.hub_methods import (
     LOGOUT_TARGET,
+    Call,
     Subscriptions,
     bind_invocation,
     depth_key,
+    depth_subscription,
     market_trades_key,
     quote_key,
     user_event_key,
@@ -47,6 +49,7 @@ from risk_manager.sim.signalr_protocol import (
 
 _log = logging.getLogger(__name__)
 
+DepthSnapshots = Callable[[str], list[dict[str, Any]] | None]
 HUBS = ("user", "market")
 MAX_CLIENT_FRAME_BYTES = 1024 * 1024
 _HANDSHAKE_TIMEOUT_S = 15.0
@@ -96,6 +99,7 @@ class HubServer:
         self._silenced_until: dict[str, float] = {}
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._ping_task: asyncio.Task[None] | None = None
+        self._depth_snapshots: DepthSnapshots | None = None
 
     # -- wiring -------------------------------------------------------------------------------
 
@@ -103,6 +107,11 @@ class HubServer:
         for hub in HUBS:
             app.router.add_post(f"/hubs/{hub}/negotiate", self._negotiate)
             app.router.add_get(f"/hubs/{hub}", self._make_ws_handler(hub))
+
+    def set_depth_snapshots(self, source: DepthSnapshots) -> None:
+        """Where a new ``SubscribeContractMarketDepth`` subscriber's first ``GatewayDepth``
+        comes from: ``source(contract_id)`` gives the entries (None: send nothing)."""
+        self._depth_snapshots = source
 
     def connection_count(self, hub: str | None = None) -> int:
         if hub is None:
@@ -331,6 +340,17 @@ class HubServer:
             self._subscriptions.apply(conn, call)
         if raw_id is not None:  # no Completion for fire-and-forget sends (§9.4)
             conn.offer(completion_record(str(raw_id), error))
+        if not isinstance(call, str):
+            self._send_depth_snapshot(conn, call)
+
+    def _send_depth_snapshot(self, conn: HubConnection, call: Call) -> None:
+        """A new depth subscriber gets the whole book at once, so it can build it (§7.4)."""
+        contract_id = depth_subscription(call)
+        if contract_id is None or self._depth_snapshots is None or self._is_silenced(conn.hub):
+            return
+        entries = self._depth_snapshots(contract_id)
+        if entries:
+            conn.offer(invocation_record("GatewayDepth", [contract_id, entries]))
 
     # -- tasks --------------------------------------------------------------------------------
 

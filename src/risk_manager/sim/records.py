@@ -112,4 +112,12 @@ class MarketTradeEvent:
     prints: list[dict[str, Any]]
 
 
-SimEvent = UserEvent | QuoteEvent | MarketTradeEvent
+@dataclass(frozen=True, slots=True)
+class DepthEvent:
+    """One ``GatewayDepth`` frame's entries for ``contract_id`` (wire-shaped)."""
+
+    contract_id: str
+    entries: list[dict[str, Any]]
+
+
+SimEvent = UserEvent | QuoteEvent | MarketTradeEvent | DepthEvent

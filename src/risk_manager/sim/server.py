@@ -22,7 +22,13 @@ from risk_manager.sim.control import ControlApi, HubPort
 from risk_manager.sim.exchange import Exchange
 from risk_manager.sim.faults import Faults
 from risk_manager.sim.hubs import HubServer
-from risk_manager.sim.records import MarketTradeEvent, QuoteEvent, SimEvent, UserEvent
+from risk_manager.sim.records import (
+    DepthEvent,
+    MarketTradeEvent,
+    QuoteEvent,
+    SimEvent,
+    UserEvent,
+)
 from risk_manager.sim.rest import CLAIMS_KEY, TOKEN_KEY, UNAUTHENTICATED, RestApi
 from risk_manager.sim.timings import Timings
 
@@ -83,6 +89,7 @@ class SimServer:
         self.hubs = settings.hub_factory(self.tokens.valid)
         # A revoked or expired session is logged out of both hubs at once (GatewayLogout).
         self.tokens.on_revoke.append(self.hubs.log_out_ended_sessions)
+        self.hubs.set_depth_snapshots(self.exchange.depth_snapshot)
         self.rest = RestApi(
             self.exchange,
             self.tokens,
@@ -124,6 +131,8 @@ class SimServer:
                     await self.hubs.publish_quote(event.contract_id, event.data)
                 elif isinstance(event, MarketTradeEvent):
                     await self.hubs.publish_market_trades(event.contract_id, event.prints)
+                elif isinstance(event, DepthEvent):
+                    await self.hubs.publish_depth(event.contract_id, event.entries)
             except Exception:  # one bad publish must not stop the stream
                 log.exception("publishing %s to the hubs failed", type(event).__name__)
             finally:

@@ -148,6 +148,20 @@ def quote_model(market: SimMarket) -> dict[str, Any]:
     }
 
 
+def depth_entry(
+    market: SimMarket, kind: int, price: Decimal, volume: int, current: int
+) -> dict[str, Any]:
+    """One ``GatewayDepth`` entry (API doc §7.4): ``type`` a DomType, ``volume`` the level's
+    total resting volume (0: the level is gone), ``currentVolume`` this update's change."""
+    return {
+        "timestamp": hub_time(market.updated),
+        "type": int(kind),
+        "price": num(price),
+        "volume": volume,
+        "currentVolume": current,
+    }
+
+
 def market_trade_print(
     market: SimMarket, price: Decimal, volume: int, aggressor: int
 ) -> dict[str, Any]:
