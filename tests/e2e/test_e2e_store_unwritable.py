@@ -20,7 +20,9 @@ async def test_a_breach_is_enforced_while_the_store_is_locked_and_the_row_lands_
     cid = await trader.contract("MNQ")
     last = guard.sim.exchange.markets.market(cid).last
     await guard.wait_quoted("MNQ", str(last))
-    holder = sqlite3.connect(guard.db, isolation_level=None, timeout=0)
+    # A busy timeout: the daemon may be in the middle of one of its own writes; with
+    # none, BEGIN failed with "database is locked" in 4 of 6 runs on main.
+    holder = sqlite3.connect(guard.db, isolation_level=None, timeout=5)
     holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     try:
         await trader.set_price("MNQ", "20970")  # −$60.50: flatten and lock
