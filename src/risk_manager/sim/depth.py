@@ -15,11 +15,12 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from risk_manager.domain.enums import DomType
 from risk_manager.sim.records import SimMarket
-from risk_manager.sim.wire import depth_entry
+from risk_manager.sim.wire import depth_entry, hub_time
 
 DEPTH_LEVELS = 10  # per side
 MAX_LEVEL_VOLUME = 50  # contracts resting at one level, at most
@@ -31,7 +32,7 @@ Entries = list[dict[str, Any]]
 class Book:
     """The simulated book of one market at one moment: price → (ASK or BID, resting volume)."""
 
-    levels: dict[Decimal, tuple[DomType, int]]
+    levels: dict[Decimal, tuple[DomType, int]]  # read-only: shared through a cache
     best_bid: Decimal
     best_ask: Decimal
     high: Decimal
@@ -48,28 +49,36 @@ def level_volume(seed: int, contract_id: str, side: DomType, price: Decimal) -> 
 def book(market: SimMarket, seed: int) -> Book:
     """The levels around ``market``'s best bid and ask. Asks start above the best bid even when
     a control call crossed the quote, so no price is on both sides."""
-    tick = market.tick_size
+    first_ask = max(market.ask, market.bid + market.tick_size)
+    levels = _levels(seed, market.contract_id, market.tick_size, market.bid, first_ask)
+    return Book(levels, market.bid, first_ask, market.high, market.low)
+
+
+@lru_cache(maxsize=4096)  # a market keeps revisiting the same few quotes
+def _levels(
+    seed: int, contract_id: str, tick: Decimal, best_bid: Decimal, best_ask: Decimal
+) -> dict[Decimal, tuple[DomType, int]]:
+    # Shared between calls through the cache: nobody may change the dict it returns.
     levels: dict[Decimal, tuple[DomType, int]] = {}
-    first_ask = max(market.ask, market.bid + tick)
-    for side, start, step in ((DomType.BID, market.bid, -tick), (DomType.ASK, first_ask, tick)):
+    for side, start, step in ((DomType.BID, best_bid, -tick), (DomType.ASK, best_ask, tick)):
         for k in range(DEPTH_LEVELS):
             price = start + k * step
             if price > 0:
-                levels[price] = (side, level_volume(seed, market.contract_id, side, price))
-    return Book(levels, market.bid, first_ask, market.high, market.low)
+                levels[price] = (side, level_volume(seed, contract_id, side, price))
+    return levels
 
 
 def snapshot(market: SimMarket, seed: int) -> Entries:
     """Everything a new subscriber needs: Reset, bids best first, asks best first, then the
     BestBid and BestAsk markers."""
-    now = book(market, seed)
-    entries = [depth_entry(market, DomType.RESET, market.last, 0, 0)]
+    now, stamp = book(market, seed), hub_time(market.updated)
+    entries = [depth_entry(stamp, DomType.RESET, market.last, 0, 0)]
     for side in (DomType.BID, DomType.ASK):
         prices = [p for p, (s, _) in now.levels.items() if s is side]
         for price in sorted(prices, reverse=side is DomType.BID):
             volume = now.levels[price][1]
-            entries.append(depth_entry(market, side, price, volume, volume))
-    entries += _best(market, now, DomType.BEST_BID, DomType.BEST_ASK)
+            entries.append(depth_entry(stamp, side, price, volume, volume))
+    entries += _best(stamp, now, DomType.BEST_BID, DomType.BEST_ASK)
     return entries
 
 
@@ -77,8 +86,8 @@ def updates(before: Book, market: SimMarket, seed: int, traded: int) -> Entries:
     """What changed since ``before`` now that ``market`` traded ``traded`` contracts at its
     last price: the print (Trade), levels gone (volume 0) or new/changed, NewBestBid /
     NewBestAsk when the best moved, High / Low when the session extreme did."""
-    after = book(market, seed)
-    entries = [depth_entry(market, DomType.TRADE, market.last, traded, traded)]
+    after, stamp = book(market, seed), hub_time(market.updated)
+    entries = [depth_entry(stamp, DomType.TRADE, market.last, traded, traded)]
     for price in sorted(before.levels.keys() | after.levels.keys()):
         old_side, old_volume = before.levels.get(price, (None, 0))
         side, volume = after.levels.get(price, (None, 0))
@@ -86,26 +95,26 @@ def updates(before: Book, market: SimMarket, seed: int, traded: int) -> Entries:
             continue
         if old_side is not None and old_side is not side:
             # Gone from its old side first: clients keep one table per side.
-            entries.append(depth_entry(market, old_side, price, 0, -old_volume))
+            entries.append(depth_entry(stamp, old_side, price, 0, -old_volume))
             old_volume = 0
         if side is not None:
-            entries.append(depth_entry(market, side, price, volume, volume - old_volume))
-    new_bid, new_ask = _best(market, after, DomType.NEW_BEST_BID, DomType.NEW_BEST_ASK)
+            entries.append(depth_entry(stamp, side, price, volume, volume - old_volume))
+    new_bid, new_ask = _best(stamp, after, DomType.NEW_BEST_BID, DomType.NEW_BEST_ASK)
     if after.best_bid != before.best_bid:
         entries.append(new_bid)
     if after.best_ask != before.best_ask:
         entries.append(new_ask)
     if after.high > before.high:
-        entries.append(depth_entry(market, DomType.HIGH, after.high, 0, 0))
+        entries.append(depth_entry(stamp, DomType.HIGH, after.high, 0, 0))
     if after.low < before.low:
-        entries.append(depth_entry(market, DomType.LOW, after.low, 0, 0))
+        entries.append(depth_entry(stamp, DomType.LOW, after.low, 0, 0))
     return entries
 
 
-def _best(market: SimMarket, now: Book, bid_kind: DomType, ask_kind: DomType) -> Entries:
+def _best(stamp: str, now: Book, bid_kind: DomType, ask_kind: DomType) -> Entries:
     bid_volume = now.levels[now.best_bid][1] if now.best_bid in now.levels else 0
     ask_volume = now.levels[now.best_ask][1]
     return [
-        depth_entry(market, bid_kind, now.best_bid, bid_volume, bid_volume),
-        depth_entry(market, ask_kind, now.best_ask, ask_volume, ask_volume),
+        depth_entry(stamp, bid_kind, now.best_bid, bid_volume, bid_volume),
+        depth_entry(stamp, ask_kind, now.best_ask, ask_volume, ask_volume),
     ]

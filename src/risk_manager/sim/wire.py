@@ -149,12 +149,13 @@ def quote_model(market: SimMarket) -> dict[str, Any]:
 
 
 def depth_entry(
-    market: SimMarket, kind: int, price: Decimal, volume: int, current: int
+    timestamp: str, kind: int, price: Decimal, volume: int, current: int
 ) -> dict[str, Any]:
-    """One ``GatewayDepth`` entry (API doc §7.4): ``type`` a DomType, ``volume`` the level's
-    total resting volume (0: the level is gone), ``currentVolume`` this update's change."""
+    """One ``GatewayDepth`` entry (API doc §7.4): ``timestamp`` already in ``hub_time`` form,
+    ``type`` a DomType, ``volume`` the level's total resting volume (0: the level is gone),
+    ``currentVolume`` this update's change."""
     return {
-        "timestamp": hub_time(market.updated),
+        "timestamp": timestamp,
         "type": int(kind),
         "price": num(price),
         "volume": volume,
