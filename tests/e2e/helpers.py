@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from risk_manager.sim.server import DEFAULT_API_KEY, DEFAULT_USERNAME
 from support.sim_gateway import SimGateway
 
 T = TypeVar("T")
@@ -162,8 +163,8 @@ broker:
   api_url: {sim_url}
   user_hub_url: {sim_url}/hubs/user
   market_hub_url: {sim_url}/hubs/market
-  username: demo
-  api_key: demo-key
+  username: {DEFAULT_USERNAME}
+  api_key: {DEFAULT_API_KEY}
 store:
   path: {db}
 api:

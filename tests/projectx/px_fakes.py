@@ -84,6 +84,7 @@ class FakeGateway:
     valid: set[str] = field(default_factory=set)
     issued: list[str] = field(default_factory=list)
     url: str = ""
+    ping_body: str = '"pong"'  # the JSON string the gateway most likely sends (API doc §12b)
 
     def script(self, endpoint: str, *replies: Reply) -> None:
         """Replies used (in order) before falling back to the handler."""
@@ -123,7 +124,7 @@ class FakeGateway:
 
     async def ping(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(("Status/ping", {}, None))
-        return web.Response(text="pong")
+        return web.Response(text=self.ping_body, content_type="application/json")
 
 
 class FakeTokens:

@@ -329,7 +329,11 @@ async def test_connection_refused_is_retry_later(clock: FakeClock) -> None:
             await px.search_accounts()
 
 
-async def test_ping(client: ProjectXClient, gateway: FakeGateway) -> None:
+@pytest.mark.parametrize("body", ['"pong"', "pong"])
+async def test_ping_reads_the_json_string_or_plain_text(
+    client: ProjectXClient, gateway: FakeGateway, body: str
+) -> None:
+    gateway.ping_body = body
     assert await client.ping() == "pong"
 
 

@@ -130,6 +130,62 @@ async def test_a_failed_login_after_a_401_is_retried_not_fatal(
     assert "hub.token" not in caplog.text
 
 
+@pytest.mark.parametrize("hub", ["user", "market"])
+async def test_gateway_logout_gives_up_the_token_and_reconnects_with_a_new_one(
+    hub_server: FakeHubServer, caplog: pytest.LogCaptureFixture, hub: str
+) -> None:
+    """The gateway ends the session with GatewayLogout and may keep the socket open: the hub
+    leaves it, logs in again (the token it connected with is given up) and resubscribes."""
+    caplog.set_level(logging.DEBUG)
+    received: list[HubMessage] = []
+    events: list[str] = []
+    tokens = FakeTokens()
+    kind = UserHub if hub == "user" else MarketHub
+    async with kind(
+        hub_server.hub_url(hub),
+        tokens,
+        received.append,
+        on_disconnected=lambda name: events.append(f"down:{name}"),
+        stale_after=30,
+        **FAST,
+    ) as conn:
+        await conn.subscribe("SubscribeAccounts" if hub == "user" else "SubscribeContractQuotes")
+        await asyncio.wait_for(conn.connected.wait(), 5)
+        await hub_server.send(hub, "GatewayLogout", [])
+        await eventually(lambda: conn.connects == 2)
+        await eventually(lambda: len(hub_server.calls(hub, 1)) == 1)  # resubscribed
+        assert events == [f"down:{hub}"]
+    assert tokens.invalidated == ["hub.token.0"]
+    assert [t for _, t in hub_server.tokens_seen] == ["hub.token.0", "hub.token.1"]
+    assert "GatewayLogout" not in [m.target for m in received]  # not an event for the sink
+    warned = [r for r in caplog.records if "logged this session out" in r.getMessage()]
+    assert [r.levelno for r in warned] == [logging.WARNING]
+    assert not any(r.exc_info for r in caplog.records)
+    assert "hub.token" not in caplog.text
+
+
+async def test_a_failed_login_after_gateway_logout_is_retried_not_fatal(
+    hub_server: FakeHubServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    class FailingOnce(FakeTokens):
+        async def invalidate(self, rejected: str) -> str:
+            if not self.invalidated:
+                self.invalidated.append(rejected)
+                raise RetryLater("Auth/loginKey: HTTP 503")
+            return await super().invalidate(rejected)
+
+    tokens = FailingOnce()
+    hub_server.accept = lambda token: token != "hub.token.0" or not tokens.invalidated
+    async with UserHub(hub_server.hub_url("user"), tokens, lambda m: None, **FAST) as hub:
+        await asyncio.wait_for(hub.connected.wait(), 5)
+        await hub_server.send("user", "GatewayLogout", [])
+        await eventually(lambda: hub.connects == 2)
+    # The failed login left the old token; its 401 made the next attempt log in.
+    assert tokens.invalidated == ["hub.token.0", "hub.token.0"]
+    assert "login failed: RetryLater" in caplog.text
+    assert not any(r.exc_info for r in caplog.records)
+
+
 async def test_silent_connection_is_rebuilt_by_the_watchdog(hub_server: FakeHubServer) -> None:
     tokens = FakeTokens()
     async with UserHub(

@@ -15,7 +15,7 @@ from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.hub_connection import HubMessage
 from risk_manager.projectx.hubs import MarketHub, UserHub
 from risk_manager.projectx.mapping import market_events, user_events
-from risk_manager.sim.server import SimSettings, running_sim
+from risk_manager.sim.server import DEFAULT_API_KEY, DEFAULT_USERNAME, SimSettings, running_sim
 from support.polling import eventually
 
 MYM = "CON.F.US.MYM.M26"
@@ -29,7 +29,7 @@ def targets(messages: list[HubMessage]) -> list[str]:
 async def test_login_trade_and_hub_events_survive_a_dropped_connection() -> None:
     async with (
         running_sim(SimSettings(port=0)) as sim,
-        ProjectXClient(sim.url, "demo", "demo-key") as px,
+        ProjectXClient(sim.url, DEFAULT_USERNAME, DEFAULT_API_KEY) as px,
     ):
         (account,) = await px.search_accounts()
         user_url, market_url = sim.hub_urls
@@ -76,25 +76,32 @@ async def test_login_trade_and_hub_events_survive_a_dropped_connection() -> None
         assert await px.search_open_positions(account.id) == []
 
 
-async def test_expired_tokens_are_renewed_for_reads_and_hub_reconnects(
+async def test_expired_tokens_log_both_hubs_out_and_they_come_back_with_one_login(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     async with (
         running_sim(SimSettings(port=0)) as sim,
-        ProjectXClient(sim.url, "demo", "demo-key") as px,
+        ProjectXClient(sim.url, DEFAULT_USERNAME, DEFAULT_API_KEY) as px,
     ):
         (account,) = await px.search_accounts()
         first = await px.token()
-        async with UserHub(sim.hub_urls[0], px.tokens, lambda m: None, **FAST) as hub:
+        async with (
+            UserHub(sim.hub_urls[0], px.tokens, lambda m: None, **FAST) as hub,
+            MarketHub(sim.hub_urls[1], px.tokens, lambda m: None, **FAST) as market,
+        ):
             await hub.subscribe_account(account.id)
+            await market.set_contracts({MYM})
             await asyncio.wait_for(hub.connected.wait(), 5)
+            await asyncio.wait_for(market.connected.wait(), 5)
             sim.tokens.expire_all()
-            assert await px.search_open_orders(account.id) == []  # 401 → login → retried
-            assert await px.token() != first
-            await sim.hubs.drop_connections()
-            await eventually(lambda: hub.connects == 2)  # reconnected with the new token
+            # GatewayLogout on both hubs: each gives the old token up, one login serves both.
+            await eventually(lambda: hub.connects == 2 and market.connects == 2)
             latest = await px.token()
+            assert latest != first and px.tokens.logins == 2
+            assert await px.search_open_orders(account.id) == []  # REST uses the new token
+            await sim.hubs.drop_connections()
+            await eventually(lambda: hub.connects == 3)  # reconnected with the new token
         ours = "\n".join(
             r.getMessage() for r in caplog.records if r.name.startswith("risk_manager.projectx")
         )
@@ -110,3 +117,11 @@ async def test_bad_api_key_is_authentication_failed() -> None:
     ):
         with pytest.raises(AuthenticationFailed):
             await px.search_accounts()
+
+
+async def test_ping_reads_the_simulators_json_pong() -> None:
+    async with (
+        running_sim(SimSettings(port=0)) as sim,
+        ProjectXClient(sim.url, DEFAULT_USERNAME, DEFAULT_API_KEY) as px,
+    ):
+        assert await px.ping() == "pong"

@@ -17,6 +17,7 @@ from risk_manager.sim.hub_site import serving_hubs
 from risk_manager.sim.hubs import HubServer
 from risk_manager.sim.records import SimEvent
 from risk_manager.sim.server import SimServer, SimSettings, running_sim
+from support.sim_gateway import CREDENTIALS
 
 START = datetime(2026, 5, 6, 13, 36, 3, 496279, tzinfo=UTC)
 GOOD = "good-token"  # the one token the hub tests' servers accept
@@ -45,6 +46,7 @@ class FakeHubs:
 
     validate_token: Callable[[str], bool]
     calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    depth_snapshots: Callable[[str], list[dict[str, Any]] | None] | None = None
 
     def add_routes(self, app: web.Application) -> None:
         return None
@@ -60,8 +62,18 @@ class FakeHubs:
     async def publish_market_trades(self, contract_id: str, prints: list[dict[str, Any]]) -> None:
         self.calls.append(("publish_market_trades", (contract_id, prints)))
 
+    async def publish_depth(self, contract_id: str, entries: list[dict[str, Any]]) -> None:
+        self.calls.append(("publish_depth", (contract_id, entries)))
+
+    def set_depth_snapshots(self, source: Callable[[str], list[dict[str, Any]] | None]) -> None:
+        self.depth_snapshots = source
+
     async def drop_connections(self) -> None:
         self.calls.append(("drop_connections", ()))
+
+    def log_out_ended_sessions(self) -> int:
+        self.calls.append(("log_out_ended_sessions", ()))
+        return 0
 
     def silence(self, hub: str, seconds: float) -> None:
         self.calls.append(("silence", (hub, seconds)))
@@ -101,7 +113,7 @@ class Client:
         return data
 
     async def login(self) -> str:
-        reply = await self.api("Auth/loginKey", {"userName": "demo", "apiKey": "demo-key"})
+        reply = await self.api("Auth/loginKey", CREDENTIALS)
         assert reply["success"], reply
         self.token = reply["token"]
         return str(self.token)

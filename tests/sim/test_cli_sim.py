@@ -13,6 +13,7 @@ import pytest
 import typer
 
 from risk_manager.cli.sim import parse_account, parse_rate
+from risk_manager.sim.server import DEFAULT_API_KEY
 
 
 def test_account_and_rate_options_parse() -> None:
@@ -42,12 +43,12 @@ async def test_sim_command_serves_and_stops_cleanly_on_ctrl_c() -> None:
         match = re.search(r"REST base:\s+(http://127\.0\.0\.1:\d+)/api", text)
         assert match, text
         assert "/hubs/user" in text and "/hubs/market" in text and "/sim/" in text
-        assert "demo-key" in text and "B (id 20000002) balance 2500" in text
+        assert f"api key:     {DEFAULT_API_KEY}" in text and "B (id 20000002) balance 2500" in text
         async with (
             aiohttp.ClientSession() as session,
             session.get(f"{match[1]}/api/Status/ping") as resp,
         ):
-            assert await resp.text() == "pong"
+            assert await resp.json() == "pong"
         proc.send_signal(signal.SIGINT)
         async with asyncio.timeout(15):
             out, err = await proc.communicate()

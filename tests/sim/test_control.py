@@ -29,8 +29,10 @@ async def test_price_moves_the_market_and_publishes_a_full_quote(client: Client)
     assert quote["change"] == 10 and quote["timestamp"].endswith("4962790+00:00")
     await client.sim.drained()
     kinds = [name for name, _ in client.hubs.calls]
-    assert kinds == ["publish_market_trades", "publish_quote"]
+    assert kinds == ["publish_market_trades", "publish_quote", "publish_depth"]
     assert client.hubs.calls[1][1] == (MYM, quote)
+    contract, entries = client.hubs.calls[2][1]
+    assert contract == MYM and entries[0]["type"] == 5 and entries[0]["price"] == 44010
 
 
 async def test_bad_control_input_is_400_naming_the_field(client: Client) -> None:

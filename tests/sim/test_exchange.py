@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from fractions import Fraction
 
-from risk_manager.domain.enums import OrderStatus
+from hypothesis import given
+from hypothesis import strategies as st
+
+from risk_manager.domain.contracts import DEFAULT_CATALOG
+from risk_manager.domain.enums import OrderSide, OrderStatus
 from risk_manager.sim.exchange import ACCOUNT_ID_BASE, Exchange
+from risk_manager.sim.fills import apply_fill
 from risk_manager.sim.orders import Bracket, PlaceRequest
 from risk_manager.sim.records import SimEvent, UserEvent
 
 NOW = datetime(2026, 5, 6, 13, 36, 3, 496279, tzinfo=UTC)
 MYM = "CON.F.US.MYM.M26"
+MNQ = "CON.F.US.MNQ.M26"
 ZB = "CON.F.US.USA.M26"
 ACCT = ACCOUNT_ID_BASE + 1
 D = Decimal
@@ -110,6 +118,43 @@ def test_average_price_is_size_weighted() -> None:
     market(ex, MYM, 0, 3)
     (pos,) = ex.open_positions(ACCT)
     assert pos.average_price == D("102.25")
+
+
+def test_an_average_that_no_decimal_holds_goes_out_rounded_as_the_gateway_stores_prices() -> None:
+    ex, events = make()
+    ex.set_price(MNQ, D("21000.25"), ask=D("21000.25"))
+    market(ex, MNQ, 0, 1)
+    ex.set_price(MNQ, D("21000.5"), ask=D("21000.5"))
+    market(ex, MNQ, 0, 2)  # 63001.25 / 3 = 21000.41666...
+    sent = [e.data for e in user(events) if e.target == "GatewayUserPosition"][-1]
+    assert sent["averagePrice"] == 21000.416666667  # 9 places, not 21000.416666666668
+    assert json.dumps(sent).endswith('"averagePrice": 21000.416666667}')
+    ex.set_price(MNQ, D(21001), bid=D(21001))
+    market(ex, MNQ, 1, 1)
+    market(ex, MNQ, 1, 2)
+    # Against the exact average: 0.58333... x 2 $/pt = 1.1666 -> 1.17, then 2.3333 -> 2.33.
+    assert [t.profit_and_loss for t in ex.trades[2:]] == [D("1.17"), D("2.33")]
+
+
+MNQ_SPEC = DEFAULT_CATALOG.by_contract_id(MNQ)
+FILLS = st.lists(st.tuples(st.integers(1, 7), st.integers(-400, 400)), min_size=1, max_size=6)
+
+
+@given(FILLS, st.integers(-400, 400))
+def test_closing_everything_realizes_the_exact_pnl_of_all_entries(
+    entries: list[tuple[int, int]], exit_ticks: int
+) -> None:
+    """Opening at several prices and closing at once realizes sum(exit - entry) x size x $/pt
+    to the cent, whatever the average's digits."""
+    net, average = 0, Fraction(0)
+    tick = MNQ_SPEC.tick_size
+    for size, ticks in entries:
+        step = apply_fill(net, average, OrderSide.BID, size, 21000 + ticks * tick, MNQ_SPEC)
+        net, average = step.net, step.average_price
+    exit_price = 21000 + exit_ticks * tick
+    closed = apply_fill(net, average, OrderSide.ASK, net, exit_price, MNQ_SPEC)
+    exact = sum((exit_ticks - ticks) * size for size, ticks in entries) * MNQ_SPEC.tick_value
+    assert closed.net == 0 and closed.pnl == exact.quantize(D("0.01"))
 
 
 def _bracket_entry(ex: Exchange, side: int) -> tuple[int, int, int]:

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from risk_manager.sim import hubs as hubs_module
+from risk_manager.sim.hub_site import serving_hubs
 from support.polling import eventually
 
 from .conftest import GOOD, running_hubs
@@ -128,6 +129,26 @@ async def test_unknown_protocol_gets_a_handshake_error_then_close() -> None:
         }
         assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE
         assert hubs.connection_count() == 0
+
+
+async def test_a_version_0_handshake_after_a_version_0_negotiate_is_served() -> None:
+    # signalrcore sends the negotiate's negotiateVersion (0 without the query parameter) as the
+    # handshake's protocol version; ASP.NET Core accepts any JSON version up to its own.
+    async with running_hubs() as (hubs, base), aiohttp.ClientSession() as session:
+        resp = await session.post(f"{base}/hubs/market/negotiate?access_token={GOOD}")
+        negotiated = await resp.json()
+        assert negotiated["negotiateVersion"] == 0
+        url = f"{base}/hubs/market?access_token={GOOD}&id={negotiated['connectionId']}"
+        async with session.ws_connect(url) as ws:
+            client = RawClient(ws)
+            await client.send({"protocol": "json", "version": negotiated["negotiateVersion"]})
+            assert await client.recv() == {}
+            reply = await client.invoke("1", "SubscribeContractQuotes", "CON.F.US.EP.M26")
+            assert reply == {"type": 3, "invocationId": "1"}
+            await hubs.publish_quote("CON.F.US.EP.M26", {"lastPrice": 6000})
+            event = await client.recv_skipping_pings()
+        assert event["target"] == "GatewayQuote"
+        assert event["arguments"] == ["CON.F.US.EP.M26", {"lastPrice": 6000}]
 
 
 async def test_records_after_the_handshake_in_the_same_frame_are_handled() -> None:
@@ -247,6 +268,21 @@ async def test_pings_arrive_on_an_idle_connection() -> None:
     async with running_hubs(ping_interval=0.05) as (_, base), raw_client(base, "market") as c:
         assert await c.recv() == {"type": 6}
         assert await c.recv() == {"type": 6}
+
+
+async def test_a_token_that_runs_out_is_logged_out_at_the_next_ping_tick() -> None:
+    valid = {GOOD}
+    async with (
+        serving_hubs(lambda token: token in valid, ping_interval=0.05) as (hubs, base),
+        raw_client(base, "market") as client,
+    ):
+        await eventually(lambda: hubs.connection_count("market") == 1)
+        valid.clear()  # expired: nothing told the hubs
+        logout = await client.recv_skipping_pings()
+        close = await client.recv_skipping_pings()
+        await eventually(lambda: hubs.connection_count() == 0)
+    assert logout == {"type": 1, "target": "GatewayLogout", "arguments": []}
+    assert close["type"] == 7 and close["allowReconnect"] is True
 
 
 async def test_client_close_message_ends_the_connection() -> None:

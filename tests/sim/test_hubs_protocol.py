@@ -44,6 +44,9 @@ def test_encode_record_writes_decimals_as_json_numbers_and_refuses_other_objects
     [
         ('{"protocol":"json","version":1}', None),
         ('{ "protocol": "json", "version": 2 }', None),
+        ('{"protocol":"json","version":0}', None),  # signalrcore after a v0 negotiate
+        ('{"protocol":"json","version":3}', "version 3"),
+        ('{"protocol":"json","version":"1"}', "version 1"),
         ('{"protocol":"messagepack","version":1}', "Requested protocol 'messagepack'"),
         ('{"protocol":"json","version":7}', "version 7"),
         ('{"protocol":"json","version":true}', "version True"),

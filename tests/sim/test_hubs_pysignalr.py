@@ -14,6 +14,7 @@ from pysignalr.client import SignalRClient
 from pysignalr.exceptions import AuthorizationError, ServerError
 from pysignalr.messages import CompletionMessage
 
+from risk_manager.sim.hub_site import serving_hubs
 from risk_manager.sim.hubs import HubServer
 from support.polling import eventually
 
@@ -132,6 +133,41 @@ async def test_pysignalr_receives_quotes_as_contract_and_object(skip_negotiation
             assert hubs.connection_count("market") == 1
     assert ("POST /hubs/market/negotiate" in REQUESTS) is not skip_negotiation
     assert market.received == [("GatewayQuote", [contract, quote])]
+
+
+async def test_pysignalr_gets_the_depth_snapshot_on_subscribe_then_updates() -> None:
+    contract = "CON.F.US.EP.Z25"
+    book = [{"timestamp": "2026-05-06T13:36:03.4962790+00:00", "type": 6, "price": 6000,
+             "volume": 0, "currentVolume": 0}]  # fmt: skip
+    update = [{**book[0], "type": 2, "price": 5999.75, "volume": 12, "currentVolume": 12}]
+    async with recorded_hubs() as (hubs, host):
+        hubs.set_depth_snapshots(lambda cid: book if cid == contract else None)
+        url = f"ws://{host}/hubs/market?access_token={GOOD}"
+        async with connected(url, True, ("GatewayDepth",)) as market:
+            await market.invoke("SubscribeContractMarketDepth", [contract])
+            await eventually(lambda: len(market.received) == 1)
+            await hubs.publish_depth(contract, update)
+            await eventually(lambda: len(market.received) == 2)
+    assert market.received == [
+        ("GatewayDepth", [contract, book]),
+        ("GatewayDepth", [contract, update]),
+    ]
+
+
+async def test_pysignalr_sees_gateway_logout_then_the_close() -> None:
+    valid = {GOOD}
+    async with serving_hubs(lambda token: token in valid) as (hubs, base):
+        host = base.removeprefix("http://")
+        recorder = Recorder(
+            f"ws://{host}/hubs/market?access_token={GOOD}", True, ("GatewayLogout",)
+        )
+        task = asyncio.create_task(recorder.client.run())
+        await asyncio.wait_for(recorder.opened.wait(), 5)
+        valid.clear()
+        assert hubs.log_out_ended_sessions() == 1
+        with pytest.raises(ServerError, match="Connection closed with an error"):
+            await asyncio.wait_for(task, 5)
+    assert recorder.received == [("GatewayLogout", [])]
 
 
 async def test_pysignalr_fire_and_forget_send_subscribes_too() -> None:

@@ -3,6 +3,8 @@ over a real socket."""
 
 from __future__ import annotations
 
+from risk_manager.sim.server import DEFAULT_API_KEY
+
 from .conftest import Client
 
 MYM = "CON.F.US.MYM.M26"
@@ -27,7 +29,7 @@ async def test_live_true_lists_no_contracts_and_finds_no_bars(client: Client) ->
 
 
 async def test_login_app_issues_a_working_token(client: Client) -> None:
-    body = {"userName": "DEMO", "password": "demo-key", "deviceId": "d-1", "appId": "a-1",
+    body = {"userName": "DEMO", "password": DEFAULT_API_KEY, "deviceId": "d-1", "appId": "a-1",
             "verifyKey": "v-1"}  # fmt: skip
     reply = await client.api("Auth/loginApp", body)
     assert reply["success"] and reply["errorCode"] == 0 and reply["errorMessage"] is None

@@ -7,11 +7,15 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
+
 from risk_manager.domain.error_codes import (
     CancelOrderErrorCode,
     PlaceOrderErrorCode,
     RetrieveBarErrorCode,
 )
+from risk_manager.sim.server import SimSettings, running_sim
+from support.sim_gateway import CREDENTIALS
 
 from .conftest import START, Client, FakeClock
 
@@ -35,6 +39,23 @@ async def test_login_issues_a_jwt_shaped_token_valid_24h(client: Client) -> None
 async def test_bad_credentials_answer_200_code_3_and_null_token(client: Client) -> None:
     reply = await client.api("Auth/loginKey", {"userName": "demo", "apiKey": "wrong"})
     assert reply == {"success": False, "errorCode": 3, "errorMessage": None, "token": None}
+
+
+async def test_the_default_api_key_passes_client_checks_and_any_flag_key_works(
+    client: Client,
+) -> None:
+    # project-x-py refuses a PROJECT_X_API_KEY shorter than 10 characters before it logs in.
+    assert len(SimSettings().api_key) >= 10
+    assert (await client.login()).count(".") == 2  # the default key logs in
+    async with (
+        running_sim(SimSettings(port=0, api_key="k")) as sim,
+        aiohttp.ClientSession() as session,
+    ):
+        short = Client(sim, session)
+        ok = await short.api("Auth/loginKey", {"userName": "demo", "apiKey": "k"})
+        default = await short.api("Auth/loginKey", CREDENTIALS)
+    assert ok["success"] and isinstance(ok["token"], str)
+    assert (default["success"], default["errorCode"]) == (False, 3)
 
 
 async def test_login_without_api_key_is_400_naming_it(client: Client) -> None:
@@ -72,7 +93,8 @@ async def test_logout_revokes_the_token(client: Client) -> None:
 async def test_get_on_a_post_endpoint_is_405_and_ping_is_get(client: Client) -> None:
     assert (await client.raw("/api/Contract/available", method="GET")).status == 405
     ping = await client.raw("/api/Status/ping", method="GET")
-    assert ping.status == 200 and await ping.text() == "pong"
+    assert ping.status == 200 and ping.content_type == "application/json"
+    assert await ping.text() == '"pong"' and await ping.json() == "pong"
 
 
 async def test_rate_limit_answers_429_with_retry_after(client: Client) -> None:
@@ -151,8 +173,55 @@ async def test_place_error_codes(client: Client) -> None:
     assert cancel == {
         "success": False,
         "errorCode": CancelOrderErrorCode.ORDER_NOT_FOUND,
-        "errorMessage": "Order 12345 not found.",
+        "errorMessage": None,
     }
+
+
+async def test_domain_errors_carry_a_null_message_and_explained_rejections_their_text(
+    client: Client,
+) -> None:
+    """The live gateway answers domain errors with ``errorMessage: null`` (API doc §12b); the
+    place/modify rejections it explains keep the reference's quoted words (§5.6)."""
+    await client.login()
+    acct = await client.account_id()
+    nope, unknown_acct = "CON.F.US.NOPE.M26", 1
+    limit = {"accountId": acct, "contractId": MYM, "type": 1, "side": 0, "size": 1,
+             "limitPrice": 100}  # fmt: skip
+    resting = (await client.api("Order/place", limit))["orderId"]
+    bars = {"contractId": nope, "live": False, "startTime": "2026-05-06T12:00:00Z",
+            "endTime": "2026-05-06T13:00:00Z", "unit": 2, "unitNumber": 1, "limit": 10,
+            "includePartialBar": False}  # fmt: skip
+    null_cases: list[tuple[str, dict[str, Any], int]] = [
+        ("Order/place", {**limit, "accountId": unknown_acct}, 1),
+        ("Order/cancel", {"accountId": acct, "orderId": 12345}, 2),
+        ("Order/modify", {"accountId": acct, "orderId": 12345, "size": 2}, 2),
+        ("Order/searchById", {"accountId": acct, "orderId": 12345}, 1),
+        ("Order/searchOpen", {"accountId": unknown_acct}, 1),
+        ("Order/search", {"accountId": unknown_acct, "startTimestamp": "2026-05-06T00:00:00Z"}, 1),
+        ("Position/searchOpen", {"accountId": unknown_acct}, 1),
+        ("Position/closeContract", {"accountId": acct, "contractId": MYM}, 2),
+        ("Position/partialCloseContract", {"accountId": acct, "contractId": MYM, "size": 1}, 2),
+        ("Trade/search", {"accountId": unknown_acct}, 1),
+        ("Contract/searchById", {"contractId": nope}, 1),
+        ("History/retrieveBars", bars, 1),
+    ]
+    for path, body, code in null_cases:
+        reply = await client.api(path, body)
+        assert (reply["success"], reply["errorCode"], reply["errorMessage"]) == (
+            False, code, None
+        ), (path, reply)  # fmt: skip
+    explained: list[tuple[str, dict[str, Any], int, str]] = [
+        ("Order/place", {**limit, "contractId": nope}, 8, "Invalid symbol"),
+        ("Order/place", {**limit, "type": 5, "trailPrice": 7}, 2,
+         "Trail Distance exceeds maximum (1000)"),
+        ("Order/place", {**limit, "type": 5, "trailPrice": 44000.5}, 2,
+         "Invalid trail price. Price is not aligned to tick size."),
+        ("Order/modify", {"accountId": acct, "orderId": resting, "trailPrice": 0.5}, 3,
+         "Invalid trail price. Price is not aligned to tick size."),
+    ]  # fmt: skip
+    for path, body, code, message in explained:
+        reply = await client.api(path, body)
+        assert (reply["errorCode"], reply["errorMessage"]) == (code, message), (path, reply)
 
 
 async def test_mym_round_trip_over_rest_realizes_555(client: Client) -> None:

@@ -8,7 +8,9 @@ from typing import Any
 
 import aiohttp
 
-CREDENTIALS = {"userName": "demo", "apiKey": "demo-key"}  # the simulator's demo login
+from risk_manager.sim.server import DEFAULT_API_KEY, DEFAULT_USERNAME
+
+CREDENTIALS = {"userName": DEFAULT_USERNAME, "apiKey": DEFAULT_API_KEY}  # the simulator's login
 
 
 class SimGateway:

@@ -7,7 +7,13 @@ from decimal import Decimal, InvalidOperation
 
 import typer
 
-from risk_manager.sim.server import SimServer, SimSettings, run_sim
+from risk_manager.sim.server import (
+    DEFAULT_API_KEY,
+    DEFAULT_USERNAME,
+    SimServer,
+    SimSettings,
+    run_sim,
+)
 
 
 def parse_account(text: str) -> tuple[str, Decimal]:
@@ -57,8 +63,8 @@ def _announce(sim: SimServer) -> None:
 def sim_command(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(5800, help="TCP port (0 picks a free one)."),
-    username: str = typer.Option("demo", help="userName the simulator accepts."),
-    api_key: str = typer.Option("demo-key", help="apiKey the simulator accepts."),
+    username: str = typer.Option(DEFAULT_USERNAME, help="userName the simulator accepts."),
+    api_key: str = typer.Option(DEFAULT_API_KEY, help="apiKey the simulator accepts."),
     account: list[str] = typer.Option(
         [], help="NAME=BALANCE; repeat for several accounts (default SIM-50K=50000)."
     ),

@@ -15,9 +15,10 @@ from typing import Any
 from risk_manager.config.dump import dump_yaml
 from risk_manager.config.loader import parse_config
 from risk_manager.config.models import Config
+from risk_manager.sim.server import DEFAULT_API_KEY, DEFAULT_USERNAME
 
-SIM_USERNAME = "demo"
-SIM_API_KEY = "demo-key"  # the simulator's own test key, not a secret
+SIM_USERNAME = DEFAULT_USERNAME
+SIM_API_KEY = DEFAULT_API_KEY  # the simulator's own test key, not a secret
 ACCOUNT_NAME = "DEMO-50K"
 ACCOUNT_BALANCE = Decimal(50000)
 

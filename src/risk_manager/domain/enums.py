@@ -85,3 +85,21 @@ class PositionType(_WireEnum):
 
 
 _POSITION_SIGN = {PositionType.LONG: 1, PositionType.SHORT: -1}  # built once, not per call
+
+
+class DomType(_WireEnum):
+    """What one ``GatewayDepth`` entry says (API doc §6, §7.4): a level's resting volume on a
+    side (ASK/BID), a best-price marker, a trade print, a book reset or a session extreme."""
+
+    UNKNOWN = 0
+    ASK = 1
+    BID = 2
+    BEST_ASK = 3
+    BEST_BID = 4
+    TRADE = 5
+    RESET = 6
+    LOW = 7
+    HIGH = 8
+    NEW_BEST_BID = 9
+    NEW_BEST_ASK = 10
+    FILL = 11

@@ -8,6 +8,7 @@ never retried by the client; on ``RetryLater`` from a write, read the state befo
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -170,7 +171,16 @@ class ProjectXClient:
         return parse_rows(endpoint, rows, parse, self.wire_faults)
 
     async def ping(self) -> str:
-        return await self.rest.get_text("Status/ping")
+        """``Status/ping``'s answer, ``pong`` when the gateway is up (API doc §5.17).
+
+        The body is most likely the JSON string ``"pong"`` (§12b: the community clients parse
+        it as JSON or strip the quotes); a plain-text body is taken as it is."""
+        text = await self.rest.get_text("Status/ping")
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            return text.strip()
+        return answer if isinstance(answer, str) else text.strip()
 
     async def search_accounts(self, only_active: bool = True) -> list[Account]:
         body = {"onlyActiveAccounts": only_active}

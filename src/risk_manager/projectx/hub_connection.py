@@ -7,6 +7,8 @@ nothing logs the URL (which carries ``access_token``). See docs/PROJECTX_CLIENT.
 The supervisor: connect → handshake → re-invoke every subscription → ``on_connected`` → read
 until the socket closes or the watchdog finds it silent → ``on_disconnected`` → capped,
 jittered backoff → again. Incoming events are only handed to the sink (enqueue, never await).
+``GatewayLogout`` (the gateway ended the session) is not an event: the connection ends, the
+token it used is given up (a fresh login) and the supervisor reconnects.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from risk_manager.projectx.backoff import backoff_delay
 _log = logging.getLogger(__name__)
 
 MAX_FRAME = 1 << 20  # depth frames exceed 10 KB on the live gateway (§12.17)
+LOGOUT_TARGET = "GatewayLogout"  # sent on both hubs when the session ends (API doc §12b)
 
 
 class HubMessage(NamedTuple):
@@ -107,6 +110,7 @@ class HubConnection:
         self._session: aiohttp.ClientSession | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._reconnect_reason: str | None = None
+        self._logged_out = False  # the server sent GatewayLogout on the current socket
         self.connected = asyncio.Event()
         self.last_message_at = 0.0
         self.connected_at = 0.0
@@ -239,8 +243,9 @@ class HubConnection:
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             return f"connect failed: {_describe(exc)}"
         self._reconnect_reason = None
+        self._logged_out = False
         try:
-            return await self._serve(ws)
+            reason = await self._serve(ws)
         except (hp.ProtocolError, TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
             return f"connection failed: {_describe(exc)}"
         finally:
@@ -254,6 +259,23 @@ class HubConnection:
                 await ws.close()
             if was_connected and self._on_disconnected is not None:
                 self._safe(self._on_disconnected, self.name)
+        if self._logged_out:
+            return await self._log_in_again(token, reason)
+        return reason
+
+    async def _log_in_again(self, token: str, reason: str) -> str:
+        """After ``GatewayLogout``: the session of ``token`` is over, so give it up (the token
+        source logs in again unless it already holds a newer token) before reconnecting."""
+        _log.warning(
+            "%s hub: the gateway logged this session out (GatewayLogout); "
+            "logging in again and reconnecting",
+            self.name,
+        )
+        try:
+            await self._tokens.invalidate(token)
+        except RiskManagerError as exc:  # the next attempt logs in again
+            return f"{reason}; login failed: {_describe(exc)}"
+        return reason
 
     async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> str:
         await ws.send_str(hp.HANDSHAKE)
@@ -266,7 +288,8 @@ class HubConnection:
             return f"handshake refused: {reply['error']}"
         self._ws = ws
         self.last_message_at = self._monotonic()
-        self._dispatch(rest)
+        if (reason := self._dispatch(rest)) is not None:
+            return reason
         reader = asyncio.create_task(self._read(ws), name=f"hub-{self.name}-reader")
         helpers = [
             asyncio.create_task(self._ping(ws), name=f"hub-{self.name}-ping"),
@@ -306,7 +329,8 @@ class HubConnection:
         return self._reconnect_reason or f"socket closed (code {ws.close_code})"
 
     def _dispatch(self, frame: str) -> str | None:
-        """Handle every record of a frame; a reason string when the server said Close."""
+        """Handle every record of a frame; a reason string when the connection must end (the
+        server said Close, or logged the session out)."""
         received_at = self._clock()
         for record in hp.decode(frame):
             self.last_message_at = self._monotonic()
@@ -314,6 +338,9 @@ class HubConnection:
             if kind == hp.INVOCATION:
                 target = record.get("target")
                 arguments = record.get("arguments")
+                if target == LOGOUT_TARGET:
+                    self._logged_out = True
+                    return "gateway logged the session out (GatewayLogout)"
                 if isinstance(target, str) and isinstance(arguments, list):
                     self._deliver(HubMessage(self.name, target, arguments, received_at))
             elif kind == hp.COMPLETION:

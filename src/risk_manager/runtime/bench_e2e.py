@@ -35,8 +35,9 @@ from risk_manager.projectx.rate_limit import SlidingWindowLimiter
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.sim.process import SimProcess, spawned_sim
+from risk_manager.sim.server import DEFAULT_API_KEY, DEFAULT_USERNAME
 
-USER, KEY = "demo", "demo-key"
+USER, KEY = DEFAULT_USERNAME, DEFAULT_API_KEY
 CONTRACT_ROOT = "MNQ"
 PRICE = 20000.0
 BREACH_TIMEOUT = 10.0  # seconds for one breach to be enforced and settle

@@ -28,7 +28,8 @@ class TokenIssuer:
     """Issues and checks three-segment HS256 tokens signed with a per-process secret.
 
     ``expire_all`` bumps a generation counter carried in every token, so every token issued
-    before it stops validating at once (fault injection); ``revoke`` handles logout.
+    before it stops validating at once (fault injection); ``revoke`` handles logout. Both call
+    every ``on_revoke`` callback afterwards (the hubs log out the sessions that ended).
     """
 
     def __init__(self, clock: Callable[[], datetime], lifetime: timedelta = TOKEN_LIFETIME):
@@ -37,6 +38,7 @@ class TokenIssuer:
         self._secret = secrets.token_bytes(32)
         self._generation = 0
         self._revoked: set[str] = set()
+        self.on_revoke: list[Callable[[], object]] = []
 
     def issue(self, username: str) -> str:
         now = self._clock()
@@ -77,9 +79,15 @@ class TokenIssuer:
 
     def revoke(self, token: str) -> None:
         self._revoked.add(token)
+        self._revoked_now()
 
     def expire_all(self) -> None:
         self._generation += 1
+        self._revoked_now()
+
+    def _revoked_now(self) -> None:
+        for callback in self.on_revoke:
+            callback()
 
 
 class RateLimiter:

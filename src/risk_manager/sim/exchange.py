@@ -15,6 +15,8 @@ import random
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
+from typing import Any
 
 from risk_manager.domain.contracts import DEFAULT_CATALOG, ContractCatalog
 from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType
@@ -25,7 +27,7 @@ from risk_manager.domain.error_codes import (
     PartialClosePositionErrorCode,
     PlaceOrderErrorCode,
 )
-from risk_manager.sim import wire
+from risk_manager.sim import depth, wire
 from risk_manager.sim.fills import aligned, apply_fill, fill_price, trail_stop_level, trail_ticks
 from risk_manager.sim.hours import TradingHours
 from risk_manager.sim.market import Markets, display_name
@@ -37,6 +39,7 @@ from risk_manager.sim.orders import (
     validate_place,
 )
 from risk_manager.sim.records import (
+    DepthEvent,
     MarketTradeEvent,
     QuoteEvent,
     SimAccount,
@@ -139,7 +142,7 @@ class Exchange:
     def place(self, req: PlaceRequest) -> Outcome:
         account = self.accounts.get(req.account_id)
         if account is None:
-            return Outcome(PlaceOrderErrorCode.ACCOUNT_NOT_FOUND, "Account not found.")
+            return Outcome(PlaceOrderErrorCode.ACCOUNT_NOT_FOUND)
         spec = self.markets.spec(req.contract_id)
         if spec is None:
             return Outcome(PlaceOrderErrorCode.CONTRACT_NOT_FOUND, "Invalid symbol")
@@ -201,7 +204,7 @@ class Exchange:
         if not account.can_trade:
             for o in [order, *children]:
                 self._finish(o, OrderStatus.REJECTED)
-            return Outcome(PlaceOrderErrorCode.ACCOUNT_VIOLATION, "Account cannot trade.", order.id)
+            return Outcome(PlaceOrderErrorCode.ACCOUNT_VIOLATION, None, order.id)
         if kind is OrderType.MARKET:
             self._fill(order, market.ask if side is OrderSide.BID else market.bid)
         self._sweep(req.contract_id)
@@ -247,7 +250,7 @@ class Exchange:
         size = order.size - order.fill_volume if size is None else size
         key = (order.account_id, order.contract_id)
         position = self.positions.get(key)
-        net, avg = (position.net, position.average_price) if position else (0, Decimal(0))
+        net, avg = (position.net, position.average_price) if position else (0, Fraction(0))
         result = apply_fill(net, avg, order.side, size, price, spec)
         self._next_trade += 1
         trade = SimTrade(
@@ -287,7 +290,7 @@ class Exchange:
         if position is None or position.net == 0:
             self._next_position += 1
             display = display_name(spec, order.contract_id)
-            position = SimPosition(self._next_position, *key, display, now, 0, price)
+            position = SimPosition(self._next_position, *key, display, now, 0, Fraction(price))
             self.positions[key] = position
         position.net, position.average_price = result.net, result.average_price
         if result.net == 0:
@@ -363,12 +366,12 @@ class Exchange:
 
     def cancel(self, account_id: int, order_id: int) -> Outcome:
         if account_id not in self.accounts:
-            return Outcome(CancelOrderErrorCode.ACCOUNT_NOT_FOUND, "Account not found.")
+            return Outcome(CancelOrderErrorCode.ACCOUNT_NOT_FOUND)
         order = self.orders.get(order_id)
         if order is None or order.account_id != account_id:
-            return Outcome(CancelOrderErrorCode.ORDER_NOT_FOUND, f"Order {order_id} not found.")
+            return Outcome(CancelOrderErrorCode.ORDER_NOT_FOUND)
         if not order.status.is_working:
-            return Outcome(CancelOrderErrorCode.UNKNOWN_ERROR, f"Order {order_id} is not working.")
+            return Outcome(CancelOrderErrorCode.UNKNOWN_ERROR)
         self._finish(order, OrderStatus.CANCELLED)
         for child_id in order.bracket_children:
             child = self.orders[child_id]
@@ -388,12 +391,12 @@ class Exchange:
     ) -> Outcome:
         """Null fields are left unchanged. Only Open orders can be modified."""
         if account_id not in self.accounts:
-            return Outcome(ModifyOrderErrorCode.ACCOUNT_NOT_FOUND, "Account not found.")
+            return Outcome(ModifyOrderErrorCode.ACCOUNT_NOT_FOUND)
         order = self.orders.get(order_id)
         if order is None or order.account_id != account_id:
-            return Outcome(ModifyOrderErrorCode.ORDER_NOT_FOUND, f"Order {order_id} not found.")
+            return Outcome(ModifyOrderErrorCode.ORDER_NOT_FOUND)
         if order.status is not OrderStatus.OPEN:
-            return Outcome(ModifyOrderErrorCode.REJECTED, f"Order {order_id} is not open.")
+            return Outcome(ModifyOrderErrorCode.REJECTED)
         market = self.markets.market(order.contract_id)
         tick = market.tick_size
         if size is not None and size <= order.fill_volume:  # at least one contract still to fill
@@ -424,20 +427,19 @@ class Exchange:
         partial = size is not None
         codes = PartialClosePositionErrorCode if partial else ClosePositionErrorCode
         if account_id not in self.accounts:
-            return Outcome(codes.ACCOUNT_NOT_FOUND, "Account not found.")
+            return Outcome(codes.ACCOUNT_NOT_FOUND)
         if self.markets.spec(contract_id) is None:
-            return Outcome(codes.CONTRACT_NOT_FOUND, f"Contract {contract_id} not found.")
+            return Outcome(codes.CONTRACT_NOT_FOUND)
         position = self.positions.get((account_id, contract_id))
         if position is None or position.net == 0:
-            return Outcome(codes.POSITION_NOT_FOUND, f"No open position in {contract_id}.")
+            return Outcome(codes.POSITION_NOT_FOUND)
         if size is not None and not 0 < size <= abs(position.net):
-            msg = f"Invalid close size {size}: position is {abs(position.net)}."
-            return Outcome(PartialClosePositionErrorCode.INVALID_CLOSE_SIZE, msg)
+            return Outcome(PartialClosePositionErrorCode.INVALID_CLOSE_SIZE)
         side = OrderSide.ASK if position.net > 0 else OrderSide.BID
         qty = size if size is not None else abs(position.net)
         placed = self.place(PlaceRequest(account_id, contract_id, int(OrderType.MARKET), side, qty))
         if placed.code != PlaceOrderErrorCode.SUCCESS:
-            return Outcome(codes.ORDER_REJECTED, placed.message)
+            return Outcome(codes.ORDER_REJECTED)  # null, as live (API doc §5.15)
         return Outcome(codes.SUCCESS)
 
     def set_price(
@@ -447,15 +449,25 @@ class Exchange:
         bid: Decimal | None = None,
         ask: Decimal | None = None,
     ) -> None:
-        """Trade the market at ``price``: a print, a quote, then every triggered fill."""
-        before = self.markets.market(contract_id).last
+        """Trade the market at ``price``: a print, a quote, the depth changes, then every
+        triggered fill."""
+        market = self.markets.market(contract_id)
+        before, book_before = market.last, depth.book(market, self._seed)
         market = self.markets.move(contract_id, price, bid, ask)
         market.volume += 1
         aggressor = 0 if price >= before else 1
         prints = [wire.market_trade_print(market, price, 1, aggressor)]
         self.sink(MarketTradeEvent(contract_id, prints))
         self.sink(QuoteEvent(contract_id, wire.quote_model(market)))
+        self.sink(DepthEvent(contract_id, depth.updates(book_before, market, self._seed, 1)))
         self._sweep(contract_id, printed=True)
+
+    def depth_snapshot(self, contract_id: str) -> list[dict[str, Any]] | None:
+        """The ``GatewayDepth`` entries a new depth subscriber gets (Reset, every level, the
+        best bid and ask); None for a contract the catalog does not know."""
+        if self.markets.spec(contract_id) is None:
+            return None
+        return depth.snapshot(self.markets.market(contract_id), self._seed)
 
     def walk_step(self) -> None:
         """One seeded random-walk step on every front-month contract."""

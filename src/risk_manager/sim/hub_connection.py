@@ -28,9 +28,11 @@ class HubConnection:
         request: web.Request,
         ws: web.WebSocketResponse,
         max_pending: int,
+        token: str,
     ) -> None:
         self.hub = hub
         self.connection_id = connection_id
+        self.token = token  # the session it authenticated with, checked again later
         self._request = request
         self._ws = ws
         self._max_pending = max_pending

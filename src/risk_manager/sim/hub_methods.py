@@ -30,6 +30,10 @@ _METHODS: dict[str, dict[str, tuple[str, type | None, bool]]] = {
     },
 }
 
+# Sent on both hubs when the session's token stops being valid (revoked or expired); the live
+# gateway has it (project-x-py registers a handler on both hubs, API doc §12b).
+LOGOUT_TARGET = "GatewayLogout"
+
 _USER_EVENT_KIND = {
     "GatewayUserOrder": "orders",
     "GatewayUserPosition": "positions",
@@ -60,6 +64,12 @@ def market_trades_key(contract_id: str) -> Hashable:
 
 def depth_key(contract_id: str) -> Hashable:
     return ("depth", contract_id)
+
+
+def depth_subscription(call: Call) -> str | None:
+    """The contract id when ``call`` is a ``SubscribeContractMarketDepth``, else None."""
+    kind, arg = call.key if isinstance(call.key, tuple) else (None, None)
+    return arg if call.subscribe and kind == "depth" and isinstance(arg, str) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,9 @@
 Speaks the JSON hub protocol over aiohttp WebSockets (projectx-gateway-api.md §7 and §9):
 negotiate v0/v1, token from the `access_token` query parameter or `Authorization: Bearer`,
 handshake, Completions for invocations with an id, pings, and per-connection subscriptions.
-Events are encoded once per publish and fanned out to per-connection bounded queues.
+Events are encoded once per publish and fanned out to per-connection bounded queues. A
+connection whose session token stops being valid (logout, expiry, the `expire_tokens` fault)
+gets `GatewayLogout` and is closed.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from aiohttp import WSMsgType, web
 
 from risk_manager.sim.hub_connection import HubConnection
 from risk_manager.sim.hub_methods import (
+    LOGOUT_TARGET,
+    Call,
     Subscriptions,
     bind_invocation,
     depth_key,
+    depth_subscription,
     market_trades_key,
     quote_key,
     user_event_key,
@@ -44,10 +49,14 @@ from risk_manager.sim.signalr_protocol import (
 
 _log = logging.getLogger(__name__)
 
+DepthSnapshots = Callable[[str], list[dict[str, Any]] | None]
 HUBS = ("user", "market")
 MAX_CLIENT_FRAME_BYTES = 1024 * 1024
 _HANDSHAKE_TIMEOUT_S = 15.0
 _YIELD_AT_BACKLOG = 256  # one writer batch
+# GatewayLogout (no arguments: none are known), then a Close a client may reconnect after, in
+# one frame: the session is over, whatever was still queued for it is not sent.
+LOGOUT_FRAME = invocation_record(LOGOUT_TARGET, []) + ERROR_CLOSE_RECORD
 
 
 async def _receive_text(ws: web.WebSocketResponse) -> str | None:
@@ -90,6 +99,7 @@ class HubServer:
         self._silenced_until: dict[str, float] = {}
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._ping_task: asyncio.Task[None] | None = None
+        self._depth_snapshots: DepthSnapshots | None = None
 
     # -- wiring -------------------------------------------------------------------------------
 
@@ -97,6 +107,11 @@ class HubServer:
         for hub in HUBS:
             app.router.add_post(f"/hubs/{hub}/negotiate", self._negotiate)
             app.router.add_get(f"/hubs/{hub}", self._make_ws_handler(hub))
+
+    def set_depth_snapshots(self, source: DepthSnapshots) -> None:
+        """Where a new ``SubscribeContractMarketDepth`` subscriber's first ``GatewayDepth``
+        comes from: ``source(contract_id)`` gives the entries (None: send nothing)."""
+        self._depth_snapshots = source
 
     def connection_count(self, hub: str | None = None) -> int:
         if hub is None:
@@ -163,6 +178,23 @@ class HubServer:
         """Send Close with an error (reconnect allowed) and close every hub socket."""
         await self._close_all(ERROR_CLOSE_RECORD)
 
+    def log_out_ended_sessions(self) -> int:
+        """Send ``GatewayLogout`` on every connection (both hubs) whose token no longer
+        validates, then close it; the number of connections logged out. Called when a token is
+        revoked or expired at once, and on every ping tick for tokens that ran out."""
+        ended = [
+            conn
+            for conns in self._connections.values()
+            for conn in conns
+            if not self._validate_token(conn.token)
+        ]
+        for conn in ended:
+            _log.info(
+                "hub %s connection %s: session ended; GatewayLogout", conn.hub, conn.connection_id
+            )
+            conn.request_close(LOGOUT_FRAME)
+        return len(ended)
+
     def silence(self, hub: str, seconds: float) -> None:
         """Keep the hub's sockets open (pings continue) but publish nothing for `seconds`."""
         self._silenced_until[self._check_hub(hub)] = self._clock() + seconds
@@ -193,10 +225,12 @@ class HubServer:
 
     # -- HTTP ---------------------------------------------------------------------------------
 
-    def _authorize(self, request: web.Request) -> None:
+    def _authorize(self, request: web.Request) -> str:
+        """The request's valid session token; HTTP 401 without one."""
         token = request_token(request)
         if token is None or not self._validate_token(token):
             raise web.HTTPUnauthorized(text="missing or invalid access token")
+        return token
 
     async def _negotiate(self, request: web.Request) -> web.Response:
         self._authorize(request)
@@ -218,12 +252,12 @@ class HubServer:
 
     def _make_ws_handler(self, hub: str) -> Callable[[web.Request], Any]:
         async def handler(request: web.Request) -> web.StreamResponse:
-            self._authorize(request)
-            return await self._serve(hub, request)
+            token = self._authorize(request)
+            return await self._serve(hub, request, token)
 
         return handler
 
-    async def _serve(self, hub: str, request: web.Request) -> web.WebSocketResponse:
+    async def _serve(self, hub: str, request: web.Request, token: str) -> web.WebSocketResponse:
         # timeout: how long close() waits for the peer's close frame.
         ws = web.WebSocketResponse(max_msg_size=MAX_CLIENT_FRAME_BYTES, autoping=True, timeout=2.0)
         await ws.prepare(request)
@@ -232,7 +266,7 @@ class HubServer:
         if rest is None:
             return ws
         # The `id` from negotiate is accepted whatever it is: nothing is kept per connection id.
-        conn = HubConnection(hub, secrets.token_hex(8), request, ws, self._max_pending)
+        conn = HubConnection(hub, secrets.token_hex(8), request, ws, self._max_pending, token)
         self._connections[hub].add(conn)
         self._ensure_pinger()
         try:
@@ -306,6 +340,17 @@ class HubServer:
             self._subscriptions.apply(conn, call)
         if raw_id is not None:  # no Completion for fire-and-forget sends (§9.4)
             conn.offer(completion_record(str(raw_id), error))
+        if not isinstance(call, str):
+            self._send_depth_snapshot(conn, call)
+
+    def _send_depth_snapshot(self, conn: HubConnection, call: Call) -> None:
+        """A new depth subscriber gets the whole book at once, so it can build it (§7.4)."""
+        contract_id = depth_subscription(call)
+        if contract_id is None or self._depth_snapshots is None or self._is_silenced(conn.hub):
+            return
+        entries = self._depth_snapshots(contract_id)
+        if entries:
+            conn.offer(invocation_record("GatewayDepth", [contract_id, entries]))
 
     # -- tasks --------------------------------------------------------------------------------
 
@@ -316,6 +361,7 @@ class HubServer:
     async def _ping_loop(self) -> None:
         while True:
             await asyncio.sleep(self._ping_interval)
+            self.log_out_ended_sessions()  # tokens that ran out since the last tick
             for conns in self._connections.values():
                 for conn in conns:
                     conn.offer(PING_RECORD)

@@ -46,7 +46,9 @@ class PlaceRequest:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """A REST-level result: ``errorCode`` (endpoint-specific), message, and maybe an order id."""
+    """A REST-level result: ``errorCode`` (endpoint-specific), the ``errorMessage`` exactly as
+    sent (None unless the live gateway explains that rejection, API doc §12b), and maybe an
+    order id."""
 
     code: int
     message: str | None = None

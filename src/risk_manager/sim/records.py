@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType
@@ -70,7 +71,7 @@ class SimPosition:
     contract_display_name: str
     creation_timestamp: datetime
     net: int  # signed: + long, - short, 0 flat
-    average_price: Decimal
+    average_price: Fraction  # exact; the wire rounds it (sim.fills.gateway_price)
 
 
 @dataclass(slots=True)
@@ -111,4 +112,12 @@ class MarketTradeEvent:
     prints: list[dict[str, Any]]
 
 
-SimEvent = UserEvent | QuoteEvent | MarketTradeEvent
+@dataclass(frozen=True, slots=True)
+class DepthEvent:
+    """One ``GatewayDepth`` frame's entries for ``contract_id`` (wire-shaped)."""
+
+    contract_id: str
+    entries: list[dict[str, Any]]
+
+
+SimEvent = UserEvent | QuoteEvent | MarketTradeEvent | DepthEvent

@@ -45,6 +45,12 @@ CLAIMS_KEY: web.RequestKey[dict[str, Any]] = web.RequestKey("claims", dict)
 
 
 def envelope(code: int = 0, message: str | None = None, **payload: Any) -> web.Response:
+    """The response envelope (API doc §2): ``success``, ``errorCode``, ``errorMessage``, payload.
+
+    ``message`` is None (JSON null) for domain errors, as the live gateway sends them (§3.1,
+    §5.15, §12b). Only rejections the gateway explains carry text: ``Order/place`` code 2 and
+    ``Order/modify`` code 3 (the reference's quoted reasons verbatim, §5.6/§5.7) and
+    ``Invalid symbol``; see ``sim.orders`` and ``sim.exchange``."""
     return web.json_response(
         {"success": code == 0, "errorCode": int(code), "errorMessage": message, **payload}
     )
@@ -125,7 +131,9 @@ class RestApi:
         return run
 
     async def ping(self, request: web.Request) -> web.Response:
-        return web.Response(text="pong")
+        """The JSON string ``"pong"`` (application/json): the community clients parse the body
+        as JSON or strip its quotes (API doc §12b)."""
+        return web.json_response("pong")
 
     # ---- auth ----------------------------------------------------------------------------
 
@@ -195,7 +203,7 @@ class RestApi:
         contract = self._contract(cid)
         if contract is None:
             code = SearchContractByIdErrorCode.CONTRACT_NOT_FOUND
-            return envelope(code, f"Contract {cid} not found.", contract=None)
+            return envelope(code, None, contract=None)
         return envelope(contract=contract)
 
     async def contract_available(self, request: web.Request, body: Body) -> web.Response:
@@ -214,15 +222,13 @@ class RestApi:
         assert limit is not None and partial is not None
         spec = self.exchange.markets.spec(cid)
         if spec is None or live:  # live data is not open to practice/evaluation accounts
-            return envelope(RetrieveBarErrorCode.CONTRACT_NOT_FOUND, f"Unknown {cid}.", bars=None)
+            return envelope(RetrieveBarErrorCode.CONTRACT_NOT_FOUND, None, bars=None)
         if unit not in UNIT_SECONDS:
-            return envelope(RetrieveBarErrorCode.UNIT_INVALID, f"Invalid unit {unit}.", bars=None)
+            return envelope(RetrieveBarErrorCode.UNIT_INVALID, None, bars=None)
         if unit_number <= 0:
-            msg = f"Invalid unitNumber {unit_number}."
-            return envelope(RetrieveBarErrorCode.UNIT_NUMBER_INVALID, msg, bars=None)
+            return envelope(RetrieveBarErrorCode.UNIT_NUMBER_INVALID, None, bars=None)
         if not 0 < limit <= MAX_LIMIT:
-            msg = f"Invalid limit {limit}: 1..{MAX_LIMIT}."
-            return envelope(RetrieveBarErrorCode.LIMIT_INVALID, msg, bars=None)
+            return envelope(RetrieveBarErrorCode.LIMIT_INVALID, None, bars=None)
         now = self._clock()
         if intraday_expired(cid, unit, now):
             return envelope(bars=[])
@@ -324,7 +330,7 @@ class RestApi:
         order = self.exchange.orders.get(oid)
         if order is None or order.account_id != acct:
             code = SearchOrderByIdErrorCode.ORDER_NOT_FOUND
-            return envelope(code, f"Order {oid} not found.", order=None)
+            return envelope(code, None, order=None)
         return envelope(order=wire.order_model(order))
 
     async def order_query(self, request: web.Request, body: Body) -> web.Response:
@@ -375,7 +381,7 @@ class RestApi:
 
 
 def _no_account(code: int, *payloads: str) -> web.Response:
-    return envelope(code, "Account not found.", **dict.fromkeys(payloads))
+    return envelope(code, None, **dict.fromkeys(payloads))
 
 
 def _within(when: datetime, start: datetime | None, end: datetime | None) -> bool:

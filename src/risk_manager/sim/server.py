@@ -23,12 +23,21 @@ from risk_manager.sim.exchange import Exchange
 from risk_manager.sim.faults import Faults
 from risk_manager.sim.hours import TradingHours
 from risk_manager.sim.hubs import HubServer
-from risk_manager.sim.records import MarketTradeEvent, QuoteEvent, SimEvent, UserEvent
+from risk_manager.sim.records import (
+    DepthEvent,
+    MarketTradeEvent,
+    QuoteEvent,
+    SimEvent,
+    UserEvent,
+)
 from risk_manager.sim.rest import CLAIMS_KEY, TOKEN_KEY, UNAUTHENTICATED, RestApi
 from risk_manager.sim.timings import Timings
 
 log = logging.getLogger(__name__)
 BARS_PATH = "/api/History/retrieveBars"
+DEFAULT_USERNAME = "demo"
+# At least 10 characters: project-x-py refuses a shorter PROJECT_X_API_KEY before it logs in.
+DEFAULT_API_KEY = "demo-api-key"
 
 
 def _utcnow() -> datetime:
@@ -43,8 +52,8 @@ def _real_hubs(validate_token: Callable[[str], bool]) -> HubPort:
 class SimSettings:
     host: str = "127.0.0.1"
     port: int = 5800
-    username: str = "demo"
-    api_key: str = "demo-key"
+    username: str = DEFAULT_USERNAME
+    api_key: str = DEFAULT_API_KEY
     accounts: tuple[tuple[str, Decimal], ...] = (("SIM-50K", Decimal(50000)),)
     seed: int = 0
     walk: bool = False
@@ -88,6 +97,9 @@ class SimServer:
             hours=hours,
         )
         self.hubs = settings.hub_factory(self.tokens.valid)
+        # A revoked or expired session is logged out of both hubs at once (GatewayLogout).
+        self.tokens.on_revoke.append(self.hubs.log_out_ended_sessions)
+        self.hubs.set_depth_snapshots(self.exchange.depth_snapshot)
         self.rest = RestApi(
             self.exchange,
             self.tokens,
@@ -130,6 +142,8 @@ class SimServer:
                     await self.hubs.publish_quote(event.contract_id, event.data)
                 elif isinstance(event, MarketTradeEvent):
                     await self.hubs.publish_market_trades(event.contract_id, event.prints)
+                elif isinstance(event, DepthEvent):
+                    await self.hubs.publish_depth(event.contract_id, event.entries)
             except Exception:  # one bad publish must not stop the stream
                 log.exception("publishing %s to the hubs failed", type(event).__name__)
             finally:

@@ -18,8 +18,9 @@ RECORD_SEPARATOR = "\x1e"
 # Connection closed with an error." (§12 item 5), so the simulator uses the same words.
 CLOSE_ERROR_TEXT = "Connection closed with an error."
 
-# JsonHubProtocol in current ASP.NET reports version 2 and accepts any version up to it.
-_SUPPORTED_JSON_VERSIONS = frozenset({1, 2})
+# ASP.NET Core's JsonHubProtocol reports version 2 and its IsVersionSupported is
+# `version <= Version`: 0 (what signalrcore sends after a v0 negotiate) and 1 are accepted too.
+MAX_JSON_VERSION = 2
 
 
 class MessageType(IntEnum):
@@ -77,7 +78,10 @@ class RecordBuffer:
 
 
 def handshake_error(record: str) -> str | None:
-    """Why the client's `{"protocol":"json","version":1}` record is refused, or None."""
+    """Why the client's `{"protocol":"json","version":1}` record is refused, or None.
+
+    Any integer version up to ``MAX_JSON_VERSION`` is accepted, as ASP.NET Core does (API doc
+    §9.2, §12b): signalrcore sends 0 when negotiate answered ``negotiateVersion: 0``."""
     try:
         request = json.loads(record)
     except ValueError:
@@ -88,7 +92,7 @@ def handshake_error(record: str) -> str | None:
     if protocol != "json":
         return f"Requested protocol '{protocol}' is not available."
     version = request.get("version")
-    if isinstance(version, bool) or version not in _SUPPORTED_JSON_VERSIONS:
+    if isinstance(version, bool) or not isinstance(version, int) or version > MAX_JSON_VERSION:
         return f"The server does not support version {version} of the 'json' protocol."
     return None
 

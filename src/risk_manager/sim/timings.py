@@ -115,8 +115,17 @@ class _TimedHubs:
     async def publish_market_trades(self, contract_id: str, prints: list[dict[str, Any]]) -> None:
         await self._inner.publish_market_trades(contract_id, prints)
 
+    async def publish_depth(self, contract_id: str, entries: list[dict[str, Any]]) -> None:
+        await self._inner.publish_depth(contract_id, entries)
+
+    def set_depth_snapshots(self, source: Callable[[str], list[dict[str, Any]] | None]) -> None:
+        self._inner.set_depth_snapshots(source)
+
     async def drop_connections(self) -> None:
         await self._inner.drop_connections()
+
+    def log_out_ended_sessions(self) -> int:
+        return self._inner.log_out_ended_sessions()
 
     def silence(self, hub: str, seconds: float) -> None:
         self._inner.silence(hub, seconds)

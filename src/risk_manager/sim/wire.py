@@ -11,11 +11,16 @@ from decimal import Decimal
 from typing import Any
 
 from risk_manager.domain.contracts import ContractSpec
+from risk_manager.sim.fills import gateway_price
 from risk_manager.sim.records import SimAccount, SimMarket, SimOrder, SimPosition, SimTrade
 
 
 def num(value: Decimal | None) -> int | float | None:
-    """A JSON number: an int when integral (``49909``), else a float (``113.46875``)."""
+    """A JSON number: an int when integral (``49909``), else a float (``113.46875``).
+
+    A float prints back the decimal's own digits when it has at most 15 significant digits:
+    prices are exact ticks, averages are rounded to 9 places first (``fills.gateway_price``),
+    money to cents."""
     if value is None:
         return None
     if value == value.to_integral_value():
@@ -103,7 +108,7 @@ def position_model(position: SimPosition, *, hub: bool = False) -> dict[str, Any
         "creationTimestamp": (hub_time if hub else rest_time)(position.creation_timestamp),
         "type": kind,
         "size": abs(position.net),
-        "averagePrice": num(position.average_price),
+        "averagePrice": num(gateway_price(position.average_price)),
     }
     return _omit_nulls(model) if hub else model
 
@@ -140,6 +145,21 @@ def quote_model(market: SimMarket) -> dict[str, Any]:
         "volume": market.volume,
         "lastUpdated": hub_time(market.updated),
         "timestamp": hub_time(market.updated),
+    }
+
+
+def depth_entry(
+    timestamp: str, kind: int, price: Decimal, volume: int, current: int
+) -> dict[str, Any]:
+    """One ``GatewayDepth`` entry (API doc §7.4): ``timestamp`` already in ``hub_time`` form,
+    ``type`` a DomType, ``volume`` the level's total resting volume (0: the level is gone),
+    ``currentVolume`` this update's change."""
+    return {
+        "timestamp": timestamp,
+        "type": int(kind),
+        "price": num(price),
+        "volume": volume,
+        "currentVolume": current,
     }
 
 
