@@ -160,7 +160,9 @@ class Daemon:
             )
         )
         self._client.rest.on_error = self._rest_error
-        alerts = await self._stack.enter_async_context(AlertChannels(cfg.alerts))
+        alerts = await self._stack.enter_async_context(
+            AlertChannels(cfg.alerts, self._store, clock=self.clock)
+        )
         await self._serve_api_early()
         accounts = await self._guarded_accounts()
         calendar = self.calendar = calendar_for(cfg.trading_day)
