@@ -4,17 +4,12 @@ alert exactly once, in order, however long it fails (docs/RUNTIME.md "Alert deli
 from __future__ import annotations
 
 import logging
-import socket
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from risk_manager.config.sections import AlertsConfig
 from risk_manager.domain.actions import Alert, Severity
@@ -22,77 +17,23 @@ from risk_manager.runtime.alerts import AlertChannels
 from risk_manager.store import Store
 from risk_manager.store.records import OutboxEntry
 from support.polling import eventually
+from support.webhook import Receiver, receiver
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 FAST = {"retry_base": 0.02, "retry_cap": 0.1}  # the 1 s → 60 s backoff, scaled down
-SECRET = "/hook/secret-token"
 
 
 def alert(n: int, severity: Severity = Severity.WARNING) -> Alert:
     return Alert(at=NOW, account_id=7, rule="daily_net_loss", reason=f"#{n}", severity=severity)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Receiver:
-    """A webhook on a fixed port: answers ``statuses`` in turn (then 204), records what it
-    took; while not ``up``, connections to the port are refused."""
-
-    def __init__(self, statuses: list[int] | None = None) -> None:
-        self.port = free_port()
-        self.statuses = list(statuses or [])
-        self.taken: list[dict[str, Any]] = []
-        self.refused_before = 0  # posts answered with an error status
-        self._server: TestServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{SECRET}"
-
-    def config(self, **more: Any) -> AlertsConfig:
-        return AlertsConfig(webhook_url=self.url, **more)  # type: ignore[arg-type]
-
-    async def hook(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        if self.statuses:
-            self.refused_before += 1
-            return web.Response(status=self.statuses.pop(0))
-        self.taken.append(body)
-        return web.Response(status=204)
-
-    async def up(self) -> None:
-        app = web.Application()
-        app.router.add_post(SECRET, self.hook)
-        self._server = TestServer(app, host="127.0.0.1", port=self.port)
-        await self._server.start_server()
-
-    async def down(self) -> None:
-        if self._server is not None:
-            await self._server.close()
-            self._server = None
-
-
-@asynccontextmanager
-async def receiver(statuses: list[int] | None = None) -> AsyncIterator[Receiver]:
-    hook = Receiver(statuses)
-    try:
-        yield hook
-    finally:
-        await hook.down()
+def config(hook: Receiver, **more: Any) -> AlertsConfig:
+    return AlertsConfig(webhook_url=hook.url, **more)  # type: ignore[arg-type]
 
 
 def ours(caplog: pytest.LogCaptureFixture) -> str:
     """What the daemon logged (the test webhook's own access log names its path)."""
     return "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("risk_manager"))
-
-
-def reasons(bodies: list[dict[str, Any]]) -> list[str]:
-    return [str(b["reason"]) for b in bodies]
 
 
 async def test_a_webhook_failing_then_refusing_then_accepting_gets_each_alert_once_in_order(
@@ -102,7 +43,7 @@ async def test_a_webhook_failing_then_refusing_then_accepting_gets_each_alert_on
     async with receiver(statuses=[500, 500, 503]) as hook:
         await hook.up()
         with Store.open(tmp_path / "rm.sqlite") as store:
-            async with AlertChannels(hook.config(), store, **FAST) as channels:
+            async with AlertChannels(config(hook), store, **FAST) as channels:
                 for n in range(3):
                     channels.send(alert(n))
                 await eventually(lambda: hook.refused_before == 3)
@@ -115,7 +56,7 @@ async def test_a_webhook_failing_then_refusing_then_accepting_gets_each_alert_on
                 await eventually(lambda: channels.delivered == 6)
                 await eventually(lambda: store.outbox_pending() == [])
             rows = sorted(store.outbox(), key=lambda e: e.id)
-    assert reasons(hook.taken) == [f"#{n}" for n in range(6)]  # once each, in order
+    assert hook.reasons() == [f"#{n}" for n in range(6)]  # once each, in order
     assert [b["id"] for b in hook.taken] == [r.alert_id for r in rows]
     assert hook.taken[0]["kind"] == "alert" and hook.taken[0]["account_id"] == 7
     assert [b["severity"] for b in hook.taken] == ["warning"] * 3 + ["critical"] * 3
@@ -133,18 +74,18 @@ async def test_alerts_left_undelivered_at_shutdown_are_sent_after_the_restart(
     async with receiver(statuses=[500] * 10_000) as hook:
         await hook.up()
         with Store.open(path) as store:
-            async with AlertChannels(hook.config(), store, **FAST) as channels:
+            async with AlertChannels(config(hook), store, **FAST) as channels:
                 channels.send(alert(1))
                 channels.send(alert(2))
                 await eventually(lambda: len(store.outbox_pending()) == 2)
         assert hook.taken == [] and "kept in the store" in caplog.text
         hook.statuses.clear()  # the webhook is fixed while the daemon is down
         with Store.open(path) as store:
-            async with AlertChannels(hook.config(), store, **FAST) as channels:
+            async with AlertChannels(config(hook), store, **FAST) as channels:
                 channels.send(alert(3))
                 await eventually(lambda: channels.delivered == 3)
                 await eventually(lambda: store.outbox_pending() == [])
-    assert reasons(hook.taken) == ["#1", "#2", "#3"]
+    assert hook.reasons() == ["#1", "#2", "#3"]
 
 
 async def test_an_alert_past_keep_undelivered_is_given_up_with_one_error_line(
@@ -153,9 +94,9 @@ async def test_an_alert_past_keep_undelivered_is_given_up_with_one_error_line(
     now = [NOW]
     async with receiver(statuses=[500] * 10_000) as hook:
         await hook.up()
-        config = hook.config(keep_undelivered="1m")
+        keep_1m = config(hook, keep_undelivered="1m")
         with Store.open(tmp_path / "rm.sqlite") as store:
-            channels = AlertChannels(config, store, clock=lambda: now[0], **FAST)
+            channels = AlertChannels(keep_1m, store, clock=lambda: now[0], **FAST)
             async with channels:
                 channels.send(alert(1))
                 await eventually(lambda: hook.refused_before >= 2)
@@ -171,7 +112,7 @@ async def test_an_alert_past_keep_undelivered_is_given_up_with_one_error_line(
     assert "keep_undelivered (1m)" in errors[0].getMessage()
     assert "HTTP 500" in errors[0].getMessage() and "secret-token" not in ours(caplog)
     assert given_up.last_error == "HTTP 500" and given_up.attempts >= 2
-    assert reasons(hook.taken) == ["#2"]
+    assert hook.reasons() == ["#2"]
 
 
 class StuckStore:
@@ -214,7 +155,7 @@ async def test_a_stuck_then_failing_store_holds_no_alert_back_and_its_rows_land_
     outbox = StuckStore(fail=2)
     async with receiver() as hook:
         await hook.up()
-        async with AlertChannels(hook.config(), outbox, **FAST) as channels:
+        async with AlertChannels(config(hook), outbox, **FAST) as channels:
             channels.send(alert(1))  # returns at once: its row waits in a thread
             channels.send(alert(2))
             await eventually(lambda: channels.delivered == 2)  # delivered while stuck
@@ -228,7 +169,7 @@ async def test_a_stuck_then_failing_store_holds_no_alert_back_and_its_rows_land_
         ("delivered", first),
         ("delivered", second),
     ]
-    assert reasons(hook.taken) == ["#1", "#2"]
+    assert hook.reasons() == ["#1", "#2"]
     assert "No space left on device" in caplog.text  # said loudly
 
 

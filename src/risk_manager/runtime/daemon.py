@@ -31,7 +31,6 @@ from risk_manager.domain.errors import (
     RetryLater,
 )
 from risk_manager.domain.events import (
-    AuthFailureEvent,
     ConnectionEvent,
     QuoteEvent,
     SnapshotEvent,
@@ -321,7 +320,7 @@ class Daemon:
             actor = self.actors[acct_id]
             if isinstance(result, BaseException):
                 _log.error("account %s: reconciliation failed (retrying): %s", acct_id, result)
-                actor.offer(AuthFailureEvent(self.clock(), f"reconciliation failed: {result}"))
+                actor.reconcile_failed(result)
                 actor.needs_reconcile = True
                 continue
             actor.needs_reconcile = False
