@@ -5,6 +5,7 @@ and SQLite journal; a fake broker; the clock moved by hand."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from decimal import Decimal
@@ -23,6 +24,7 @@ from risk_manager.engine.factory import calendar_for
 from risk_manager.engine.inflight import cause_key
 from risk_manager.projectx.error_map import RateLimited
 from risk_manager.runtime.actor import AccountActor
+from risk_manager.runtime.durable import DurableWrites
 from risk_manager.runtime.enforcer import Book, Enforcer
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.store import Store
@@ -190,3 +192,33 @@ async def test_a_busy_gateway_during_a_reconciliation_raises_no_authentication_a
     await s.actor.handle(SnapshotEvent(s.now, account))  # REST answers again
     s.actor.reconcile_failed(refused)
     assert s.actor.queue.qsize() == 1
+
+
+async def test_an_alert_whose_record_cannot_be_written_holds_back_no_enforcement(
+    store: Store,
+) -> None:
+    """A stuck store (another process's write lock) and an engine that proposes an alert
+    before a close: the close goes out while the alert's journal row still waits."""
+    s = Setup(store)
+    await s.position(1)
+    gate = asyncio.Event()
+    actor = s.actor
+
+    async def run_blocking(fn: Any, *args: Any) -> Any:
+        if getattr(fn, "__func__", None) is AccountActor._journal_alert:
+            await gate.wait()  # the alert's record: stuck until the test lets it through
+        return fn(*args)
+
+    durable = DurableWrites(run_blocking=run_blocking, keep=actor.enforcer.keep, wait=60.0)
+    actor.enforcer.durable = durable  # waits a minute for a write, were it ever awaited
+    warn = Alert(
+        at=s.now, account_id=ACCT, rule="stale_mark", reason="r", severity=Severity.WARNING
+    )
+    close = ClosePosition(at=s.now, account_id=ACCT, rule="r", reason="r", contract_id=MNQ)
+    async with asyncio.timeout(5):  # a deadline, far below the store's minute
+        await actor.carry_out([warn, close], s.now)
+        await eventually(lambda: ("close", MNQ) in s.broker.calls)
+    assert s.alerts.sent == [warn]
+    assert not [e for e in store.journal(ACCT) if e.kind == "alert"]  # still waiting
+    gate.set()
+    await eventually(lambda: [e for e in store.journal(ACCT) if e.kind == "alert"])

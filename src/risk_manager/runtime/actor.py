@@ -193,10 +193,8 @@ class AccountActor:
             if isinstance(action, Alert):
                 if action.cause is not None and self._moot(action.cause):
                     self._hold(action)
-                    continue
-                if self.alerts is not None:
-                    self.alerts.send(action)
-                await durable.soon(self._journal_alert, action, now, what="an alert")
+                else:  # never awaited: the actions after it must not wait on its record
+                    self._raise(action, now)
                 continue
             if book is None:
                 book = self._book(now)
@@ -331,6 +329,7 @@ class AccountActor:
         self._raise(alert, now)
 
     def _raise(self, alert: Alert, now: datetime) -> None:
+        """Send ``alert`` (the channels never wait) and journal it in the background."""
         if self.alerts is not None:
             self.alerts.send(alert)
         # on the record too, once the store takes it (the outage alerts once, so no loop)
