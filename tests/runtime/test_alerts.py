@@ -135,11 +135,13 @@ class StuckStore:
         self._take("add", alert_id)
         return len(self.calls)
 
-    def outbox_delivered(self, alert_id: str, *_: Any) -> None:
+    def outbox_delivered(self, alert_id: str, *_: Any) -> bool:
         self._take("delivered", alert_id)
+        return True
 
-    def outbox_given_up(self, alert_id: str, *_: Any) -> None:
+    def outbox_given_up(self, alert_id: str, *_: Any) -> bool:
         self._take("given_up", alert_id)
+        return True
 
     def outbox_pending(self) -> list[OutboxEntry]:
         return []

@@ -1,7 +1,6 @@
 """The alert outbox: every alert meant for the webhook, kept until it is delivered (then for
 the record a while longer) or given up (docs/RUNTIME.md "Alert delivery"). Rows are keyed by
-the alert's own id, so a write retried after it landed changes nothing, and an end written
-for an alert whose row is not there yet is refused rather than lost silently."""
+the alert's own id, so a write retried after it landed changes nothing."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ from typing import Any
 
 from risk_manager.store.codec import dec_dt, dec_json, dec_opt_dt, enc_dt, enc_json
 from risk_manager.store.db import Database
-from risk_manager.store.errors import StoreError
 from risk_manager.store.records import OutboxEntry
 
 _COLS = (
@@ -57,19 +55,20 @@ class OutboxRepo:
 
     def outbox_delivered(
         self, alert_id: str, at: datetime, attempts: int, last_error: str | None = None
-    ) -> None:
+    ) -> bool:
         """The webhook took the alert (``attempts`` tries in all; ``last_error``: why the one
-        before failed, if one did). Raises ``StoreError`` when no such alert is queued."""
-        self._finish(alert_id, "delivered_at", at, attempts, last_error)
+        before failed, if one did). False when no such alert waits (never queued, already
+        ended): nothing is changed, and nothing is raised, so a retried write cannot stall."""
+        return self._finish(alert_id, "delivered_at", at, attempts, last_error)
 
-    def outbox_given_up(self, alert_id: str, at: datetime, attempts: int, error: str) -> None:
+    def outbox_given_up(self, alert_id: str, at: datetime, attempts: int, error: str) -> bool:
         """The alert is past its keep: never to be sent (``error``: the last failure, never
-        the URL). Raises ``StoreError`` when no such alert is queued."""
-        self._finish(alert_id, "given_up_at", at, attempts, error)
+        the URL). False when no such alert waits, as for :meth:`outbox_delivered`."""
+        return self._finish(alert_id, "given_up_at", at, attempts, error)
 
     def _finish(
         self, alert_id: str, column: str, at: datetime, attempts: int, error: str | None
-    ) -> None:
+    ) -> bool:
         with self._db.write() as conn:
             cur = conn.execute(
                 f"UPDATE alert_outbox SET {column} = ?, attempts = ?, "
@@ -77,12 +76,7 @@ class OutboxRepo:
                 "WHERE alert_id = ? AND delivered_at IS NULL AND given_up_at IS NULL",
                 (enc_dt(at), attempts, error, alert_id),
             )
-            if cur.rowcount == 0:
-                known = conn.execute(
-                    "SELECT 1 FROM alert_outbox WHERE alert_id = ?", (alert_id,)
-                ).fetchone()
-                if known is None:
-                    raise StoreError(f"no alert {alert_id} in the outbox")
+        return cur.rowcount > 0
 
     def outbox_pending(self) -> list[OutboxEntry]:
         """Alerts neither delivered nor given up, in delivery order (oldest first)."""
