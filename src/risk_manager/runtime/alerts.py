@@ -176,8 +176,8 @@ class AlertChannels:
                 )
             if lost:
                 _log.error(
-                    "alert webhook: %d alert(s) undelivered at shutdown and not in the store: "
-                    "lost (they are in this log)",
+                    "alert webhook: %d alert(s) undelivered at shutdown and not in the store "
+                    "(it took no write): lost",
                     lost,
                 )
 
