@@ -51,6 +51,7 @@ class ReadStorm(FakeBroker):
 
     async def search_open_positions(self, account_id: int) -> list[Any]:
         if self.storm:
+            self.calls.append(("read_429",))
             raise RateLimited("Position/searchOpen: rate limited (HTTP 429)", retry_after=1.0)
         return await super().search_open_positions(account_id)
 
@@ -95,7 +96,9 @@ class Setup:
     async def tick(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
         await self.actor.handle(ClockTick(self.now))
-        await self.actor.enforcer.drain(5)
+
+    def count(self, call: str) -> int:
+        return [c[0] for c in self.broker.calls].count(call)
 
 
 async def test_an_escalation_is_held_while_the_broker_says_done_and_dropped_once_settled(
@@ -109,8 +112,10 @@ async def test_an_escalation_is_held_while_the_broker_says_done_and_dropped_once
     assert s.critical() == []
     assert "escalation held back" in caplog.text
     await s.tick(12)  # re-proposed after 10 s: its read fails (a 429 says nothing new)
+    await eventually(lambda: s.count("read_429") >= 1)
     assert s.critical() == []
-    assert [c[0] for c in s.broker.calls].count("close") == 1  # never sent blindly again
+    assert s.count("close") == 1  # never sent blindly again
+    await s.actor.enforcer.cancel_all()  # its retries (paced by Retry-After) end here
     s.broker.storm = False
     await s.position(0)  # the stream catches up: settled, nothing was ever alerted
     assert s.critical() == [] and s.actor._held == {}
