@@ -48,8 +48,11 @@ class Guard:
         self._daemon: Daemon | None = None
         self._running = False
 
-    async def start(self, rules: str, *, serve_api: bool = False, **hub_options: float) -> Daemon:
-        config = parse_config(config_text(self.sim.url, self.db, rules), env={})
+    async def start(
+        self, rules: str, *, serve_api: bool = False, extra: str = "", **hub_options: float
+    ) -> Daemon:
+        """``extra``: top-level YAML sections besides the rules (``alerts:``, say)."""
+        config = parse_config(config_text(self.sim.url, self.db, rules, extra), env={})
         options = HUB_OPTIONS | hub_options
         self._daemon = await Daemon(config, hub_options=options, serve_api=serve_api).__aenter__()
         self._running = True

@@ -155,10 +155,10 @@ class SimTrader(SimGateway):
         await self.market(symbol, SELL if side == BUY else BUY, size)
 
 
-def config_text(sim_url: str, db: Path, rules: str) -> str:
+def config_text(sim_url: str, db: Path, rules: str, extra: str = "") -> str:
     """A daemon config for the simulator at ``sim_url``; ``rules`` is the YAML under
-    ``rules:`` (indented by two spaces)."""
-    return f"""
+    ``rules:`` (indented by two spaces), ``extra`` more top-level sections."""
+    return f"""{extra}
 broker:
   api_url: {sim_url}
   user_hub_url: {sim_url}/hubs/user

@@ -75,8 +75,10 @@ def write_config(
     db: Path,
     api_port: int,
     rules: dict[str, Any],
+    extra: dict[str, Any] | None = None,
 ) -> Path:
-    config = {
+    """The daemon's config file; ``extra``: more top-level sections (``alerts``, say)."""
+    config: dict[str, Any] = {
         "broker": {
             "api_url": sim_url,
             "user_hub_url": f"{sim_url}/hubs/user",
@@ -88,6 +90,6 @@ def write_config(
         "store": {"path": str(db)},
         "api": {"host": "127.0.0.1", "port": api_port},
         "logging": {"level": "INFO", "format": "text"},
-    }
+    } | (extra or {})
     path.write_text(yaml.safe_dump(config))
     return path

@@ -1,78 +1,183 @@
-"""Alert channels: the log, and a webhook that gets every alert as JSON."""
+"""Alert channels: the log at once, and a webhook fed by the store's outbox that gets every
+alert exactly once, in order, however long it fails (docs/RUNTIME.md "Alert delivery")."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from risk_manager.config.sections import AlertsConfig
 from risk_manager.domain.actions import Alert, Severity
 from risk_manager.runtime.alerts import AlertChannels
+from risk_manager.store import Store
+from risk_manager.store.records import OutboxEntry
 from support.polling import eventually
+from support.webhook import Receiver, receiver
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
-ALERT = Alert(
-    at=NOW, account_id=7, rule="daily_net_loss", reason="82% of 1000", severity=Severity.WARNING
-)
+FAST = {"retry_base": 0.02, "retry_cap": 0.1}  # the 1 s → 60 s backoff, scaled down
 
 
-async def test_webhook_receives_the_alert_after_a_failed_attempt(
+def alert(n: int, severity: Severity = Severity.WARNING) -> Alert:
+    return Alert(at=NOW, account_id=7, rule="daily_net_loss", reason=f"#{n}", severity=severity)
+
+
+def config(hook: Receiver, **more: Any) -> AlertsConfig:
+    return AlertsConfig(webhook_url=hook.url, **more)  # type: ignore[arg-type]
+
+
+def ours(caplog: pytest.LogCaptureFixture) -> str:
+    """What the daemon logged (the test webhook's own access log names its path)."""
+    return "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("risk_manager"))
+
+
+async def test_a_webhook_failing_then_refusing_then_accepting_gets_each_alert_once_in_order(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with receiver(statuses=[500, 500, 503]) as hook:
+        await hook.up()
+        with Store.open(tmp_path / "rm.sqlite") as store:
+            async with AlertChannels(config(hook), store, **FAST) as channels:
+                for n in range(3):
+                    channels.send(alert(n))
+                await eventually(lambda: hook.refused_before == 3)
+                await hook.down()  # now every post is refused at the socket
+                for n in range(3, 6):
+                    channels.send(alert(n, Severity.CRITICAL))
+                await eventually(lambda: "ClientConnectorError" in caplog.text)
+                assert hook.taken == [] and channels.waiting == 6
+                await hook.up()
+                await eventually(lambda: channels.delivered == 6)
+                await eventually(lambda: store.outbox_pending() == [])
+            rows = sorted(store.outbox(), key=lambda e: e.id)
+    assert hook.reasons() == [f"#{n}" for n in range(6)]  # once each, in order
+    assert [b["id"] for b in hook.taken] == [r.alert_id for r in rows]
+    assert hook.taken[0]["kind"] == "alert" and hook.taken[0]["account_id"] == 7
+    assert [b["severity"] for b in hook.taken] == ["warning"] * 3 + ["critical"] * 3
+    assert all(r.delivered_at is not None for r in rows)
+    assert rows[0].attempts > 3 and rows[0].last_error == "ClientConnectorError"
+    assert "#0" in caplog.text  # the log channel, at once
+    assert "delivering again" in caplog.text
+    assert "secret-token" not in ours(caplog) and str(hook.port) not in ours(caplog)
+
+
+async def test_alerts_left_undelivered_at_shutdown_are_sent_after_the_restart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "rm.sqlite"
+    async with receiver(statuses=[500] * 10_000) as hook:
+        await hook.up()
+        with Store.open(path) as store:
+            async with AlertChannels(config(hook), store, **FAST) as channels:
+                channels.send(alert(1))
+                channels.send(alert(2))
+                await eventually(lambda: len(store.outbox_pending()) == 2)
+        assert hook.taken == [] and "kept in the store" in caplog.text
+        hook.statuses.clear()  # the webhook is fixed while the daemon is down
+        with Store.open(path) as store:
+            async with AlertChannels(config(hook), store, **FAST) as channels:
+                channels.send(alert(3))
+                await eventually(lambda: channels.delivered == 3)
+                await eventually(lambda: store.outbox_pending() == [])
+    assert hook.reasons() == ["#1", "#2", "#3"]
+
+
+async def test_an_alert_past_keep_undelivered_is_given_up_with_one_error_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = [NOW]
+    async with receiver(statuses=[500] * 10_000) as hook:
+        await hook.up()
+        keep_1m = config(hook, keep_undelivered="1m")
+        with Store.open(tmp_path / "rm.sqlite") as store:
+            channels = AlertChannels(keep_1m, store, clock=lambda: now[0], **FAST)
+            async with channels:
+                channels.send(alert(1))
+                await eventually(lambda: hook.refused_before >= 2)
+                now[0] = NOW + timedelta(minutes=1, seconds=1)
+                await eventually(lambda: channels.waiting == 0)
+                hook.statuses.clear()
+                channels.send(alert(2))  # the next one still goes out
+                await eventually(lambda: channels.delivered == 1)
+                await eventually(lambda: store.outbox_pending() == [])
+            (given_up,) = [e for e in store.outbox() if e.given_up_at is not None]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and given_up.alert_id in errors[0].getMessage()
+    assert "keep_undelivered (1m)" in errors[0].getMessage()
+    assert "HTTP 500" in errors[0].getMessage() and "secret-token" not in ours(caplog)
+    assert given_up.last_error == "HTTP 500" and given_up.attempts >= 2
+    assert hook.reasons() == ["#2"]
+
+
+class StuckStore:
+    """An outbox whose writes wait for ``release`` (another process holding SQLite's write
+    lock) and then raise ``fail`` times: the calls it finally took, in order."""
+
+    def __init__(self, fail: int = 0) -> None:
+        self.release = threading.Event()
+        self.fail = fail
+        self.calls: list[tuple[str, str]] = []
+
+    def _take(self, what: str, alert_id: str) -> None:
+        self.release.wait(10)
+        if self.fail:
+            self.fail -= 1
+            raise OSError("No space left on device")
+        self.calls.append((what, alert_id))
+
+    def outbox_add(self, alert_id: str, *_: Any) -> int:
+        self._take("add", alert_id)
+        return len(self.calls)
+
+    def outbox_delivered(self, alert_id: str, *_: Any) -> bool:
+        self._take("delivered", alert_id)
+        return True
+
+    def outbox_given_up(self, alert_id: str, *_: Any) -> bool:
+        self._take("given_up", alert_id)
+        return True
+
+    def outbox_pending(self) -> list[OutboxEntry]:
+        return []
+
+    def outbox_prune(self, ended_before: datetime) -> int:
+        self.release.wait(10)
+        return 0
+
+
+async def test_a_stuck_then_failing_store_holds_no_alert_back_and_its_rows_land_in_order(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    received: list[dict[str, Any]] = []
-    statuses = [500]  # the first delivery fails, the retry succeeds
-
-    async def hook(request: web.Request) -> web.Response:
-        received.append(await request.json())
-        return web.Response(status=statuses.pop() if statuses else 204)
-
-    app = web.Application()
-    app.router.add_post("/hook/secret-token", hook)
-    async with TestServer(app) as server:
-        url = str(server.make_url("/hook/secret-token"))
-        config = AlertsConfig(log=True, webhook_url=url)  # type: ignore[arg-type]
-        caplog.set_level(logging.WARNING)
-        async with AlertChannels(config) as channels:
-            channels.send(ALERT)
-            await eventually(lambda: channels.delivered == 1)
-    assert len(received) == 2
-    body = received[-1]
-    assert body["kind"] == "alert" and body["severity"] == "warning"
-    assert body["account_id"] == 7 and body["rule"] == "daily_net_loss"
-    assert "82% of 1000" in caplog.text  # the log channel
-    assert "secret-token" not in caplog.text  # the failed attempt never logs the URL
+    outbox = StuckStore(fail=2)
+    async with receiver() as hook:
+        await hook.up()
+        async with AlertChannels(config(hook), outbox, **FAST) as channels:
+            channels.send(alert(1))  # returns at once: its row waits in a thread
+            channels.send(alert(2))
+            await eventually(lambda: channels.delivered == 2)  # delivered while stuck
+            assert outbox.calls == []
+            outbox.release.set()  # unstuck, then two failures, then every write lands
+            await eventually(lambda: len(outbox.calls) == 4, within=10)
+    first, second = (b["id"] for b in hook.taken)
+    assert outbox.calls == [
+        ("add", first),
+        ("add", second),
+        ("delivered", first),
+        ("delivered", second),
+    ]
+    assert hook.reasons() == ["#1", "#2"]
+    assert "No space left on device" in caplog.text  # said loudly
 
 
 async def test_without_a_webhook_only_the_log_is_used(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     async with AlertChannels(AlertsConfig()) as channels:
-        channels.send(ALERT)
-    assert channels.delivered == 0
-    assert "daily_net_loss" in caplog.text
-
-
-async def test_a_webhook_that_keeps_failing_is_given_up_without_a_last_wait() -> None:
-    loop = asyncio.get_running_loop()
-    attempts: list[float] = []
-
-    async def hook(request: web.Request) -> web.Response:
-        attempts.append(loop.time())
-        return web.Response(status=500)
-
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    async with TestServer(app) as server:
-        config = AlertsConfig(webhook_url=str(server.make_url("/hook")))  # type: ignore[arg-type]
-        async with AlertChannels(config) as channels:
-            channels.send(ALERT)
-            (delivery,) = channels._tasks
-            await asyncio.wait_for(delivery, 5)
-            ended = loop.time()
-    assert len(attempts) == 3 and channels.delivered == 0
-    assert ended - attempts[-1] < 0.5  # was a 1.5 s wait after the last attempt
+        channels.send(alert(1))
+    assert channels.delivered == 0 and channels.waiting == 0
+    assert "daily_net_loss: #1" in caplog.text

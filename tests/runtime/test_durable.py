@@ -52,3 +52,18 @@ async def test_a_stuck_write_is_not_waited_for_past_the_deadline() -> None:
     release.set()
     await asyncio.gather(*kept)
     assert landed == ["done"] and alerts == [Severity.CRITICAL, Severity.INFO]
+
+
+async def test_a_write_landing_just_as_the_wait_runs_out_counts_as_landed() -> None:
+    """The write lands in the same loop turn as the wait expires: reported landed, not
+    failed (a caller told "not landed" would wait for a ``then`` that never comes)."""
+
+    async def direct(fn: Any, *args: Any) -> Any:
+        return fn(*args)
+
+    writes = DurableWrites(run_blocking=direct, wait=0.0)
+    alerts: list[Severity] = []
+    writes.on_alert = lambda sev, _text: alerts.append(sev)
+    later: list[Any] = []
+    assert await writes.soon(lambda: "row 7", what="a row", then=later.append) == (True, "row 7")
+    assert alerts == [] and later == [] and not writes.failing

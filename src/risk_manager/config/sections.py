@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +16,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from risk_manager.config.bounds import KeepUndelivered
 from risk_manager.config.types import (
     ClockTime,
     Day,
@@ -177,8 +178,12 @@ class ApiConfig(Frozen):
 
 
 class AlertsConfig(Frozen):
+    """Where alerts go (docs/RUNTIME.md "Alert delivery"): the log at once, and each one to the
+    webhook through the store's outbox, retried until delivered or ``keep_undelivered`` old."""
+
     log: bool = True  # write alerts to the log
     webhook_url: SecretStr | None = None  # POST each alert as JSON; the URL often holds a token
+    keep_undelivered: KeepUndelivered = timedelta(hours=24)  # then given up, with an ERROR line
 
     _blank = field_validator("webhook_url", mode="before")(_blank_is_none)
 

@@ -69,8 +69,14 @@ class LockAccount(Action):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Alert(Action):
+    """A message for the trader and the operator. ``cause``: the cause (``cause_key`` in
+    engine/inflight.py) of the action this alert escalates, so the runtime can hold it back
+    while the broker's latest answer shows that action done (docs/RUNTIME.md); None for
+    every other alert. Not part of the alert's JSON."""
+
     kind: ClassVar[str] = "alert"
     severity: Severity
+    cause: tuple[object, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

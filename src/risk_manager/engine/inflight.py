@@ -169,6 +169,7 @@ class InFlightBook:
             reason=f"{a.rule}: {a.kind} {why} after {flight.attempts} attempts; "
             f"needs the operator, still retrying every {ESCALATED_EVERY.total_seconds():g}s "
             f"({a.reason})",
+            cause=cause_key(a),
         )
 
     def next_due(self) -> datetime | None:

@@ -19,10 +19,14 @@ from datetime import date, datetime
 from typing import Any
 
 from risk_manager.domain.actions import Alert, AnyAction, LockAccount, Severity, action_to_dict
+from risk_manager.domain.errors import AuthenticationFailed
 from risk_manager.domain.events import (
     AccountEvent,
+    AuthFailureEvent,
     ClockTick,
     Event,
+    OrderEvent,
+    PositionEvent,
     QuoteEvent,
     SnapshotEvent,
     TradeEvent,
@@ -30,6 +34,7 @@ from risk_manager.domain.events import (
 from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.domain.models import Trade
 from risk_manager.engine.engine import Engine
+from risk_manager.engine.inflight import Key
 from risk_manager.runtime.alerts import AlertChannels
 from risk_manager.runtime.enforcer import Book, Enforcer
 from risk_manager.runtime.metrics import Metrics
@@ -41,6 +46,7 @@ _log = logging.getLogger(__name__)
 
 MAX_IDLE_TICK = 1.0  # seconds: the engine is ticked at least this often (lock countdowns, gaps)
 FILL_WRITE_DELAY = 0.05  # seconds: fills are stored just after a burst of events
+_BOOK_EVENTS = (PositionEvent, OrderEvent, TradeEvent, SnapshotEvent)  # the broker on the book
 
 
 class AccountActor:
@@ -86,6 +92,10 @@ class AccountActor:
         self._memory_dirty = False
         self._memory_writer: asyncio.Task[None] | None = None
         self._memory_lock = threading.Lock()  # writes land in order: the latest copy last
+        # escalations held back while the broker's latest word shows their action done
+        self._held: dict[Key, Alert] = {}
+        self._book_heard_at = time.monotonic()  # the broker's last word on the book (a hub event)
+        self._login_alerted = False  # a refused login already alerted since the last snapshot
         enforcer.durable.on_alert = self._store_alert
 
     # -- feeding ------------------------------------------------------------------------------
@@ -138,10 +148,17 @@ class AccountActor:
         the event's content; the event-to-action latency is recorded on ``/metrics``."""
         started = time.perf_counter()
         now = self._clock()
+        if isinstance(event, _BOOK_EVENTS):
+            self._book_heard_at = time.monotonic()
+        if isinstance(event, SnapshotEvent):
+            self._login_alerted = False  # REST answers again: a new refusal is news
         actions = self.engine.process(event, now)
         if not isinstance(event, QuoteEvent):  # a quote moves marks, never positions or orders
             self._contracts = None
-        self.enforcer.forget_settled(self.engine.in_flight(self.account_id))
+        in_flight = self.engine.in_flight(self.account_id)
+        self.enforcer.forget_settled(in_flight)
+        if self._held:
+            self._review_held(in_flight)
         if not isinstance(event, ClockTick):
             self.last_event_at = now
             self._metrics.event_processed(type(event).__name__)
@@ -179,9 +196,10 @@ class AccountActor:
             if isinstance(action, LockAccount):
                 continue
             if isinstance(action, Alert):
-                if self.alerts is not None:
-                    self.alerts.send(action)
-                await durable.soon(self._journal_alert, action, now, what="an alert")
+                if action.cause is not None and self._moot(action.cause):
+                    self._hold(action)
+                else:  # never awaited: the actions after it must not wait on its record
+                    self._raise(action, now)
                 continue
             if book is None:
                 book = self._book(now)
@@ -195,8 +213,49 @@ class AccountActor:
             if more:
                 task = asyncio.ensure_future(self.carry_out(more, self._clock()))
                 self.enforcer.keep(task)
+        if self._held:
+            self._review_held(self.engine.in_flight(self.account_id))
         if self._on_change is not None:
             self._on_change(self.account_id)
+
+    # -- escalations: only while the action is still required (docs/RUNTIME.md) ---------------
+
+    def _moot(self, cause: Key) -> bool:
+        """The broker's latest word on ``cause``'s action is "done" (or "nothing left to do"):
+        the enforcer's last answer or read said so, and no hub event on the book came after
+        it. A read that failed says nothing, so the word before it stands."""
+        word = self.enforcer.broker_word(cause)
+        return word is not None and not word[0] and word[1] >= self._book_heard_at
+
+    def _hold(self, alert: Alert) -> None:
+        assert alert.cause is not None
+        if alert.cause not in self._held:
+            _log.info(
+                "account %s: %s escalation held back: the broker's latest word shows it done "
+                "(the ledger is behind); sent if it turns out still required",
+                self.account_id,
+                alert.rule,
+            )
+        self._held[alert.cause] = alert
+
+    def _review_held(self, in_flight: frozenset[Key]) -> None:
+        """Held escalations: dropped once the engine settles their cause; sent once the
+        broker's newer word (a failed send, a hub event on the book) shows it required."""
+        for cause, alert in list(self._held.items()):
+            if cause not in in_flight:
+                del self._held[cause]
+            elif not self._moot(cause):
+                del self._held[cause]
+                self._raise(alert, self._clock())
+
+    def reconcile_failed(self, error: BaseException) -> None:
+        """The daemon's REST snapshot of this account failed (the daemon logs it and tries
+        again). A refused login is RULE-010's critical alert, once until a snapshot succeeds;
+        a busy or unreachable gateway (429, 5xx, a timeout) is no news for the trader: the
+        broker holds the account as it was, and the next read tells."""
+        if isinstance(error, AuthenticationFailed) and not self._login_alerted:
+            self._login_alerted = True
+            self.offer(AuthFailureEvent(self._clock(), f"reconciliation failed: {error}"))
 
     def contracts(self) -> frozenset[str]:
         """Contracts this account has a position or working order in (quotes it needs).
@@ -282,6 +341,10 @@ class AccountActor:
         store takes it."""
         now = self._clock()
         alert = Alert(at=now, account_id=self.account_id, rule=rule, reason=text, severity=severity)
+        self._raise(alert, now)
+
+    def _raise(self, alert: Alert, now: datetime) -> None:
+        """Send ``alert`` (the channels never wait) and journal it in the background."""
         if self.alerts is not None:
             self.alerts.send(alert)
         # on the record too, once the store takes it (the outage alerts once, so no loop)

@@ -1,20 +1,44 @@
-"""Alert channels (RULES.md §5): the log and, when configured, a webhook.
+"""Alert channels (RULES.md §5 "alert"): the log, at once, and when configured a webhook fed by
+a durable outbox (docs/RUNTIME.md "Alert delivery").
 
-A webhook POST runs in the background and never delays enforcement; a failed delivery is
-logged without the URL (it usually holds a token) and retried a few times.
+``send`` never waits and never raises. It logs the alert, queues it in memory for the webhook
+and hands its row to the store's outbox (``alert_outbox``) through one background writer. One
+worker posts the queue in order: a failed post (an HTTP status ≥ 300, a refused connection, a
+timeout) is retried with capped backoff and equal jitter, 1 s doubling to 60 s, for as long as
+it takes; the head of the queue holds the others back, so alerts arrive in the order raised. A
+delivered alert is marked delivered (kept ``KEEP_DELIVERED`` for the record, then pruned); one
+older than ``alerts.keep_undelivered`` is given up with one ERROR line. After a restart the
+alerts the store still holds undelivered are sent first.
+
+The store never holds an alert back: the queue lives in memory first and the rows are written
+by :class:`~risk_manager.runtime.durable.DurableWrites` (retried until they land, in order: a row
+is added before it is marked delivered). Each body carries an ``id``: a post whose reply was
+lost is sent again, and the receiver can drop the repeat by it. The URL never appears in logs:
+it usually holds a token.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from types import TracebackType
-from typing import Self
+from typing import Any, Protocol, Self
 
 import aiohttp
 
+from risk_manager.config.durations import format_duration
 from risk_manager.config.sections import AlertsConfig
 from risk_manager.domain.actions import Alert, Severity, action_to_dict
+from risk_manager.projectx.backoff import backoff_delay
+from risk_manager.runtime.durable import DurableWrites
+from risk_manager.store.records import OutboxEntry
 
 _log = logging.getLogger("risk_manager.alerts")
 
@@ -23,21 +47,110 @@ _LEVELS = {
     Severity.WARNING: logging.WARNING,
     Severity.CRITICAL: logging.CRITICAL,
 }
-ATTEMPTS = 3
+RETRY_BASE = 1.0  # seconds: the first wait after a failed post
+RETRY_CAP = 60.0  # seconds: the longest wait between posts while the webhook fails
+TIMEOUT = 10.0  # seconds one post may take
+KEEP_DELIVERED = timedelta(days=7)  # delivered and given-up rows, for the record
+PRUNE_EVERY = 3600.0  # seconds between prunes of those rows
+SHUTDOWN_GRACE = 2.0  # seconds the queue and the writer get to finish at shutdown
+_SAID_AT = frozenset({1, 10, 100, 1000, 10_000})  # failures in a row that are logged
+
+
+class Outbox(Protocol):
+    """The part of :class:`~risk_manager.store.Store` the channels use (``store/outbox.py``)."""
+
+    def outbox_add(
+        self, alert_id: str, account_id: int, severity: str, body: dict[str, Any], at: datetime
+    ) -> int: ...
+    def outbox_delivered(
+        self, alert_id: str, at: datetime, attempts: int, last_error: str | None = None
+    ) -> bool: ...
+    def outbox_given_up(self, alert_id: str, at: datetime, attempts: int, error: str) -> bool: ...
+    def outbox_pending(self) -> list[OutboxEntry]: ...
+    def outbox_prune(self, ended_before: datetime) -> int: ...
+
+
+@dataclass(slots=True)
+class _Pending:
+    """One alert waiting for the webhook."""
+
+    alert_id: str
+    account_id: int
+    severity: str
+    body: dict[str, Any]
+    created_at: datetime
+    attempts: int = 0
+    last_error: str | None = None
+    stored: bool = False  # its outbox row has landed
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """One outbox write, run off the event loop; ``landed`` runs on the loop once it has."""
+
+    fn: Callable[[], object]
+    what: str
+    landed: Callable[[], None] | None = None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class AlertChannels:
-    def __init__(self, config: AlertsConfig, *, timeout: float = 5.0) -> None:
+    """The alert channels of one daemon; an async context manager (the webhook's worker and
+    the outbox's writer run inside it).
+
+    ``outbox`` is the store (None: the webhook queue is kept in memory only); ``clock`` gives
+    aware instants (when an alert was queued, delivered, given up); ``retry_base`` and
+    ``retry_cap`` (seconds) shape the backoff between failed posts; ``run_blocking`` runs a
+    store write off the loop. ``delivered`` counts posts the webhook took; ``waiting`` is the
+    queue's length."""
+
+    def __init__(
+        self,
+        config: AlertsConfig,
+        outbox: Outbox | None = None,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        timeout: float = TIMEOUT,
+        retry_base: float = RETRY_BASE,
+        retry_cap: float = RETRY_CAP,
+        run_blocking: Callable[..., Awaitable[Any]] = asyncio.to_thread,
+    ) -> None:
         self._log_alerts = config.log
         self._url = config.webhook_url.get_secret_value() if config.webhook_url else None
+        self._keep = config.keep_undelivered
+        self._outbox = outbox
+        self._clock = clock
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._retry_base = retry_base
+        self._retry_cap = retry_cap
+        self._run_blocking = run_blocking
         self._session: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._queue: deque[_Pending] = deque()
+        self._queued = asyncio.Event()
+        self._writes: deque[_Write] = deque()
+        self._written = asyncio.Event()
+        self._progress = asyncio.Event()  # an alert left the queue or a write landed
+        self._kept: set[asyncio.Future[Any]] = set()
+        self._durable = DurableWrites(run_blocking=run_blocking, keep=self._hold)
+        self._tasks: list[asyncio.Task[None]] = []
         self.delivered = 0
 
+    @property
+    def waiting(self) -> int:
+        """Alerts not yet delivered to the webhook (0 without one)."""
+        return len(self._queue)
+
     async def __aenter__(self) -> Self:
-        if self._url is not None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        if self._url is None:
+            return self
+        self._session = aiohttp.ClientSession(timeout=self._timeout)
+        if self._outbox is not None:
+            await self._load()
+            self._tasks.append(asyncio.create_task(self._write_all(), name="alert-outbox"))
+        self._tasks.append(asyncio.create_task(self._deliver_all(), name="alert-webhook"))
         return self
 
     async def __aexit__(
@@ -46,15 +159,30 @@ class AlertChannels:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._tasks:  # give deliveries in flight a moment, then give up
-            await asyncio.wait(set(self._tasks), timeout=2.0)
-        for task in list(self._tasks):
+        await self._settle(SHUTDOWN_GRACE)
+        for task in [*self._tasks, *self._kept]:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._kept, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
+        if self._queue:
+            lost = sum(1 for item in self._queue if not item.stored)
+            kept = len(self._queue) - lost
+            if kept:
+                _log.warning(
+                    "alert webhook: %d alert(s) undelivered at shutdown, kept in the store: "
+                    "sent after the restart",
+                    kept,
+                )
+            if lost:
+                _log.error(
+                    "alert webhook: %d alert(s) undelivered at shutdown and not in the store "
+                    "(it took no write): lost",
+                    lost,
+                )
 
     def send(self, alert: Alert) -> None:
+        """Log ``alert`` and queue it for the webhook; never waits, never raises."""
         if self._log_alerts:
             _log.log(
                 _LEVELS[alert.severity],
@@ -63,22 +191,202 @@ class AlertChannels:
                 alert.rule,
                 alert.reason,
             )
-        if self._session is not None:
-            task = asyncio.create_task(self._post(action_to_dict(alert)), name="alert-webhook")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if self._url is None:
+            return
+        try:
+            self._enqueue(alert)
+        except Exception:  # a bug here must never reach enforcement
+            _log.exception("alert %s of account %s not queued", alert.rule, alert.account_id)
 
-    async def _post(self, body: dict[str, object]) -> None:
+    def _enqueue(self, alert: Alert) -> None:
+        alert_id = uuid.uuid4().hex
+        body = action_to_dict(alert) | {"id": alert_id}
+        item = _Pending(alert_id, alert.account_id, alert.severity.value, body, self._clock())
+        self._queue.append(item)
+        self._queued.set()
+        if self._outbox is not None:
+            add = partial(
+                self._outbox.outbox_add,
+                alert_id,
+                item.account_id,
+                item.severity,
+                body,
+                item.created_at,
+            )
+            self._write(_Write(add, "an alert", partial(self._stored, item)))
+
+    # -- the webhook --------------------------------------------------------------------------
+
+    async def _deliver_all(self) -> None:
+        """The one worker: posts the head of the queue until it is taken or given up."""
+        failures = 0  # in a row, across alerts: the backoff is the webhook's, not an alert's
+        while True:
+            if not self._queue:
+                self._queued.clear()
+                await self._queued.wait()
+                continue
+            item = self._queue[0]
+            if self._clock() - item.created_at > self._keep:
+                self._give_up(item)
+                continue
+            problem = await self._post(item)
+            item.attempts += 1
+            if problem is None:
+                self._delivered(item, failures)
+                failures = 0
+                continue
+            item.last_error = problem
+            failures += 1
+            if failures in _SAID_AT:
+                _log.warning(
+                    "alert webhook failed (%s), %d time(s) in a row; %d alert(s) waiting, "
+                    "retried with backoff up to %gs",
+                    problem,
+                    failures,
+                    len(self._queue),
+                    self._retry_cap,
+                )
+            await asyncio.sleep(
+                backoff_delay(failures - 1, base=self._retry_base, cap=self._retry_cap)
+            )
+
+    async def _post(self, item: _Pending) -> str | None:
+        """None when the webhook took it; else why not (never the URL)."""
         assert self._session is not None and self._url is not None
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                async with self._session.post(self._url, json=body) as reply:
-                    if reply.status < 300:
-                        self.delivered += 1
-                        return
-                    problem = f"HTTP {reply.status}"
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                problem = type(exc).__name__  # never the URL: it usually holds a token
-            _log.warning("alert webhook failed (%s), attempt %d of %d", problem, attempt, ATTEMPTS)
-            if attempt < ATTEMPTS:  # no wait after the last: it only held up shutdown
-                await asyncio.sleep(0.5 * attempt)
+        try:
+            async with self._session.post(self._url, json=item.body) as reply:
+                return None if reply.status < 300 else f"HTTP {reply.status}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return type(exc).__name__  # never str(exc): it names the URL
+        except Exception as exc:  # the worker must outlive anything a post can raise
+            return f"unexpected {type(exc).__name__}"
+
+    def _delivered(self, item: _Pending, failures: int) -> None:
+        self._queue.popleft()
+        self._progress.set()
+        self.delivered += 1
+        if failures:
+            _log.info(
+                "alert webhook delivering again after %d failed attempt(s); %d alert(s) waiting",
+                failures,
+                len(self._queue),
+            )
+        if self._outbox is not None:
+            done = partial(
+                self._outbox.outbox_delivered,
+                item.alert_id,
+                self._clock(),
+                item.attempts,
+                item.last_error,
+            )
+            self._write(_Write(done, "an alert's delivery"))
+
+    def _give_up(self, item: _Pending) -> None:
+        self._queue.popleft()
+        self._progress.set()
+        error = item.last_error or "never tried"
+        _log.error(
+            "alert webhook: gave up alert %s (account %s %s, %s, raised %s) after %d attempt(s): "
+            "undelivered for longer than alerts.keep_undelivered (%s); last error: %s",
+            item.alert_id,
+            item.account_id,
+            item.body.get("rule"),
+            item.severity,
+            item.created_at.isoformat(timespec="seconds"),
+            item.attempts,
+            format_duration(self._keep),
+            error,
+        )
+        if self._outbox is not None:
+            given_up = partial(
+                self._outbox.outbox_given_up, item.alert_id, self._clock(), item.attempts, error
+            )
+            self._write(_Write(given_up, "an alert given up"))
+
+    # -- the outbox ---------------------------------------------------------------------------
+
+    async def _load(self) -> None:
+        """Queue what an earlier run left undelivered, ahead of anything new."""
+        assert self._outbox is not None
+        try:
+            entries = await self._run_blocking(self._outbox.outbox_pending)
+        except Exception as exc:  # the guard starts anyway: new alerts still go out
+            _log.error(
+                "alert outbox: undelivered alerts not read (%s: %s); new alerts are sent",
+                type(exc).__name__,
+                exc,
+            )
+            return
+        for entry in entries:
+            self._queue.append(
+                _Pending(
+                    entry.alert_id,
+                    entry.account_id,
+                    entry.severity,
+                    entry.body,
+                    entry.created_at,
+                    entry.attempts,
+                    entry.last_error,
+                    stored=True,
+                )
+            )
+        if entries:
+            self._queued.set()
+            _log.warning(
+                "alert outbox: %d alert(s) undelivered before the restart; sending them first",
+                len(entries),
+            )
+
+    def _write(self, write: _Write) -> None:
+        self._writes.append(write)
+        self._written.set()
+
+    def _stored(self, item: _Pending) -> None:
+        item.stored = True
+
+    async def _write_all(self) -> None:
+        """The one writer: each write lands (retried until it does) before the next starts."""
+        assert self._outbox is not None
+        loop = asyncio.get_running_loop()
+        prune_at = loop.time()  # at start, then every PRUNE_EVERY
+        while True:
+            if loop.time() >= prune_at:
+                prune_at = loop.time() + PRUNE_EVERY
+                cutoff = self._clock() - KEEP_DELIVERED
+                self._write(_Write(partial(self._outbox.outbox_prune, cutoff), "an outbox prune"))
+            if not self._writes:
+                self._written.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(0.0, prune_at - loop.time())):
+                        await self._written.wait()
+                continue
+            write = self._writes[0]
+            landed: asyncio.Future[None] = loop.create_future()
+            ok, _ = await self._durable.soon(
+                write.fn, what=write.what, then=partial(_resolve, landed)
+            )
+            if not ok:
+                await landed  # retried by DurableWrites until it lands: order is kept
+            self._writes.popleft()
+            self._progress.set()
+            if write.landed is not None:
+                write.landed()
+
+    def _hold(self, task: asyncio.Future[Any]) -> None:
+        self._kept.add(task)
+        task.add_done_callback(self._kept.discard)
+
+    async def _settle(self, within: float) -> None:
+        """Wait up to ``within`` seconds for the queue and the writes to empty."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while self._tasks and (self._queue or self._writes) and loop.time() < deadline:
+            self._progress.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(deadline - loop.time()):
+                    await self._progress.wait()
+
+
+def _resolve(future: asyncio.Future[None], _result: object) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -31,7 +31,6 @@ from risk_manager.domain.errors import (
     RetryLater,
 )
 from risk_manager.domain.events import (
-    AuthFailureEvent,
     ConnectionEvent,
     QuoteEvent,
     SnapshotEvent,
@@ -164,7 +163,9 @@ class Daemon:
             )
         )
         self._client.rest.on_error = self._rest_error
-        alerts = await self._stack.enter_async_context(AlertChannels(cfg.alerts))
+        alerts = await self._stack.enter_async_context(
+            AlertChannels(cfg.alerts, self._store, clock=self.clock)
+        )
         await self._serve_api_early()
         accounts = await self._guarded_accounts()
         calendar = self.calendar = calendar_for(cfg.trading_day)
@@ -324,7 +325,7 @@ class Daemon:
             actor = self.actors[acct_id]
             if isinstance(result, BaseException):
                 _log.error("account %s: reconciliation failed (retrying): %s", acct_id, result)
-                actor.offer(AuthFailureEvent(self.clock(), f"reconciliation failed: {result}"))
+                actor.reconcile_failed(result)
                 actor.needs_reconcile = True
                 continue
             actor.needs_reconcile = False

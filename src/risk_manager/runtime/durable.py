@@ -71,8 +71,10 @@ class DurableWrites:
             async with asyncio.timeout(self._wait):
                 landed = await asyncio.shield(first)
         except TimeoutError:  # stuck (another process's write lock, a slow disk): go on
-            landed = False
-            self._failed(what, TimeoutError(f"not written within {self._wait:g}s"))
+            # ... unless it landed just as the wait ran out: then ``then`` is not called
+            landed = first.done() and first.result()
+            if not landed:
+                self._failed(what, TimeoutError(f"not written within {self._wait:g}s"))
         state["returned"] = True
         if landed:
             return True, task.result() if task.done() else await task

@@ -173,6 +173,8 @@ class Enforcer:
         # may be full or locked): the owner sets ``durable.on_alert``.
         self.durable = DurableWrites(run_blocking=run_blocking, sleep=sleep, keep=self.keep)
         self._premarked: set[int] = set()  # entries whose sent_at went in with the intent
+        # per cause, the broker's latest word: (still required, monotonic time it was read)
+        self._word: dict[Cause, tuple[bool, float]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.sent: list[tuple[datetime, str]] = []  # (at, what) — for tests and the bench
 
@@ -201,6 +203,8 @@ class Enforcer:
         self._wanted = set(in_flight)
         if self._attempted:
             self._attempted.intersection_update(in_flight)
+        for cause in [c for c in self._word if c not in self._wanted]:
+            del self._word[cause]
         # A task still sleeping in backoff for a settled cause ends when it wakes; the same
         # cause proposed anew (a re-entry) gets a fresh task, not that one's long backoff.
         for cause in [c for c in self._running if c not in self._wanted]:
@@ -211,6 +215,17 @@ class Enforcer:
         if mine is not None and mine is not asyncio.current_task():
             return False  # superseded: the cause was settled and proposed anew meanwhile
         return self._wanted is None or cause in self._wanted
+
+    def broker_word(self, cause: Cause) -> tuple[bool, float] | None:
+        """What the broker last said of ``cause``'s action: (still required, when, in
+        ``time.monotonic`` seconds), or None before any attempt. Required: the last attempt
+        went on to send a request (on the broker's read, or on the ledger's book for a first
+        attempt); not required: the broker confirmed it, or its read showed nothing left to
+        do. A read that failed (a 429 storm, say) changes nothing: the word before it stands."""
+        return self._word.get(cause)
+
+    def _said(self, cause: Cause, required: bool) -> None:
+        self._word[cause] = (required, time.monotonic())
 
     def keep(self, task: asyncio.Future[Any]) -> None:
         """Hold a reference to a follow-up task until it ends."""
@@ -301,6 +316,8 @@ class Enforcer:
         except Exception as exc:  # never let one action kill the daemon
             _log.exception("enforcement of %s failed unexpectedly", action.kind)
             outcome, detail = JournalOutcome.FAILED, f"unexpected {type(exc).__name__}: {exc}"
+        if outcome is JournalOutcome.CONFIRMED:
+            self._said(cause, False)
         if record.entry is not None:
             self._premarked.discard(record.entry)
             await self._write_outcome(record.entry, outcome, detail)
@@ -348,8 +365,9 @@ class Enforcer:
         self, action: AnyAction, book: Book, *, read_first: bool, entry: int | None
     ) -> Outcome:
         acct = action.account_id
+        cause = _cause(action)
         if isinstance(action, Flatten):
-            return await self._flatten(acct, book, read_first=read_first, entry=entry)
+            return await self._flatten(acct, book, read_first=read_first, entry=entry, cause=cause)
         if isinstance(action, ClosePosition):
             positions, as_of = book.positions, book.made
             if read_first:
@@ -359,6 +377,7 @@ class Enforcer:
                 return JournalOutcome.CONFIRMED, "already flat: nothing to close"
             if action.unless_stop and await self._stop_working(acct, action.contract_id):
                 return JournalOutcome.CONFIRMED, "a working stop found at the broker: not closed"
+            self._said(cause, True)
             return await self._close(
                 acct, action.contract_id, action.size, action.keep, positions, as_of, entry
             )
@@ -367,6 +386,7 @@ class Enforcer:
                 open_ids = {o.id for o in await self._broker.search_open_orders(acct)}
                 if action.order_id not in open_ids:
                     return JournalOutcome.CONFIRMED, "order no longer working"
+            self._said(cause, True)
             await self._mark_sent(entry, f"cancel {action.order_id}")
             return await self._cancel(acct, action.order_id)
         if isinstance(action, PlaceOrder):
@@ -374,6 +394,7 @@ class Enforcer:
                 tags = {o.custom_tag for o in await self._broker.search_open_orders(acct)}
                 if action.custom_tag in tags:
                     return JournalOutcome.CONFIRMED, "order already working"
+            self._said(cause, True)
             await self._mark_sent(entry, f"place {action.custom_tag}")
             is_stop = action.type in (OrderType.STOP, OrderType.TRAILING_STOP)
             try:
@@ -397,6 +418,7 @@ class Enforcer:
                 )
             return JournalOutcome.CONFIRMED, f"placed order {order_id}"
         if isinstance(action, ModifyOrder):
+            self._said(cause, True)
             await self._mark_sent(entry, f"modify {action.order_id}")
             order = next((o for o in book.orders if o.id == action.order_id), None)
             is_stop = order is None or order.type.is_stop
@@ -423,7 +445,7 @@ class Enforcer:
         return next((o for o in placed if o.custom_tag == tag), None)
 
     async def _flatten(
-        self, acct: int, book: Book, *, read_first: bool, entry: int | None
+        self, acct: int, book: Book, *, read_first: bool, entry: int | None, cause: Cause
     ) -> Outcome:
         orders: Sequence[Order] = book.orders
         positions: Sequence[Position] = book.positions
@@ -438,6 +460,7 @@ class Enforcer:
         open_positions = [p for p in positions if p.size > 0]
         if not working and not open_positions:
             return JournalOutcome.CONFIRMED, "already flat with no working orders"
+        self._said(cause, True)
         await self._mark_sent(entry, f"flatten {acct}")
         # Orders first: a resting order must not fill after the close and reopen a position.
         cancels = await asyncio.gather(

@@ -1,4 +1,5 @@
-"""Durable state: locks, timers, fills, P&L snapshots, the enforcement journal, the audit log."""
+"""Durable state: locks, timers, fills, P&L snapshots, the enforcement journal, the audit log,
+the alert outbox."""
 
 from risk_manager.store.errors import (
     JournalEntryFinished,
@@ -8,7 +9,14 @@ from risk_manager.store.errors import (
     StoreError,
     StoreUnusable,
 )
-from risk_manager.store.records import AuditEntry, JournalEntry, JournalOutcome, PnlSnapshot, Timer
+from risk_manager.store.records import (
+    AuditEntry,
+    JournalEntry,
+    JournalOutcome,
+    OutboxEntry,
+    PnlSnapshot,
+    Timer,
+)
 from risk_manager.store.store import Store
 
 __all__ = [
@@ -18,6 +26,7 @@ __all__ = [
     "JournalEntryNotFound",
     "JournalOutcome",
     "LockNotFound",
+    "OutboxEntry",
     "PnlSnapshot",
     "SchemaTooNew",
     "Store",

@@ -66,3 +66,26 @@ class AuditEntry:
     actor: str
     action: str
     detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One alert in the webhook outbox (docs/RUNTIME.md "Alert delivery"): ``body`` is the JSON
+    posted, ``alert_id`` its ``id`` (the receiver's key to drop a repeat). Undelivered while
+    ``delivered_at`` and ``given_up_at`` are both None; ``attempts`` and ``last_error`` are
+    written when it ends."""
+
+    id: int
+    alert_id: str
+    account_id: int
+    severity: str
+    body: dict[str, Any]
+    created_at: datetime
+    attempts: int = 0
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+    given_up_at: datetime | None = None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.delivered_at is not None or self.given_up_at is not None

@@ -16,7 +16,16 @@ from pathlib import Path
 from risk_manager.store.errors import SchemaTooNew
 
 EXPECTED_TABLES = frozenset(
-    {"locks", "rule_memory", "timers", "fills", "pnl_snapshots", "journal", "audit_log"}
+    {
+        "locks",
+        "rule_memory",
+        "timers",
+        "fills",
+        "pnl_snapshots",
+        "journal",
+        "audit_log",
+        "alert_outbox",
+    }
 )
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")

@@ -16,12 +16,22 @@ from risk_manager.store.db import Database
 from risk_manager.store.fills import FillRepo
 from risk_manager.store.journal import JournalRepo
 from risk_manager.store.locks import LockRepo
+from risk_manager.store.outbox import OutboxRepo
 from risk_manager.store.rule_memory import RuleMemoryRepo
 from risk_manager.store.snapshots import SnapshotRepo
 from risk_manager.store.timers import TimerRepo
 
 
-class Store(LockRepo, RuleMemoryRepo, TimerRepo, FillRepo, SnapshotRepo, JournalRepo, AuditRepo):
+class Store(
+    LockRepo,
+    RuleMemoryRepo,
+    TimerRepo,
+    FillRepo,
+    SnapshotRepo,
+    JournalRepo,
+    AuditRepo,
+    OutboxRepo,
+):
     def __init__(self, db: Database) -> None:
         self._db = db
 
