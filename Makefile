@@ -25,7 +25,7 @@ types: $(STAMP)
 	$(BIN)/mypy src
 
 pytest: $(STAMP)
-	$(BIN)/pytest --ignore=tests/fidelity
+	$(BIN)/pytest -rs --ignore=tests/fidelity
 
 # One venv per client under .venv-fidelity/, rebuilt only when its pinned requirements change.
 FIDELITY := .venv-fidelity
@@ -39,7 +39,7 @@ $(FIDELITY)/%/.installed: tests/fidelity/requirements/%.txt
 	touch $@
 
 fidelity: $(STAMP) $(FIDELITY_STAMPS)
-	$(BIN)/pytest tests/fidelity
+	$(BIN)/pytest -rs tests/fidelity
 
 test: lint types pytest
 
