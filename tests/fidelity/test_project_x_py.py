@@ -17,6 +17,8 @@ STEPS = [
     "rest.contract_search",
     "rest.contract_by_id",
     "rest.bars",
+    "rest.bars_closed_hours",
+    "rest.live_flag",
     "hub.connect",
     "hub.quotes",
     "hub.market_trades",
@@ -38,6 +40,7 @@ STEPS = [
     "suite.order_v2_query",
     "suite.orderbook_depth",
     "hub.reconnect",
+    "rest.relogin_after_expiry",
     "rest.logout",
 ]
 KNOWN = {
@@ -47,6 +50,12 @@ KNOWN = {
         "Invalid PROJECT_X_API_KEY format",
     ),
     "rest.ping": Known(2, "Status/ping answers text/plain pong, not JSON", "Failed to parse JSON"),
+    "rest.bars_closed_hours": Known(
+        8, "minute bars served for a Saturday", "minute bars for a Saturday"
+    ),
+    "rest.live_flag": Known(
+        6, "live=True lists contracts to a simulated account", "live=True lists"
+    ),
     "hub.depth": Known(
         4, "no GatewayDepth after SubscribeContractMarketDepth", "no matching market_depth"
     ),

@@ -16,6 +16,8 @@ STEPS = [
     "rest.contract_search",
     "rest.contract_by_id",
     "rest.bars",
+    "rest.bars_closed_hours",
+    "rest.live_flag",
     "hub.user_connect",
     "hub.market_connect",
     "hub.quotes",
@@ -35,9 +37,20 @@ STEPS = [
     "rest.stop_order",
     "rest.bracket_order",
     "rest.order_v2_query",
+    "rest.bracket_wrong_sign",
     "hub.reconnect",
+    "rest.relogin_after_expiry",
 ]
 KNOWN = {
+    "rest.bars_closed_hours": Known(
+        8, "minute bars served for a Saturday", "minute bars for a Saturday"
+    ),
+    "rest.live_flag": Known(
+        6, "live=True lists contracts and serves bars to a simulated account", "live=True lists"
+    ),
+    "rest.bracket_wrong_sign": Known(
+        7, "wrong-signed bracket ticks are normalised, not refused", "bracket ticks were accepted"
+    ),
     "hub.depth": Known(
         4, "no GatewayDepth after SubscribeContractMarketDepth", "no matching depth"
     ),

@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -208,6 +209,14 @@ async def eventually(
         if loop.time() > deadline:
             raise StepFailed(f"{what} not seen within {within:g} s (last: {jsonable(last)})")
         await asyncio.sleep(every)
+
+
+def last_saturday(now: datetime) -> tuple[datetime, datetime]:
+    """06:00-18:00 UTC of the last whole Saturday before ``now``: CME futures are closed then
+    (Friday 16:00 to Sunday 17:00 Chicago time), so a gateway has no bars for it."""
+    back = (now.weekday() - 5) % 7 or 7
+    day = (now - timedelta(days=back)).replace(hour=6, minute=0, second=0, microsecond=0)
+    return day, day.replace(hour=18)
 
 
 def config() -> dict[str, Any]:

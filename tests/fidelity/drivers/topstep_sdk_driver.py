@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from harness import Events, Sim, Steps, check, config, eventually
+from harness import Events, Sim, StepFailed, Steps, check, config, eventually, last_saturday
 from topstep_sdk import (
     AggregateBarUnit,
+    APIError,
     AsyncTopstepClient,
     OrderSide,
     OrderStatus,
@@ -105,6 +106,44 @@ async def main() -> None:
         check(got, "no bars")
         check(all(b.l <= min(b.o, b.c) and b.h >= max(b.o, b.c) for b in got), "OHLC disorder")
         check(all(a.t > b.t for a, b in itertools.pairwise(got)), "not newest first")
+
+    async def bars_closed_hours(detail: dict[str, Any]) -> None:
+        start, end = last_saturday(datetime.now(UTC))
+        got = await client.history.retrieve_bars(
+            ctx["contract"],
+            unit=AggregateBarUnit.MINUTE,
+            unit_number=1,
+            start_time=start,
+            end_time=end,
+            limit=1000,
+        )
+        detail["window"] = [start.isoformat(), end.isoformat()]
+        detail["bars"] = len(got)
+        check(not got, f"{len(got)} minute bars for a Saturday, when CME is closed")
+
+    async def live_flag(detail: dict[str, Any]) -> None:
+        # topstep-sdk's ContractResource and HistoryResource docs: a simulated (practice or
+        # evaluation) account asking live=True gets empty lists and ContractNotFound for bars.
+        listed = await client.contracts.search("MNQ", live=True)
+        available = await client.contracts.available(live=True)
+        detail["listed"], detail["available"] = len(listed), len(available)
+        check(not listed and not available, "live=True lists contracts to a simulated account")
+        now = datetime.now(UTC)
+        try:
+            await client.history.retrieve_bars(
+                ctx["contract"],
+                unit=AggregateBarUnit.HOUR,
+                unit_number=1,
+                start_time=now - timedelta(days=10),
+                end_time=now,
+                limit=10,
+                live=True,
+            )
+        except APIError as error:
+            detail["bars"] = str(error)
+            check(error.error_code == 1, f"bars with live=True: {error}")
+        else:
+            raise StepFailed("bars with live=True were served, not ContractNotFound")
 
     async def user_hub_connect(detail: dict[str, Any]) -> None:
         user_hub.on_account(lambda m: events.add("account", m))
@@ -323,6 +362,35 @@ async def main() -> None:
         finally:
             await client.orders.cancel(account, entry)
 
+    async def bracket_wrong_sign(detail: dict[str, Any]) -> None:
+        account, contract = ctx["account"], ctx["contract"]
+        # PlaceOrderBracket's docs: "the gateway rejects the wrong sign". A long entry with
+        # its stop-loss 10 ticks above and its take-profit 10 below:
+        try:
+            entry = await client.orders.place(
+                account,
+                contract,
+                side=OrderSide.BUY,
+                type=OrderType.LIMIT,
+                size=1,
+                limit_price=PRICE - 40 * TICK,
+                stop_loss_bracket=PlaceOrderBracket(ticks=10, type=OrderType.STOP),
+                take_profit_bracket=PlaceOrderBracket(ticks=-10, type=OrderType.LIMIT),
+            )
+        except APIError as error:
+            detail["error"] = str(error)
+            check(error.error_code == 2, f"refused with code {error.error_code}, not 2")
+        else:
+            await client.orders.cancel(account, entry)
+            raise StepFailed(f"wrong-signed bracket ticks were accepted (order {entry})")
+
+    async def relogin_after_expiry(detail: dict[str, Any]) -> None:
+        # Every token the simulator issued now answers 401: the SDK logs in again once.
+        before = client.http.token
+        await sim.fault("expire_tokens")
+        found = await client.accounts.search()
+        check(found and client.http.token != before, "no new login after the 401")
+
     async def reconnect(detail: dict[str, Any]) -> None:
         account, contract = ctx["account"], ctx["contract"]
         await sim.fault("drop_connections")
@@ -358,6 +426,8 @@ async def main() -> None:
         ("rest.contract_search", contract_search, ("rest.login",)),
         ("rest.contract_by_id", contract_by_id, ("rest.contract_search",)),
         ("rest.bars", bars, ("rest.contract_search",)),
+        ("rest.bars_closed_hours", bars_closed_hours, ("rest.contract_search",)),
+        ("rest.live_flag", live_flag, ("rest.contract_search",)),
         ("hub.user_connect", user_hub_connect, ("rest.accounts",)),
         ("hub.market_connect", market_hub_connect, ("rest.contract_search",)),
         ("hub.quotes", quotes, ("hub.market_connect",)),
@@ -377,7 +447,9 @@ async def main() -> None:
         ("rest.stop_order", stop_order, ("rest.accounts", "rest.contract_search")),
         ("rest.bracket_order", bracket_order, ("rest.accounts", "rest.contract_search")),
         ("rest.order_v2_query", order_v2_query, ("rest.accounts", "rest.contract_search")),
+        ("rest.bracket_wrong_sign", bracket_wrong_sign, ("rest.accounts", "rest.contract_search")),
         ("hub.reconnect", reconnect, ("hub.user_connect", "hub.market_connect")),
+        ("rest.relogin_after_expiry", relogin_after_expiry, ("rest.login",)),
     ]
     try:
         await steps.installed("topstep-sdk")
