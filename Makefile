@@ -29,7 +29,7 @@ pytest: $(STAMP)
 
 # One venv per client under .venv-fidelity/, rebuilt only when its pinned requirements change.
 FIDELITY := .venv-fidelity
-FIDELITY_CLIENTS := project-x-py topstep-sdk
+FIDELITY_CLIENTS := project-x-py topstep-sdk signalrcore
 FIDELITY_STAMPS := $(FIDELITY_CLIENTS:%=$(FIDELITY)/%/.installed)
 
 $(FIDELITY)/%/.installed: tests/fidelity/requirements/%.txt

@@ -12,6 +12,8 @@ import asyncio
 import json
 import os
 import re
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,18 @@ class Known:
     error: str
 
 
+# A step's known failures: one entry, or several when it may fail for either of two items
+# (e.g. a step that needs item 1 to connect and item 5 to pass).
+KnownFailures = Mapping[str, Known | tuple[Known, ...]]
+
+
+def _entries(known: KnownFailures, name: str) -> tuple[Known, ...]:
+    entry = known.get(name)
+    if entry is None:
+        return ()
+    return entry if isinstance(entry, tuple) else (entry,)
+
+
 class ExpectedFailure(Exception):
     """A step failed exactly as its :class:`Known` entry says (the strict xfail's exception)."""
 
@@ -88,69 +102,55 @@ def run_driver(client: str, driver: str) -> DriverRun:
 
 async def _run(python: Path, driver: Path) -> DriverRun:
     settings = SimSettings()
-    async with spawned_sim((f"{ACCOUNT}=50000",)) as sim:
-        config = {
-            "url": sim.url,
-            "username": settings.username,
-            "apiKey": settings.api_key,
-            "account": ACCOUNT,
-        }
-        proc = await asyncio.create_subprocess_exec(
-            str(python),
-            str(driver),
-            json.dumps(config),
-            cwd=DRIVERS,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,  # the clients log to both; keep them in order
-        )
-        try:
-            out, _ = await asyncio.wait_for(proc.communicate(), DRIVER_DEADLINE)
-        except TimeoutError:
-            out = b"(driver killed after %d s)" % DRIVER_DEADLINE
-        finally:
-            await stop_process(proc, within=5)
-    steps: dict[str, StepResult] = {}
-    other: list[str] = []
-    for line in out.decode(errors="replace").splitlines():
-        record = _step_record(line)
-        if record is None:
-            other.append(line)
-        else:
-            steps[record["step"]] = StepResult(
-                bool(record["ok"]), record.get("error"), record.get("detail") or {}
+    with tempfile.TemporaryDirectory(prefix="fidelity-") as scratch:
+        report = Path(scratch) / "steps.jsonl"
+        async with spawned_sim((f"{ACCOUNT}=50000",)) as sim:
+            config = {
+                "url": sim.url,
+                "username": settings.username,
+                "apiKey": settings.api_key,
+                "account": ACCOUNT,
+                "report": str(report),
+            }
+            proc = await asyncio.create_subprocess_exec(
+                str(python),
+                str(driver),
+                json.dumps(config),
+                cwd=DRIVERS,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,  # the clients' logs, for a failure's message
             )
-    return DriverRun(steps, proc.returncode, "\n".join(other[-40:]))
+            try:
+                out, _ = await asyncio.wait_for(proc.communicate(), DRIVER_DEADLINE)
+            except TimeoutError:
+                out = b"(driver killed after %d s)" % DRIVER_DEADLINE
+            finally:
+                await stop_process(proc, within=5)
+        lines = report.read_text().splitlines() if report.exists() else []
+    steps: dict[str, StepResult] = {}
+    for line in lines:
+        record = json.loads(line)
+        steps[record["step"]] = StepResult(
+            bool(record["ok"]), record.get("error"), record.get("detail") or {}
+        )
+    tail = out.decode(errors="replace").splitlines()[-40:]
+    return DriverRun(steps, proc.returncode, "\n".join(tail))
 
 
-def _step_record(line: str) -> dict[str, Any] | None:
-    if not line.startswith('{"step": '):
-        return None
-    try:
-        record: dict[str, Any] = json.loads(line)
-    except ValueError:
-        return None
-    return record
-
-
-def step_params(steps: list[str], known: dict[str, Known]) -> list[Any]:
+def step_params(steps: list[str], known: KnownFailures) -> list[Any]:
     """``steps`` as pytest params, the ``known`` ones strict expected failures."""
     params = []
     for name in steps:
-        entry = known.get(name)
+        entries = _entries(known, name)
         marks = []
-        if entry is not None:
-            marks.append(
-                pytest.mark.xfail(
-                    strict=True,
-                    raises=ExpectedFailure,
-                    reason=f"issue 11 item {entry.item}: {entry.what}",
-                )
-            )
+        if entries:
+            reason = "; ".join(f"issue 11 item {e.item}: {e.what}" for e in entries)
+            marks.append(pytest.mark.xfail(strict=True, raises=ExpectedFailure, reason=reason))
         params.append(pytest.param(name, marks=marks, id=name))
     return params
 
 
-def expect_step(run: DriverRun, name: str, known: dict[str, Known]) -> None:
+def expect_step(run: DriverRun, name: str, known: KnownFailures) -> None:
     """Assert that step ``name`` passed; a ``known`` step's failure must be the listed one
     (:class:`ExpectedFailure`), any other failure is an AssertionError naming the error."""
     result = run.steps.get(name)
@@ -159,9 +159,9 @@ def expect_step(run: DriverRun, name: str, known: dict[str, Known]) -> None:
     )
     if result.ok:
         return
-    entry = known.get(name)
-    if entry is not None and re.search(entry.error, result.error or ""):
-        raise ExpectedFailure(f"{name}: {result.error}")
+    for entry in _entries(known, name):
+        if re.search(entry.error, result.error or ""):
+            raise ExpectedFailure(f"{name} (issue 11 item {entry.item}): {result.error}")
     raise AssertionError(f"{name}: {result.error}\ndetail: {json.dumps(result.detail)[:2000]}")
 
 

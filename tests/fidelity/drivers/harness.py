@@ -2,12 +2,14 @@
 waiting for hub events with a deadline.
 
 Drivers run under a third-party client's own virtual environment (Python >= 3.12), so this
-module uses the standard library only. A driver prints one JSON line per step on stdout::
+module uses the standard library only. A driver writes one JSON line per step to the report
+file named in its configuration (``"report"``; stdout without one)::
 
     {"step": "rest.login", "ok": true, "detail": {...}}
     {"step": "hub.depth", "ok": false, "error": "TimeoutError: no GatewayDepth within 5 s"}
 
-and ``tests/fidelity`` asserts on those lines (one pytest test per step).
+and ``tests/fidelity`` asserts on those lines (one pytest test per step). A file of its own,
+because the clients log to stdout and stderr, some from their own threads.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.metadata
+import inspect
 import json
 import platform
 import sys
@@ -60,6 +63,7 @@ Body = Callable[[dict[str, Any]], Awaitable[None]]
 class Steps:
     """Runs named steps, printing one JSON line per step as soon as it ends."""
 
+    report: str | None = None  # the file the lines go to (appended); None: stdout
     results: dict[str, bool] = field(default_factory=dict)
 
     async def run(self, name: str, body: Body, *, needs: tuple[str, ...] = ()) -> bool:
@@ -95,7 +99,13 @@ class Steps:
         line: dict[str, Any] = {"step": name, "ok": ok, "detail": jsonable(detail)}
         if error is not None:
             line["error"] = error
-        print(json.dumps(line), flush=True)
+        text = json.dumps(line) + "\n"
+        if self.report is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            with open(self.report, "a", encoding="utf-8") as report:
+                report.write(text)
 
 
 def describe(error: BaseException) -> str:
@@ -130,22 +140,32 @@ class Sim:
         return await self._post("/sim/fault", {"kind": kind, **fields})
 
     async def state(self) -> dict[str, Any]:
-        return await asyncio.to_thread(self._call, "GET", "/sim/state", None)
+        return await asyncio.to_thread(call, "GET", self.url + "/sim/state", None)
+
+    async def api(self, path: str, body: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """``POST /api/<path>`` by hand, for a driver whose client has no REST side (the
+        harness's own requests, not the client under test)."""
+        return await asyncio.to_thread(call, "POST", f"{self.url}/api/{path}", body, token)
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        return await asyncio.to_thread(self._call, "POST", path, body)
+        return await asyncio.to_thread(call, "POST", self.url + path, body)
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=DEADLINE) as reply:
-                answer: dict[str, Any] = json.loads(reply.read())
-                return answer
-        except urllib.error.HTTPError as error:
-            raise StepFailed(f"{method} {path} {body}: {error.code} {error.read()!r}") from None
+
+def call(
+    method: str, url: str, body: dict[str, Any] | None, token: str | None = None
+) -> dict[str, Any]:
+    """One JSON request (blocking); an HTTP error status is a :class:`StepFailed`."""
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=DEADLINE) as reply:
+            answer: dict[str, Any] = json.loads(reply.read())
+            return answer
+    except urllib.error.HTTPError as error:
+        raise StepFailed(f"{method} {url} {body}: {error.code} {error.read()!r}") from None
 
 
 @dataclass
@@ -196,14 +216,16 @@ class Events:
 async def eventually(
     probe: Callable[[], Any], what: str, *, within: float = DEADLINE, every: float = 0.1
 ) -> Any:
-    """Await ``probe()`` until it returns something truthy, and return it; :class:`StepFailed`
-    naming ``what`` (and the last value seen) after ``within`` seconds. For REST state that
-    changes on its own (a fill, a cancel)."""
+    """Call ``probe()`` (awaiting it if it is async) until it returns something truthy, and
+    return that; :class:`StepFailed` naming ``what`` (and the last value seen) after
+    ``within`` seconds. For state that changes on its own (a fill, a reconnect)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     last: Any = None
     while True:
-        last = await probe()
+        last = probe()
+        if inspect.isawaitable(last):
+            last = await last
         if last:
             return last
         if loop.time() > deadline:

@@ -39,7 +39,7 @@ async def main() -> None:
     cfg = config()
     url = cfg["url"]
     sim = Sim(url)
-    steps = Steps()
+    steps = Steps(cfg.get("report"))
     events = Events()
     started = datetime.now(UTC) - timedelta(seconds=5)
     gateway = ProjectXConfig(

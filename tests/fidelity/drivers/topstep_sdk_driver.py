@@ -34,7 +34,7 @@ async def main() -> None:
     cfg = config()
     url = cfg["url"]
     sim = Sim(url)
-    steps = Steps()
+    steps = Steps(cfg.get("report"))
     events = Events()
     started = datetime.now(UTC) - timedelta(seconds=5)
     client = AsyncTopstepClient(
@@ -395,13 +395,11 @@ async def main() -> None:
         account, contract = ctx["account"], ctx["contract"]
         await sim.fault("drop_connections")
         await eventually(
-            lambda: _true(not user_hub.connected or not market_hub.connected),
+            lambda: not user_hub.connected or not market_hub.connected,
             "the hubs noticing the dropped sockets",
             every=0.02,
         )
-        await eventually(
-            lambda: _true(user_hub.connected and market_hub.connected), "both hubs back"
-        )
+        await eventually(lambda: user_hub.connected and market_hub.connected, "both hubs back")
         # The SDK re-subscribes on every reconnect: new events must flow on both hubs.
         quote_mark, order_mark = events.mark("quote"), events.mark("order")
 
@@ -464,10 +462,6 @@ async def main() -> None:
 async def _flat(client: AsyncTopstepClient, account: int, contract: str) -> bool:
     positions = await client.positions.search_open(account)
     return not [p for p in positions if p.contract_id == contract]
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 if __name__ == "__main__":
