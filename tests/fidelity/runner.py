@@ -104,7 +104,10 @@ async def _run(python: Path, driver: Path) -> DriverRun:
     settings = SimSettings()
     with tempfile.TemporaryDirectory(prefix="fidelity-") as scratch:
         report = Path(scratch) / "steps.jsonl"
-        async with spawned_sim((f"{ACCOUNT}=50000",)) as sim:
+        # The simulator's default credentials (project-x-py's quick start checks the key's
+        # length), given as flags so the child surely accepts exactly these.
+        flags = ["--username", settings.username, "--api-key", settings.api_key]
+        async with spawned_sim((f"{ACCOUNT}=50000",), extra=flags) as sim:
             config = {
                 "url": sim.url,
                 "username": settings.username,
