@@ -32,6 +32,7 @@ STEPS = [
     "suite.partial_close",
     "suite.close",
     "rest.trades",
+    "suite.order_search",
     "suite.limit_order",
     "suite.modify",
     "suite.cancel",

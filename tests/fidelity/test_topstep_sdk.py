@@ -31,6 +31,7 @@ STEPS = [
     "rest.partial_close",
     "rest.close",
     "rest.trades",
+    "rest.order_search",
     "rest.limit_order",
     "rest.modify",
     "rest.cancel",

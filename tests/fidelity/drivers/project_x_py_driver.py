@@ -296,6 +296,15 @@ async def main() -> None:
         check(opening and opening[0].profitAndLoss is None, "opening fill has a P&L")
         check(len(closing) >= 2, "partial close and close fills carry no P&L")
 
+    async def suite_order_search(detail: dict[str, Any]) -> None:
+        s = the_suite()
+        found = await s.orders.search_orders(start_timestamp=started)
+        detail["orders"] = [(o.id, o.status) for o in found]
+        ids = [o.id for o in found]
+        check(ctx["market_order"] in ids, "the filled market order not in Order/search")
+        filled = next(o for o in found if o.id == ctx["market_order"])
+        check(filled.status == FILLED and filled.fillVolume == 2, f"{filled}")
+
     async def suite_limit_order(detail: dict[str, Any]) -> None:
         s, contract = the_suite(), ctx["contract"]
         price = PRICE - 20 * TICK
@@ -485,6 +494,7 @@ async def main() -> None:
         ("suite.partial_close", suite_partial_close, ("suite.market_order",)),
         ("suite.close", suite_close, ("suite.partial_close",)),
         ("rest.trades", trades, ("suite.close",)),
+        ("suite.order_search", suite_order_search, ("suite.market_order",)),
         ("suite.limit_order", suite_limit_order, ("suite.create",)),
         ("suite.modify", suite_modify, ("suite.limit_order", "hub.connect")),
         ("suite.cancel", suite_cancel, ("suite.limit_order",)),

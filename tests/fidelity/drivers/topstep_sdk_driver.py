@@ -264,6 +264,22 @@ async def main() -> None:
         check(opening and opening[0].profit_and_loss is None, "opening fill has a P&L")
         check(len(closing) >= 2, "partial close and close fills carry no P&L")
 
+    async def order_search(detail: dict[str, Any]) -> None:
+        account = ctx["account"]
+        found = await client.orders.search(account, start_timestamp=started)
+        detail["orders"] = [(o.id, int(o.status)) for o in found]
+        ids = [o.id for o in found]
+        check(ctx["market_order"] in ids, "the filled market order not in Order/search")
+        check(ids == sorted(ids), "Order/search not oldest first")
+        filled = next(o for o in found if o.id == ctx["market_order"])
+        check(filled.filled_price == PRICE + TICK and filled.fill_volume == 2, f"{filled}")
+        placed = filled.creation_timestamp
+        assert placed is not None
+        before = await client.orders.search(
+            account, start_timestamp=started, end_timestamp=placed - timedelta(milliseconds=1)
+        )
+        check(ctx["market_order"] not in {o.id for o in before}, "the window's end ignored")
+
     async def limit_order(detail: dict[str, Any]) -> None:
         account, contract = ctx["account"], ctx["contract"]
         price = PRICE - 20 * TICK
@@ -439,6 +455,7 @@ async def main() -> None:
         ("rest.partial_close", partial_close, ("rest.market_order",)),
         ("rest.close", close, ("rest.partial_close", "hub.user_connect")),
         ("rest.trades", trades, ("rest.close",)),
+        ("rest.order_search", order_search, ("rest.market_order",)),
         ("rest.limit_order", limit_order, ("rest.accounts", "rest.contract_search")),
         ("rest.modify", modify, ("rest.limit_order", "hub.user_connect")),
         ("rest.cancel", cancel, ("rest.limit_order",)),
