@@ -20,7 +20,9 @@ async def test_a_breach_is_enforced_while_the_store_is_locked_and_the_row_lands_
     cid = await trader.contract("MNQ")
     last = guard.sim.exchange.markets.market(cid).last
     await guard.wait_quoted("MNQ", str(last))
-    holder = sqlite3.connect(guard.db, isolation_level=None, timeout=0)
+    # timeout: a write of the daemon's still in progress (the fill's journal) is waited out,
+    # not taken for a failure; under load it collided with timeout=0 ("database is locked").
+    holder = sqlite3.connect(guard.db, isolation_level=None, timeout=10)
     holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     try:
         await trader.set_price("MNQ", "20970")  # −$60.50: flatten and lock
