@@ -61,14 +61,14 @@ Body = Callable[[dict[str, Any]], Awaitable[None]]
 
 @dataclass
 class Steps:
-    """Runs named steps, printing one JSON line per step as soon as it ends."""
+    """Runs named steps, writing one JSON line per step as soon as it ends."""
 
     report: str | None = None  # the file the lines go to (appended); None: stdout
     results: dict[str, bool] = field(default_factory=dict)
 
     async def run(self, name: str, body: Body, *, needs: tuple[str, ...] = ()) -> bool:
         """Run ``await body(detail)`` as step ``name``; ``detail`` (a dict the body may fill)
-        is printed with the result. A step whose ``needs`` did not pass is reported failed
+        is reported with the result. A step whose ``needs`` did not pass is reported failed
         without running (its error names them), so one broken feature fails its own steps
         and those built on it, not the whole run. Returns whether the step passed."""
         detail: dict[str, Any] = {}
@@ -138,9 +138,6 @@ class Sim:
 
     async def fault(self, kind: str, **fields: Any) -> dict[str, Any]:
         return await self._post("/sim/fault", {"kind": kind, **fields})
-
-    async def state(self) -> dict[str, Any]:
-        return await asyncio.to_thread(call, "GET", self.url + "/sim/state", None)
 
     async def api(self, path: str, body: dict[str, Any], token: str | None) -> dict[str, Any]:
         """``POST /api/<path>`` by hand, for a driver whose client has no REST side (the

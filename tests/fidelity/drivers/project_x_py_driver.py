@@ -2,9 +2,9 @@
 its realtime client (``ProjectXRealtimeClient``, ``hub.*``) and ``TradingSuite`` (``suite.*``).
 
 Run by ``tests/fidelity/test_project_x_py.py`` under project-x-py's own venv:
-``python project_x_py_driver.py '{"url": ..., "username": ..., "apiKey": ..., "account": ...}'``.
-Prints one JSON line per step (see ``harness.py``). Where the client itself is wrong, the step
-works around it and a comment names the client's code.
+``python project_x_py_driver.py '{"url": ..., "username": ..., "apiKey": ..., "account": ...,
+"report": ...}'``. Writes one JSON line per step to ``report`` (see ``harness.py``). Where the
+client itself is wrong, the step works around it and a comment names the client's code.
 """
 
 from __future__ import annotations

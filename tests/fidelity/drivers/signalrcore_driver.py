@@ -4,8 +4,8 @@ events, a reconnect after ``drop_connections``, and ``GatewayLogout`` when token
 
 signalrcore has no REST side: logging in and placing orders are the harness's own requests
 (``Sim.api``). Run by ``tests/fidelity/test_signalrcore.py`` under signalrcore's own venv;
-prints one JSON line per step (see ``harness.py``). signalrcore calls back from its own
-threads, so every callback hops onto the event loop before touching ``Events``.
+writes one JSON line per step to its report file (see ``harness.py``). signalrcore calls back
+from its own threads, so every callback hops onto the event loop before touching ``Events``.
 """
 
 from __future__ import annotations

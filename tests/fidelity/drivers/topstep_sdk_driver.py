@@ -1,9 +1,10 @@
 """topstep-sdk driving the simulator the way a trading bot would: REST, both hubs, reconnect.
 
 Run by ``tests/fidelity/test_topstep_sdk.py`` under topstep-sdk's own venv:
-``python topstep_sdk_driver.py '{"url": ..., "username": ..., "apiKey": ..., "account": ...}'``.
-Prints one JSON line per step (see ``harness.py``). Only the client's public API is used; where
-the client itself is wrong, the step works around it and says so in a comment naming the code.
+``python topstep_sdk_driver.py '{"url": ..., "username": ..., "apiKey": ..., "account": ...,
+"report": ...}'``. Writes one JSON line per step to ``report`` (see ``harness.py``). Only the
+client's public API is used; where the client itself is wrong, the step works around it and
+says so in a comment naming the code.
 """
 
 from __future__ import annotations
