@@ -1,10 +1,12 @@
 # Two commands: `make test` and `make demo`. Everything else is set up by them.
+# `make fidelity` (run by .ci/run after `make test`) drives the simulator with third-party
+# ProjectX clients, each in its own venv on a CPython >= 3.12 (.ci/python312 finds one).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint types pytest clean demo
+.PHONY: test lint types pytest clean demo fidelity
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +25,21 @@ types: $(STAMP)
 	$(BIN)/mypy src
 
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -rs --ignore=tests/fidelity
+
+# One venv per client under .venv-fidelity/, rebuilt only when its pinned requirements change.
+FIDELITY := .venv-fidelity
+FIDELITY_CLIENTS := project-x-py topstep-sdk signalrcore
+FIDELITY_STAMPS := $(FIDELITY_CLIENTS:%=$(FIDELITY)/%/.installed)
+
+$(FIDELITY)/%/.installed: tests/fidelity/requirements/%.txt
+	rm -rf $(FIDELITY)/$*
+	py="$$(.ci/python312)" && "$$py" -m venv $(FIDELITY)/$*
+	$(FIDELITY)/$*/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+fidelity: $(STAMP) $(FIDELITY_STAMPS)
+	$(BIN)/pytest -rs tests/fidelity
 
 test: lint types pytest
 
@@ -34,4 +50,4 @@ demo: $(STAMP)
 	$(BIN)/risk-manager demo $(DEMO_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(FIDELITY) .mypy_cache .ruff_cache .pytest_cache
