@@ -45,7 +45,8 @@ class Demo:
         )
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -88,6 +89,9 @@ class Demo:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self._reader.join(timeout=5)  # it ends at the pipe's end of file
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 def _get(url: str) -> Any:

@@ -26,11 +26,12 @@ async def test_a_second_daemon_on_one_store_refuses_until_the_first_dies(tmp_pat
     third = DaemonProcess(config, api_port, tmp_path / "third.log")
     async with aiohttp.ClientSession(timeout=TIMEOUT):
         try:
-            first.proc = await asyncio.create_subprocess_exec(
-                *cli_command("run", "--config", str(config)),
-                stdout=first.log.open("ab"),
-                stderr=first.log.open("ab"),
-            )
+            with first.log.open("ab") as log:
+                first.proc = await asyncio.create_subprocess_exec(
+                    *cli_command("run", "--config", str(config)),
+                    stdout=log,
+                    stderr=log,
+                )
 
             async def retrying() -> bool:
                 return first.log.exists() and "retrying in" in first.log_text()
@@ -50,11 +51,12 @@ async def test_a_second_daemon_on_one_store_refuses_until_the_first_dies(tmp_pat
 
             first.kill()  # SIGKILL: the lock must go with the process
             await first.wait(10)
-            third.proc = await asyncio.create_subprocess_exec(
-                *cli_command("run", "--config", str(config)),
-                stdout=third.log.open("ab"),
-                stderr=third.log.open("ab"),
-            )
+            with third.log.open("ab") as log:
+                third.proc = await asyncio.create_subprocess_exec(
+                    *cli_command("run", "--config", str(config)),
+                    stdout=log,
+                    stderr=log,
+                )
 
             async def third_retrying() -> bool:
                 assert third.proc is not None and third.proc.returncode is None, third.log_text()
@@ -100,6 +102,7 @@ def test_db_migrate_refuses_while_a_daemon_holds_the_store(tmp_path: Path) -> No
     finally:
         holder.kill()
         holder.wait()
+        holder.stdout.close()  # type: ignore[union-attr]
     done = subprocess.run(
         cli_command("db", "migrate", "--path", str(store)), capture_output=True, text=True
     )
