@@ -158,6 +158,7 @@ class FakeHubServer:
     accept: Callable[[str], bool] = lambda token: True
     ping_every: float | None = None
     fail_targets: set[str] = field(default_factory=set)
+    stall_handshake: bool = False  # accept the socket, never answer the handshake
     sockets: dict[str, list[web.WebSocketResponse]] = field(default_factory=dict)
     invocations: list[tuple[str, int, str, list[Any]]] = field(default_factory=list)
     tokens_seen: list[tuple[str, str]] = field(default_factory=list)
@@ -198,6 +199,10 @@ class FakeHubServer:
         conns.append(ws)
         index = len(conns) - 1
         pinger = None
+        if self.stall_handshake:
+            async for _ in ws:  # until the client gives up and closes
+                pass
+            return ws
         first = await ws.receive()
         if first.type is not web.WSMsgType.TEXT or '"protocol"' not in first.data:
             await ws.close()

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+MAX_DOUBLINGS = 64  # 2**64 times any base is past every cap; 2.0 ** 1024 raises OverflowError
+
 
 def backoff_delay(
     attempt: int,
@@ -18,9 +20,10 @@ def backoff_delay(
     """Capped exponential backoff with jitter for ``attempt`` (0-based).
 
     Half the delay is fixed and half random ("equal jitter"), so retries never collapse to zero
-    and clients that failed together spread out.
+    and clients that failed together spread out. Any ``attempt`` is safe: the retry loops that
+    never give up (hubs, enforcement) count past 1024, where ``2.0 ** attempt`` overflows.
     """
-    ceiling = min(cap, base * 2.0 ** max(attempt, 0))
+    ceiling = min(cap, base * 2.0 ** min(max(attempt, 0), MAX_DOUBLINGS))
     return ceiling / 2 + rand() * ceiling / 2
 
 

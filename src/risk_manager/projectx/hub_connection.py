@@ -6,7 +6,10 @@ nothing logs the URL (which carries ``access_token``). See docs/PROJECTX_CLIENT.
 
 The supervisor: connect → handshake → re-invoke every subscription → ``on_connected`` → read
 until the socket closes or the watchdog finds it silent → ``on_disconnected`` → capped,
-jittered backoff → again. Incoming events are only handed to the sink (enqueue, never await).
+jittered backoff → again. The cap is low (``HOT_BACKOFF_CAP``) whenever the ``hot`` callable
+says something is at stake, asked anew at every reconnect: a flapping hub must not leave a
+position unwatched for long (docs/RUNTIME.md "Reconnects"). Incoming events are only handed to
+the sink (enqueue, never await).
 ``GatewayLogout`` (the gateway ended the session) is not an event: the connection ends, the
 token it used is given up (a fresh login) and the supervisor reconnects.
 """
@@ -35,6 +38,11 @@ _log = logging.getLogger(__name__)
 
 MAX_FRAME = 1 << 20  # depth frames exceed 10 KB on the live gateway (§12.17)
 LOGOUT_TARGET = "GatewayLogout"  # sent on both hubs when the session ends (API doc §12b)
+BACKOFF_BASE = 0.5  # seconds: the first reconnect waits 0.25 to 0.5 s
+BACKOFF_CAP = 30.0  # seconds: the longest wait between reconnects while nothing is at stake
+# A flapping hub pushed the wait to 15 s and left a re-entry under a lock open 7-12 s.
+HOT_BACKOFF_CAP = 2.0  # seconds: the longest wait while a position or a lock is at stake
+HEALTHY_AFTER = 10.0  # seconds connected before the backoff starts again from its base
 
 
 class HubMessage(NamedTuple):
@@ -67,6 +75,15 @@ def hub_url(url: str, token: str) -> URL:
 
 
 class HubConnection:
+    """One hub (``name``: "user" or "market") at ``url``, kept connected by its own supervisor
+    task between ``async with`` and exit (API doc §7, §9; docs/PROJECTX_CLIENT.md "Hubs").
+
+    ``hot`` (optional) is asked at every reconnect, and at least every ``hot_backoff_cap``
+    seconds while waiting for one: while it is true the wait is capped at ``hot_backoff_cap``
+    instead of ``backoff_cap`` (seconds). If it raises, the hot cap is taken (fail closed).
+    ``failures`` counts the connections in a row that failed or stayed up less than
+    ``healthy_after`` seconds; the backoff doubles from ``backoff_base`` with each."""
+
     def __init__(
         self,
         name: str,
@@ -80,9 +97,11 @@ class HubConnection:
         ping_interval: float = 15.0,
         invoke_timeout: float = 10.0,
         connect_timeout: float = 10.0,
-        backoff_base: float = 0.5,
-        backoff_cap: float = 30.0,
-        healthy_after: float = 10.0,
+        backoff_base: float = BACKOFF_BASE,
+        backoff_cap: float = BACKOFF_CAP,
+        hot_backoff_cap: float = HOT_BACKOFF_CAP,
+        healthy_after: float = HEALTHY_AFTER,
+        hot: Callable[[], bool] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
@@ -99,6 +118,8 @@ class HubConnection:
         self._connect_timeout = connect_timeout
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
+        self._hot_backoff_cap = min(hot_backoff_cap, backoff_cap)
+        self._hot = hot
         self._healthy_after = healthy_after
         self._clock = clock
         self._monotonic = monotonic
@@ -117,6 +138,7 @@ class HubConnection:
         self._background: set[asyncio.Task[Any]] = set()
         self.connects = 0
         self.attempts = 0
+        self.failures = 0
         self.watchdog_checks: list[Callable[[], str | None]] = []
 
     def __repr__(self) -> str:
@@ -202,21 +224,47 @@ class HubConnection:
 
     # -- supervisor ------------------------------------------------------------------------
 
+    def reconnect_cap(self) -> float:
+        """The longest wait (seconds) before the next reconnect: the hot cap while ``hot()``
+        says a position or a lock is at stake, or cannot tell; else the normal cap."""
+        if self._hot is None:
+            return self._backoff_cap
+        try:
+            hot = self._hot()
+        except Exception as exc:  # a guard that cannot tell acts as if it mattered
+            _log.warning("%s hub: is anything at stake? unknown (%r); assuming so", self.name, exc)
+            hot = True
+        return self._hot_backoff_cap if hot else self._backoff_cap
+
+    def reconnect_delay(self, jitter: float) -> float:
+        """Seconds to wait before reconnecting after ``failures`` bad connections in a row,
+        under ``reconnect_cap()``; ``jitter`` in [0, 1) picks the point in the upper half."""
+        cap = self.reconnect_cap()
+        return backoff_delay(self.failures, base=self._backoff_base, cap=cap, rand=lambda: jitter)
+
     async def _supervise(self) -> None:
-        attempt = 0
         while True:
-            started = self._monotonic()
+            connects = self.connects
             try:
                 reason = await self._connect_once()
             except Exception as exc:  # whatever went wrong, the hub must come back
                 reason = f"unexpected {_describe(exc)}"  # type only: its text may hold the URL
-            lasted = self._monotonic() - started
-            attempt = 0 if lasted >= self._healthy_after else attempt + 1
-            delay = backoff_delay(
-                attempt, base=self._backoff_base, cap=self._backoff_cap, rand=self._rand
-            )
-            _log.warning("%s hub down (%s); reconnecting in %.2fs", self.name, reason, delay)
-            await asyncio.sleep(delay)
+            # Only time connected counts: a connect, handshake or subscription that hung for
+            # healthy_after seconds is no healthy connection.
+            up = self._monotonic() - self.connected_at if self.connects > connects else 0.0
+            self.failures = 0 if up >= self._healthy_after else self.failures + 1
+            await self._back_off(reason)
+
+    async def _back_off(self, reason: str) -> None:
+        """Wait ``reconnect_delay``, asking the cap again at least every hot cap: an account
+        that takes a position or a lock meanwhile cuts a long wait short."""
+        loop = asyncio.get_running_loop()
+        jitter, started = self._rand(), loop.time()
+        delay = self.reconnect_delay(jitter)
+        _log.warning("%s hub down (%s); reconnecting in %.2fs", self.name, reason, delay)
+        while (left := delay - (loop.time() - started)) > 0:
+            await asyncio.sleep(min(left, self._hot_backoff_cap))
+            delay = self.reconnect_delay(jitter)
 
     async def _connect_once(self) -> str:
         assert self._session is not None
