@@ -78,6 +78,12 @@ class FakeHubs:
     def silence(self, hub: str, seconds: float) -> None:
         self.calls.append(("silence", (hub, seconds)))
 
+    async def take_down(self, hub: str, seconds: float) -> None:
+        self.calls.append(("take_down", (hub, seconds)))
+
+    def publish_raw(self, hub: str, text: str) -> None:
+        self.calls.append(("publish_raw", (hub, text)))
+
     async def close(self) -> None:
         self.calls.append(("close", ()))
 

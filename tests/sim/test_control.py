@@ -43,6 +43,8 @@ async def test_bad_control_input_is_400_naming_the_field(client: Client) -> None
         ("fault", {"kind": "meteor"}, "kind"),
         ("fault", {"kind": "http_status", "path": "/nope", "status": 500}, "path"),
         ("fault", {"kind": "silence", "hub": "both", "seconds": 1}, "hub"),
+        ("fault", {"kind": "hub_down", "hub": "user", "seconds": 0}, "seconds"),
+        ("fault", {"kind": "raw_text", "hub": "user", "text": ""}, "text"),
         ("fault", {"kind": "can_trade", "accountId": 1, "value": False}, "accountId"),
     ]
     for path, body, field in cases:
@@ -135,6 +137,13 @@ async def test_fault_silence_and_drop_reach_the_hub_server(client: Client) -> No
     await client.control("fault", {"kind": "drop_connections"})
     assert ("silence", ("market", 2.5)) in client.hubs.calls
     assert ("drop_connections", ()) in client.hubs.calls
+
+
+async def test_fault_hub_down_and_raw_text_reach_the_hub_server(client: Client) -> None:
+    await client.control("fault", {"kind": "hub_down", "hub": "user", "seconds": 10})
+    await client.control("fault", {"kind": "raw_text", "hub": "user", "text": "garbage"})
+    assert ("take_down", ("user", 10.0)) in client.hubs.calls
+    assert ("publish_raw", ("user", "garbage")) in client.hubs.calls
 
 
 async def test_fault_can_trade_flips_the_flag_and_emits_the_account(client: Client) -> None:

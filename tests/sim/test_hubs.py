@@ -456,3 +456,41 @@ async def test_nothing_is_sent_before_the_handshake_reply() -> None:
         await client.send({"protocol": "json", "version": 1})
         assert await client.recv() == {}
         assert client.frames[0].startswith("{}" + RS)
+
+
+async def test_take_down_closes_one_hub_and_refuses_it_for_its_duration_only() -> None:
+    now = [1000.0]
+    async with (
+        running_hubs(clock=lambda: now[0]) as (hubs, base),
+        raw_client(base, "market") as market,
+    ):
+        async with raw_client(base, "user") as user:
+            await hubs.take_down("user", 10)
+            assert (await user.recv_skipping_pings())["type"] == 7
+        assert hubs.connection_count("user") == 0 and hubs.connection_count("market") == 1
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            async with raw_client(base, "user"):
+                pass
+        assert refused.value.status == 503
+        assert await market.invoke("1", "SubscribeContractQuotes", "C") == {
+            "type": 3,
+            "invocationId": "1",
+        }
+        now[0] += 10.0
+        async with raw_client(base, "user") as back:
+            assert await back.invoke("1", "SubscribeAccounts") == {"type": 3, "invocationId": "1"}
+
+
+async def test_publish_raw_sends_the_text_as_given_to_one_hub() -> None:
+    async with (
+        running_hubs() as (hubs, base),
+        raw_client(base, "user") as user,
+        raw_client(base, "market") as market,
+    ):
+        hubs.publish_raw("user", "not json" + RS)
+        msg = await user.ws.receive(timeout=5)
+        assert msg.data == "not json" + RS
+        hubs.publish_raw("market", '{"type":6}' + RS)
+        assert await market.recv() == {"type": 6}
+        with pytest.raises(ValueError, match="'both'"):
+            hubs.publish_raw("both", "x")

@@ -27,6 +27,8 @@ FAULT_KINDS = (
     "silence",
     "can_trade",
     "user_frame",
+    "hub_down",
+    "raw_text",
 )
 
 
@@ -49,7 +51,16 @@ class HubPort(Protocol):
     async def drop_connections(self) -> None: ...
     def log_out_ended_sessions(self) -> int: ...
     def silence(self, hub: str, seconds: float) -> None: ...
+    async def take_down(self, hub: str, seconds: float) -> None: ...
+    def publish_raw(self, hub: str, text: str) -> None: ...
     async def close(self) -> None: ...
+
+
+def _hub(body: dict[str, Any]) -> str:
+    hub = get_str(body, "hub")
+    if hub not in ("user", "market"):
+        raise BadField("hub", f"must be 'user' or 'market', got {hub!r}")
+    return hub
 
 
 def is_loopback(remote: str | None) -> bool:
@@ -143,12 +154,20 @@ class ControlApi:
                 raise BadField("ms", f"must be >= 0, got {ms}")
             self.faults.latency_ms = ms
         elif kind == "silence":
-            hub, seconds = get_str(body, "hub"), get_decimal(body, "seconds")
-            if hub not in ("user", "market"):
-                raise BadField("hub", f"must be 'user' or 'market', got {hub!r}")
+            hub, seconds = _hub(body), get_decimal(body, "seconds")
             if seconds is None or seconds <= 0:
                 raise BadField("seconds", f"must be > 0, got {seconds}")
             self.hubs.silence(hub, float(seconds))
+        elif kind == "hub_down":
+            hub, seconds = _hub(body), get_decimal(body, "seconds")
+            if seconds is None or seconds <= 0:
+                raise BadField("seconds", f"must be > 0, got {seconds}")
+            await self.hubs.take_down(hub, float(seconds))
+        elif kind == "raw_text":
+            hub, text = _hub(body), get_str(body, "text")
+            if not text:
+                raise BadField("text", "must be a non-empty string, sent as given")
+            self.hubs.publish_raw(hub, text)
         elif kind == "can_trade":
             account_id, value = get_int(body, "accountId"), get_bool(body, "value")
             assert account_id is not None and value is not None

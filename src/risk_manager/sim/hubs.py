@@ -97,6 +97,7 @@ class HubServer:
         self._connections: dict[str, set[HubConnection]] = {hub: set() for hub in HUBS}
         self._subscriptions: Subscriptions[HubConnection] = Subscriptions()
         self._silenced_until: dict[str, float] = {}
+        self._down_until: dict[str, float] = {}
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._ping_task: asyncio.Task[None] | None = None
         self._depth_snapshots: DepthSnapshots | None = None
@@ -203,6 +204,23 @@ class HubServer:
         until = self._silenced_until.get(hub)
         return until is not None and self._clock() < until
 
+    async def take_down(self, hub: str, seconds: float) -> None:
+        """Close the hub's sockets (Close with an error) and refuse new ones with HTTP 503
+        for ``seconds``: a hub that is down, not merely silent."""
+        self._down_until[self._check_hub(hub)] = self._clock() + seconds
+        await self._close_all(ERROR_CLOSE_RECORD, hub)
+
+    def _is_down(self, hub: str) -> bool:
+        until = self._down_until.get(hub)
+        return until is not None and self._clock() < until
+
+    def publish_raw(self, hub: str, text: str) -> None:
+        """Queue ``text`` as given on every socket of the hub: a record that is not JSON, a
+        lone separator... (it may share a WebSocket frame with other records)."""
+        for conn in self._connections[self._check_hub(hub)]:
+            if not conn.offer(text):
+                self._drop_slow(conn)
+
     async def close(self) -> None:
         """Close every socket and stop every task (for `app.on_shutdown`)."""
         if self._ping_task is not None:
@@ -215,8 +233,13 @@ class HubServer:
             task.cancel()
         await asyncio.gather(*self._side_tasks, return_exceptions=True)
 
-    async def _close_all(self, close_record: str) -> None:
-        conns = [conn for hub_conns in self._connections.values() for conn in hub_conns]
+    async def _close_all(self, close_record: str, hub: str | None = None) -> None:
+        conns = [
+            conn
+            for name, hub_conns in self._connections.items()
+            if hub in (None, name)
+            for conn in hub_conns
+        ]
         await asyncio.gather(*(conn.shutdown(close_record) for conn in conns))
         # Let their handlers unregister them, so connection_count() is 0 when this returns.
         with contextlib.suppress(TimeoutError):
@@ -226,7 +249,11 @@ class HubServer:
     # -- HTTP ---------------------------------------------------------------------------------
 
     def _authorize(self, request: web.Request) -> str:
-        """The request's valid session token; HTTP 401 without one."""
+        """The request's valid session token; HTTP 503 while the hub is down (``take_down``),
+        HTTP 401 without a valid token."""
+        hub = request.path.removeprefix("/hubs/").split("/")[0]  # /hubs/<hub>[/negotiate]
+        if self._is_down(hub):
+            raise web.HTTPServiceUnavailable(text=f"hub {hub} is down")
         token = request_token(request)
         if token is None or not self._validate_token(token):
             raise web.HTTPUnauthorized(text="missing or invalid access token")

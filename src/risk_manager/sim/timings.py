@@ -130,6 +130,12 @@ class _TimedHubs:
     def silence(self, hub: str, seconds: float) -> None:
         self._inner.silence(hub, seconds)
 
+    async def take_down(self, hub: str, seconds: float) -> None:
+        await self._inner.take_down(hub, seconds)
+
+    def publish_raw(self, hub: str, text: str) -> None:
+        self._inner.publish_raw(hub, text)
+
     async def close(self) -> None:
         await self._inner.close()
 
