@@ -1,8 +1,11 @@
 """Periodic reconciliation (runtime/sweep.py): budgeted intervals, and differences from the
-ledger taken for missed events only after a confirming read."""
+ledger taken for missed events only after a confirming read; while the user hub is down, hot
+accounts are swept as often as the budget allows and a difference counts at once."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -10,15 +13,26 @@ import pytest
 
 from risk_manager.domain.enums import PositionType
 from risk_manager.domain.models import Account, Position
-from risk_manager.runtime.sweep import GATEWAY_BUDGET, SHARE, Ledgered, Sweeper, intervals
+from risk_manager.runtime.sweep import (
+    DOWN_HOT_MIN,
+    GATEWAY_BUDGET,
+    SHARE,
+    Ledgered,
+    Sweeper,
+    intervals,
+)
+from support.polling import eventually
 
 MNQ = "CON.F.US.MNQ.H26"
 
 
+@pytest.mark.parametrize("hot_min", [5.0, DOWN_HOT_MIN], ids=["hub-up", "hub-down"])
 @pytest.mark.parametrize("n", [1, 10, 50, 200])
-def test_the_sweep_never_spends_more_than_its_share_of_the_rest_budget(n: int) -> None:
+def test_the_sweep_never_spends_more_than_its_share_of_the_rest_budget(
+    n: int, hot_min: float
+) -> None:
     for hot in (0, n // 2, n):
-        hot_every, cold_every = intervals(hot, n - hot)
+        hot_every, cold_every = intervals(hot, n - hot, hot_min=hot_min)
         per_minute = 60 / hot_every * (1 + hot) + 60 / cold_every * (n - hot)
         assert per_minute <= GATEWAY_BUDGET * SHARE + 1e-9
 
@@ -28,6 +42,8 @@ def test_documented_intervals() -> None:
     assert round(intervals(10, 0)[0], 1) == 12.4
     assert round(intervals(50, 0)[0], 1) == 57.4
     assert [round(intervals(0, n)[1]) for n in (1, 10, 50)] == [5, 45, 225]
+    down = [round(intervals(n, 0, hot_min=DOWN_HOT_MIN)[0], 2) for n in (1, 2, 10)]
+    assert down == [2.25, 3.38, 12.38]
 
 
 class Broker:
@@ -48,6 +64,31 @@ class Broker:
 
     async def search_trades(self, *args: object) -> list[object]:
         return []
+
+
+def _sweeper(
+    broker: Broker,
+    belief: Ledgered,
+    resynced: list[tuple[int, str]],
+    reconnects: list[str],
+    *,
+    stream_up: Callable[[], bool] = lambda: True,
+    sleeps: list[float] | None = None,
+) -> Sweeper:
+    async def sleep(seconds: float) -> None:
+        if sleeps is not None:
+            sleeps.append(seconds)
+
+    return Sweeper(
+        broker,  # type: ignore[arg-type]
+        lambda: [7],
+        lambda _i: belief,
+        lambda i, why: resynced.append((i, why)),
+        reconnects.append,
+        lambda: datetime.now(UTC),
+        stream_up=stream_up,
+        sleep=sleep,
+    )
 
 
 async def _sweep(broker: Broker, belief: Ledgered) -> tuple[list[tuple[int, str]], list[str]]:
@@ -87,3 +128,42 @@ async def test_a_balance_move_alone_is_missed_events_and_calm_is_not() -> None:
     assert resynced and "balance" in resynced[0][1]
     broker.balance = Decimal(50000)
     assert await _sweep(broker, belief) == ([], [])
+
+
+async def test_while_the_user_hub_is_down_a_difference_counts_at_once() -> None:
+    broker = Broker()
+    broker.positions = [Position(1, 7, MNQ, PositionType.LONG, 1, Decimal(21000))]
+    locked = Ledgered({}, Decimal(50000), True, hot=True)  # a re-entry under a lock
+    resynced: list[tuple[int, str]] = []
+    reconnects: list[str] = []
+    sleeps: list[float] = []
+    down = _sweeper(broker, locked, resynced, reconnects, stream_up=lambda: False, sleeps=sleeps)
+    await down.sweep(cold=False)
+    assert resynced and "positions" in resynced[0][1]
+    assert broker.reads == 1 and sleeps == []  # no confirming read: no stream to be behind
+    assert reconnects == []  # a hub that is down reconnects by itself
+
+
+async def test_the_next_sweep_comes_sooner_once_the_user_hub_is_down() -> None:
+    broker = Broker()
+    locked = Ledgered({}, Decimal(50000), True, hot=True)
+    hub_up = [True]
+    sweeper = _sweeper(broker, locked, [], [], stream_up=lambda: hub_up[0])
+    assert sweeper._interval(5.0) == 5.0
+    hub_up[0] = False  # asked again in every pause: no flag set once
+    assert sweeper._interval(5.0) == 2.25
+    flat = Ledgered({}, Decimal(50000), True, hot=False)
+    cold = _sweeper(broker, flat, [], [], stream_up=lambda: False)
+    assert cold._interval(5.0) == 5.0  # nothing at stake: the normal pace
+
+
+async def test_the_run_loop_sweeps_at_the_down_pace_while_the_user_hub_is_down() -> None:
+    broker = Broker()
+    locked = Ledgered({}, Decimal(50000), True, hot=True)
+    sweeper = _sweeper(broker, locked, [], [], stream_up=lambda: False)
+    sweeper._sleep = asyncio.sleep  # real time: the second sweep comes 2.25 s after the first
+    task = asyncio.create_task(sweeper.run())
+    try:
+        await eventually(lambda: sweeper.sweeps >= 2, within=2.25 + 1.0)
+    finally:
+        task.cancel()

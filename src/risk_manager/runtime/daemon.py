@@ -338,13 +338,22 @@ class Daemon:
             else:
                 await actor.handle(result)
 
+    def _ledger(self, account_id: int) -> Ledgered:
+        """What the engine believes of the account, for the sweep and the user hub's cap."""
+        view = self.actors[account_id].engine.view(account_id, self.clock())
+        positions = {p.position.contract_id: p.position.signed_size for p in view.positions}
+        return Ledgered(positions, view.balance, view.can_trade, bool(positions) or view.locked)
+
+    def _at_stake(self) -> bool:
+        """Any guarded account holding a position or locked: the user hub then reconnects
+        within ``HOT_BACKOFF_CAP`` (docs/RUNTIME.md "Reconnects")."""
+        return any(self._ledger(account_id).hot for account_id in self.actors)
+
+    def _user_stream_up(self) -> bool:
+        return self.user_hub is not None and self.user_hub.connected.is_set()
+
     def _sweeper(self) -> Sweeper:
         """Periodic reconciliation against silent streams (runtime/sweep.py)."""
-
-        def ledger(account_id: int) -> Ledgered:
-            view = self.actors[account_id].engine.view(account_id, self.clock())
-            positions = {p.position.contract_id: p.position.signed_size for p in view.positions}
-            return Ledgered(positions, view.balance, view.can_trade, bool(positions) or view.locked)
 
         def reconnect(why: str) -> None:
             if self.user_hub is not None:
@@ -353,11 +362,12 @@ class Daemon:
         return Sweeper(
             self.client,
             lambda: list(self.actors),
-            ledger,
+            self._ledger,
             self._missed_events,
             reconnect,
             self.clock,
             share=self.config.reconcile.share,
+            stream_up=self._user_stream_up,
         )
 
     def _missed_events(self, account_id: int, why: str) -> None:
@@ -406,6 +416,7 @@ class Daemon:
                 self._on_hub_message,
                 on_connected=lambda: self._hub_state("user", True),
                 on_disconnected=lambda why: self._hub_state("user", False),
+                hot=self._at_stake,
                 **self._hub_options,
             )
         )

@@ -14,6 +14,11 @@ on the slow cycle.
 The gateway allows 200 REST requests per 60 s per key, shared by every account and by
 enforcement, so the sweep spends at most ``share`` of it (default a third): the intervals grow
 with the account count (:func:`intervals`).
+
+While the user hub is down and an account is hot, nothing else sees a re-entry under a lock:
+the hot cycle then runs as often as the same budget allows (floor ``DOWN_HOT_MIN``, 2.25 s for
+one hot account), and a difference counts at once, since no stream can be a moment behind
+(docs/RUNTIME.md "Reconnects").
 """
 
 from __future__ import annotations
@@ -34,17 +39,22 @@ GATEWAY_BUDGET = 200  # REST requests per 60 s per key (API doc §4)
 SHARE = 1 / 3  # of the budget the sweep may spend
 HOT_SHARE = 0.8  # of the sweep's share: hot accounts first
 HOT_MIN = 5.0  # seconds: the shortest hot cycle
+DOWN_HOT_MIN = 1.0  # seconds: the shortest hot cycle while the user hub is down
+POLL = 0.5  # seconds: how soon a user hub that went down brings the next sweep forward
 COLD_MIN = 5.0  # seconds: the shortest cold cycle (few accounts: as often as hot ones)
 CONFIRM_AFTER = 1.0  # seconds: a difference is read again once before it counts
 
 
-def intervals(hot: int, cold: int, *, share: float = SHARE) -> tuple[float, float]:
+def intervals(
+    hot: int, cold: int, *, share: float = SHARE, hot_min: float = HOT_MIN
+) -> tuple[float, float]:
     """(hot, cold) sweep intervals in seconds for ``hot`` and ``cold`` accounts, so the sweep
     spends at most ``share`` of the gateway's 200 requests / 60 s: a hot cycle costs one
     ``Account/search`` plus one ``Position/searchOpen`` per hot account, a cold cycle one per
-    cold account. 1 / 10 / 50 hot accounts → 5 / 12.4 / 57.4 s; cold: 5 / 45 / 225 s."""
+    cold account. 1 / 10 / 50 hot accounts → 5 / 12.4 / 57.4 s; cold: 5 / 45 / 225 s. With
+    ``hot_min=DOWN_HOT_MIN`` (user hub down) 1 / 2 / 10 hot accounts → 2.25 / 3.4 / 12.4 s."""
     per_minute = GATEWAY_BUDGET * share
-    hot_every = max(HOT_MIN, 60.0 * (1 + hot) / (per_minute * HOT_SHARE))
+    hot_every = max(hot_min, 60.0 * (1 + hot) / (per_minute * HOT_SHARE))
     cold_every = max(COLD_MIN, 60.0 * cold / (per_minute * (1 - HOT_SHARE)))
     return hot_every, cold_every
 
@@ -83,7 +93,8 @@ class Sweeper:
 
     ``ledger(account_id)`` reads the engine's belief (read-only); ``resync(account_id,
     why)`` takes a full snapshot into the engine, alerts and counts; ``reconnect(why)`` asks
-    the user hub to reconnect; ``sleep`` is injectable for tests."""
+    the user hub to reconnect; ``stream_up()`` tells whether the user hub is connected;
+    ``sleep`` is injectable for tests."""
 
     def __init__(
         self,
@@ -95,6 +106,7 @@ class Sweeper:
         clock: Callable[[], datetime],
         *,
         share: float = SHARE,
+        stream_up: Callable[[], bool] = lambda: True,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._broker = broker
@@ -104,6 +116,7 @@ class Sweeper:
         self._reconnect = reconnect
         self._clock = clock
         self._share = share
+        self._stream_up = stream_up
         self._sleep = sleep
         self._cold_due = 0.0
         self.sweeps = 0
@@ -117,10 +130,26 @@ class Sweeper:
         while True:
             started = loop.time()
             hot_every = await self.sweep(cold=loop.time() >= self._cold_due)
-            await self._sleep(max(0.0, hot_every - (loop.time() - started)))
+            # In slices: a user hub that goes down meanwhile brings the next sweep forward.
+            while (left := started + self._interval(hot_every) - loop.time()) > 0:
+                await self._sleep(min(left, POLL))
+
+    def _interval(self, hot_every: float) -> float:
+        """``hot_every``, or the shorter down interval while the user hub is down and an
+        account is hot (the ledger is read only then)."""
+        if self._stream_up():
+            return hot_every
+        ids = self._accounts()
+        hot = sum(self._ledger(i).hot for i in ids)
+        if not hot:
+            return hot_every
+        return min(
+            hot_every, intervals(hot, len(ids) - hot, share=self._share, hot_min=DOWN_HOT_MIN)[0]
+        )
 
     async def sweep(self, *, cold: bool) -> float:
         """One cycle (cold accounts included when ``cold``); returns the hot interval."""
+        down = not self._stream_up()
         ids = self._accounts()
         seen = {i: self._ledger(i) for i in ids}
         hot = [i for i in ids if seen[i].hot]
@@ -138,13 +167,15 @@ class Sweeper:
             return hot_every
         suspects = {i for i in ids if differences(seen[i], *found(i))}
         if suspects:
-            await self._sleep(CONFIRM_AFTER)
-            try:
-                again = await self._read(sorted(suspects))
-            except Exception as exc:
-                _log.warning("reconciliation sweep: confirming read failed (%s)", exc)
-                self._failed(exc)
-                return hot_every
+            again = found  # a stream that is down cannot be a moment behind: no second read
+            if not down:
+                await self._sleep(CONFIRM_AFTER)
+                try:
+                    again = await self._read(sorted(suspects))
+                except Exception as exc:
+                    _log.warning("reconciliation sweep: confirming read failed (%s)", exc)
+                    self._failed(exc)
+                    return hot_every
             missed = {}
             for i in sorted(suspects):
                 diff = differences(self._ledger(i), *again(i))
@@ -152,7 +183,7 @@ class Sweeper:
                     missed[i] = "; ".join(diff)
             for account_id, why in missed.items():
                 self._resync(account_id, why)
-            if missed:
+            if missed and not down:  # a hub that is down reconnects by itself
                 self._reconnect(f"missed events on {len(missed)} account(s)")
         self.sweeps += 1
         self.failing = self.failing_since = None
