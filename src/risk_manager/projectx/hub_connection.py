@@ -251,8 +251,9 @@ class HubConnection:
                 reason = f"unexpected {_describe(exc)}"  # type only: its text may hold the URL
             # Only time connected counts: a connect, handshake or subscription that hung for
             # healthy_after seconds is no healthy connection.
-            up = self._monotonic() - self.connected_at if self.connects > connects else 0.0
-            self.failures = 0 if up >= self._healthy_after else self.failures + 1
+            was_up = self.connects > connects
+            healthy = was_up and self._monotonic() - self.connected_at >= self._healthy_after
+            self.failures = 0 if healthy else self.failures + 1
             await self._back_off(reason)
 
     async def _back_off(self, reason: str) -> None:
