@@ -1,6 +1,9 @@
 """Runs a fidelity driver (``drivers/*_driver.py``) under its client's own venv against a
 simulator in a child process, and turns its JSON lines into one pytest test per step.
 
+The simulator runs with its defaults (switches off, so the run trades at any hour); a driver
+that checks closed hours also gets a second simulator started with ``--trading-hours``.
+
 The venvs are built by ``make fidelity`` (``.venv-fidelity/<client>``, from the pinned
 ``requirements/<client>.txt``); without one the tests are skipped with the reason printed, and
 fail under CI (``CI`` set), where ``.ci/run`` builds them.
@@ -9,11 +12,11 @@ fail under CI (``CI`` set), where ``.ci/run`` builds them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,32 +51,6 @@ class DriverRun:
     output_tail: str = field(repr=False)
 
 
-@dataclass(frozen=True)
-class Known:
-    """A step failing for a difference issue 11 lists (item ``item``), recognised by ``error``
-    (a regex on the step's error); it must start passing once that item lands."""
-
-    item: int
-    what: str
-    error: str
-
-
-# A step's known failures: one entry, or several when it may fail for either of two items
-# (e.g. a step that needs item 1 to connect and item 5 to pass).
-KnownFailures = Mapping[str, Known | tuple[Known, ...]]
-
-
-def _entries(known: KnownFailures, name: str) -> tuple[Known, ...]:
-    entry = known.get(name)
-    if entry is None:
-        return ()
-    return entry if isinstance(entry, tuple) else (entry,)
-
-
-class ExpectedFailure(Exception):
-    """A step failed exactly as its :class:`Known` entry says (the strict xfail's exception)."""
-
-
 def client_python(client: str) -> Path:
     """The interpreter of ``client``'s venv; skip (fail under CI) when it is not built."""
     python = VENVS / client / "bin" / "python"
@@ -94,20 +71,24 @@ def pinned_version(client: str) -> str:
     return match.group(1)
 
 
-def run_driver(client: str, driver: str) -> DriverRun:
+def run_driver(client: str, driver: str, *, trading_hours: bool = False) -> DriverRun:
     """Start a simulator (its default credentials, one account), run ``driver`` under
-    ``client``'s venv against it, and collect the steps it reported."""
-    return asyncio.run(_run(client_python(client), DRIVERS / driver))
+    ``client``'s venv against it, and collect the steps it reported. With ``trading_hours``
+    a second simulator runs with ``--trading-hours`` (same credentials and account), its URL
+    given to the driver as ``"tradingHoursUrl"``."""
+    return asyncio.run(_run(client_python(client), DRIVERS / driver, trading_hours))
 
 
-async def _run(python: Path, driver: Path) -> DriverRun:
+async def _run(python: Path, driver: Path, trading_hours: bool) -> DriverRun:
     settings = SimSettings()
     with tempfile.TemporaryDirectory(prefix="fidelity-") as scratch:
         report = Path(scratch) / "steps.jsonl"
         # The simulator's default credentials (project-x-py's quick start checks the key's
         # length), given as flags so the child surely accepts exactly these.
         flags = ["--username", settings.username, "--api-key", settings.api_key]
-        async with spawned_sim((f"{ACCOUNT}=50000",), extra=flags) as sim:
+        accounts = (f"{ACCOUNT}=50000",)
+        async with contextlib.AsyncExitStack() as stack:
+            sim = await stack.enter_async_context(spawned_sim(accounts, extra=flags))
             config = {
                 "url": sim.url,
                 "username": settings.username,
@@ -115,6 +96,9 @@ async def _run(python: Path, driver: Path) -> DriverRun:
                 "account": ACCOUNT,
                 "report": str(report),
             }
+            if trading_hours:
+                hours = spawned_sim(accounts, extra=[*flags, "--trading-hours"])
+                config["tradingHoursUrl"] = (await stack.enter_async_context(hours)).url
             proc = await asyncio.create_subprocess_exec(
                 str(python),
                 str(driver),
@@ -140,32 +124,14 @@ async def _run(python: Path, driver: Path) -> DriverRun:
     return DriverRun(steps, proc.returncode, "\n".join(tail))
 
 
-def step_params(steps: list[str], known: KnownFailures) -> list[Any]:
-    """``steps`` as pytest params, the ``known`` ones strict expected failures."""
-    params = []
-    for name in steps:
-        entries = _entries(known, name)
-        marks = []
-        if entries:
-            reason = "; ".join(f"issue 11 item {e.item}: {e.what}" for e in entries)
-            marks.append(pytest.mark.xfail(strict=True, raises=ExpectedFailure, reason=reason))
-        params.append(pytest.param(name, marks=marks, id=name))
-    return params
-
-
-def expect_step(run: DriverRun, name: str, known: KnownFailures) -> None:
-    """Assert that step ``name`` passed; a ``known`` step's failure must be the listed one
-    (:class:`ExpectedFailure`), any other failure is an AssertionError naming the error."""
+def expect_step(run: DriverRun, name: str) -> None:
+    """Assert that step ``name`` was reported and passed; a failure names the step's error
+    (the client's exception and where in its code) and its detail."""
     result = run.steps.get(name)
     assert result is not None, (
         f"the driver never reported {name} (exit {run.exit_code}):\n{run.output_tail}"
     )
-    if result.ok:
-        return
-    for entry in _entries(known, name):
-        if re.search(entry.error, result.error or ""):
-            raise ExpectedFailure(f"{name} (issue 11 item {entry.item}): {result.error}")
-    raise AssertionError(f"{name}: {result.error}\ndetail: {json.dumps(result.detail)[:2000]}")
+    assert result.ok, f"{name}: {result.error}\ndetail: {json.dumps(result.detail)[:2000]}"
 
 
 def expect_complete(run: DriverRun, steps: list[str], client: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .runner import DriverRun, Known, expect_complete, expect_step, run_driver, step_params
+from .runner import DriverRun, expect_complete, expect_step, run_driver
 
 CLIENT = "project-x-py"
 STEPS = [
@@ -44,40 +44,17 @@ STEPS = [
     "rest.relogin_after_expiry",
     "rest.logout",
 ]
-KNOWN = {
-    "rest.quickstart_from_env": Known(
-        11,
-        "the default API key is shorter than the 10 characters ProjectX.from_env checks",
-        "Invalid PROJECT_X_API_KEY format",
-    ),
-    "rest.ping": Known(2, "Status/ping answers text/plain pong, not JSON", "Failed to parse JSON"),
-    "rest.bars_closed_hours": Known(
-        8, "minute bars served for a Saturday", "minute bars for a Saturday"
-    ),
-    "rest.live_flag": Known(
-        6, "live=True lists contracts to a simulated account", "live=True lists"
-    ),
-    "hub.depth": Known(
-        4, "no GatewayDepth after SubscribeContractMarketDepth", "no matching market_depth"
-    ),
-    "suite.order_v2_query": Known(
-        3, "Order/v2/query answers 404", "Resource not found: /Order/v2/query"
-    ),
-    "suite.orderbook_depth": Known(
-        4, "no GatewayDepth, so the OrderBook stays empty", "bid levels in the suite's OrderBook"
-    ),
-}
 
 
 @pytest.fixture(scope="module")
 def run() -> DriverRun:
-    return run_driver(CLIENT, "project_x_py_driver.py")
+    return run_driver(CLIENT, "project_x_py_driver.py", trading_hours=True)
 
 
 def test_driver_ran_every_step_on_the_pinned_version(run: DriverRun) -> None:
     expect_complete(run, STEPS, CLIENT)
 
 
-@pytest.mark.parametrize("step", step_params(STEPS, KNOWN))
+@pytest.mark.parametrize("step", STEPS)
 def test_step(run: DriverRun, step: str) -> None:
-    expect_step(run, step, KNOWN)
+    expect_step(run, step)

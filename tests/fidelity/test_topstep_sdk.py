@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .runner import DriverRun, Known, expect_complete, expect_step, run_driver, step_params
+from .runner import DriverRun, expect_complete, expect_step, run_driver
 
 CLIENT = "topstep-sdk"
 STEPS = [
@@ -42,34 +42,17 @@ STEPS = [
     "hub.reconnect",
     "rest.relogin_after_expiry",
 ]
-KNOWN = {
-    "rest.bars_closed_hours": Known(
-        8, "minute bars served for a Saturday", "minute bars for a Saturday"
-    ),
-    "rest.live_flag": Known(
-        6, "live=True lists contracts and serves bars to a simulated account", "live=True lists"
-    ),
-    "rest.bracket_wrong_sign": Known(
-        7, "wrong-signed bracket ticks are normalised, not refused", "bracket ticks were accepted"
-    ),
-    "hub.depth": Known(
-        4, "no GatewayDepth after SubscribeContractMarketDepth", "no matching depth"
-    ),
-    "rest.order_v2_query": Known(
-        3, "Order/v2/query answers 404", r"NotFoundError: POST /api/Order/v2/query"
-    ),
-}
 
 
 @pytest.fixture(scope="module")
 def run() -> DriverRun:
-    return run_driver(CLIENT, "topstep_sdk_driver.py")
+    return run_driver(CLIENT, "topstep_sdk_driver.py", trading_hours=True)
 
 
 def test_driver_ran_every_step_on_the_pinned_version(run: DriverRun) -> None:
     expect_complete(run, STEPS, CLIENT)
 
 
-@pytest.mark.parametrize("step", step_params(STEPS, KNOWN))
+@pytest.mark.parametrize("step", STEPS)
 def test_step(run: DriverRun, step: str) -> None:
-    expect_step(run, step, KNOWN)
+    expect_step(run, step)

@@ -238,6 +238,13 @@ def last_saturday(now: datetime) -> tuple[datetime, datetime]:
     return day, day.replace(hour=18)
 
 
+def weekdays_before(saturday: datetime) -> tuple[datetime, datetime]:
+    """Monday to Friday 06:00 UTC of the week ending on ``saturday`` (a :func:`last_saturday`
+    start): CME futures trade most of it whatever the holidays, so a gateway keeping to the
+    trading hours has bars there (what shows its empty Saturday is the hours at work)."""
+    return saturday - timedelta(days=5), saturday - timedelta(days=1)
+
+
 def config() -> dict[str, Any]:
     """The driver's configuration: the JSON object given as the first argument."""
     parsed: dict[str, Any] = json.loads(sys.argv[1])

@@ -1,10 +1,11 @@
 """topstep-sdk driving the simulator the way a trading bot would: REST, both hubs, reconnect.
 
 Run by ``tests/fidelity/test_topstep_sdk.py`` under topstep-sdk's own venv:
-``python topstep_sdk_driver.py '{"url": ..., "username": ..., "apiKey": ..., "account": ...,
-"report": ...}'``. Writes one JSON line per step to ``report`` (see ``harness.py``). Only the
-client's public API is used; where the client itself is wrong, the step works around it and
-says so in a comment naming the code.
+``python topstep_sdk_driver.py '{"url": ..., "tradingHoursUrl": ..., "username": ...,
+"apiKey": ..., "account": ..., "report": ...}'`` (``tradingHoursUrl``: a second simulator,
+started with ``--trading-hours``, for the closed-hours step). Writes one JSON line per step
+to ``report`` (see ``harness.py``). Only the client's public API is used; where the client
+itself is wrong, the step works around it and says so in a comment naming the code.
 """
 
 from __future__ import annotations
@@ -15,7 +16,17 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from harness import Events, Sim, StepFailed, Steps, check, config, eventually, last_saturday
+from harness import (
+    Events,
+    Sim,
+    StepFailed,
+    Steps,
+    check,
+    config,
+    eventually,
+    last_saturday,
+    weekdays_before,
+)
 from topstep_sdk import (
     AggregateBarUnit,
     APIError,
@@ -38,16 +49,7 @@ async def main() -> None:
     steps = Steps(cfg.get("report"))
     events = Events()
     started = datetime.now(UTC) - timedelta(seconds=5)
-    client = AsyncTopstepClient(
-        Config(
-            username=cfg["username"],
-            api_key=cfg["apiKey"],
-            rest_base_url=url,
-            user_hub_url=f"{url}/hubs/user",
-            market_hub_url=f"{url}/hubs/market",
-            max_retries=1,
-        )
-    )
+    client = client_at(url, cfg)
     user_hub = client.user_hub()
     market_hub = client.market_hub()
     ctx: dict[str, Any] = {}
@@ -109,18 +111,35 @@ async def main() -> None:
         check(all(a.t > b.t for a, b in itertools.pairwise(got)), "not newest first")
 
     async def bars_closed_hours(detail: dict[str, Any]) -> None:
-        start, end = last_saturday(datetime.now(UTC))
-        got = await client.history.retrieve_bars(
-            ctx["contract"],
-            unit=AggregateBarUnit.MINUTE,
-            unit_number=1,
-            start_time=start,
-            end_time=end,
-            limit=1000,
-        )
-        detail["window"] = [start.isoformat(), end.isoformat()]
-        detail["bars"] = len(got)
-        check(not got, f"{len(got)} minute bars for a Saturday, when CME is closed")
+        # Against the simulator started with --trading-hours: the run's own keeps that switch
+        # off (its default) so that its orders fill at any hour, weekends included.
+        hours = client_at(cfg["tradingHoursUrl"], cfg)
+        try:
+            await hours.authenticate()
+            start, end = last_saturday(datetime.now(UTC))
+            got = await hours.history.retrieve_bars(
+                ctx["contract"],
+                unit=AggregateBarUnit.MINUTE,
+                unit_number=1,
+                start_time=start,
+                end_time=end,
+                limit=1000,
+            )
+            detail["saturday"] = [start.isoformat(), end.isoformat(), len(got)]
+            check(not got, f"{len(got)} minute bars for a Saturday, when CME is closed")
+            monday, friday = weekdays_before(start)
+            got = await hours.history.retrieve_bars(
+                ctx["contract"],
+                unit=AggregateBarUnit.HOUR,
+                unit_number=1,
+                start_time=monday,
+                end_time=friday,
+                limit=1000,
+            )
+            detail["weekdays"] = [monday.isoformat(), friday.isoformat(), len(got)]
+            check(got, "no hourly bars for the weekdays before it either")
+        finally:
+            await hours.aclose()
 
     async def live_flag(detail: dict[str, Any]) -> None:
         # topstep-sdk's ContractResource and HistoryResource docs: a simulated (practice or
@@ -475,6 +494,20 @@ async def main() -> None:
         await user_hub.stop()
         await market_hub.stop()
         await client.aclose()
+
+
+def client_at(url: str, cfg: dict[str, Any]) -> AsyncTopstepClient:
+    """topstep-sdk's client for the simulator at ``url`` (REST and both hubs), one retry."""
+    return AsyncTopstepClient(
+        Config(
+            username=cfg["username"],
+            api_key=cfg["apiKey"],
+            rest_base_url=url,
+            user_hub_url=f"{url}/hubs/user",
+            market_hub_url=f"{url}/hubs/market",
+            max_retries=1,
+        )
+    )
 
 
 async def _flat(client: AsyncTopstepClient, account: int, contract: str) -> bool:
