@@ -159,6 +159,7 @@ class FakeHubServer:
     ping_every: float | None = None
     fail_targets: set[str] = field(default_factory=set)
     stall_handshake: bool = False  # accept the socket, never answer the handshake
+    handshake_frames: tuple[str, ...] = ("{}\x1e",)  # the handshake reply, frame by frame
     sockets: dict[str, list[web.WebSocketResponse]] = field(default_factory=dict)
     invocations: list[tuple[str, int, str, list[Any]]] = field(default_factory=list)
     tokens_seen: list[tuple[str, str]] = field(default_factory=list)
@@ -182,6 +183,12 @@ class FakeHubServer:
         for ws in self.sockets.get(hub, []):
             if not ws.closed:
                 await ws.send_str(record)
+
+    async def send_raw(self, hub: str, frame: str) -> None:
+        """``frame`` as one WebSocket text frame, as given (a part of a record, several...)."""
+        for ws in self.sockets.get(hub, []):
+            if not ws.closed:
+                await ws.send_str(frame)
 
     async def drop(self, hub: str) -> None:
         for ws in self.sockets.get(hub, []):
@@ -207,7 +214,8 @@ class FakeHubServer:
         if first.type is not web.WSMsgType.TEXT or '"protocol"' not in first.data:
             await ws.close()
             return ws
-        await ws.send_str("{}\x1e")
+        for frame in self.handshake_frames:
+            await ws.send_str(frame)
         if self.ping_every is not None:
             pinger = asyncio.create_task(self._ping(ws, self.ping_every))
         try:

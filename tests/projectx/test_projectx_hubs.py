@@ -306,3 +306,30 @@ async def test_full_event_queue_forces_a_reconnect(hub_server: FakeHubServer) ->
         await hub_server.send("user", "GatewayUserTrade", [{"action": 0, "data": {}}])
         await eventually(lambda: hub.connects == 2)
     assert queue.get_nowait().target == "GatewayUserOrder"
+
+
+async def test_a_record_split_across_frames_is_read_whole_without_a_reconnect(
+    hub_server: FakeHubServer,
+) -> None:
+    """The protocol frames records, not WebSocket messages (API doc §9): a record may end in a
+    later frame, the handshake reply too. Before the shared framing the client took the first
+    half for a record that is not JSON and dropped the connection."""
+    hub_server.handshake_frames = ("{", '}\x1e{"type":1,"target":"GatewayUserAccount","argu')
+    received: list[HubMessage] = []
+    async with UserHub(
+        hub_server.hub_url("user"), FakeTokens(), received.append, stale_after=30, **FAST
+    ) as hub:
+        await asyncio.wait_for(hub.connected.wait(), 5)
+        await hub_server.send_raw("user", 'ments":[{"action":1,"data":{"id":1}}]}\x1e')
+        order = '{"type":1,"target":"GatewayUserOrder","arguments":[{"action":0,"data":{"id":2}}]}'
+        trade = '{"type":1,"target":"GatewayUserTrade","arguments":[{"action":0,"data":{"id":3}}]}'
+        await hub_server.send_raw("user", order + "\x1e" + trade[:30])
+        await hub_server.send_raw("user", trade[30:60])
+        await hub_server.send_raw("user", trade[60:] + "\x1e")
+        await eventually(lambda: len(received) == 3)
+        assert hub.connects == 1 and hub.attempts == 1
+    assert [(m.target, m.arguments[0]["data"]["id"]) for m in received] == [
+        ("GatewayUserAccount", 1),
+        ("GatewayUserOrder", 2),
+        ("GatewayUserTrade", 3),
+    ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -14,12 +15,12 @@ from px_fakes import FakeGateway, Reply, ok
 from risk_manager.domain.enums import OrderSide, OrderType
 from risk_manager.domain.errors import RetryLater
 from risk_manager.domain.events import TradeEvent
-from risk_manager.projectx import hub_protocol
 from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.mapping import decode_user
 from risk_manager.projectx.wire_faults import WireFaults
 from risk_manager.projectx.wire_values import Fault, WireError
 from risk_manager.runtime.metrics import Metrics
+from risk_manager.signalr import RECORD_SEPARATOR, RecordBuffer, parse_object
 
 AT = datetime(2026, 5, 6, 13, 36, 4, tzinfo=UTC)
 POSITION = {"id": 5, "accountId": 1, "contractId": "C", "type": 1, "size": 2, "averagePrice": 10}
@@ -90,9 +91,10 @@ def test_a_nan_literal_in_a_hub_frame_rejects_that_record_only() -> None:
         '{"action":0,"data":' + trade.format(id=i, pnl=pnl) + "}"
         for i, pnl in ((1, "-10.5"), (2, "NaN"), (3, "Infinity"), (4, "-Infinity"), (5, "0.0"))
     )
-    (message,) = hub_protocol.decode(
-        f'{{"type":1,"target":"GatewayUserTrade","arguments":[{records}]}}{hub_protocol.RS}'
+    (text,) = RecordBuffer(1 << 20).feed(
+        f'{{"type":1,"target":"GatewayUserTrade","arguments":[{records}]}}{RECORD_SEPARATOR}'
     )
+    message = parse_object(text, parse_float=Decimal)
     decoded = decode_user(message["target"], message["arguments"], AT)
     trades = [e.trade for e in decoded.events if isinstance(e, TradeEvent)]
     assert [(t.id, t.profit_and_loss) for t in trades] == [(1, -10.5), (5, 0)]

@@ -1,34 +1,13 @@
-"""The SignalR JSON protocol helpers, and the once-per-publish encoding of events."""
+"""The simulator's side of the SignalR JSON protocol: handshake, record checks, encoding."""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from risk_manager.sim.signalr_protocol import (
-    ProtocolError,
-    RecordBuffer,
-    encode_record,
-    handshake_error,
-    parse_record,
-)
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
-    max_leaves=10,
-)
-
-
-@given(st.lists(st.dictionaries(st.text(), json_values, max_size=4), max_size=5))
-def test_records_joined_in_one_frame_split_back_unchanged(messages: list[dict[str, Any]]) -> None:
-    frame = "".join(encode_record(m) for m in messages)
-    assert [json.loads(r) for r in RecordBuffer(len(frame)).feed(frame)] == messages
+from risk_manager.signalr import ProtocolError
+from risk_manager.sim.signalr_protocol import encode_record, handshake_error, parse_record
 
 
 def test_encode_record_writes_decimals_as_json_numbers_and_refuses_other_objects() -> None:
@@ -60,18 +39,6 @@ def test_handshake_error(record: str, error: str | None) -> None:
         assert result is None
     else:
         assert result is not None and error in result
-
-
-def test_record_buffer_joins_records_split_across_frames() -> None:
-    inbox = RecordBuffer(max_chars=100)
-    assert inbox.feed('{"protocol":"js') == []
-    assert inbox.feed('on","version":1}\x1e{"type":6}\x1e{"ty') == [
-        '{"protocol":"json","version":1}',
-        '{"type":6}',
-    ]
-    assert inbox.feed('pe":7}\x1e') == ['{"type":7}']
-    with pytest.raises(ProtocolError, match="longer than 100"):
-        inbox.feed("x" * 101)
 
 
 @pytest.mark.parametrize("record", ["[]", '{"type":"1"}', '{"target":"x"}', "{", '{"type":true}'])

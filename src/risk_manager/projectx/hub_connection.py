@@ -24,6 +24,7 @@ import random
 import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, NamedTuple, Protocol, Self
 
@@ -31,8 +32,16 @@ import aiohttp
 from yarl import URL
 
 from risk_manager.domain.errors import RiskManagerError
-from risk_manager.projectx import hub_protocol as hp
 from risk_manager.projectx.backoff import backoff_delay
+from risk_manager.signalr import (
+    HANDSHAKE_REQUEST,
+    PING_RECORD,
+    MessageType,
+    ProtocolError,
+    RecordBuffer,
+    invocation_record,
+    parse_object,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -194,7 +203,7 @@ class HubConnection:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[invocation_id] = future
         try:
-            await ws.send_str(hp.invocation(invocation_id, method, list(args)))
+            await ws.send_str(invocation_record(method, list(args), invocation_id))
             # asyncio.timeout, not wait_for, here and below: on 3.11 wait_for drops a cancel
             # that arrives with the result (gh-86296), and the hub would then never stop.
             async with asyncio.timeout(self._invoke_timeout):
@@ -295,7 +304,7 @@ class HubConnection:
         self._logged_out = False
         try:
             reason = await self._serve(ws)
-        except (hp.ProtocolError, TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
+        except (ProtocolError, TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
             return f"connection failed: {_describe(exc)}"
         finally:
             self._ws = None
@@ -327,19 +336,23 @@ class HubConnection:
         return reason
 
     async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> str:
-        await ws.send_str(hp.HANDSHAKE)
+        inbox = RecordBuffer(MAX_FRAME)  # one per socket: a record may span frames (§9)
+        await ws.send_str(HANDSHAKE_REQUEST)
+        records: list[str] = []
         async with asyncio.timeout(self._connect_timeout):
-            first = await ws.receive()
-        if first.type is not aiohttp.WSMsgType.TEXT:
-            return "closed during handshake"
-        reply, rest = hp.split_handshake(first.data)
+            while not records:
+                frame = await ws.receive()
+                if frame.type is not aiohttp.WSMsgType.TEXT:
+                    return "closed during handshake"
+                records = inbox.feed(frame.data)
+        reply = parse_object(records[0])
         if reply.get("error"):
             return f"handshake refused: {reply['error']}"
         self._ws = ws
         self.last_message_at = self._monotonic()
-        if (reason := self._dispatch(rest)) is not None:
+        if (reason := self._dispatch(records[1:])) is not None:
             return reason
-        reader = asyncio.create_task(self._read(ws), name=f"hub-{self.name}-reader")
+        reader = asyncio.create_task(self._read(ws, inbox), name=f"hub-{self.name}-reader")
         helpers = [
             asyncio.create_task(self._ping(ws), name=f"hub-{self.name}-ping"),
             asyncio.create_task(self._watchdog(), name=f"hub-{self.name}-watchdog"),
@@ -364,12 +377,12 @@ class HubConnection:
                 task.cancel()
             await asyncio.gather(reader, *helpers, return_exceptions=True)
 
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> str:
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse, inbox: RecordBuffer) -> str:
         async for msg in ws:
             if msg.type is aiohttp.WSMsgType.TEXT:
                 try:
-                    reason = self._dispatch(msg.data)
-                except hp.ProtocolError as exc:
+                    reason = self._dispatch(inbox.feed(msg.data))
+                except ProtocolError as exc:
                     return f"protocol error: {exc}"
                 if reason is not None:
                     return reason
@@ -377,14 +390,16 @@ class HubConnection:
                 return "socket error"
         return self._reconnect_reason or f"socket closed (code {ws.close_code})"
 
-    def _dispatch(self, frame: str) -> str | None:
-        """Handle every record of a frame; a reason string when the connection must end (the
-        server said Close, or logged the session out)."""
+    def _dispatch(self, records: list[str]) -> str | None:
+        """Handle the records a frame completed; a reason string when the connection must end
+        (the server said Close, or logged the session out). Numbers with a fraction become
+        ``Decimal``; raises ``ProtocolError`` for a record that is not a JSON object."""
         received_at = self._clock()
-        for record in hp.decode(frame):
+        # All parsed first, as before frames were buffered: a bad record delivers none of its batch.
+        for record in [parse_object(text, parse_float=Decimal) for text in records]:
             self.last_message_at = self._monotonic()
             kind = record.get("type")
-            if kind == hp.INVOCATION:
+            if kind == MessageType.INVOCATION:
                 target = record.get("target")
                 arguments = record.get("arguments")
                 if target == LOGOUT_TARGET:
@@ -392,11 +407,11 @@ class HubConnection:
                     return "gateway logged the session out (GatewayLogout)"
                 if isinstance(target, str) and isinstance(arguments, list):
                     self._deliver(HubMessage(self.name, target, arguments, received_at))
-            elif kind == hp.COMPLETION:
+            elif kind == MessageType.COMPLETION:
                 future = self._pending.get(str(record.get("invocationId")))
                 if future is not None and not future.done():
                     future.set_result(record)
-            elif kind == hp.CLOSE:
+            elif kind == MessageType.CLOSE:
                 return f"server closed: {record.get('error') or 'no error'}"
         return None
 
@@ -404,7 +419,7 @@ class HubConnection:
         while not ws.closed:
             await asyncio.sleep(self._ping_interval)
             with contextlib.suppress(ConnectionError, aiohttp.ClientError):
-                await ws.send_str(hp.PING_RECORD)
+                await ws.send_str(PING_RECORD)
 
     async def _watchdog(self) -> None:
         interval = min(1.0, self.stale_after / 4)

@@ -19,11 +19,11 @@ from typing import Any
 
 import aiohttp
 
+from risk_manager.signalr import HANDSHAKE_REQUEST, RecordBuffer, invocation_record
 from risk_manager.sim.hub_site import serving_hubs
 
 _TOKEN = "bench-token"  # noqa: S105 - a throwaway token for a loopback server
 _CONTRACT = "CON.F.US.EP.Z25"
-_RS = "\x1e"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +70,14 @@ class _Counter:
 async def _raw_subscriber(host: str, counter: _Counter, ready: asyncio.Event) -> None:
     url = f"ws://{host}/hubs/market?access_token={_TOKEN}"
     async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
-        await ws.send_str('{"protocol":"json","version":1}' + _RS)
+        await ws.send_str(HANDSHAKE_REQUEST)
         await ws.receive()  # {} handshake reply
-        subscribe = {"type": 1, "target": "SubscribeContractQuotes", "arguments": [_CONTRACT]}
-        await ws.send_str(json.dumps({**subscribe, "invocationId": "1"}) + _RS)
+        await ws.send_str(invocation_record("SubscribeContractQuotes", [_CONTRACT], "1"))
         await ws.receive()  # the Completion: subscribed
         ready.set()
+        inbox = RecordBuffer(1 << 20)
         async for msg in ws:
-            records = [json.loads(r) for r in msg.data.split(_RS) if r]
+            records = [json.loads(r) for r in inbox.feed(msg.data)]
             counter.add(sum(1 for r in records if r.get("target") == "GatewayQuote"))
 
 

@@ -6,7 +6,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from risk_manager.sim.signalr_protocol import MessageType
+from risk_manager.signalr import MessageType
 
 # method -> (subscription kind, argument type or None, subscribe?) per hub
 _METHODS: dict[str, dict[str, tuple[str, type | None, bool]]] = {

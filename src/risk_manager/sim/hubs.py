@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from risk_manager.signalr import PING_RECORD, MessageType, ProtocolError, RecordBuffer
 from risk_manager.sim.hub_connection import HubConnection
 from risk_manager.sim.hub_methods import (
     LOGOUT_TARGET,
@@ -35,11 +36,7 @@ from risk_manager.sim.hub_methods import (
 from risk_manager.sim.signalr_protocol import (
     ERROR_CLOSE_RECORD,
     HANDSHAKE_OK,
-    PING_RECORD,
     PLAIN_CLOSE_RECORD,
-    MessageType,
-    ProtocolError,
-    RecordBuffer,
     completion_record,
     handshake_error,
     handshake_error_record,

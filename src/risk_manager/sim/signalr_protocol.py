@@ -1,18 +1,19 @@
-"""The ASP.NET Core SignalR JSON hub protocol, server side: framing, handshake, message shapes.
+"""The ASP.NET Core SignalR JSON hub protocol, server side: handshake, close and message shapes.
 
-Pure functions only (no sockets). See projectx-gateway-api.md §9.
+Pure functions only (no sockets). The framing shared with the client (record separator,
+``RecordBuffer``, ``MessageType``, ``ProtocolError``) is :mod:`risk_manager.signalr`. See
+projectx-gateway-api.md §9.
 """
 
 from __future__ import annotations
 
 import json
 from decimal import Decimal
-from enum import IntEnum
 from typing import Any
 
+from risk_manager import signalr
+from risk_manager.signalr import RECORD_SEPARATOR, MessageType, ProtocolError, parse_object
 from risk_manager.sim.wire import num
-
-RECORD_SEPARATOR = "\x1e"
 
 # What ASP.NET says when it drops a connection; clients show "Server returned an error on close:
 # Connection closed with an error." (§12 item 5), so the simulator uses the same words.
@@ -21,22 +22,6 @@ CLOSE_ERROR_TEXT = "Connection closed with an error."
 # ASP.NET Core's JsonHubProtocol reports version 2 and its IsVersionSupported is
 # `version <= Version`: 0 (what signalrcore sends after a v0 negotiate) and 1 are accepted too.
 MAX_JSON_VERSION = 2
-
-
-class MessageType(IntEnum):
-    INVOCATION = 1
-    STREAM_ITEM = 2
-    COMPLETION = 3
-    STREAM_INVOCATION = 4
-    CANCEL_INVOCATION = 5
-    PING = 6
-    CLOSE = 7
-    ACK = 8
-    SEQUENCE = 9
-
-
-class ProtocolError(ValueError):
-    """A client sent something that is not a SignalR JSON message."""
 
 
 def _json_default(value: object) -> Any:
@@ -51,30 +36,15 @@ def _json_default(value: object) -> Any:
 
 
 def encode_record(message: dict[str, Any]) -> str:
-    """One JSON record, terminated by the record separator."""
-    return json.dumps(message, separators=(",", ":"), default=_json_default) + RECORD_SEPARATOR
+    """One JSON record, terminated by the record separator; ``Decimal`` values become numbers."""
+    return signalr.encode_record(message, default=_json_default)
 
 
 HANDSHAKE_OK = "{}" + RECORD_SEPARATOR
-PING_RECORD = encode_record({"type": MessageType.PING})
 PLAIN_CLOSE_RECORD = encode_record({"type": MessageType.CLOSE})
 ERROR_CLOSE_RECORD = encode_record(
     {"type": MessageType.CLOSE, "error": CLOSE_ERROR_TEXT, "allowReconnect": True}
 )
-
-
-class RecordBuffer:
-    """Collects a client's text into whole records; a record may span WebSocket frames."""
-
-    def __init__(self, max_chars: int) -> None:
-        self._max_chars = max_chars
-        self._partial = ""
-
-    def feed(self, text: str) -> list[str]:
-        *complete, self._partial = (self._partial + text).split(RECORD_SEPARATOR)
-        if len(self._partial) > self._max_chars:
-            raise ProtocolError(f"a record is longer than {self._max_chars} characters")
-        return [record for record in complete if record.strip()]
 
 
 def handshake_error(record: str) -> str | None:
@@ -102,16 +72,13 @@ def handshake_error_record(error: str) -> str:
 
 
 def parse_record(record: str) -> dict[str, Any]:
-    """One incoming record as a dict with an int `type`; unknown fields are kept (and ignored)."""
-    try:
-        message = json.loads(record)
-    except ValueError as exc:
-        raise ProtocolError(f"record is not valid JSON: {record[:80]!r}") from exc
-    if not isinstance(message, dict):
-        raise ProtocolError(f"record is not a JSON object: {record[:80]!r}")
+    """One incoming record as a dict with an int `type`; unknown fields are kept (and ignored).
+
+    Raises :class:`ProtocolError` for a record that is not a JSON object with an integer type."""
+    message = parse_object(record)
     kind = message.get("type")
     if isinstance(kind, bool) or not isinstance(kind, int):
-        raise ProtocolError(f"record has no integer 'type': {record[:80]!r}")
+        raise ProtocolError("hub record has no integer 'type'")
     return message
 
 
@@ -124,4 +91,4 @@ def completion_record(invocation_id: str, error: str | None = None) -> str:
 
 def invocation_record(target: str, arguments: list[Any]) -> str:
     """A server→client event; never carries an invocationId (§9.4)."""
-    return encode_record({"type": MessageType.INVOCATION, "target": target, "arguments": arguments})
+    return signalr.invocation_record(target, arguments, default=_json_default)
