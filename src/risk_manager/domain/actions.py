@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, assert_never
 
 from risk_manager.domain.enums import OrderSide, OrderType
 from risk_manager.domain.locks import LockKind
@@ -117,25 +117,30 @@ def action_to_dict(action: AnyAction) -> dict[str, object]:
         "kind": action.kind,
         "reason": action.reason,
     }
-    if isinstance(action, ClosePosition):
-        out |= {"contract_id": action.contract_id, "size": action.size}
-        if action.keep is not None:
-            out["keep"] = action.keep
-    elif isinstance(action, CancelOrder):
-        out |= {"order_id": action.order_id}
-    elif isinstance(action, LockAccount):
-        out |= {"until": _iso(action.until), "lock_kind": action.lock_kind.value}
-    elif isinstance(action, Alert):
-        out |= {"severity": action.severity.value}
-    elif isinstance(action, PlaceOrder):
-        out |= {
-            "contract_id": action.contract_id,
-            "side": "buy" if action.side is OrderSide.BID else "sell",
-            "type": action.type.name.lower(),
-            "size": action.size,
-            "price": None if action.price is None else str(action.price),
-            "custom_tag": action.custom_tag,
-        }
-    elif isinstance(action, ModifyOrder):
-        out |= {"order_id": action.order_id, "price": str(action.price)}
+    match action:
+        case ClosePosition():
+            out |= {"contract_id": action.contract_id, "size": action.size}
+            if action.keep is not None:
+                out["keep"] = action.keep
+        case CancelOrder():
+            out |= {"order_id": action.order_id}
+        case LockAccount():
+            out |= {"until": _iso(action.until), "lock_kind": action.lock_kind.value}
+        case Alert():
+            out |= {"severity": action.severity.value}
+        case PlaceOrder():
+            out |= {
+                "contract_id": action.contract_id,
+                "side": "buy" if action.side is OrderSide.BID else "sell",
+                "type": action.type.name.lower(),
+                "size": action.size,
+                "price": None if action.price is None else str(action.price),
+                "custom_tag": action.custom_tag,
+            }
+        case ModifyOrder():
+            out |= {"order_id": action.order_id, "price": str(action.price)}
+        case Flatten():
+            pass  # no fields of its own
+        case _:
+            assert_never(action)
     return out

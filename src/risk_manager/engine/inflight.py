@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import assert_never
 
 from risk_manager.domain.actions import (
     Alert,
@@ -19,6 +20,7 @@ from risk_manager.domain.actions import (
     CancelOrder,
     ClosePosition,
     Flatten,
+    LockAccount,
     ModifyOrder,
     PlaceOrder,
     Severity,
@@ -32,17 +34,21 @@ ESCALATED_EVERY = timedelta(seconds=10)  # re-proposal pace once escalated to th
 
 def cause_key(action: AnyAction) -> Key | None:
     """What an action is about; None for actions that are not tracked (locks, alerts)."""
-    if isinstance(action, Flatten):
-        return ("flatten", action.account_id, action.rule)
-    if isinstance(action, ClosePosition):
-        return ("close", action.account_id, action.contract_id)
-    if isinstance(action, CancelOrder):
-        return ("cancel", action.account_id, action.order_id)
-    if isinstance(action, PlaceOrder):
-        return ("place", action.account_id, action.custom_tag)
-    if isinstance(action, ModifyOrder):
-        return ("modify", action.account_id, action.order_id, action.price)
-    return None
+    match action:
+        case Flatten():
+            return ("flatten", action.account_id, action.rule)
+        case ClosePosition():
+            return ("close", action.account_id, action.contract_id)
+        case CancelOrder():
+            return ("cancel", action.account_id, action.order_id)
+        case PlaceOrder():
+            return ("place", action.account_id, action.custom_tag)
+        case ModifyOrder():
+            return ("modify", action.account_id, action.order_id, action.price)
+        case LockAccount() | Alert():
+            return None
+        case _:
+            assert_never(action)
 
 
 @dataclass(slots=True)
@@ -59,24 +65,28 @@ class InFlight:
 
 def is_done(flight: InFlight, ledger: Ledger) -> bool:
     a = flight.action
-    if isinstance(a, Flatten):
-        if flight.targets is None:
-            return not ledger.positions and not ledger.trader_orders()
-        cids, order_ids = flight.targets
-        return not any(c in ledger.positions for c in cids) and not any(
-            o in ledger.orders for o in order_ids
-        )
-    if isinstance(a, ClosePosition):
-        p = ledger.positions.get(a.contract_id)
-        return p is None or (flight.expect_size is not None and p.size <= flight.expect_size)
-    if isinstance(a, CancelOrder):
-        return a.order_id not in ledger.orders
-    if isinstance(a, PlaceOrder):
-        return a.custom_tag in ledger.tags_seen
-    if isinstance(a, ModifyOrder):
-        o = ledger.orders.get(a.order_id)
-        return o is None or a.price in (o.stop_price, o.limit_price)
-    return True
+    match a:
+        case Flatten():
+            if flight.targets is None:
+                return not ledger.positions and not ledger.trader_orders()
+            cids, order_ids = flight.targets
+            return not any(c in ledger.positions for c in cids) and not any(
+                o in ledger.orders for o in order_ids
+            )
+        case ClosePosition():
+            p = ledger.positions.get(a.contract_id)
+            return p is None or (flight.expect_size is not None and p.size <= flight.expect_size)
+        case CancelOrder():
+            return a.order_id not in ledger.orders
+        case PlaceOrder():
+            return a.custom_tag in ledger.tags_seen
+        case ModifyOrder():
+            o = ledger.orders.get(a.order_id)
+            return o is None or a.price in (o.stop_price, o.limit_price)
+        case LockAccount() | Alert():  # never tracked (cause_key is None)
+            return True
+        case _:
+            assert_never(a)
 
 
 class InFlightBook:

@@ -16,9 +16,20 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, assert_never
 
-from risk_manager.domain.actions import Alert, AnyAction, LockAccount, Severity, action_to_dict
+from risk_manager.domain.actions import (
+    Alert,
+    AnyAction,
+    CancelOrder,
+    ClosePosition,
+    Flatten,
+    LockAccount,
+    ModifyOrder,
+    PlaceOrder,
+    Severity,
+    action_to_dict,
+)
 from risk_manager.domain.errors import AuthenticationFailed
 from risk_manager.domain.events import (
     AccountEvent,
@@ -193,17 +204,20 @@ class AccountActor:
                 await durable.soon(self._persist_lock, action, what=f"the {action.rule} lock")
         book: Book | None = None
         for action in actions:
-            if isinstance(action, LockAccount):
-                continue
-            if isinstance(action, Alert):
-                if action.cause is not None and self._moot(action.cause):
-                    self._hold(action)
-                else:  # never awaited: the actions after it must not wait on its record
-                    self._raise(action, now)
-                continue
-            if book is None:
-                book = self._book(now)
-            self.enforcer.submit(action, book)
+            match action:
+                case LockAccount():
+                    pass  # persisted above; the engine enforces it
+                case Alert():
+                    if action.cause is not None and self._moot(action.cause):
+                        self._hold(action)
+                    else:  # never awaited: the actions after it must not wait on its record
+                        self._raise(action, now)
+                case Flatten() | ClosePosition() | CancelOrder() | PlaceOrder() | ModifyOrder():
+                    if book is None:
+                        book = self._book(now)
+                    self.enforcer.submit(action, book)
+                case _:
+                    assert_never(action)
 
     def on_outcome(self, action: AnyAction, outcome: JournalOutcome, detail: str) -> None:
         """Enforcer callback: a refusal goes back to the engine (re-propose or escalate)."""

@@ -27,13 +27,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, assert_never
 
 from risk_manager.domain.actions import (
+    Alert,
     AnyAction,
     CancelOrder,
     ClosePosition,
     Flatten,
+    LockAccount,
     ModifyOrder,
     PlaceOrder,
     action_to_dict,
@@ -137,11 +139,18 @@ _ALREADY_GONE = {
 
 def _sends_on_book(action: AnyAction, book: Book) -> bool:
     """Whether a first attempt (no broker read) sends a request: ``_send``'s book checks."""
-    if isinstance(action, Flatten):
-        return any(o.is_cancellable for o in book.orders) or any(p.size > 0 for p in book.positions)
-    if isinstance(action, ClosePosition):
-        return any(p.contract_id == action.contract_id and p.size > 0 for p in book.positions)
-    return isinstance(action, CancelOrder | PlaceOrder | ModifyOrder)
+    match action:
+        case Flatten():
+            orders = any(o.is_cancellable for o in book.orders)
+            return orders or any(p.size > 0 for p in book.positions)
+        case ClosePosition():
+            return any(p.contract_id == action.contract_id and p.size > 0 for p in book.positions)
+        case CancelOrder() | PlaceOrder() | ModifyOrder():
+            return True
+        case LockAccount() | Alert():
+            return False
+        case _:
+            assert_never(action)
 
 
 class Enforcer:
@@ -366,70 +375,99 @@ class Enforcer:
     ) -> Outcome:
         acct = action.account_id
         cause = _cause(action)
-        if isinstance(action, Flatten):
-            return await self._flatten(acct, book, read_first=read_first, entry=entry, cause=cause)
-        if isinstance(action, ClosePosition):
-            positions, as_of = book.positions, book.made
-            if read_first:
-                as_of = time.monotonic()
-                positions = await self._broker.search_open_positions(acct)
-            if not any(p.contract_id == action.contract_id and p.size > 0 for p in positions):
-                return JournalOutcome.CONFIRMED, "already flat: nothing to close"
-            if action.unless_stop and await self._stop_working(acct, action.contract_id):
-                return JournalOutcome.CONFIRMED, "a working stop found at the broker: not closed"
-            self._said(cause, True)
-            return await self._close(
-                acct, action.contract_id, action.size, action.keep, positions, as_of, entry
-            )
-        if isinstance(action, CancelOrder):
-            if read_first:
-                open_ids = {o.id for o in await self._broker.search_open_orders(acct)}
-                if action.order_id not in open_ids:
-                    return JournalOutcome.CONFIRMED, "order no longer working"
-            self._said(cause, True)
-            await self._mark_sent(entry, f"cancel {action.order_id}")
-            return await self._cancel(acct, action.order_id)
-        if isinstance(action, PlaceOrder):
-            if read_first:
-                tags = {o.custom_tag for o in await self._broker.search_open_orders(acct)}
-                if action.custom_tag in tags:
-                    return JournalOutcome.CONFIRMED, "order already working"
-            self._said(cause, True)
-            await self._mark_sent(entry, f"place {action.custom_tag}")
-            is_stop = action.type in (OrderType.STOP, OrderType.TRAILING_STOP)
-            try:
-                order_id = await self._broker.place_order(
-                    acct,
-                    action.contract_id,
-                    action.type,
-                    action.side,
-                    action.size,
-                    limit_price=None if is_stop else action.price,
-                    stop_price=action.price if is_stop else None,
-                    custom_tag=action.custom_tag,
+        match action:
+            case Flatten():
+                return await self._flatten(
+                    acct, book, read_first=read_first, entry=entry, cause=cause
                 )
-            except BrokerRefused:
-                earlier = await self._placed_earlier(acct, action.custom_tag)
-                if earlier is None:
-                    raise
-                return JournalOutcome.CONFIRMED, (
-                    f"placed earlier as order {earlier.id} ({earlier.status.name.lower()}): "
-                    f"tag {action.custom_tag} is taken"
-                )
-            return JournalOutcome.CONFIRMED, f"placed order {order_id}"
-        if isinstance(action, ModifyOrder):
-            self._said(cause, True)
-            await self._mark_sent(entry, f"modify {action.order_id}")
-            order = next((o for o in book.orders if o.id == action.order_id), None)
-            is_stop = order is None or order.type.is_stop
-            await self._broker.modify_order(
+            case ClosePosition():
+                return await self._send_close(action, book, read_first, entry, cause)
+            case CancelOrder():
+                return await self._send_cancel(action, read_first, entry, cause)
+            case PlaceOrder():
+                return await self._send_place(action, read_first, entry, cause)
+            case ModifyOrder():
+                return await self._send_modify(action, book, entry, cause)
+            case LockAccount() | Alert():  # carried out by the actor, never sent
+                return JournalOutcome.CONFIRMED, "nothing to send"
+            case _:
+                assert_never(action)
+
+    async def _send_close(
+        self, action: ClosePosition, book: Book, read_first: bool, entry: int | None, cause: Cause
+    ) -> Outcome:
+        acct = action.account_id
+        positions, as_of = book.positions, book.made
+        if read_first:
+            as_of = time.monotonic()
+            positions = await self._broker.search_open_positions(acct)
+        if not any(p.contract_id == action.contract_id and p.size > 0 for p in positions):
+            return JournalOutcome.CONFIRMED, "already flat: nothing to close"
+        if action.unless_stop and await self._stop_working(acct, action.contract_id):
+            return JournalOutcome.CONFIRMED, "a working stop found at the broker: not closed"
+        self._said(cause, True)
+        return await self._close(
+            acct, action.contract_id, action.size, action.keep, positions, as_of, entry
+        )
+
+    async def _send_cancel(
+        self, action: CancelOrder, read_first: bool, entry: int | None, cause: Cause
+    ) -> Outcome:
+        acct = action.account_id
+        if read_first:
+            open_ids = {o.id for o in await self._broker.search_open_orders(acct)}
+            if action.order_id not in open_ids:
+                return JournalOutcome.CONFIRMED, "order no longer working"
+        self._said(cause, True)
+        await self._mark_sent(entry, f"cancel {action.order_id}")
+        return await self._cancel(acct, action.order_id)
+
+    async def _send_place(
+        self, action: PlaceOrder, read_first: bool, entry: int | None, cause: Cause
+    ) -> Outcome:
+        acct = action.account_id
+        if read_first:
+            tags = {o.custom_tag for o in await self._broker.search_open_orders(acct)}
+            if action.custom_tag in tags:
+                return JournalOutcome.CONFIRMED, "order already working"
+        self._said(cause, True)
+        await self._mark_sent(entry, f"place {action.custom_tag}")
+        is_stop = action.type in (OrderType.STOP, OrderType.TRAILING_STOP)
+        try:
+            order_id = await self._broker.place_order(
                 acct,
-                action.order_id,
+                action.contract_id,
+                action.type,
+                action.side,
+                action.size,
                 limit_price=None if is_stop else action.price,
                 stop_price=action.price if is_stop else None,
+                custom_tag=action.custom_tag,
             )
-            return JournalOutcome.CONFIRMED, "modified"
-        return JournalOutcome.CONFIRMED, "nothing to send"
+        except BrokerRefused:
+            earlier = await self._placed_earlier(acct, action.custom_tag)
+            if earlier is None:
+                raise
+            return JournalOutcome.CONFIRMED, (
+                f"placed earlier as order {earlier.id} ({earlier.status.name.lower()}): "
+                f"tag {action.custom_tag} is taken"
+            )
+        return JournalOutcome.CONFIRMED, f"placed order {order_id}"
+
+    async def _send_modify(
+        self, action: ModifyOrder, book: Book, entry: int | None, cause: Cause
+    ) -> Outcome:
+        self._said(cause, True)
+        await self._mark_sent(entry, f"modify {action.order_id}")
+        order = next((o for o in book.orders if o.id == action.order_id), None)
+        is_stop = order is None or order.type.is_stop
+        await self._broker.modify_order(
+            action.account_id,
+            action.order_id,
+            limit_price=None if is_stop else action.price,
+            stop_price=action.price if is_stop else None,
+        )
+        return JournalOutcome.CONFIRMED, "modified"
 
     async def _placed_earlier(self, acct: int, tag: str | None) -> Order | None:
         """The order an earlier attempt placed under ``tag`` (any status), or None.
