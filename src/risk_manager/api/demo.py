@@ -6,7 +6,8 @@ import random
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from risk_manager.api.read_model import JSON, iso, money
+from risk_manager.api.read_model import iso, money
+from risk_manager.types import JSON
 
 
 def pnl_curve(

@@ -11,14 +11,15 @@ import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from risk_manager.api import demo
 from risk_manager.api.memory import MemoryReadModel
-from risk_manager.api.read_model import JSON, iso, money
+from risk_manager.api.read_model import iso, money
 from risk_manager.api.server import DEFAULT_PORT, RunningApi, running_api
 from risk_manager.runtime.metrics import Metrics
+from risk_manager.types import JSON, utc_now
 
 MNQ_POINT_VALUE = Decimal("2.00")  # USD per point per contract (tick 0.25 = 0.50)
 
@@ -59,7 +60,7 @@ async def running_demo_api(
 ) -> AsyncIterator[tuple[RunningApi, MemoryReadModel]]:
     """Serve the API over ``demo_model`` (as of ``now``, default the wall clock: dashboards count
     lock time down against it) until the block exits; ``port=0`` picks a free port."""
-    model = demo_model(now or datetime.now(UTC))
+    model = demo_model(now or utc_now())
     async with running_api(model, Metrics(), port=port) as api:
         yield api, model
 
@@ -68,12 +69,12 @@ async def main(port: int) -> None:
     rng = random.Random()
     async with running_demo_api(port) as (api, model):
         print(f"demo API on {api.url} (Ctrl-C stops)")
-        first = demo.locked_account(datetime.now(UTC))["id"]
+        first = demo.locked_account(utc_now())["id"]
         while True:
             await asyncio.sleep(1)
             view = model.account(first)
             assert view is not None
-            model.put_account(step(view, rng.randint(-4, 4), datetime.now(UTC)))
+            model.put_account(step(view, rng.randint(-4, 4), utc_now()))
 
 
 if __name__ == "__main__":

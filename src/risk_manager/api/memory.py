@@ -10,7 +10,8 @@ import asyncio
 from collections import deque
 from typing import Any
 
-from risk_manager.api.read_model import ACCOUNT, ENFORCEMENT, HEALTH, JSON, ReadModel
+from risk_manager.api.read_model import ACCOUNT, ENFORCEMENT, HEALTH, ReadModel
+from risk_manager.types import JSON
 
 _DEFAULT_HEALTH: JSON = {
     "status": "ok",

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
-JSON = dict[str, Any]
+from risk_manager.types import JSON
 
 #: Stream message types (``{"type": ..., <type>: payload}``).
 ACCOUNT = "account"

@@ -22,10 +22,11 @@ from aiohttp import WSMsgType, web
 from prometheus_client import CONTENT_TYPE_LATEST
 from yarl import URL
 
-from risk_manager.api.read_model import JSON, ReadModel, iso
+from risk_manager.api.read_model import ReadModel, iso
 from risk_manager.api.stream import Coalescer
 from risk_manager.domain.errors import RefuseToStart
 from risk_manager.runtime.metrics import Metrics
+from risk_manager.types import JSON
 
 log = logging.getLogger(__name__)
 

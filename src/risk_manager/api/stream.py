@@ -11,7 +11,8 @@ import asyncio
 import itertools
 from collections.abc import Hashable
 
-from risk_manager.api.read_model import ACCOUNT, ENFORCEMENT, HEALTH, JSON
+from risk_manager.api.read_model import ACCOUNT, ENFORCEMENT, HEALTH
+from risk_manager.types import JSON
 
 
 class Coalescer:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
 
 from risk_manager.tui.client import DEFAULT_URL, ApiUnreachable, fetch_status
+from risk_manager.types import utc_now
 
 URL_HELP = "Base URL of the daemon's local API."
 
@@ -57,6 +57,6 @@ def status(
         )
         if health.get("problem"):
             console.print(f"not guarding: {health['problem']}")
-        console.print(render.overview(state, datetime.now(UTC)))
+        console.print(render.overview(state, utc_now()))
     if health.get("status") != "ok":
         raise typer.Exit(2)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
 
 import aiohttp
 
-JSON = dict[str, Any]
+from risk_manager.types import JSON
+
 Say = Callable[[str], None]
 POLL = 0.2  # seconds between reads of the enforcement log
 

@@ -15,7 +15,6 @@ import tempfile
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from risk_manager.demo.processes import Child, pick_port, wait_ready
 from risk_manager.demo.trader import DemoTrader, StepResult
 from risk_manager.domain.errors import RiskManagerError
 from risk_manager.projectx.client import ProjectXClient
+from risk_manager.types import utc_now
 
 SIM_PORT = 5800
 API_PORT = 8765
@@ -80,7 +80,7 @@ async def run_demo(options: DemoOptions, say: Callable[[str], None] = _say) -> i
         loop.add_signal_handler(sig, stop.set)
     started = time.monotonic()
     data = _data_dir(options)
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    stamp = utc_now().strftime("%Y%m%d-%H%M%S")
     sim_port, api_port = _ports(options, say)
     sim_url = f"http://127.0.0.1:{sim_port}"
     db_path = data / f"demo-{stamp}.sqlite"

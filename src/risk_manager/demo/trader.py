@@ -15,10 +15,11 @@ from decimal import Decimal
 import aiohttp
 
 from risk_manager.demo.config import BLOCKED_SYMBOL, LOSS_LIMIT, MAX_CONTRACTS, DemoLimits
-from risk_manager.demo.guard import JSON, GuardWatcher, Say, is_action
+from risk_manager.demo.guard import GuardWatcher, Say, is_action
 from risk_manager.domain.contracts import ContractCatalog
 from risk_manager.domain.enums import OrderSide, OrderType
 from risk_manager.projectx.client import ProjectXClient
+from risk_manager.types import JSON
 
 CATALOG = ContractCatalog()
 STEPS = 5

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from risk_manager.types import utc_now
+
 MAX_DOUBLINGS = 64  # 2**64 times any base is past every cap; 2.0 ** 1024 raises OverflowError
 
 
@@ -44,5 +46,5 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    reference = now if now is not None else datetime.now(UTC)
+    reference = now if now is not None else utc_now()
     return max(0.0, (when - reference).total_seconds())

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from risk_manager.domain.errors import RetryLater
+from risk_manager.types import Monotonic
 
 # Short: the breaker paces calls to a failing gateway, it must not keep one that came back unused
 # (a 30 s cool-down held a recovered gateway idle while a position stayed open; RULES.md §5).
@@ -27,7 +27,7 @@ class CircuitBreaker:
         self,
         threshold: int = 5,
         cooldown: float = COOLDOWN,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Monotonic = time.monotonic,
     ) -> None:
         if threshold < 1 or cooldown <= 0:
             raise ValueError("circuit breaker needs threshold >= 1 and cooldown > 0")

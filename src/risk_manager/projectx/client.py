@@ -33,10 +33,11 @@ from risk_manager.projectx.mapping import (
 )
 from risk_manager.projectx.rate_limit import GatewayRateLimiter
 from risk_manager.projectx.replies import list_of, malformed, parse_rows
-from risk_manager.projectx.rest import RestTransport, Sleep
-from risk_manager.projectx.token import Clock, TokenManager
+from risk_manager.projectx.rest import RestTransport
+from risk_manager.projectx.token import TokenManager
 from risk_manager.projectx.wire_faults import WireFaults
 from risk_manager.projectx.wire_values import Fault, WireError, is_json_int
+from risk_manager.types import Clock, Monotonic, Sleep, utc_now
 
 T = TypeVar("T")
 
@@ -47,10 +48,6 @@ class Bracket:
 
     ticks: int
     type: OrderType
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _iso(at: datetime) -> str:
@@ -77,8 +74,8 @@ class ProjectXClient:
         username: str,
         api_key: SecretStr | str,
         *,
-        clock: Clock = _utc_now,
-        monotonic: Callable[[], float] = time.monotonic,
+        clock: Clock = utc_now,
+        monotonic: Monotonic = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         limiter: GatewayRateLimiter | None = None,
         breaker: CircuitBreaker | None = None,

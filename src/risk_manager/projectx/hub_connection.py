@@ -23,7 +23,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, NamedTuple, Protocol, Self
@@ -42,6 +42,7 @@ from risk_manager.signalr import (
     invocation_record,
     parse_object,
 )
+from risk_manager.types import Clock, Monotonic, utc_now
 
 _log = logging.getLogger(__name__)
 
@@ -111,8 +112,8 @@ class HubConnection:
         hot_backoff_cap: float = HOT_BACKOFF_CAP,
         healthy_after: float = HEALTHY_AFTER,
         hot: Callable[[], bool] | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        monotonic: Callable[[], float] = time.monotonic,
+        clock: Clock = utc_now,
+        monotonic: Monotonic = time.monotonic,
         rand: Callable[[], float] = random.random,
     ) -> None:
         self.name = name

@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
 
-Sleep = Callable[[float], Awaitable[None]]
+from risk_manager.types import Monotonic, Sleep
 
 HISTORY_ENDPOINT = "History/retrieveBars"
 MIN_WAIT = 0.001
@@ -24,7 +23,7 @@ class SlidingWindowLimiter:
         limit: int,
         window: float,
         *,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Monotonic = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         if limit < 1 or window <= 0:
@@ -75,7 +74,7 @@ class GatewayRateLimiter:
         general: tuple[int, float] = (180, 60.0),
         history: tuple[int, float] = (45, 30.0),
         *,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Monotonic = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         # Defaults leave 10% headroom under the documented 200/60 s and 50/30 s.

@@ -11,9 +11,8 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
 
 import aiohttp
 
@@ -29,15 +28,13 @@ from risk_manager.projectx.error_map import WRITE_ENDPOINTS, RateLimited, http_f
 from risk_manager.projectx.rate_limit import GatewayRateLimiter
 from risk_manager.projectx.token import TokenManager
 from risk_manager.projectx.wire_values import is_json_int
+from risk_manager.types import JSON, Sleep
 
 _log = logging.getLogger(__name__)
 
 # A 429 without Retry-After holds requests at most this long: enforcement waits behind the hold,
 # so it paces like the enforcer's own retries (docs/RUNTIME.md), never for a minute.
 RATE_LIMITED_CAP = 5.0
-
-Sleep = Callable[[float], Awaitable[None]]
-Json = dict[str, Any]
 
 
 def _encode(value: object) -> object:
@@ -103,7 +100,7 @@ class RestTransport:
         *,
         auth: bool = True,
         bearer: str | None = None,
-    ) -> Json:
+    ) -> JSON:
         """POST ``body`` to ``/api/<endpoint>``; return the envelope of a ``success: true``."""
         is_write = endpoint in WRITE_ENDPOINTS
         renewed = False
@@ -157,7 +154,7 @@ class RestTransport:
 
     async def _once(
         self, endpoint: str, body: Mapping[str, object] | None, token: str | None
-    ) -> Json:
+    ) -> JSON:
         self._breaker.check(endpoint)
         await self._limiter.acquire(endpoint)
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -178,7 +175,7 @@ class RestTransport:
             raise RetryLater(f"{endpoint}: {type(exc).__name__} talking to the gateway") from None
         return self._interpret(endpoint, status, retry_after, text)
 
-    def _interpret(self, endpoint: str, status: int, retry_after: float | None, text: str) -> Json:
+    def _interpret(self, endpoint: str, status: int, retry_after: float | None, text: str) -> JSON:
         if status == 401:
             raise _Unauthorized
         if status == 429:

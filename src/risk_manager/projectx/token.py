@@ -18,10 +18,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from risk_manager.domain.errors import RiskManagerError
+from risk_manager.types import Clock
 
 _log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 Login = Callable[[], Awaitable[str]]
 Validate = Callable[[str], Awaitable[str]]
 

@@ -52,6 +52,7 @@ from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.rest_marks import FetchClose, RestMarks
 from risk_manager.store import Store
 from risk_manager.store.records import JournalOutcome
+from risk_manager.types import Clock
 
 _log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class AccountActor:
         engine: Engine,
         enforcer: Enforcer,
         store: Store,
-        clock: Callable[[], datetime],
+        clock: Clock,
         metrics: Metrics,
         *,
         queue_size: int = 10_000,

@@ -26,7 +26,7 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -39,6 +39,7 @@ from risk_manager.domain.actions import Alert, Severity, action_to_dict
 from risk_manager.projectx.backoff import backoff_delay
 from risk_manager.runtime.durable import DurableWrites
 from risk_manager.store.records import OutboxEntry
+from risk_manager.types import Clock, utc_now
 
 _log = logging.getLogger("risk_manager.alerts")
 
@@ -93,10 +94,6 @@ class _Write:
     landed: Callable[[], None] | None = None
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class AlertChannels:
     """The alert channels of one daemon; an async context manager (the webhook's worker and
     the outbox's writer run inside it).
@@ -112,7 +109,7 @@ class AlertChannels:
         config: AlertsConfig,
         outbox: Outbox | None = None,
         *,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Clock = utc_now,
         timeout: float = TIMEOUT,
         retry_base: float = RETRY_BASE,
         retry_cap: float = RETRY_CAP,

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
@@ -63,6 +63,7 @@ from risk_manager.runtime.sweep import Ledgered, Sweeper, reconnect_gap
 from risk_manager.store import Store
 from risk_manager.store.holder import hold_store
 from risk_manager.store.records import JournalEntry, JournalOutcome
+from risk_manager.types import Clock, utc_now
 
 _log = logging.getLogger(__name__)
 
@@ -73,16 +74,12 @@ HOUSEKEEPING_EVERY = 1.0  # seconds between overflow reconciles and gauge refres
 RECONNECT_BURST = 2  # reconciles after connects at once: the first connect's and one drop's
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Daemon:
     def __init__(
         self,
         config: Config,
         *,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock = utc_now,
         hub_options: dict[str, Any] | None = None,
         serve_api: bool = True,
     ) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from risk_manager.domain.actions import Severity
 from risk_manager.projectx.backoff import backoff_delay
+from risk_manager.types import Sleep
 
 _log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class DurableWrites:
         self,
         *,
         run_blocking: Blocking = asyncio.to_thread,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Sleep = asyncio.sleep,
         keep: Callable[[asyncio.Future[Any]], None] | None = None,
         wait: float = WAIT,
     ) -> None:

@@ -52,6 +52,7 @@ from risk_manager.engine.inflight import cause_key
 from risk_manager.projectx.backoff import backoff_delay
 from risk_manager.runtime.durable import DurableWrites
 from risk_manager.store.records import JournalOutcome
+from risk_manager.types import Clock, Sleep
 
 _log = logging.getLogger(__name__)
 
@@ -119,7 +120,6 @@ class Book:
 
 Outcome = tuple[JournalOutcome, str]
 Cause = tuple[object, ...]
-Sleep = Callable[[float], Awaitable[None]]
 
 RETRY_BASE = 0.25  # seconds: the first retry of a failed attempt
 RETRY_CAP = 5.0  # seconds: the longest wait between tries while the action is required
@@ -158,7 +158,7 @@ class Enforcer:
         self,
         broker: Broker,
         journal: Journal,
-        clock: Callable[[], datetime],
+        clock: Clock,
         *,
         on_outcome: OnOutcome | None = None,
         run_blocking: Callable[..., Awaitable[Any]] = asyncio.to_thread,

@@ -10,8 +10,9 @@ import time
 from typing import TYPE_CHECKING
 
 from risk_manager.api.memory import MemoryReadModel
-from risk_manager.api.read_model import JSON, iso
+from risk_manager.api.read_model import iso
 from risk_manager.runtime.views import PnlCurve, account_json, enforcement_json
+from risk_manager.types import JSON
 
 if TYPE_CHECKING:
     from risk_manager.runtime.daemon import Daemon

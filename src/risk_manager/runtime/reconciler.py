@@ -9,13 +9,13 @@ fill seen both on the hub and in ``Trade/search`` counts once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
 from risk_manager.domain.errors import RetryLater
 from risk_manager.domain.events import SnapshotEvent
 from risk_manager.domain.models import Account, Order, Position, Trade
+from risk_manager.types import Clock
 
 SNAPSHOT_REQUESTS = 4  # REST requests of one account's snapshot: the four reads below
 
@@ -30,7 +30,7 @@ class BrokerReads(Protocol):
 
 
 async def snapshot(
-    broker: BrokerReads, account_id: int, since: datetime, clock: Callable[[], datetime]
+    broker: BrokerReads, account_id: int, since: datetime, clock: Clock
 ) -> SnapshotEvent:
     accounts, positions, orders, trades = await asyncio.gather(
         broker.search_accounts(only_active=False),

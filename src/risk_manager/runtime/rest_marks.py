@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from risk_manager.domain.events import Event, QuoteEvent
 from risk_manager.domain.models import Quote
+from risk_manager.types import Clock
 
 _log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class RestMarks:
         account_id: int,
         fetch: FetchClose,
         offer: Callable[[Event], None],
-        clock: Callable[[], datetime],
+        clock: Clock,
         keep: Callable[[asyncio.Task[None]], None],
     ) -> None:
         self._account_id = account_id

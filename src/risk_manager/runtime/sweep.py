@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from risk_manager.domain.models import Account, Position
 from risk_manager.runtime.reconciler import SNAPSHOT_REQUESTS, BrokerReads
+from risk_manager.types import Clock, Sleep
 
 _log = logging.getLogger(__name__)
 
@@ -110,11 +111,11 @@ class Sweeper:
         ledger: Callable[[int], Ledgered],
         resync: Callable[[int, str], object],
         reconnect: Callable[[str], None],
-        clock: Callable[[], datetime],
+        clock: Clock,
         *,
         share: float = SHARE,
         stream_up: Callable[[], bool] = lambda: True,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._broker = broker
         self._accounts = accounts

@@ -8,13 +8,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from risk_manager.api.read_model import JSON, iso, money
+from risk_manager.api.read_model import iso, money
 from risk_manager.config.rules import RULE_MODELS, RulesConfig
 from risk_manager.domain.contracts import ContractCatalog
 from risk_manager.domain.enums import OrderSide, OrderType, PositionType
 from risk_manager.domain.locks import Lock
 from risk_manager.engine.view import AccountView, RuleView
 from risk_manager.store.records import JournalEntry
+from risk_manager.types import JSON
 
 LOSS_LIMIT_RULES = ("daily_net_loss", "daily_realized_loss")
 

@@ -10,8 +10,10 @@ import math
 import secrets
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
+
+from risk_manager.types import Clock
 
 TOKEN_LIFETIME = timedelta(hours=24)
 
@@ -32,7 +34,7 @@ class TokenIssuer:
     every ``on_revoke`` callback afterwards (the hubs log out the sessions that ended).
     """
 
-    def __init__(self, clock: Callable[[], datetime], lifetime: timedelta = TOKEN_LIFETIME):
+    def __init__(self, clock: Clock, lifetime: timedelta = TOKEN_LIFETIME):
         self._clock = clock
         self._lifetime = lifetime
         self._secret = secrets.token_bytes(32)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -49,6 +48,7 @@ from risk_manager.sim.records import (
     SimTrade,
     UserEvent,
 )
+from risk_manager.types import Clock
 
 ORDER_ID_BASE = 3_000_000_000  # above 2^31 on purpose: catches 32-bit id bugs
 TRADE_ID_BASE = 2_600_000_000
@@ -66,7 +66,7 @@ class Exchange:
         self,
         accounts: Sequence[tuple[str, Decimal]],
         *,
-        clock: Callable[[], datetime],
+        clock: Clock,
         sink: Callable[[SimEvent], None] = _discard,
         seed: int = 0,
         catalog: ContractCatalog = DEFAULT_CATALOG,

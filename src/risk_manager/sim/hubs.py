@@ -43,6 +43,7 @@ from risk_manager.sim.signalr_protocol import (
     invocation_record,
     parse_record,
 )
+from risk_manager.types import Monotonic
 
 _log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class HubServer:
         *,
         ping_interval: float = 15.0,
         max_pending: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Monotonic = time.monotonic,
     ) -> None:
         self._validate_token = validate_token
         self._ping_interval = ping_interval

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal
 
 from risk_manager.domain.contracts import ContractCatalog, ContractId, ContractSpec
 from risk_manager.sim.records import SimMarket
+from risk_manager.types import Clock
 
 # Round-number starting prices by trading symbol; anything else starts at 100.
 START_PRICES: dict[str, str] = {
@@ -34,9 +33,7 @@ def display_name(spec: ContractSpec, contract_id: str) -> str:
 class Markets:
     """Front-month contracts of a catalog and a lazily created market per contract id."""
 
-    def __init__(
-        self, catalog: ContractCatalog, clock: Callable[[], datetime], rng: random.Random
-    ) -> None:
+    def __init__(self, catalog: ContractCatalog, clock: Clock, rng: random.Random) -> None:
         self.catalog = catalog
         self._clock = clock
         self._rng = rng

@@ -36,8 +36,8 @@ from risk_manager.sim.hours import TradingHours
 from risk_manager.sim.market import contract_name
 from risk_manager.sim.order_query import OrderQuery, query_problem
 from risk_manager.sim.orders import Bracket, Outcome, PlaceRequest
+from risk_manager.types import JSON, Clock
 
-Body = dict[str, Any]
 MAX_SEARCH_RESULTS = 20
 UNAUTHENTICATED = {"/api/Auth/loginKey", "/api/Auth/loginApp", "/api/Status/ping"}
 TOKEN_KEY = web.RequestKey("token", str)  # set by the server's bearer check
@@ -60,7 +60,7 @@ def outcome(result: Outcome, **payload: Any) -> web.Response:
     return envelope(result.code, result.message, **payload)
 
 
-def _bracket(body: Body, name: str) -> Bracket | None:
+def _bracket(body: JSON, name: str) -> Bracket | None:
     raw = body.get(name)
     if raw is None:
         return None
@@ -80,7 +80,7 @@ class RestApi:
         username: str,
         api_key: str,
         seed: int,
-        clock: Callable[[], datetime],
+        clock: Clock,
         hours: TradingHours | None = None,
     ) -> None:
         self.exchange = exchange
@@ -93,7 +93,7 @@ class RestApi:
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/api/Status/ping", self.ping)
-        routes: dict[str, Callable[[web.Request, Body], Awaitable[web.Response]]] = {
+        routes: dict[str, Callable[[web.Request, JSON], Awaitable[web.Response]]] = {
             "Auth/loginKey": self.login_key,
             "Auth/loginApp": self.login_app,
             "Auth/validate": self.validate,
@@ -120,7 +120,7 @@ class RestApi:
 
     @staticmethod
     def _wrap(
-        handler: Callable[[web.Request, Body], Awaitable[web.Response]],
+        handler: Callable[[web.Request, JSON], Awaitable[web.Response]],
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def run(request: web.Request) -> web.Response:
             try:
@@ -137,14 +137,14 @@ class RestApi:
 
     # ---- auth ----------------------------------------------------------------------------
 
-    async def login_key(self, request: web.Request, body: Body) -> web.Response:
+    async def login_key(self, request: web.Request, body: JSON) -> web.Response:
         user, key = get_str(body, "userName"), get_str(body, "apiKey")
         assert user is not None and key is not None
         if user.lower() != self._username.lower() or key != self._api_key:
             return envelope(LoginErrorCode.INVALID_CREDENTIALS, None, token=None)
         return envelope(token=self.tokens.issue(self._username))
 
-    async def login_app(self, request: web.Request, body: Body) -> web.Response:
+    async def login_app(self, request: web.Request, body: JSON) -> web.Response:
         """``Auth/loginApp`` (§3.2): the configured user with the API key as its password.
 
         ``deviceId``, ``appId`` and ``verifyKey`` are required but any value is accepted (the
@@ -158,16 +158,16 @@ class RestApi:
             return envelope(LoginErrorCode.INVALID_CREDENTIALS, None, token=None)
         return envelope(token=self.tokens.issue(self._username))
 
-    async def validate(self, request: web.Request, body: Body) -> web.Response:
+    async def validate(self, request: web.Request, body: JSON) -> web.Response:
         return envelope(newToken=self.tokens.issue(request[CLAIMS_KEY]["sub"]))
 
-    async def logout(self, request: web.Request, body: Body) -> web.Response:
+    async def logout(self, request: web.Request, body: JSON) -> web.Response:
         self.tokens.revoke(request[TOKEN_KEY])
         return envelope()
 
     # ---- accounts and contracts ----------------------------------------------------------
 
-    async def account_search(self, request: web.Request, body: Body) -> web.Response:
+    async def account_search(self, request: web.Request, body: JSON) -> web.Response:
         get_bool(body, "onlyActiveAccounts")
         accounts = [wire.account_model(a) for a in self.exchange.accounts.values()]
         return envelope(accounts=accounts)
@@ -184,7 +184,7 @@ class RestApi:
         found = (self._contract(cid) for cid in self.exchange.markets.front.values())
         return [c for c in found if c is not None]
 
-    async def contract_search(self, request: web.Request, body: Body) -> web.Response:
+    async def contract_search(self, request: web.Request, body: JSON) -> web.Response:
         text = (get_str(body, "searchText", required=False) or "").strip().lower()
         if get_bool(body, "live"):
             return envelope(contracts=[])  # every simulated account is practice/evaluation
@@ -197,7 +197,7 @@ class RestApi:
                 hits.append(self._contract(cid))
         return envelope(contracts=hits[:MAX_SEARCH_RESULTS])
 
-    async def contract_by_id(self, request: web.Request, body: Body) -> web.Response:
+    async def contract_by_id(self, request: web.Request, body: JSON) -> web.Response:
         cid = get_str(body, "contractId")
         assert cid is not None
         contract = self._contract(cid)
@@ -206,12 +206,12 @@ class RestApi:
             return envelope(code, None, contract=None)
         return envelope(contract=contract)
 
-    async def contract_available(self, request: web.Request, body: Body) -> web.Response:
+    async def contract_available(self, request: web.Request, body: JSON) -> web.Response:
         if get_bool(body, "live"):
             return envelope(contracts=[])  # as for Contract/search
         return envelope(contracts=self._front_contracts())
 
-    async def retrieve_bars(self, request: web.Request, body: Body) -> web.Response:
+    async def retrieve_bars(self, request: web.Request, body: JSON) -> web.Response:
         cid = get_str(body, "contractId")
         live = get_bool(body, "live")
         start, end = get_time(body, "startTime"), get_time(body, "endTime")
@@ -251,7 +251,7 @@ class RestApi:
 
     # ---- orders --------------------------------------------------------------------------
 
-    async def order_place(self, request: web.Request, body: Body) -> web.Response:
+    async def order_place(self, request: web.Request, body: JSON) -> web.Response:
         acct, cid = get_int(body, "accountId"), get_str(body, "contractId")
         kind, side, size = get_int(body, "type"), get_int(body, "side"), get_int(body, "size")
         assert acct is not None and cid is not None and kind is not None
@@ -273,7 +273,7 @@ class RestApi:
         result = self.exchange.place(req)
         return outcome(result, orderId=result.order_id)
 
-    async def order_modify(self, request: web.Request, body: Body) -> web.Response:
+    async def order_modify(self, request: web.Request, body: JSON) -> web.Response:
         acct, oid = get_int(body, "accountId"), get_int(body, "orderId")
         assert acct is not None and oid is not None
         result = self.exchange.modify(
@@ -286,7 +286,7 @@ class RestApi:
         )
         return outcome(result)
 
-    async def order_cancel(self, request: web.Request, body: Body) -> web.Response:
+    async def order_cancel(self, request: web.Request, body: JSON) -> web.Response:
         acct, oid = get_int(body, "accountId"), get_int(body, "orderId")
         assert acct is not None and oid is not None
         return outcome(self.exchange.cancel(acct, oid))
@@ -294,7 +294,7 @@ class RestApi:
     def _account_missing(self, acct: int) -> bool:
         return acct not in self.exchange.accounts
 
-    async def order_search(self, request: web.Request, body: Body) -> web.Response:
+    async def order_search(self, request: web.Request, body: JSON) -> web.Response:
         acct = get_int(body, "accountId")
         start, end = (
             get_time(body, "startTimestamp"),
@@ -312,7 +312,7 @@ class RestApi:
         ]
         return envelope(orders=orders)
 
-    async def order_search_open(self, request: web.Request, body: Body) -> web.Response:
+    async def order_search_open(self, request: web.Request, body: JSON) -> web.Response:
         acct = get_int(body, "accountId")
         assert acct is not None
         if self._account_missing(acct):
@@ -324,7 +324,7 @@ class RestApi:
         ]
         return envelope(orders=orders)
 
-    async def order_by_id(self, request: web.Request, body: Body) -> web.Response:
+    async def order_by_id(self, request: web.Request, body: JSON) -> web.Response:
         acct, oid = get_int(body, "accountId"), get_int(body, "orderId")
         assert acct is not None and oid is not None
         order = self.exchange.orders.get(oid)
@@ -333,7 +333,7 @@ class RestApi:
             return envelope(code, None, order=None)
         return envelope(order=wire.order_model(order))
 
-    async def order_query(self, request: web.Request, body: Body) -> web.Response:
+    async def order_query(self, request: web.Request, body: JSON) -> web.Response:
         """``Order/v2/query`` (§5.12): filtered, sorted, paged; a bad request is a 400."""
         try:
             query = OrderQuery.parse(body)
@@ -346,7 +346,7 @@ class RestApi:
 
     # ---- positions and trades ------------------------------------------------------------
 
-    async def position_search_open(self, request: web.Request, body: Body) -> web.Response:
+    async def position_search_open(self, request: web.Request, body: JSON) -> web.Response:
         acct = get_int(body, "accountId")
         assert acct is not None
         if self._account_missing(acct):
@@ -354,18 +354,18 @@ class RestApi:
         positions = [wire.position_model(p) for p in self.exchange.open_positions(acct)]
         return envelope(positions=positions)
 
-    async def position_close(self, request: web.Request, body: Body) -> web.Response:
+    async def position_close(self, request: web.Request, body: JSON) -> web.Response:
         acct, cid = get_int(body, "accountId"), get_str(body, "contractId")
         assert acct is not None and cid is not None
         return outcome(self.exchange.close_position(acct, cid))
 
-    async def position_partial_close(self, request: web.Request, body: Body) -> web.Response:
+    async def position_partial_close(self, request: web.Request, body: JSON) -> web.Response:
         acct, cid = get_int(body, "accountId"), get_str(body, "contractId")
         size = get_int(body, "size")
         assert acct is not None and cid is not None and size is not None
         return outcome(self.exchange.close_position(acct, cid, size))
 
-    async def trade_search(self, request: web.Request, body: Body) -> web.Response:
+    async def trade_search(self, request: web.Request, body: JSON) -> web.Response:
         acct = get_int(body, "accountId")
         start = get_time(body, "startTimestamp", required=False)
         end = get_time(body, "endTimestamp", required=False)

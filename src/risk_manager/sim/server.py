@@ -12,7 +12,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from aiohttp import web
@@ -32,16 +31,13 @@ from risk_manager.sim.records import (
 )
 from risk_manager.sim.rest import CLAIMS_KEY, TOKEN_KEY, UNAUTHENTICATED, RestApi
 from risk_manager.sim.timings import Timings
+from risk_manager.types import Clock, utc_now
 
 log = logging.getLogger(__name__)
 BARS_PATH = "/api/History/retrieveBars"
 DEFAULT_USERNAME = "demo"
 # At least 10 characters: project-x-py refuses a shorter PROJECT_X_API_KEY before it logs in.
 DEFAULT_API_KEY = "demo-api-key"
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _real_hubs(validate_token: Callable[[str], bool]) -> HubPort:
@@ -61,7 +57,7 @@ class SimSettings:
     rate_limit: tuple[int, float] = (200, 60.0)
     bars_rate_limit: tuple[int, float] = (50, 30.0)
     account_event_copies: int = 2
-    clock: Callable[[], datetime] = field(default=_utcnow)
+    clock: Clock = field(default=utc_now)
     hub_factory: Callable[[Callable[[str], bool]], HubPort] = field(default=_real_hubs)
     timings: bool = False  # keep the wall-clock event/request log of sim/timings.py
     # Gateway behaviours that are off by default so tests and the demo trade at any hour and

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.console import Console, RenderableType
@@ -19,8 +18,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from risk_manager.tui import render
-from risk_manager.tui.client import DEFAULT_URL, JSON, follow_stream
+from risk_manager.tui.client import DEFAULT_URL, follow_stream
 from risk_manager.tui.state import CONNECTING, DashboardState
+from risk_manager.types import JSON, Clock, utc_now
 
 TABS = (
     ("overview", "Overview"),
@@ -29,10 +29,6 @@ TABS = (
     ("rules", "Rules"),
     ("log", "Log"),
 )
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _safely(build: Callable[[], RenderableType]) -> RenderableType:
@@ -57,7 +53,7 @@ class DashboardApp(App[None]):
         *[(str(i), f"show_tab('{pane}')", title) for i, (pane, title) in enumerate(TABS, 1)],
     ]
 
-    def __init__(self, url: str = DEFAULT_URL, *, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, url: str = DEFAULT_URL, *, clock: Clock = utc_now) -> None:
         super().__init__()
         self.url = url
         self.state = DashboardState()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
 import aiohttp
 
+from risk_manager.types import JSON, Sleep
+
 DEFAULT_URL = "http://127.0.0.1:8765"
-JSON = dict[str, Any]
 
 
 class ApiUnreachable(Exception):
@@ -58,7 +58,7 @@ async def follow_stream(
     *,
     min_delay: float = 0.25,
     max_delay: float = 5.0,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    sleep: Sleep = asyncio.sleep,
 ) -> None:
     """Follow ``/api/v1/stream`` forever, reconnecting with capped backoff and jitter.
 

@@ -10,7 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from risk_manager.tui.state import JSON, DashboardState
+from risk_manager.tui.state import DashboardState
+from risk_manager.types import JSON
 
 STATE_STYLE = {"ok": "green", "warning": "yellow", "breached": "bold red", "off": "dim"}
 SPARKS = "▁▂▃▄▅▆▇█"

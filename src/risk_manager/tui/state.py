@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-JSON = dict[str, Any]
+from risk_manager.types import JSON
+
 MAX_LOG = 500
 CONNECTING = "connecting…"  # the note before the first connection attempt ends
 
