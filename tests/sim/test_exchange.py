@@ -14,7 +14,7 @@ from risk_manager.domain.contracts import DEFAULT_CATALOG
 from risk_manager.domain.enums import OrderSide, OrderStatus
 from risk_manager.sim.exchange import ACCOUNT_ID_BASE, Exchange
 from risk_manager.sim.fills import apply_fill
-from risk_manager.sim.orders import Bracket, PlaceRequest
+from risk_manager.sim.orders import BracketRequest, PlaceRequest
 from risk_manager.sim.records import SimEvent, UserEvent
 
 NOW = datetime(2026, 5, 6, 13, 36, 3, 496279, tzinfo=UTC)
@@ -163,8 +163,8 @@ def _bracket_entry(ex: Exchange, side: int) -> tuple[int, int, int]:
     sign = 1 if side == 0 else -1
     out = ex.place(
         PlaceRequest(
-            ACCT, MYM, 2, side, 1, custom_tag="T", stop_loss=Bracket(-10 * sign, 4),
-            take_profit=Bracket(20 * sign, 1),
+            ACCT, MYM, 2, side, 1, custom_tag="T", stop_loss=BracketRequest(-10 * sign, 4),
+            take_profit=BracketRequest(20 * sign, 1),
         )
     )  # fmt: skip
     assert out.code == 0 and out.order_id is not None
@@ -267,7 +267,9 @@ def test_cancel_codes_and_cancelling_entry_cancels_suspended_children() -> None:
     ex, _ = make()
     assert ex.cancel(ACCT, 1).code == 2
     ex.set_price(MYM, D(1000))
-    out = ex.place(PlaceRequest(ACCT, MYM, 1, 0, 1, limit_price=D(900), stop_loss=Bracket(-5, 4)))
+    out = ex.place(
+        PlaceRequest(ACCT, MYM, 1, 0, 1, limit_price=D(900), stop_loss=BracketRequest(-5, 4))
+    )
     entry = out.order_id or 0
     assert ex.cancel(ACCT, entry).code == 0
     assert ex.orders[entry + 1].status is OrderStatus.CANCELLED
@@ -305,7 +307,9 @@ def test_partial_close_leaves_bracket_legs_alone() -> None:
     ex, _ = make()
     ex.set_price(MYM, D(1000), bid=D(1000), ask=D(1000))
     out = ex.place(
-        PlaceRequest(ACCT, MYM, 2, 0, 3, stop_loss=Bracket(-10, 4), take_profit=Bracket(20, 1))
+        PlaceRequest(
+            ACCT, MYM, 2, 0, 3, stop_loss=BracketRequest(-10, 4), take_profit=BracketRequest(20, 1)
+        )
     )
     entry = out.order_id or 0
     assert ex.close_position(ACCT, MYM, 1).code == 0

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from risk_manager.domain.enums import OrderStatus
 from risk_manager.sim.exchange import Exchange
-from risk_manager.sim.orders import Bracket, PlaceRequest
+from risk_manager.sim.orders import BracketRequest, PlaceRequest
 from risk_manager.sim.records import SimEvent
 from risk_manager.sim.server import SimSettings
 
@@ -85,7 +85,9 @@ def test_a_new_limit_at_the_last_price_waits_for_the_next_print() -> None:
 
 def test_bracket_entries_and_market_orders_fill_in_full() -> None:
     ex, _ = _partial(1)
-    entry = _buy_limit(ex, 3, 995, stop_loss=Bracket(-10, 4), take_profit=Bracket(20, 1))
+    entry = _buy_limit(
+        ex, 3, 995, stop_loss=BracketRequest(-10, 4), take_profit=BracketRequest(20, 1)
+    )
     ex.set_price(MYM, D(995))
     assert ex.orders[entry].status is OrderStatus.FILLED
     assert [ex.orders[entry + i].size for i in (1, 2)] == [3, 3]

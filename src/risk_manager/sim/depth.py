@@ -29,7 +29,7 @@ Entries = list[dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
-class Book:
+class DepthBook:
     """The simulated book of one market at one moment: price → (ASK or BID, resting volume)."""
 
     levels: dict[Decimal, tuple[DomType, int]]  # read-only: shared through a cache
@@ -46,12 +46,12 @@ def level_volume(seed: int, contract_id: str, side: DomType, price: Decimal) -> 
     return 1 + zlib.crc32(key) % MAX_LEVEL_VOLUME
 
 
-def book(market: SimMarket, seed: int) -> Book:
+def book(market: SimMarket, seed: int) -> DepthBook:
     """The levels around ``market``'s best bid and ask. Asks start above the best bid even when
     a control call crossed the quote, so no price is on both sides."""
     first_ask = max(market.ask, market.bid + market.tick_size)
     levels = _levels(seed, market.contract_id, market.tick_size, market.bid, first_ask)
-    return Book(levels, market.bid, first_ask, market.high, market.low)
+    return DepthBook(levels, market.bid, first_ask, market.high, market.low)
 
 
 @lru_cache(maxsize=4096)  # a market keeps revisiting the same few quotes
@@ -82,7 +82,7 @@ def snapshot(market: SimMarket, seed: int) -> Entries:
     return entries
 
 
-def updates(before: Book, market: SimMarket, seed: int, traded: int) -> Entries:
+def updates(before: DepthBook, market: SimMarket, seed: int, traded: int) -> Entries:
     """What changed since ``before`` now that ``market`` traded ``traded`` contracts at its
     last price: the print (Trade), levels gone (volume 0) or new/changed, NewBestBid /
     NewBestAsk when the best moved, High / Low when the session extreme did."""
@@ -111,7 +111,7 @@ def updates(before: Book, market: SimMarket, seed: int, traded: int) -> Entries:
     return entries
 
 
-def _best(stamp: str, now: Book, bid_kind: DomType, ask_kind: DomType) -> Entries:
+def _best(stamp: str, now: DepthBook, bid_kind: DomType, ask_kind: DomType) -> Entries:
     bid_volume = now.levels[now.best_bid][1] if now.best_bid in now.levels else 0
     ask_volume = now.levels[now.best_ask][1]
     return [

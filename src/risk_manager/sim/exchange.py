@@ -32,19 +32,19 @@ from risk_manager.sim.hours import TradingHours
 from risk_manager.sim.market import Markets, display_name
 from risk_manager.sim.orders import (
     NOT_ALIGNED,
-    Outcome,
     PlaceRequest,
+    RestResult,
     bracket_children,
     validate_place,
 )
 from risk_manager.sim.records import (
     DepthEvent,
     MarketTradeEvent,
-    QuoteEvent,
     SimAccount,
     SimEvent,
     SimOrder,
     SimPosition,
+    SimQuoteEvent,
     SimTrade,
     UserEvent,
 )
@@ -139,23 +139,23 @@ class Exchange:
         self._emit_account(account)
         return True
 
-    def place(self, req: PlaceRequest) -> Outcome:
+    def place(self, req: PlaceRequest) -> RestResult:
         account = self.accounts.get(req.account_id)
         if account is None:
-            return Outcome(PlaceOrderErrorCode.ACCOUNT_NOT_FOUND)
+            return RestResult(PlaceOrderErrorCode.ACCOUNT_NOT_FOUND)
         spec = self.markets.spec(req.contract_id)
         if spec is None:
-            return Outcome(PlaceOrderErrorCode.CONTRACT_NOT_FOUND, "Invalid symbol")
+            return RestResult(PlaceOrderErrorCode.CONTRACT_NOT_FOUND, "Invalid symbol")
         if self.hours is not None and not self.hours.is_open(spec, self._clock()):
             # No order is created; the message is null like the partial close's (§5.15).
-            return Outcome(PlaceOrderErrorCode.OUTSIDE_TRADING_HOURS, None)
+            return RestResult(PlaceOrderErrorCode.OUTSIDE_TRADING_HOURS, None)
         last = self.markets.market(req.contract_id).last
         used = req.custom_tag is not None and self._tag_used(req.account_id, req.custom_tag)
         problem = validate_place(
             req, spec.tick_size, last, used, signed_brackets=self.signed_bracket_ticks
         )
         if problem is not None:
-            return Outcome(PlaceOrderErrorCode.ORDER_REJECTED, problem)
+            return RestResult(PlaceOrderErrorCode.ORDER_REJECTED, problem)
         kind, side, now = OrderType(req.type), OrderSide(req.side), self._clock()
         market = self.markets.market(req.contract_id)
         order = SimOrder(
@@ -200,15 +200,15 @@ class Exchange:
             message = (
                 "Brackets cannot be used with Position Brackets. You must enable Auto OCO Brackets."
             )
-            return Outcome(PlaceOrderErrorCode.ORDER_REJECTED, message, order.id)
+            return RestResult(PlaceOrderErrorCode.ORDER_REJECTED, message, order.id)
         if not account.can_trade:
             for o in [order, *children]:
                 self._finish(o, OrderStatus.REJECTED)
-            return Outcome(PlaceOrderErrorCode.ACCOUNT_VIOLATION, None, order.id)
+            return RestResult(PlaceOrderErrorCode.ACCOUNT_VIOLATION, None, order.id)
         if kind is OrderType.MARKET:
             self._fill(order, market.ask if side is OrderSide.BID else market.bid)
         self._sweep(req.contract_id)
-        return Outcome(PlaceOrderErrorCode.SUCCESS, None, order.id)
+        return RestResult(PlaceOrderErrorCode.SUCCESS, None, order.id)
 
     def _tag_used(self, account_id: int, tag: str) -> bool:
         return (account_id, tag) in self._tags
@@ -364,20 +364,20 @@ class Exchange:
         plain = order.parent_order_id is None and not order.bracket_children
         return order.type in LIMIT_TYPES and plain and order.limit_price == last
 
-    def cancel(self, account_id: int, order_id: int) -> Outcome:
+    def cancel(self, account_id: int, order_id: int) -> RestResult:
         if account_id not in self.accounts:
-            return Outcome(CancelOrderErrorCode.ACCOUNT_NOT_FOUND)
+            return RestResult(CancelOrderErrorCode.ACCOUNT_NOT_FOUND)
         order = self.orders.get(order_id)
         if order is None or order.account_id != account_id:
-            return Outcome(CancelOrderErrorCode.ORDER_NOT_FOUND)
+            return RestResult(CancelOrderErrorCode.ORDER_NOT_FOUND)
         if not order.status.is_working:
-            return Outcome(CancelOrderErrorCode.UNKNOWN_ERROR)
+            return RestResult(CancelOrderErrorCode.UNKNOWN_ERROR)
         self._finish(order, OrderStatus.CANCELLED)
         for child_id in order.bracket_children:
             child = self.orders[child_id]
             if child.status is OrderStatus.SUSPENDED:
                 self._finish(child, OrderStatus.CANCELLED)
-        return Outcome(CancelOrderErrorCode.SUCCESS)
+        return RestResult(CancelOrderErrorCode.SUCCESS)
 
     def modify(
         self,
@@ -388,25 +388,25 @@ class Exchange:
         limit_price: Decimal | None = None,
         stop_price: Decimal | None = None,
         trail_price: Decimal | None = None,
-    ) -> Outcome:
+    ) -> RestResult:
         """Null fields are left unchanged. Only Open orders can be modified."""
         if account_id not in self.accounts:
-            return Outcome(ModifyOrderErrorCode.ACCOUNT_NOT_FOUND)
+            return RestResult(ModifyOrderErrorCode.ACCOUNT_NOT_FOUND)
         order = self.orders.get(order_id)
         if order is None or order.account_id != account_id:
-            return Outcome(ModifyOrderErrorCode.ORDER_NOT_FOUND)
+            return RestResult(ModifyOrderErrorCode.ORDER_NOT_FOUND)
         if order.status is not OrderStatus.OPEN:
-            return Outcome(ModifyOrderErrorCode.REJECTED)
+            return RestResult(ModifyOrderErrorCode.REJECTED)
         market = self.markets.market(order.contract_id)
         tick = market.tick_size
         if size is not None and size <= order.fill_volume:  # at least one contract still to fill
-            return Outcome(ModifyOrderErrorCode.REJECTED, f"Invalid order size {size}.")
+            return RestResult(ModifyOrderErrorCode.REJECTED, f"Invalid order size {size}.")
         for price in (limit_price, stop_price):
             if price is not None and not aligned(price, tick):
-                return Outcome(ModifyOrderErrorCode.REJECTED, NOT_ALIGNED)
+                return RestResult(ModifyOrderErrorCode.REJECTED, NOT_ALIGNED)
         if trail_price is not None and not aligned(trail_price, tick):
             msg = "Invalid trail price. Price is not aligned to tick size."
-            return Outcome(ModifyOrderErrorCode.REJECTED, msg)
+            return RestResult(ModifyOrderErrorCode.REJECTED, msg)
         if size is not None:
             order.size = size
         if limit_price is not None:
@@ -420,27 +420,29 @@ class Exchange:
         order.update_timestamp = self._clock()
         self._emit_order(order)
         self._sweep(order.contract_id)
-        return Outcome(ModifyOrderErrorCode.SUCCESS)
+        return RestResult(ModifyOrderErrorCode.SUCCESS)
 
-    def close_position(self, account_id: int, contract_id: str, size: int | None = None) -> Outcome:
+    def close_position(
+        self, account_id: int, contract_id: str, size: int | None = None
+    ) -> RestResult:
         """Close (``size`` None) or partially close a position with a market order."""
         partial = size is not None
         codes = PartialClosePositionErrorCode if partial else ClosePositionErrorCode
         if account_id not in self.accounts:
-            return Outcome(codes.ACCOUNT_NOT_FOUND)
+            return RestResult(codes.ACCOUNT_NOT_FOUND)
         if self.markets.spec(contract_id) is None:
-            return Outcome(codes.CONTRACT_NOT_FOUND)
+            return RestResult(codes.CONTRACT_NOT_FOUND)
         position = self.positions.get((account_id, contract_id))
         if position is None or position.net == 0:
-            return Outcome(codes.POSITION_NOT_FOUND)
+            return RestResult(codes.POSITION_NOT_FOUND)
         if size is not None and not 0 < size <= abs(position.net):
-            return Outcome(PartialClosePositionErrorCode.INVALID_CLOSE_SIZE)
+            return RestResult(PartialClosePositionErrorCode.INVALID_CLOSE_SIZE)
         side = OrderSide.ASK if position.net > 0 else OrderSide.BID
         qty = size if size is not None else abs(position.net)
         placed = self.place(PlaceRequest(account_id, contract_id, int(OrderType.MARKET), side, qty))
         if placed.code != PlaceOrderErrorCode.SUCCESS:
-            return Outcome(codes.ORDER_REJECTED)  # null, as live (API doc §5.15)
-        return Outcome(codes.SUCCESS)
+            return RestResult(codes.ORDER_REJECTED)  # null, as live (API doc §5.15)
+        return RestResult(codes.SUCCESS)
 
     def set_price(
         self,
@@ -458,7 +460,7 @@ class Exchange:
         aggressor = 0 if price >= before else 1
         prints = [wire.market_trade_print(market, price, 1, aggressor)]
         self.sink(MarketTradeEvent(contract_id, prints))
-        self.sink(QuoteEvent(contract_id, wire.quote_model(market)))
+        self.sink(SimQuoteEvent(contract_id, wire.quote_model(market)))
         self.sink(DepthEvent(contract_id, depth.updates(book_before, market, self._seed, 1)))
         self._sweep(contract_id, printed=True)
 

@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from risk_manager.signalr import PING_RECORD, MessageType, ProtocolError, RecordBuffer
-from risk_manager.sim.hub_connection import HubConnection
+from risk_manager.sim.client_connection import ClientConnection
 from risk_manager.sim.hub_methods import (
     LOGOUT_TARGET,
     Call,
@@ -92,8 +92,8 @@ class HubServer:
         self._ping_interval = ping_interval
         self._max_pending = max_pending
         self._clock = clock
-        self._connections: dict[str, set[HubConnection]] = {hub: set() for hub in HUBS}
-        self._subscriptions: Subscriptions[HubConnection] = Subscriptions()
+        self._connections: dict[str, set[ClientConnection]] = {hub: set() for hub in HUBS}
+        self._subscriptions: Subscriptions[ClientConnection] = Subscriptions()
         self._silenced_until: dict[str, float] = {}
         self._down_until: dict[str, float] = {}
         self._side_tasks: set[asyncio.Task[None]] = set()
@@ -159,7 +159,7 @@ class HubServer:
             # healthy subscribers dropped; one yield per event lets each writer send a batch.
             await asyncio.sleep(0)
 
-    def _drop_slow(self, conn: HubConnection) -> None:
+    def _drop_slow(self, conn: ClientConnection) -> None:
         _log.warning(
             "hub %s connection %s cannot keep up (%d records queued); dropping it",
             conn.hub,
@@ -291,7 +291,7 @@ class HubServer:
         if rest is None:
             return ws
         # The `id` from negotiate is accepted whatever it is: nothing is kept per connection id.
-        conn = HubConnection(hub, secrets.token_hex(8), request, ws, self._max_pending, token)
+        conn = ClientConnection(hub, secrets.token_hex(8), request, ws, self._max_pending, token)
         self._connections[hub].add(conn)
         self._ensure_pinger()
         try:
@@ -331,14 +331,14 @@ class HubServer:
         await ws.send_str(HANDSHAKE_OK)  # before anything else is sent on this socket
         return records[1:]
 
-    def _forget(self, conn: HubConnection) -> None:
+    def _forget(self, conn: ClientConnection) -> None:
         self._connections[conn.hub].discard(conn)
         self._subscriptions.forget(conn)
         conn.forgotten.set()
 
     # -- incoming messages --------------------------------------------------------------------
 
-    def _handle_records(self, conn: HubConnection, records: list[str]) -> bool:
+    def _handle_records(self, conn: ClientConnection, records: list[str]) -> bool:
         """Act on client records; False when the connection should end."""
         for record in records:
             try:
@@ -355,7 +355,7 @@ class HubServer:
             # Pings, completions, stream items, cancels, acks: nothing to do.
         return True
 
-    def _invoke(self, conn: HubConnection, message: dict[str, Any]) -> None:
+    def _invoke(self, conn: ClientConnection, message: dict[str, Any]) -> None:
         raw_id = message.get("invocationId")
         call = bind_invocation(conn.hub, message)
         error = call if isinstance(call, str) else None
@@ -368,7 +368,7 @@ class HubServer:
         if not isinstance(call, str):
             self._send_depth_snapshot(conn, call)
 
-    def _send_depth_snapshot(self, conn: HubConnection, call: Call) -> None:
+    def _send_depth_snapshot(self, conn: ClientConnection, call: Call) -> None:
         """A new depth subscriber gets the whole book at once, so it can build it (§7.4)."""
         contract_id = depth_subscription(call)
         if contract_id is None or self._depth_snapshots is None or self._is_silenced(conn.hub):

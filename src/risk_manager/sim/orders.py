@@ -23,7 +23,11 @@ NOT_ALIGNED = "Invalid price. Price is not aligned to tick size."
 
 
 @dataclass(frozen=True, slots=True)
-class Bracket:
+class BracketRequest:
+    """An ``Order/place`` bracket leg as the client sent it (§5.6): signed ticks from the entry
+    fill and the wire order type (an int, validated later). The client's side is
+    ``projectx.client.Bracket``."""
+
     ticks: int
     type: int
 
@@ -40,12 +44,12 @@ class PlaceRequest:
     trail_price: Decimal | None = None
     custom_tag: str | None = None
     linked_order_id: int | None = None
-    stop_loss: Bracket | None = None
-    take_profit: Bracket | None = None
+    stop_loss: BracketRequest | None = None
+    take_profit: BracketRequest | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class RestResult:
     """A REST-level result: ``errorCode`` (endpoint-specific), the ``errorMessage`` exactly as
     sent (None unless the live gateway explains that rejection, API doc §12b), and maybe an
     order id."""

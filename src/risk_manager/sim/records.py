@@ -101,7 +101,10 @@ class UserEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class QuoteEvent:
+class SimQuoteEvent:
+    """One ``GatewayQuote`` the simulator publishes for ``contract_id`` (wire-shaped ``data``);
+    the daemon's own quote event is ``domain.events.QuoteEvent``."""
+
     contract_id: str
     data: dict[str, Any]
 
@@ -120,4 +123,4 @@ class DepthEvent:
     entries: list[dict[str, Any]]
 
 
-SimEvent = UserEvent | QuoteEvent | MarketTradeEvent | DepthEvent
+SimEvent = UserEvent | SimQuoteEvent | MarketTradeEvent | DepthEvent

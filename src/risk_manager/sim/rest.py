@@ -35,7 +35,7 @@ from risk_manager.sim.exchange import Exchange
 from risk_manager.sim.hours import TradingHours
 from risk_manager.sim.market import contract_name
 from risk_manager.sim.order_query import OrderQuery, query_problem
-from risk_manager.sim.orders import Bracket, Outcome, PlaceRequest
+from risk_manager.sim.orders import BracketRequest, PlaceRequest, RestResult
 from risk_manager.types import JSON, Clock
 
 MAX_SEARCH_RESULTS = 20
@@ -56,11 +56,11 @@ def envelope(code: int = 0, message: str | None = None, **payload: Any) -> web.R
     )
 
 
-def outcome(result: Outcome, **payload: Any) -> web.Response:
+def outcome(result: RestResult, **payload: Any) -> web.Response:
     return envelope(result.code, result.message, **payload)
 
 
-def _bracket(body: JSON, name: str) -> Bracket | None:
+def _bracket(body: JSON, name: str) -> BracketRequest | None:
     raw = body.get(name)
     if raw is None:
         return None
@@ -68,7 +68,7 @@ def _bracket(body: JSON, name: str) -> Bracket | None:
         raise BadField(name, "must be an object {ticks, type}")
     ticks, kind = get_int(raw, "ticks"), get_int(raw, "type")
     assert ticks is not None and kind is not None
-    return Bracket(ticks, kind)
+    return BracketRequest(ticks, kind)
 
 
 class RestApi:

@@ -25,8 +25,8 @@ from risk_manager.sim.hubs import HubServer
 from risk_manager.sim.records import (
     DepthEvent,
     MarketTradeEvent,
-    QuoteEvent,
     SimEvent,
+    SimQuoteEvent,
     UserEvent,
 )
 from risk_manager.sim.rest import CLAIMS_KEY, TOKEN_KEY, UNAUTHENTICATED, RestApi
@@ -134,7 +134,7 @@ class SimServer:
                     await self.hubs.publish_user(
                         event.target, event.account_id, event.data, event.action
                     )
-                elif isinstance(event, QuoteEvent):
+                elif isinstance(event, SimQuoteEvent):
                     await self.hubs.publish_quote(event.contract_id, event.data)
                 elif isinstance(event, MarketTradeEvent):
                     await self.hubs.publish_market_trades(event.contract_id, event.prints)

@@ -1,4 +1,6 @@
-"""One hub WebSocket connection: its bounded send queue and its writer task."""
+"""One client's WebSocket connection to a simulated hub: its bounded send queue and writer task.
+
+(The daemon's own connection to a hub is ``projectx.hub_connection.HubConnection``.)"""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ _BATCH_CHARS = 64 * 1024
 _CLOSE_TIMEOUT_S = 3.0
 
 
-class HubConnection:
+class ClientConnection:
     """Sends records in order through one writer task, so a slow socket blocks only itself."""
 
     def __init__(
