@@ -52,7 +52,7 @@ async def chromium_page(width: int = 1400, height: int = 1000) -> AsyncIterator[
             page = await browser.new_page(viewport={"width": width, "height": height})
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.errors = errors
+            page.errors = errors  # type: ignore[attr-defined]  # the tests' own attribute
             yield page
         finally:
             await browser.close()

@@ -6,8 +6,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from browser import chromium_page
 
+from api.browser import chromium_page
 from risk_manager.api.demo_server import demo_model
 from risk_manager.api.memory import MemoryReadModel
 from risk_manager.api.server import RunningApi, running_api

@@ -1,7 +1,7 @@
 """Write docs/dashboard-sample.png: the web dashboard over two sample accounts (docs/dashboard.png
 is taken from `risk-manager demo`).
 
-Run: .venv/bin/python tests/api/screenshot_dashboard.py [out.png]
+Run: PYTHONPATH=tests .venv/bin/python tests/api/screenshot_dashboard.py [out.png]
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import asyncio
 import sys
 from pathlib import Path
 
-from browser import NO_CHROMIUM, chromium_page, chromium_path
-
+# Run as a script, `tests/` is not on the path that pytest's `pythonpath` gives the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from api.browser import NO_CHROMIUM, chromium_page, chromium_path
 from risk_manager.api.demo_server import running_demo_api
 
 

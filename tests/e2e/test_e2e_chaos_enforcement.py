@@ -80,7 +80,8 @@ async def test_refused_cancels_are_retried_until_the_order_is_gone(
     order = await trader.limit("RTY", BUY, 1, "1000")
 
     async def cancelled() -> bool:
-        return (await trader.order(order))["status"] == 3
+        status: int = (await trader.order(order))["status"]
+        return status == 3
 
     # six refusals spaced by the backoff (≤ 5 s each): cancelled within the cap of the last
     await wait_for(cancelled, "the blocked order cancelled after six refusals", within=25)

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypedDict
 
 import pytest
 
@@ -28,7 +29,14 @@ from risk_manager.runtime.sweep import DOWN_HOT_MIN, intervals
 from .conftest import Guard
 from .helpers import BUY, SimTrader, wait_for
 
-OWN_NUMBERS = {
+
+class Backoff(TypedDict):
+    backoff_base: float
+    backoff_cap: float
+    healthy_after: float
+
+
+OWN_NUMBERS: Backoff = {
     "backoff_base": BACKOFF_BASE,
     "backoff_cap": BACKOFF_CAP,
     "healthy_after": HEALTHY_AFTER,

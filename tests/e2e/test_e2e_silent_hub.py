@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import time
 
+from risk_manager.domain.locks import Lock
+
 from .conftest import Guard
 from .helpers import BUY, SimTrader, wait_for
 
@@ -32,7 +34,7 @@ async def test_a_breach_inside_a_silence_is_enforced_by_the_periodic_reconcile(
     assert counted and float(counted[0].split()[-1]) >= 1
 
 
-async def _lock(guard: Guard) -> object | None:
+async def _lock(guard: Guard) -> Lock | None:
     return next(iter(guard.locks()), None)
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from risk_manager.calendar import HolidayCalendar, TradingCalendar
 from risk_manager.config.rules import RulesConfig
-from risk_manager.domain.actions import AnyAction
+from risk_manager.domain.actions import AnyAction, ClosePosition, LockAccount
 from risk_manager.domain.contracts import DEFAULT_CATALOG
 from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType, PositionType
 from risk_manager.domain.events import (
@@ -29,14 +30,18 @@ CL = "CON.F.US.CLE.H26"
 # Tuesday 2026-03-10 10:00 CT (CDT, UTC-5): mid-session, well away from the 17:00 reset.
 T0 = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 CAL = TradingCalendar(holidays=HolidayCalendar.load("equity"))
+A = TypeVar("A", bound=AnyAction)
 
 
-def rules(**sections: dict[str, Any]) -> RulesConfig:
-    data: dict[str, Any] = {}
+def rules(**sections: Mapping[str, object] | str | int) -> RulesConfig:
+    """A rules config: each rule's section enabled, the scalar options (mark, stale_mark,
+    retry_after, max_retries) as given."""
+    data: dict[str, object] = {}
     for key, value in sections.items():
         if key in ("mark", "stale_mark", "retry_after", "max_retries"):
             data[key] = value
         else:
+            assert isinstance(value, Mapping), f"{key}: a rule's section is a mapping"
             data[key] = {"enabled": True, **value}
     return RulesConfig.model_validate(data)
 
@@ -152,5 +157,22 @@ class Sim:
         return self._go(OrderEvent(self.now, o))
 
 
-def kinds(actions: list[AnyAction]) -> list[tuple[str, str]]:
+def kinds(actions: Sequence[AnyAction]) -> list[tuple[str, str]]:
     return [(a.kind, a.rule) for a in actions]
+
+
+def one(actions: Sequence[AnyAction], kind: type[A]) -> A:
+    """The only action, which must be a ``kind``."""
+    (action,) = actions
+    assert isinstance(action, kind), f"{type(action).__name__} is not a {kind.__name__}"
+    return action
+
+
+def closes(actions: Sequence[AnyAction]) -> list[tuple[str, int | None]]:
+    """Each ``ClosePosition`` as (contract id, size: None for the whole position)."""
+    return [(a.contract_id, a.size) for a in actions if isinstance(a, ClosePosition)]
+
+
+def locks(actions: Sequence[AnyAction], rule: str | None = None) -> list[LockAccount]:
+    """The ``LockAccount`` actions, only ``rule``'s when given."""
+    return [a for a in actions if isinstance(a, LockAccount) and rule in (None, a.rule)]

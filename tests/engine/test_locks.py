@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 
 from engine.helpers import ACC, CAL, ES, NQ, T0, Sim, kinds, rules
-from risk_manager.domain.actions import CancelOrder, ClosePosition
+from risk_manager.domain.actions import Alert, CancelOrder, ClosePosition
 from risk_manager.domain.contracts import DEFAULT_CATALOG
 from risk_manager.domain.events import AccountEvent
 from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.domain.models import Account
 from risk_manager.engine.engine import Engine
 
-BOTH = {
+BOTH: dict[str, Mapping[str, object]] = {
     "daily_realized_loss": {"limit": 500},
     "cooldown_after_loss": {"tiers": [{"loss": 100, "cooldown": "5m"}]},
 }
@@ -149,7 +150,7 @@ def test_a_refusal_counts_and_escalates_but_the_runtime_retries_it() -> None:
     assert sim.engine.action_failed(close, sim.now, "HTTP 500") == []  # no re-send from here
     assert sim.engine.action_failed(close, sim.now, "HTTP 500") == []
     (alert,) = sim.engine.action_failed(close, sim.now, "HTTP 500")
-    assert alert.kind == "alert" and alert.severity == "critical"
+    assert isinstance(alert, Alert) and alert.severity == "critical"
     assert sim.engine.action_failed(close, sim.now, "HTTP 500") == []  # alerted once
     assert close.size == 2 and ("close", ACC, NQ) in sim.engine.in_flight(ACC)  # still wanted
     sim.position(NQ, 1)  # done

@@ -6,15 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from engine.helpers import ES, MNQ, NQ, Sim, kinds, rules
-from risk_manager.domain.actions import CancelOrder, ClosePosition, Flatten, PlaceOrder
+from engine.helpers import ES, MNQ, NQ, Sim, closes, kinds, locks, rules
+from risk_manager.domain.actions import CancelOrder, Flatten, PlaceOrder
 
 MBT = "CON.F.US.MBT.F26"  # not in the catalog
 END = datetime(2026, 3, 10, 20, 10, tzinfo=UTC)  # Tuesday's session end, 15:10 CDT
-
-
-def closes(actions: list[object]) -> list[tuple[str, int | None]]:
-    return [(a.contract_id, a.size) for a in actions if isinstance(a, ClosePosition)]
 
 
 # -- §4 / §5 in flight -------------------------------------------------------------------------
@@ -100,7 +96,7 @@ def test_until_session_start_means_rule_009s_sessions() -> None:
     )
     sim.position(NQ, 1)
     out = sim.trade(pnl="-150", side=1)
-    (lock,) = [a for a in out if a.kind == "lock"]
+    (lock,) = locks(out)
     # Wednesday 08:30 CDT, not the default sessions' 17:00 CT start
     assert lock.until == datetime(2026, 3, 11, 13, 30, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from risk_manager.config.rules import RulesConfig
-from risk_manager.domain.actions import Alert, ClosePosition, LockAccount, PlaceOrder
+from risk_manager.domain.actions import Alert, CancelOrder, ClosePosition, LockAccount, PlaceOrder
 from risk_manager.domain.contracts import DEFAULT_CATALOG
 from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType, PositionType
 from risk_manager.domain.events import AccountEvent, SnapshotEvent
@@ -163,7 +163,7 @@ def test_a_traders_rm_tag_does_not_make_the_order_ours() -> None:
     assert 4242 not in sim.engine.view(ACC, sim.now).our_orders
     lock = Lock(ACC, "daily_realized_loss", LockKind.HARD, "test", sim.now, None)
     out = sim.engine.restore_locks([lock], sim.now)
-    assert 4242 in [a.order_id for a in out if a.kind == "cancel_order"]  # type: ignore[attr-defined]
+    assert 4242 in [a.order_id for a in out if isinstance(a, CancelOrder)]
 
 
 def test_restored_soft_lock_keeps_the_positions_held() -> None:

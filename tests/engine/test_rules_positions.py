@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
-from engine.helpers import ACC, ES, MNQ, NQ, Sim, kinds, rules
-from risk_manager.domain.actions import ClosePosition
-
-
-def closes(actions):  # type: ignore[no-untyped-def]
-    return [(a.contract_id, a.size) for a in actions if isinstance(a, ClosePosition)]
+from engine.helpers import ACC, ES, MNQ, NQ, Sim, closes, kinds, one, rules
+from risk_manager.domain.actions import CancelOrder, ModifyOrder, PlaceOrder
 
 
 @pytest.mark.parametrize(("size", "expected"), [(3, []), (4, [(NQ, 1)]), (6, [(NQ, 3)])])
@@ -122,15 +120,17 @@ def test_trade_management_places_stop_and_target_and_trails() -> None:
         )
     )
     out = sim.position(NQ, 1, "100")
-    placed = {a.type.name: (a.price, a.size, a.side.name) for a in out if a.kind == "place_order"}
-    assert placed == {"STOP": (98, 1, "ASK"), "LIMIT": (104, 1, "ASK")}
-    tags = [a.custom_tag for a in out if a.kind == "place_order"]
+    places = [a for a in out if isinstance(a, PlaceOrder)]
+    placed = {a.type.name: (a.price, a.size, a.side.name) for a in places}
+    assert placed == {"STOP": (Decimal(98), 1, "ASK"), "LIMIT": (Decimal(104), 1, "ASK")}
+    tags = [a.custom_tag for a in places]
     assert all(t.startswith("rm-") for t in tags) and len(set(tags)) == 2
     sim.order(NQ, side=1, type_=4, stop="98", tag=tags[0], order_id=901)
     sim.order(NQ, side=1, type_=1, limit="104", tag=tags[1], order_id=902)
     assert not sim.quote(NQ, "101.75")  # 7 ticks: not yet
     out = sim.quote(NQ, "102.50")  # 10 ticks: trail 4 behind → 101.50
-    assert [(a.kind, a.order_id, a.price) for a in out] == [("modify_order", 901, 101.5)]
+    modify = one(out, ModifyOrder)
+    assert (modify.order_id, modify.price) == (901, Decimal("101.5"))
     sim.order(NQ, side=1, type_=4, stop="101.50", tag=tags[0], order_id=901)
     assert not sim.quote(NQ, "102.00")  # never loosened
 
@@ -145,12 +145,12 @@ def test_trade_management_breakeven_and_cleanup_when_flat() -> None:
         )
     )
     out = sim.position(NQ, -1, "100")
-    tag = next(a.custom_tag for a in out if a.kind == "place_order")
+    tag = next(a.custom_tag for a in out if isinstance(a, PlaceOrder))
     sim.order(NQ, side=0, type_=4, stop="102", tag=tag, order_id=903)
     out = sim.quote(NQ, "99")
-    assert [(a.kind, a.price) for a in out] == [("modify_order", 99.75)]
+    assert one(out, ModifyOrder).price == Decimal("99.75")
     out = sim.position(NQ, 0)
-    assert [(a.kind, a.order_id) for a in out] == [("cancel_order", 903)]
+    assert one(out, CancelOrder).order_id == 903
 
 
 def test_stale_mark_alerts_once_for_a_position_without_quotes() -> None:
@@ -168,13 +168,13 @@ def test_stale_mark_alerts_once_for_a_position_without_quotes() -> None:
 def test_trade_management_resizes_by_placing_then_cancelling_the_stale_order() -> None:
     sim = Sim(rules(trade_management={"stop_loss_ticks": 8}))
     out = sim.position(NQ, 1, "100")
-    (place,) = [a for a in out if a.kind == "place_order"]
+    (place,) = [a for a in out if isinstance(a, PlaceOrder)]
     sim.order(NQ, side=1, type_=4, size=1, stop="98", tag=place.custom_tag, order_id=910)
     out = sim.position(NQ, 2, "100")
-    (bigger,) = [a for a in out if a.kind == "place_order"]
-    assert (bigger.size, bigger.price) == (2, 98) and bigger.custom_tag != place.custom_tag
+    (bigger,) = [a for a in out if isinstance(a, PlaceOrder)]
+    assert (bigger.size, bigger.price) == (2, Decimal(98)) and bigger.custom_tag != place.custom_tag
     out = sim.order(NQ, side=1, type_=4, size=2, stop="98", tag=bigger.custom_tag, order_id=911)
-    assert [(a.kind, a.order_id) for a in out] == [("cancel_order", 910)]
+    assert one(out, CancelOrder).order_id == 910
 
 
 def test_max_contracts_per_instrument_measures_what_it_enforces_across_months() -> None:
@@ -188,7 +188,7 @@ def test_max_contracts_per_instrument_measures_what_it_enforces_across_months() 
     (view,) = [
         r for r in sim.engine.view(ACC, sim.now).rules if r.key == "max_contracts_per_instrument"
     ]
-    assert (view.value, view.limit, view.state) == (4, 5, "warning")
+    assert (view.value, view.limit, view.state) == (Decimal(4), Decimal(5), "warning")
     assert closes(sim.position(nq_m, -4)) == [(nq_m, 1)]  # 6 > 5: the month that grew last
 
 
@@ -197,7 +197,7 @@ def test_a_count_at_its_limit_is_not_shown_as_breached() -> None:
     sim = Sim(rules(max_contracts={"limit": 2, "warn_at": 0.5}))
     assert not [a for a in sim.position(NQ, 2) if a.kind == "close_position"]
     (view,) = [r for r in sim.engine.view(ACC, sim.now).rules if r.key == "max_contracts"]
-    assert (view.value, view.limit, view.state) == (2, 2, "warning")
+    assert (view.value, view.limit, view.state) == (Decimal(2), Decimal(2), "warning")
     sim.position(NQ, 3)
     (view,) = [r for r in sim.engine.view(ACC, sim.now).rules if r.key == "max_contracts"]
     assert view.state == "breached"

@@ -6,18 +6,14 @@ from datetime import timedelta
 
 import pytest
 
-from engine.helpers import ACC, NQ, Sim, kinds, rules
-
-
-def lock_of(actions, rule):  # type: ignore[no-untyped-def]
-    return [a for a in actions if a.kind == "lock" and a.rule == rule]
+from engine.helpers import ACC, NQ, Sim, kinds, locks, rules
 
 
 @pytest.mark.parametrize(("pnl", "fires"), [("-499.99", False), ("-500.00", True), ("-600", True)])
 def test_daily_realized_loss_fires_at_and_past_the_limit_only(pnl: str, fires: bool) -> None:
     sim = Sim(rules(daily_realized_loss={"limit": 500, "include_fees": False}))
     out = sim.trade(pnl=pnl)
-    assert bool(lock_of(out, "daily_realized_loss")) is fires
+    assert bool(locks(out, "daily_realized_loss")) is fires
     if fires:
         assert ("flatten", "daily_realized_loss") in kinds(out)
 
@@ -27,8 +23,8 @@ def test_daily_realized_loss_include_fees_counts_fees() -> None:
     without = Sim(rules(daily_realized_loss={"limit": 500, "include_fees": False}))
     for sim in (with_fees, without):
         sim.trade(pnl="-499", fees="2")
-    assert lock_of(with_fees.actions, "daily_realized_loss")
-    assert not lock_of(without.actions, "daily_realized_loss")
+    assert locks(with_fees.actions, "daily_realized_loss")
+    assert not locks(without.actions, "daily_realized_loss")
 
 
 def test_daily_realized_loss_lock_ends_at_next_reset_and_day_restarts() -> None:
@@ -37,7 +33,7 @@ def test_daily_realized_loss_lock_ends_at_next_reset_and_day_restarts() -> None:
     assert out == []
     sim.advance(hours=8)  # past 17:00 CT: a new trading day
     assert sim.trade(pnl="-300") == []
-    lock = lock_of(sim.trade(pnl="-250"), "daily_realized_loss")[0]
+    lock = locks(sim.trade(pnl="-250"), "daily_realized_loss")[0]
     assert lock.until is not None
     assert lock.until.isoformat() == "2026-03-11T22:00:00+00:00"  # Wed 17:00 CDT
 
@@ -56,14 +52,14 @@ def test_duplicate_and_voided_fills_are_counted_once() -> None:
 @pytest.mark.parametrize(("pnl", "fires"), [("999.99", False), ("1000", True)])
 def test_daily_realized_profit_target(pnl: str, fires: bool) -> None:
     sim = Sim(rules(daily_realized_profit={"target": 1000, "include_fees": False}))
-    assert bool(lock_of(sim.trade(pnl=pnl), "daily_realized_profit")) is fires
+    assert bool(locks(sim.trade(pnl=pnl), "daily_realized_profit")) is fires
 
 
 def test_daily_realized_profit_include_fees() -> None:
     sim = Sim(rules(daily_realized_profit={"target": 1000}))
     assert not sim.trade(pnl="1000", fees="1")
     off = Sim(rules(daily_realized_profit={"target": 1000, "include_fees": False}))
-    assert lock_of(off.trade(pnl="1000", fees="1"), "daily_realized_profit")
+    assert locks(off.trade(pnl="1000", fees="1"), "daily_realized_profit")
 
 
 def test_weekly_realized_loss_accumulates_across_days_and_locks_until_week_reset() -> None:
@@ -71,7 +67,7 @@ def test_weekly_realized_loss_accumulates_across_days_and_locks_until_week_reset
     sim.trade(pnl="-600")
     sim.advance(days=1)
     assert not sim.trade(pnl="-399.99")
-    lock = lock_of(sim.trade(pnl="-0.01"), "weekly_realized_loss")[0]
+    lock = locks(sim.trade(pnl="-0.01"), "weekly_realized_loss")[0]
     assert lock.until is not None and lock.until.isoformat() == "2026-03-15T22:00:00+00:00"
 
 
@@ -89,14 +85,14 @@ def test_daily_net_loss_uses_realized_plus_unrealized(last: str, fires: bool) ->
     sim.trade(pnl="-300")
     sim.position(NQ, 1, "100")
     out = sim.quote(NQ, "89.75" if fires else "90.25")
-    assert bool(lock_of(out, "daily_net_loss")) is fires
+    assert bool(locks(out, "daily_net_loss")) is fires
 
 
 def test_daily_net_loss_exactly_at_limit_fires() -> None:
     sim = Sim(rules(daily_net_loss={"limit": 500}))
     sim.trade(pnl="-300")
     sim.position(NQ, 1, "100")
-    assert lock_of(sim.quote(NQ, "90"), "daily_net_loss")
+    assert locks(sim.quote(NQ, "90"), "daily_net_loss")
 
 
 def test_daily_net_loss_trailing_measures_from_peak() -> None:
@@ -106,8 +102,8 @@ def test_daily_net_loss_trailing_measures_from_peak() -> None:
         sim.position(NQ, 1, "100")
         sim.quote(NQ, "140")  # +800 peak
         sim.quote(NQ, "115")  # +300: 500 below the peak
-    assert lock_of(trailing.actions, "daily_net_loss")
-    assert not lock_of(plain.actions, "daily_net_loss")
+    assert locks(trailing.actions, "daily_net_loss")
+    assert not locks(plain.actions, "daily_net_loss")
 
 
 def test_daily_net_loss_without_mark_alerts_and_does_not_fire() -> None:

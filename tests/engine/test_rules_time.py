@@ -6,13 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.helpers import ACC, NQ, Sim, kinds, rules
+from engine.helpers import ACC, NQ, Sim, kinds, locks, rules
 from risk_manager.domain.events import AuthFailureEvent, ConnectionEvent
 from risk_manager.domain.locks import LockKind
-
-
-def locks(actions):  # type: ignore[no-untyped-def]
-    return [a for a in actions if a.kind == "lock"]
 
 
 def test_trade_frequency_per_minute_fires_on_the_fill_past_the_limit() -> None:

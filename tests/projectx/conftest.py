@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
-from px_fakes import FakeClock, FakeGateway, FakeHubServer
 
+from projectx.px_fakes import FakeClock, FakeGateway, FakeHubServer
 from risk_manager.projectx.client import ProjectXClient
 
 

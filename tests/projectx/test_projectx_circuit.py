@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from px_fakes import FakeClock
 
+from projectx.px_fakes import FakeClock
 from risk_manager.domain.errors import RetryLater
 from risk_manager.projectx.circuit import CircuitBreaker, CircuitOpen
 

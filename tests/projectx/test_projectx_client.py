@@ -8,8 +8,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from px_fakes import T0, FakeClock, FakeGateway, Reply, ok, refused
 
+from projectx.px_fakes import T0, FakeClock, FakeGateway, Reply, ok, refused
 from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType, PositionType
 from risk_manager.domain.errors import AuthenticationFailed, BrokerRefused, RetryLater
 from risk_manager.projectx.circuit import CircuitOpen

@@ -7,17 +7,31 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from typing import TypedDict
 
 import pytest
-from px_fakes import FakeHubServer, FakeTokens
 
+from projectx.px_fakes import FakeHubServer, FakeTokens
 from risk_manager.projectx.backoff import backoff_delay
 from risk_manager.projectx.hub_connection import BACKOFF_CAP, HOT_BACKOFF_CAP, HubConnection
 from risk_manager.projectx.hubs import UserHub
 from support.polling import eventually
 
+
 # Fast numbers, same shape as the defaults: the hot cap far below the normal one.
-QUICK = {"backoff_base": 0.05, "backoff_cap": 30.0, "hot_backoff_cap": 0.2, "invoke_timeout": 2.0}
+class Backoff(TypedDict):
+    backoff_base: float
+    backoff_cap: float
+    hot_backoff_cap: float
+    invoke_timeout: float
+
+
+QUICK: Backoff = {
+    "backoff_base": 0.05,
+    "backoff_cap": 30.0,
+    "hot_backoff_cap": 0.2,
+    "invoke_timeout": 2.0,
+}
 
 
 def _hub(hot: Callable[[], bool] | None = None, **options: float) -> UserHub:

@@ -6,8 +6,8 @@ import asyncio
 import logging
 
 import pytest
-from px_fakes import FakeHubServer, FakeTokens
 
+from projectx.px_fakes import FakeHubServer, FakeTokens
 from risk_manager.domain.errors import RetryLater
 from risk_manager.projectx.hub_connection import HubMessage, hub_url
 from risk_manager.projectx.hubs import MarketHub, UserHub

@@ -6,8 +6,8 @@ import asyncio
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from px_fakes import FakeClock
 
+from projectx.px_fakes import FakeClock
 from risk_manager.projectx.backoff import backoff_delay, parse_retry_after
 from risk_manager.projectx.rate_limit import GatewayRateLimiter, SlidingWindowLimiter
 

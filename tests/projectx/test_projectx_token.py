@@ -6,8 +6,8 @@ import logging
 from datetime import timedelta
 
 import pytest
-from px_fakes import FakeClock, FakeGateway, make_jwt, refused
 
+from projectx.px_fakes import FakeClock, FakeGateway, make_jwt, refused
 from risk_manager.domain.errors import AuthenticationFailed, BrokerRefused
 from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.token import TokenManager, jwt_times

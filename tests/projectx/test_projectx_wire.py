@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from px_fakes import FakeGateway, Reply, ok
 
+from projectx.px_fakes import FakeGateway, Reply, ok
 from risk_manager.domain.enums import OrderSide, OrderType
 from risk_manager.domain.errors import RetryLater
 from risk_manager.domain.events import TradeEvent
@@ -97,7 +97,7 @@ def test_a_nan_literal_in_a_hub_frame_rejects_that_record_only() -> None:
     message = parse_object(text, parse_float=Decimal)
     decoded = decode_user(message["target"], message["arguments"], AT)
     trades = [e.trade for e in decoded.events if isinstance(e, TradeEvent)]
-    assert [(t.id, t.profit_and_loss) for t in trades] == [(1, -10.5), (5, 0)]
+    assert [(t.id, t.profit_and_loss) for t in trades] == [(1, Decimal("-10.5")), (5, Decimal(0))]
     assert [(e.record_id, e.fault) for e in decoded.rejected] == [
         (2, Fault.NOT_FINITE),
         (3, Fault.NOT_FINITE),

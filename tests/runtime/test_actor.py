@@ -39,9 +39,8 @@ async def test_contracts_follow_positions_and_a_quote_builds_no_view(
 
     monkeypatch.setattr(engine, "view", counted_view)
     with Store.open(":memory:") as store:
-        actor = AccountActor(
-            ACCT, engine, Enforcer(None, store, lambda: NOW), store, lambda: NOW, Metrics()
-        )  # type: ignore[arg-type]
+        enforcer = Enforcer(None, store, lambda: NOW)  # type: ignore[arg-type]  # never sends
+        actor = AccountActor(ACCT, engine, enforcer, store, lambda: NOW, Metrics())
 
         def position(size: int) -> PositionEvent:
             return PositionEvent(NOW, Position(1, ACCT, MNQ, PositionType.LONG, size, Decimal(1)))

@@ -7,7 +7,7 @@ import logging
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 
@@ -20,7 +20,14 @@ from support.polling import eventually
 from support.webhook import Receiver, receiver
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
-FAST = {"retry_base": 0.02, "retry_cap": 0.1}  # the 1 s → 60 s backoff, scaled down
+
+
+class Backoff(TypedDict):
+    retry_base: float
+    retry_cap: float
+
+
+FAST: Backoff = {"retry_base": 0.02, "retry_cap": 0.1}  # the 1 s → 60 s backoff, scaled down
 
 
 def alert(n: int, severity: Severity = Severity.WARNING) -> Alert:
@@ -28,7 +35,7 @@ def alert(n: int, severity: Severity = Severity.WARNING) -> Alert:
 
 
 def config(hook: Receiver, **more: Any) -> AlertsConfig:
-    return AlertsConfig(webhook_url=hook.url, **more)  # type: ignore[arg-type]
+    return AlertsConfig(webhook_url=hook.url, **more)
 
 
 def ours(caplog: pytest.LogCaptureFixture) -> str:

@@ -234,6 +234,6 @@ async def test_an_empty_account_list_at_start_is_asked_again_not_fatal(
         return None
 
     daemon._client = SimpleNamespace(search_accounts=search_accounts)  # type: ignore[assignment]
-    monkeypatch.setattr(daemon_module.asyncio, "sleep", no_sleep)
+    monkeypatch.setattr(asyncio, "sleep", no_sleep)  # the daemon module's asyncio: the same
     assert await daemon._guarded_accounts() == [account]
     assert answers == []

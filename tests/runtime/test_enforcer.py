@@ -81,6 +81,12 @@ class FakeBroker:
     async def modify_order(self, *args: Any, **kwargs: Any) -> None:
         self._record("modify", *args)
 
+    async def search_orders(
+        self, account_id: int, start: datetime, end: datetime | None = None
+    ) -> list[Order]:
+        self.calls.append(("read_day_orders",))
+        return self.orders
+
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
@@ -234,7 +240,7 @@ async def test_a_place_refused_because_an_earlier_attempt_took_its_tag_is_done_n
         searched.append(start)
         return [placed]
 
-    broker.search_orders = search_orders  # type: ignore[attr-defined]
+    broker.search_orders = search_orders  # type: ignore[method-assign]  # records the window
     broker.refuse = BrokerRefused("Order/place", 2, "OrderRejected", None)
     outcomes: list[Any] = []
     stop = PlaceOrder(

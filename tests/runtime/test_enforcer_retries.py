@@ -8,11 +8,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from risk_manager.domain.actions import ClosePosition, Flatten
+from risk_manager.domain.actions import AnyAction, ClosePosition, Flatten
 from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType
 from risk_manager.domain.errors import RetryLater
 from risk_manager.domain.models import Order
-from risk_manager.engine.inflight import cause_key
+from risk_manager.engine.inflight import Key, cause_key
 from risk_manager.runtime.enforcer import Book, Enforcer
 from risk_manager.store import Store
 from risk_manager.store.records import JournalOutcome
@@ -65,6 +65,13 @@ def close_all() -> ClosePosition:
     )
 
 
+def cause_of(action: AnyAction) -> Key:
+    """The engine's cause of a tracked action (closes, cancels...: never None)."""
+    key = cause_key(action)
+    assert key is not None
+    return key
+
+
 def writes(broker: FakeBroker) -> list[tuple[Any, ...]]:
     return [c for c in broker.calls if not c[0].startswith("read")]
 
@@ -76,7 +83,7 @@ async def test_a_close_refused_eight_times_is_retried_with_capped_backoff_until_
     broker.positions = [_position(MNQ, 2)]
     waits: list[float] = []
     guard = enforcer(broker, store, waits)
-    guard.forget_settled({cause_key(close_all())})  # the engine still wants it
+    guard.forget_settled({cause_of(close_all())})  # the engine still wants it
     await guard.execute(close_all(), Book(positions=broker.positions))
     assert writes(broker) == [("close", MNQ)] * 9
     assert broker.positions == []
@@ -101,7 +108,7 @@ async def test_retries_stop_when_the_engine_sees_it_done(store: Store) -> None:
     broker.positions = [_position(MNQ, 2)]
     waits: list[float] = []
     guard = enforcer(broker, store, waits)
-    guard.forget_settled({cause_key(close_all())})
+    guard.forget_settled({cause_of(close_all())})
 
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
@@ -142,7 +149,7 @@ async def test_a_retried_reduction_sends_only_what_the_broker_still_has_too_much
         keep=2,
     )
     guard = enforcer(broker, store, [])
-    guard._attempted.add(cause_key(reduce))  # a retry: reads the broker first
+    guard._attempted.add(cause_of(reduce))  # a retry: reads the broker first
     await guard.execute(reduce, Book(positions=[_position(MNQ, 4)]))
     assert writes(broker) == []
     assert broker.positions == [_position(MNQ, 2)]

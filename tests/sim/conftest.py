@@ -56,6 +56,11 @@ class FakeHubs:
     ) -> None:
         self.calls.append(("publish_user", (target, account_id, data, action)))
 
+    async def publish_user_frame(
+        self, target: str, account_id: int, records: list[Any], action: int
+    ) -> None:
+        self.calls.append(("publish_user_frame", (target, account_id, records, action)))
+
     async def publish_quote(self, contract_id: str, data: dict[str, Any]) -> None:
         self.calls.append(("publish_quote", (contract_id, data)))
 

@@ -27,8 +27,8 @@ def _starts(reply: dict[str, Any]) -> list[datetime]:
     return [datetime.fromisoformat(b["t"]) for b in reply["bars"]]
 
 
-def _utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 async def test_no_minute_bars_over_the_weekend(settings: SimSettings, clock: FakeClock) -> None:

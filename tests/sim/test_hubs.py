@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from risk_manager.sim import hubs as hubs_module
+from risk_manager.sim import signalr_protocol
 from risk_manager.sim.hub_site import serving_hubs
 from support.polling import eventually
 
@@ -383,7 +384,7 @@ async def test_an_event_is_encoded_once_for_all_its_subscribers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: list[str] = []
-    real = hubs_module.invocation_record
+    real = signalr_protocol.invocation_record
 
     def counting(target: str, arguments: list[Any]) -> str:
         calls.append(target)

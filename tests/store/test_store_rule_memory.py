@@ -8,7 +8,7 @@ from .conftest import T0
 
 
 def test_rule_memory_round_trips_across_a_reopen(db_path: Path) -> None:
-    memory = {
+    memory: dict[str, dict[str, object]] = {
         "trailing_drawdown": {"start": "50000", "peak": "52000", "floor": "50000"},
         "_engine": {"our_tags": ["rm-sl-7-1", "rm-tp-7-2"], "tags_placed": 2},
     }

@@ -73,7 +73,7 @@ def test_status_shows_each_accounts_own_drawdown_floor() -> None:
             "peak": "150000.00", "floor": "148000.00"}},
     }  # fmt: skip
     console = Console(width=160, record=True)
-    console.print(render.overview(DashboardState(accounts=accounts), NOW))  # type: ignore[arg-type]
+    console.print(render.overview(DashboardState(accounts=accounts), NOW))
     text = console.export_text()
     assert "49,000.00" in text and "148,000.00" in text
     assert "150,000.00 (first seen)" in text

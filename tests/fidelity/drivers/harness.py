@@ -111,7 +111,7 @@ class Steps:
 def describe(error: BaseException) -> str:
     """``Type: message`` of ``error`` and of the exceptions it was raised from, plus the
     innermost frame inside the client library (where in the client's code it broke)."""
-    parts = []
+    parts: list[str] = []
     seen: BaseException | None = error
     while seen is not None and len(parts) < 4:
         parts.append(f"{type(seen).__name__}: {seen}")
