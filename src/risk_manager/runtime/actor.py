@@ -39,7 +39,7 @@ from risk_manager.runtime.alerts import AlertChannels
 from risk_manager.runtime.enforcer import Book, Enforcer
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.rest_marks import FetchClose, RestMarks
-from risk_manager.store import Store
+from risk_manager.store.ports import StorePort
 from risk_manager.store.records import JournalOutcome
 
 _log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class AccountActor:
         account_id: int,
         engine: Engine,
         enforcer: Enforcer,
-        store: Store,
+        store: StorePort,
         clock: Callable[[], datetime],
         metrics: Metrics,
         *,
