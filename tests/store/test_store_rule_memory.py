@@ -1,13 +1,15 @@
 """Rule memory survives closing and reopening the store, per account and rule key.
 Port tests: every backend in conftest.BACKENDS runs them."""
 
+from typing import Any
+
 from risk_manager.store.ports import StorePort
 
 from .conftest import T0, Opener
 
 
 def test_rule_memory_round_trips_across_a_reopen(open_store: Opener) -> None:
-    memory = {
+    memory: dict[str, dict[str, Any]] = {
         "trailing_drawdown": {"start": "50000", "peak": "52000", "floor": "50000"},
         "_engine": {"our_tags": ["rm-sl-7-1", "rm-tp-7-2"], "tags_placed": 2},
     }
