@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from risk_manager.store import OutboxEntry, Store
+from risk_manager.store.ports import OutboxStore
 from support.webhook import Receiver, receiver
 
 from .conftest import Guard
@@ -115,5 +116,5 @@ async def _true(value: bool) -> bool:
     return value
 
 
-async def _warnings(store: Store) -> list[OutboxEntry]:
+async def _warnings(store: OutboxStore) -> list[OutboxEntry]:
     return [e for e in store.outbox_pending() if e.body["rule"] == "daily_net_loss"]

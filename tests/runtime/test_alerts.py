@@ -157,6 +157,9 @@ class StuckStore:
         self.release.wait(10)
         return 0
 
+    def outbox(self, limit: int = 100) -> list[OutboxEntry]:  # the rest of the outbox port
+        return []
+
 
 async def test_a_stuck_then_failing_store_holds_no_alert_back_and_its_rows_land_in_order(
     caplog: pytest.LogCaptureFixture,

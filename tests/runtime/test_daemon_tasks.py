@@ -167,7 +167,7 @@ async def test_the_read_side_goes_on_after_a_failed_refresh() -> None:
     read_side = DaemonReadSide(daemon, interval=0.01)  # type: ignore[arg-type]
     refreshes: list[int] = []
 
-    def refresh() -> None:
+    async def refresh() -> None:
         refreshes.append(1)
         if len(refreshes) == 1:
             raise RuntimeError("database is locked")

@@ -1,5 +1,7 @@
-"""Locks keep their history; clearing is audited; active_locks honours ends_at against now."""
+"""Locks keep their history; clearing is audited; active_locks honours ends_at against now.
+Port tests: every backend in conftest.BACKENDS runs them."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -8,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from risk_manager.domain.locks import Lock, LockKind
-from risk_manager.store import LockNotFound, Store
+from risk_manager.store import LockNotFound
+from risk_manager.store.ports import StorePort
 
 from .conftest import T0
 
@@ -25,7 +28,7 @@ def _lock(
     return Lock(account, rule, kind, f"{rule}: test", created, ends)
 
 
-def test_active_locks_end_exactly_at_ends_at(store: Store) -> None:
+def test_active_locks_end_exactly_at_ends_at(store: StorePort) -> None:
     lock = store.add_lock(_lock(minutes=5))
     end = T0 + timedelta(minutes=5)
     assert store.active_locks(end - timedelta(microseconds=1)) == [lock]
@@ -33,7 +36,7 @@ def test_active_locks_end_exactly_at_ends_at(store: Store) -> None:
     assert store.lock_history(7) == [lock]  # ended, still in history
 
 
-def test_several_locks_stay_active_side_by_side(store: Store) -> None:
+def test_several_locks_stay_active_side_by_side(store: StorePort) -> None:
     daily = store.add_lock(_lock(minutes=19 * 60))
     cooldown = store.add_lock(
         _lock(rule="cooldown_after_loss", minutes=5, created=T0 + timedelta(minutes=1))
@@ -51,7 +54,7 @@ def test_several_locks_stay_active_side_by_side(store: Store) -> None:
     assert len({daily.id, cooldown.id, forever.id, other.id}) == 4
 
 
-def test_clearing_keeps_the_row_and_writes_the_audit_log(store: Store) -> None:
+def test_clearing_keeps_the_row_and_writes_the_audit_log(store: StorePort) -> None:
     lock = store.add_lock(_lock(minutes=None))
     at = T0 + timedelta(minutes=3)
     cleared = store.clear_lock(lock.id or 0, at, "admin@desk", "trader called; wrong fill")
@@ -67,7 +70,7 @@ def test_clearing_keeps_the_row_and_writes_the_audit_log(store: Store) -> None:
     assert entry.detail["rule"] == "daily_realized_loss"
 
 
-def test_clearing_twice_changes_nothing_and_audits_once(store: Store) -> None:
+def test_clearing_twice_changes_nothing_and_audits_once(store: StorePort) -> None:
     lock = store.add_lock(_lock())
     first = store.clear_lock(lock.id or 0, T0, "admin", "first")
     again = store.clear_lock(lock.id or 0, T0 + timedelta(minutes=1), "other", "second")
@@ -75,7 +78,7 @@ def test_clearing_twice_changes_nothing_and_audits_once(store: Store) -> None:
     assert len(store.audit_log(10)) == 1
 
 
-def test_clearing_an_unknown_lock_names_it(store: Store) -> None:
+def test_clearing_an_unknown_lock_names_it(store: StorePort) -> None:
     with pytest.raises(LockNotFound, match="no lock with id 99"):
         store.clear_lock(99, T0, "admin", "x")
     with pytest.raises(ValueError, match="by"):
@@ -83,17 +86,35 @@ def test_clearing_an_unknown_lock_names_it(store: Store) -> None:
     assert store.audit_log(10) == []
 
 
-def test_history_is_per_account_newest_first(store: Store) -> None:
+def test_history_is_per_account_newest_first(store: StorePort) -> None:
     a = store.add_lock(_lock())
     b = store.add_lock(_lock(created=T0 + timedelta(minutes=1)))
     store.add_lock(_lock(8))
     assert store.lock_history(7) == [b, a]
 
 
-def test_a_stored_lock_cannot_be_added_again(store: Store) -> None:
+def test_a_lock_is_read_back_by_its_id(store: StorePort) -> None:
+    lock = store.add_lock(_lock())
+    assert lock.id is not None and store.get_lock(lock.id) == lock
+    with pytest.raises(LockNotFound, match=f"no lock with id {lock.id + 1}"):
+        store.get_lock(lock.id + 1)
+
+
+def test_a_stored_lock_cannot_be_added_again(store: StorePort) -> None:
     lock = store.add_lock(_lock())
     with pytest.raises(ValueError, match="already stored"):
         store.add_lock(lock)
+
+
+async def test_calls_from_many_threads_at_once_each_land_once(store: StorePort) -> None:
+    locks = await asyncio.gather(
+        *(
+            asyncio.to_thread(store.add_lock, Lock(n % 4, "r", LockKind.SOFT, f"{n}", T0, None))
+            for n in range(64)
+        )
+    )
+    assert len({lk.id for lk in locks}) == 64
+    assert len(store.active_locks(T0)) == 64
 
 
 _instants = st.datetimes(
@@ -111,7 +132,7 @@ _instants = st.datetimes(
     now=_instants,
 )
 def test_active_locks_agrees_with_lock_is_active(
-    store: Store, spans: list[tuple[datetime, int | None, bool]], now: datetime
+    store: StorePort, spans: list[tuple[datetime, int | None, bool]], now: datetime
 ) -> None:
     # Text comparison in SQL must equal instant comparison, whatever offset came in.
     account = 1000 + len(store.lock_history(0))  # a fresh account per example

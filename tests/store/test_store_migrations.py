@@ -2,6 +2,7 @@
 
 import asyncio
 import sqlite3
+import threading
 from contextlib import closing
 from pathlib import Path
 
@@ -42,12 +43,46 @@ def test_open_creates_folders_file_and_every_table(db_path: Path) -> None:
     assert _user_version(db_path) == latest_version()
 
 
-def test_the_connection_is_durable_wal_with_foreign_keys(store: Store) -> None:
-    with store._db.read() as conn:
+def test_the_connection_is_durable_wal_with_foreign_keys(sqlite_store: Store) -> None:
+    with sqlite_store._db.write() as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+
+
+def test_reads_have_a_read_only_connection_of_their_own(sqlite_store: Store) -> None:
+    with sqlite_store._db.write() as writer:
+        pass
+    with sqlite_store._db.read() as conn:
+        assert conn is not writer
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA query_only").fetchone()[0] == 1
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            conn.execute("DELETE FROM locks")
+
+
+async def test_a_read_does_not_wait_for_a_write_in_progress(sqlite_store: Store) -> None:
+    lock = sqlite_store.add_lock(Lock(7, "r", LockKind.HARD, "committed", T0, None))
+    holding, release = threading.Event(), threading.Event()
+
+    def write_and_hold() -> None:
+        with sqlite_store._db.write() as conn:  # the write lock held, a change not committed
+            conn.execute("UPDATE locks SET reason = 'uncommitted' WHERE id = ?", (lock.id,))
+            holding.set()
+            release.wait(10)
+
+    writer = asyncio.create_task(asyncio.to_thread(write_and_hold))
+    try:
+        await asyncio.to_thread(holding.wait, 10)
+        read = asyncio.to_thread(sqlite_store.active_locks, T0)
+        assert await asyncio.wait_for(read, 5) == [lock]  # the last commit, at once
+    finally:
+        release.set()
+        await writer
+    (after,) = sqlite_store.active_locks(T0)
+    assert after.reason == "uncommitted"  # it did land once released
 
 
 def test_reopening_migrates_nothing_and_keeps_data(db_path: Path) -> None:
@@ -96,6 +131,18 @@ def test_a_failing_migration_rolls_back_whole(
     Store.open(db_path).close()  # still usable by the real code
 
 
+def test_an_sqlite_without_returning_is_refused_before_anything_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 34, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.34.1")
+    path = tmp_path / "data" / "rm.db"
+    with pytest.raises(StoreUnusable, match=r"SQLite 3\.34\.1; the store needs 3\.35\.0") as caught:
+        Store.open(path)
+    assert isinstance(caught.value, RefuseToStart)
+    assert not path.parent.exists()
+
+
 def test_a_garbage_file_is_refused_with_the_path(tmp_path: Path) -> None:
     garbage = tmp_path / "rm.db"
     garbage.write_bytes(b"this is not sqlite, it is a config file\n" * 100)
@@ -103,17 +150,6 @@ def test_a_garbage_file_is_refused_with_the_path(tmp_path: Path) -> None:
         Store.open(garbage)
     assert str(garbage) in str(caught.value)
     assert garbage.read_bytes().startswith(b"this is not sqlite")  # not overwritten
-
-
-async def test_threads_share_one_store_through_to_thread(store: Store) -> None:
-    locks = await asyncio.gather(
-        *(
-            asyncio.to_thread(store.add_lock, Lock(n % 4, "r", LockKind.SOFT, f"{n}", T0, None))
-            for n in range(64)
-        )
-    )
-    assert len({lk.id for lk in locks}) == 64
-    assert len(store.active_locks(T0)) == 64
 
 
 def test_a_second_store_on_the_same_file_sees_commits(db_path: Path) -> None:
@@ -124,12 +160,12 @@ def test_a_second_store_on_the_same_file_sees_commits(db_path: Path) -> None:
         assert [t.name for t in writer.timers()] == ["t"]
 
 
-def test_backup_is_a_complete_consistent_copy(store: Store, tmp_path: Path) -> None:
-    lock = store.add_lock(Lock(7, "r", LockKind.HARD, "why", T0, None))
-    target = store.backup(tmp_path / "backups" / "rm-copy.db")
-    store.add_lock(Lock(7, "r", LockKind.HARD, "after the backup", T0, None))
+def test_backup_is_a_complete_consistent_copy(sqlite_store: Store, tmp_path: Path) -> None:
+    lock = sqlite_store.add_lock(Lock(7, "r", LockKind.HARD, "why", T0, None))
+    target = sqlite_store.backup(tmp_path / "backups" / "rm-copy.db")
+    sqlite_store.add_lock(Lock(7, "r", LockKind.HARD, "after the backup", T0, None))
     with Store.open(target) as copy:
         assert copy.lock_history(7) == [lock]
         assert copy.schema_version == latest_version()
     with pytest.raises(StoreError, match="onto itself"):
-        store.backup(store.path)
+        sqlite_store.backup(sqlite_store.path)

@@ -1,8 +1,8 @@
-"""Every table round-trips through a real file: exact Decimals, aware UTC datetimes."""
+"""Every kind of row round-trips, across a reopen: exact Decimals, aware UTC datetimes.
+Port tests: every backend in conftest.BACKENDS runs them."""
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,11 +16,11 @@ from risk_manager.store import (
     JournalEntryFinished,
     JournalOutcome,
     PnlSnapshot,
-    Store,
     StoreError,
 )
+from risk_manager.store.ports import StorePort
 
-from .conftest import T0
+from .conftest import T0, Opener
 
 CT = ZoneInfo("America/Chicago")
 DAY = date(2026, 3, 11)
@@ -44,7 +44,7 @@ def _trade(trade_id: int, **kw: object) -> Trade:
     return Trade(**fields)  # type: ignore[arg-type]
 
 
-def test_lock_round_trips_with_utc_datetimes_after_reopen(db_path: Path) -> None:
+def test_lock_round_trips_with_utc_datetimes_after_reopen(open_store: Opener) -> None:
     created = datetime(2026, 3, 10, 15, 1, 2, 345678, tzinfo=CT)  # handed in as Chicago time
     lock = Lock(
         7,
@@ -54,9 +54,9 @@ def test_lock_round_trips_with_utc_datetimes_after_reopen(db_path: Path) -> None
         created,
         datetime(2026, 3, 11, 17, 0, tzinfo=CT),
     )
-    with Store.open(db_path) as s:
+    with open_store() as s:
         stored = s.add_lock(lock)
-    with Store.open(db_path) as s:
+    with open_store() as s:
         (back,) = s.lock_history(7)
     assert back == stored
     assert back.id is not None and back.id >= 1
@@ -66,15 +66,15 @@ def test_lock_round_trips_with_utc_datetimes_after_reopen(db_path: Path) -> None
     assert back.kind is LockKind.HARD
 
 
-def test_fill_round_trips_exact_decimals_after_reopen(db_path: Path) -> None:
+def test_fill_round_trips_exact_decimals_after_reopen(open_store: Opener) -> None:
     fills = [
         _trade(1, profit_and_loss=None, fees=Decimal("1.40"), price=Decimal("5012.50")),
         _trade(2, profit_and_loss=Decimal("-512.40"), voided=True, side=OrderSide.BID),
         _trade(3, profit_and_loss=Decimal("0.10"), commissions=Decimal("2.100")),
     ]
-    with Store.open(db_path) as s:
+    with open_store() as s:
         assert [s.add_fill(f, DAY) for f in fills] == [True, True, True]
-    with Store.open(db_path) as s:
+    with open_store() as s:
         back = s.fills(7)
     assert back == fills
     assert [str(f.price) for f in back] == ["5012.50", "21000.25", "21000.25"]
@@ -93,7 +93,7 @@ def test_fill_round_trips_exact_decimals_after_reopen(db_path: Path) -> None:
     ),
 )
 def test_any_finite_decimal_and_instant_round_trip_exactly(
-    store: Store, price: Decimal, pnl: Decimal | None, at: datetime
+    store: StorePort, price: Decimal, pnl: Decimal | None, at: datetime
 ) -> None:
     trade_id = len(store.fills(7)) + 1
     trade = _trade(trade_id, price=price, profit_and_loss=pnl, created_at=at)
@@ -104,7 +104,7 @@ def test_any_finite_decimal_and_instant_round_trip_exactly(
     assert back.created_at.tzinfo is UTC
 
 
-def test_fills_filter_by_trading_day_and_since(store: Store) -> None:
+def test_fills_filter_by_trading_day_and_since(store: StorePort) -> None:
     store.add_fill(_trade(1), date(2026, 3, 10))
     store.add_fill(_trade(2), DAY)
     store.add_fill(_trade(3), DAY)
@@ -115,7 +115,7 @@ def test_fills_filter_by_trading_day_and_since(store: Store) -> None:
     assert [f.id for f in store.fills(8)] == [4]
 
 
-def test_a_fill_is_stored_once_per_trade_id(store: Store) -> None:
+def test_a_fill_is_stored_once_per_trade_id(store: StorePort) -> None:
     first = _trade(42)
     assert store.add_fill(first, DAY) is True
     # The same trade again (a repeated hub event, a REST read): ignored, first copy kept.
@@ -124,7 +124,7 @@ def test_a_fill_is_stored_once_per_trade_id(store: Store) -> None:
     assert store.fills(7) == [first]
 
 
-def test_snapshots_round_trip_and_latest_is_the_newest_taken(db_path: Path) -> None:
+def test_snapshots_round_trip_and_latest_is_the_newest_taken(open_store: Opener) -> None:
     older = PnlSnapshot(
         7,
         DAY,
@@ -138,12 +138,12 @@ def test_snapshots_round_trip_and_latest_is_the_newest_taken(db_path: Path) -> N
     newer = PnlSnapshot(
         7, DAY, Decimal("-120.50"), None, None, None, Decimal("10.00"), T0 + timedelta(seconds=2)
     )
-    with Store.open(db_path) as s:
+    with open_store() as s:
         saved_newer = s.save_snapshot(newer)
         saved_older = s.save_snapshot(older)  # saved later, but taken earlier
         s.save_snapshot(PnlSnapshot(8, DAY, Decimal(0), None, None, None, None, T0))
     assert saved_newer.id is not None and saved_older.id is not None
-    with Store.open(db_path) as s:
+    with open_store() as s:
         latest = s.latest_snapshot(7, DAY)
         assert s.latest_snapshot(7, date(2026, 3, 12)) is None
     assert latest == saved_newer
@@ -151,39 +151,14 @@ def test_snapshots_round_trip_and_latest_is_the_newest_taken(db_path: Path) -> N
     assert str(latest.realized) == "-120.50"
 
 
-def test_timers_upsert_list_due_and_delete(db_path: Path) -> None:
-    with Store.open(db_path) as s:
-        s.set_timer(7, "cooldown_end", T0 + timedelta(minutes=5), {"lock_id": 3})
-        s.set_timer(8, "grace:CON.F.US.EP.H26", T0 + timedelta(seconds=30))
-        # Same (account, name): moved, not duplicated.
-        s.set_timer(7, "cooldown_end", T0 + timedelta(minutes=10), {"limit": Decimal("1.50")})
-    with Store.open(db_path) as s:
-        timers = s.timers()
-        assert [(t.account_id, t.name) for t in timers] == [
-            (8, "grace:CON.F.US.EP.H26"),
-            (7, "cooldown_end"),
-        ]
-        assert timers[1].fires_at == T0 + timedelta(minutes=10)
-        assert timers[1].fires_at.tzinfo is UTC
-        assert timers[1].payload == {"limit": "1.50"}  # Decimal kept exactly, as text
-        assert timers[0].payload == {}
-        assert s.due_timers(T0 + timedelta(seconds=29)) == []
-        assert [t.account_id for t in s.due_timers(T0 + timedelta(seconds=30))] == [8]
-        assert len(s.due_timers(T0 + timedelta(hours=1))) == 2
-        assert [t.name for t in s.timers(7)] == ["cooldown_end"]
-        assert s.delete_timer(8, "grace:CON.F.US.EP.H26") is True
-        assert s.delete_timer(8, "grace:CON.F.US.EP.H26") is False
-        assert [t.account_id for t in s.timers()] == [7]
-
-
-def test_journal_records_intent_sent_and_outcome(db_path: Path) -> None:
+def test_journal_records_intent_sent_and_outcome(open_store: Opener) -> None:
     intent = {"contract_id": "CON.F.US.MNQ.H26", "size": 2, "limit": Decimal("500.00")}
-    with Store.open(db_path) as s:
+    with open_store() as s:
         a = s.journal_intent(7, "daily_realized_loss", "flatten", intent, T0)
         b = s.journal_intent(8, "max_contracts", "close_position", {"size": 1}, T0)
         s.journal_sent(a, T0 + timedelta(milliseconds=5))
     # After a "restart" both are unfinished; the sent one says so.
-    with Store.open(db_path) as s:
+    with open_store() as s:
         unfinished = s.unfinished_actions()
         assert [e.id for e in unfinished] == [a, b]
         assert unfinished[0].sent_at == T0 + timedelta(milliseconds=5)
@@ -203,7 +178,7 @@ def test_journal_records_intent_sent_and_outcome(db_path: Path) -> None:
         assert [e.id for e in s.journal(limit=1)] == [b]
 
 
-def test_journal_outcome_is_written_once(store: Store) -> None:
+def test_journal_outcome_is_written_once(store: StorePort) -> None:
     entry = store.journal_intent(7, "r", "cancel_order", {"order_id": 1}, T0)
     first = store.journal_outcome(entry, "failed", "errorCode 2", T0)
     assert store.journal_outcome(entry, "failed", "again", T0) == first  # same outcome: no-op
@@ -215,11 +190,11 @@ def test_journal_outcome_is_written_once(store: Store) -> None:
         store.journal_outcome(entry, "maybe", None, T0)
 
 
-def test_audit_log_round_trips_newest_first(db_path: Path) -> None:
-    with Store.open(db_path) as s:
+def test_audit_log_round_trips_newest_first(open_store: Opener) -> None:
+    with open_store() as s:
         s.audit("admin", "config.changed", {"key": "rules.daily_realized_loss.limit"}, T0)
         s.audit("admin", "login", {"ok": True, "at": T0}, T0 + timedelta(seconds=1))
-    with Store.open(db_path) as s:
+    with open_store() as s:
         log = s.audit_log(10)
         assert [e.action for e in log] == ["login", "config.changed"]
         assert log[0].detail == {"ok": True, "at": "2026-03-10T22:00:00.000000+00:00"}
@@ -227,17 +202,25 @@ def test_audit_log_round_trips_newest_first(db_path: Path) -> None:
         assert len(s.audit_log(1)) == 1
 
 
-def test_naive_datetimes_and_float_money_are_refused(store: Store) -> None:
+def test_naive_datetimes_and_float_money_are_refused(store: StorePort) -> None:
     with pytest.raises(ValueError, match="naive datetime"):
-        store.set_timer(7, "t", datetime(2026, 3, 10, 17, 0))
+        store.journal_intent(7, "r", "flatten", {}, datetime(2026, 3, 10, 17, 0))
     with pytest.raises(TypeError, match="must be Decimal"):
         store.add_fill(_trade(1, price=21000.25), DAY)
-    assert store.fills(7) == [] and store.timers() == []  # nothing half-written
+    assert store.fills(7) == [] and store.journal() == []  # nothing half-written
 
 
-def test_closed_store_says_so(db_path: Path) -> None:
-    s = Store.open(db_path)
-    s.close()
-    assert s.closed
-    with pytest.raises(StoreError, match="closed"):
-        s.timers()
+def test_the_schema_version_is_the_same_after_a_reopen(open_store: Opener) -> None:
+    with open_store() as s:
+        version = s.schema_version
+    with open_store() as s:
+        assert s.schema_version == version >= 1
+
+
+def test_closed_store_says_so(open_store: Opener) -> None:
+    with open_store() as s:
+        s.close()
+        assert s.closed
+        with pytest.raises(StoreError, match="closed"):
+            s.journal()
+        s.close()  # again: nothing to do

@@ -1,27 +1,28 @@
-"""Rule memory survives closing and reopening the store, per account and rule key."""
+"""Rule memory survives closing and reopening the store, per account and rule key.
+Port tests: every backend in conftest.BACKENDS runs them."""
 
-from pathlib import Path
+from typing import Any
 
-from risk_manager.store import Store
+from risk_manager.store.ports import StorePort
 
-from .conftest import T0
+from .conftest import T0, Opener
 
 
-def test_rule_memory_round_trips_across_a_reopen(db_path: Path) -> None:
-    memory: dict[str, dict[str, object]] = {
+def test_rule_memory_round_trips_across_a_reopen(open_store: Opener) -> None:
+    memory: dict[str, dict[str, Any]] = {
         "trailing_drawdown": {"start": "50000", "peak": "52000", "floor": "50000"},
         "_engine": {"our_tags": ["rm-sl-7-1", "rm-tp-7-2"], "tags_placed": 2},
     }
-    with Store.open(db_path) as s:
+    with open_store() as s:
         s.save_rule_memory(7, memory, T0)
         s.save_rule_memory(8, {"trailing_drawdown": {"floor": "148000"}}, T0)
-    with Store.open(db_path) as s:
+    with open_store() as s:
         assert s.rule_memory(7) == memory
         assert s.rule_memory(8) == {"trailing_drawdown": {"floor": "148000"}}
         assert s.rule_memory(9) == {}
 
 
-def test_saving_replaces_the_account_memory_whole(store: Store) -> None:
+def test_saving_replaces_the_account_memory_whole(store: StorePort) -> None:
     store.save_rule_memory(7, {"a": {"x": 1}, "b": {"y": 2}}, T0)
     store.save_rule_memory(7, {"a": {"x": 3}}, T0)
     assert store.rule_memory(7) == {"a": {"x": 3}}
@@ -29,7 +30,7 @@ def test_saving_replaces_the_account_memory_whole(store: Store) -> None:
     assert store.rule_memory(7) == {}
 
 
-def test_placed_tags_come_from_the_journal_oldest_first(store: Store) -> None:
+def test_placed_tags_come_from_the_journal_oldest_first(store: StorePort) -> None:
     for n, kind in enumerate(("place_order", "cancel_order", "place_order", "place_order")):
         intent = {"custom_tag": f"rm-sl-7-{n}"} if kind == "place_order" else {"order_id": n}
         store.journal_intent(7, "trade_management", kind, intent, T0)

@@ -43,7 +43,7 @@ class MemoryReadModel:
     def account(self, account_id: int) -> JSON | None:
         return self._accounts.get(account_id)
 
-    def enforcements(self, account_id: int | None, limit: int) -> list[JSON]:
+    async def enforcements(self, account_id: int | None, limit: int) -> list[JSON]:
         out: list[JSON] = []
         for entry in reversed(self._log):
             if account_id is None or entry.get("account_id") == account_id:

@@ -35,8 +35,9 @@ class ReadModel(Protocol):
         """One account's view, or None when it is not monitored."""
         ...
 
-    def enforcements(self, account_id: int | None, limit: int) -> list[JSON]:
-        """The enforcement log, newest first; all accounts when ``account_id`` is None."""
+    async def enforcements(self, account_id: int | None, limit: int) -> list[JSON]:
+        """The enforcement log, newest first; all accounts when ``account_id`` is None.
+        Async: the daemon's comes from its store, read off the event loop."""
         ...
 
     def subscribe(self) -> asyncio.Queue[JSON]:

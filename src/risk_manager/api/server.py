@@ -116,7 +116,7 @@ async def _enforcements(request: web.Request) -> web.Response:
     limit = _int_param(query.get("limit", str(DEFAULT_LIMIT)), "limit", 1, MAX_LIMIT)
     if isinstance(limit, web.Response):
         return limit
-    entries = request.app[READ_MODEL].enforcements(account, limit)
+    entries = await request.app[READ_MODEL].enforcements(account, limit)
     return _json({"enforcements": entries})
 
 
@@ -141,13 +141,14 @@ async def _stream(request: web.Request) -> web.StreamResponse:
                 coalescer.push(queue.get_nowait())
 
     async def send() -> None:
+        enforcements = await model.enforcements(None, DEFAULT_LIMIT)
         await ws.send_str(
             dumps(
                 {
                     "type": "snapshot",
                     "accounts": model.accounts(),
                     "health": model.health(),
-                    "enforcements": model.enforcements(None, DEFAULT_LIMIT),
+                    "enforcements": enforcements,
                 }
             )
         )

@@ -50,7 +50,7 @@ from risk_manager.runtime.alerts import AlertChannels
 from risk_manager.runtime.enforcer import Book, Enforcer
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.rest_marks import FetchClose, RestMarks
-from risk_manager.store import Store
+from risk_manager.store.ports import StorePort
 from risk_manager.store.records import JournalOutcome
 from risk_manager.types import Clock
 
@@ -67,7 +67,7 @@ class AccountActor:
         account_id: int,
         engine: Engine,
         enforcer: Enforcer,
-        store: Store,
+        store: StorePort,
         clock: Clock,
         metrics: Metrics,
         *,

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Self
 
 import aiohttp
 
@@ -38,7 +38,7 @@ from risk_manager.config.sections import AlertsConfig
 from risk_manager.domain.actions import Alert, Severity, action_to_dict
 from risk_manager.projectx.backoff import backoff_delay
 from risk_manager.runtime.durable import DurableWrites
-from risk_manager.store.records import OutboxEntry
+from risk_manager.store.ports import OutboxStore
 from risk_manager.types import Clock, utc_now
 
 _log = logging.getLogger("risk_manager.alerts")
@@ -55,20 +55,6 @@ KEEP_DELIVERED = timedelta(days=7)  # delivered and given-up rows, for the recor
 PRUNE_EVERY = 3600.0  # seconds between prunes of those rows
 SHUTDOWN_GRACE = 2.0  # seconds the queue and the writer get to finish at shutdown
 _SAID_AT = frozenset({1, 10, 100, 1000, 10_000})  # failures in a row that are logged
-
-
-class Outbox(Protocol):
-    """The part of :class:`~risk_manager.store.Store` the channels use (``store/outbox.py``)."""
-
-    def outbox_add(
-        self, alert_id: str, account_id: int, severity: str, body: dict[str, Any], at: datetime
-    ) -> int: ...
-    def outbox_delivered(
-        self, alert_id: str, at: datetime, attempts: int, last_error: str | None = None
-    ) -> bool: ...
-    def outbox_given_up(self, alert_id: str, at: datetime, attempts: int, error: str) -> bool: ...
-    def outbox_pending(self) -> list[OutboxEntry]: ...
-    def outbox_prune(self, ended_before: datetime) -> int: ...
 
 
 @dataclass(slots=True)
@@ -107,7 +93,7 @@ class AlertChannels:
     def __init__(
         self,
         config: AlertsConfig,
-        outbox: Outbox | None = None,
+        outbox: OutboxStore | None = None,
         *,
         clock: Clock = utc_now,
         timeout: float = TIMEOUT,

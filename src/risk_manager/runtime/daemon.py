@@ -62,6 +62,7 @@ from risk_manager.runtime.reconciler import snapshot
 from risk_manager.runtime.sweep import Ledgered, Sweeper, reconnect_gap
 from risk_manager.store import Store
 from risk_manager.store.holder import hold_store
+from risk_manager.store.ports import StorePort
 from risk_manager.store.records import JournalEntry, JournalOutcome
 from risk_manager.types import Clock, utc_now
 
@@ -101,7 +102,7 @@ class Daemon:
         self._stack = contextlib.AsyncExitStack()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running = False  # the actors run: reconciliations go through their queues
-        self._store: Store | None = None
+        self._store: StorePort | None = None
         self._client: ProjectXClient | None = None
         self.user_hub: UserHub | None = None
         self.market_hub: MarketHub | None = None
@@ -119,7 +120,7 @@ class Daemon:
     # -- lifecycle ------------------------------------------------------------------------------
 
     @property
-    def store(self) -> Store:
+    def store(self) -> StorePort:
         if self._store is None:
             raise RuntimeError("daemon not started")
         return self._store
@@ -153,10 +154,10 @@ class Daemon:
         if shared:  # a 100K account must never run on a 50K account's floor
             raise ConfigError(shared)
         self._stack.enter_context(hold_store(cfg.store.path))  # one daemon per store
-        self._store = Store.open(cfg.store.path)
-        self._stack.callback(self._store.close)
+        store = self._store = Store.open(cfg.store.path)  # SQLite, behind the store port
+        self._stack.callback(store.close)
         # Read before this run journals anything: only these are a previous run's leftovers.
-        left_unfinished = self._store.unfinished_actions()
+        left_unfinished = store.unfinished_actions()
         broker = cfg.broker
         assert broker.username is not None and broker.api_key is not None  # checked above
         self._client = await self._stack.enter_async_context(
@@ -205,7 +206,7 @@ class Daemon:
         self._spawn(self.sweeper.run(), "reconcile-sweep")
         self.guarding = True
         if self.read_side is not None:  # the views are the truth from this moment, not 0.2 s on
-            self.read_side.refresh()
+            await self.read_side.refresh()
 
     async def _serve_api_early(self) -> None:
         """The API comes up before the login, so `status` and the dashboards can say why the
@@ -324,6 +325,7 @@ class Daemon:
             *(snapshot(self.client, acct_id, since, self.clock) for acct_id in accounts),
             return_exceptions=True,
         )
+        taken: list[tuple[int, SnapshotEvent]] = []
         for acct_id, result in zip(accounts, results, strict=True):
             actor = self.actors[acct_id]
             if isinstance(result, BaseException):
@@ -332,14 +334,13 @@ class Daemon:
                 actor.needs_reconcile = True
                 continue
             actor.needs_reconcile = False
-            try:
-                self._check_fills_against_store(acct_id, result)
-            except Exception:  # a diagnostic: it must never keep the snapshot from the engine
-                _log.exception("account %s: stored fills not compared with the broker's", acct_id)
+            taken.append((acct_id, result))
             if self._running:  # the actor alone touches its engine, one event at a time
                 await actor.queue.put(result)
             else:
                 await actor.handle(result)
+        if taken:  # a diagnostic, once the engines have their snapshots; a store read: off the loop
+            await asyncio.to_thread(self._check_fills_against_store, taken)
 
     def _ledger(self, account_id: int) -> Ledgered:
         """What the engine believes of the account, for the sweep and the user hub's cap."""
@@ -380,19 +381,27 @@ class Daemon:
         self.actors[account_id].missed_events(why)
         self._spawn(self.reconcile_all([account_id]), f"resync-{account_id}")
 
-    def _check_fills_against_store(self, account_id: int, snap: SnapshotEvent) -> None:
+    def _check_fills_against_store(self, taken: list[tuple[int, SnapshotEvent]]) -> None:
         """Today's P&L is rebuilt from the broker; a fill we stored that the broker no longer
-        lists (voided, or a broker-side correction) is worth an operator's look."""
+        lists (voided, or a broker-side correction) is worth an operator's look. Blocking (a
+        worker thread); a failure only says so: the snapshots are with the engines already."""
         assert self.calendar is not None
-        day = self.calendar.trading_day(snap.at)
-        stored = {t.id for t in self.store.fills(account_id, trading_day=day)}
-        listed = {t.id for t in snap.trades}
-        for trade_id in sorted(stored - listed):
-            _log.warning(
-                "account %s: fill %s is in the store but not in the broker's Trade/search",
-                account_id,
-                trade_id,
-            )
+        for account_id, snap in taken:
+            day = self.calendar.trading_day(snap.at)
+            try:
+                stored = {t.id for t in self.store.fills(account_id, trading_day=day)}
+            except Exception:
+                _log.exception(
+                    "account %s: stored fills not compared with the broker's", account_id
+                )
+                continue
+            listed = {t.id for t in snap.trades}
+            for trade_id in sorted(stored - listed):
+                _log.warning(
+                    "account %s: fill %s is in the store but not in the broker's Trade/search",
+                    account_id,
+                    trade_id,
+                )
 
     def _recheck_unfinished(self, left: list[JournalEntry]) -> None:
         """Actions a previous run left unfinished were re-checked by the reconciliation just

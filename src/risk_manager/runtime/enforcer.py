@@ -51,6 +51,7 @@ from risk_manager.domain.models import Order, Position
 from risk_manager.engine.inflight import cause_key
 from risk_manager.projectx.backoff import backoff_delay
 from risk_manager.runtime.durable import DurableWrites
+from risk_manager.store.ports import JournalStore
 from risk_manager.store.records import JournalOutcome
 from risk_manager.types import Clock, Sleep
 
@@ -90,23 +91,6 @@ class Broker(Protocol):
     async def search_orders(
         self, account_id: int, start: datetime, end: datetime | None = None
     ) -> list[Order]: ...
-
-
-class Journal(Protocol):
-    def journal_intent(
-        self,
-        account_id: int,
-        rule: str,
-        kind: str,
-        intent: dict[str, Any],
-        at: datetime,
-        *,
-        sent_at: datetime | None = None,
-    ) -> int: ...
-    def journal_sent(self, entry_id: int, at: datetime) -> None: ...
-    def journal_outcome(
-        self, entry_id: int, outcome: JournalOutcome, detail: str | None, at: datetime
-    ) -> object: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +141,7 @@ class Enforcer:
     def __init__(
         self,
         broker: Broker,
-        journal: Journal,
+        journal: JournalStore,
         clock: Clock,
         *,
         on_outcome: OnOutcome | None = None,

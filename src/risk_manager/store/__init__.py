@@ -1,5 +1,6 @@
 """Durable state: locks, timers, fills, P&L snapshots, the enforcement journal, the audit log,
-the alert outbox."""
+the alert outbox. The runtime types against the store port (``store/ports.py``); ``Store`` is
+its SQLite implementation (docs/STORE.md)."""
 
 from risk_manager.store.errors import (
     JournalEntryFinished,

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from risk_manager.store.codec import dec_dt, dec_json, enc_dt, enc_json
-from risk_manager.store.db import Database
+from risk_manager.store.db import Database, returned_id
 from risk_manager.store.records import AuditEntry
 
 
@@ -17,11 +17,10 @@ def insert_audit(
     if not actor or not action:
         raise ValueError(f"an audit row needs an actor and an action (got {actor!r}, {action!r})")
     cur = conn.execute(
-        "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)",
+        "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?) RETURNING id",
         (enc_dt(at), actor, action, enc_json(detail)),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+    return returned_id(cur)
 
 
 class AuditRepo:

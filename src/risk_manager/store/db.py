@@ -1,6 +1,8 @@
-"""One SQLite connection, shared safely between threads, with the durability settings the
-locks need (a committed lock must survive the process being killed, even the machine losing
-power): WAL, ``synchronous=FULL``, foreign keys, a busy timeout for a second process (the API)."""
+"""The store's SQLite connections: one writer, shared safely between threads, with the
+durability settings the locks need (a committed lock must survive the process being killed,
+even the machine losing power): WAL, ``synchronous=FULL``, foreign keys, a busy timeout for a
+second process; and one read-only reader, so a read never waits on a write (WAL readers see
+the last commit)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from risk_manager.store import schema
 from risk_manager.store.errors import StoreError, StoreUnusable
 
 MEMORY = ":memory:"
+MIN_SQLITE = (3, 35, 0)  # RETURNING
 PRIVATE = 0o600  # the trading history is the owner's alone (folder 0700)
 
 _log = logging.getLogger(__name__)
@@ -72,6 +75,44 @@ def connect(path: Path | str, busy_timeout: float) -> sqlite3.Connection:
     return conn
 
 
+def connect_reader(path: Path | str, busy_timeout: float) -> sqlite3.Connection:
+    """A read-only connection to ``path`` (opened ``mode=ro``, and ``query_only`` besides):
+    reads can never write, and in WAL mode never wait for the writer."""
+    conn = sqlite3.connect(
+        f"{Path(path).resolve().as_uri()}?mode=ro",
+        uri=True,
+        timeout=busy_timeout,
+        isolation_level=None,
+        check_same_thread=False,  # reads run in worker threads; guarded by Database
+    )
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000):d}")
+        conn.execute("PRAGMA query_only = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def require_returning(path: Path | str) -> None:
+    """Refuse an SQLite older than 3.35: the store's inserts read their ids with RETURNING."""
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        need = ".".join(map(str, MIN_SQLITE))
+        raise StoreUnusable(
+            f"{path}: this Python links SQLite {sqlite3.sqlite_version}; the store needs "
+            f"{need} or newer (INSERT ... RETURNING): use a Python built with a newer SQLite"
+        )
+
+
+def returned_id(cur: sqlite3.Cursor) -> int:
+    """The id an ``INSERT ... RETURNING id`` gave back. Reads every row, so the statement is
+    finished before the transaction commits."""
+    rows = cur.fetchall()
+    if len(rows) != 1:
+        raise StoreError(f"expected one id back from an insert, got {len(rows)} rows")
+    return int(rows[0][0])
+
+
 def unusable(path: Path | str, exc: Exception) -> StoreUnusable:
     return StoreUnusable(
         f"{path}: not a usable risk-manager database ({exc}); move it aside or restore a "
@@ -80,11 +121,12 @@ def unusable(path: Path | str, exc: Exception) -> StoreUnusable:
 
 
 class Database:
-    """The connection plus a re-entrant mutex; ``write()`` nests into one transaction.
+    """The writer connection plus a re-entrant mutex; ``write()`` nests into one transaction.
 
-    Reads use a second connection of their own: in WAL mode a reader never waits for a writer,
-    so a write stuck behind another process's lock (up to the busy timeout) never holds up a
-    read, such as the dashboards' on the event loop (docs/RUNTIME.md fail-safe policy)."""
+    Reads use a read-only connection of their own: in WAL mode a reader never waits for a
+    writer, so a write stuck behind another process's lock (up to the busy timeout) never
+    holds up a read, such as the dashboards' (run off the event loop: docs/STORE.md). A
+    ``:memory:`` database has one connection: reads share the writer's mutex."""
 
     def __init__(self, conn: sqlite3.Connection, path: str, busy_timeout: float = 5.0) -> None:
         self._conn: sqlite3.Connection | None = conn
@@ -98,6 +140,9 @@ class Database:
 
     @classmethod
     def open(cls, path: Path | str, busy_timeout: float = 5.0) -> Database:
+        """Open (creating the file 0600 in a 0700 folder) and migrate. Raises
+        ``StoreUnusable`` (SchemaTooNew included) for a file or an SQLite it cannot use."""
+        require_returning(path)
         try:
             if str(path) != MEMORY:
                 make_private(Path(path), warn=True)
@@ -130,7 +175,7 @@ class Database:
         with self._read_mutex:
             self._live()  # raises once closed
             if self._reader is None:
-                self._reader = connect(self.path, self._busy_timeout)
+                self._reader = connect_reader(self.path, self._busy_timeout)
             yield self._reader
 
     @contextmanager

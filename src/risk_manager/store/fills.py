@@ -50,7 +50,8 @@ class FillRepo:
         with self._db.write() as conn:
             cur = conn.execute(
                 f"INSERT INTO fills ({_COLS}, trading_day) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING "
+                "RETURNING id",
                 (
                     trade.id,
                     trade.account_id,
@@ -67,7 +68,7 @@ class FillRepo:
                     enc_day(trading_day),
                 ),
             )
-        return cur.rowcount == 1
+            return bool(cur.fetchall())  # a row back: new; none: that trade id was stored
 
     def fills(
         self, account_id: int, trading_day: date | None = None, since: datetime | None = None

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from risk_manager.store.codec import dec_dt, dec_json, dec_opt_dt, enc_dt, enc_json
-from risk_manager.store.db import Database
+from risk_manager.store.db import Database, returned_id
 from risk_manager.store.errors import JournalEntryFinished, JournalEntryNotFound
 from risk_manager.store.records import JournalEntry, JournalOutcome
 
@@ -60,11 +60,10 @@ class JournalRepo:
         with self._db.write() as conn:
             cur = conn.execute(
                 "INSERT INTO journal (account_id, rule, kind, intent, created_at, sent_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (account_id, rule, kind, enc_json(intent), enc_dt(at), sent),
             )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+            return returned_id(cur)
 
     def journal_sent(self, entry_id: int, at: datetime) -> None:
         """Mark the action handed to the broker. The first send time is kept."""

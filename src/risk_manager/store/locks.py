@@ -10,7 +10,7 @@ from typing import Any
 from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.store.audit import insert_audit
 from risk_manager.store.codec import dec_dt, dec_opt_dt, enc_dt, enc_opt_dt
-from risk_manager.store.db import Database
+from risk_manager.store.db import Database, returned_id
 from risk_manager.store.errors import LockNotFound
 
 _COLS = (
@@ -45,10 +45,12 @@ class LockRepo:
             raise ValueError("a cleared lock needs both cleared_at and cleared_by")
         with self._db.write() as conn:
             cur = conn.execute(
-                f"INSERT INTO locks ({_COLS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO locks ({_COLS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING id",
                 _row_of(lock)[1:],  # every column but the id
             )
-        return _lock(_row_of(dataclasses.replace(lock, id=cur.lastrowid)))
+            lock_id = returned_id(cur)
+        return _lock(_row_of(dataclasses.replace(lock, id=lock_id)))
 
     def active_locks(self, now: datetime, account_id: int | None = None) -> list[Lock]:
         """Locks not cleared whose ``ends_at`` is none or after ``now``; oldest first."""

@@ -43,12 +43,14 @@ class OutboxRepo:
         if not alert_id:
             raise ValueError("an outbox row needs the alert's id")
         with self._db.write() as conn:
-            conn.execute(
+            added = conn.execute(
                 "INSERT INTO alert_outbox (alert_id, account_id, severity, body, created_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING",
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING RETURNING id",
                 (alert_id, account_id, severity, enc_json(body), enc_dt(at)),
-            )
-            row = conn.execute(
+            ).fetchall()
+            if added:
+                return int(added[0][0])
+            row = conn.execute(  # a retried add: the row already there
                 "SELECT id FROM alert_outbox WHERE alert_id = ?", (alert_id,)
             ).fetchone()
         return int(row[0])

@@ -16,7 +16,7 @@ from risk_manager.store.codec import (
     enc_dt,
     enc_opt_dec,
 )
-from risk_manager.store.db import Database
+from risk_manager.store.db import Database, returned_id
 from risk_manager.store.records import PnlSnapshot
 
 _COLS = "id, account_id, trading_day, realized, unrealized, net, balance, peak_net, taken_at"
@@ -45,7 +45,8 @@ class SnapshotRepo:
             raise ValueError(f"snapshot {snapshot.id} is already stored")
         with self._db.write() as conn:
             cur = conn.execute(
-                f"INSERT INTO pnl_snapshots ({_COLS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO pnl_snapshots ({_COLS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING id",
                 (
                     snapshot.account_id,
                     enc_day(snapshot.trading_day),
@@ -57,8 +58,9 @@ class SnapshotRepo:
                     enc_dt(snapshot.taken_at),
                 ),
             )
+            snapshot_id = returned_id(cur)
         return dataclasses.replace(
-            snapshot, id=cur.lastrowid, taken_at=dec_dt(enc_dt(snapshot.taken_at))
+            snapshot, id=snapshot_id, taken_at=dec_dt(enc_dt(snapshot.taken_at))
         )
 
     def latest_snapshot(self, account_id: int, trading_day: date) -> PnlSnapshot | None:

@@ -1,7 +1,9 @@
-"""``Store``: the daemon's durable state in one SQLite file.
+"""``Store``: the daemon's durable state in one SQLite file, the SQLite implementation of the
+store port (``store/ports.py``).
 
 Synchronous and quick by design; async callers use ``await asyncio.to_thread(store.add_lock,
-lock)``. One connection per Store, shared between threads under a mutex.
+lock)``. Writes go through one connection shared between threads under a mutex; reads through
+a read-only one of their own (``store/db.py``), so a read never waits on a write.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from risk_manager.store.fills import FillRepo
 from risk_manager.store.journal import JournalRepo
 from risk_manager.store.locks import LockRepo
 from risk_manager.store.outbox import OutboxRepo
+from risk_manager.store.ports import StorePort
 from risk_manager.store.rule_memory import RuleMemoryRepo
 from risk_manager.store.snapshots import SnapshotRepo
 from risk_manager.store.timers import TimerRepo
@@ -32,6 +35,8 @@ class Store(
     AuditRepo,
     OutboxRepo,
 ):
+    """The SQLite store: every port of ``store/ports.py`` plus timers and backups."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -73,3 +78,7 @@ class Store(
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _conforms(store: Store) -> StorePort:  # mypy proves the SQLite store implements the port
+    return store
