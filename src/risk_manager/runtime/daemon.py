@@ -50,7 +50,6 @@ from risk_manager.projectx.mapping import (
     decode_market,
     decode_user,
 )
-from risk_manager.projectx.rate_limit import SlidingWindowLimiter
 from risk_manager.projectx.wire_faults import WireFaults
 from risk_manager.projectx.wire_values import WireError
 from risk_manager.runtime.actor import AccountActor
@@ -59,7 +58,7 @@ from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.runtime.reconciler import snapshot
-from risk_manager.runtime.sweep import Ledgered, Sweeper, reconnect_gap
+from risk_manager.runtime.sweep import Ledgered, Sweeper
 from risk_manager.store import Store
 from risk_manager.store.holder import hold_store
 from risk_manager.store.ports import StorePort
@@ -72,7 +71,6 @@ SHUTDOWN_GRACE = 5.0  # seconds for in-flight enforcement to finish at shutdown
 ACCOUNTS_RETRY_CAP = 10.0  # seconds between login/account searches at most while not guarding
 UNREADABLE_ALERT_EVERY = timedelta(minutes=10)  # per account, for unreadable hub records
 HOUSEKEEPING_EVERY = 1.0  # seconds between overflow reconciles and gauge refreshes
-RECONNECT_BURST = 2  # reconciles after connects at once: the first connect's and one drop's
 
 
 class Daemon:
@@ -111,9 +109,6 @@ class Daemon:
         self._contracts_dirty = asyncio.Event()
         self._dirty_accounts: set[int] = set()  # accounts whose contracts may have changed
         self._contracts: dict[int, frozenset[str]] = {}
-        self._connected_again = False  # a user-hub connect not yet followed by a reconcile
-        self._after_connect: asyncio.Task[Any] | None = None
-        self._reconnect_pace: SlidingWindowLimiter | None = None
         self.calendar: TradingCalendar | None = None
         self.catalog = config.catalog()
 
@@ -261,11 +256,10 @@ class Daemon:
         if kind == "rate_limited":
             self.metrics.rate_limited(endpoint)
 
-    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+    def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
-        return task
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -421,8 +415,6 @@ class Daemon:
 
     async def _connect_hubs(self) -> None:
         broker = self.config.broker
-        gap = reconnect_gap(len(self.actors), share=self.config.reconcile.share)
-        self._reconnect_pace = SlidingWindowLimiter(RECONNECT_BURST, RECONNECT_BURST * gap)
         self.user_hub = await self._stack.enter_async_context(
             UserHub(
                 broker.user_hub_url,
@@ -452,10 +444,7 @@ class Daemon:
     def _hub_state(self, hub: str, connected: bool) -> None:
         self.metrics.hub_state(hub, connected)
         if connected and hub == "user":
-            self._connected_again = True
-            if self._after_connect is None or self._after_connect.done():
-                task = self._spawn(self._after_reconnect(), "reconcile-after-connect")
-                self._after_connect = task
+            self._spawn(self._after_reconnect(), "reconcile-after-connect")
             return
         if not connected:
             self.metrics.hub_reconnect(hub)
@@ -464,18 +453,11 @@ class Daemon:
             actor.offer(event)
 
     async def _after_reconnect(self) -> None:
-        """Reconcile, then tell the engines the stream is back (RULE-010's order). One at a
-        time, and back-to-back ones paced to ``reconcile.share`` of the REST budget
-        (``reconnect_gap``): a user hub flapping while an account is hot reconnects every 2 s,
-        and one reconcile covers every connect made before it starts."""
-        assert self._reconnect_pace is not None
-        while self._connected_again:
-            await self._reconnect_pace.acquire()
-            self._connected_again = False
-            await self.reconcile_all()
-            event = ConnectionEvent(self.clock(), "user", True)
-            for actor in self.actors.values():
-                actor.offer(event)
+        # Reconcile first, then tell the engine the stream is back (RULE-010's order).
+        await self.reconcile_all()
+        event = ConnectionEvent(self.clock(), "user", True)
+        for actor in self.actors.values():
+            actor.offer(event)
 
     def _on_hub_message(self, message: HubMessage) -> None:
         """Inline in the hub's receive loop: map and enqueue only. A bad record is rejected

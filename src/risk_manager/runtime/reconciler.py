@@ -17,8 +17,6 @@ from risk_manager.domain.events import SnapshotEvent
 from risk_manager.domain.models import Account, Order, Position, Trade
 from risk_manager.types import Clock
 
-SNAPSHOT_REQUESTS = 4  # REST requests of one account's snapshot: the four reads below
-
 
 class BrokerReads(Protocol):
     async def search_accounts(self, only_active: bool = True) -> list[Account]: ...

@@ -31,7 +31,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from risk_manager.domain.models import Account, Position
-from risk_manager.runtime.reconciler import SNAPSHOT_REQUESTS, BrokerReads
+from risk_manager.runtime.reconciler import BrokerReads
 from risk_manager.types import Clock, Sleep
 
 _log = logging.getLogger(__name__)
@@ -58,13 +58,6 @@ def intervals(
     hot_every = max(hot_min, 60.0 * (1 + hot) / (per_minute * HOT_SHARE))
     cold_every = max(COLD_MIN, 60.0 * cold / (per_minute * (1 - HOT_SHARE)))
     return hot_every, cold_every
-
-
-def reconnect_gap(accounts: int, *, share: float = SHARE) -> float:
-    """Seconds between two reconciles of every account after user-hub reconnects that come
-    back to back, so they too spend at most ``share`` of the budget (a snapshot is
-    ``SNAPSHOT_REQUESTS`` requests per account): 1 / 10 accounts → 3.6 / 36 s."""
-    return 60.0 * SNAPSHOT_REQUESTS * accounts / (GATEWAY_BUDGET * share)
 
 
 @dataclass(frozen=True, slots=True)
