@@ -1,41 +1,100 @@
-"""Client-side rate limiting under the documented gateway limits (API doc §4).
+"""Client-side rate limiting under the documented gateway limits (API doc §4), enforcement first.
 
-A sliding-window log per bucket: a request may start only when fewer than ``limit`` requests
+A sliding-window log per bucket: a request may start only when fewer than its class's cap
 started in the last ``window`` seconds. Callers await instead of exceeding, so 429 should never
-happen in normal running; when it does, ``penalize`` makes every caller wait out ``Retry-After``.
+happen in normal running; when it does, ``penalize`` makes every caller wait out
+``Retry-After``.
+
+The 200 requests / 60 s are shared by every account and by enforcement, so waiting requests
+are served by class (:class:`Priority`: enforcement first, reconciliation last) and, within a
+class, in arrival order. Every class but enforcement may fill only ``limit - reserve`` of the
+window: a window that reconciliation filled still has room for a close at once
+(docs/RUNTIME.md "The REST budget"). A request's class is its context's
+(:func:`request_priority`, a ``contextvars`` value), so the client's method signatures stay as
+they are: the enforcer marks its calls, reconciliation and the sweep theirs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from enum import IntEnum
+from types import TracebackType
 
 Sleep = Callable[[float], Awaitable[None]]
 
 HISTORY_ENDPOINT = "History/retrieveBars"
 MIN_WAIT = 0.001
+ENFORCEMENT_SHARE = 1 / 9  # of the general bucket only enforcement may fill: 20 of 180 / 60 s
+
+
+class Priority(IntEnum):
+    """Request classes, served lowest value first."""
+
+    ENFORCEMENT = 0  # closes, cancels and the reads that verify them; token renewals
+    DEFAULT = 1  # anything unmarked: the account list at start, bars, contract look-ups
+    RECONCILE_HOT = 2  # reconciling an account with a position or an active lock
+    RECONCILE = 3  # reconciling the other accounts; the periodic sweep
+
+
+_PRIORITY: ContextVar[Priority] = ContextVar("rest_priority", default=Priority.DEFAULT)
+
+
+@contextmanager
+def request_priority(priority: Priority) -> Iterator[None]:
+    """REST requests made inside (tasks started inside included) belong to ``priority``."""
+    token = _PRIORITY.set(priority)
+    try:
+        yield
+    finally:
+        _PRIORITY.reset(token)
+
+
+def current_priority() -> Priority:
+    return _PRIORITY.get()
+
+
+@dataclass(order=True, slots=True)
+class _Waiter:
+    priority: Priority
+    seq: int
+    slots: int = field(compare=False)
+    wake: asyncio.Event = field(compare=False, default_factory=asyncio.Event)
 
 
 class SlidingWindowLimiter:
+    """At most ``limit`` starts per ``window`` seconds; all but :attr:`Priority.ENFORCEMENT`
+    at most ``limit - reserve``. Waiters are served by class, then in arrival order."""
+
     def __init__(
         self,
         limit: int,
         window: float,
         *,
+        reserve: int = 0,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         if limit < 1 or window <= 0:
             raise ValueError("rate limit needs limit >= 1 and window > 0")
+        if not 0 <= reserve < limit:
+            raise ValueError("the enforcement reserve must be >= 0 and below the limit")
         self.limit = limit
         self.window = window
+        self.reserve = reserve
         self._monotonic = monotonic
         self._sleep = sleep
         self._starts: deque[float] = deque()
         self._blocked_until = 0.0
-        self._lock = asyncio.Lock()
+        self._waiting: list[_Waiter] = []  # a heap: the head is the next to start
+        self._seq = itertools.count()
 
     def _prune(self, now: float) -> None:
         while self._starts and now - self._starts[0] >= self.window:
@@ -46,47 +105,164 @@ class SlidingWindowLimiter:
         self._prune(self._monotonic())
         return len(self._starts)
 
+    def cap(self, priority: Priority) -> int:
+        """How many starts per window ``priority`` may fill."""
+        return self.limit if priority is Priority.ENFORCEMENT else self.limit - self.reserve
+
     def penalize(self, seconds: float) -> None:
         """Hold every caller back for ``seconds`` (after a 429)."""
         self._blocked_until = max(self._blocked_until, self._monotonic() + seconds)
 
-    async def acquire(self) -> None:
-        # One waiter at a time keeps the order fair and the arithmetic simple.
-        async with self._lock:
+    def _delay(self, priority: Priority, slots: int, now: float) -> float:
+        """Seconds until ``slots`` requests of ``priority`` may start together (0: now)."""
+        if now < self._blocked_until:
+            return self._blocked_until - now
+        self._prune(now)
+        over = len(self._starts) + slots - self.cap(priority)
+        if over <= 0:
+            return 0.0
+        return self._starts[over - 1] + self.window - now  # that start must leave the window
+
+    async def acquire(self, priority: Priority | None = None, *, slots: int = 1) -> None:
+        """Wait until ``slots`` requests may start, then count them as started. ``priority``
+        defaults to the context's; a request admitted ahead (:class:`Admission`) starts at once.
+        Raises ``ValueError`` for more slots than the class may ever fill."""
+        if slots == 1 and _take_ticket(self):
+            return
+        prio = current_priority() if priority is None else priority
+        if not 1 <= slots <= self.cap(prio):
+            raise ValueError(f"{slots} requests never fit under {self.cap(prio)} per window")
+        now = self._monotonic()
+        if not self._waiting and self._delay(prio, slots, now) <= 0:
+            self._record(now, slots)  # the common case: no waiting, no yielding
+            return
+        waiter = _Waiter(prio, next(self._seq), slots)
+        heapq.heappush(self._waiting, waiter)
+        self._wake_head()
+        try:
             while True:
-                now = self._monotonic()
-                if now < self._blocked_until:
-                    await self._sleep(max(self._blocked_until - now, MIN_WAIT))
+                waiter.wake.clear()
+                if self._waiting[0] is not waiter:
+                    await waiter.wake.wait()  # set when this waiter becomes the head
                     continue
-                self._prune(now)
-                if len(self._starts) < self.limit:
-                    self._starts.append(now)
+                now = self._monotonic()
+                delay = self._delay(prio, slots, now)
+                if delay <= 0:
+                    heapq.heappop(self._waiting)
+                    self._record(now, slots)
+                    self._wake_head()
                     return
                 # A floor on the wait: float rounding could leave the oldest start a hair
                 # inside the window and spin on zero-length sleeps.
-                await self._sleep(max(self._starts[0] + self.window - now, MIN_WAIT))
+                await self._nap(waiter, max(delay, MIN_WAIT))
+        except BaseException:
+            if waiter in self._waiting:  # cancelled while waiting: the next one goes
+                self._waiting.remove(waiter)
+                heapq.heapify(self._waiting)
+                self._wake_head()
+            raise
+
+    def _record(self, now: float, slots: int) -> None:
+        self._starts.extend([now] * slots)
+
+    def _wake_head(self) -> None:
+        if self._waiting:
+            self._waiting[0].wake.set()
+
+    async def _nap(self, waiter: _Waiter, seconds: float) -> None:
+        """Sleep ``seconds``, or less when a more urgent request arrives (it becomes the head
+        and may fit where this one does not: the reserve) or the head changes."""
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        woken = asyncio.ensure_future(waiter.wake.wait())
+        try:
+            await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            woken.cancel()
+
+
+@dataclass(slots=True)
+class _Tickets:
+    bucket: SlidingWindowLimiter
+    left: int
+
+
+_TICKETS: ContextVar[_Tickets | None] = ContextVar("rest_tickets", default=None)
+
+
+def _take_ticket(bucket: SlidingWindowLimiter) -> bool:
+    tickets = _TICKETS.get()
+    if tickets is None or tickets.bucket is not bucket or tickets.left <= 0:
+        return False
+    tickets.left -= 1
+    return True
+
+
+class Admission:
+    """Requests already counted in the window: inside ``with admission:`` (and tasks started
+    there) the next ``count`` requests to its bucket start without waiting. Tickets left unused
+    stay counted (the window errs on the safe side)."""
+
+    def __init__(self, bucket: SlidingWindowLimiter, count: int) -> None:
+        self._tickets = _Tickets(bucket, count)
+        self._token: Token[_Tickets | None] | None = None
+
+    @property
+    def left(self) -> int:
+        return self._tickets.left
+
+    def __enter__(self) -> Admission:
+        self._token = _TICKETS.set(self._tickets)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._token is not None:
+            _TICKETS.reset(self._token)
+            self._token = None
 
 
 class GatewayRateLimiter:
-    """Routes each endpoint to its bucket: History has its own, everything else shares one."""
+    """Routes each endpoint to its bucket: History has its own, everything else shares one.
+
+    ``reserve`` of the general bucket's starts per window are enforcement's alone (default
+    ``ENFORCEMENT_SHARE`` of its limit). ``Auth/*`` (the session token every request waits on,
+    enforcement's included) is always served as enforcement."""
 
     def __init__(
         self,
         general: tuple[int, float] = (180, 60.0),
         history: tuple[int, float] = (45, 30.0),
         *,
+        reserve: int | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         # Defaults leave 10% headroom under the documented 200/60 s and 50/30 s.
-        self.general = SlidingWindowLimiter(*general, monotonic=monotonic, sleep=sleep)
+        if reserve is None:
+            reserve = int(general[0] * ENFORCEMENT_SHARE)
+        self.general = SlidingWindowLimiter(
+            *general, reserve=reserve, monotonic=monotonic, sleep=sleep
+        )
         self.history = SlidingWindowLimiter(*history, monotonic=monotonic, sleep=sleep)
 
     def bucket(self, endpoint: str) -> SlidingWindowLimiter:
         return self.history if endpoint == HISTORY_ENDPOINT else self.general
 
     async def acquire(self, endpoint: str) -> None:
-        await self.bucket(endpoint).acquire()
+        priority = Priority.ENFORCEMENT if endpoint.startswith("Auth/") else None
+        await self.bucket(endpoint).acquire(priority)
+
+    async def admit(self, requests: int) -> Admission:
+        """Wait, at the context's priority, until ``requests`` general requests may start
+        together, and count them: a snapshot's reads are then sent at once, never split across
+        a full window (docs/RUNTIME.md "The REST budget")."""
+        await self.general.acquire(slots=requests)
+        return Admission(self.general, requests)
 
     def penalize(self, endpoint: str, seconds: float) -> None:
         self.bucket(endpoint).penalize(seconds)

@@ -13,7 +13,8 @@ on the slow cycle.
 
 The gateway allows 200 REST requests per 60 s per key, shared by every account and by
 enforcement, so the sweep spends at most ``share`` of it (default a third): the intervals grow
-with the account count (:func:`intervals`).
+with the account count (:func:`intervals`). Its reads wait behind enforcement's in the
+client's limiter (``Priority.RECONCILE``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from risk_manager.domain.models import Account, Position
+from risk_manager.projectx.rate_limit import Priority, request_priority
 from risk_manager.runtime.reconciler import BrokerReads
 
 _log = logging.getLogger(__name__)
@@ -109,6 +111,10 @@ class Sweeper:
         self.sweeps = 0
 
     async def run(self) -> None:
+        with request_priority(Priority.RECONCILE):  # its reads yield to enforcement
+            await self._run()
+
+    async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
