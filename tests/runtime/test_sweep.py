@@ -3,6 +3,7 @@ ledger taken for missed events only after a confirming read."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ import pytest
 
 from risk_manager.domain.enums import PositionType
 from risk_manager.domain.models import Account, Position
+from risk_manager.projectx.rate_limit import Priority, current_priority
 from risk_manager.runtime.sweep import GATEWAY_BUDGET, SHARE, Ledgered, Sweeper, intervals
 
 MNQ = "CON.F.US.MNQ.H26"
@@ -87,3 +89,30 @@ async def test_a_balance_move_alone_is_missed_events_and_calm_is_not() -> None:
     assert resynced and "balance" in resynced[0][1]
     broker.balance = Decimal(50000)
     assert await _sweep(broker, belief) == ([], [])
+
+
+async def test_the_sweep_reads_after_enforcement_in_the_rest_budget() -> None:
+    classes: list[Priority] = []
+
+    class Recording(Broker):
+        async def search_accounts(self, only_active: bool = True) -> list[Account]:
+            classes.append(current_priority())
+            return await super().search_accounts(only_active)
+
+    async def stop(_: float) -> None:
+        raise asyncio.CancelledError  # after the first sweep
+
+    belief = Ledgered({}, Decimal(50000), True, hot=True)
+    sweeper = Sweeper(
+        Recording(),  # type: ignore[arg-type]
+        lambda: [7],
+        lambda _i: belief,
+        lambda i, why: None,
+        lambda why: None,
+        lambda: datetime.now(UTC),
+        sleep=stop,
+    )
+    with pytest.raises(asyncio.CancelledError):
+        await sweeper.run()
+    assert classes == [Priority.RECONCILE]
+    assert current_priority() is Priority.DEFAULT  # the caller's own class is left alone

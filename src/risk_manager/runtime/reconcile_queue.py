@@ -133,10 +133,12 @@ class ReconcileQueue:
                         await self._batch_done.wait()
                         continue
                     admission = await self._admit(requests_for(len(batch)))
-                    # Requests from now on need reads started later: the next round.
-                    rounds = {a: waiting.pop(a) for a in batch if a in waiting}
+                    # Whoever waits now, up to what was admitted (one may have moved up to
+                    # the hot class meanwhile). Requests from now on need the next round.
+                    ready = [a for a in waiting if a not in self._reading][: len(batch)]
+                    rounds = {a: waiting.pop(a) for a in ready}
                     if not rounds:
-                        continue  # moved up to the hot class while this one waited
+                        continue
                     started = self._monotonic()
                     marks = {}
                     for account_id in rounds:
