@@ -39,6 +39,7 @@ class Harness:
         if not gated:
             self.gate.set()
         self.admitted: list[tuple[Priority, int]] = []
+        self.asked = asyncio.Event()  # an admission was asked for
         self.reads: list[list[int]] = []
         self.read_priority: list[Priority] = []
         self.reading = asyncio.Event()
@@ -50,6 +51,7 @@ class Harness:
         self.read_gate.set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.clock = 100.0
+        self.room = 10_000  # requests that could start now
         self.bucket = SlidingWindowLimiter(10_000, 60.0)
         self.queue = ReconcileQueue(
             self.admit,
@@ -58,6 +60,7 @@ class Harness:
             hot=lambda a: a in self.hot,
             admitted=lambda a: self.events.get(a, 0),
             moved=lambda a, mark: self.events.get(a, 0) > mark,
+            room=lambda cls: self.room,
             spawn=self.spawn,
             max_batch=20,
             monotonic=lambda: self.clock,
@@ -69,6 +72,7 @@ class Harness:
         task.add_done_callback(self.tasks.discard)
 
     async def admit(self, requests: int) -> Admission:
+        self.asked.set()
         await self.gate.wait()
         self.admitted.append((current_priority(), requests))
         return Admission(self.bucket, requests)
@@ -202,3 +206,24 @@ async def test_a_failed_read_is_handed_over_as_the_failure(harness: Any) -> None
     results = {a: r for a, r, _ in h.delivered}
     assert isinstance(results[7], RetryLater)
     assert isinstance(results[8], SnapshotEvent)
+
+
+async def test_a_batch_is_cut_to_what_the_window_has_room_for(harness: Any) -> None:
+    h = harness(gated=True)
+    h.room = 32  # 1 + 3 x 10 fit now; a full batch of 20 would wait a window
+    waiters = [asyncio.create_task(h.queue.reconcile(a)) for a in range(25)]
+    await asyncio.wait_for(h.asked.wait(), 5)
+    h.room = 0  # no room at all: a full batch waits for its room
+    h.gate.set()
+    await asyncio.wait_for(asyncio.gather(*waiters), 5)
+    assert [n for _, n in h.admitted] == [31, 46]
+
+
+async def test_hot_accounts_are_admitted_before_cold_ones_asked_for_first(harness: Any) -> None:
+    """At start the accounts are asked for in list order: the cold class must not fill the
+    window with its batches before the hot account's read is admitted."""
+    h = harness(hot={99})
+    waiters = [asyncio.create_task(h.queue.reconcile(a)) for a in (*range(30), 99)]
+    await asyncio.wait_for(asyncio.gather(*waiters), 5)
+    assert h.admitted[0] == (Priority.RECONCILE_HOT, 4)
+    assert h.reads[0] == [99]

@@ -109,6 +109,14 @@ class SlidingWindowLimiter:
         """How many starts per window ``priority`` may fill."""
         return self.limit if priority is Priority.ENFORCEMENT else self.limit - self.reserve
 
+    def room(self, priority: Priority) -> int:
+        """How many requests of ``priority`` could start now (waiters not counted)."""
+        now = self._monotonic()
+        if now < self._blocked_until:
+            return 0
+        self._prune(now)
+        return max(0, self.cap(priority) - len(self._starts))
+
     def penalize(self, seconds: float) -> None:
         """Hold every caller back for ``seconds`` (after a 429)."""
         self._blocked_until = max(self._blocked_until, self._monotonic() + seconds)
@@ -116,12 +124,14 @@ class SlidingWindowLimiter:
     def _delay(self, priority: Priority, slots: int, now: float) -> float:
         """Seconds until ``slots`` requests of ``priority`` may start together (0: now)."""
         if now < self._blocked_until:
-            return self._blocked_until - now
+            return max(self._blocked_until - now, MIN_WAIT)
         self._prune(now)
         over = len(self._starts) + slots - self.cap(priority)
         if over <= 0:
             return 0.0
-        return self._starts[over - 1] + self.window - now  # that start must leave the window
+        # That start must leave the window. It is still in it (pruned by the same test), so
+        # the wait is never zero, whatever float rounding makes of start + window - now.
+        return max(self._starts[over - 1] + self.window - now, MIN_WAIT)
 
     async def acquire(self, priority: Priority | None = None, *, slots: int = 1) -> None:
         """Wait until ``slots`` requests may start, then count them as started. ``priority``
@@ -152,9 +162,7 @@ class SlidingWindowLimiter:
                     self._record(now, slots)
                     self._wake_head()
                     return
-                # A floor on the wait: float rounding could leave the oldest start a hair
-                # inside the window and spin on zero-length sleeps.
-                await self._nap(waiter, max(delay, MIN_WAIT))
+                await self._nap(waiter, delay)
         except BaseException:
             if waiter in self._waiting:  # cancelled while waiting: the next one goes
                 self._waiting.remove(waiter)

@@ -109,6 +109,7 @@ class Daemon:
             hot=lambda account_id: self._ledgered(account_id).hot,
             admitted=lambda account_id: self.actors[account_id].reads_admitted(),
             moved=lambda account_id, mark: self.actors[account_id].broker_events_since(mark) > 0,
+            room=lambda cls: self.client.limiter.general.room(cls),
             spawn=self._spawn,
         )
         self._store: Store | None = None

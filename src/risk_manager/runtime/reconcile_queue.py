@@ -11,7 +11,9 @@ Hot accounts (a position or an active lock) wait at ``Priority.RECONCILE_HOT``, 
 ``Priority.RECONCILE``; both yield to enforcement in the REST budget (projectx/rate_limit.py).
 Each class's waiting accounts are read in batches of up to ``max_batch``: one ``Account/search``
 and three reads per account, admitted together, then handed over one account at a time, so an
-account is guarded as soon as its own batch is in, not when every account's is.
+account is guarded as soon as its own batch is in, not when every account's is. A batch is cut
+to what the window has room for now, so the window is filled to its last few requests; when
+it has no room for a single account, a full batch waits.
 
 A snapshot is handed over only if no broker event for its account arrived while its reads were
 in flight (``moved``): such an event may be newer than a read, and the snapshot would undo it
@@ -29,7 +31,7 @@ from typing import Any
 
 from risk_manager.domain.events import SnapshotEvent
 from risk_manager.projectx.rate_limit import Admission, Priority, request_priority
-from risk_manager.runtime.reconciler import requests_for
+from risk_manager.runtime.reconciler import READS_PER_ACCOUNT, requests_for
 
 _log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ Result = SnapshotEvent | Exception
 Read = Callable[[list[int]], Awaitable[Mapping[int, Result]]]
 Deliver = Callable[[int, Result, int], Awaitable[None]]
 Admit = Callable[[int], Awaitable[Admission]]
+Room = Callable[[Priority], int]
 Spawn = Callable[[Coroutine[Any, Any, None], str], None]
 CLASSES = (Priority.RECONCILE_HOT, Priority.RECONCILE)
 
@@ -48,11 +51,12 @@ class ReconcileQueue:
     """Serves reconciliation requests for one gateway connection's accounts.
 
     ``admit(n)`` waits (at the context's priority) until ``n`` requests may start together;
-    ``read(ids)`` reads those accounts' snapshots; ``deliver(id, result, mark)`` hands one over,
-    with ``mark`` what ``admitted(id)`` returned the moment its reads were admitted (the
-    actor's count of broker events then); ``moved(id, mark)`` says whether a broker event
-    arrived since; ``hot(id)`` whether the account has a position or an active lock;
-    ``spawn(coro, name)`` runs a task its owner cancels at shutdown."""
+    ``room(cls)`` says how many could start now; ``read(ids)`` reads those accounts'
+    snapshots; ``deliver(id, result, mark)`` hands one over, with ``mark`` what
+    ``admitted(id)`` returned the moment its reads were admitted (the actor's count of broker
+    events then); ``moved(id, mark)`` says whether a broker event arrived since; ``hot(id)``
+    whether the account has a position or an active lock; ``spawn(coro, name)`` runs a task
+    its owner cancels at shutdown."""
 
     def __init__(
         self,
@@ -63,6 +67,7 @@ class ReconcileQueue:
         hot: Callable[[int], bool],
         admitted: Callable[[int], int],
         moved: Callable[[int, int], bool],
+        room: Room,
         spawn: Spawn,
         max_batch: int = MAX_BATCH,
         monotonic: Callable[[], float] = time.monotonic,
@@ -75,6 +80,7 @@ class ReconcileQueue:
         self._hot = hot
         self._admitted = admitted
         self._moved = moved
+        self._room = room
         self._spawn = spawn
         self._max_batch = max_batch
         self._monotonic = monotonic
@@ -85,6 +91,7 @@ class ReconcileQueue:
         self._rereads: dict[int, int] = {}  # account -> reads again so far for its round
         self._serving: set[Priority] = set()
         self._batch_done = asyncio.Event()
+        self._hot_admitted = asyncio.Event()  # the hot class admitted a batch, or has none
         self.batches = 0  # batches read (for tests and the bench)
 
     def waiting(self) -> int:
@@ -127,11 +134,19 @@ class ReconcileQueue:
         try:
             with request_priority(cls):
                 while waiting:
+                    if cls is Priority.RECONCILE and self._hot_to_admit():
+                        # Hot accounts first: the cold class would take the room they need.
+                        self._hot_admitted.clear()
+                        await self._hot_admitted.wait()
+                        continue
                     batch = [a for a in waiting if a not in self._reading][: self._max_batch]
                     if not batch:  # all of them are being read: their next round follows
                         self._batch_done.clear()
                         await self._batch_done.wait()
                         continue
+                    fits = (self._room(cls) - 1) // READS_PER_ACCOUNT
+                    if fits >= 1:  # what fits now, rather than a full batch a window later
+                        batch = batch[:fits]
                     admission = await self._admit(requests_for(len(batch)))
                     # Whoever waits now, up to what was admitted (one may have moved up to
                     # the hot class meanwhile). Requests from now on need the next round.
@@ -145,11 +160,16 @@ class ReconcileQueue:
                         marks[account_id] = self._admitted(account_id)
                         self._started[account_id] = started
                     self._reading.update(rounds)
+                    self._hot_admitted.set()
                     self.batches += 1
                     name = f"reconcile-batch-{cls.name.lower()}"
                     self._spawn(self._read_batch(cls, admission, rounds, marks), name)
         finally:
             self._serving.discard(cls)
+            self._hot_admitted.set()
+
+    def _hot_to_admit(self) -> bool:
+        return any(a not in self._reading for a in self._waiting[Priority.RECONCILE_HOT])
 
     async def _read_batch(
         self,
