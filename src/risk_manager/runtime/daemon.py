@@ -52,6 +52,7 @@ from risk_manager.projectx.mapping import (
     decode_market,
     decode_user,
 )
+from risk_manager.projectx.rate_limit import Priority, request_priority
 from risk_manager.projectx.wire_faults import WireFaults
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.alerts import AlertChannels
@@ -354,8 +355,14 @@ class Daemon:
         if actor.reconciled:  # the actor alone touches its engine, one event at a time
             await actor.queue.put(result)
             return
-        await actor.first_snapshot(result, mark)
-        self._spawn(actor.run(), f"actor-{acct_id}")  # guarded from now on
+        # The actor's own requests (REST stand-in prices) are not the reconciliation's.
+        with request_priority(Priority.DEFAULT):
+            try:
+                await actor.first_snapshot(result, mark)
+            except Exception:
+                actor.needs_reconcile = True  # not guarded until a snapshot goes in: again
+                raise
+            self._spawn(actor.run(), f"actor-{acct_id}")  # guarded from now on
 
     def _ledgered(self, account_id: int) -> Ledgered:
         view = self.actors[account_id].engine.view(account_id, self.clock())
