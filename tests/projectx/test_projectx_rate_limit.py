@@ -259,6 +259,23 @@ async def test_admitted_requests_start_together_and_count_once() -> None:
     assert admission.left == 0 and limiter.general.in_window() == 4 and clock.now == 60.0
 
 
+async def test_admitted_requests_left_unsent_are_given_back() -> None:
+    """A batch whose reads fail fast (an open circuit breaker) must not burn the window."""
+    clock = ManualClock()
+    limiter = GatewayRateLimiter(
+        (10, 60.0), (5, 30.0), reserve=2, monotonic=clock.monotonic, sleep=clock.sleep
+    )
+    await limiter.acquire("Order/search")
+    admission = await limiter.admit(7)
+    waiting = asyncio.create_task(limiter.acquire("Trade/search"))
+    await settle()
+    assert limiter.general.in_window() == 8 and not waiting.done()  # 8 = 10 - 2: full
+    with admission:
+        await limiter.acquire("Account/search")  # one sent, six never were
+    await settle()
+    assert waiting.done() and limiter.general.in_window() == 3 and clock.now == 0.0
+
+
 async def test_auth_is_served_as_enforcement() -> None:
     """Every request waits on the session token, enforcement's too: its renewal never queues
     behind reconciliation."""

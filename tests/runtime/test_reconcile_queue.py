@@ -75,7 +75,7 @@ class Harness:
         self.asked.set()
         await self.gate.wait()
         self.admitted.append((current_priority(), requests))
-        return Admission(self.bucket, requests)
+        return Admission(self.bucket, requests, self.clock)
 
     async def read(self, ids: list[int]) -> Mapping[int, Result]:
         self.reads.append(list(ids))

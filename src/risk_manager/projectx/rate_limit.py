@@ -133,19 +133,20 @@ class SlidingWindowLimiter:
         # the wait is never zero, whatever float rounding makes of start + window - now.
         return max(self._starts[over - 1] + self.window - now, MIN_WAIT)
 
-    async def acquire(self, priority: Priority | None = None, *, slots: int = 1) -> None:
-        """Wait until ``slots`` requests may start, then count them as started. ``priority``
-        defaults to the context's; a request admitted ahead (:class:`Admission`) starts at once.
-        Raises ``ValueError`` for more slots than the class may ever fill."""
+    async def acquire(self, priority: Priority | None = None, *, slots: int = 1) -> float:
+        """Wait until ``slots`` requests may start, then count them as started; returns the
+        monotonic instant they were counted at. ``priority`` defaults to the context's; a
+        request admitted ahead (:class:`Admission`) starts at once. Raises ``ValueError`` for
+        more slots than the class may ever fill."""
         if slots == 1 and _take_ticket(self):
-            return
+            return self._monotonic()
         prio = current_priority() if priority is None else priority
         if not 1 <= slots <= self.cap(prio):
             raise ValueError(f"{slots} requests never fit under {self.cap(prio)} per window")
         now = self._monotonic()
         if not self._waiting and self._delay(prio, slots, now) <= 0:
             self._record(now, slots)  # the common case: no waiting, no yielding
-            return
+            return now
         waiter = _Waiter(prio, next(self._seq), slots)
         heapq.heappush(self._waiting, waiter)
         self._wake_head()
@@ -161,7 +162,7 @@ class SlidingWindowLimiter:
                     heapq.heappop(self._waiting)
                     self._record(now, slots)
                     self._wake_head()
-                    return
+                    return now
                 await self._nap(waiter, delay)
         except BaseException:
             if waiter in self._waiting:  # cancelled while waiting: the next one goes
@@ -172,6 +173,18 @@ class SlidingWindowLimiter:
 
     def _record(self, now: float, slots: int) -> None:
         self._starts.extend([now] * slots)
+
+    def release(self, count: int, at: float) -> None:
+        """Forget ``count`` of the starts counted at ``at`` that never happened (admitted
+        requests left unsent: a failed batch, an open circuit breaker)."""
+        kept: deque[float] = deque()
+        for start in reversed(self._starts):
+            if count > 0 and start == at:
+                count -= 1
+                continue
+            kept.appendleft(start)
+        self._starts = kept
+        self._wake_head()  # there may be room now
 
     def _wake_head(self) -> None:
         if self._waiting:
@@ -207,12 +220,13 @@ def _take_ticket(bucket: SlidingWindowLimiter) -> bool:
 
 
 class Admission:
-    """Requests already counted in the window: inside ``with admission:`` (and tasks started
-    there) the next ``count`` requests to its bucket start without waiting. Tickets left unused
-    stay counted (the window errs on the safe side)."""
+    """Requests already counted in the window (at ``at``): inside ``with admission:`` (and
+    tasks started there) the next ``count`` requests to its bucket start without waiting. The
+    ones left unsent when the block ends are given back to the window."""
 
-    def __init__(self, bucket: SlidingWindowLimiter, count: int) -> None:
+    def __init__(self, bucket: SlidingWindowLimiter, count: int, at: float) -> None:
         self._tickets = _Tickets(bucket, count)
+        self._at = at
         self._token: Token[_Tickets | None] | None = None
 
     @property
@@ -232,6 +246,9 @@ class Admission:
         if self._token is not None:
             _TICKETS.reset(self._token)
             self._token = None
+        if self._tickets.left > 0:
+            self._tickets.bucket.release(self._tickets.left, self._at)
+            self._tickets.left = 0
 
 
 class GatewayRateLimiter:
@@ -269,8 +286,8 @@ class GatewayRateLimiter:
         """Wait, at the context's priority, until ``requests`` general requests may start
         together, and count them: a snapshot's reads are then sent at once, never split across
         a full window (docs/RUNTIME.md "The REST budget")."""
-        await self.general.acquire(slots=requests)
-        return Admission(self.general, requests)
+        at = await self.general.acquire(slots=requests)
+        return Admission(self.general, requests, at)
 
     def penalize(self, endpoint: str, seconds: float) -> None:
         self.bucket(endpoint).penalize(seconds)
