@@ -332,3 +332,42 @@ def test_mixed_classes_never_exceed_the_window_nor_their_cap(
         if priority is not Priority.ENFORCEMENT:  # with it, at most limit - reserve started
             in_window = sum(1 for s, _ in starts[: i + 1] if t - window < s)
             assert in_window <= limit - reserve, (t, priority, starts)
+
+
+async def test_a_request_counts_from_its_answer_not_its_send() -> None:
+    """The gateway counts a request somewhere between the send and the answer; a burst whose
+    slots came back a minute after the send was answered 429 by a gateway that counted it a
+    moment later (seen with 200 accounts at a window's turn)."""
+    clock = ManualClock()
+    limiter = SlidingWindowLimiter(2, 60.0, monotonic=clock.monotonic, sleep=clock.sleep)
+    sent = await limiter.acquire()
+    await limiter.acquire()
+    await clock.advance(0.5)  # the first answer takes half a second
+    limiter.settle(sent)
+    await clock.advance(59.6)  # 60.1 s after the send, 59.6 s after the answer
+    assert limiter.in_window() == 1
+    third = asyncio.create_task(limiter.acquire())
+    await settle()
+    assert third.done()  # the second's slot came back at 60 s: it was answered at once
+    fourth = asyncio.create_task(limiter.acquire())
+    await settle()
+    assert not fourth.done()
+    await clock.advance(0.4)  # 60 s after the first's answer
+    assert fourth.done()
+
+
+async def test_acquire_some_takes_what_fits_when_its_turn_comes() -> None:
+    clock = ManualClock()
+    limiter = SlidingWindowLimiter(
+        10, 60.0, reserve=2, monotonic=clock.monotonic, sleep=clock.sleep
+    )
+    for _ in range(5):
+        await limiter.acquire(Priority.RECONCILE)
+    await clock.advance(10.0)
+    assert (await limiter.acquire_some(2, 6, Priority.RECONCILE))[1] == 3  # 8 - 5 fit
+    later = asyncio.create_task(limiter.acquire_some(4, 6, Priority.RECONCILE))
+    await settle()
+    assert not later.done()  # not even 4 fit
+    await clock.advance(50.0)  # the first five leave: 5 fit, under the 6 asked for
+    assert later.done() and later.result() == (60.0, 5)
+    assert limiter.in_window() == 8

@@ -51,7 +51,8 @@ class Harness:
         self.read_gate.set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.clock = 100.0
-        self.room = 10_000  # requests that could start now
+        self.admit_fails = 0
+        self.room = 10_000  # requests that fit in the window when an admission's turn comes
         self.bucket = SlidingWindowLimiter(10_000, 60.0)
         self.queue = ReconcileQueue(
             self.admit,
@@ -60,7 +61,6 @@ class Harness:
             hot=lambda a: a in self.hot,
             admitted=lambda a: self.events.get(a, 0),
             moved=lambda a, mark: self.events.get(a, 0) > mark,
-            room=lambda cls: self.room,
             spawn=self.spawn,
             max_batch=20,
             monotonic=lambda: self.clock,
@@ -71,11 +71,16 @@ class Harness:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def admit(self, requests: int) -> Admission:
+    async def admit(self, most: int, least: int) -> Admission:
+        """Like the limiter: what fits (``room``) when the gate opens, ``least`` at the least."""
         self.asked.set()
         await self.gate.wait()
-        self.admitted.append((current_priority(), requests))
-        return Admission(self.bucket, requests, self.clock)
+        if self.admit_fails:
+            self.admit_fails -= 1
+            raise RuntimeError("a fault of ours")
+        count = max(least, min(most, self.room))
+        self.admitted.append((current_priority(), count))
+        return Admission(self.bucket, count, self.clock)
 
     async def read(self, ids: list[int]) -> Mapping[int, Result]:
         self.reads.append(list(ids))
@@ -208,15 +213,19 @@ async def test_a_failed_read_is_handed_over_as_the_failure(harness: Any) -> None
     assert isinstance(results[8], SnapshotEvent)
 
 
-async def test_a_batch_is_cut_to_what_the_window_has_room_for(harness: Any) -> None:
-    h = harness(gated=True)
-    h.room = 32  # 1 + 3 x 10 fit now; a full batch of 20 would wait a window
-    waiters = [asyncio.create_task(h.queue.reconcile(a)) for a in range(25)]
-    await asyncio.wait_for(h.asked.wait(), 5)
-    h.room = 0  # no room at all: a full batch waits for its room
-    h.gate.set()
-    await asyncio.wait_for(asyncio.gather(*waiters), 5)
-    assert [n for _, n in h.admitted] == [31, 46]
+async def test_a_batch_takes_what_the_window_has_room_for_when_its_turn_comes(
+    harness: Any,
+) -> None:
+    h = harness()
+    h.room = 32  # 1 + 3 x 10 fit: a full batch of 20 would wait a window for its room
+    await asyncio.wait_for(asyncio.gather(*(h.queue.reconcile(a) for a in range(25))), 5)
+    assert [n for _, n in h.admitted] == [32, 32, 16]  # 10 (one left unused), 10, the last 5
+    assert [len(r) for r in h.reads] == [10, 10, 5]
+    h.room = 0  # none: a batch waits for room for 5 accounts (16 requests) at the least
+    h.clock += 1  # later requests: new rounds
+    await asyncio.wait_for(asyncio.gather(*(h.queue.reconcile(a) for a in range(7))), 5)
+    assert [n for _, n in h.admitted][3:] == [16, 7]
+    assert sorted(a for a, _, _ in h.delivered[25:]) == list(range(7))
 
 
 async def test_hot_accounts_are_admitted_before_cold_ones_asked_for_first(harness: Any) -> None:
@@ -227,3 +236,14 @@ async def test_hot_accounts_are_admitted_before_cold_ones_asked_for_first(harnes
     await asyncio.wait_for(asyncio.gather(*waiters), 5)
     assert h.admitted[0] == (Priority.RECONCILE_HOT, 4)
     assert h.reads[0] == [99]
+
+
+async def test_a_fault_in_the_queue_is_logged_and_the_accounts_still_get_their_read(
+    harness: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server that died would leave every waiting account unguarded for good, silently."""
+    h = harness()
+    h.admit_fails = 1
+    await asyncio.wait_for(h.queue.reconcile(7), 5)
+    assert h.reads == [[7]]
+    assert "reconciliation (RECONCILE) failed" in caplog.text

@@ -41,7 +41,8 @@ class Priority(IntEnum):
     ENFORCEMENT = 0  # closes, cancels and the reads that verify them; token renewals
     DEFAULT = 1  # anything unmarked: the account list at start, bars, contract look-ups
     RECONCILE_HOT = 2  # reconciling an account with a position or an active lock
-    RECONCILE = 3  # reconciling the other accounts; the periodic sweep
+    RECONCILE = 3  # reconciling the other accounts
+    SWEEP = 4  # the periodic sweep: re-checks accounts already reconciled
 
 
 _PRIORITY: ContextVar[Priority] = ContextVar("rest_priority", default=Priority.DEFAULT)
@@ -109,14 +110,6 @@ class SlidingWindowLimiter:
         """How many starts per window ``priority`` may fill."""
         return self.limit if priority is Priority.ENFORCEMENT else self.limit - self.reserve
 
-    def room(self, priority: Priority) -> int:
-        """How many requests of ``priority`` could start now (waiters not counted)."""
-        now = self._monotonic()
-        if now < self._blocked_until:
-            return 0
-        self._prune(now)
-        return max(0, self.cap(priority) - len(self._starts))
-
     def penalize(self, seconds: float) -> None:
         """Hold every caller back for ``seconds`` (after a 429)."""
         self._blocked_until = max(self._blocked_until, self._monotonic() + seconds)
@@ -138,16 +131,24 @@ class SlidingWindowLimiter:
         monotonic instant they were counted at. ``priority`` defaults to the context's; a
         request admitted ahead (:class:`Admission`) starts at once. Raises ``ValueError`` for
         more slots than the class may ever fill."""
-        if slots == 1 and _take_ticket(self):
-            return self._monotonic()
+        if slots == 1 and (ticket := _take_ticket(self)) is not None:
+            return ticket
+        at, _ = await self.acquire_some(slots, slots, priority)
+        return at
+
+    async def acquire_some(
+        self, least: int, most: int, priority: Priority | None = None
+    ) -> tuple[float, int]:
+        """Wait in line until ``least`` requests may start together, then count as many as
+        fit now, up to ``most``; returns (the instant, how many). Raises ``ValueError`` when
+        ``least`` exceeds ``most`` or what the class may ever fill."""
         prio = current_priority() if priority is None else priority
-        if not 1 <= slots <= self.cap(prio):
-            raise ValueError(f"{slots} requests never fit under {self.cap(prio)} per window")
+        if not 1 <= least <= min(most, self.cap(prio)):
+            raise ValueError(f"{least} of {most} requests never fit under {self.cap(prio)}")
         now = self._monotonic()
-        if not self._waiting and self._delay(prio, slots, now) <= 0:
-            self._record(now, slots)  # the common case: no waiting, no yielding
-            return now
-        waiter = _Waiter(prio, next(self._seq), slots)
+        if not self._waiting and self._delay(prio, least, now) <= 0:
+            return now, self._take(prio, least, most, now)  # no waiting, no yielding
+        waiter = _Waiter(prio, next(self._seq), least)
         heapq.heappush(self._waiting, waiter)
         self._wake_head()
         try:
@@ -157,12 +158,12 @@ class SlidingWindowLimiter:
                     await waiter.wake.wait()  # set when this waiter becomes the head
                     continue
                 now = self._monotonic()
-                delay = self._delay(prio, slots, now)
+                delay = self._delay(prio, least, now)
                 if delay <= 0:
                     heapq.heappop(self._waiting)
-                    self._record(now, slots)
+                    count = self._take(prio, least, most, now)
                     self._wake_head()
-                    return now
+                    return now, count
                 await self._nap(waiter, delay)
         except BaseException:
             if waiter in self._waiting:  # cancelled while waiting: the next one goes
@@ -171,8 +172,26 @@ class SlidingWindowLimiter:
                 self._wake_head()
             raise
 
+    def _take(self, priority: Priority, least: int, most: int, now: float) -> int:
+        """Count what fits now (pruned by ``_delay`` just before), ``least`` at the least."""
+        count = max(least, min(most, self.cap(priority) - len(self._starts)))
+        self._record(now, count)
+        return count
+
     def _record(self, now: float, slots: int) -> None:
         self._starts.extend([now] * slots)
+
+    def settle(self, at: float) -> None:
+        """The request counted at ``at`` was answered (or given up on): the gateway counted it
+        somewhere between the two, so from now on it counts from now. A window that frees it
+        a minute after the answer never frees it before the gateway's does (counted from the
+        send, a burst's slots came back a moment too early and the gateway answered 429)."""
+        now = self._monotonic()
+        for i, start in enumerate(self._starts):
+            if start == at:
+                del self._starts[i]
+                break
+        self._starts.append(now)  # the latest instant yet: the log stays in order
 
     def release(self, count: int, at: float) -> None:
         """Forget ``count`` of the starts counted at ``at`` that never happened (admitted
@@ -206,17 +225,19 @@ class SlidingWindowLimiter:
 class _Tickets:
     bucket: SlidingWindowLimiter
     left: int
+    at: float  # when they were counted
 
 
 _TICKETS: ContextVar[_Tickets | None] = ContextVar("rest_tickets", default=None)
 
 
-def _take_ticket(bucket: SlidingWindowLimiter) -> bool:
+def _take_ticket(bucket: SlidingWindowLimiter) -> float | None:
+    """When a ticket of this context's admission was counted, or None: no ticket left."""
     tickets = _TICKETS.get()
     if tickets is None or tickets.bucket is not bucket or tickets.left <= 0:
-        return False
+        return None
     tickets.left -= 1
-    return True
+    return tickets.at
 
 
 class Admission:
@@ -225,13 +246,19 @@ class Admission:
     ones left unsent when the block ends are given back to the window."""
 
     def __init__(self, bucket: SlidingWindowLimiter, count: int, at: float) -> None:
-        self._tickets = _Tickets(bucket, count)
-        self._at = at
+        self._tickets = _Tickets(bucket, count, at)
+        self._count = count
         self._token: Token[_Tickets | None] | None = None
 
     @property
     def left(self) -> int:
+        """Tickets not used yet."""
         return self._tickets.left
+
+    @property
+    def count(self) -> int:
+        """Requests admitted."""
+        return self._count
 
     def __enter__(self) -> Admission:
         self._token = _TICKETS.set(self._tickets)
@@ -247,7 +274,7 @@ class Admission:
             _TICKETS.reset(self._token)
             self._token = None
         if self._tickets.left > 0:
-            self._tickets.bucket.release(self._tickets.left, self._at)
+            self._tickets.bucket.release(self._tickets.left, self._tickets.at)
             self._tickets.left = 0
 
 
@@ -278,16 +305,22 @@ class GatewayRateLimiter:
     def bucket(self, endpoint: str) -> SlidingWindowLimiter:
         return self.history if endpoint == HISTORY_ENDPOINT else self.general
 
-    async def acquire(self, endpoint: str) -> None:
+    async def acquire(self, endpoint: str) -> float:
+        """Wait for room for one request to ``endpoint``; returns when it was counted (hand
+        it to :meth:`settle` once the request is answered)."""
         priority = Priority.ENFORCEMENT if endpoint.startswith("Auth/") else None
-        await self.bucket(endpoint).acquire(priority)
+        return await self.bucket(endpoint).acquire(priority)
 
-    async def admit(self, requests: int) -> Admission:
-        """Wait, at the context's priority, until ``requests`` general requests may start
-        together, and count them: a snapshot's reads are then sent at once, never split across
-        a full window (docs/RUNTIME.md "The REST budget")."""
-        at = await self.general.acquire(slots=requests)
-        return Admission(self.general, requests, at)
+    def settle(self, endpoint: str, at: float) -> None:
+        self.bucket(endpoint).settle(at)
+
+    async def admit(self, requests: int, at_least: int | None = None) -> Admission:
+        """Wait, at the context's priority, until ``at_least`` (default: all ``requests``)
+        general requests may start together, and count as many as fit then, up to
+        ``requests`` (``Admission.count``): a snapshot's reads are then sent at once, never
+        split across a full window (docs/RUNTIME.md "The REST budget")."""
+        at, count = await self.general.acquire_some(at_least or requests, requests)
+        return Admission(self.general, count, at)
 
     def penalize(self, endpoint: str, seconds: float) -> None:
         self.bucket(endpoint).penalize(seconds)

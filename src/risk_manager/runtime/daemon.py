@@ -104,13 +104,12 @@ class Daemon:
         self._stack = contextlib.AsyncExitStack()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.reconciles = ReconcileQueue(
-            lambda n: self.client.limiter.admit(n),
+            lambda most, least: self.client.limiter.admit(most, least),
             self._read_snapshots,
             self._reconciled,
             hot=lambda account_id: self._ledgered(account_id).hot,
             admitted=lambda account_id: self.actors[account_id].reads_admitted(),
             moved=lambda account_id, mark: self.actors[account_id].broker_events_since(mark) > 0,
-            room=lambda cls: self.client.limiter.general.room(cls),
             spawn=self._spawn,
         )
         self._store: Store | None = None

@@ -11,9 +11,9 @@ Hot accounts (a position or an active lock) wait at ``Priority.RECONCILE_HOT``, 
 ``Priority.RECONCILE``; both yield to enforcement in the REST budget (projectx/rate_limit.py).
 Each class's waiting accounts are read in batches of up to ``max_batch``: one ``Account/search``
 and three reads per account, admitted together, then handed over one account at a time, so an
-account is guarded as soon as its own batch is in, not when every account's is. A batch is cut
-to what the window has room for now, so the window is filled to its last few requests; when
-it has no room for a single account, a full batch waits.
+account is guarded as soon as its own batch is in, not when every account's is. A batch takes
+what the window has room for when its turn comes (at least ``MIN_BATCH`` accounts' worth, or
+all that wait), so the window is filled to its last few requests.
 
 A snapshot is handed over only if no broker event for its account arrived while its reads were
 in flight (``moved``): such an event may be newer than a read, and the snapshot would undo it
@@ -36,13 +36,13 @@ from risk_manager.runtime.reconciler import READS_PER_ACCOUNT, requests_for
 _log = logging.getLogger(__name__)
 
 MAX_BATCH = 20  # accounts per batch: 61 requests, a third of the budget
+MIN_BATCH = 5  # accounts a batch waits for room for (fewer: an Account/search per few reads)
 MAX_REREADS = 2  # reads again when events arrived during the reads, then hands over anyway
 
 Result = SnapshotEvent | Exception
 Read = Callable[[list[int]], Awaitable[Mapping[int, Result]]]
 Deliver = Callable[[int, Result, int], Awaitable[None]]
-Admit = Callable[[int], Awaitable[Admission]]
-Room = Callable[[Priority], int]
+Admit = Callable[[int, int], Awaitable[Admission]]
 Spawn = Callable[[Coroutine[Any, Any, None], str], None]
 CLASSES = (Priority.RECONCILE_HOT, Priority.RECONCILE)
 
@@ -50,9 +50,9 @@ CLASSES = (Priority.RECONCILE_HOT, Priority.RECONCILE)
 class ReconcileQueue:
     """Serves reconciliation requests for one gateway connection's accounts.
 
-    ``admit(n)`` waits (at the context's priority) until ``n`` requests may start together;
-    ``room(cls)`` says how many could start now; ``read(ids)`` reads those accounts'
-    snapshots; ``deliver(id, result, mark)`` hands one over, with ``mark`` what
+    ``admit(most, least)`` waits (at the context's priority) until ``least`` requests may
+    start together and admits as many as fit, up to ``most``; ``read(ids)`` reads those
+    accounts' snapshots; ``deliver(id, result, mark)`` hands one over, with ``mark`` what
     ``admitted(id)`` returned the moment its reads were admitted (the actor's count of broker
     events then); ``moved(id, mark)`` says whether a broker event arrived since; ``hot(id)``
     whether the account has a position or an active lock; ``spawn(coro, name)`` runs a task
@@ -67,7 +67,6 @@ class ReconcileQueue:
         hot: Callable[[int], bool],
         admitted: Callable[[int], int],
         moved: Callable[[int, int], bool],
-        room: Room,
         spawn: Spawn,
         max_batch: int = MAX_BATCH,
         monotonic: Callable[[], float] = time.monotonic,
@@ -80,7 +79,6 @@ class ReconcileQueue:
         self._hot = hot
         self._admitted = admitted
         self._moved = moved
-        self._room = room
         self._spawn = spawn
         self._max_batch = max_batch
         self._monotonic = monotonic
@@ -134,39 +132,47 @@ class ReconcileQueue:
         try:
             with request_priority(cls):
                 while waiting:
-                    if cls is Priority.RECONCILE and self._hot_to_admit():
-                        # Hot accounts first: the cold class would take the room they need.
-                        self._hot_admitted.clear()
-                        await self._hot_admitted.wait()
-                        continue
-                    batch = [a for a in waiting if a not in self._reading][: self._max_batch]
-                    if not batch:  # all of them are being read: their next round follows
-                        self._batch_done.clear()
-                        await self._batch_done.wait()
-                        continue
-                    fits = (self._room(cls) - 1) // READS_PER_ACCOUNT
-                    if fits >= 1:  # what fits now, rather than a full batch a window later
-                        batch = batch[:fits]
-                    admission = await self._admit(requests_for(len(batch)))
-                    # Whoever waits now, up to what was admitted (one may have moved up to
-                    # the hot class meanwhile). Requests from now on need the next round.
-                    ready = [a for a in waiting if a not in self._reading][: len(batch)]
-                    rounds = {a: waiting.pop(a) for a in ready}
-                    if not rounds:
-                        continue
-                    started = self._monotonic()
-                    marks = {}
-                    for account_id in rounds:
-                        marks[account_id] = self._admitted(account_id)
-                        self._started[account_id] = started
-                    self._reading.update(rounds)
-                    self._hot_admitted.set()
-                    self.batches += 1
-                    name = f"reconcile-batch-{cls.name.lower()}"
-                    self._spawn(self._read_batch(cls, admission, rounds, marks), name)
+                    try:
+                        await self._serve_once(cls, waiting)
+                    except Exception:  # a fault of ours: said loudly, and the accounts wait on
+                        _log.exception("reconciliation (%s) failed; again in 1 s", cls.name)
+                        await asyncio.sleep(1.0)
         finally:
             self._serving.discard(cls)
             self._hot_admitted.set()
+
+    async def _serve_once(self, cls: Priority, waiting: dict[int, asyncio.Future[None]]) -> None:
+        """Admit and start reading one batch of ``cls``, or wait for a reason to."""
+        if cls is Priority.RECONCILE and self._hot_to_admit():
+            # Hot accounts first: the cold class would take the room they need.
+            self._hot_admitted.clear()
+            await self._hot_admitted.wait()
+            return
+        batch = [a for a in waiting if a not in self._reading][: self._max_batch]
+        if not batch:  # all of them are being read: their next round follows
+            self._batch_done.clear()
+            await self._batch_done.wait()
+            return
+        least = requests_for(min(len(batch), MIN_BATCH))
+        admission = await self._admit(requests_for(len(batch)), least)
+        # Whoever waits now, up to what was admitted (one may have moved up to the hot class
+        # meanwhile). Requests from now on need the next round.
+        fits = (admission.count - 1) // READS_PER_ACCOUNT
+        ready = [a for a in waiting if a not in self._reading][:fits]
+        if not ready:
+            with admission:  # nobody to read: the requests go back to the window
+                return
+        rounds = {a: waiting.pop(a) for a in ready}
+        started = self._monotonic()
+        marks = {}
+        for account_id in rounds:
+            marks[account_id] = self._admitted(account_id)
+            self._started[account_id] = started
+        self._reading.update(rounds)
+        self._hot_admitted.set()
+        self.batches += 1
+        name = f"reconcile-batch-{cls.name.lower()}"
+        self._spawn(self._read_batch(cls, admission, rounds, marks), name)
 
     def _hot_to_admit(self) -> bool:
         return any(a not in self._reading for a in self._waiting[Priority.RECONCILE_HOT])

@@ -13,8 +13,8 @@ on the slow cycle.
 
 The gateway allows 200 REST requests per 60 s per key, shared by every account and by
 enforcement, so the sweep spends at most ``share`` of it (default a third): the intervals grow
-with the account count (:func:`intervals`). Its reads wait behind enforcement's in the
-client's limiter (``Priority.RECONCILE``).
+with the account count (:func:`intervals`). Its reads wait behind enforcement's and
+reconciliation's in the client's limiter (``Priority.SWEEP``).
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ class Sweeper:
         self.sweeps = 0
 
     async def run(self) -> None:
-        with request_priority(Priority.RECONCILE):  # its reads yield to enforcement
+        with request_priority(Priority.SWEEP):  # after enforcement and reconciliation
             await self._run()
 
     async def _run(self) -> None:
