@@ -4,6 +4,7 @@ enforcement is read back from the simulator, and the lock from the daemon's stor
 from __future__ import annotations
 
 from datetime import time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from risk_manager.domain.locks import Lock, LockKind
@@ -32,9 +33,15 @@ async def test_rule_003_daily_realized_loss_flattens_and_locks_until_reset(
     assert_ends_at_reset(lock, guard)
     assert not await trader.working_orders()
     await guard.assert_locked_out("MNQ", "20900")
-    # The local API shows it too: the lock, and the flatten in the enforcement log.
-    view = await guard.api(f"accounts/{trader.account_id}")
-    assert view["locked"] and [k["rule"] for k in view["locks"]] == ["daily_realized_loss"]
+
+    # The local API shows it too (its views are refreshed every 0.2 s): the lock, and the
+    # flatten in the enforcement log.
+    async def shown() -> dict[str, Any] | None:
+        view: dict[str, Any] = await guard.api(f"accounts/{trader.account_id}")
+        return view if view["locked"] else None
+
+    view = await wait_for(shown, "the API showing the lock")
+    assert [k["rule"] for k in view["locks"]] == ["daily_realized_loss"]
     log = await guard.api(f"enforcements?account={trader.account_id}&limit=500")
     assert any(
         e["rule"] == "daily_realized_loss" and e["kind"] == "flatten" for e in log["enforcements"]

@@ -386,6 +386,23 @@ async def test_history_and_general_requests_are_counted_in_their_buckets(
     assert client.limiter.general.in_window() == 2  # login + Account/search
 
 
+async def test_a_request_counts_in_the_window_from_its_answer(
+    client: ProjectXClient, gateway: FakeGateway, clock: FakeClock
+) -> None:
+    """The gateway counted it somewhere between the send and the answer: the client's window
+    must not free its slot before the gateway's does (projectx/rate_limit.py ``settle``)."""
+    await client.search_accounts()  # logged in: only Account/search below
+
+    def slow(body: dict[str, object], bearer: str | None) -> Reply:
+        clock.advance(3.0)  # the answer comes 3 s after the send
+        return ok(accounts=[])
+
+    gateway.handlers["Account/search"] = slow
+    sent = clock.mono
+    await client.search_accounts()
+    assert max(client.limiter.general._starts) == sent + 3.0
+
+
 async def test_an_unreadable_row_is_retry_later_naming_the_field(
     client: ProjectXClient, gateway: FakeGateway
 ) -> None:

@@ -1,4 +1,5 @@
-"""The actor's contract set (asked by the hub's receive loop for every quote)."""
+"""The actor's contract set (asked by the hub's receive loop for every quote), and its first
+snapshot before any broker event."""
 
 from __future__ import annotations
 
@@ -10,8 +11,15 @@ import pytest
 
 from risk_manager.config.models import Config
 from risk_manager.domain.enums import PositionType
-from risk_manager.domain.events import PositionEvent, QuoteEvent
-from risk_manager.domain.models import Position, Quote
+from risk_manager.domain.events import (
+    AccountEvent,
+    ConnectionEvent,
+    Event,
+    PositionEvent,
+    QuoteEvent,
+    SnapshotEvent,
+)
+from risk_manager.domain.models import Account, Position, Quote
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.factory import calendar_for
 from risk_manager.runtime.actor import AccountActor
@@ -55,3 +63,50 @@ async def test_contracts_follow_positions_and_a_quote_builds_no_view(
         assert views == before
         await actor.handle(position(0))
         assert actor.contracts() == set()
+
+
+async def test_the_first_snapshot_goes_first_and_drops_only_what_its_reads_hold() -> None:
+    """Before its first snapshot an engine knows nothing of the account (a lone fill would be
+    the day's P&L): broker events from before the reads started are dropped (the reads hold
+    them), those that came during the reads are handled after the snapshot, in order."""
+    config = Config.model_validate({})
+    engine = Engine(config.rules_for(ACCT), calendar_for(config.trading_day), config.catalog())
+    with Store.open(":memory:") as store:
+        actor = AccountActor(
+            ACCT,
+            engine,
+            Enforcer(None, store, lambda: NOW),  # type: ignore[arg-type]
+            store,
+            lambda: NOW,
+            Metrics(),
+            reconciled=False,
+        )
+        handled: list[object] = []
+        handle = actor.handle
+
+        async def recorded(event: Any) -> Any:
+            handled.append(event)
+            return await handle(event)
+
+        actor.handle = recorded  # type: ignore[method-assign]
+
+        def position(size: int) -> PositionEvent:
+            return PositionEvent(NOW, Position(1, ACCT, MNQ, PositionType.LONG, size, Decimal(1)))
+
+        def account(balance: int) -> AccountEvent:
+            return AccountEvent(NOW, Account(ACCT, "A", Decimal(balance), True))
+
+        stale = position(3)
+        actor.offer(stale)  # no read under way yet: the coming one holds it
+        down = ConnectionEvent(NOW, "user", False)
+        actor.offer(down)  # not broker state: kept
+        mark = actor.reads_admitted()
+        during: list[Event] = [position(2), account(49_900)]
+        for event in during:
+            actor.offer(event)
+        assert actor.broker_events_since(mark) == 2
+        first = SnapshotEvent(NOW, Account(ACCT, "A", Decimal(50_000), True), (), (), ())
+        await actor.first_snapshot(first, mark)
+        assert actor.reconciled and handled == [first]
+        queued = [actor.queue.get_nowait() for _ in range(actor.queue.qsize())]
+        assert queued == [down, *during]  # the stale size 3 never reaches the engine

@@ -17,6 +17,7 @@ from risk_manager.domain.events import AccountEvent, SnapshotEvent
 from risk_manager.domain.models import Account
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.factory import calendar_for
+from risk_manager.projectx.rate_limit import GatewayRateLimiter
 from risk_manager.runtime import daemon as daemon_module
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.daemon import Daemon
@@ -44,7 +45,7 @@ async def test_housekeeping_goes_on_after_a_failed_reconcile(
     daemon.actors = {1: _actor(set)}
     calls: list[int] = []
 
-    async def reconcile_all(only: list[int] | None = None) -> None:
+    async def reconcile_all(only: list[int] | None = None, since: float | None = None) -> None:
         calls.append(1)
         if len(calls) == 1:
             raise RetryLater("the gateway is down")
@@ -82,24 +83,27 @@ async def test_market_subscriptions_go_on_after_a_failed_round() -> None:
 
 
 def _reconciling(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    store: Store, monkeypatch: pytest.MonkeyPatch, *, reconciled: bool
 ) -> tuple[Daemon, AccountActor, SnapshotEvent]:
     """A daemon with one real actor whose reconciliation snapshot is faked."""
     config = Config.model_validate({})
     engine = Engine(config.rules_for(ACCT), calendar_for(config.trading_day), config.catalog())
     daemon = Daemon(config, clock=lambda: NOW)
     daemon._store = store
-    daemon._client = SimpleNamespace()  # type: ignore[assignment]  # snapshot() is faked
+    # snapshots() is faked; the limiter is the real one
+    daemon._client = SimpleNamespace(limiter=GatewayRateLimiter())  # type: ignore[assignment]
     daemon.calendar = calendar_for(config.trading_day)
     enforcer = Enforcer(None, store, lambda: NOW)  # type: ignore[arg-type]
-    actor = AccountActor(ACCT, engine, enforcer, store, lambda: NOW, Metrics())
+    actor = AccountActor(
+        ACCT, engine, enforcer, store, lambda: NOW, Metrics(), reconciled=reconciled
+    )
     daemon.actors = {ACCT: actor}
     snap = SnapshotEvent(NOW, Account(ACCT, "A", Decimal(50_000), True), (), (), ())
 
-    async def snapshot(*_: Any) -> SnapshotEvent:
-        return snap
+    async def snapshots(_: Any, ids: list[int], *__: Any) -> dict[int, SnapshotEvent]:
+        return dict.fromkeys(ids, snap)
 
-    monkeypatch.setattr(daemon_module, "snapshot", snapshot)
+    monkeypatch.setattr(daemon_module, "snapshots", snapshots)
     return daemon, actor, snap
 
 
@@ -110,14 +114,18 @@ async def test_a_failed_fill_cross_check_does_not_stop_the_reconciliation(
     cannot answer must not keep the snapshot from the engine (after a reconnect, the engines
     would then never hear that the stream is back)."""
     with Store.open(":memory:") as store:
-        daemon, actor, snap = _reconciling(store, monkeypatch)
+        daemon, actor, snap = _reconciling(store, monkeypatch, reconciled=False)
 
         def fills(*_: Any, **__: Any) -> Any:
             raise RuntimeError("database is locked")
 
         monkeypatch.setattr(store, "fills", fills)
-        await asyncio.wait_for(daemon.reconcile_all(), 5)
-        assert actor.last_event_at == snap.at
+        try:
+            await asyncio.wait_for(daemon.reconcile_all(), 5)
+            assert actor.last_event_at == snap.at
+            assert actor.reconciled
+        finally:
+            await daemon.stop()
 
 
 async def test_a_reconcile_while_the_actors_run_goes_through_the_actor_queue(
@@ -127,7 +135,7 @@ async def test_a_reconcile_while_the_actors_run_goes_through_the_actor_queue(
     actor's own (an older event's handling could then undo what the snapshot set, e.g. end
     the external lock a newer ``canTrade: false`` just made)."""
     with Store.open(":memory:") as store:
-        daemon, actor, snap = _reconciling(store, monkeypatch)
+        daemon, actor, snap = _reconciling(store, monkeypatch, reconciled=True)
         gate = asyncio.Event()
         handled: list[object] = []
         running = 0
@@ -148,7 +156,6 @@ async def test_a_reconcile_while_the_actors_run_goes_through_the_actor_queue(
 
         actor.handle = tracked  # type: ignore[method-assign]
         daemon._spawn(actor.run(), "actor")
-        daemon._running = True
         try:
             actor.offer(AccountEvent(NOW, Account(ACCT, "A", Decimal(50_000), True)))
             await eventually(lambda: running == 1)

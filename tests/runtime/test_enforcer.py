@@ -14,6 +14,7 @@ from risk_manager.domain.actions import CancelOrder, ClosePosition, Flatten
 from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType, PositionType
 from risk_manager.domain.errors import BrokerRefused
 from risk_manager.domain.models import Order, Position
+from risk_manager.projectx.rate_limit import Priority, current_priority, request_priority
 from risk_manager.runtime.enforcer import Book, Enforcer
 from risk_manager.store import Store
 from risk_manager.store.records import JournalOutcome
@@ -268,3 +269,39 @@ async def test_a_place_refused_because_an_earlier_attempt_took_its_tag_is_done_n
     trying.cancel()
     assert sum(1 for c in broker.calls if c[0] == "place") >= 2
     assert not outcomes or outcomes[-1][1] is not JournalOutcome.CONFIRMED
+
+
+async def test_every_request_of_an_enforcement_goes_first_in_the_rest_budget(
+    store: Store,
+) -> None:
+    """Its writes and the reads that verify them, in the tasks a flatten gathers too, are
+    ``Priority.ENFORCEMENT``, even when a reconciliation (the lowest class) found the breach."""
+
+    class Recording(FakeBroker):
+        def __init__(self, store: Store) -> None:
+            super().__init__(store)
+            self.classes: list[Priority] = []
+
+        def _record(self, *call: Any) -> None:
+            self.classes.append(current_priority())
+            super()._record(*call)
+
+        async def search_open_positions(self, account_id: int) -> list[Position]:
+            self.classes.append(current_priority())
+            return await super().search_open_positions(account_id)
+
+        async def search_open_orders(self, account_id: int) -> list[Order]:
+            self.classes.append(current_priority())
+            return await super().search_open_orders(account_id)
+
+    broker = Recording(store)
+    enforcer = _enforcer(broker, store)
+    book = Book(positions=[_position(MNQ)], orders=[_order(11)])
+    with request_priority(Priority.RECONCILE):
+        await enforcer.submit(_flatten(), book)  # first attempt: on the book
+        broker.positions = [_position(MNQ)]  # still open at the broker
+        await enforcer.submit(_flatten(), book)  # a retry: reads the broker, then closes
+        assert current_priority() is Priority.RECONCILE  # nothing leaked into the caller
+    kinds = [c[0] for c in broker.calls]
+    assert kinds == ["cancel", "close", "read_orders", "read_positions", "close"]
+    assert broker.classes == [Priority.ENFORCEMENT] * 5

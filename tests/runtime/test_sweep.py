@@ -13,6 +13,7 @@ import pytest
 
 from risk_manager.domain.enums import PositionType
 from risk_manager.domain.models import Account, Position
+from risk_manager.projectx.rate_limit import Priority, current_priority
 from risk_manager.runtime.sweep import (
     DOWN_HOT_MIN,
     GATEWAY_BUDGET,
@@ -167,3 +168,32 @@ async def test_the_run_loop_sweeps_at_the_down_pace_while_the_user_hub_is_down()
         await eventually(lambda: sweeper.sweeps >= 2, within=2.25 + 1.0)
     finally:
         task.cancel()
+
+
+async def test_the_sweep_reads_last_in_the_rest_budget() -> None:
+    """After enforcement and after reconciliation: an account not guarded yet goes before
+    one re-checked (at start the sweep re-read every account a batch had just read)."""
+    classes: list[Priority] = []
+
+    class Recording(Broker):
+        async def search_accounts(self, only_active: bool = True) -> list[Account]:
+            classes.append(current_priority())
+            return await super().search_accounts(only_active)
+
+    async def stop(_: float) -> None:
+        raise asyncio.CancelledError  # after the first sweep
+
+    belief = Ledgered({}, Decimal(50000), True, hot=True)
+    sweeper = Sweeper(
+        Recording(),  # type: ignore[arg-type]
+        lambda: [7],
+        lambda _i: belief,
+        lambda i, why: None,
+        lambda why: None,
+        lambda: datetime.now(UTC),
+        sleep=stop,
+    )
+    with pytest.raises(asyncio.CancelledError):
+        await sweeper.run()
+    assert classes == [Priority.SWEEP]
+    assert current_priority() is Priority.DEFAULT  # the caller's own class is left alone

@@ -1,4 +1,5 @@
-"""``risk-manager bench``: performance figures. ``bench engine`` measures the rule engine alone.
+"""``risk-manager bench``: performance figures. ``bench engine`` measures the rule engine alone
+(``bench e2e``: breach to enforcement; ``bench start``: time to guard at start-up).
 
 The engine workload: one account, 3 open positions (NQ, ES, CL) each protected by our stop and
 target, every rule enabled with limits that are not reached, and a stream that is 90% quotes
@@ -244,3 +245,23 @@ def bench_e2e(
     if result.enforced != breaches:
         typer.echo(f"only {result.enforced} of {breaches} breaches were enforced", err=True)
         raise typer.Exit(1)
+
+
+@bench_app.command("start")
+def bench_start(
+    accounts: int = typer.Option(50, "--accounts", help="Simulator accounts the daemon guards."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """Time to guard each account at start-up, on the product's own REST limits (simulator in
+    another process); the last account holds a stored lock and a position: it goes first."""
+    import asyncio
+
+    from risk_manager.runtime.bench_start import run_start
+
+    result = asyncio.run(run_start(accounts))
+    summary = result.summary()
+    if as_json:
+        typer.echo(json.dumps(summary))
+        return
+    for key, value in summary.items():
+        typer.echo(f"{key:>10}: {value}")

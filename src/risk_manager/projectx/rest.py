@@ -156,7 +156,7 @@ class RestTransport:
         self, endpoint: str, body: Mapping[str, object] | None, token: str | None
     ) -> JSON:
         self._breaker.check(endpoint)
-        await self._limiter.acquire(endpoint)
+        counted = await self._limiter.acquire(endpoint)
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
@@ -173,6 +173,8 @@ class RestTransport:
         except (TimeoutError, aiohttp.ClientError) as exc:
             self._breaker.record_failure()
             raise RetryLater(f"{endpoint}: {type(exc).__name__} talking to the gateway") from None
+        finally:
+            self._limiter.settle(endpoint, counted)  # the gateway has counted it by now
         return self._interpret(endpoint, status, retry_after, text)
 
     def _interpret(self, endpoint: str, status: int, retry_after: float | None, text: str) -> JSON:
@@ -219,7 +221,7 @@ class RestTransport:
     async def get_text(self, endpoint: str) -> str:
         """A plain GET (only ``Status/ping``): no envelope, no token needed."""
         self._breaker.check(endpoint)
-        await self._limiter.acquire(endpoint)
+        counted = await self._limiter.acquire(endpoint)
         try:
             async with self._session.get(self.url(endpoint), timeout=self._timeout) as resp:
                 text = await resp.text()
@@ -227,6 +229,8 @@ class RestTransport:
         except (TimeoutError, aiohttp.ClientError) as exc:
             self._breaker.record_failure()
             raise RetryLater(f"{endpoint}: {type(exc).__name__} talking to the gateway") from None
+        finally:
+            self._limiter.settle(endpoint, counted)
         if status >= 500:
             self._breaker.record_failure()
         else:

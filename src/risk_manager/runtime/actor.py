@@ -6,6 +6,11 @@ The actor is the only code that touches its account's engine. For each event it 
 the engine's rule memory changed, stores it (after the actions are carried out). When
 the queue is idle it ticks the engine at its next wakeup, so timers (grace periods, cooldown
 ends, session edges, retries) fire on time without a separate scheduler task.
+
+An actor built ``reconciled=False`` (the daemon's) waits for its account's first snapshot
+before anything reaches the engine: broker events offered before the snapshot's reads were
+admitted are dropped (the reads hold them), and those that arrived while the reads were in
+flight are handled after the snapshot, in order (docs/RUNTIME.md "Start").
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ _log = logging.getLogger(__name__)
 MAX_IDLE_TICK = 1.0  # seconds: the engine is ticked at least this often (lock countdowns, gaps)
 FILL_WRITE_DELAY = 0.05  # seconds: fills are stored just after a burst of events
 _BOOK_EVENTS = (PositionEvent, OrderEvent, TradeEvent, SnapshotEvent)  # the broker on the book
+BROKER_STATE = (AccountEvent, OrderEvent, PositionEvent, TradeEvent)  # what a snapshot re-reads
 
 
 class AccountActor:
@@ -75,8 +81,15 @@ class AccountActor:
         on_change: Callable[[int], None] | None = None,
         alerts: AlertChannels | None = None,
         fetch_close: FetchClose | None = None,
+        reconciled: bool = True,
     ) -> None:
         self.account_id = account_id
+        # False until the first snapshot is handled (``first_snapshot``): the engine knows
+        # nothing of the broker before it, so no broker event may reach it first.
+        self.reconciled = reconciled
+        self.reconciled_at: float | None = None  # monotonic s of the first snapshot handled
+        self._broker_events = 0  # broker events enqueued (the first snapshot's marks count them)
+        self._reads_admitted = False  # a first snapshot's reads have started
         self.alerts = alerts
         self.engine = engine
         self.enforcer = enforcer
@@ -116,8 +129,12 @@ class AccountActor:
         """Enqueue without waiting (called from hub receive loops).
 
         A full queue drops a quote (a newer one follows) but never a user event: those
-        mark the account for reconciliation, which re-reads the broker's state.
+        mark the account for reconciliation, which re-reads the broker's state. Before the
+        first snapshot's reads start, a broker event is dropped: those reads hold it.
         """
+        broker_state = isinstance(event, BROKER_STATE)
+        if broker_state and not self.reconciled and not self._reads_admitted:
+            return
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
@@ -126,6 +143,41 @@ class AccountActor:
             else:
                 self.needs_reconcile = True
                 _log.error("account %s queue full: will reconcile from REST", self.account_id)
+        else:
+            if broker_state:
+                self._broker_events += 1
+
+    def reads_admitted(self) -> int:
+        """The reconciliation's reads of this account start now. Returns the mark to hand
+        ``first_snapshot`` with their snapshot: the broker events enqueued before them."""
+        self._reads_admitted = True
+        return self._broker_events
+
+    def broker_events_since(self, mark: int) -> int:
+        """Broker events enqueued since ``reads_admitted`` returned ``mark``."""
+        return self._broker_events - mark
+
+    async def first_snapshot(self, snapshot: SnapshotEvent, mark: int) -> None:
+        """Hand the engine its first snapshot, before the actor runs (then start ``run``).
+
+        The broker events queued before its reads started (``mark``, from ``reads_admitted``)
+        are dropped: the reads hold them. Those that arrived while the reads were in flight
+        stay queued behind it, in order: an engine that knows nothing of the account would
+        take a lone fill for the day's P&L."""
+        kept: list[Event] = []
+        seen = 0
+        while not self.queue.empty():
+            event = self.queue.get_nowait()
+            if isinstance(event, BROKER_STATE):
+                seen += 1
+                if seen <= mark:
+                    continue
+            kept.append(event)
+        for event in kept:  # no await since the drain: nothing was offered in between
+            self.queue.put_nowait(event)
+        await self.handle(snapshot)
+        self.reconciled = True
+        self.reconciled_at = time.monotonic()
 
     # -- running ------------------------------------------------------------------------------
 

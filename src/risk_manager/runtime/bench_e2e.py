@@ -107,7 +107,9 @@ def bench_config(sim: SimProcess, store: Path) -> Config:
     )
 
 
-class _Trader:
+class BenchTrader:
+    """The trader's REST calls to the simulator (its own token and rate-limit bucket)."""
+
     def __init__(self, url: str, session: aiohttp.ClientSession) -> None:
         self.url = url
         self.session = session
@@ -178,7 +180,7 @@ async def _run(breaches: int, accounts: int) -> E2EResult:
             limiter.general = SlidingWindowLimiter(10**9, 60.0)
             changed = asyncio.Event()
             daemon.listeners.append(lambda _acct: changed.set())
-            trader = _Trader(sim.url, session)
+            trader = BenchTrader(sim.url, session)
             await trader.login()
             contract = await trader.contract()
             await trader.post("/sim/price", {"contractId": contract, "price": PRICE})

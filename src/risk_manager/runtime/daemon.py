@@ -1,11 +1,12 @@
 """The live daemon: the gateway client, hubs, account actors, store and local API in one
 async context manager with one staged shutdown path (DESIGN.md style 11).
 
-Start: open the store → log in → find the guarded accounts → build one engine and actor per
-account → restore rule memory and locks → reconcile every account from REST (rules
-re-evaluated before anything else) → mark enforcement left unfinished by a previous run as
-re-checked → connect the hubs → serve the API. After every hub reconnect the accounts are
-reconciled again.
+Start: open the store → serve the API → log in → find the guarded accounts → build one engine
+and actor per account → restore rule memory and locks → connect the hubs → reconcile every
+account from REST, hot accounts first (rules re-evaluated on the broker's truth before any
+hub event reaches them; each account guarded as soon as its own snapshot is in) → mark
+enforcement left unfinished by a previous run as re-checked. After every hub reconnect the
+accounts are reconciled again.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from risk_manager.projectx.mapping import (
     decode_market,
     decode_user,
 )
+from risk_manager.projectx.rate_limit import Priority, request_priority
 from risk_manager.projectx.wire_faults import WireFaults
 from risk_manager.projectx.wire_values import WireError
 from risk_manager.runtime.actor import AccountActor
@@ -57,7 +59,8 @@ from risk_manager.runtime.alerts import AlertChannels
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.read_side import DaemonReadSide
-from risk_manager.runtime.reconciler import snapshot
+from risk_manager.runtime.reconcile_queue import ReconcileQueue, Result
+from risk_manager.runtime.reconciler import Snapshots, snapshots
 from risk_manager.runtime.sweep import Ledgered, Sweeper
 from risk_manager.store import Store
 from risk_manager.store.holder import hold_store
@@ -71,6 +74,7 @@ SHUTDOWN_GRACE = 5.0  # seconds for in-flight enforcement to finish at shutdown
 ACCOUNTS_RETRY_CAP = 10.0  # seconds between login/account searches at most while not guarding
 UNREADABLE_ALERT_EVERY = timedelta(minutes=10)  # per account, for unreadable hub records
 HOUSEKEEPING_EVERY = 1.0  # seconds between overflow reconciles and gauge refreshes
+USER_HUB_FIRST = 5.0  # seconds the start waits for the user hub before reconciling anyway
 
 
 class Daemon:
@@ -99,7 +103,15 @@ class Daemon:
         self.sweeper: Sweeper | None = None
         self._stack = contextlib.AsyncExitStack()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._running = False  # the actors run: reconciliations go through their queues
+        self.reconciles = ReconcileQueue(
+            lambda most, least: self.client.limiter.admit(most, least),
+            self._read_snapshots,
+            self._reconciled,
+            hot=lambda account_id: self._ledger(account_id).hot,
+            admitted=lambda account_id: self.actors[account_id].reads_admitted(),
+            moved=lambda account_id, mark: self.actors[account_id].broker_events_since(mark) > 0,
+            spawn=self._spawn,
+        )
         self._store: StorePort | None = None
         self._client: ProjectXClient | None = None
         self.user_hub: UserHub | None = None
@@ -130,7 +142,7 @@ class Daemon:
         try:
             await self._start()
         except BaseException:
-            await self._stack.aclose()
+            await self.stop()  # the tasks the start spawned (actors guarding already) too
             raise
         return self
 
@@ -180,6 +192,7 @@ class Daemon:
                 on_change=self._changed,
                 alerts=alerts,
                 fetch_close=self._latest_bar_close,
+                reconciled=False,  # no hub event reaches the engine before its first snapshot
             )
             actor.enforcer.on_outcome = actor.on_outcome
             self.actors[account.id] = actor
@@ -188,17 +201,18 @@ class Daemon:
             await actor.carry_out(engine.restore_locks(restored, now), now)
             if restored:
                 _log.warning("account %s: %d lock(s) restored", account.id, len(restored))
-        # Reconcile before any hub event: rules run on the broker's truth first.
-        await self.reconcile_all()
-        self._recheck_unfinished(left_unfinished)
-        for actor in self.actors.values():
-            self._spawn(actor.run(), f"actor-{actor.account_id}")
-        self._running = True
+        # The hub first: reads taken after it is up miss no event, so its connect's own
+        # reconciliation is this one (the same round), not a second.
         await self._connect_hubs()
+        await self._user_hub_first()
         self._spawn(self._market_subscriptions(), "market-subscriptions")
         self._spawn(self._housekeeping(), "housekeeping")
         self.sweeper = self._sweeper()
         self._spawn(self.sweeper.run(), "reconcile-sweep")
+        # Rules run on the broker's truth before any hub event; each account's actor starts
+        # as soon as its own snapshot is in, hot accounts first (runtime/reconcile_queue.py).
+        await self.reconcile_all()
+        self._recheck_unfinished(left_unfinished)
         self.guarding = True
         if self.read_side is not None:  # the views are the truth from this moment, not 0.2 s on
             await self.read_side.refresh()
@@ -308,33 +322,48 @@ class Daemon:
             )
         return guarded
 
-    async def reconcile_all(self, only: list[int] | None = None) -> None:
-        """Snapshot accounts from REST into their engines (all, or ``only`` these). A failed
-        read is retried (``needs_reconcile``: the housekeeping loop tries again), never
-        dropped: the account's book is unknown until it succeeds."""
+    async def reconcile_all(
+        self, only: list[int] | None = None, since: float | None = None
+    ) -> None:
+        """Snapshot accounts from REST into their engines (all, or ``only`` these), hot
+        accounts first; returns once each has had a snapshot read at or after ``since``
+        (monotonic s; default now) handed over (runtime/reconcile_queue.py). A failed read is
+        retried (``needs_reconcile``: the housekeeping loop tries again), never dropped: the
+        account's book is unknown until it succeeds."""
+        accounts = list(self.actors) if only is None else [a for a in only if a in self.actors]
+        await asyncio.gather(*(self.reconciles.reconcile(a, since) for a in accounts))
+
+    async def _read_snapshots(self, account_ids: list[int]) -> Snapshots:
         assert self.calendar is not None
         since = self.calendar.week_start(self.clock())  # week P&L needs the week's fills
-        accounts = list(self.actors) if only is None else [a for a in only if a in self.actors]
-        results = await asyncio.gather(
-            *(snapshot(self.client, acct_id, since, self.clock) for acct_id in accounts),
-            return_exceptions=True,
-        )
-        taken: list[tuple[int, SnapshotEvent]] = []
-        for acct_id, result in zip(accounts, results, strict=True):
-            actor = self.actors[acct_id]
-            if isinstance(result, BaseException):
-                _log.error("account %s: reconciliation failed (retrying): %s", acct_id, result)
-                actor.reconcile_failed(result)
-                actor.needs_reconcile = True
-                continue
-            actor.needs_reconcile = False
-            taken.append((acct_id, result))
-            if self._running:  # the actor alone touches its engine, one event at a time
-                await actor.queue.put(result)
-            else:
-                await actor.handle(result)
-        if taken:  # a diagnostic, once the engines have their snapshots; a store read: off the loop
-            await asyncio.to_thread(self._check_fills_against_store, taken)
+        return await snapshots(self.client, account_ids, since, self.clock)
+
+    async def _reconciled(self, acct_id: int, result: Result, mark: int) -> None:
+        """One account's snapshot (or why it failed) into its engine."""
+        actor = self.actors[acct_id]
+        if isinstance(result, Exception):
+            _log.error("account %s: reconciliation failed (retrying): %s", acct_id, result)
+            actor.reconcile_failed(result)  # a refused login is news; a busy gateway is not
+            actor.needs_reconcile = True
+            return
+        actor.needs_reconcile = False
+        if actor.reconciled:  # the actor alone touches its engine, one event at a time
+            await actor.queue.put(result)
+            await self._check_fills(acct_id, result)
+            return
+        # The actor's own requests (REST stand-in prices) are not the reconciliation's.
+        with request_priority(Priority.DEFAULT):
+            try:
+                await actor.first_snapshot(result, mark)
+            except Exception:
+                actor.needs_reconcile = True  # not guarded until a snapshot goes in: again
+                raise
+            self._spawn(actor.run(), f"actor-{acct_id}")  # guarded from now on
+        await self._check_fills(acct_id, result)
+
+    async def _check_fills(self, acct_id: int, result: SnapshotEvent) -> None:
+        """A diagnostic once the engine has the snapshot; a store read, off the loop."""
+        await asyncio.to_thread(self._check_fills_against_store, [(acct_id, result)])
 
     def _ledger(self, account_id: int) -> Ledgered:
         """What the engine believes of the account, for the sweep and the user hub's cap."""
@@ -359,7 +388,7 @@ class Daemon:
 
         return Sweeper(
             self.client,
-            lambda: list(self.actors),
+            lambda: [i for i, a in self.actors.items() if a.reconciled],
             self._ledger,
             self._missed_events,
             reconnect,
@@ -441,10 +470,23 @@ class Daemon:
         self._dirty_accounts.update(self.actors)
         self._contracts_dirty.set()
 
+    async def _user_hub_first(self) -> None:
+        """Wait (at most ``USER_HUB_FIRST``) for the user hub: reads taken before it is up
+        must be taken again once it is (events in between are lost)."""
+        assert self.user_hub is not None
+        try:
+            async with asyncio.timeout(USER_HUB_FIRST):
+                await self.user_hub.connected.wait()
+        except TimeoutError:
+            _log.warning(
+                "user hub not connected after %.0f s: reconciling anyway (again once it is)",
+                USER_HUB_FIRST,
+            )
+
     def _hub_state(self, hub: str, connected: bool) -> None:
         self.metrics.hub_state(hub, connected)
         if connected and hub == "user":
-            self._spawn(self._after_reconnect(), "reconcile-after-connect")
+            self._spawn(self._after_reconnect(time.monotonic()), "reconcile-after-connect")
             return
         if not connected:
             self.metrics.hub_reconnect(hub)
@@ -452,12 +494,15 @@ class Daemon:
         for actor in self.actors.values():
             actor.offer(event)
 
-    async def _after_reconnect(self) -> None:
-        # Reconcile first, then tell the engine the stream is back (RULE-010's order).
-        await self.reconcile_all()
-        event = ConnectionEvent(self.clock(), "user", True)
-        for actor in self.actors.values():
-            actor.offer(event)
+    async def _after_reconnect(self, connected_at: float) -> None:
+        # Reconcile first, then tell the engine the stream is back (RULE-010's order): each
+        # account as soon as its own snapshot is in, not once every account's is. Reads that
+        # started after the connect will do (the start's, when the hub came up first).
+        async def back(account_id: int) -> None:
+            await self.reconcile_all([account_id], since=connected_at)
+            self.actors[account_id].offer(ConnectionEvent(self.clock(), "user", True))
+
+        await asyncio.gather(*(back(a) for a in self.actors))
 
     def _on_hub_message(self, message: HubMessage) -> None:
         """Inline in the hub's receive loop: map and enqueue only. A bad record is rejected

@@ -10,11 +10,13 @@ action whose effect it does not see within ``retry_after``.
 Never giving up (RULES.md §5): a refused or failed attempt is retried here, with capped backoff
 and equal jitter (0.25 s doubling to 5 s; ``Retry-After`` obeyed when longer), reading the
 broker before each try, for as long as the engine still has the cause in flight; a circuit
-breaker that is open only paces the tries. One task per cause: a re-proposal while one runs is
-absorbed by it. Idempotent against the broker: a reduction recomputes what is left to do from
-the broker's size and the size the rule wants kept; two closes of one position are never in
-flight together, whichever rule or lock asks (the second waits, then reads the broker); a
-RULE-008 close reads the broker's open orders and a working stop there cancels it.
+breaker that is open only paces the tries. Every request it makes goes first in the REST
+budget (``Priority.ENFORCEMENT``, projectx/rate_limit.py). One task per cause: a re-proposal
+while one runs is absorbed by it. Idempotent against the broker: a reduction recomputes what
+is left to do from the broker's size and the size the rule wants kept; two closes of one
+position are never in flight together, whichever rule or lock asks (the second waits, then
+reads the broker); a RULE-008 close reads the broker's open orders and a working stop there
+cancels it.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from risk_manager.domain.errors import BrokerRefused, RetryLater, RiskManagerErr
 from risk_manager.domain.models import Order, Position
 from risk_manager.engine.inflight import cause_key
 from risk_manager.projectx.backoff import backoff_delay
+from risk_manager.projectx.rate_limit import Priority, request_priority
 from risk_manager.runtime.durable import DurableWrites
 from risk_manager.store.ports import JournalStore
 from risk_manager.store.records import JournalOutcome
@@ -252,7 +255,12 @@ class Enforcer:
         before it is sent (the journal write never delays the send: runtime/durable.py); the
         outcome goes to ``on_outcome``. Returns when the action is confirmed, found done
         already, or no longer wanted; raises nothing for broker failures (they are retried,
-        escalated by the engine after ``rules.max_retries``), only ``CancelledError``."""
+        escalated by the engine after ``rules.max_retries``), only ``CancelledError``. Its
+        requests, the reads that verify it included, go first in the REST budget."""
+        with request_priority(Priority.ENFORCEMENT):
+            await self._execute(action, book)
+
+    async def _execute(self, action: AnyAction, book: Book) -> None:
         cause = _cause(action)
         failures = 0
         while True:

@@ -98,10 +98,10 @@ class DaemonReadSide(MemoryReadModel):
         # Lock countdowns move every second even when nothing else happens.
         dirty = set(d.actors) if not self._dirty else self._dirty
         self._dirty = set()
-        if not d.guarding:  # before the first reconcile a view would show guesses
-            dirty = set()
-        else:  # an account never shown yet is shown now, whatever else changed
-            dirty |= set(d.actors) - set(self._curves)
+        # Before an account's first snapshot its view would show guesses; an account never
+        # shown yet is shown the moment it has one, whatever else changed.
+        shown = {acct for acct, actor in d.actors.items() if actor.reconciled}
+        dirty = (dirty & shown) | (shown - set(self._curves))
         stored = await asyncio.to_thread(_read_store, d.store, now, bool(dirty))
         for acct in sorted(dirty):
             actor = d.actors[acct]

@@ -13,7 +13,8 @@ on the slow cycle.
 
 The gateway allows 200 REST requests per 60 s per key, shared by every account and by
 enforcement, so the sweep spends at most ``share`` of it (default a third): the intervals grow
-with the account count (:func:`intervals`).
+with the account count (:func:`intervals`). Its reads wait behind enforcement's and
+reconciliation's in the client's limiter (``Priority.SWEEP``).
 
 While the user hub is down and an account is hot, nothing else sees a re-entry under a lock:
 the hot cycle then runs as often as the same budget allows (floor ``DOWN_HOT_MIN``, 2.25 s for
@@ -31,6 +32,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from risk_manager.domain.models import Account, Position
+from risk_manager.projectx.rate_limit import Priority, request_priority
 from risk_manager.runtime.reconciler import BrokerReads
 from risk_manager.types import Clock, Sleep
 
@@ -127,6 +129,10 @@ class Sweeper:
         self.failing_since: datetime | None = None
 
     async def run(self) -> None:
+        with request_priority(Priority.SWEEP):  # after enforcement and reconciliation
+            await self._run()
+
+    async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
