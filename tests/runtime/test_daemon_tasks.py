@@ -244,3 +244,13 @@ async def test_an_empty_account_list_at_start_is_asked_again_not_fatal(
     monkeypatch.setattr(asyncio, "sleep", no_sleep)  # the daemon module's asyncio: the same
     assert await daemon._guarded_accounts() == [account]
     assert answers == []
+
+
+def test_health_is_never_ok_before_the_daemon_guards() -> None:
+    """Served before the login: the default must not say ok (a fresh review saw 'ok' with no
+    account guarded for about a second of every start)."""
+    daemon = Daemon(Config.model_validate({}))
+    side = DaemonReadSide(daemon)
+    assert side.health()["status"] != "ok"
+    assert side.health()["problem"] == "starting: not guarding yet"
+    assert side._problems() == ["starting: 0 of 0 account(s) reconciled"]

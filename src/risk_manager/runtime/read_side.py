@@ -65,6 +65,14 @@ class DaemonReadSide(MemoryReadModel):
         self._sent_outcomes: dict[int, str | None] = {}  # journal id -> outcome last streamed
         self._refreshing = asyncio.Lock()  # the daemon's start refreshes too: one at a time
         daemon.listeners.append(self._mark)
+        # Until the first refresh says otherwise, the daemon is not guarding: never "ok" by default.
+        not_yet = {"connected": False}
+        self.set_health(
+            status="down",
+            problem="starting: not guarding yet",
+            signalr_connected=False,
+            hubs={"user": not_yet, "market": not_yet},
+        )
 
     def _mark(self, account_id: int) -> None:
         self._dirty.add(account_id)
@@ -164,6 +172,9 @@ class DaemonReadSide(MemoryReadModel):
         a guard that can't see says so loudly)."""
         d = self._daemon
         problems = [d.start_problem] if d.start_problem else []
+        if not d.guarding and not problems:
+            done = sum(1 for actor in d.actors.values() if actor.reconciled)
+            problems.append(f"starting: {done} of {len(d.actors)} account(s) reconciled")
         unreconciled = sorted(i for i, actor in d.actors.items() if actor.needs_reconcile)
         if unreconciled:
             ids = ", ".join(map(str, unreconciled))
