@@ -179,6 +179,10 @@ class DaemonReadSide(MemoryReadModel):
         if unreconciled:
             ids = ", ".join(map(str, unreconciled))
             problems.append(f"account(s) {ids} not reconciled with the broker yet: retrying")
+        unwritten = sorted(i for i, a in d.actors.items() if a.enforcer.durable.failing)
+        if unwritten:  # enforcement goes on from memory; the rows land when the store takes them
+            ids = ", ".join(map(str, unwritten))
+            problems.append(f"the store is not taking writes (account(s) {ids}): retrying")
         sweeper = d.sweeper
         if sweeper is not None and sweeper.failing_since is not None:
             problems.append(
