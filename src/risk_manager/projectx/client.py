@@ -66,7 +66,12 @@ def _span(account_id: int, start: datetime, end: datetime | None) -> dict[str, o
 class ProjectXClient:
     """Typed REST calls. Reads return every row of the reply or raise: a reply without its list,
     a list that is not one, or any row that fails ``mapping``'s checks is ``RetryLater`` (the
-    gateway's failure, counted on ``wire_faults``), never an empty or shortened list."""
+    gateway's failure, counted on ``wire_faults``), never an empty or shortened list.
+
+    Every read raises ``RetryLater`` (HTTP 429/5xx, a timeout, a malformed reply) once the
+    client's own read retries are spent, ``AuthenticationFailed`` when the login is refused and
+    ``BrokerRefused`` on ``success: false``. Writes are never retried here: the enforcer retries
+    after reading the broker (docs/RUNTIME.md). Section numbers are the API reference's."""
 
     def __init__(
         self,
@@ -180,14 +185,20 @@ class ProjectXClient:
         return answer if isinstance(answer, str) else text.strip()
 
     async def search_accounts(self, only_active: bool = True) -> list[Account]:
+        """The accounts the key sees (API doc §5.1), balances as ``Decimal``. Raises as every
+        read."""
         body = {"onlyActiveAccounts": only_active}
         return await self._read("Account/search", body, "accounts", account_from_wire)
 
     async def search_contracts(self, text: str, live: bool = False) -> list[ContractInfo]:
+        """Contracts matching ``text`` (§5.2; ``live`` false for practice/evaluation data).
+        Raises as every read."""
         body = {"searchText": text, "live": live}
         return await self._read("Contract/search", body, "contracts", contract_from_wire)
 
     async def contract_by_id(self, contract_id: str) -> ContractInfo:
+        """One contract by its id (§5.3: ``contract``, or the older ``contracts`` array).
+        Raises ``BrokerRefused`` (CONTRACT_NOT_FOUND) for an unknown id; otherwise as the reads."""
         endpoint = "Contract/searchById"
         payload = await self.rest.call(endpoint, {"contractId": contract_id})
         # Current docs answer `contract`; the April-2025 docs showed a `contracts` array (§5.3).
@@ -203,26 +214,34 @@ class ProjectXClient:
         return parse_rows(endpoint, [row], contract_from_wire, self.wire_faults)[0]
 
     async def available_contracts(self, live: bool = False) -> list[ContractInfo]:
+        """Every listed contract (§5.4). Raises as every read."""
         body = {"live": live}
         return await self._read("Contract/available", body, "contracts", contract_from_wire)
 
     async def search_open_positions(self, account_id: int) -> list[Position]:
+        """The account's open positions (§5.13), sizes in contracts, prices ``Decimal``.
+        Raises as every read."""
         body = {"accountId": account_id}
         return await self._read("Position/searchOpen", body, "positions", position_from_wire)
 
     async def search_open_orders(self, account_id: int) -> list[Order]:
+        """The account's working orders (§5.10). Raises as every read."""
         body = {"accountId": account_id}
         return await self._read("Order/searchOpen", body, "orders", order_from_wire)
 
     async def search_orders(
         self, account_id: int, start: datetime, end: datetime | None = None
     ) -> list[Order]:
+        """The account's orders created in [``start``, ``end``] (UTC; §5.9), any status.
+        Raises as every read."""
         body = _span(account_id, start, end)
         return await self._read("Order/search", body, "orders", order_from_wire)
 
     async def search_trades(
         self, account_id: int, start: datetime, end: datetime | None = None
     ) -> list[Trade]:
+        """The account's fills in [``start``, ``end``] (UTC; §5.16), P&L and fees ``Decimal``
+        (an opening fill has no P&L). Raises as every read."""
         body = _span(account_id, start, end)
         return await self._read("Trade/search", body, "trades", trade_from_wire)
 
@@ -243,8 +262,10 @@ class ProjectXClient:
         stop_loss_bracket: Bracket | None = None,
         take_profit_bracket: Bracket | None = None,
     ) -> int:
-        """The new order's id. Raises ``OrderRefused`` (a ``BrokerRefused``) on
-        ``success: false``, carrying ``order_id`` when the gateway allocated one anyway."""
+        """Place an order (API doc §5.6); prices ``Decimal``, sizes in contracts; returns the new
+        order's id. Never retried here. Raises ``OrderRefused`` (a ``BrokerRefused``) on
+        ``success: false``, carrying ``order_id`` when the gateway allocated one anyway;
+        ``RetryLater`` for a 429/5xx/timeout or a success without an id (read open orders)."""
         body: dict[str, object] = {
             "accountId": account_id,
             "contractId": contract_id,
@@ -278,7 +299,9 @@ class ProjectXClient:
         stop_price: Decimal | None = None,
         trail_price: Decimal | None = None,
     ) -> None:
-        """``None`` fields are sent as null, which the gateway treats as unchanged."""
+        """Modify a working order (§5.7); ``None`` fields are sent as null, which the gateway
+        treats as unchanged. Never retried here; raises ``BrokerRefused``, ``RetryLater`` or
+        ``AuthenticationFailed``."""
         await self.rest.call(
             "Order/modify",
             {
@@ -292,14 +315,20 @@ class ProjectXClient:
         )
 
     async def cancel_order(self, account_id: int, order_id: int) -> None:
+        """Cancel a working order (§5.8). Never retried here (the enforcer retries after reading
+        the broker); raises ``BrokerRefused``, ``RetryLater`` or ``AuthenticationFailed``."""
         await self.rest.call("Order/cancel", {"accountId": account_id, "orderId": order_id})
 
     async def close_position(self, account_id: int, contract_id: str) -> None:
+        """Close the whole position in ``contract_id`` at market (§5.14). Never retried here;
+        raises ``BrokerRefused``, ``RetryLater`` or ``AuthenticationFailed``."""
         await self.rest.call(
             "Position/closeContract", {"accountId": account_id, "contractId": contract_id}
         )
 
     async def partial_close_position(self, account_id: int, contract_id: str, size: int) -> None:
+        """Close ``size`` contracts of the position at market (§5.15). Never retried here;
+        raises ``BrokerRefused``, ``RetryLater`` or ``AuthenticationFailed``."""
         await self.rest.call(
             "Position/partialCloseContract",
             {"accountId": account_id, "contractId": contract_id, "size": size},
