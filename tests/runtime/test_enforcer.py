@@ -141,7 +141,7 @@ async def test_a_retry_reads_the_broker_first_and_never_closes_a_flat_position(
     broker.calls.clear()
     broker.positions = []  # the first close went through: the broker shows it flat
     await enforcer.execute(close, Book(positions=[_position(MNQ)]))  # stale book on retry
-    assert broker.calls == [("read_positions",)], broker.calls
+    assert broker.calls == [("read_positions",)]
     latest = store.journal(ACCT)[0]
     assert latest.outcome is JournalOutcome.CONFIRMED
     assert latest.sent_at is None
@@ -305,19 +305,3 @@ async def test_every_request_of_an_enforcement_goes_first_in_the_rest_budget(
     kinds = [c[0] for c in broker.calls]
     assert kinds == ["cancel", "close", "read_orders", "read_positions", "close"]
     assert broker.classes == [Priority.ENFORCEMENT] * 5
-
-
-async def test_a_close_soon_after_another_reads_the_broker_not_the_stale_ledger(
-    broker: FakeBroker, store: Store
-) -> None:
-    """A lock's close proposed right after the flatten's close was answered, on a ledger the
-    broker's events have not caught up yet: it reads the broker and sends nothing (a fresh
-    review counted two closeContract requests per contract on every lock breach)."""
-    enforcer = _enforcer(broker, store)
-    await enforcer.execute(_flatten(), Book(positions=[_position(MNQ)]))
-    broker.calls.clear()
-    broker.positions = []  # the broker is flat; the ledger still shows the position
-    second = ClosePosition(at=NOW, account_id=ACCT, rule="daily_net_loss", reason="lock",
-                           contract_id=MNQ)  # fmt: skip
-    await enforcer.execute(second, Book(positions=[_position(MNQ)]))  # made after the answer
-    assert broker.calls == [("read_positions",)], broker.calls

@@ -110,7 +110,6 @@ Cause = tuple[object, ...]
 
 RETRY_BASE = 0.25  # seconds: the first retry of a failed attempt
 RETRY_CAP = 5.0  # seconds: the longest wait between tries while the action is required
-RECLOSE_READS_FOR = 10.0  # seconds after a close of a position: another close reads the broker
 TAG_LOOKBACK = timedelta(days=2)  # how far back an earlier attempt under a tag is looked for
 OnOutcome = Callable[[AnyAction, JournalOutcome, str], None]
 
@@ -400,14 +399,7 @@ class Enforcer:
             return JournalOutcome.CONFIRMED, "a working stop found at the broker: not closed"
         self._said(cause, True)
         return await self._close(
-            acct,
-            action.contract_id,
-            action.size,
-            action.keep,
-            positions,
-            as_of,
-            entry,
-            fresh=read_first,
+            acct, action.contract_id, action.size, action.keep, positions, as_of, entry
         )
 
     async def _send_cancel(
@@ -506,7 +498,7 @@ class Enforcer:
         )
         closes = await asyncio.gather(
             *(
-                self._close(acct, p.contract_id, None, None, positions, as_of, fresh=read_first)
+                self._close(acct, p.contract_id, None, None, positions, as_of)
                 for p in open_positions
             ),
             return_exceptions=True,
@@ -527,29 +519,19 @@ class Enforcer:
         positions: Sequence[Position],
         as_of: float,
         entry: int | None = None,
-        *,
-        fresh: bool = False,
     ) -> Outcome:
         """Close (``size`` None) or reduce one position; never two closes of it at once.
 
         ``positions`` is what the caller decided on, as of ``as_of`` (monotonic seconds). A
         reduction sends what is left to do from that size down to ``keep``. A close that had
-        to wait for another close of the same position, whose positions are older than the
-        last close sent for it, or that comes within ``RECLOSE_READS_FOR`` of that close's
-        answer, reads the broker again first (that close may have done it)."""
+        to wait for another close of the same position, or whose positions are older than the
+        last close sent for it, reads the broker again first (that close may have done it)."""
         key = (acct, contract_id)
         lock = self._closing.setdefault(key, asyncio.Lock())
         waited = lock.locked()
         async with lock:
             closed_at = self._closed_at.get(key)
-            # The ledger catches up with a close only when the broker's events arrive: a close
-            # decided on it soon after one was answered may be deciding on the old size.
-            recent = (  # ``fresh``: the caller's positions were just read from the broker
-                not fresh
-                and closed_at is not None
-                and time.monotonic() - closed_at < RECLOSE_READS_FOR
-            )
-            if waited or recent or (closed_at is not None and closed_at >= as_of):
+            if waited or (closed_at is not None and closed_at >= as_of):
                 positions = await self._broker.search_open_positions(acct)
             held = next((p for p in positions if p.contract_id == contract_id), None)
             if held is None or held.size <= 0:
