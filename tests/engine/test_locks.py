@@ -268,3 +268,22 @@ def test_restored_external_lock_ends_when_the_broker_allows_trading() -> None:
     assert not engine.view(ACC, T0).locked
     (ended,) = engine.locks(ACC)
     assert ended.cleared_by == "broker" and ended.cleared_at == T0
+
+
+def test_a_lock_sends_no_second_close_of_what_its_flatten_is_closing() -> None:
+    """The flatten's close is answered; its fill comes in before the broker's position event.
+    The lock must not propose a second close of that position on the ledger that has not caught
+    up (a fresh review counted two closeContract per contract on every lock breach), but a
+    re-entry under the lock (a new position record) is closed at once."""
+    sim = Sim(rules(daily_realized_loss={"limit": 500}))
+    sim.position(ES, 2)
+    out = sim.trade(pnl="-600")  # breach: lock and flatten, ES still open
+    assert [a.kind for a in out if a.kind in ("flatten", "close_position")] == ["flatten"]
+    sim.now += timedelta(milliseconds=20)
+    seen = sim.order(ES, side=1, type_=2, size=2, status=2)  # the close's filled market order
+    seen += sim.trade(cid=ES, pnl="-10", side=1, size=2)  # its fill; the position event not yet
+    seen += sim.advance(seconds=1)
+    assert not [a for a in seen if isinstance(a, ClosePosition)], seen
+    sim.now += timedelta(milliseconds=20)
+    out = sim.position(ES, 3)  # a re-entry under the lock: a new record
+    assert [(a.contract_id, a.size) for a in out if isinstance(a, ClosePosition)] == [(ES, None)]

@@ -10,6 +10,7 @@ seen), so this stays pure.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import assert_never
@@ -61,6 +62,10 @@ class InFlight:
     # flatten: the positions (contract ids) and trader orders (ids) it was proposed against;
     # it is done when those are gone, whatever the trader opens or places afterwards (§5)
     targets: tuple[frozenset[str], frozenset[int]] | None = None
+    # flatten: the ledger's position record per contract when proposed; a full close of a
+    # contract whose record is still that one is the flatten's to do (its answer may be in and
+    # the broker's events not yet), a changed record (a re-entry) is a new close
+    seen: Mapping[str, object] | None = None
 
 
 def is_done(flight: InFlight, ledger: Ledger) -> bool:
@@ -89,6 +94,19 @@ def is_done(flight: InFlight, ledger: Ledger) -> bool:
             assert_never(a)
 
 
+def _covers(flatten: InFlight, action: AnyAction, ledger: Ledger, now: datetime) -> bool:
+    """Does an undone ``flatten`` already cover ``action`` (a cancel or a full close)? One
+    proposed at this instant covers both; later, a close of a contract whose position record
+    the ledger still holds from the flatten's proposal (nothing new seen: a second
+    ``closeContract`` would be sent on a stale book)."""
+    if flatten.last_at == now:
+        return True
+    if not isinstance(action, ClosePosition) or flatten.seen is None:
+        return False
+    held = ledger.positions.get(action.contract_id)
+    return held is not None and flatten.seen.get(action.contract_id) is held
+
+
 class InFlightBook:
     def __init__(self, retry_after: timedelta, max_retries: int) -> None:
         self.retry_after = retry_after
@@ -106,8 +124,8 @@ class InFlightBook:
         covered = isinstance(action, CancelOrder) or (
             isinstance(action, ClosePosition) and action.size is None
         )
-        if covered and any(  # a flatten proposed at this instant already covers it
-            k[0] == "flatten" and f.last_at == now and not is_done(f, ledger)
+        if covered and any(  # a flatten in flight already covers it
+            k[0] == "flatten" and not is_done(f, ledger) and _covers(f, action, ledger, now)
             for k, f in self.items.items()
         ):
             return False
@@ -125,7 +143,8 @@ class InFlightBook:
                 frozenset(ledger.positions),
                 frozenset(o.id for o in ledger.trader_orders()),
             )
-        self.items[key] = InFlight(action, now, expect_size=expect, targets=targets)
+        seen = dict(ledger.positions) if isinstance(action, Flatten) else None
+        self.items[key] = InFlight(action, now, expect_size=expect, targets=targets, seen=seen)
         return True
 
     def settle(self, ledger: Ledger) -> None:
