@@ -20,6 +20,7 @@ import pytest
 
 from risk_manager.config.loader import parse_config
 from risk_manager.domain.locks import Lock, LockKind
+from risk_manager.runtime.bootstrap import bootstrap
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.sim.server import SimServer, SimSettings, running_sim
 from risk_manager.store import Store
@@ -99,8 +100,8 @@ async def test_at_start_an_account_with_a_stored_lock_is_guarded_before_the_othe
         )
         store.add_lock(lock)
     config = parse_config(config_text(sim.url, db, LOCKED), env={})
-    daemon = Daemon(config, hub_options=HUB_OPTIONS, serve_api=False)
-    starting = asyncio.create_task(daemon.__aenter__())
+    daemon = bootstrap(config, hub_options=HUB_OPTIONS)
+    starting = asyncio.create_task(daemon.start())
     try:
         await trader.wait_flat("MNQ", "the stored lock enforced on the broker's position")
         actor = daemon.actors[hot]

@@ -21,7 +21,7 @@ import pytest
 
 from risk_manager.config.loader import load_config
 from risk_manager.projectx.hubs import UserHub
-from risk_manager.runtime.daemon import Daemon
+from risk_manager.runtime.bootstrap import bootstrap
 from risk_manager.sim.process import SimProcess, spawned_sim
 
 from .harness import BUY, SELL, TIMEOUT, SimClient, eventually, write_config
@@ -84,7 +84,7 @@ async def test_breach_during_hub_gap_is_enforced_within_1s_of_reconnect(
     }
     async with (
         aiohttp.ClientSession(timeout=TIMEOUT) as session,
-        Daemon(config, hub_options=hub_options, serve_api=False) as daemon,
+        bootstrap(config, hub_options=hub_options) as daemon,
     ):
         trader = SimClient(sim.url, session)
         await trader.login()

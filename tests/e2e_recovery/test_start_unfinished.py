@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 
 from risk_manager.config.loader import load_config
+from risk_manager.runtime.bootstrap import bootstrap
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.sim.process import SimProcess, spawned_sim
 from risk_manager.store import Store
@@ -63,7 +64,7 @@ async def test_enforcement_started_by_the_start_reconciliation_is_not_abandoned(
             left = store.journal_intent(acct, "max_contracts", "flatten", {}, datetime.now(UTC))
         await trader.fault(kind="latency", ms=LATENCY_MS)
         monkeypatch.setattr(Daemon, "reconcile_all", reconcile_then_journalled)
-        async with Daemon(config, serve_api=False) as daemon:
+        async with bootstrap(config) as daemon:
             monkeypatch.setattr(Daemon, "reconcile_all", reconcile_all)
             actor = daemon.actors[acct]
 

@@ -25,6 +25,7 @@ from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.store import Store
+from support.daemons import daemon_from_fakes
 from support.polling import eventually
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
@@ -41,7 +42,7 @@ async def test_housekeeping_goes_on_after_a_failed_reconcile(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(daemon_module, "HOUSEKEEPING_EVERY", 0.01)
-    daemon = Daemon(Config.model_validate({}))
+    daemon = daemon_from_fakes()
     daemon.actors = {1: _actor(set)}
     calls: list[int] = []
 
@@ -60,7 +61,7 @@ async def test_housekeeping_goes_on_after_a_failed_reconcile(
 
 
 async def test_market_subscriptions_go_on_after_a_failed_round() -> None:
-    daemon = Daemon(Config.model_validate({}))
+    daemon = daemon_from_fakes()
     answers: list[Any] = [RuntimeError("engine view failed"), {"CON.F.US.MNQ.H26"}]
 
     def contracts() -> Any:
@@ -88,11 +89,9 @@ def _reconciling(
     """A daemon with one real actor whose reconciliation snapshot is faked."""
     config = Config.model_validate({})
     engine = Engine(config.rules_for(ACCT), calendar_for(config.trading_day), config.catalog())
-    daemon = Daemon(config, clock=lambda: NOW)
-    daemon._store = store
     # snapshots() is faked; the limiter is the real one
-    daemon._client = SimpleNamespace(limiter=GatewayRateLimiter())  # type: ignore[assignment]
-    daemon.calendar = calendar_for(config.trading_day)
+    client = SimpleNamespace(limiter=GatewayRateLimiter(), tokens=None)
+    daemon = daemon_from_fakes(config, store=store, client=client, clock=lambda: NOW)
     enforcer = Enforcer(None, store, lambda: NOW)  # type: ignore[arg-type]
     actor = AccountActor(
         ACCT, engine, enforcer, store, lambda: NOW, Metrics(), reconciled=reconciled
@@ -197,7 +196,7 @@ async def test_stop_gives_every_account_the_same_grace_at_once(
 ) -> None:
     """Enforcement in flight gets SHUTDOWN_GRACE in all, not per account (10 s budget)."""
     monkeypatch.setattr(daemon_module, "SHUTDOWN_GRACE", 0.5)
-    daemon = Daemon(Config.model_validate({}))
+    daemon = daemon_from_fakes()
     with Store.open(":memory:") as store:
         for acct in (1, 2, 3):
             enforcer = Enforcer(None, store, lambda: NOW)  # type: ignore[arg-type]
@@ -217,7 +216,7 @@ def test_an_unknown_hub_target_is_skipped_quietly_and_counted(
     from risk_manager.projectx.hub_connection import HubMessage
 
     caplog.set_level("INFO")
-    daemon = Daemon(Config.model_validate({}))
+    daemon = daemon_from_fakes()
     for _ in range(1000):  # once a traceback per frame: 914 KB of log for 1,000 frames
         daemon._on_hub_message(
             HubMessage("market", "GatewayDepth", ["CON.F.US.EP.H26", [{}]], datetime.now(UTC))
@@ -230,7 +229,6 @@ def test_an_unknown_hub_target_is_skipped_quietly_and_counted(
 async def test_an_empty_account_list_at_start_is_asked_again_not_fatal(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    daemon = Daemon(Config.model_validate({}))
     account = Account(1, "TOPX-1", Decimal("50000"), True)
     answers: list[list[Account]] = [[], [], [account]]
 
@@ -240,7 +238,7 @@ async def test_an_empty_account_list_at_start_is_asked_again_not_fatal(
     async def no_sleep(_: float) -> None:
         return None
 
-    daemon._client = SimpleNamespace(search_accounts=search_accounts)  # type: ignore[assignment]
+    daemon = daemon_from_fakes(client=SimpleNamespace(search_accounts=search_accounts, tokens=None))
     monkeypatch.setattr(asyncio, "sleep", no_sleep)  # the daemon module's asyncio: the same
     assert await daemon._guarded_accounts() == [account]
     assert answers == []
@@ -249,8 +247,7 @@ async def test_an_empty_account_list_at_start_is_asked_again_not_fatal(
 def test_health_is_never_ok_before_the_daemon_guards() -> None:
     """Served before the login: the default must not say ok (a fresh review saw 'ok' with no
     account guarded for about a second of every start)."""
-    daemon = Daemon(Config.model_validate({}))
-    side = DaemonReadSide(daemon)
+    side = DaemonReadSide(daemon_from_fakes())
     assert side.health()["status"] != "ok"
     assert side.health()["problem"] == "starting: not guarding yet"
     assert side._problems() == ["starting: 0 of 0 account(s) reconciled"]

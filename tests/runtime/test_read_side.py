@@ -28,6 +28,7 @@ from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.store import Store
 from risk_manager.store.db import Database
 from risk_manager.store.ports import StorePort
+from support.daemons import daemon_from_fakes
 
 T = TypeVar("T")
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
@@ -59,8 +60,7 @@ def _journal_page(store: Store, accounts: tuple[int, ...]) -> None:
 def _daemon(store: StorePort, accounts: tuple[int, ...]) -> Daemon:
     """An unstarted daemon holding ``store``, guarding with one real actor per account."""
     config = Config.model_validate({})
-    daemon = Daemon(config, clock=lambda: NOW, serve_api=False)
-    daemon._store = store
+    daemon = daemon_from_fakes(config, store=store, clock=lambda: NOW)
     calendar = calendar_for(config.trading_day)
     for acct in accounts:
         engine = Engine(config.rules_for(acct), calendar, config.catalog())

@@ -33,6 +33,7 @@ import aiohttp
 from risk_manager.config.models import Config
 from risk_manager.projectx.rate_limit import SlidingWindowLimiter
 from risk_manager.runtime.actor import AccountActor
+from risk_manager.runtime.bootstrap import bootstrap
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.sim.process import SimProcess, spawned_sim
 from risk_manager.sim.server import DEFAULT_API_KEY, DEFAULT_USERNAME
@@ -174,7 +175,7 @@ async def _run(breaches: int, accounts: int) -> E2EResult:
         async with (
             spawned_sim(names, extra=extra) as sim,
             aiohttp.ClientSession() as session,
-            Daemon(bench_config(sim, Path(tmp) / "bench.sqlite"), serve_api=False) as daemon,
+            bootstrap(bench_config(sim, Path(tmp) / "bench.sqlite")) as daemon,
         ):
             limiter = daemon.client.limiter
             limiter.general = SlidingWindowLimiter(10**9, 60.0)

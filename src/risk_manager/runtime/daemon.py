@@ -1,10 +1,12 @@
-"""The live daemon: the gateway client, hubs, account actors, store and local API in one
-async context manager with one staged shutdown path (DESIGN.md style 11).
+"""The live daemon: the gateway client, hubs, account actors and store in one async context
+manager with one staged shutdown path (DESIGN.md style 11). It builds none of its parts: the
+composition root (runtime/bootstrap.py) hands them in, and the command serves the local API
+over its read side (cli/run.py).
 
-Start: open the store → serve the API → log in → find the guarded accounts → build one engine
-and actor per account → restore rule memory and locks → connect the hubs → reconcile every
-account from REST, hot accounts first (rules re-evaluated on the broker's truth before any
-hub event reaches them; each account guarded as soon as its own snapshot is in) → mark
+Start (the store open, the API served by then): log in → find the guarded accounts → build one
+engine and actor per account → restore rule memory and locks → connect the hubs → reconcile
+every account from REST, hot accounts first (rules re-evaluated on the broker's truth before
+any hub event reaches them; each account guarded as soon as its own snapshot is in) → mark
 enforcement left unfinished by a previous run as re-checked. After every hub reconnect the
 accounts are reconciled again.
 """
@@ -16,14 +18,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
-from risk_manager.api.server import running_api
 from risk_manager.calendar import TradingCalendar
-from risk_manager.config.errors import ConfigError
 from risk_manager.config.models import Config
 from risk_manager.domain.errors import (
     AuthenticationFailed,
@@ -44,7 +45,7 @@ from risk_manager.projectx.backoff import backoff_delay
 from risk_manager.projectx.bars import latest_bar_close
 from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.hub_connection import HubMessage
-from risk_manager.projectx.hubs import MarketHub, UserHub
+from risk_manager.projectx.hubs import HubFactory, MarketHub, UserHub
 from risk_manager.projectx.mapping import (
     MARKET_TARGETS,
     USER_TARGETS,
@@ -62,8 +63,6 @@ from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.runtime.reconcile_queue import ReconcileQueue, Result
 from risk_manager.runtime.reconciler import Snapshots, snapshots
 from risk_manager.runtime.sweep import Ledgered, Sweeper
-from risk_manager.store import Store
-from risk_manager.store.holder import hold_store
 from risk_manager.store.ports import StorePort
 from risk_manager.store.records import JournalEntry, JournalOutcome
 from risk_manager.types import Clock, utc_now
@@ -77,31 +76,44 @@ HOUSEKEEPING_EVERY = 1.0  # seconds between overflow reconciles and gauge refres
 USER_HUB_FIRST = 5.0  # seconds the start waits for the user hub before reconciling anyway
 
 
+@dataclass(frozen=True, slots=True)
+class DaemonParts:
+    """What the composition root (runtime/bootstrap.py ``bootstrap``) hands the daemon: the
+    store (open), the gateway client and the alert channels (built, entered by the daemon's
+    start), the hub factory, the metrics, and ``closing``, which closes the store and releases
+    its hold once the daemon has stopped. The daemon builds none of them."""
+
+    store: StorePort
+    closing: contextlib.ExitStack
+    client: ProjectXClient
+    hubs: HubFactory
+    alerts: AlertChannels
+    metrics: Metrics
+    wire_faults: WireFaults
+
+
 class Daemon:
-    def __init__(
-        self,
-        config: Config,
-        *,
-        clock: Clock = utc_now,
-        hub_options: dict[str, Any] | None = None,
-        serve_api: bool = True,
-    ) -> None:
+    """One run of the guard over the parts it is handed (build it with ``bootstrap``).
+
+    ``async with daemon`` (or ``await daemon.start()`` then ``await daemon.stop()``) guards
+    until stopped; ``stop`` also closes the parts handed in, so a daemon that never started is
+    stopped too (``contextlib.aclosing``)."""
+
+    def __init__(self, config: Config, parts: DaemonParts, *, clock: Clock = utc_now) -> None:
         self.config = config
         self.clock = clock
-        self.metrics = Metrics()
-        self.wire_faults = WireFaults(self.metrics.wire_record_rejected)
+        self.metrics = parts.metrics
+        self.wire_faults = parts.wire_faults
+        self._parts = parts
         self.actors: dict[int, AccountActor] = {}
         self.started_monotonic = time.monotonic()
         self.last_event_at: datetime | None = None
         self.listeners: list[Callable[[int], None]] = []
-        self._hub_options = hub_options or {}
-        self._serve_api = serve_api
-        self.api_url: str | None = None
-        self.read_side: DaemonReadSide | None = None
         self.guarding = False  # accounts reconciled, hubs connected: views are the truth
         self.start_problem: str | None = None  # why not guarding yet, for /health
         self.sweeper: Sweeper | None = None
         self._stack = contextlib.AsyncExitStack()
+        self._stack.callback(parts.closing.close)  # the store closes last, started or not
         self._tasks: set[asyncio.Task[Any]] = set()
         self.reconciles = ReconcileQueue(
             lambda most, least: self.client.limiter.admit(most, least),
@@ -112,8 +124,6 @@ class Daemon:
             moved=lambda account_id, mark: self.actors[account_id].broker_events_since(mark) > 0,
             spawn=self._spawn,
         )
-        self._store: StorePort | None = None
-        self._client: ProjectXClient | None = None
         self.user_hub: UserHub | None = None
         self.market_hub: MarketHub | None = None
         self._unknown_targets: dict[str, int] = {}  # hub targets we do not read, with counts
@@ -121,30 +131,42 @@ class Daemon:
         self._contracts_dirty = asyncio.Event()
         self._dirty_accounts: set[int] = set()  # accounts whose contracts may have changed
         self._contracts: dict[int, frozenset[str]] = {}
-        self.calendar: TradingCalendar | None = None
+        self.calendar: TradingCalendar = calendar_for(config.trading_day)
         self.catalog = config.catalog()
+        # Served before the login (by the command), so `status` and the dashboards can say
+        # why the daemon is not guarding yet (a refused login, an empty account list).
+        self.read_side = DaemonReadSide(self)
+        self._stopped = False
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     @property
     def store(self) -> StorePort:
-        if self._store is None:
-            raise RuntimeError("daemon not started")
-        return self._store
+        return self._parts.store
 
     @property
     def client(self) -> ProjectXClient:
-        if self._client is None:
-            raise RuntimeError("daemon not started")
-        return self._client
+        return self._parts.client
 
     async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def start(self) -> None:
+        """Guard: log in, find the accounts, restore, connect, reconcile (the module's
+        docstring). Returns once every account is guarded; retries the login and the account
+        search without end (a guard that gives up leaves every account unguarded). On a
+        failure (``RefuseToStart`` for unreadable rule memory, a store error) the daemon is
+        stopped before the error is raised."""
         try:
             await self._start()
         except BaseException:
             await self.stop()  # the tasks the start spawned (actors guarding already) too
             raise
-        return self
+
+    async def aclose(self) -> None:
+        """``stop``, for ``contextlib.aclosing``."""
+        await self.stop()
 
     async def __aexit__(
         self,
@@ -156,37 +178,22 @@ class Daemon:
 
     async def _start(self) -> None:
         cfg = self.config
-        cfg.require_broker_credentials()
-        shared = cfg.shared_size_problems()
-        if shared:  # a 100K account must never run on a 50K account's floor
-            raise ConfigError(shared)
-        self._stack.enter_context(hold_store(cfg.store.path))  # one daemon per store
-        store = self._store = Store.open(cfg.store.path)  # SQLite, behind the store port
-        self._stack.callback(store.close)
+        store = self.store
         # Read before this run journals anything: only these are a previous run's leftovers.
         left_unfinished = store.unfinished_actions()
-        broker = cfg.broker
-        assert broker.username is not None and broker.api_key is not None  # checked above
-        self._client = await self._stack.enter_async_context(
-            ProjectXClient(
-                broker.api_url, broker.username, broker.api_key, wire_faults=self.wire_faults
-            )
-        )
-        self._client.rest.on_error = self._rest_error
-        alerts = await self._stack.enter_async_context(
-            AlertChannels(cfg.alerts, self._store, clock=self.clock)
-        )
-        await self._serve_api_early()
+        await self._stack.enter_async_context(self.client)
+        alerts = await self._stack.enter_async_context(self._parts.alerts)
+        self._spawn(self.read_side.run(), "read-side")
         accounts = await self._guarded_accounts()
-        calendar = self.calendar = calendar_for(cfg.trading_day)
+        calendar = self.calendar
         now = self.clock()
         for account in accounts:
             engine = Engine(cfg.rules_for(account.id), calendar, self.catalog)
             actor = AccountActor(
                 account.id,
                 engine,
-                Enforcer(self._client, self._store, self.clock),
-                self._store,
+                Enforcer(self.client, store, self.clock),
+                store,
                 self.clock,
                 self.metrics,
                 on_change=self._changed,
@@ -194,10 +201,9 @@ class Daemon:
                 fetch_close=self._latest_bar_close,
                 reconciled=False,  # no hub event reaches the engine before its first snapshot
             )
-            actor.enforcer.on_outcome = actor.on_outcome
             self.actors[account.id] = actor
             self._restore_memory(engine, account.id, now)  # before any event: floors, tags, marks
-            restored = self._store.active_locks(now, account.id)
+            restored = store.active_locks(now, account.id)
             await actor.carry_out(engine.restore_locks(restored, now), now)
             if restored:
                 _log.warning("account %s: %d lock(s) restored", account.id, len(restored))
@@ -214,21 +220,7 @@ class Daemon:
         await self.reconcile_all()
         self._recheck_unfinished(left_unfinished)
         self.guarding = True
-        if self.read_side is not None:  # the views are the truth from this moment, not 0.2 s on
-            await self.read_side.refresh()
-
-    async def _serve_api_early(self) -> None:
-        """The API comes up before the login, so `status` and the dashboards can say why the
-        daemon is not guarding yet (a refused login, an empty account list)."""
-        self.read_side = DaemonReadSide(self)
-        self._spawn(self.read_side.run(), "read-side")
-        if self._serve_api:
-            cfg = self.config
-            api = await self._stack.enter_async_context(
-                running_api(self.read_side, self.metrics, cfg.api.host, cfg.api.port)
-            )
-            self.api_url = api.url
-            _log.info("local API and dashboard at %s", api.url)
+        await self.read_side.refresh()  # the views are the truth from this moment, not 0.2 s on
 
     def _restore_memory(self, engine: Engine, account_id: int, now: datetime) -> None:
         """The account's rule memory from the store (docs/ENGINE.md "Restarts"). Unreadable
@@ -247,7 +239,11 @@ class Daemon:
             _log.info("account %s: rule memory restored (%s)", account_id, ", ".join(stored))
 
     async def stop(self) -> None:
-        """Staged: stop taking events, let enforcement in flight finish, close connections."""
+        """Staged: stop taking events, let enforcement in flight finish, close connections,
+        then the store. Idempotent; a daemon never started closes the parts handed in."""
+        if self._stopped:
+            return
+        self._stopped = True
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -264,11 +260,6 @@ class Daemon:
     ) -> tuple[Decimal, datetime] | None:
         """A REST stand-in price for a position without live quotes (RULES.md §1)."""
         return await latest_bar_close(self.client.rest, contract_id, now)
-
-    def _rest_error(self, endpoint: str, kind: str) -> None:
-        self.metrics.rest_error(endpoint, kind)
-        if kind == "rate_limited":
-            self.metrics.rate_limited(endpoint)
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -334,7 +325,6 @@ class Daemon:
         await asyncio.gather(*(self.reconciles.reconcile(a, since) for a in accounts))
 
     async def _read_snapshots(self, account_ids: list[int]) -> Snapshots:
-        assert self.calendar is not None
         since = self.calendar.week_start(self.clock())  # week P&L needs the week's fills
         return await snapshots(self.client, account_ids, since, self.clock)
 
@@ -408,7 +398,6 @@ class Daemon:
         """Today's P&L is rebuilt from the broker; a fill we stored that the broker no longer
         lists (voided, or a broker-side correction) is worth an operator's look. Blocking (a
         worker thread); a failure only says so: the snapshots are with the engines already."""
-        assert self.calendar is not None
         for account_id, snap in taken:
             day = self.calendar.trading_day(snap.at)
             try:
@@ -443,28 +432,22 @@ class Daemon:
     # -- hubs ------------------------------------------------------------------------------
 
     async def _connect_hubs(self) -> None:
-        broker = self.config.broker
+        hubs = self._parts.hubs
         self.user_hub = await self._stack.enter_async_context(
-            UserHub(
-                broker.user_hub_url,
-                self.client.tokens,
+            hubs.user(
                 self._on_hub_message,
                 on_connected=lambda: self._hub_state("user", True),
                 on_disconnected=lambda why: self._hub_state("user", False),
                 hot=self._at_stake,
-                **self._hub_options,
             )
         )
         for account_id in self.actors:
             await self.user_hub.subscribe_account(account_id)
         self.market_hub = await self._stack.enter_async_context(
-            MarketHub(
-                broker.market_hub_url,
-                self.client.tokens,
+            hubs.market(
                 self._on_hub_message,
                 on_connected=lambda: self._hub_state("market", True),
                 on_disconnected=lambda why: self._hub_state("market", False),
-                **self._hub_options,
             )
         )
         self._dirty_accounts.update(self.actors)
