@@ -84,7 +84,7 @@ class Guard:
 
     async def _hubs_up(self) -> bool:
         d = self.daemon
-        hubs = (d.user_hub, d.market_hub)
+        hubs = (d.session.user_hub, d.session.market_hub)
         return all(h is not None and h.connected.is_set() for h in hubs)
 
     @property

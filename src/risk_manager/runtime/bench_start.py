@@ -77,7 +77,7 @@ async def _run(accounts: int) -> StartResult:
                     for a in daemon.actors.values()
                     if a.reconciled_at is not None
                 }
-                batches = daemon.reconciles.batches
+                batches = daemon.session.reconciles.batches
     return StartResult(accounts, guarded[hot], tuple(sorted(guarded.values())), batches)
 
 

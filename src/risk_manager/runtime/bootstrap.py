@@ -12,19 +12,24 @@ connects.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from risk_manager.config.errors import ConfigError
 from risk_manager.config.models import Config
 from risk_manager.config.sections import BrokerConfig, StoreConfig
+from risk_manager.engine.factory import calendar_for
 from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.hubs import HubFactory
 from risk_manager.projectx.wire_faults import WireFaults
+from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.alerts import AlertChannels
 from risk_manager.runtime.daemon import Daemon, DaemonParts
+from risk_manager.runtime.health import DaemonHealth
 from risk_manager.runtime.metrics import Metrics
+from risk_manager.runtime.read_side import DaemonReadSide
+from risk_manager.runtime.session import BrokerSession
 from risk_manager.store import Store
 from risk_manager.store.holder import hold_store
 from risk_manager.store.ports import StorePort
@@ -82,16 +87,17 @@ def bootstrap(
     open_store: OpenStore = sqlite_store,
     connect: Connect = connect_gateway,
     hub_options: Mapping[str, Any] | None = None,
+    listeners: Sequence[Callable[[int], None]] = (),
 ) -> Daemon:
-    """An unstarted daemon over ``config``'s parts (start it with ``async with`` or
-    ``start()``; ``stop()`` closes the store even when it never started).
-
-    ``clock``: aware wall-clock time for every part; ``open_store``: the store backend;
-    ``connect``: the gateway client; ``hub_options``: ``HubConnection`` keyword arguments for
-    both hubs (tests reconnect fast). Raises ``ConfigError`` for a config the daemon must not
-    run on (missing credentials; a size-dependent value shared by accounts of different sizes,
-    docs/CONFIG.md "Per-account values") and ``StoreInUse`` when another process holds the
-    store, before anything else is opened."""
+    """An unstarted daemon over ``config``'s parts (start it with ``async with`` or ``start()``;
+    ``stop()`` closes the store even when it never started). ``clock``: aware wall-clock
+    time for every part; ``open_store``: the store backend; ``connect``: the gateway
+    client; ``hub_options``: ``HubConnection`` keyword arguments for both hubs (tests
+    reconnect fast); ``listeners``: told the id of every account an actor changed, after
+    the read side (the benchmark waits on them). Raises ``ConfigError`` for a config the
+    daemon must not run on (missing credentials; a size-dependent value shared by accounts
+    of different sizes, docs/CONFIG.md "Per-account values") and ``StoreInUse`` when
+    another process holds the store, before anything else is opened."""
     metrics = Metrics()
     wire_faults = WireFaults(metrics.wire_record_rejected)
     client = connect(config.broker, wire_faults=wire_faults, on_rest_error=metrics.rest_error)
@@ -102,16 +108,33 @@ def bootstrap(
     store = closing.enter_context(open_store(config.store))
     try:
         broker = config.broker
+        calendar = calendar_for(config.trading_day)
+        session = BrokerSession(
+            config,
+            client,
+            HubFactory(
+                broker.user_hub_url, broker.market_hub_url, client.tokens, hub_options or {}
+            ),
+            metrics=metrics,
+            wire_faults=wire_faults,
+            fills=store,
+            calendar=calendar,
+            clock=clock,
+        )
+        actors: dict[int, AccountActor] = {}  # filled by the daemon's start
+        health = DaemonHealth((session,), actors)
+        read_side = DaemonReadSide(actors, store, health, config, clock)
         parts = DaemonParts(
             store=store,
             closing=closing,
-            client=client,
-            hubs=HubFactory(
-                broker.user_hub_url, broker.market_hub_url, client.tokens, hub_options or {}
-            ),
+            sessions=(session,),
             alerts=AlertChannels(config.alerts, store, clock=clock),
             metrics=metrics,
-            wire_faults=wire_faults,
+            calendar=calendar,
+            actors=actors,
+            health=health,
+            read_side=read_side,
+            listeners=(read_side.mark, *listeners),
         )
         return Daemon(config, parts, clock=clock)
     except BaseException:
