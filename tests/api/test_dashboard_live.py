@@ -4,6 +4,7 @@ simulator locks it, and the lock (with its countdown) and the flatten appear wit
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,9 @@ import pytest
 
 from e2e.helpers import BUY, SimTrader, config_text, wait_for
 from risk_manager.config.loader import parse_config
-from risk_manager.runtime.daemon import Daemon
+from risk_manager.runtime.bootstrap import bootstrap
 from risk_manager.sim.server import SimSettings, running_sim
+from support.daemons import serving
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
 
@@ -32,9 +34,10 @@ async def test_a_lock_made_on_the_simulator_appears_live(page: Any, tmp_path: Pa
         trader = SimTrader(session, sim.url)
         await trader.login()
         config = parse_config(config_text(sim.url, tmp_path / "rm.sqlite", RULES), env={})
-        async with Daemon(config, hub_options=HUBS, serve_api=True) as daemon:
-            assert daemon.api_url is not None
-            await page.goto(daemon.api_url)
+        daemon = bootstrap(config, hub_options=HUBS)
+        async with contextlib.aclosing(daemon), serving(daemon, config) as url:
+            await daemon.start()
+            await page.goto(url)
             card = page.locator(f'[data-account="{trader.account_id}"]')
             await expect(card).to_be_visible()
             await expect(page.locator("#conn")).to_have_attribute("data-state", "live")

@@ -21,7 +21,7 @@ def test_each_call_moves_its_own_series() -> None:
     m.hub_state("user", False)
     m.hub_reconnect("user")
     m.rest_error("/api/Order/cancel", "http_500")
-    m.rate_limited("/api/History/retrieveBars")
+    m.rest_error("/api/History/retrieveBars", "rate_limited")
     assert sample(m, "risk_manager_events_processed_total", {"kind": "GatewayUserTrade"}) == 2
     assert (
         sample(m, "risk_manager_enforcement_actions_total",

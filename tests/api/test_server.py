@@ -103,7 +103,7 @@ async def test_metrics_exposes_every_family(
     metrics.hub_state("user", True)
     metrics.hub_reconnect("market")
     metrics.rest_error("/api/Order/cancel", "timeout")
-    metrics.rate_limited("/api/Order/search")
+    metrics.rest_error("/api/Order/search", "rate_limited")
     async with http.get(f"{api.url}/metrics") as r:
         assert r.status == 200
         assert r.content_type == "text/plain"

@@ -4,6 +4,7 @@ a ``guard`` that starts the real daemon against it (real sockets: REST, both hub
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -17,8 +18,10 @@ import pytest
 from risk_manager.config.loader import parse_config
 from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.runtime.actor import AccountActor
+from risk_manager.runtime.bootstrap import bootstrap
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.sim.server import SimServer, SimSettings, running_sim
+from support.daemons import serving
 
 from .helpers import BUY, SimTrader, config_text, wait_for
 
@@ -46,6 +49,8 @@ class Guard:
         self.trader = trader
         self.db = db
         self._daemon: Daemon | None = None
+        self._api: contextlib.AsyncExitStack | None = None
+        self.api_url: str | None = None
         self._running = False
 
     async def start(
@@ -54,8 +59,12 @@ class Guard:
         """``extra``: top-level YAML sections besides the rules (``alerts:``, say)."""
         config = parse_config(config_text(self.sim.url, self.db, rules, extra), env={})
         options = HUB_OPTIONS | hub_options
-        self._daemon = await Daemon(config, hub_options=options, serve_api=serve_api).__aenter__()
+        daemon = self._daemon = bootstrap(config, hub_options=options)
         self._running = True
+        if serve_api:  # as the command serves it: before the start
+            self._api = contextlib.AsyncExitStack()
+            self.api_url = await self._api.enter_async_context(serving(daemon, config))
+        await daemon.start()
         await wait_for(self._hubs_up, "both hubs connected")
         return self._daemon
 
@@ -69,10 +78,13 @@ class Guard:
         if not done:  # name what hangs rather than waiting for pytest's timeout
             raise AssertionError(f"the daemon did not stop within {STOP_WITHIN}s:\n{stacks()}")
         stopping.result()
+        if self._api is not None:
+            api, self._api, self.api_url = self._api, None, None
+            await api.aclose()
 
     async def _hubs_up(self) -> bool:
         d = self.daemon
-        hubs = (d.user_hub, d.market_hub)
+        hubs = (d.session.user_hub, d.session.market_hub)
         return all(h is not None and h.connected.is_set() for h in hubs)
 
     @property
@@ -111,8 +123,8 @@ class Guard:
 
     async def api(self, path: str) -> Any:
         """GET ``/api/v1/<path>`` from the daemon's local API (started with serve_api=True)."""
-        assert self.daemon.api_url is not None, "start the guard with serve_api=True"
-        async with self.trader.session.get(f"{self.daemon.api_url}/api/v1/{path}") as r:
+        assert self.api_url is not None, "start the guard with serve_api=True"
+        async with self.trader.session.get(f"{self.api_url}/api/v1/{path}") as r:
             assert r.status == 200, (path, r.status, await r.text())
             return await r.json()
 

@@ -32,7 +32,7 @@ async def test_malformed_user_and_market_frames_are_skipped_and_guarding_goes_on
     await trader.market("MNQ", BUY, 3)  # a real breach right after
     await trader.wait_size("MNQ", 1)
     assert "record rejected" in caplog.text
-    assert all(not t.done() for t in guard.daemon._tasks)  # every long-running task alive
+    assert all(not t.done() for t in guard.daemon.tasks)  # every long-running task alive
 
 
 def _trade(acct: int, cid: str, trade_id: int, **fields: Any) -> dict[str, Any]:
@@ -105,8 +105,8 @@ async def test_nan_and_infinity_from_the_wire_are_rejected_and_a_later_breach_st
     await wait_for(good_record_seen, "the good account record of the mixed frame")
     after = day_realized()
     assert after.is_finite() and after == before == await _sim_day_realized(trader)
-    assert daemon.wire_faults.count("user", "GatewayUserTrade") == 5
-    assert daemon.wire_faults.count("user", "GatewayUserAccount") == 2
+    assert daemon.session.wire_faults.count("user", "GatewayUserTrade") == 5
+    assert daemon.session.wire_faults.count("user", "GatewayUserAccount") == 2
     metrics = daemon.metrics.render().decode()
     assert (
         'risk_manager_wire_records_rejected_total{fault="not_finite",source="user",'

@@ -52,7 +52,7 @@ class PositionReads:
 
     def __init__(self, daemon: Daemon) -> None:
         self.count = 0
-        client = daemon.client
+        client = daemon.session.client
         read = client.search_open_positions
 
         async def counted(account_id: int) -> list[Position]:
@@ -91,7 +91,7 @@ async def _re_entry_closed_within(trader: SimTrader, bound: float) -> float:
 @contextlib.asynccontextmanager
 async def _flapping(daemon: Daemon, end: Callable[[], Awaitable[None]]) -> AsyncIterator[None]:
     """Ends every user-hub connection the moment it is up, until the block exits."""
-    hub = daemon.user_hub
+    hub = daemon.session.user_hub
     assert hub is not None
 
     async def ended() -> bool:
@@ -115,7 +115,7 @@ async def _flapping(daemon: Daemon, end: Callable[[], Awaitable[None]]) -> Async
 async def _re_entries_while(
     daemon: Daemon, trader: SimTrader, end: Callable[[], Awaitable[None]]
 ) -> None:
-    hub = daemon.user_hub
+    hub = daemon.session.user_hub
     assert hub is not None
     reads = PositionReads(daemon)
     async with _flapping(daemon, end):
@@ -154,7 +154,7 @@ async def test_a_re_entry_under_a_lock_is_closed_by_rest_while_the_user_hub_is_d
     guard: Guard, trader: SimTrader
 ) -> None:
     daemon = await _locked(guard, trader)
-    hub = daemon.user_hub
+    hub = daemon.session.user_hub
     assert hub is not None
     reads = PositionReads(daemon)
     await trader.fault("hub_down", hub="user", seconds=10)  # refused: HTTP 503 on every upgrade

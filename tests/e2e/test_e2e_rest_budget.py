@@ -20,6 +20,7 @@ import pytest
 
 from risk_manager.config.loader import parse_config
 from risk_manager.domain.locks import Lock, LockKind
+from risk_manager.runtime.bootstrap import bootstrap
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.sim.server import SimServer, SimSettings, running_sim
 from risk_manager.store import Store
@@ -43,8 +44,8 @@ async def sim(request: pytest.FixtureRequest) -> AsyncIterator[SimServer]:
 
 
 def reconnect_settled(daemon: Daemon) -> bool:
-    return daemon.reconciles.waiting() == 0 and not any(
-        t.get_name() == "reconcile-after-connect" for t in daemon._tasks
+    return daemon.session.reconciles.waiting() == 0 and not any(
+        t.get_name() == "reconcile-after-connect" for t in daemon.tasks
     )
 
 
@@ -53,19 +54,23 @@ async def test_a_breach_2s_after_a_reconnect_is_enforced_within_1s_with_50_accou
     guard: Guard, trader: SimTrader
 ) -> None:
     daemon = await guard.start(MAX_ONE)
-    budget = daemon.client.limiter.general
+    budget = daemon.session.client.limiter.general
     assert (budget.limit, budget.window, budget.reserve) == (180, 60.0, 20)  # the product's own
     assert len(daemon.actors) == 50 and all(a.reconciled for a in daemon.actors.values())
     await wait_for(lambda: _now(reconnect_settled(daemon)), "the start's reconciliation")
-    hub = daemon.user_hub
+    hub = daemon.session.user_hub
     assert hub is not None
     connects = hub.connects
     await trader.control("fault", {"kind": "drop_connections"})
     await wait_for(lambda: _now(hub.connects > connects and hub.connected.is_set()), "reconnect")
     # The start spent most of the window: the reconnect's reads wait for budget.
-    await wait_for(lambda: _now(daemon.reconciles.waiting() > 0), "the reconnect's reconcile")
+    await wait_for(
+        lambda: _now(daemon.session.reconciles.waiting() > 0), "the reconnect's reconcile"
+    )
     await asyncio.sleep(2.0)  # the scenario: the breach 2 s after the reconnect
-    assert daemon.reconciles.waiting() > 0, "the reconciliation no longer waits: no contention"
+    assert daemon.session.reconciles.waiting() > 0, (
+        "the reconciliation no longer waits: no contention"
+    )
     breached = time.monotonic()
     await trader.market("MNQ", BUY, 2)  # one over the limit
 
@@ -74,7 +79,7 @@ async def test_a_breach_2s_after_a_reconnect_is_enforced_within_1s_with_50_accou
 
     await wait_for(reduced, "the excess contract closed", within=1.0)
     took = time.monotonic() - breached
-    assert daemon.reconciles.waiting() > 0  # it went ahead of the waiting reconciliation
+    assert daemon.session.reconciles.waiting() > 0  # it went ahead of the waiting reconciliation
     entries = [(e.rule, e.kind) for e in daemon.store.journal(trader.account_id)]
     assert ("max_contracts", "close_position") in entries, (entries, took)
 
@@ -99,12 +104,12 @@ async def test_at_start_an_account_with_a_stored_lock_is_guarded_before_the_othe
         )
         store.add_lock(lock)
     config = parse_config(config_text(sim.url, db, LOCKED), env={})
-    daemon = Daemon(config, hub_options=HUB_OPTIONS, serve_api=False)
-    starting = asyncio.create_task(daemon.__aenter__())
+    daemon = bootstrap(config, hub_options=HUB_OPTIONS)
+    starting = asyncio.create_task(daemon.start())
     try:
         await trader.wait_flat("MNQ", "the stored lock enforced on the broker's position")
         actor = daemon.actors[hot]
-        assert actor.reconciled and any(t.get_name() == f"actor-{hot}" for t in daemon._tasks), (
+        assert actor.reconciled and any(t.get_name() == f"actor-{hot}" for t in daemon.tasks), (
             "guarded means its actor runs"
         )
         await trader.market("MNQ", BUY, 1)  # a breach of the lock, seen on the hub

@@ -94,7 +94,7 @@ async def test_rule_010_a_long_hub_gap_flattens_once_reconnected(
     )
     await trader.limit("MNQ", BUY, 1, "20000")
     await trader.open_position("MNQ", BUY, 1)
-    user_hub = guard.daemon.user_hub
+    user_hub = guard.daemon.session.user_hub
     assert user_hub is not None
     connects = user_hub.connects
     await trader.fault("drop_connections")

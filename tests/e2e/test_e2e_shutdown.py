@@ -15,6 +15,7 @@ import pytest
 
 from risk_manager.domain.events import ClockTick
 from risk_manager.runtime.daemon import Daemon
+from risk_manager.runtime.shutdown import API_SHUTDOWN, DAEMON_PHASES, SERVICE_STOP_TIMEOUT
 
 from .conftest import Guard
 from .helpers import SimTrader, wait_for
@@ -49,7 +50,7 @@ async def test_a_cancel_racing_a_wake_up_stops_the_task(
     guard: Guard, trader: SimTrader, task_name: str, waits: Probe, wake: Wake
 ) -> None:
     daemon = await guard.start("  max_contracts: {enabled: true, limit: 5}")
-    task = next(t for t in daemon._tasks if t.get_name().startswith(task_name))
+    task = next(t for t in daemon.tasks if t.get_name().startswith(task_name))
     acct = trader.account_id
 
     async def waiting() -> bool:  # parked on its queue / wake-up event (asyncio internals)
@@ -67,7 +68,7 @@ async def test_a_cancel_racing_a_hub_completion_stops_the_invoke(
     guard: Guard, trader: SimTrader
 ) -> None:
     daemon = await guard.start("  max_contracts: {enabled: true, limit: 5}")
-    hub = daemon.user_hub
+    hub = daemon.session.user_hub
     assert hub is not None
     pending: dict[str, asyncio.Future[dict[str, object]]] = hub._pending
     call = asyncio.create_task(hub.invoke("SubscribeAccounts"))
@@ -81,3 +82,17 @@ async def test_a_cancel_racing_a_hub_completion_stops_the_invoke(
     call.cancel()
     done, _ = await asyncio.wait({call}, timeout=3.0)
     assert done and call.cancelled(), "invoke swallowed its cancel"
+
+
+async def test_the_stop_runs_its_named_phases_within_their_bounds(
+    guard: Guard, trader: SimTrader
+) -> None:
+    """The real daemon's stop: every phase ran, none overran its bound (runtime/shutdown.py),
+    and together they leave the local API its time within the service stop timeout."""
+    daemon = await guard.start("  max_contracts: {enabled: true, limit: 5}")
+    await guard.stop()
+    took = daemon.shutdown_took
+    assert list(took) == [phase.name for phase in DAEMON_PHASES]
+    for phase in DAEMON_PHASES:
+        assert took[phase.name] <= phase.bound + 0.05, (phase, took)
+    assert sum(took.values()) + API_SHUTDOWN <= SERVICE_STOP_TIMEOUT

@@ -45,8 +45,8 @@ async def test_a_reconcile_that_keeps_failing_is_said_on_health_until_it_succeed
     await guard.start("  daily_realized_loss: {enabled: true, limit: 100}", serve_api=True)
 
     async def health() -> dict[str, object]:
-        assert guard.daemon.api_url is not None
-        async with trader.session.get(f"{guard.daemon.api_url}/health") as reply:
+        assert guard.api_url is not None
+        async with trader.session.get(f"{guard.api_url}/health") as reply:
             body: dict[str, object] = await reply.json()
             return body
 

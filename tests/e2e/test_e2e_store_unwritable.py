@@ -8,8 +8,6 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 
-from risk_manager.runtime.read_side import DaemonReadSide
-
 from .conftest import Guard
 from .helpers import BUY, SimTrader, wait_for
 
@@ -34,7 +32,7 @@ async def test_a_breach_is_enforced_while_the_store_is_locked_and_the_row_lands_
         assert not guard.locks()  # not in the store yet
         await trader.market("MNQ", BUY, 1)  # a re-entry under the lock
         await trader.wait_flat("MNQ", "the re-entry closed while the store is locked")
-        problems = DaemonReadSide(guard.daemon)._problems()  # what /health would say
+        problems = guard.daemon.health.problems()  # what /health would say
         assert any("the store is not taking writes" in p for p in problems), problems
     finally:
         holder.execute("ROLLBACK")

@@ -21,7 +21,7 @@ import pytest
 
 from risk_manager.config.loader import load_config
 from risk_manager.projectx.hubs import UserHub
-from risk_manager.runtime.daemon import Daemon
+from risk_manager.runtime.bootstrap import bootstrap
 from risk_manager.sim.process import SimProcess, spawned_sim
 
 from .harness import BUY, SELL, TIMEOUT, SimClient, eventually, write_config
@@ -84,7 +84,7 @@ async def test_breach_during_hub_gap_is_enforced_within_1s_of_reconnect(
     }
     async with (
         aiohttp.ClientSession(timeout=TIMEOUT) as session,
-        Daemon(config, hub_options=hub_options, serve_api=False) as daemon,
+        bootstrap(config, hub_options=hub_options) as daemon,
     ):
         trader = SimClient(sim.url, session)
         await trader.login()
@@ -92,9 +92,9 @@ async def test_breach_during_hub_gap_is_enforced_within_1s_of_reconnect(
         async def settled() -> bool:
             # The reconciliation after the first connect must be over: one still reading REST
             # when the trader exits would see the loss without any reconnect.
-            assert daemon.user_hub is not None
-            return daemon.user_hub.connected.is_set() and not any(
-                t.get_name() == "reconcile-after-connect" for t in daemon._tasks
+            assert daemon.session.user_hub is not None
+            return daemon.session.user_hub.connected.is_set() and not any(
+                t.get_name() == "reconcile-after-connect" for t in daemon.tasks
             )
 
         await eventually(settled, 10, "the first connect's reconciliation")
@@ -107,8 +107,8 @@ async def test_breach_during_hub_gap_is_enforced_within_1s_of_reconnect(
         await eventually(
             lambda: _async(actor.engine.view(acct, daemon.clock()).positions), 5, "the position"
         )
-        assert daemon.user_hub is not None
-        connects = ConnectTimes(daemon.user_hub)
+        assert daemon.session.user_hub is not None
+        connects = ConnectTimes(daemon.session.user_hub)
         try:
             if fault == "drop_connections":
                 await trader.fault(kind="drop_connections")

@@ -16,7 +16,8 @@ import aiohttp
 import pytest
 
 from risk_manager.config.loader import load_config
-from risk_manager.runtime.daemon import Daemon
+from risk_manager.runtime.bootstrap import bootstrap
+from risk_manager.runtime.session import BrokerSession
 from risk_manager.sim.process import SimProcess, spawned_sim
 from risk_manager.store import Store
 from risk_manager.store.records import JournalOutcome
@@ -41,15 +42,16 @@ async def test_enforcement_started_by_the_start_reconciliation_is_not_abandoned(
             tmp_path / "config.yaml", sim.url, db=tmp_path / "rm.sqlite", api_port=0, rules=RULES
         )
     )
-    reconcile_all = Daemon.reconcile_all
+    reconcile_all = BrokerSession.reconcile_all
 
-    async def reconcile_then_journalled(self: Daemon) -> None:
+    async def reconcile_then_journalled(self: BrokerSession) -> None:
         # Make the interleaving certain: the close the reconciliation proposed has its intent
         # in the journal (and is still at the simulator) before the start goes on.
         await reconcile_all(self)
 
         async def journalled() -> bool:
-            return len(self.store.unfinished_actions()) > 1  # the leftover and the close
+            with Store.open(tmp_path / "rm.sqlite") as store:  # another reader of the file
+                return len(store.unfinished_actions()) > 1  # the leftover and the close
 
         await eventually(journalled, 5, "the start's close in the journal")
 
@@ -62,9 +64,9 @@ async def test_enforcement_started_by_the_start_reconciliation_is_not_abandoned(
         with Store.open(tmp_path / "rm.sqlite") as store:  # a previous run's leftover
             left = store.journal_intent(acct, "max_contracts", "flatten", {}, datetime.now(UTC))
         await trader.fault(kind="latency", ms=LATENCY_MS)
-        monkeypatch.setattr(Daemon, "reconcile_all", reconcile_then_journalled)
-        async with Daemon(config, serve_api=False) as daemon:
-            monkeypatch.setattr(Daemon, "reconcile_all", reconcile_all)
+        monkeypatch.setattr(BrokerSession, "reconcile_all", reconcile_then_journalled)
+        async with bootstrap(config) as daemon:
+            monkeypatch.setattr(BrokerSession, "reconcile_all", reconcile_all)
             actor = daemon.actors[acct]
 
             async def finished() -> list[tuple[str, JournalOutcome | None]] | None:

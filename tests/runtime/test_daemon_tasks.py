@@ -1,5 +1,6 @@
-"""The daemon's long-running background tasks survive a failed round (a dead task would end
-the overflow reconciles or the market subscriptions for the rest of the run)."""
+"""The daemon's and its broker session's long-running background tasks survive a failed round
+(a dead task would end the overflow reconciles or the market subscriptions for the rest of the
+run). Daemons are built from fakes through the composition root (tests/support/daemons.py)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,14 @@ from risk_manager.domain.models import Account
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.factory import calendar_for
 from risk_manager.projectx.rate_limit import GatewayRateLimiter
-from risk_manager.runtime import daemon as daemon_module
+from risk_manager.runtime import session as session_module
+from risk_manager.runtime import shutdown as shutdown_module
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.metrics import Metrics
-from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.store import Store
+from support.daemons import daemon_from_fakes
 from support.polling import eventually
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
@@ -40,9 +42,9 @@ def _actor(contracts: Any) -> Any:
 async def test_housekeeping_goes_on_after_a_failed_reconcile(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(daemon_module, "HOUSEKEEPING_EVERY", 0.01)
-    daemon = Daemon(Config.model_validate({}))
-    daemon.actors = {1: _actor(set)}
+    monkeypatch.setattr(session_module, "HOUSEKEEPING_EVERY", 0.01)
+    session = daemon_from_fakes().session
+    session.actors = {1: _actor(set)}
     calls: list[int] = []
 
     async def reconcile_all(only: list[int] | None = None, since: float | None = None) -> None:
@@ -50,8 +52,8 @@ async def test_housekeeping_goes_on_after_a_failed_reconcile(
         if len(calls) == 1:
             raise RetryLater("the gateway is down")
 
-    daemon.reconcile_all = reconcile_all  # type: ignore[method-assign]
-    task = asyncio.create_task(daemon._housekeeping())
+    session.reconcile_all = reconcile_all  # type: ignore[method-assign]
+    task = asyncio.create_task(session._housekeeping())
     try:
         await eventually(lambda: len(calls) >= 2 or task.done())
         assert not task.done(), task
@@ -60,7 +62,7 @@ async def test_housekeeping_goes_on_after_a_failed_reconcile(
 
 
 async def test_market_subscriptions_go_on_after_a_failed_round() -> None:
-    daemon = Daemon(Config.model_validate({}))
+    session = daemon_from_fakes().session
     answers: list[Any] = [RuntimeError("engine view failed"), {"CON.F.US.MNQ.H26"}]
 
     def contracts() -> Any:
@@ -69,15 +71,15 @@ async def test_market_subscriptions_go_on_after_a_failed_round() -> None:
             raise answer
         return answer
 
-    daemon.actors = {1: _actor(contracts)}
-    task = asyncio.create_task(daemon._market_subscriptions())
+    session.actors = {1: _actor(contracts)}
+    task = asyncio.create_task(session._market_subscriptions())
     try:
-        daemon._changed(1)
+        session.changed(1)
         await eventually(lambda: len(answers) == 1 or task.done())
         assert not task.done(), task
-        daemon._changed(1)  # the next change looks at the account again
-        await eventually(lambda: 1 in daemon._contracts or task.done())
-        assert daemon._contracts[1] == {"CON.F.US.MNQ.H26"}
+        session.changed(1)  # the next change looks at the account again
+        await eventually(lambda: not answers or task.done())
+        assert session.routes.accounts_for("CON.F.US.MNQ.H26") == {1}
     finally:
         task.cancel()
 
@@ -88,22 +90,21 @@ def _reconciling(
     """A daemon with one real actor whose reconciliation snapshot is faked."""
     config = Config.model_validate({})
     engine = Engine(config.rules_for(ACCT), calendar_for(config.trading_day), config.catalog())
-    daemon = Daemon(config, clock=lambda: NOW)
-    daemon._store = store
     # snapshots() is faked; the limiter is the real one
-    daemon._client = SimpleNamespace(limiter=GatewayRateLimiter())  # type: ignore[assignment]
-    daemon.calendar = calendar_for(config.trading_day)
+    client = SimpleNamespace(limiter=GatewayRateLimiter(), tokens=None)
+    daemon = daemon_from_fakes(config, store=store, client=client, clock=lambda: NOW)
     enforcer = Enforcer(None, store, lambda: NOW)  # type: ignore[arg-type]
     actor = AccountActor(
         ACCT, engine, enforcer, store, lambda: NOW, Metrics(), reconciled=reconciled
     )
-    daemon.actors = {ACCT: actor}
+    daemon.actors[ACCT] = actor  # the mapping the read side and the health source read too
+    daemon.session.carry(actor)
     snap = SnapshotEvent(NOW, Account(ACCT, "A", Decimal(50_000), True), (), (), ())
 
     async def snapshots(_: Any, ids: list[int], *__: Any) -> dict[int, SnapshotEvent]:
         return dict.fromkeys(ids, snap)
 
-    monkeypatch.setattr(daemon_module, "snapshots", snapshots)
+    monkeypatch.setattr(session_module, "snapshots", snapshots)
     return daemon, actor, snap
 
 
@@ -121,7 +122,7 @@ async def test_a_failed_fill_cross_check_does_not_stop_the_reconciliation(
 
         monkeypatch.setattr(store, "fills", fills)
         try:
-            await asyncio.wait_for(daemon.reconcile_all(), 5)
+            await asyncio.wait_for(daemon.session.reconcile_all(), 5)
             assert actor.last_event_at == snap.at
             assert actor.reconciled
         finally:
@@ -155,26 +156,26 @@ async def test_a_reconcile_while_the_actors_run_goes_through_the_actor_queue(
                 running -= 1
 
         actor.handle = tracked  # type: ignore[method-assign]
-        daemon._spawn(actor.run(), "actor")
+        daemon.session.spawn(actor.run(), "actor")
         try:
             actor.offer(AccountEvent(NOW, Account(ACCT, "A", Decimal(50_000), True)))
             await eventually(lambda: running == 1)
-            await asyncio.wait_for(daemon.reconcile_all(), 5)
+            await asyncio.wait_for(daemon.session.reconcile_all(), 5)
             gate.set()
             await eventually(lambda: snap in handled)
             assert most == 1
         finally:
-            for task in list(daemon._tasks):
-                task.cancel()
-            await asyncio.gather(*daemon._tasks, return_exceptions=True)
+            await daemon.session.stop()
 
 
 async def test_the_read_side_goes_on_after_a_failed_refresh() -> None:
-    daemon = SimpleNamespace(actors={}, listeners=[])
-    read_side = DaemonReadSide(daemon, interval=0.01)  # type: ignore[arg-type]
+    daemon = daemon_from_fakes()
+    read_side = daemon.read_side
+    read_side._interval = 0.01
+    read_side.subscribe()  # a dashboard listens
     refreshes: list[int] = []
 
-    async def refresh() -> None:
+    async def refresh(*, ticking: bool = True) -> None:
         refreshes.append(1)
         if len(refreshes) == 1:
             raise RuntimeError("database is locked")
@@ -182,7 +183,7 @@ async def test_the_read_side_goes_on_after_a_failed_refresh() -> None:
     read_side.refresh = refresh  # type: ignore[method-assign]
     task = asyncio.create_task(read_side.run())
     try:
-        (mark,) = daemon.listeners
+        mark = read_side.mark
         mark(ACCT)
         await eventually(lambda: len(refreshes) >= 1 or task.done())
         mark(ACCT)
@@ -195,9 +196,9 @@ async def test_the_read_side_goes_on_after_a_failed_refresh() -> None:
 async def test_stop_gives_every_account_the_same_grace_at_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Enforcement in flight gets SHUTDOWN_GRACE in all, not per account (10 s budget)."""
-    monkeypatch.setattr(daemon_module, "SHUTDOWN_GRACE", 0.5)
-    daemon = Daemon(Config.model_validate({}))
+    """Enforcement in flight gets ENFORCEMENT_GRACE in all, not per account (10 s budget)."""
+    monkeypatch.setattr(shutdown_module, "ENFORCEMENT_GRACE", 0.5)
+    daemon = daemon_from_fakes()
     with Store.open(":memory:") as store:
         for acct in (1, 2, 3):
             enforcer = Enforcer(None, store, lambda: NOW)  # type: ignore[arg-type]
@@ -217,12 +218,12 @@ def test_an_unknown_hub_target_is_skipped_quietly_and_counted(
     from risk_manager.projectx.hub_connection import HubMessage
 
     caplog.set_level("INFO")
-    daemon = Daemon(Config.model_validate({}))
+    session = daemon_from_fakes().session
     for _ in range(1000):  # once a traceback per frame: 914 KB of log for 1,000 frames
-        daemon._on_hub_message(
+        session._on_hub_message(
             HubMessage("market", "GatewayDepth", ["CON.F.US.EP.H26", [{}]], datetime.now(UTC))
         )
-    assert daemon._unknown_targets == {"GatewayDepth": 1000}
+    assert session._unknown_targets == {"GatewayDepth": 1000}
     lines = [r for r in caplog.records if "GatewayDepth" in r.getMessage()]
     assert len(lines) == 4 and not any(r.exc_info for r in lines)
 
@@ -230,7 +231,6 @@ def test_an_unknown_hub_target_is_skipped_quietly_and_counted(
 async def test_an_empty_account_list_at_start_is_asked_again_not_fatal(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    daemon = Daemon(Config.model_validate({}))
     account = Account(1, "TOPX-1", Decimal("50000"), True)
     answers: list[list[Account]] = [[], [], [account]]
 
@@ -240,17 +240,17 @@ async def test_an_empty_account_list_at_start_is_asked_again_not_fatal(
     async def no_sleep(_: float) -> None:
         return None
 
-    daemon._client = SimpleNamespace(search_accounts=search_accounts)  # type: ignore[assignment]
+    daemon = daemon_from_fakes(client=SimpleNamespace(search_accounts=search_accounts, tokens=None))
     monkeypatch.setattr(asyncio, "sleep", no_sleep)  # the daemon module's asyncio: the same
-    assert await daemon._guarded_accounts() == [account]
+    assert await daemon.session.guarded_accounts() == [account]
     assert answers == []
 
 
 def test_health_is_never_ok_before_the_daemon_guards() -> None:
     """Served before the login: the default must not say ok (a fresh review saw 'ok' with no
     account guarded for about a second of every start)."""
-    daemon = Daemon(Config.model_validate({}))
-    side = DaemonReadSide(daemon)
+    daemon = daemon_from_fakes()
+    side = daemon.read_side
     assert side.health()["status"] != "ok"
     assert side.health()["problem"] == "starting: not guarding yet"
-    assert side._problems() == ["starting: 0 of 0 account(s) reconciled"]
+    assert daemon.health.problems() == ["starting: 0 of 0 account(s) reconciled"]

@@ -74,7 +74,6 @@ class Setup:
             Metrics(),
             alerts=self.alerts,  # type: ignore[arg-type]
         )
-        enforcer.on_outcome = self.actor.on_outcome
 
     def critical(self) -> list[Alert]:
         return [a for a in self.alerts.sent if a.severity is Severity.CRITICAL]

@@ -24,10 +24,10 @@ from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.metrics import Metrics
-from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.store import Store
 from risk_manager.store.db import Database
 from risk_manager.store.ports import StorePort
+from support.daemons import daemon_from_fakes
 
 T = TypeVar("T")
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
@@ -59,14 +59,13 @@ def _journal_page(store: Store, accounts: tuple[int, ...]) -> None:
 def _daemon(store: StorePort, accounts: tuple[int, ...]) -> Daemon:
     """An unstarted daemon holding ``store``, guarding with one real actor per account."""
     config = Config.model_validate({})
-    daemon = Daemon(config, clock=lambda: NOW, serve_api=False)
-    daemon._store = store
+    daemon = daemon_from_fakes(config, store=store, clock=lambda: NOW)
     calendar = calendar_for(config.trading_day)
     for acct in accounts:
         engine = Engine(config.rules_for(acct), calendar, config.catalog())
         enforcer = Enforcer(None, store, lambda: NOW)  # type: ignore[arg-type]
         daemon.actors[acct] = AccountActor(acct, engine, enforcer, store, lambda: NOW, Metrics())
-    daemon.guarding = True
+    daemon.health.guarding = True
     return daemon
 
 
@@ -150,7 +149,7 @@ async def test_a_dashboard_read_never_holds_the_loop_over_2ms_while_the_writer_c
         store.add_lock(_lock(7))
         _journal_page(store, (7, 8, 9))
         recording = _Recording(store)
-        read_side = DaemonReadSide(_daemon(cast(StorePort, recording), (7,)))
+        read_side = _daemon(cast(StorePort, recording), (7,)).read_side
         await read_side.refresh()  # the first refresh streams the whole log once
         holding, release, committed = threading.Event(), threading.Event(), threading.Event()
 
@@ -207,7 +206,7 @@ async def test_each_account_shows_its_own_active_locks_with_their_store_ids(
         store.clear_lock(ended.id or 0, NOW, "admin", "test")
         other = store.add_lock(_lock(8, "trailing_drawdown"))
         store.add_lock(_lock(10))  # an account this daemon does not guard
-        read_side = DaemonReadSide(_daemon(store, (7, 8, 9)))
+        read_side = _daemon(store, (7, 8, 9)).read_side
         await read_side.refresh()
 
         def shown(account_id: int) -> list[tuple[int, str]]:

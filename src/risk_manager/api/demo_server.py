@@ -18,7 +18,6 @@ from risk_manager.api import demo
 from risk_manager.api.memory import MemoryReadModel
 from risk_manager.api.read_model import iso, money
 from risk_manager.api.server import DEFAULT_PORT, RunningApi, running_api
-from risk_manager.runtime.metrics import Metrics
 from risk_manager.types import JSON, utc_now
 
 MNQ_POINT_VALUE = Decimal("2.00")  # USD per point per contract (tick 0.25 = 0.50)
@@ -44,6 +43,13 @@ def step(view: JSON, ticks: int, now: datetime) -> JSON:
     }
 
 
+class _NoMetrics:
+    """The demo has no daemon to measure: ``/metrics`` answers with an empty exposition."""
+
+    def render(self) -> bytes:
+        return b""
+
+
 def demo_model(now: datetime) -> MemoryReadModel:
     """The sample accounts (one locked, one calm) and their enforcement log, as of ``now``."""
     model = MemoryReadModel()
@@ -61,7 +67,7 @@ async def running_demo_api(
     """Serve the API over ``demo_model`` (as of ``now``, default the wall clock: dashboards count
     lock time down against it) until the block exits; ``port=0`` picks a free port."""
     model = demo_model(now or utc_now())
-    async with running_api(model, Metrics(), port=port) as api:
+    async with running_api(model, _NoMetrics(), port=port) as api:
         yield api, model
 
 

@@ -34,6 +34,9 @@ class MemoryReadModel:
         self._subscribers: list[asyncio.Queue[JSON]] = []
 
     # -- ReadModel -------------------------------------------------------------------------
+    async def current(self) -> None:
+        """Nothing to do: the views are pushed in."""
+
     def health(self) -> JSON:
         return {**self._health, "accounts_monitored": len(self._accounts)}
 

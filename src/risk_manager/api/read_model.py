@@ -1,4 +1,6 @@
-"""What the API reads: the daemon's read views, behind a Protocol the runtime implements.
+"""What the API reads: the daemon's read views and metrics, behind Protocols the runtime
+implements (the API knows nothing of the runtime; the command hands it the runtime's read
+side).
 
 Everything crossing this boundary is plain JSON-ready data (see docs/API.md for the exact
 schema): money and prices as decimal strings (``"-512.40"``), instants as ISO-8601 UTC
@@ -23,6 +25,11 @@ HEALTH = "health"
 class ReadModel(Protocol):
     """Read views of the running daemon, as the API and dashboards see them."""
 
+    async def current(self) -> None:
+        """Bring the views up to date before a read (the daemon's read side does nothing
+        while nobody reads); a model that is pushed to has nothing to do."""
+        ...
+
     def health(self) -> JSON:
         """``{"status": "ok"|"degraded"|"down", "uptime", "accounts_monitored", ...}``."""
         ...
@@ -46,6 +53,14 @@ class ReadModel(Protocol):
 
     def unsubscribe(self, queue: asyncio.Queue[JSON]) -> None:
         """Stop delivering to ``queue`` (idempotent)."""
+        ...
+
+
+class MetricsSource(Protocol):
+    """What ``GET /metrics`` serves: the Prometheus text exposition of the daemon's metrics."""
+
+    def render(self) -> bytes:
+        """The current metrics in Prometheus' text format."""
         ...
 
 

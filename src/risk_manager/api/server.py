@@ -22,22 +22,22 @@ from aiohttp import WSMsgType, web
 from prometheus_client import CONTENT_TYPE_LATEST
 from yarl import URL
 
-from risk_manager.api.read_model import ReadModel, iso
+from risk_manager.api.read_model import MetricsSource, ReadModel, iso
 from risk_manager.api.stream import Coalescer
 from risk_manager.domain.errors import RefuseToStart
-from risk_manager.runtime.metrics import Metrics
 from risk_manager.types import JSON
 
 log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+API_SHUTDOWN = 1.5  # seconds the runner gives open requests at shutdown (runtime/shutdown.py)
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 STATIC_DIR = Path(str(resources.files("risk_manager.api") / "static"))
 
 READ_MODEL = web.AppKey("read_model", ReadModel)
-METRICS = web.AppKey("metrics", Metrics)
+METRICS = web.AppKey("metrics", MetricsSource)
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")
 
 _CSP = (
@@ -82,7 +82,9 @@ def _int_param(raw: str, name: str, low: int, high: int | None = None) -> int | 
 
 
 async def _health(request: web.Request) -> web.Response:
-    health = request.app[READ_MODEL].health()
+    model = request.app[READ_MODEL]
+    await model.current()
+    health = model.health()
     return _json(health, 200 if health.get("status") == "ok" else 503)
 
 
@@ -92,14 +94,18 @@ async def _metrics(request: web.Request) -> web.Response:
 
 
 async def _accounts(request: web.Request) -> web.Response:
-    return _json({"accounts": request.app[READ_MODEL].accounts()})
+    model = request.app[READ_MODEL]
+    await model.current()
+    return _json({"accounts": model.accounts()})
 
 
 async def _account(request: web.Request) -> web.Response:
     account_id = _int_param(request.match_info["id"], "id", 0)
     if isinstance(account_id, web.Response):
         return account_id
-    view = request.app[READ_MODEL].account(account_id)
+    model = request.app[READ_MODEL]
+    await model.current()
+    view = model.account(account_id)
     if view is None:
         return _error(404, f"account {account_id} is not monitored")
     return _json(view)
@@ -141,6 +147,7 @@ async def _stream(request: web.Request) -> web.StreamResponse:
                 coalescer.push(queue.get_nowait())
 
     async def send() -> None:
+        await model.current()
         enforcements = await model.enforcements(None, DEFAULT_LIMIT)
         await ws.send_str(
             dumps(
@@ -221,7 +228,7 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 def create_api_app(
-    read_model: ReadModel, metrics: Metrics, *, loopback_only: bool = True
+    read_model: ReadModel, metrics: MetricsSource, *, loopback_only: bool = True
 ) -> web.Application:
     """The aiohttp application serving the API and the web dashboard.
 
@@ -281,7 +288,7 @@ class RunningApi:
 @contextlib.asynccontextmanager
 async def running_api(
     read_model: ReadModel,
-    metrics: Metrics,
+    metrics: MetricsSource,
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
 ) -> AsyncIterator[RunningApi]:
@@ -290,7 +297,7 @@ async def running_api(
     if exposed is not None:
         log.warning("%s", exposed)
     app = create_api_app(read_model, metrics, loopback_only=exposed is None)
-    runner = web.AppRunner(app, shutdown_timeout=2.0)
+    runner = web.AppRunner(app, shutdown_timeout=API_SHUTDOWN)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

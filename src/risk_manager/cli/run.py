@@ -11,11 +11,12 @@ from pathlib import Path
 
 import typer
 
+from risk_manager.api.server import running_api
 from risk_manager.config.errors import ConfigError
 from risk_manager.config.loader import load_config
 from risk_manager.config.models import Config
 from risk_manager.domain.errors import AuthenticationFailed, RefuseToStart, RetryLater
-from risk_manager.runtime.daemon import Daemon
+from risk_manager.runtime.bootstrap import bootstrap
 from risk_manager.runtime.logs import setup_logging
 from risk_manager.store.holder import hold_store
 
@@ -61,13 +62,19 @@ async def _serve(cfg: Config) -> None:
         # A guard must come back by itself: an unreachable gateway or a failed login at start
         # is retried with backoff (locks are enforced from the store as soon as it connects).
         try:
-            async with Daemon(cfg) as daemon:
+            # The API comes up before the login, so `status` and the dashboards can say why
+            # the daemon is not guarding yet (a refused login, an empty account list).
+            async with (
+                contextlib.aclosing(bootstrap(cfg)) as daemon,
+                running_api(daemon.read_side, daemon.metrics, cfg.api.host, cfg.api.port) as api,
+            ):
+                log.info("local API and dashboard at %s", api.url)
+                await daemon.start()
                 attempt = 0
-                log.info(
-                    "guarding %d account(s); dashboard at %s", len(daemon.actors), daemon.api_url
-                )
+                log.info("guarding %d account(s); dashboard at %s", len(daemon.actors), api.url)
                 await stop.wait()
                 log.info("stopping")
+                await daemon.stop()  # enforcement in flight drains while the API still answers
                 return
         except RefuseToStart:
             raise

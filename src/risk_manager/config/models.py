@@ -24,7 +24,6 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from risk_manager.config.dump import dump_yaml
-from risk_manager.config.errors import ConfigError
 from risk_manager.config.rules import RulesConfig
 from risk_manager.config.sections import (
     AccountsConfig,
@@ -154,13 +153,7 @@ class Config(Frozen):
 
     def require_broker_credentials(self) -> None:
         """Raise :class:`ConfigError` unless the daemon has what it needs to log in."""
-        problems = []
-        if not self.broker.username:
-            problems.append("broker.username: is required to run the daemon")
-        if self.broker.api_key is None or not self.broker.api_key.get_secret_value():
-            problems.append("broker.api_key: is required to run the daemon")
-        if problems:
-            raise ConfigError(problems)
+        self.broker.credentials()
 
     def masked_dict(self) -> dict[str, Any]:
         """The effective config as plain data (money kept as exact Decimals), every secret

@@ -17,6 +17,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from risk_manager.config.bounds import KeepUndelivered
+from risk_manager.config.errors import ConfigError
 from risk_manager.config.types import (
     ClockTime,
     Day,
@@ -51,6 +52,17 @@ class BrokerConfig(Frozen):
 
     _urls = field_validator("api_url", "user_hub_url", "market_hub_url")(_check_url)
     _blank = field_validator("username", "api_key", mode="before")(_blank_is_none)
+
+    def credentials(self) -> tuple[str, SecretStr]:
+        """``(username, api_key)`` for the login; :class:`ConfigError` naming what is missing."""
+        problems = []
+        if not self.username:
+            problems.append("broker.username: is required to run the daemon")
+        if self.api_key is None or not self.api_key.get_secret_value():
+            problems.append("broker.api_key: is required to run the daemon")
+        if problems or self.username is None or self.api_key is None:
+            raise ConfigError(problems)
+        return self.username, self.api_key
 
 
 class AccountEntry(Frozen):

@@ -88,6 +88,7 @@ class ProjectXClient:
         read_attempts: int = 4,
         retry_base: float = 0.5,
         wire_faults: WireFaults | None = None,
+        on_rest_error: Callable[[str, str], None] | None = None,
     ) -> None:
         self.base_url = base_url
         self._username = username
@@ -99,6 +100,7 @@ class ProjectXClient:
         self._read_attempts = read_attempts
         self._retry_base = retry_base
         self.wire_faults = wire_faults or WireFaults()
+        self._on_rest_error = on_rest_error  # told of every failed attempt: (endpoint, kind)
         self._session: aiohttp.ClientSession | None = None
         self._rest: RestTransport | None = None
         self.tokens = TokenManager(self._login, self._validate, clock)
@@ -119,6 +121,7 @@ class ProjectXClient:
             sleep=self._sleep,
         )
         self._rest.tokens = self.tokens
+        self._rest.on_error = self._on_rest_error
         return self
 
     async def __aexit__(

@@ -9,6 +9,8 @@ positions come and go, with a per-contract quote watchdog (§12.7).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from risk_manager.projectx.hub_connection import HubConnection, HubMessage, Sink, TokenSource
@@ -117,4 +119,53 @@ class MarketHub(HubConnection):
         return None
 
 
-__all__ = ["MARKET_EVENTS", "USER_EVENTS", "MarketHub", "UserHub"]
+@dataclass(frozen=True, slots=True)
+class HubFactory:
+    """Builds one gateway connection's two hubs (unconnected: enter each to connect), given
+    their URLs, the connection's token source and the options every hub of the run shares
+    (``HubConnection``'s keyword arguments: backoff, watchdog, timeouts). The composition root
+    makes one; the broker session calls it with its own sink and callbacks."""
+
+    user_url: str
+    market_url: str
+    tokens: TokenSource
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def user(
+        self,
+        sink: Sink,
+        *,
+        on_connected: Callable[[], None],
+        on_disconnected: Callable[[str], None],
+        hot: Callable[[], bool],
+    ) -> UserHub:
+        """The user hub (API doc §7.3); ``hot``: an account at stake reconnects sooner."""
+        return UserHub(
+            self.user_url,
+            self.tokens,
+            sink,
+            on_connected=on_connected,
+            on_disconnected=on_disconnected,
+            hot=hot,
+            **self.options,
+        )
+
+    def market(
+        self,
+        sink: Sink,
+        *,
+        on_connected: Callable[[], None],
+        on_disconnected: Callable[[str], None],
+    ) -> MarketHub:
+        """The market hub (API doc §7.4)."""
+        return MarketHub(
+            self.market_url,
+            self.tokens,
+            sink,
+            on_connected=on_connected,
+            on_disconnected=on_disconnected,
+            **self.options,
+        )
+
+
+__all__ = ["MARKET_EVENTS", "USER_EVENTS", "HubFactory", "MarketHub", "UserHub"]

@@ -121,6 +121,9 @@ class AccountActor:
         self._held: dict[Key, Alert] = {}
         self._book_heard_at = time.monotonic()  # the broker's last word on the book (a hub event)
         self._login_alerted = False  # a refused login already alerted since the last snapshot
+        # The actor owns its enforcer: refusals come back to this engine, store outages to
+        # this account's alerts.
+        enforcer.on_outcome = self.on_outcome
         enforcer.durable.on_alert = self._store_alert
 
     # -- feeding ------------------------------------------------------------------------------

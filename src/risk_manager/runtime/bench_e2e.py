@@ -33,6 +33,7 @@ import aiohttp
 from risk_manager.config.models import Config
 from risk_manager.projectx.rate_limit import SlidingWindowLimiter
 from risk_manager.runtime.actor import AccountActor
+from risk_manager.runtime.bootstrap import bootstrap
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.sim.process import SimProcess, spawned_sim
 from risk_manager.sim.server import DEFAULT_API_KEY, DEFAULT_USERNAME
@@ -170,16 +171,18 @@ async def run_e2e(breaches: int = 1000, accounts: int = 10) -> E2EResult:
 async def _run(breaches: int, accounts: int) -> E2EResult:
     names = [f"BENCH-{i:02d}=50000" for i in range(accounts)]
     extra = ["--timings", "--rate-limit", "1000000/60"]
+    changed = asyncio.Event()
     with tempfile.TemporaryDirectory(prefix="rm-bench-e2e-") as tmp:
         async with (
             spawned_sim(names, extra=extra) as sim,
             aiohttp.ClientSession() as session,
-            Daemon(bench_config(sim, Path(tmp) / "bench.sqlite"), serve_api=False) as daemon,
+            bootstrap(
+                bench_config(sim, Path(tmp) / "bench.sqlite"),
+                listeners=[lambda _acct: changed.set()],
+            ) as daemon,
         ):
-            limiter = daemon.client.limiter
+            limiter = daemon.session.client.limiter
             limiter.general = SlidingWindowLimiter(10**9, 60.0)
-            changed = asyncio.Event()
-            daemon.listeners.append(lambda _acct: changed.set())
             trader = BenchTrader(sim.url, session)
             await trader.login()
             contract = await trader.contract()

@@ -23,7 +23,7 @@ import aiohttp
 
 from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.runtime.bench_e2e import PRICE, BenchTrader, bench_config, percentile
-from risk_manager.runtime.daemon import Daemon
+from risk_manager.runtime.bootstrap import bootstrap
 from risk_manager.sim.process import spawned_sim
 from risk_manager.store import Store
 
@@ -71,13 +71,13 @@ async def _run(accounts: int) -> StartResult:
             await trader.buy(hot, contract)
             _store_lock(store_path, hot)
             started = time.monotonic()
-            async with Daemon(bench_config(sim, store_path), serve_api=False) as daemon:
+            async with bootstrap(bench_config(sim, store_path)) as daemon:
                 guarded = {
                     a.account_id: a.reconciled_at - started
                     for a in daemon.actors.values()
                     if a.reconciled_at is not None
                 }
-                batches = daemon.reconciles.batches
+                batches = daemon.session.reconciles.batches
     return StartResult(accounts, guarded[hot], tuple(sorted(guarded.values())), batches)
 
 

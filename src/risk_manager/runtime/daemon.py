@@ -1,12 +1,14 @@
-"""The live daemon: the gateway client, hubs, account actors, store and local API in one
-async context manager with one staged shutdown path (DESIGN.md style 11).
+"""The live daemon: the account actors over the store, the alert channels and one broker
+session per gateway connection, in one async context manager with one staged shutdown path
+(DESIGN.md style 11). It builds none of its parts: the composition root (runtime/bootstrap.py)
+hands them in, and the command serves the local API over its read side (cli/run.py).
 
-Start: open the store → serve the API → log in → find the guarded accounts → build one engine
-and actor per account → restore rule memory and locks → connect the hubs → reconcile every
-account from REST, hot accounts first (rules re-evaluated on the broker's truth before any
-hub event reaches them; each account guarded as soon as its own snapshot is in) → mark
+Start (the store open, the API served by then): log in → find the guarded accounts → build one
+engine and actor per account → restore rule memory and locks → connect the hubs → reconcile
+every account from REST, hot accounts first (rules re-evaluated on the broker's truth before
+any hub event reaches them; each account guarded as soon as its own snapshot is in) → mark
 enforcement left unfinished by a previous run as re-checked. After every hub reconnect the
-accounts are reconciled again.
+session's accounts are reconciled again (runtime/session.py).
 """
 
 from __future__ import annotations
@@ -14,137 +16,113 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from decimal import Decimal
+from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from risk_manager.api.server import running_api
 from risk_manager.calendar import TradingCalendar
-from risk_manager.config.errors import ConfigError
 from risk_manager.config.models import Config
-from risk_manager.domain.errors import (
-    AuthenticationFailed,
-    BrokerRefused,
-    RefuseToStart,
-    RetryLater,
-)
-from risk_manager.domain.events import (
-    ConnectionEvent,
-    QuoteEvent,
-    SnapshotEvent,
-)
-from risk_manager.domain.models import Account
+from risk_manager.domain.errors import RefuseToStart
 from risk_manager.engine.engine import Engine
-from risk_manager.engine.factory import calendar_for
 from risk_manager.engine.memory import OUR_TAGS_KEPT
-from risk_manager.projectx.backoff import backoff_delay
-from risk_manager.projectx.bars import latest_bar_close
-from risk_manager.projectx.client import ProjectXClient
-from risk_manager.projectx.hub_connection import HubMessage
-from risk_manager.projectx.hubs import MarketHub, UserHub
-from risk_manager.projectx.mapping import (
-    MARKET_TARGETS,
-    USER_TARGETS,
-    decode_market,
-    decode_user,
-)
-from risk_manager.projectx.rate_limit import Priority, request_priority
-from risk_manager.projectx.wire_faults import WireFaults
-from risk_manager.projectx.wire_values import WireError
+from risk_manager.runtime import shutdown
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.alerts import AlertChannels
 from risk_manager.runtime.enforcer import Enforcer
+from risk_manager.runtime.health import DaemonHealth
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.read_side import DaemonReadSide
-from risk_manager.runtime.reconcile_queue import ReconcileQueue, Result
-from risk_manager.runtime.reconciler import Snapshots, snapshots
-from risk_manager.runtime.sweep import Ledgered, Sweeper
-from risk_manager.store import Store
-from risk_manager.store.holder import hold_store
+from risk_manager.runtime.session import BrokerSession
 from risk_manager.store.ports import StorePort
 from risk_manager.store.records import JournalEntry, JournalOutcome
 from risk_manager.types import Clock, utc_now
 
 _log = logging.getLogger(__name__)
 
-SHUTDOWN_GRACE = 5.0  # seconds for in-flight enforcement to finish at shutdown
-ACCOUNTS_RETRY_CAP = 10.0  # seconds between login/account searches at most while not guarding
-UNREADABLE_ALERT_EVERY = timedelta(minutes=10)  # per account, for unreadable hub records
-HOUSEKEEPING_EVERY = 1.0  # seconds between overflow reconciles and gauge refreshes
-USER_HUB_FIRST = 5.0  # seconds the start waits for the user hub before reconciling anyway
+
+@dataclass(frozen=True, slots=True)
+class DaemonParts:
+    """What the composition root (runtime/bootstrap.py ``bootstrap``) hands the daemon: the
+    store (open), the broker sessions (one per gateway connection; built, entered by the
+    daemon's start), the alert channels (built, entered by the start), the metrics, the
+    trading calendar, ``actors`` (empty: the daemon fills it with one actor per guarded
+    account as it starts; the read side and the health source read it), the health source,
+    the read side (run by the daemon, served by the command), ``listeners`` told of every
+    account an actor changed (the read side's ``mark`` first), and ``closing``, which closes
+    the store and releases its hold once the daemon has stopped. The daemon builds none of
+    them."""
+
+    store: StorePort
+    closing: contextlib.ExitStack
+    sessions: tuple[BrokerSession, ...]
+    alerts: AlertChannels
+    metrics: Metrics
+    calendar: TradingCalendar
+    actors: dict[int, AccountActor]
+    health: DaemonHealth
+    read_side: DaemonReadSide
+    listeners: tuple[Callable[[int], None], ...]
 
 
 class Daemon:
-    def __init__(
-        self,
-        config: Config,
-        *,
-        clock: Clock = utc_now,
-        hub_options: dict[str, Any] | None = None,
-        serve_api: bool = True,
-    ) -> None:
+    """One run of the guard over the parts it is handed (build it with ``bootstrap``).
+
+    ``async with daemon`` (or ``await daemon.start()`` then ``await daemon.stop()``) guards
+    until stopped; ``stop`` also closes the parts handed in, so a daemon that never started is
+    stopped too (``contextlib.aclosing``)."""
+
+    def __init__(self, config: Config, parts: DaemonParts, *, clock: Clock = utc_now) -> None:
         self.config = config
         self.clock = clock
-        self.metrics = Metrics()
-        self.wire_faults = WireFaults(self.metrics.wire_record_rejected)
-        self.actors: dict[int, AccountActor] = {}
-        self.started_monotonic = time.monotonic()
-        self.last_event_at: datetime | None = None
-        self.listeners: list[Callable[[int], None]] = []
-        self._hub_options = hub_options or {}
-        self._serve_api = serve_api
-        self.api_url: str | None = None
-        self.read_side: DaemonReadSide | None = None
-        self.guarding = False  # accounts reconciled, hubs connected: views are the truth
-        self.start_problem: str | None = None  # why not guarding yet, for /health
-        self.sweeper: Sweeper | None = None
-        self._stack = contextlib.AsyncExitStack()
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self.reconciles = ReconcileQueue(
-            lambda most, least: self.client.limiter.admit(most, least),
-            self._read_snapshots,
-            self._reconciled,
-            hot=lambda account_id: self._ledger(account_id).hot,
-            admitted=lambda account_id: self.actors[account_id].reads_admitted(),
-            moved=lambda account_id, mark: self.actors[account_id].broker_events_since(mark) > 0,
-            spawn=self._spawn,
-        )
-        self._store: StorePort | None = None
-        self._client: ProjectXClient | None = None
-        self.user_hub: UserHub | None = None
-        self.market_hub: MarketHub | None = None
-        self._unknown_targets: dict[str, int] = {}  # hub targets we do not read, with counts
-        self._unreadable_alerted: dict[int, datetime] = {}  # account -> last such alert
-        self._contracts_dirty = asyncio.Event()
-        self._dirty_accounts: set[int] = set()  # accounts whose contracts may have changed
-        self._contracts: dict[int, frozenset[str]] = {}
-        self.calendar: TradingCalendar | None = None
+        self.metrics = parts.metrics
+        self.calendar = parts.calendar
         self.catalog = config.catalog()
+        self.sessions = parts.sessions
+        self._parts = parts
+        self.actors = parts.actors
+        self.health = parts.health
+        self.read_side = parts.read_side
+        self._listeners = parts.listeners
+        self._session_of: dict[int, BrokerSession] = {}  # account -> the session carrying it
+        self._sessions_open = contextlib.AsyncExitStack()  # closed in the "connections" phase
+        self._alerts_open = contextlib.AsyncExitStack()  # closed in the "alerts" phase
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopped = False
+        self.shutdown_took: dict[str, float] = {}  # seconds each phase of the stop took
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     @property
     def store(self) -> StorePort:
-        if self._store is None:
-            raise RuntimeError("daemon not started")
-        return self._store
+        """The store handed in (open from construction until the stop's last phase)."""
+        return self._parts.store
 
     @property
-    def client(self) -> ProjectXClient:
-        if self._client is None:
-            raise RuntimeError("daemon not started")
-        return self._client
+    def session(self) -> BrokerSession:
+        """The first (today: the only) gateway connection."""
+        return self.sessions[0]
 
     async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def start(self) -> None:
+        """Guard: log in, find the accounts, restore, connect, reconcile (the module's
+        docstring). Returns once every account is guarded; retries the login and the account
+        search without end (a guard that gives up leaves every account unguarded). On a
+        failure (``RefuseToStart`` for unreadable rule memory, a store error) the daemon is
+        stopped before the error is raised."""
         try:
             await self._start()
         except BaseException:
             await self.stop()  # the tasks the start spawned (actors guarding already) too
             raise
-        return self
+
+    async def aclose(self) -> None:
+        """``stop``, for ``contextlib.aclosing``."""
+        await self.stop()
 
     async def __aexit__(
         self,
@@ -155,80 +133,61 @@ class Daemon:
         await self.stop()
 
     async def _start(self) -> None:
-        cfg = self.config
-        cfg.require_broker_credentials()
-        shared = cfg.shared_size_problems()
-        if shared:  # a 100K account must never run on a 50K account's floor
-            raise ConfigError(shared)
-        self._stack.enter_context(hold_store(cfg.store.path))  # one daemon per store
-        store = self._store = Store.open(cfg.store.path)  # SQLite, behind the store port
-        self._stack.callback(store.close)
+        store = self.store
         # Read before this run journals anything: only these are a previous run's leftovers.
         left_unfinished = store.unfinished_actions()
-        broker = cfg.broker
-        assert broker.username is not None and broker.api_key is not None  # checked above
-        self._client = await self._stack.enter_async_context(
-            ProjectXClient(
-                broker.api_url, broker.username, broker.api_key, wire_faults=self.wire_faults
-            )
-        )
-        self._client.rest.on_error = self._rest_error
-        alerts = await self._stack.enter_async_context(
-            AlertChannels(cfg.alerts, self._store, clock=self.clock)
-        )
-        await self._serve_api_early()
-        accounts = await self._guarded_accounts()
-        calendar = self.calendar = calendar_for(cfg.trading_day)
+        for session in self.sessions:
+            await self._sessions_open.enter_async_context(session)
+        alerts = await self._alerts_open.enter_async_context(self._parts.alerts)
+        self._spawn(self.read_side.run(), "read-side")
         now = self.clock()
-        for account in accounts:
-            engine = Engine(cfg.rules_for(account.id), calendar, self.catalog)
-            actor = AccountActor(
-                account.id,
-                engine,
-                Enforcer(self._client, self._store, self.clock),
-                self._store,
-                self.clock,
-                self.metrics,
-                on_change=self._changed,
-                alerts=alerts,
-                fetch_close=self._latest_bar_close,
-                reconciled=False,  # no hub event reaches the engine before its first snapshot
-            )
-            actor.enforcer.on_outcome = actor.on_outcome
-            self.actors[account.id] = actor
-            self._restore_memory(engine, account.id, now)  # before any event: floors, tags, marks
-            restored = self._store.active_locks(now, account.id)
-            await actor.carry_out(engine.restore_locks(restored, now), now)
-            if restored:
-                _log.warning("account %s: %d lock(s) restored", account.id, len(restored))
-        # The hub first: reads taken after it is up miss no event, so its connect's own
-        # reconciliation is this one (the same round), not a second.
-        await self._connect_hubs()
-        await self._user_hub_first()
-        self._spawn(self._market_subscriptions(), "market-subscriptions")
-        self._spawn(self._housekeeping(), "housekeeping")
-        self.sweeper = self._sweeper()
-        self._spawn(self.sweeper.run(), "reconcile-sweep")
+        for session in self.sessions:
+            for account in await session.guarded_accounts():
+                if account.id in self.actors:  # two keys see it: one guard, not two
+                    _log.warning("account %s is guarded by its first connection", account.id)
+                    continue
+                actor = self._actor(account.id, session, alerts)
+                session.carry(actor)
+                self._session_of[account.id] = session
+                await self._restore(actor, now)
+        for session in self.sessions:
+            # The hub first: reads taken after it is up miss no event, so its connect's own
+            # reconciliation is this one (the same round), not a second.
+            await session.connect()
         # Rules run on the broker's truth before any hub event; each account's actor starts
         # as soon as its own snapshot is in, hot accounts first (runtime/reconcile_queue.py).
-        await self.reconcile_all()
+        await asyncio.gather(*(session.reconcile_all() for session in self.sessions))
         self._recheck_unfinished(left_unfinished)
-        self.guarding = True
-        if self.read_side is not None:  # the views are the truth from this moment, not 0.2 s on
-            await self.read_side.refresh()
+        self.health.guarding = True
+        await self.read_side.refresh()  # the views are the truth from this moment, not 0.2 s on
 
-    async def _serve_api_early(self) -> None:
-        """The API comes up before the login, so `status` and the dashboards can say why the
-        daemon is not guarding yet (a refused login, an empty account list)."""
-        self.read_side = DaemonReadSide(self)
-        self._spawn(self.read_side.run(), "read-side")
-        if self._serve_api:
-            cfg = self.config
-            api = await self._stack.enter_async_context(
-                running_api(self.read_side, self.metrics, cfg.api.host, cfg.api.port)
-            )
-            self.api_url = api.url
-            _log.info("local API and dashboard at %s", api.url)
+    def _actor(
+        self, account_id: int, session: BrokerSession, alerts: AlertChannels
+    ) -> AccountActor:
+        """The account's engine and actor, enforcing through ``session``'s client."""
+        engine = Engine(self.config.rules_for(account_id), self.calendar, self.catalog)
+        return AccountActor(
+            account_id,
+            engine,
+            Enforcer(session.client, self.store, self.clock),
+            self.store,
+            self.clock,
+            self.metrics,
+            on_change=self._changed,
+            alerts=alerts,
+            fetch_close=session.latest_bar_close,
+            reconciled=False,  # no hub event reaches the engine before its first snapshot
+        )
+
+    async def _restore(self, actor: AccountActor, now: datetime) -> None:
+        """Rule memory, then the active locks, before any event: floors, tags, marks."""
+        account_id, engine = actor.account_id, actor.engine
+        self.actors[account_id] = actor
+        self._restore_memory(engine, account_id, now)
+        restored = self.store.active_locks(now, account_id)
+        await actor.carry_out(engine.restore_locks(restored, now), now)
+        if restored:
+            _log.warning("account %s: %d lock(s) restored", account_id, len(restored))
 
     def _restore_memory(self, engine: Engine, account_id: int, now: datetime) -> None:
         """The account's rule memory from the store (docs/ENGINE.md "Restarts"). Unreadable
@@ -247,28 +206,40 @@ class Daemon:
             _log.info("account %s: rule memory restored (%s)", account_id, ", ".join(stored))
 
     async def stop(self) -> None:
-        """Staged: stop taking events, let enforcement in flight finish, close connections."""
+        """In named phases, each bounded (runtime/shutdown.py): stop taking events, let
+        enforcement in flight finish, settle the alerts, close the connections, then the
+        store. Idempotent; a daemon never started closes the parts handed in."""
+        if self._stopped:
+            return
+        self._stopped = True
+        intake, enforcement, alerts, connections, store = shutdown.DAEMON_PHASES
+        self.shutdown_took = await shutdown.run_phases(
+            [
+                (intake, self._stop_intake),
+                (enforcement, self._drain_enforcement),
+                (alerts, self._alerts_open.aclose),
+                (connections, self._sessions_open.aclose),
+                (store, self._close_store),
+            ]
+        )
+
+    async def _stop_intake(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(
+            *self._tasks, *(s.stop() for s in self.sessions), return_exceptions=True
+        )
         self._tasks.clear()
+
+    async def _drain_enforcement(self) -> None:
         enforcers = [actor.enforcer for actor in self.actors.values()]
         # One grace for all accounts together: drained one after another, ten accounts with a
         # hanging broker would take ten times the grace.
-        await asyncio.gather(*(e.drain(SHUTDOWN_GRACE) for e in enforcers))
+        await asyncio.gather(*(e.drain(shutdown.ENFORCEMENT_GRACE) for e in enforcers))
         await asyncio.gather(*(e.cancel_all() for e in enforcers))
-        await self._stack.aclose()
 
-    async def _latest_bar_close(
-        self, contract_id: str, now: datetime
-    ) -> tuple[Decimal, datetime] | None:
-        """A REST stand-in price for a position without live quotes (RULES.md §1)."""
-        return await latest_bar_close(self.client.rest, contract_id, now)
-
-    def _rest_error(self, endpoint: str, kind: str) -> None:
-        self.metrics.rest_error(endpoint, kind)
-        if kind == "rate_limited":
-            self.metrics.rate_limited(endpoint)
+    async def _close_store(self) -> None:
+        self._parts.closing.close()  # the store and its hold (synchronous: SQLite's close)
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -280,151 +251,18 @@ class Daemon:
         if not task.cancelled() and task.exception() is not None:
             _log.error("task %s died: %r", task.get_name(), task.exception())
 
-    # -- accounts and reconciliation --------------------------------------------------------
+    @property
+    def tasks(self) -> frozenset[asyncio.Task[Any]]:
+        """Every running task of the daemon and its sessions (named: ``actor-<id>``,
+        ``read-side``, ``reconcile-after-connect``, ...)."""
+        return frozenset(self._tasks).union(*(s.tasks for s in self.sessions))
 
-    async def _guarded_accounts(self) -> list[Account]:
-        """The accounts to guard; an answer with none is the gateway's (an account not yet
-        visible, a slow back office) and is asked again with capped backoff, never fatal:
-        a guard that exits leaves every account unguarded (RULES.md §5)."""
-        attempt = 0
-        url = self.config.broker.api_url
-        while True:
-            try:
-                guarded = await self._visible_guarded_accounts()
-            except (AuthenticationFailed, BrokerRefused) as exc:
-                self.start_problem = f"login refused by {url}: {exc}"
-                guarded = []
-            except (RetryLater, OSError) as exc:
-                self.start_problem = f"gateway {url} unreachable: {exc}"
-                guarded = []
-            else:
-                self.start_problem = None if guarded else "no account to guard yet"
-            if guarded:
-                return guarded
-            delay = backoff_delay(attempt, base=1.0, cap=ACCOUNTS_RETRY_CAP)
-            attempt += 1
-            _log.error("%s; retrying in %.0f s", self.start_problem, delay)
-            await asyncio.sleep(delay)
-
-    async def _visible_guarded_accounts(self) -> list[Account]:
-        visible = await self.client.search_accounts(only_active=True)
-        guarded = [a for a in visible if self.config.guards(a.id)]
-        if self.config.accounts.mode == "listed":
-            missing = {e.id for e in self.config.accounts.list} - {a.id for a in visible}
-            for account_id in sorted(missing):
-                _log.error(
-                    "account %s is listed in the config but not visible to the key", account_id
-                )
-        if not guarded:
-            _log.error(
-                "no account to guard: the API key sees %s; check `accounts:` in the config",
-                [a.id for a in visible],
-            )
-        return guarded
-
-    async def reconcile_all(
-        self, only: list[int] | None = None, since: float | None = None
-    ) -> None:
-        """Snapshot accounts from REST into their engines (all, or ``only`` these), hot
-        accounts first; returns once each has had a snapshot read at or after ``since``
-        (monotonic s; default now) handed over (runtime/reconcile_queue.py). A failed read is
-        retried (``needs_reconcile``: the housekeeping loop tries again), never dropped: the
-        account's book is unknown until it succeeds."""
-        accounts = list(self.actors) if only is None else [a for a in only if a in self.actors]
-        await asyncio.gather(*(self.reconciles.reconcile(a, since) for a in accounts))
-
-    async def _read_snapshots(self, account_ids: list[int]) -> Snapshots:
-        assert self.calendar is not None
-        since = self.calendar.week_start(self.clock())  # week P&L needs the week's fills
-        return await snapshots(self.client, account_ids, since, self.clock)
-
-    async def _reconciled(self, acct_id: int, result: Result, mark: int) -> None:
-        """One account's snapshot (or why it failed) into its engine."""
-        actor = self.actors[acct_id]
-        if isinstance(result, Exception):
-            _log.error("account %s: reconciliation failed (retrying): %s", acct_id, result)
-            actor.reconcile_failed(result)  # a refused login is news; a busy gateway is not
-            actor.needs_reconcile = True
-            return
-        actor.needs_reconcile = False
-        if actor.reconciled:  # the actor alone touches its engine, one event at a time
-            await actor.queue.put(result)
-            await self._check_fills(acct_id, result)
-            return
-        # The actor's own requests (REST stand-in prices) are not the reconciliation's.
-        with request_priority(Priority.DEFAULT):
-            try:
-                await actor.first_snapshot(result, mark)
-            except Exception:
-                actor.needs_reconcile = True  # not guarded until a snapshot goes in: again
-                raise
-            self._spawn(actor.run(), f"actor-{acct_id}")  # guarded from now on
-        await self._check_fills(acct_id, result)
-
-    async def _check_fills(self, acct_id: int, result: SnapshotEvent) -> None:
-        """A diagnostic once the engine has the snapshot; a store read, off the loop."""
-        await asyncio.to_thread(self._check_fills_against_store, [(acct_id, result)])
-
-    def _ledger(self, account_id: int) -> Ledgered:
-        """What the engine believes of the account, for the sweep and the user hub's cap."""
-        view = self.actors[account_id].engine.view(account_id, self.clock())
-        positions = {p.position.contract_id: p.position.signed_size for p in view.positions}
-        return Ledgered(positions, view.balance, view.can_trade, bool(positions) or view.locked)
-
-    def _at_stake(self) -> bool:
-        """Any guarded account holding a position or locked: the user hub then reconnects
-        within ``HOT_BACKOFF_CAP`` (docs/RUNTIME.md "Reconnects")."""
-        return any(self._ledger(account_id).hot for account_id in self.actors)
-
-    def _user_stream_up(self) -> bool:
-        return self.user_hub is not None and self.user_hub.connected.is_set()
-
-    def _sweeper(self) -> Sweeper:
-        """Periodic reconciliation against silent streams (runtime/sweep.py)."""
-
-        def reconnect(why: str) -> None:
-            if self.user_hub is not None:
-                self.user_hub.request_reconnect(why)
-
-        return Sweeper(
-            self.client,
-            lambda: [i for i, a in self.actors.items() if a.reconciled],
-            self._ledger,
-            self._missed_events,
-            reconnect,
-            self.clock,
-            share=self.config.reconcile.share,
-            stream_up=self._user_stream_up,
-        )
-
-    def _missed_events(self, account_id: int, why: str) -> None:
-        """The broker shows what the stream never told: alert, count, and take a snapshot."""
-        _log.warning("account %s: missed events (%s); reconciling from REST", account_id, why)
-        self.metrics.missed_events(account_id)
-        self.actors[account_id].missed_events(why)
-        self._spawn(self.reconcile_all([account_id]), f"resync-{account_id}")
-
-    def _check_fills_against_store(self, taken: list[tuple[int, SnapshotEvent]]) -> None:
-        """Today's P&L is rebuilt from the broker; a fill we stored that the broker no longer
-        lists (voided, or a broker-side correction) is worth an operator's look. Blocking (a
-        worker thread); a failure only says so: the snapshots are with the engines already."""
-        assert self.calendar is not None
-        for account_id, snap in taken:
-            day = self.calendar.trading_day(snap.at)
-            try:
-                stored = {t.id for t in self.store.fills(account_id, trading_day=day)}
-            except Exception:
-                _log.exception(
-                    "account %s: stored fills not compared with the broker's", account_id
-                )
-                continue
-            listed = {t.id for t in snap.trades}
-            for trade_id in sorted(stored - listed):
-                _log.warning(
-                    "account %s: fill %s is in the store but not in the broker's Trade/search",
-                    account_id,
-                    trade_id,
-                )
+    def _changed(self, account_id: int) -> None:
+        """An actor handled an event: its session re-reads its contracts, the listeners (the
+        read side) mark it changed."""
+        self._session_of[account_id].changed(account_id)
+        for listener in self._listeners:
+            listener(account_id)
 
     def _recheck_unfinished(self, left: list[JournalEntry]) -> None:
         """Actions a previous run left unfinished were re-checked by the reconciliation just
@@ -439,151 +277,3 @@ class Daemon:
                 "found unfinished after a restart; re-checked against the broker",
                 now,
             )
-
-    # -- hubs ------------------------------------------------------------------------------
-
-    async def _connect_hubs(self) -> None:
-        broker = self.config.broker
-        self.user_hub = await self._stack.enter_async_context(
-            UserHub(
-                broker.user_hub_url,
-                self.client.tokens,
-                self._on_hub_message,
-                on_connected=lambda: self._hub_state("user", True),
-                on_disconnected=lambda why: self._hub_state("user", False),
-                hot=self._at_stake,
-                **self._hub_options,
-            )
-        )
-        for account_id in self.actors:
-            await self.user_hub.subscribe_account(account_id)
-        self.market_hub = await self._stack.enter_async_context(
-            MarketHub(
-                broker.market_hub_url,
-                self.client.tokens,
-                self._on_hub_message,
-                on_connected=lambda: self._hub_state("market", True),
-                on_disconnected=lambda why: self._hub_state("market", False),
-                **self._hub_options,
-            )
-        )
-        self._dirty_accounts.update(self.actors)
-        self._contracts_dirty.set()
-
-    async def _user_hub_first(self) -> None:
-        """Wait (at most ``USER_HUB_FIRST``) for the user hub: reads taken before it is up
-        must be taken again once it is (events in between are lost)."""
-        assert self.user_hub is not None
-        try:
-            async with asyncio.timeout(USER_HUB_FIRST):
-                await self.user_hub.connected.wait()
-        except TimeoutError:
-            _log.warning(
-                "user hub not connected after %.0f s: reconciling anyway (again once it is)",
-                USER_HUB_FIRST,
-            )
-
-    def _hub_state(self, hub: str, connected: bool) -> None:
-        self.metrics.hub_state(hub, connected)
-        if connected and hub == "user":
-            self._spawn(self._after_reconnect(time.monotonic()), "reconcile-after-connect")
-            return
-        if not connected:
-            self.metrics.hub_reconnect(hub)
-        event = ConnectionEvent(self.clock(), "user" if hub == "user" else "market", connected)
-        for actor in self.actors.values():
-            actor.offer(event)
-
-    async def _after_reconnect(self, connected_at: float) -> None:
-        # Reconcile first, then tell the engine the stream is back (RULE-010's order): each
-        # account as soon as its own snapshot is in, not once every account's is. Reads that
-        # started after the connect will do (the start's, when the hub came up first).
-        async def back(account_id: int) -> None:
-            await self.reconcile_all([account_id], since=connected_at)
-            self.actors[account_id].offer(ConnectionEvent(self.clock(), "user", True))
-
-        await asyncio.gather(*(back(a) for a in self.actors))
-
-    def _on_hub_message(self, message: HubMessage) -> None:
-        """Inline in the hub's receive loop: map and enqueue only. A bad record is rejected
-        (counted, logged once per kind) and the frame's other records still go through."""
-        known = USER_TARGETS if message.hub == "user" else MARKET_TARGETS
-        if message.target not in known:  # e.g. GatewayDepth: not ours to read; said once
-            seen = self._unknown_targets.get(message.target, 0) + 1
-            self._unknown_targets[message.target] = seen
-            if seen in (1, 10, 100, 1000, 10000):
-                _log.info("%s hub: %s not read (%d so far)", message.hub, message.target, seen)
-            return
-        decode = decode_user if message.hub == "user" else decode_market
-        frame = decode(message.target, message.arguments, message.received_at)
-        for error in frame.rejected:
-            self.wire_faults.reject(message.hub, message.target, error)
-            if message.hub == "user":
-                self._unreadable_record(message.target, error, message.received_at)
-        if not frame.events:
-            return
-        self.last_event_at = message.received_at
-        for event in frame.events:
-            if isinstance(event, QuoteEvent):
-                for actor in self.actors.values():
-                    if event.quote.contract_id in actor.contracts():
-                        actor.offer(event)
-                continue
-            target = self.actors.get(getattr(event, "account_id", -1))
-            if target is not None:
-                target.offer(event)
-
-    def _unreadable_record(self, target: str, error: WireError, at: datetime) -> None:
-        """A user-hub record that could not be read may have been a fill or a position: its
-        account (every account when its ``accountId`` was unreadable too) is re-read from REST
-        by the housekeeping loop (fail closed, RULES.md §5), and the trader told, at most once
-        per ``UNREADABLE_ALERT_EVERY`` per account (a hostile stream must not flood alerts)."""
-        owner = error.account_id
-        for account_id in [owner] if owner in self.actors else list(self.actors):
-            actor = self.actors[account_id]
-            actor.needs_reconcile = True
-            last = self._unreadable_alerted.get(account_id)
-            if last is None or at - last >= UNREADABLE_ALERT_EVERY:
-                self._unreadable_alerted[account_id] = at
-                actor.unreadable_record(target, str(error))
-
-    def _changed(self, account_id: int) -> None:
-        self._dirty_accounts.add(account_id)
-        self._contracts_dirty.set()
-        for listener in self.listeners:
-            listener(account_id)
-
-    async def _market_subscriptions(self) -> None:
-        """Keep the market hub subscribed to every contract with a position or order."""
-        while True:
-            await self._contracts_dirty.wait()
-            self._contracts_dirty.clear()
-            # Only the accounts that changed: a view per account on every event would tax
-            # the enforcement path (measured by `bench e2e`).
-            dirty, self._dirty_accounts = self._dirty_accounts, set()
-            try:
-                for acct_id in dirty:
-                    actor = self.actors.get(acct_id)
-                    if actor is not None:
-                        self._contracts[acct_id] = actor.contracts()
-                wanted: set[str] = set().union(*self._contracts.values())
-                if self.market_hub is not None:
-                    await self.market_hub.set_contracts(wanted)
-            except Exception as exc:  # the hub's supervisor re-subscribes on reconnect
-                self._dirty_accounts |= dirty  # looked at again on the next change
-                _log.warning("market subscriptions not updated: %s", exc)
-
-    async def _housekeeping(self) -> None:
-        """Reconcile accounts whose queue overflowed; refresh gauges."""
-        while True:
-            await asyncio.sleep(HOUSEKEEPING_EVERY)
-            try:
-                needy = [i for i, a in self.actors.items() if a.needs_reconcile]
-                if needy:
-                    await self.reconcile_all(needy)
-                now = self.clock()
-                for acct_id, actor in self.actors.items():
-                    active = [lock for lock in actor.engine.locks(acct_id) if lock.is_active(now)]
-                    self.metrics.set_active_locks(acct_id, len(active))
-            except Exception:  # one bad round must not end the overflow reconciles for good
-                _log.exception("housekeeping failed; again in %s s", HOUSEKEEPING_EVERY)

@@ -140,10 +140,11 @@ class Metrics:
         self._hub_reconnects.labels(hub=hub).inc()
 
     def rest_error(self, endpoint: str, kind: str) -> None:
+        """One failed REST attempt (the client's ``on_rest_error``); a 429 counts twice: as an
+        error of its kind and on the rate-limited counter."""
         self._rest_errors.labels(endpoint=endpoint, kind=kind).inc()
-
-    def rate_limited(self, endpoint: str) -> None:
-        self._rate_limited.labels(endpoint=endpoint).inc()
+        if kind == "rate_limited":
+            self._rate_limited.labels(endpoint=endpoint).inc()
 
     def missed_events(self, account_id: int) -> None:
         self._missed.labels(account=str(account_id)).inc()

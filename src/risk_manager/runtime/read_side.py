@@ -1,8 +1,14 @@
-"""The daemon's read side for the API: account views refreshed at most every ``interval``,
-the enforcement log from the store's journal, and health from the connections.
+"""The daemon's read side for the API: account views, the enforcement log from the store's
+journal, and health, from explicit parts (the accounts' actors, the store's lock and journal
+reads, a health source), never the daemon itself.
 
-The store is read in a worker thread, on its read-only connection (docs/STORE.md): a dashboard
-read never runs SQLite on the event loop, which carries enforcement."""
+It works only for a reader: while a dashboard listens on the stream it publishes the accounts
+that changed (coalesced, at most every ``interval``) and, once a second, those whose view moves
+with the clock alone (a lock's countdown, a new trading day); a REST read brings the changed
+accounts up to date first (``current``). While nobody reads, it does nothing: an account that
+changes is only marked. The store is read in a worker thread, on its read-only connection
+(docs/STORE.md): a dashboard read never runs SQLite on the event loop, which carries
+enforcement."""
 
 from __future__ import annotations
 
@@ -10,24 +16,30 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from risk_manager.api.memory import MemoryReadModel
 from risk_manager.api.read_model import iso
+from risk_manager.config.models import Config
 from risk_manager.domain.locks import Lock
+from risk_manager.runtime.actor import AccountActor
+from risk_manager.runtime.health import DaemonHealth
 from risk_manager.runtime.views import PnlCurve, account_json, enforcement_json
-from risk_manager.store.ports import StorePort
+from risk_manager.store.ports import JournalStore, LockStore, StoreLifecycle
 from risk_manager.store.records import JournalEntry
-from risk_manager.types import JSON
-
-if TYPE_CHECKING:
-    from risk_manager.runtime.daemon import Daemon
+from risk_manager.types import JSON, Clock
 
 _log = logging.getLogger(__name__)
 
 JOURNAL_STREAMED = 50  # newest journal entries compared at each refresh
+TICK_EVERY = 1.0  # seconds: lock countdowns move this often while a dashboard listens
+
+
+class ReadStore(LockStore, JournalStore, StoreLifecycle, Protocol):
+    """The store reads the read side makes: active locks, the journal, a liveness probe."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +52,7 @@ class _Stored:
     answers: bool
 
 
-def _read_store(store: StorePort, now: datetime, with_locks: bool) -> _Stored:
+def _read_store(store: ReadStore, now: datetime, with_locks: bool) -> _Stored:
     """Blocking: run in a worker thread. One query for every account's active locks."""
     locks: dict[int, list[Lock]] = {}
     if with_locks:
@@ -55,79 +67,108 @@ def _read_store(store: StorePort, now: datetime, with_locks: bool) -> _Stored:
 
 
 class DaemonReadSide(MemoryReadModel):
-    def __init__(self, daemon: Daemon, interval: float = 0.2) -> None:
+    """The ``ReadModel`` the local API serves while the daemon runs.
+
+    ``actors``: the daemon's accounts (filled as it starts; an account is shown from its first
+    snapshot on); ``store``: lock and journal reads; ``health``: the health source; ``config``:
+    each account's rule settings and the contract catalog; ``interval``: seconds between
+    published refreshes at most. ``mark(account_id)`` is the actors' change feed."""
+
+    def __init__(
+        self,
+        actors: Mapping[int, AccountActor],
+        store: ReadStore,
+        health: DaemonHealth,
+        config: Config,
+        clock: Clock,
+        *,
+        interval: float = 0.2,
+    ) -> None:
         super().__init__()
-        self._daemon = daemon
+        self._actors = actors
+        self._store = store
+        self._source = health
+        self._config = config
+        self._catalog = config.catalog()
+        self._clock = clock
         self._interval = interval
-        self._dirty: set[int] = set(daemon.actors)
+        self._dirty: set[int] = set(actors)
         self._wake = asyncio.Event()
         self._curves: dict[int, PnlCurve] = {}
+        self._days: dict[int, str] = {}  # account -> the trading day its view shows
         self._sent_outcomes: dict[int, str | None] = {}  # journal id -> outcome last streamed
         self._refreshing = asyncio.Lock()  # the daemon's start refreshes too: one at a time
-        daemon.listeners.append(self._mark)
-        # Until the first refresh says otherwise, the daemon is not guarding: never "ok" by default.
-        not_yet = {"connected": False}
-        self.set_health(
-            status="down",
-            problem="starting: not guarding yet",
-            signalr_connected=False,
-            hubs={"user": not_yet, "market": not_yet},
-        )
+        self._db_ok: bool | None = None  # the store answered at the last refresh (None: not yet)
+        self.refreshes = 0  # refreshes done (a test counts them while nobody listens)
+        self.views_built = 0  # account views built by them
 
-    def _mark(self, account_id: int) -> None:
+    def mark(self, account_id: int) -> None:
+        """The account changed (an actor handled an event): shown again at the next refresh."""
         self._dirty.add(account_id)
         self._wake.set()
 
+    def health(self) -> JSON:
+        """Live: the health source now, with the store's answer at the last refresh. Before
+        the first refresh the daemon is not guarding: never "ok" by default."""
+        if self._db_ok is None:
+            not_yet = {"connected": False}
+            return {
+                **super().health(),
+                "status": "down",
+                "problem": "starting: not guarding yet",
+                "signalr_connected": False,
+                "hubs": {"user": not_yet, "market": not_yet},
+            }
+        return {**self.health_now(db_ok=self._db_ok), "accounts_monitored": len(self._accounts)}
+
+    async def current(self) -> None:
+        """A reader is about to read: bring the changed accounts (and health) up to date."""
+        await self.refresh(ticking=False)
+
     async def run(self) -> None:
-        """Publish changed accounts (coalesced), new journal entries and health."""
+        """While a dashboard listens: publish changed accounts (coalesced), new journal
+        entries and health, and once a second the views that move with the clock."""
+        loop = asyncio.get_running_loop()
+        ticked = loop.time()
         while True:
             # asyncio.timeout, not wait_for: on 3.11 wait_for drops a cancel that races the
             # wake-up (gh-86296) and the daemon's stop would wait on this task forever.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(1.0):
+                async with asyncio.timeout(TICK_EVERY):
                     await self._wake.wait()
             self._wake.clear()
+            if not self.subscriber_count:  # nobody watches: changes are only marked
+                continue
+            ticking = loop.time() - ticked >= TICK_EVERY
+            if ticking:
+                ticked = loop.time()
             try:
-                await self.refresh()
+                await self.refresh(ticking=ticking)
             except Exception:  # the dashboard must not freeze for the rest of the run
                 _log.exception("read side refresh failed; trying again")
             await asyncio.sleep(self._interval)
 
-    async def refresh(self) -> None:
-        """Publish the changed accounts' views, the journal entries new or finished since the
-        last refresh, and health. The store is read in a worker thread (its read-only
-        connection); the views are built here, on the loop, from the actors' engines."""
+    async def refresh(self, *, ticking: bool = True) -> None:
+        """Publish the changed accounts' views (with ``ticking``, also those that move with
+        the clock alone), the journal entries new or finished since the last refresh, and
+        health. The store is read in a worker thread (its read-only connection); the views
+        are built here, on the loop, from the actors' engines."""
         async with self._refreshing:
-            await self._refresh()
+            await self._refresh(ticking)
 
-    async def _refresh(self) -> None:
-        d = self._daemon
-        now = d.clock()
-        # Lock countdowns move every second even when nothing else happens.
-        dirty = set(d.actors) if not self._dirty else self._dirty
-        self._dirty = set()
+    async def _refresh(self, ticking: bool) -> None:
+        now = self._clock()
+        dirty, self._dirty = self._dirty, set()
+        if ticking:
+            dirty |= self._ticking(now)
         # Before an account's first snapshot its view would show guesses; an account never
         # shown yet is shown the moment it has one, whatever else changed.
-        shown = {acct for acct, actor in d.actors.items() if actor.reconciled}
+        shown = {acct for acct, actor in self._actors.items() if actor.reconciled}
         dirty = (dirty & shown) | (shown - set(self._curves))
-        stored = await asyncio.to_thread(_read_store, d.store, now, bool(dirty))
+        stored = await asyncio.to_thread(_read_store, self._store, now, bool(dirty))
+        self.refreshes += 1
         for acct in sorted(dirty):
-            actor = d.actors[acct]
-            view = actor.engine.view(acct, now)
-            day = actor.engine.calendar.trading_day(now).isoformat()
-            curve = self._curves.setdefault(acct, PnlCurve())
-            curve.add(now, view.net, day)
-            locks = stored.locks.get(acct) or list(view.locks)
-            self.put_account(
-                account_json(
-                    view,
-                    d.catalog,
-                    trading_day=day,
-                    curve=curve.points(),
-                    locks=locks,
-                    settings=d.config.rules_for(acct),
-                )
-            )
+            self._publish_account(acct, now, stored.locks.get(acct))
         # New entries, and entries whose outcome arrived since: the pages merge them by id.
         recent = stored.journal
         for entry in reversed(recent):
@@ -137,7 +178,44 @@ class DaemonReadSide(MemoryReadModel):
                 self.record_enforcement(enforcement_json(entry))
         keep = {e.id for e in recent}
         self._sent_outcomes = {k: v for k, v in self._sent_outcomes.items() if k in keep}
+        self._db_ok = stored.answers
         self.set_health(**self.health_now(db_ok=stored.answers))
+
+    def _ticking(self, now: datetime) -> set[int]:
+        """Shown accounts whose view moves with the clock alone: a lock counting down, or a
+        trading day that has turned since the view was built."""
+        out = set()
+        days: dict[int, str] = {}  # calendar (by identity: the accounts share one) -> today
+        for acct in self._curves:
+            engine = self._actors[acct].engine
+            calendar = engine.calendar
+            today = days.get(id(calendar))
+            if today is None:
+                today = days[id(calendar)] = calendar.trading_day(now).isoformat()
+            if self._days.get(acct) != today or any(
+                lock.ends_at is not None for lock in engine.locks(acct)
+            ):
+                out.add(acct)
+        return out
+
+    def _publish_account(self, acct: int, now: datetime, locks: list[Lock] | None) -> None:
+        actor = self._actors[acct]
+        view = actor.engine.view(acct, now)
+        day = actor.engine.calendar.trading_day(now).isoformat()
+        self._days[acct] = day
+        curve = self._curves.setdefault(acct, PnlCurve())
+        curve.add(now, view.net, day)
+        self.views_built += 1
+        self.put_account(
+            account_json(
+                view,
+                self._catalog,
+                trading_day=day,
+                curve=curve.points(),
+                locks=locks or list(view.locks),
+                settings=self._config.rules_for(acct),
+            )
+        )
 
     async def enforcements(self, account_id: int | None, limit: int) -> list[JSON]:
         """The journal, newest first, read and shaped in a worker thread (a page may ask for
@@ -145,47 +223,23 @@ class DaemonReadSide(MemoryReadModel):
         return await asyncio.to_thread(self._enforcements, account_id, limit)
 
     def _enforcements(self, account_id: int | None, limit: int) -> list[JSON]:
-        entries = self._daemon.store.journal(account_id=account_id, limit=limit)
+        entries = self._store.journal(account_id=account_id, limit=limit)
         return [enforcement_json(e) for e in entries]
 
     def health_now(self, *, db_ok: bool) -> JSON:
         """Health for ``/health`` and the dashboards; ``db_ok``: the store answered."""
-        d = self._daemon
-        user = d.user_hub is not None and d.user_hub.connected.is_set()
-        market = d.market_hub is not None and d.market_hub.connected.is_set()
-        problems = self._problems()
-        healthy = user and db_ok and d.guarding and not problems
+        source = self._source
+        user, market = source.streams()
+        problems = source.problems()
+        healthy = user and db_ok and source.guarding and not problems
         status = "ok" if healthy else ("degraded" if db_ok else "down")
         return {
             "status": status,
             "problem": "; ".join(problems) or None,
-            "uptime": round(time.monotonic() - d.started_monotonic, 1),
-            "accounts_monitored": len(d.actors),
+            "uptime": round(time.monotonic() - source.started_monotonic, 1),
+            "accounts_monitored": source.accounts,
             "signalr_connected": user and market,
             "database_accessible": db_ok,
-            "last_event": iso(d.last_event_at),
+            "last_event": iso(source.last_event_at),
             "hubs": {"user": {"connected": user}, "market": {"connected": market}},
         }
-
-    def _problems(self) -> list[str]:
-        """What keeps the daemon from guarding fully, in words for the header (RULES.md §5:
-        a guard that can't see says so loudly)."""
-        d = self._daemon
-        problems = [d.start_problem] if d.start_problem else []
-        if not d.guarding and not problems:
-            done = sum(1 for actor in d.actors.values() if actor.reconciled)
-            problems.append(f"starting: {done} of {len(d.actors)} account(s) reconciled")
-        unreconciled = sorted(i for i, actor in d.actors.items() if actor.needs_reconcile)
-        if unreconciled:
-            ids = ", ".join(map(str, unreconciled))
-            problems.append(f"account(s) {ids} not reconciled with the broker yet: retrying")
-        unwritten = sorted(i for i, a in d.actors.items() if a.enforcer.durable.failing)
-        if unwritten:  # enforcement goes on from memory; the rows land when the store takes them
-            ids = ", ".join(map(str, unwritten))
-            problems.append(f"the store is not taking writes (account(s) {ids}): retrying")
-        sweeper = d.sweeper
-        if sweeper is not None and sweeper.failing_since is not None:
-            problems.append(
-                f"reconciliation failing since {iso(sweeper.failing_since)}: {sweeper.failing}"
-            )
-        return problems

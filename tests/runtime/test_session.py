@@ -1,0 +1,115 @@
+"""A broker session carries its own accounts: a hub outage marks only them, and a quote reaches
+only the accounts holding its contract, through the contract → accounts index, which reads an
+account's contracts again only after that account changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any, cast
+
+from risk_manager.config.models import Config
+from risk_manager.domain.events import ConnectionEvent, Event, QuoteEvent
+from risk_manager.engine.factory import calendar_for
+from risk_manager.projectx.client import ProjectXClient
+from risk_manager.projectx.hub_connection import HubMessage
+from risk_manager.projectx.hubs import HubFactory
+from risk_manager.projectx.wire_faults import WireFaults
+from risk_manager.runtime.actor import AccountActor
+from risk_manager.runtime.metrics import Metrics
+from risk_manager.runtime.quote_routes import QuoteRoutes
+from risk_manager.runtime.session import BrokerSession
+from risk_manager.store.ports import FillStore
+
+NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+MNQ = "CON.F.US.MNQ.H26"
+MES = "CON.F.US.MES.H26"
+
+
+@dataclass
+class _Actor:
+    """What a session asks of an actor: its id, its contracts, and ``offer``."""
+
+    account_id: int
+    held: frozenset[str] = frozenset()
+    offered: list[Event] = field(default_factory=list)
+    asked: int = 0  # times its contracts were read
+
+    def contracts(self) -> frozenset[str]:
+        self.asked += 1
+        return self.held
+
+    def offer(self, event: Event) -> None:
+        self.offered.append(event)
+
+
+def _session(*actors: _Actor) -> BrokerSession:
+    config = Config.model_validate({})
+    client = cast(ProjectXClient, SimpleNamespace(tokens=None))
+    session = BrokerSession(
+        config,
+        client,
+        HubFactory("wss://user.invalid", "wss://market.invalid", client.tokens),
+        metrics=Metrics(),
+        wire_faults=WireFaults(),
+        fills=cast(FillStore, SimpleNamespace()),
+        calendar=calendar_for(config.trading_day),
+        clock=lambda: NOW,
+    )
+    for actor in actors:
+        session.carry(cast(AccountActor, actor))
+        session.changed(actor.account_id)
+    return session
+
+
+def _quote(contract_id: str) -> HubMessage:
+    return HubMessage("market", "GatewayQuote", [contract_id, {"lastPrice": 21000.25}], NOW)
+
+
+def test_a_hub_outage_marks_only_the_accounts_of_its_own_session() -> None:
+    mine, other = _Actor(1), _Actor(2)
+    session, elsewhere = _session(mine), _session(other)
+    session._hub_state("user", False)
+    assert mine.offered == [ConnectionEvent(NOW, "user", False)]
+    assert other.offered == []
+    assert list(elsewhere.actors) == [2]
+
+
+def test_a_quote_reaches_only_the_accounts_holding_its_contract() -> None:
+    mnq, mes, flat = _Actor(1, frozenset({MNQ})), _Actor(2, frozenset({MES})), _Actor(3)
+    session = _session(mnq, mes, flat)
+    session._on_hub_message(_quote(MNQ))
+    assert [type(e) for e in mnq.offered] == [QuoteEvent]
+    assert mes.offered == [] and flat.offered == []
+
+
+def test_an_account_is_read_again_only_after_it_changed() -> None:
+    mnq, mes = _Actor(1, frozenset({MNQ})), _Actor(2, frozenset({MES}))
+    session = _session(mnq, mes)
+    for _ in range(100):
+        session._on_hub_message(_quote(MNQ))
+    assert (mnq.asked, mes.asked) == (1, 1)  # once each, not once per quote per account
+    mes.held = frozenset({MES, MNQ})
+    session.changed(2)
+    session._on_hub_message(_quote(MNQ))
+    assert (mnq.asked, mes.asked) == (1, 2)
+    assert len(mes.offered) == 1 and len(mnq.offered) == 101
+
+
+def test_an_account_whose_contracts_cannot_be_read_keeps_its_routes_and_is_read_again() -> None:
+    answers: list[Any] = [frozenset({MNQ}), RuntimeError("view failed"), frozenset({MES})]
+
+    def contracts_of(_: int) -> frozenset[str]:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return cast(frozenset[str], answer)
+
+    routes = QuoteRoutes(contracts_of)
+    routes.changed(1)
+    assert routes.accounts_for(MNQ) == {1}
+    routes.changed(1)
+    assert routes.accounts_for(MNQ) == {1}  # the failed read left the routes as they were
+    assert routes.contracts() == {MES}  # read again at the next ask
+    assert routes.accounts_for(MNQ) == frozenset()
