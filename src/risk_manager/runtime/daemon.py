@@ -35,6 +35,7 @@ from risk_manager.runtime.health import DaemonHealth
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.runtime.session import BrokerSession
+from risk_manager.runtime.tasks import NamedTasks
 from risk_manager.store.ports import StorePort
 from risk_manager.store.records import JournalEntry, JournalOutcome
 from risk_manager.types import Clock, utc_now
@@ -88,7 +89,7 @@ class Daemon:
         self._session_of: dict[int, BrokerSession] = {}  # account -> the session carrying it
         self._sessions_open = contextlib.AsyncExitStack()  # closed in the "connections" phase
         self._alerts_open = contextlib.AsyncExitStack()  # closed in the "alerts" phase
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = NamedTasks()
         self._stopped = False
         self.shutdown_took: dict[str, float] = {}  # seconds each phase of the stop took
 
@@ -139,7 +140,7 @@ class Daemon:
         for session in self.sessions:
             await self._sessions_open.enter_async_context(session)
         alerts = await self._alerts_open.enter_async_context(self._parts.alerts)
-        self._spawn(self.read_side.run(), "read-side")
+        self._tasks.spawn(self.read_side.run(), "read-side")
         now = self.clock()
         for session in self.sessions:
             for account in await session.guarded_accounts():
@@ -224,12 +225,7 @@ class Daemon:
         )
 
     async def _stop_intake(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(
-            *self._tasks, *(s.stop() for s in self.sessions), return_exceptions=True
-        )
-        self._tasks.clear()
+        await asyncio.gather(self._tasks.stop(), *(s.stop() for s in self.sessions))
 
     async def _drain_enforcement(self) -> None:
         enforcers = [actor.enforcer for actor in self.actors.values()]
@@ -241,21 +237,11 @@ class Daemon:
     async def _close_store(self) -> None:
         self._parts.closing.close()  # the store and its hold (synchronous: SQLite's close)
 
-    def _spawn(self, coro: Any, name: str) -> None:
-        task = asyncio.create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            _log.error("task %s died: %r", task.get_name(), task.exception())
-
     @property
     def tasks(self) -> frozenset[asyncio.Task[Any]]:
         """Every running task of the daemon and its sessions (named: ``actor-<id>``,
         ``read-side``, ``reconcile-after-connect``, ...)."""
-        return frozenset(self._tasks).union(*(s.tasks for s in self.sessions))
+        return self._tasks.running.union(*(s.tasks for s in self.sessions))
 
     def _changed(self, account_id: int) -> None:
         """An actor handled an event: its session re-reads its contracts, the listeners (the

@@ -44,6 +44,7 @@ from risk_manager.runtime.quote_routes import QuoteRoutes
 from risk_manager.runtime.reconcile_queue import ReconcileQueue, Result
 from risk_manager.runtime.reconciler import Snapshots, snapshots
 from risk_manager.runtime.sweep import Ledgered, Sweeper
+from risk_manager.runtime.tasks import NamedTasks
 from risk_manager.store.ports import FillStore
 from risk_manager.types import Clock
 
@@ -93,7 +94,7 @@ class BrokerSession:
         self.last_event_at: datetime | None = None
         self.start_problem: str | None = None  # why it cannot log in or find accounts yet
         self._stack = contextlib.AsyncExitStack()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = NamedTasks()
         self.reconciles = ReconcileQueue(
             lambda most, least: self.client.limiter.admit(most, least),
             self._read_snapshots,
@@ -126,25 +127,15 @@ class BrokerSession:
     @property
     def tasks(self) -> frozenset[asyncio.Task[Any]]:
         """The session's running tasks (actors, hub follow-ups, reconciliation), by name."""
-        return frozenset(self._tasks)
+        return self._tasks.running
 
     def spawn(self, coro: Any, name: str) -> None:
         """Run ``coro`` as a named task that ``stop`` cancels; a task that dies is logged."""
-        task = asyncio.create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            _log.error("task %s died: %r", task.get_name(), task.exception())
+        self._tasks.spawn(coro, name)
 
     async def stop(self) -> None:
         """Cancel every task of the session (no event is taken after this) and wait for them."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        await self._tasks.stop()
 
     def carry(self, actor: AccountActor) -> None:
         """Carry ``actor``'s account on this connection (before ``connect``)."""
