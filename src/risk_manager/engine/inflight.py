@@ -26,6 +26,7 @@ from risk_manager.domain.actions import (
     PlaceOrder,
     Severity,
 )
+from risk_manager.domain.models import Position
 from risk_manager.engine.ledger import Ledger
 
 Key = tuple[object, ...]
@@ -59,13 +60,12 @@ class InFlight:
     attempts: int = 1
     expect_size: int | None = None  # partial close: the |size| that means done
     escalated: bool = False
-    # flatten: the positions (contract ids) and trader orders (ids) it was proposed against;
-    # it is done when those are gone, whatever the trader opens or places afterwards (§5)
-    targets: tuple[frozenset[str], frozenset[int]] | None = None
-    # flatten: the ledger's position record per contract when proposed; a full close of a
-    # contract whose record is still that one is the flatten's to do (its answer may be in and
-    # the broker's events not yet), a changed record (a re-entry) is a new close
-    seen: Mapping[str, object] | None = None
+    # flatten: the positions (the ledger's record per contract) and trader orders (ids) it was
+    # proposed against; it is done when those are gone, whatever the trader opens or places
+    # afterwards (§5). A full close of a contract whose record is still the one here is the
+    # flatten's to do (its answer may be in, the broker's events not yet); a changed record (a
+    # re-entry) is a new close.
+    targets: tuple[Mapping[str, Position], frozenset[int]] | None = None
 
 
 def is_done(flight: InFlight, ledger: Ledger) -> bool:
@@ -101,10 +101,10 @@ def _covers(flatten: InFlight, action: AnyAction, ledger: Ledger, now: datetime)
     ``closeContract`` would be sent on a stale book)."""
     if flatten.last_at == now:
         return True
-    if not isinstance(action, ClosePosition) or flatten.seen is None:
+    if not isinstance(action, ClosePosition) or flatten.targets is None:
         return False
     held = ledger.positions.get(action.contract_id)
-    return held is not None and flatten.seen.get(action.contract_id) is held
+    return held is not None and flatten.targets[0].get(action.contract_id) is held
 
 
 class InFlightBook:
@@ -140,11 +140,10 @@ class InFlightBook:
         targets = None
         if isinstance(action, Flatten):
             targets = (
-                frozenset(ledger.positions),
+                dict(ledger.positions),
                 frozenset(o.id for o in ledger.trader_orders()),
             )
-        seen = dict(ledger.positions) if isinstance(action, Flatten) else None
-        self.items[key] = InFlight(action, now, expect_size=expect, targets=targets, seen=seen)
+        self.items[key] = InFlight(action, now, expect_size=expect, targets=targets)
         return True
 
     def settle(self, ledger: Ledger) -> None:
