@@ -3,6 +3,7 @@ rule book's table must agree with it (a forgotten list once showed a contract co
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -63,3 +64,53 @@ def test_derived_lists_follow_the_metadata() -> None:
 def test_the_bench_turns_every_rule_on() -> None:
     rules = RulesConfig.model_validate(ALL_RULES)
     assert [r.key for r in rules.enabled_rules()] == list(RULE_KEYS)
+
+
+# Attributes a rule may set after construction: caches derived from its config and the
+# calendar alone (recomputed the same way after a restart) and per-evaluation scratch.
+# Anything a rule must remember across events lives in the engine (``Context.memory``,
+# ``Context.alerted``, ``Context.placing``), which the store persists (issue 12, item 4).
+DERIVED = {
+    ("trade_management", "_n"): "the last tag number, read from memory at each evaluation",
+    ("session_block_outside", "_session"): "the calendar's session at the last instant asked",
+    ("session_block_outside", "_closed_until"): "the calendar's next session start",
+    ("symbol_blocks", "_cache"): "a contract's blocked symbol (config and catalog alone)",
+    ("symbol_blocks", "_root_patterns"): "whether a pattern names roots (config alone)",
+}
+
+
+def _is_rule_class(node: ast.ClassDef) -> bool:
+    """``class XRule(Rule[Config])`` (the base class itself is not a rule)."""
+    return any(
+        isinstance(b, ast.Subscript) and isinstance(b.value, ast.Name) and b.value.id == "Rule"
+        for b in node.bases
+    )
+
+
+def test_no_rule_keeps_state_of_its_own() -> None:
+    """A rule that remembered something on itself would forget it at a restart and share
+    it with nothing the store persists: every assignment to ``self.X`` outside ``__init__``
+    (or a mutation of a container there) must be a listed cache."""
+    rules_dir = Path(__file__).resolve().parents[1] / "src" / "risk_manager" / "engine" / "rules"
+    found: set[tuple[str, str]] = set()
+    for path in sorted(rules_dir.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        classes = [c for c in ast.walk(tree) if isinstance(c, ast.ClassDef) and _is_rule_class(c)]
+        funcs = [f for c in classes for f in ast.walk(c) if isinstance(f, ast.FunctionDef)]
+        for func in funcs:
+            if func.name == "__init__":
+                continue
+            for node in ast.walk(func):
+                targets: list[ast.expr] = []
+                if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for t in targets:
+                    while isinstance(t, ast.Subscript):  # self._x[k] = ... mutates it too
+                        t = t.value
+                    if (
+                        isinstance(t, ast.Attribute)
+                        and isinstance(t.value, ast.Name)
+                        and t.value.id == "self"
+                    ):
+                        found.add((path.stem, t.attr))
+    assert found <= set(DERIVED), sorted(found - set(DERIVED))

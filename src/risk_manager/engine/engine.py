@@ -271,6 +271,7 @@ class Engine:
             stale_mark=state.config.stale_mark,
             sessions=state.sessions,
             memory=state.memory,
+            placing=state.inflight.placing(state.ledger),
         )
 
     # -- time ---------------------------------------------------------------------------------

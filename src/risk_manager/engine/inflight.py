@@ -146,6 +146,15 @@ class InFlightBook:
         self.items[key] = InFlight(action, now, expect_size=expect, targets=targets)
         return True
 
+    def placing(self, ledger: Ledger) -> tuple[PlaceOrder, ...]:
+        """Placements proposed and not yet seen on the account (their tag not in the ledger):
+        a rule reads them to not propose the same order twice (rules keep no state)."""
+        return tuple(
+            f.action
+            for f in self.items.values()
+            if isinstance(f.action, PlaceOrder) and f.action.custom_tag not in ledger.tags_seen
+        )
+
     def settle(self, ledger: Ledger) -> None:
         """Forget what the ledger shows done (escalated causes too: they are still pursued)."""
         if self.items:

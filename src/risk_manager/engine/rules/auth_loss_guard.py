@@ -23,7 +23,13 @@ class AuthLossGuardRule(Rule[AuthLossGuard]):
     def __init__(self, config: AuthLossGuard) -> None:
         super().__init__(config)
         self.cfg = config
-        self._alerted_for: datetime | None = None  # the outage already alerted
+
+    @staticmethod
+    def _cause(down: datetime) -> tuple[str, ...]:
+        """The once-per-cause key of one outage (its start): kept in the engine's per-account
+        alert memory, not on the rule, so the rule holds no state of its own (rules are
+        configuration; the engine owns what they remember)."""
+        return ("auth_loss_guard", "gap", down.isoformat())
 
     def evaluate(self, ctx: Context) -> list[AnyAction]:
         ev = ctx.event
@@ -33,8 +39,7 @@ class AuthLossGuardRule(Rule[AuthLossGuard]):
             return [self.alert(ctx, f"REST authentication failed: {ev.reason}", Severity.CRITICAL)]
         actions: list[AnyAction] = []
         long_gap = down is not None and ctx.now - down > self.cfg.max_gap  # strict (§3)
-        if long_gap and down is not None and self._alerted_for != down:
-            self._alerted_for = down
+        if long_gap and down is not None and ctx.once(*self._cause(down)):
             secs = (ctx.now - down).total_seconds()
             actions.append(
                 self.alert(
@@ -51,6 +56,6 @@ class AuthLossGuardRule(Rule[AuthLossGuard]):
 
     def wakeup(self, ctx: Context) -> datetime | None:
         down = ctx.user_hub_down_since
-        if down is None or self._alerted_for == down:
+        if down is None or self._cause(down) in ctx.alerted:
             return None
         return down + self.cfg.max_gap + _TICK  # the first instant the gap is longer

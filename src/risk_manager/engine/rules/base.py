@@ -24,6 +24,7 @@ from risk_manager.domain.actions import (
     ClosePosition,
     Flatten,
     LockAccount,
+    PlaceOrder,
     Severity,
 )
 from risk_manager.domain.contracts import ContractCatalog
@@ -87,6 +88,7 @@ class Context:
     stale_mark: timedelta = timedelta(seconds=10)
     sessions: CalendarLike | None = None  # RULE-009's sessions when it is on (else the default)
     memory: RuleMemory = field(default_factory=RuleMemory)  # read it; the engine writes it
+    placing: tuple[PlaceOrder, ...] = ()  # our placements in flight (proposed, not yet seen)
     _unrealized: Decimal | None = None
     _unrealized_known: bool = False
     _per_position: dict[str, Decimal | None] | None = None

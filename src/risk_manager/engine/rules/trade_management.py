@@ -48,7 +48,6 @@ class TradeManagementRule(Rule[TradeManagement]):
             *([config.trailing.activate_ticks] if config.trailing else []),
         ]
         self._activate: int | None = min(starts) if starts else None  # ticks that move a stop
-        self._pending: dict[tuple[str, str, int], PlaceOrder] = {}  # (cid, kind, size)
 
     def _tag(self, ctx: Context, kind: str) -> str:
         """The next tag never used on the account: not by us (memory), and not by any order
@@ -122,10 +121,6 @@ class TradeManagementRule(Rule[TradeManagement]):
                 return []
             return self._manage(ctx, p.contract_id, p)
         ledger = ctx.ledger
-        if self._pending:
-            seen = ledger.tags_seen
-            for key in [k for k, a in self._pending.items() if a.custom_tag in seen]:
-                del self._pending[key]
         if isinstance(ev, OrderEvent):  # only the changed contract needs a look
             cids: list[str] = [ev.order.contract_id]
         elif isinstance(ev, PositionEvent):
@@ -163,9 +158,13 @@ class TradeManagementRule(Rule[TradeManagement]):
     def _place(
         self, ctx: Context, p: Position, kind: OrderType, price: Decimal, label: str
     ) -> list[AnyAction]:
-        key = (p.contract_id, label, p.size)
-        if key in self._pending:
-            return []  # in flight: the engine re-proposes it if it never shows up
+        if any(  # in flight: the engine re-proposes it if it never shows up
+            a.contract_id == p.contract_id
+            and a.size == p.size
+            and a.custom_tag.startswith(f"rm-{label}-")
+            for a in ctx.placing
+        ):
+            return []
         side = p.exit_side
         action = PlaceOrder(
             at=ctx.now,
@@ -182,7 +181,6 @@ class TradeManagementRule(Rule[TradeManagement]):
             price=price,
             custom_tag=self._tag(ctx, label),
         )
-        self._pending[key] = action
         return [action]
 
     def _sized(
