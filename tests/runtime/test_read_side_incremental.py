@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from risk_manager.config.models import Config
 from risk_manager.domain.events import AccountEvent
+from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.domain.models import Account
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.factory import calendar_for
@@ -23,6 +24,7 @@ from risk_manager.runtime.daemon import Daemon
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.store import Store
+from risk_manager.types import Clock
 from support.daemons import daemon_from_fakes
 from support.polling import eventually
 
@@ -30,23 +32,28 @@ NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 ACCOUNTS = (7, 8, 9)
 
 
+async def _guarding(store: Store, clock: Clock) -> Daemon:
+    """A daemon over ``store`` whose three accounts are shown once (as at guarding)."""
+    config = Config.model_validate({})
+    daemon = daemon_from_fakes(config, store=store, clock=clock)
+    calendar = calendar_for(config.trading_day)
+    for acct in ACCOUNTS:
+        engine = Engine(config.rules_for(acct), calendar, config.catalog())
+        enforcer = Enforcer(None, store, clock)  # type: ignore[arg-type]
+        actor = AccountActor(acct, engine, enforcer, store, clock, Metrics())
+        await actor.handle(AccountEvent(NOW, Account(acct, f"A{acct}", Decimal(50_000), True)))
+        daemon.actors[acct] = actor
+    daemon.health.guarding = True
+    await daemon.read_side.refresh()
+    assert daemon.read_side.views_built == len(ACCOUNTS)
+    return daemon
+
+
 @pytest.fixture
 async def daemon() -> AsyncIterator[Daemon]:
     """A daemon over a real store whose three accounts are shown once (as at guarding)."""
-    config = Config.model_validate({})
     with Store.open(":memory:") as store:
-        daemon = daemon_from_fakes(config, store=store, clock=lambda: NOW)
-        calendar = calendar_for(config.trading_day)
-        for acct in ACCOUNTS:
-            engine = Engine(config.rules_for(acct), calendar, config.catalog())
-            enforcer = Enforcer(None, store, lambda: NOW)  # type: ignore[arg-type]
-            actor = AccountActor(acct, engine, enforcer, store, lambda: NOW, Metrics())
-            await actor.handle(AccountEvent(NOW, Account(acct, f"A{acct}", Decimal(50_000), True)))
-            daemon.actors[acct] = actor
-        daemon.health.guarding = True
-        await daemon.read_side.refresh()
-        assert daemon.read_side.views_built == len(ACCOUNTS)
-        yield daemon
+        yield await _guarding(store, lambda: NOW)
 
 
 async def _running(daemon: Daemon) -> asyncio.Task[None]:
@@ -97,3 +104,25 @@ async def test_a_rest_read_brings_the_changed_accounts_up_to_date_first(daemon: 
     view = side.account(9)
     assert view is not None and view["balance"] == "49000.00"
     assert side.views_built == len(ACCOUNTS) + 1  # account 9 alone
+
+
+async def test_a_rest_read_shows_the_lock_countdown_of_now_while_nobody_listens() -> None:
+    """Nothing marks an account whose lock only counts down: a REST read must still show the
+    time left now, not when the account last changed (an hour-old countdown reads as a lock
+    about to end when it is not, or the other way round)."""
+    now = [NOW]
+    with Store.open(":memory:") as store:
+        daemon = await _guarding(store, lambda: now[0])
+        side, engine = daemon.read_side, daemon.actors[7].engine
+        ends = NOW + timedelta(minutes=30)
+        lock = Lock(7, "cooldown_after_loss", LockKind.SOFT, "loss", NOW, ends)
+        engine.restore_locks([lock], NOW)
+        side.mark(7)
+        await side.current()
+        view = side.account(7)
+        assert view is not None and view["locks"][0]["seconds_left"] == 1800
+        now[0] = NOW + timedelta(minutes=20)  # no event since: the account is not marked
+        await side.current()
+        view = side.account(7)
+        assert view is not None and view["locks"][0]["seconds_left"] == 600
+        assert side.views_built == len(ACCOUNTS) + 2  # the locked account alone, each time

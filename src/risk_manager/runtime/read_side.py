@@ -4,8 +4,8 @@ reads, a health source), never the daemon itself.
 
 It works only for a reader: while a dashboard listens on the stream it publishes the accounts
 that changed (coalesced, at most every ``interval``) and, once a second, those whose view moves
-with the clock alone (a lock's countdown, a new trading day); a REST read brings the changed
-accounts up to date first (``current``). While nobody reads, it does nothing: an account that
+with the clock alone (a lock's countdown, a new trading day); a REST read brings both up to
+date first (``current``). While nobody reads, it does nothing: an account that
 changes is only marked. The store is read in a worker thread, on its read-only connection
 (docs/STORE.md): a dashboard read never runs SQLite on the event loop, which carries
 enforcement."""
@@ -122,8 +122,10 @@ class DaemonReadSide(MemoryReadModel):
         return {**self.health_now(db_ok=self._db_ok), "accounts_monitored": len(self._accounts)}
 
     async def current(self) -> None:
-        """A reader is about to read: bring the changed accounts (and health) up to date."""
-        await self.refresh(ticking=False)
+        """A reader is about to read: bring the changed accounts (and health) up to date, and
+        the views that move with the clock alone (a lock's countdown, a new trading day):
+        while nobody listens nothing else refreshes them."""
+        await self.refresh()
 
     async def run(self) -> None:
         """While a dashboard listens: publish changed accounts (coalesced), new journal
