@@ -10,7 +10,8 @@ from pathlib import Path
 from risk_manager.cli.bench import ALL_RULES
 from risk_manager.config.rules import RULE_KEYS, RULE_MODELS, RuleConfig, RulesConfig
 from risk_manager.engine.rules import LOSS_LOCK_RULES, RULE_CLASSES
-from risk_manager.runtime.views import COUNT_RULES
+from risk_manager.engine.rules.base import Rule
+from risk_manager.runtime.views import MONEY_RULES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "RULES.md"
 
@@ -49,8 +50,8 @@ def test_the_rule_books_table_names_every_rule_with_its_key() -> None:
 
 def test_derived_lists_follow_the_metadata() -> None:
     assert set(LOSS_LOCK_RULES) == {m.key for m in RULE_MODELS if m.locks_for_loss}
-    assert {m.key for m in RULE_MODELS if m.unit in ("contracts", "fills")} == COUNT_RULES
-    assert "max_contracts" in COUNT_RULES and "daily_net_loss" not in COUNT_RULES
+    assert {m.key for m in RULE_MODELS if m.unit == "money"} == MONEY_RULES
+    assert "daily_net_loss" in MONEY_RULES and "max_contracts" not in MONEY_RULES
     for key in LOSS_LOCK_RULES:  # a loss lock is money, and the rule book says it locks
         model = next(m for m in RULE_MODELS if m.key == key)
         assert model.unit == "money"
@@ -59,6 +60,15 @@ def test_derived_lists_follow_the_metadata() -> None:
             if line.startswith(f"| {model.rule_id} |")
         )  # fmt: skip
         assert "lock until" in row
+
+
+def test_a_rule_that_measures_says_in_what() -> None:
+    """``unit`` defaults to "none"; a rule with a value and a limit left at the default would
+    have the dashboards guess how to show them."""
+    measuring = {k for k, cls in RULE_CLASSES.items() if cls.measure is not Rule.measure}
+    assert "max_contracts" in measuring and "symbol_blocks" not in measuring
+    unitless = sorted(m.key for m in RULE_MODELS if m.key in measuring and m.unit == "none")
+    assert unitless == []
 
 
 def test_the_bench_turns_every_rule_on() -> None:

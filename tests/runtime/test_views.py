@@ -12,7 +12,8 @@ from risk_manager.domain.events import AccountEvent, PositionEvent, QuoteEvent, 
 from risk_manager.domain.models import Account, Position, Quote, Trade
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.factory import calendar_for
-from risk_manager.runtime.views import PnlCurve, account_json
+from risk_manager.engine.view import RuleView
+from risk_manager.runtime.views import PnlCurve, account_json, rule_json
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 MNQ = "CON.F.US.MNQ.H26"
@@ -70,6 +71,14 @@ def test_account_json_shapes_money_counts_locks_and_details() -> None:
     assert lock["ends_at"] == "2026-03-10T22:00:00Z"  # 17:00 CDT
     (position,) = out["positions"]
     assert position["symbol"] == "MNQ" and position["unrealized"] == "5.00"  # 1.25 pt x 2 x $2
+
+
+def test_only_a_money_rule_is_shown_as_money() -> None:
+    money = rule_json(RuleView("daily_net_loss", "RULE-015", Decimal(3), Decimal(5), "ok"), "")
+    count = rule_json(RuleView("max_contracts", "RULE-001", Decimal(3), Decimal(5), "ok"), "")
+    # A rule of a unit the views never heard of (a new rule counting orders): a number.
+    new = rule_json(RuleView("max_working_orders", "RULE-017", Decimal(3), Decimal(5), "ok"), "")
+    assert (money["value"], count["value"], new["value"]) == ("3.00", "3", "3")
 
 
 def test_pnl_curve_samples_and_restarts_each_day() -> None:

@@ -29,8 +29,9 @@ def _price(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-# Rules measured in contracts or fills, not dollars: shown as plain numbers.
-COUNT_RULES = frozenset(m.key for m in RULE_MODELS if m.unit in ("contracts", "fills"))
+# Rules measured in dollars, shown as money. Any other unit (contracts, fills, a unit added
+# later) is a plain number: a count shown as dollars is the silent mistake to avoid.
+MONEY_RULES = frozenset(m.key for m in RULE_MODELS if m.unit == "money")
 
 
 def _number(value: Decimal | None) -> str | None:
@@ -39,8 +40,11 @@ def _number(value: Decimal | None) -> str | None:
     return str(value.quantize(Decimal(1)) if value == value.to_integral() else value.normalize())
 
 
-def _rule(rule: RuleView, detail: str) -> JSON:
-    fmt = _number if rule.key in COUNT_RULES else money
+def rule_json(rule: RuleView, detail: str) -> JSON:
+    """One rule's row of an account's view (docs/API.md ``rules``): value and limit as money
+    for a rule measured in dollars (``unit = "money"`` on its config class), as plain numbers
+    for any other; ``used`` the share of the limit reached, 0 to 1 (None when unmeasured)."""
+    fmt = money if rule.key in MONEY_RULES else _number
     used = None
     if rule.value is not None and rule.limit:
         used = float(min(Decimal(1), max(Decimal(0), rule.value / rule.limit)))
@@ -145,7 +149,7 @@ def account_json(
             for o in view.orders
             if o.is_working
         ],
-        "rules": [_rule(r, detail(r.key)) for r in view.rules],
+        "rules": [rule_json(r, detail(r.key)) for r in view.rules],
         "locks": [_lock(lock, view.at) for lock in active],
     }
 
