@@ -4,7 +4,9 @@ rule book's table must agree with it (a forgotten list once showed a contract co
 from __future__ import annotations
 
 import ast
+import inspect
 import re
+import textwrap
 from pathlib import Path
 
 from risk_manager.cli.bench import ALL_RULES
@@ -89,38 +91,89 @@ DERIVED = {
 }
 
 
-def _is_rule_class(node: ast.ClassDef) -> bool:
-    """``class XRule(Rule[Config])`` (the base class itself is not a rule)."""
-    return any(
-        isinstance(b, ast.Subscript) and isinstance(b.value, ast.Name) and b.value.id == "Rule"
-        for b in node.bases
-    )
+MUTATORS = frozenset(
+    {"add", "append", "appendleft", "clear", "discard", "extend", "insert", "pop", "popitem"}
+    | {"remove", "setdefault", "update"}
+)  # the methods by which a set, list, deque or dict on ``self`` changes in place
+
+
+def _on_self(node: ast.expr) -> str | None:
+    """``X`` when ``node`` is ``self.X`` or reaches into it (``self.X[k]``, ``self.X.y``)."""
+    while isinstance(node, ast.Subscript | ast.Attribute | ast.Starred):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            return node.attr if node.value.id == "self" else None
+        node = node.value
+    return None
+
+
+def _targets(node: ast.AST) -> list[ast.expr]:
+    """What ``node`` writes: assignment and ``del`` targets, a mutating method's receiver."""
+    if isinstance(node, ast.Assign | ast.Delete):
+        found = list(node.targets)
+    elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+        found = [node.target]
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        found = [node.func.value] if node.func.attr in MUTATORS else []
+    else:
+        return []
+    flat: list[ast.expr] = []
+    while found:  # a, (self.b, c) = ...
+        t = found.pop()
+        if isinstance(t, ast.Tuple | ast.List):
+            found.extend(t.elts)
+        else:
+            flat.append(t)
+    return flat
+
+
+def state_outside_init(source: str) -> set[str]:
+    """The attributes of ``self`` that a class's methods other than ``__init__`` set or
+    change in place (``setattr(self, ...)`` counts as ``"setattr"``)."""
+    (cls,) = [c for c in ast.parse(textwrap.dedent(source)).body if isinstance(c, ast.ClassDef)]
+    found: set[str] = set()
+    for func in ast.walk(cls):
+        if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef) or func.name == "__init__":
+            continue
+        for node in ast.walk(func):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "setattr":
+                found.add("setattr")
+            found.update(a for t in _targets(node) if (a := _on_self(t)) is not None)
+    return found
+
+
+def test_the_state_walker_sees_every_way_of_keeping_state() -> None:
+    source = """
+    class Sneaky(RealizedThresholdRule[DailyRealizedLoss]):
+        def __init__(self, config):
+            self.fine = set()
+        def evaluate(self, ctx):
+            self.seen.add(ctx.now)
+            self.a, (self.b, other) = 1, (2, 3)
+            self.book.by_day[ctx.day] = 1
+            del self.gone[0]
+            self.total += 1
+            ctx.alerted.add("not ours")
+            setattr(self, "hidden", 1)
+            return self.alert(ctx, "x")
+    """
+    assert state_outside_init(source) == {"seen", "a", "b", "book", "gone", "total", "setattr"}
 
 
 def test_no_rule_keeps_state_of_its_own() -> None:
     """A rule that remembered something on itself would forget it at a restart and share
-    it with nothing the store persists: every assignment to ``self.X`` outside ``__init__``
-    (or a mutation of a container there) must be a listed cache."""
-    rules_dir = Path(__file__).resolve().parents[1] / "src" / "risk_manager" / "engine" / "rules"
-    found: set[tuple[str, str]] = set()
-    for path in sorted(rules_dir.glob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        classes = [c for c in ast.walk(tree) if isinstance(c, ast.ClassDef) and _is_rule_class(c)]
-        funcs = [f for c in classes for f in ast.walk(c) if isinstance(f, ast.FunctionDef)]
-        for func in funcs:
-            if func.name == "__init__":
-                continue
-            for node in ast.walk(func):
-                targets: list[ast.expr] = []
-                if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
-                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for t in targets:
-                    while isinstance(t, ast.Subscript):  # self._x[k] = ... mutates it too
-                        t = t.value
-                    if (
-                        isinstance(t, ast.Attribute)
-                        and isinstance(t.value, ast.Name)
-                        and t.value.id == "self"
-                    ):
-                        found.add((path.stem, t.attr))
+    it with nothing the store persists: every attribute a rule class (or a rule base class it
+    inherits from, ``Rule`` included) sets or changes in place outside ``__init__`` must be a
+    listed cache."""
+    classes = {
+        c
+        for rule in RULE_CLASSES.values()
+        for c in rule.__mro__
+        if c.__module__.startswith("risk_manager.engine.rules.")
+    }
+    assert Rule in classes and len(classes) > len(RULE_CLASSES)  # the bases are walked too
+    found = {
+        (c.__module__.rsplit(".", 1)[1], attr)
+        for c in classes
+        for attr in state_outside_init(inspect.getsource(c))
+    }
     assert found <= set(DERIVED), sorted(found - set(DERIVED))
