@@ -35,7 +35,7 @@ def read_side_waits(daemon: Daemon, account_id: int) -> bool:
 
 
 def wake_read_side(daemon: Daemon, account_id: int) -> None:
-    daemon._changed(account_id)  # what an actor calls after each event
+    daemon.read_side.mark(account_id)  # what an actor's change feed calls after each event
 
 
 Probe = Callable[[Daemon, int], bool]
