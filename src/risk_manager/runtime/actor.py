@@ -330,8 +330,9 @@ class AccountActor:
     def contracts(self) -> frozenset[str]:
         """Contracts this account has a position or working order in (quotes it needs).
 
-        Asked for every quote by the hub's receive loop: the engine's view is built only
-        after an event that can change positions or orders.
+        Asked by the session's quote index (runtime/quote_routes.py) after the account
+        changed, which is after every quote too: the engine's view is built again only after
+        an event that can change positions or orders.
         """
         if self._contracts is None:
             view = self.engine.view(self.account_id, self._clock())
