@@ -7,6 +7,7 @@ is 10 ms). What it reads is what the store holds: each account's own active lock
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
 from collections.abc import Coroutine, Generator
@@ -218,3 +219,25 @@ async def test_each_account_shows_its_own_active_locks_with_their_store_ids(
         assert shown(8) == [(other.id, "trailing_drawdown")]
         assert shown(9) == []
         assert read_side.health()["database_accessible"] is True
+
+
+class _Unreadable(_Recording):
+    """The store behind the port, its reads failing as a lost disk or a corrupt file fails."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("active_locks", "journal", "schema_version"):
+            raise sqlite3.OperationalError("disk I/O error")
+        return super().__getattr__(name)
+
+
+async def test_a_store_that_cannot_be_read_is_said_by_health_not_raised_to_the_reader(
+    tmp_path: Path,
+) -> None:
+    with Store.open(tmp_path / "rm.db") as store:
+        store.add_lock(_lock(7))
+        failing = _Unreadable(store)
+        read_side = _daemon(cast(StorePort, failing), (7,)).read_side
+        await read_side.current()  # what /health and /accounts do before answering
+        health = read_side.health()
+        assert (health["status"], health["database_accessible"]) == ("down", False)
+        assert read_side.account(7) is not None  # shown, with the engine's own locks

@@ -45,7 +45,8 @@ class ReadStore(LockStore, JournalStore, StoreLifecycle, Protocol):
 @dataclass(frozen=True, slots=True)
 class _Stored:
     """What one refresh reads from the store: active locks by account (with their ids), the
-    newest journal entries, and whether the store answers."""
+    newest journal entries, and whether the store answers (when it does not, no locks and
+    no journal: the views show the engine's locks, and health says the store is down)."""
 
     locks: dict[int, list[Lock]]
     journal: list[JournalEntry]
@@ -53,16 +54,18 @@ class _Stored:
 
 
 def _read_store(store: ReadStore, now: datetime, with_locks: bool) -> _Stored:
-    """Blocking: run in a worker thread. One query for every account's active locks."""
+    """Blocking: run in a worker thread. One query for every account's active locks. A store
+    that fails a read is a store that does not answer: said by health, never raised to the
+    reader (``/health`` must answer "down", not fail)."""
     locks: dict[int, list[Lock]] = {}
-    if with_locks:
-        for lock in store.active_locks(now):  # oldest first, as per account
-            locks.setdefault(lock.account_id, []).append(lock)
-    journal = store.journal(limit=JOURNAL_STREAMED)
     try:
+        if with_locks:
+            for lock in store.active_locks(now):  # oldest first, as per account
+                locks.setdefault(lock.account_id, []).append(lock)
+        journal = store.journal(limit=JOURNAL_STREAMED)
         store.schema_version  # noqa: B018 - a cheap query proves the store answers
     except Exception:
-        return _Stored(locks, journal, answers=False)
+        return _Stored({}, [], answers=False)
     return _Stored(locks, journal, answers=True)
 
 
@@ -171,8 +174,13 @@ class DaemonReadSide(MemoryReadModel):
         self.refreshes += 1
         for acct in sorted(dirty):
             self._publish_account(acct, now, stored.locks.get(acct))
-        # New entries, and entries whose outcome arrived since: the pages merge them by id.
-        recent = stored.journal
+        if stored.answers:  # a store that did not answer leaves the log as streamed
+            self._stream_journal(stored.journal)
+        self._db_ok = stored.answers
+        self.set_health(**self.health_now(db_ok=stored.answers))
+
+    def _stream_journal(self, recent: list[JournalEntry]) -> None:
+        """New entries, and entries whose outcome arrived since: the pages merge them by id."""
         for entry in reversed(recent):
             outcome = entry.outcome.value if entry.outcome is not None else None
             if entry.id not in self._sent_outcomes or self._sent_outcomes[entry.id] != outcome:
@@ -180,8 +188,6 @@ class DaemonReadSide(MemoryReadModel):
                 self.record_enforcement(enforcement_json(entry))
         keep = {e.id for e in recent}
         self._sent_outcomes = {k: v for k, v in self._sent_outcomes.items() if k in keep}
-        self._db_ok = stored.answers
-        self.set_health(**self.health_now(db_ok=stored.answers))
 
     def _ticking(self, now: datetime) -> set[int]:
         """Shown accounts whose view moves with the clock alone: a lock counting down, or a
