@@ -21,7 +21,8 @@ from risk_manager.runtime.session import BrokerSession
 class DaemonHealth:
     """The health source of one daemon over ``sessions`` and ``actors`` (the daemon's own
     mapping, filled as it starts). ``guarding`` is set by the daemon once every account is
-    reconciled and the hubs are connected."""
+    reconciled, after the hubs connected or the start stopped waiting for the user hub
+    (``USER_HUB_FIRST``; the stream then shows as down here)."""
 
     def __init__(
         self, sessions: Sequence[BrokerSession], actors: Mapping[int, AccountActor]
