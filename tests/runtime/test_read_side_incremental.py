@@ -126,3 +126,28 @@ async def test_a_rest_read_shows_the_lock_countdown_of_now_while_nobody_listens(
         view = side.account(7)
         assert view is not None and view["locks"][0]["seconds_left"] == 600
         assert side.views_built == len(ACCOUNTS) + 2  # the locked account alone, each time
+
+
+async def test_a_lock_that_ended_stops_the_countdown_refreshes() -> None:
+    """The lock is shown gone once after it ends; from then on the account is not rebuilt
+    at each tick (the engine keeps ended locks as history: every account that was ever
+    locked for a while would be rebuilt every second for the rest of the run)."""
+    now = [NOW]
+    with Store.open(":memory:") as store:
+        daemon = await _guarding(store, lambda: now[0])
+        side, engine = daemon.read_side, daemon.actors[7].engine
+        ends = NOW + timedelta(seconds=60)
+        lock = Lock(7, "cooldown_after_loss", LockKind.SOFT, "loss", NOW, ends)
+        engine.restore_locks([lock], NOW)
+        side.mark(7)
+        await side.current()
+        built = side.views_built
+        now[0] = NOW + timedelta(seconds=61)  # ended; its tick handled no event to mark it
+        await side.current()
+        view = side.account(7)
+        assert view is not None and view["locks"] == []
+        assert side.views_built == built + 1
+        for seconds in (62, 63, 64):
+            now[0] = NOW + timedelta(seconds=seconds)
+            await side.current()
+        assert side.views_built == built + 1

@@ -99,6 +99,7 @@ class DaemonReadSide(MemoryReadModel):
         self._wake = asyncio.Event()
         self._curves: dict[int, PnlCurve] = {}
         self._days: dict[int, str] = {}  # account -> the trading day its view shows
+        self._counting: set[int] = set()  # accounts whose view shows a lock with an end
         self._sent_outcomes: dict[int, str | None] = {}  # journal id -> outcome last streamed
         self._refreshing = asyncio.Lock()  # the daemon's start refreshes too: one at a time
         self._db_ok: bool | None = None  # the store answered at the last refresh (None: not yet)
@@ -190,19 +191,17 @@ class DaemonReadSide(MemoryReadModel):
         self._sent_outcomes = {k: v for k, v in self._sent_outcomes.items() if k in keep}
 
     def _ticking(self, now: datetime) -> set[int]:
-        """Shown accounts whose view moves with the clock alone: a lock counting down, or a
-        trading day that has turned since the view was built."""
-        out = set()
+        """Shown accounts whose view moves with the clock alone: a lock counting down (or
+        just ended: shown gone once), or a trading day that has turned since the view was
+        built. From the views as shown, not the engine's locks, which keep ended ones."""
+        out = set(self._counting)
         days: dict[int, str] = {}  # calendar (by identity: the accounts share one) -> today
         for acct in self._curves:
-            engine = self._actors[acct].engine
-            calendar = engine.calendar
+            calendar = self._actors[acct].engine.calendar
             today = days.get(id(calendar))
             if today is None:
                 today = days[id(calendar)] = calendar.trading_day(now).isoformat()
-            if self._days.get(acct) != today or any(
-                lock.ends_at is not None for lock in engine.locks(acct)
-            ):
+            if self._days.get(acct) != today:
                 out.add(acct)
         return out
 
@@ -214,13 +213,18 @@ class DaemonReadSide(MemoryReadModel):
         curve = self._curves.setdefault(acct, PnlCurve())
         curve.add(now, view.net, day)
         self.views_built += 1
+        shown = locks or list(view.locks)
+        if any(lock.ends_at is not None for lock in shown):
+            self._counting.add(acct)
+        else:
+            self._counting.discard(acct)
         self.put_account(
             account_json(
                 view,
                 self._catalog,
                 trading_day=day,
                 curve=curve.points(),
-                locks=locks or list(view.locks),
+                locks=shown,
                 settings=self._config.rules_for(acct),
             )
         )
