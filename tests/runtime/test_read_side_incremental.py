@@ -14,15 +14,17 @@ from decimal import Decimal
 import pytest
 
 from risk_manager.config.models import Config
-from risk_manager.domain.events import AccountEvent
+from risk_manager.domain.enums import OrderSide
+from risk_manager.domain.events import AccountEvent, TradeEvent
 from risk_manager.domain.locks import Lock, LockKind
-from risk_manager.domain.models import Account
+from risk_manager.domain.models import Account, Trade
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.factory import calendar_for
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.metrics import Metrics
+from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.store import Store
 from risk_manager.types import Clock
 from support.daemons import daemon_from_fakes
@@ -30,11 +32,12 @@ from support.polling import eventually
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 ACCOUNTS = (7, 8, 9)
+MNQ = "CON.F.US.MNQ.H26"
 
 
-async def _guarding(store: Store, clock: Clock) -> Daemon:
+async def _guarding(store: Store, clock: Clock, config: Config | None = None) -> Daemon:
     """A daemon over ``store`` whose three accounts are shown once (as at guarding)."""
-    config = Config.model_validate({})
+    config = config or Config.model_validate({})
     daemon = daemon_from_fakes(config, store=store, clock=clock)
     calendar = calendar_for(config.trading_day)
     for acct in ACCOUNTS:
@@ -151,3 +154,34 @@ async def test_a_lock_that_ended_stops_the_countdown_refreshes() -> None:
             now[0] = NOW + timedelta(seconds=seconds)
             await side.current()
         assert side.views_built == built + 1
+
+
+async def test_a_fill_count_per_minute_is_shown_as_of_now_while_nothing_happens() -> None:
+    """RULE-006 counts the fills of the last 60 s: a minute without an event empties the
+    window, and the view must say so, not keep the count of the last fill."""
+    now = [NOW]
+    config = Config.model_validate(
+        {"rules": {"trade_frequency_limit": {"enabled": True, "per_minute": 10}}}
+    )
+    with Store.open(":memory:") as store:
+        daemon = await _guarding(store, lambda: now[0], config)
+        side, actor = daemon.read_side, daemon.actors[7]
+        for n in range(3):
+            fill = Trade(n + 1, 7, MNQ, NOW, Decimal(21000), OrderSide.BID, 1, n + 1)
+            await actor.handle(TradeEvent(NOW, fill))
+        side.mark(7)  # what the daemon's change feed does after each event
+        await side.current()
+        assert _rule_value(side, 7, "trade_frequency_limit") == "3"
+        now[0] = NOW + timedelta(seconds=61)  # the minute is over; no event since
+        await side.current()
+        assert _rule_value(side, 7, "trade_frequency_limit") == "0"
+        built = side.views_built
+        now[0] = NOW + timedelta(seconds=62)
+        await side.current()
+        assert side.views_built == built  # shown at 0 once: nothing moves any more
+
+
+def _rule_value(side: DaemonReadSide, account_id: int, key: str) -> object:
+    view = side.account(account_id)
+    assert view is not None
+    return next(r["value"] for r in view["rules"] if r["key"] == key)

@@ -25,6 +25,8 @@ from risk_manager.api.memory import MemoryReadModel
 from risk_manager.api.read_model import iso
 from risk_manager.config.models import Config
 from risk_manager.domain.locks import Lock
+from risk_manager.engine.rules import RULE_CLASSES
+from risk_manager.engine.view import AccountView
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.health import DaemonHealth
 from risk_manager.runtime.views import PnlCurve, account_json, enforcement_json
@@ -69,6 +71,15 @@ def _read_store(store: ReadStore, now: datetime, with_locks: bool) -> _Stored:
     return _Stored(locks, journal, answers=True)
 
 
+def _moves(view: AccountView, locks: list[Lock]) -> bool:
+    """The view changes with time alone: a lock with an end counts down, or a rule measures a
+    time window with something in it (RULE-006's fills of the last minute leave it). From the
+    view as shown, not the engine's locks, which keep ended ones as history."""
+    return any(lock.ends_at is not None for lock in locks) or any(
+        rule.value and RULE_CLASSES[rule.key].measure_moves_with_clock for rule in view.rules
+    )
+
+
 class DaemonReadSide(MemoryReadModel):
     """The ``ReadModel`` the local API serves while the daemon runs.
 
@@ -99,7 +110,7 @@ class DaemonReadSide(MemoryReadModel):
         self._wake = asyncio.Event()
         self._curves: dict[int, PnlCurve] = {}
         self._days: dict[int, str] = {}  # account -> the trading day its view shows
-        self._counting: set[int] = set()  # accounts whose view shows a lock with an end
+        self._moving: set[int] = set()  # accounts whose shown view moves with the clock
         self._sent_outcomes: dict[int, str | None] = {}  # journal id -> outcome last streamed
         self._refreshing = asyncio.Lock()  # the daemon's start refreshes too: one at a time
         self._db_ok: bool | None = None  # the store answered at the last refresh (None: not yet)
@@ -191,10 +202,9 @@ class DaemonReadSide(MemoryReadModel):
         self._sent_outcomes = {k: v for k, v in self._sent_outcomes.items() if k in keep}
 
     def _ticking(self, now: datetime) -> set[int]:
-        """Shown accounts whose view moves with the clock alone: a lock counting down (or
-        just ended: shown gone once), or a trading day that has turned since the view was
-        built. From the views as shown, not the engine's locks, which keep ended ones."""
-        out = set(self._counting)
+        """Shown accounts whose view moves with the clock alone (``_moves``; each shown once
+        more when it has stopped), or whose trading day has turned since the view was built."""
+        out = set(self._moving)
         days: dict[int, str] = {}  # calendar (by identity: the accounts share one) -> today
         for acct in self._curves:
             calendar = self._actors[acct].engine.calendar
@@ -214,10 +224,10 @@ class DaemonReadSide(MemoryReadModel):
         curve.add(now, view.net, day)
         self.views_built += 1
         shown = locks or list(view.locks)
-        if any(lock.ends_at is not None for lock in shown):
-            self._counting.add(acct)
+        if _moves(view, shown):
+            self._moving.add(acct)
         else:
-            self._counting.discard(acct)
+            self._moving.discard(acct)
         self.put_account(
             account_json(
                 view,

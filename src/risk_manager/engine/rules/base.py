@@ -176,6 +176,7 @@ class Rule(Generic[C]):
     config_type: ClassVar[type[RuleConfig] | None] = None
     triggers: ClassVar[Trigger] = Trigger.ALL
     values_positions: ClassVar[bool] = False  # needs marks: re-run when a mark goes stale
+    measure_moves_with_clock: ClassVar[bool] = False  # its measure reads now (a time window)
     period: ClassVar[str] = "day"  # warn_at fires once per this period ("day" | "week")
     at_limit_breaches: ClassVar[bool] = True  # False: only a value above the limit (counts)
 

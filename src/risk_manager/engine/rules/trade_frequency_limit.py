@@ -22,6 +22,7 @@ HOUR = timedelta(hours=1)
 class TradeFrequencyLimitRule(Rule[TradeFrequencyLimit]):
     triggers: ClassVar[Trigger] = Trigger.TRADE
     at_limit_breaches: ClassVar[bool] = False  # count > limit
+    measure_moves_with_clock: ClassVar[bool] = True  # fills fall out of the 60 s / 60 min windows
 
     def __init__(self, config: TradeFrequencyLimit) -> None:
         super().__init__(config)
