@@ -85,6 +85,18 @@ class LedgerMachine(RuleBasedStateMachine):
         assert self.sim.engine.view(ACC, self.sim.now).day_realized == expected
 
     @invariant()
+    def the_holdings_say_what_the_view_says(self) -> None:
+        engine, now = self.sim.engine, self.sim.now
+        view, held = engine.view(ACC, now), engine.holdings(ACC, now)
+        signed = {p.position.contract_id: p.position.signed_size for p in view.positions}
+        assert dict(held.positions) == signed
+        assert (held.balance, held.can_trade, held.locked) == (
+            view.balance,
+            view.can_trade,
+            view.locked,
+        )
+
+    @invariant()
     def no_rule_acts_on_a_value_it_does_not_have(self) -> None:
         for a in self.sim.actions:
             if a.rule not in VALUE_RULES:

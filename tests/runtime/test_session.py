@@ -12,6 +12,7 @@ from typing import Any, cast
 from risk_manager.config.models import Config
 from risk_manager.domain.events import ConnectionEvent, Event, QuoteEvent
 from risk_manager.engine.factory import calendar_for
+from risk_manager.engine.view import Holdings
 from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.hub_connection import HubMessage
 from risk_manager.projectx.hubs import HubFactory
@@ -35,6 +36,7 @@ class _Actor:
     held: frozenset[str] = frozenset()
     offered: list[Event] = field(default_factory=list)
     asked: int = 0  # times its contracts were read
+    engine: Any = None
 
     def contracts(self) -> frozenset[str]:
         self.asked += 1
@@ -74,6 +76,32 @@ def test_a_hub_outage_marks_only_the_accounts_of_its_own_session() -> None:
     assert mine.offered == [ConnectionEvent(NOW, "user", False)]
     assert other.offered == []
     assert list(elsewhere.actors) == [2]
+
+
+class _Unviewable:
+    """An engine whose full view must not be built: the holdings alone are asked."""
+
+    def __init__(self, held: Holdings) -> None:
+        self.held = held
+
+    def holdings(self, account_id: int, now: datetime) -> Holdings:
+        return self.held
+
+    def view(self, account_id: int, now: datetime) -> None:
+        raise AssertionError("a full view (marks, every rule measured) for a yes/no")
+
+
+def test_what_is_at_stake_is_read_from_the_holdings_not_a_view_per_account() -> None:
+    flat = _Actor(1)
+    locked = _Actor(2)
+    session = _session(flat, locked)
+    flat.engine = _Unviewable(Holdings({}, None, True, locked=False))
+    locked.engine = _Unviewable(Holdings({}, None, True, locked=True))
+    assert session._at_stake()
+    locked.engine = _Unviewable(Holdings({}, None, True, locked=False))
+    assert not session._at_stake()
+    flat.engine = _Unviewable(Holdings({MNQ: -2}, None, True, locked=False))
+    assert session._at_stake()
 
 
 def test_a_quote_reaches_only_the_accounts_holding_its_contract() -> None:

@@ -1,7 +1,9 @@
-"""Read views for dashboards: frozen snapshots of one account, built by ``Engine.view``."""
+"""Read views: frozen snapshots of one account, built by ``Engine.view`` for the dashboards, and
+the cheap ``Holdings`` (``Engine.holdings``) for the runtime's checks of every account."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -61,3 +63,14 @@ class AccountView:
     fills_today: int
     our_orders: frozenset[int] = frozenset()  # ids of working orders we placed (RULES.md §1)
     drawdown: DrawdownView | None = None  # None: RULE-016 is off for the account
+
+
+@dataclass(frozen=True, slots=True)
+class Holdings:
+    """What one account holds, unvalued: signed size per contract id, the broker's balance and
+    ``canTrade`` as last heard, and whether a lock is active. Built without marks or rules."""
+
+    positions: Mapping[str, int]
+    balance: Decimal | None
+    can_trade: bool | None
+    locked: bool

@@ -258,10 +258,11 @@ class BrokerSession:
             )
 
     def _ledger(self, account_id: int) -> Ledgered:
-        """What the engine believes of the account, for the sweep and the user hub's cap."""
-        view = self.actors[account_id].engine.view(account_id, self.clock())
-        positions = {p.position.contract_id: p.position.signed_size for p in view.positions}
-        return Ledgered(positions, view.balance, view.can_trade, bool(positions) or view.locked)
+        """What the engine believes of the account, for the sweep and the user hub's cap
+        (asked of every account: its holdings, never a full view)."""
+        held = self.actors[account_id].engine.holdings(account_id, self.clock())
+        hot = bool(held.positions) or held.locked
+        return Ledgered(held.positions, held.balance, held.can_trade, hot)
 
     def _at_stake(self) -> bool:
         """Any account of this session holding a position or locked: the user hub then
