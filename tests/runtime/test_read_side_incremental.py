@@ -109,19 +109,24 @@ async def test_a_rest_read_brings_the_changed_accounts_up_to_date_first(daemon: 
     assert side.views_built == len(ACCOUNTS) + 1  # account 9 alone
 
 
+async def _shown_locked(store: Store, now: list[datetime], lasting: timedelta) -> DaemonReadSide:
+    """The read side of a guarding daemon on the clock ``now[0]``, account 7 shown under a
+    soft lock from ``NOW`` lasting ``lasting``."""
+    daemon = await _guarding(store, lambda: now[0])
+    lock = Lock(7, "cooldown_after_loss", LockKind.SOFT, "loss", NOW, NOW + lasting)
+    daemon.actors[7].engine.restore_locks([lock], NOW)
+    daemon.read_side.mark(7)
+    await daemon.read_side.current()
+    return daemon.read_side
+
+
 async def test_a_rest_read_shows_the_lock_countdown_of_now_while_nobody_listens() -> None:
     """Nothing marks an account whose lock only counts down: a REST read must still show the
     time left now, not when the account last changed (an hour-old countdown reads as a lock
     about to end when it is not, or the other way round)."""
     now = [NOW]
     with Store.open(":memory:") as store:
-        daemon = await _guarding(store, lambda: now[0])
-        side, engine = daemon.read_side, daemon.actors[7].engine
-        ends = NOW + timedelta(minutes=30)
-        lock = Lock(7, "cooldown_after_loss", LockKind.SOFT, "loss", NOW, ends)
-        engine.restore_locks([lock], NOW)
-        side.mark(7)
-        await side.current()
+        side = await _shown_locked(store, now, timedelta(minutes=30))
         view = side.account(7)
         assert view is not None and view["locks"][0]["seconds_left"] == 1800
         now[0] = NOW + timedelta(minutes=20)  # no event since: the account is not marked
@@ -137,13 +142,7 @@ async def test_a_lock_that_ended_stops_the_countdown_refreshes() -> None:
     locked for a while would be rebuilt every second for the rest of the run)."""
     now = [NOW]
     with Store.open(":memory:") as store:
-        daemon = await _guarding(store, lambda: now[0])
-        side, engine = daemon.read_side, daemon.actors[7].engine
-        ends = NOW + timedelta(seconds=60)
-        lock = Lock(7, "cooldown_after_loss", LockKind.SOFT, "loss", NOW, ends)
-        engine.restore_locks([lock], NOW)
-        side.mark(7)
-        await side.current()
+        side = await _shown_locked(store, now, timedelta(seconds=60))
         built = side.views_built
         now[0] = NOW + timedelta(seconds=61)  # ended; its tick handled no event to mark it
         await side.current()
