@@ -11,8 +11,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import aiohttp
 import pytest
 
+from risk_manager.api.server import running_api
 from risk_manager.config.models import Config
 from risk_manager.domain.enums import OrderSide
 from risk_manager.domain.events import AccountEvent, TradeEvent
@@ -184,3 +186,24 @@ def _rule_value(side: DaemonReadSide, account_id: int, key: str) -> object:
     view = side.account(account_id)
     assert view is not None
     return next(r["value"] for r in view["rules"] if r["key"] == key)
+
+
+async def test_a_monitor_polling_health_builds_no_account_view(daemon: Daemon) -> None:
+    """``/health`` answers from the health source and a store probe: a monitor polling it
+    every second must not bring back the rebuild of every changed account."""
+    side = daemon.read_side
+    async with (
+        running_api(side, daemon.metrics, "127.0.0.1", 0) as api,
+        aiohttp.ClientSession() as http,
+    ):
+        for acct in ACCOUNTS:
+            side.mark(acct)
+        for _ in range(3):
+            async with http.get(f"{api.url}/health") as reply:
+                health = await reply.json()
+            # No hub in this daemon: degraded, but the store was asked and answers.
+            assert (reply.status, health["database_accessible"]) == (503, True)
+        assert side.views_built == len(ACCOUNTS)  # only the fixture's first refresh
+        async with http.get(f"{api.url}/api/v1/accounts") as reply:
+            assert reply.status == 200
+        assert side.views_built == 2 * len(ACCOUNTS)  # a read of the accounts builds them

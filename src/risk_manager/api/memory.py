@@ -37,6 +37,9 @@ class MemoryReadModel:
     async def current(self) -> None:
         """Nothing to do: the views are pushed in."""
 
+    async def current_health(self) -> None:
+        """Nothing to do: health is pushed in."""
+
     def health(self) -> JSON:
         return {**self._health, "accounts_monitored": len(self._accounts)}
 

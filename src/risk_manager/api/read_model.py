@@ -30,6 +30,11 @@ class ReadModel(Protocol):
         while nobody reads); a model that is pushed to has nothing to do."""
         ...
 
+    async def current_health(self) -> None:
+        """Bring health alone up to date before a read of it (``GET /health``, which a monitor
+        polls: no account view is built for it)."""
+        ...
+
     def health(self) -> JSON:
         """``{"status": "ok"|"degraded"|"down", "uptime", "accounts_monitored", ...}``."""
         ...

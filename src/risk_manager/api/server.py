@@ -83,7 +83,7 @@ def _int_param(raw: str, name: str, low: int, high: int | None = None) -> int | 
 
 async def _health(request: web.Request) -> web.Response:
     model = request.app[READ_MODEL]
-    await model.current()
+    await model.current_health()
     health = model.health()
     return _json(health, 200 if health.get("status") == "ok" else 503)
 

@@ -55,6 +55,15 @@ class _Stored:
     answers: bool
 
 
+def _answers(store: ReadStore) -> bool:
+    """Blocking: run in a worker thread. Whether a cheap query of the store succeeds."""
+    try:
+        store.schema_version  # noqa: B018 - a cheap query proves the store answers
+    except Exception:
+        return False
+    return True
+
+
 def _read_store(store: ReadStore, now: datetime, with_locks: bool) -> _Stored:
     """Blocking: run in a worker thread. One query for every account's active locks. A store
     that fails a read is a store that does not answer: said by health, never raised to the
@@ -65,10 +74,9 @@ def _read_store(store: ReadStore, now: datetime, with_locks: bool) -> _Stored:
             for lock in store.active_locks(now):  # oldest first, as per account
                 locks.setdefault(lock.account_id, []).append(lock)
         journal = store.journal(limit=JOURNAL_STREAMED)
-        store.schema_version  # noqa: B018 - a cheap query proves the store answers
     except Exception:
         return _Stored({}, [], answers=False)
-    return _Stored(locks, journal, answers=True)
+    return _Stored(locks, journal, answers=_answers(store))
 
 
 def _moves(view: AccountView, locks: list[Lock]) -> bool:
@@ -141,6 +149,11 @@ class DaemonReadSide(MemoryReadModel):
         the views that move with the clock alone (a lock's countdown, a new trading day):
         while nobody listens nothing else refreshes them."""
         await self.refresh()
+
+    async def current_health(self) -> None:
+        """``/health`` is about to be read: ask the store whether it answers (in a worker
+        thread). No account view is built: a monitor polling ``/health`` is not a dashboard."""
+        self._db_ok = await asyncio.to_thread(_answers, self._store)
 
     async def run(self) -> None:
         """While a dashboard listens: publish changed accounts (coalesced), new journal
