@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from risk_manager.api.server import API_SHUTDOWN
 from risk_manager.domain.events import ClockTick
 from risk_manager.runtime.daemon import Daemon
-from risk_manager.runtime.shutdown import API_SHUTDOWN, DAEMON_PHASES, SERVICE_STOP_TIMEOUT
+from risk_manager.runtime.shutdown import DAEMON_PHASES, SERVICE_STOP_TIMEOUT
 
 from .conftest import Guard
 from .helpers import SimTrader, wait_for

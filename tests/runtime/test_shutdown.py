@@ -8,8 +8,8 @@ import asyncio
 
 import pytest
 
+from risk_manager.api.server import API_SHUTDOWN
 from risk_manager.runtime.shutdown import (
-    API_SHUTDOWN,
     DAEMON_PHASES,
     SERVICE_STOP_TIMEOUT,
     Phase,

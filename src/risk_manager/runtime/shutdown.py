@@ -24,8 +24,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from risk_manager.api.server import API_SHUTDOWN
-
 _log = logging.getLogger(__name__)
 
 SERVICE_STOP_TIMEOUT = 10.0  # seconds between SIGTERM and a kill that the stop must fit in
@@ -76,4 +74,4 @@ async def run_phases(
     return took
 
 
-__all__ = ["API_SHUTDOWN", "DAEMON_PHASES", "Phase", "run_phases", "total"]
+__all__ = ["DAEMON_PHASES", "Phase", "run_phases", "total"]
