@@ -4,10 +4,13 @@ account's contracts again only after that account changed."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, cast
+
+import pytest
 
 from risk_manager.config.models import Config
 from risk_manager.domain.events import ConnectionEvent, Event, QuoteEvent
@@ -141,3 +144,25 @@ def test_an_account_whose_contracts_cannot_be_read_keeps_its_routes_and_is_read_
     assert routes.accounts_for(MNQ) == {1}  # the failed read left the routes as they were
     assert routes.contracts() == {MES}  # read again at the next ask
     assert routes.accounts_for(MNQ) == frozenset()
+
+
+def test_an_unreadable_account_is_logged_once_per_spell_not_per_quote(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    failing = True
+
+    def contracts_of(_: int) -> frozenset[str]:
+        if failing:
+            raise RuntimeError("view failed")
+        return frozenset({MNQ})
+
+    routes = QuoteRoutes(contracts_of)
+    routes.changed(1)
+    with caplog.at_level(logging.INFO, logger="risk_manager.runtime.quote_routes"):
+        for _ in range(50):  # fifty quotes while the account cannot be read
+            routes.accounts_for(MNQ)
+        failing = False
+        assert routes.accounts_for(MNQ) == {1}
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("not updated" in m for m in messages) == 1, messages
+    assert any("up to date again" in m for m in messages)

@@ -27,6 +27,7 @@ class QuoteRoutes:
         self._held: dict[int, frozenset[str]] = {}  # account -> its contracts, as last read
         self._by_contract: dict[str, set[int]] = {}
         self._stale: set[int] = set()
+        self._failing = False  # logged once per failure spell, not once per quote
 
     def changed(self, account_id: int) -> None:
         """The account's positions or orders may have changed: read them at the next ask."""
@@ -38,7 +39,13 @@ class QuoteRoutes:
         try:
             self.refresh()
         except Exception as exc:  # the hub's receive loop must go on: the others still route
-            _log.warning("quote routes not updated: %s", exc)
+            if not self._failing:
+                _log.warning("quote routes not updated (retried at each quote): %s", exc)
+            self._failing = True
+        else:
+            if self._failing:
+                _log.info("quote routes up to date again")
+            self._failing = False
         return frozenset(self._by_contract.get(contract_id, ()))
 
     def contracts(self) -> set[str]:
