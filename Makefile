@@ -53,6 +53,14 @@ security: $(STAMP)
 
 test: lint types security pytest
 
+# The load test at full length (tests/e2e/test_e2e_load.py; `make test` runs it for 10 s):
+# 10 accounts, every rule on, LOAD_RATE events/s for LOAD_SECONDS, figures printed.
+LOAD_SECONDS ?= 60
+LOAD_RATE ?= 1000
+load: $(STAMP)
+	LOAD_SECONDS=$(LOAD_SECONDS) LOAD_RATE=$(LOAD_RATE) $(BIN)/pytest -s -p no:logging \
+		-o timeout=$$(( $(LOAD_SECONDS) + 120 )) tests/e2e/test_e2e_load.py
+
 # The simulator, the daemon and a scripted trader breaking the rules; Ctrl+C stops it all.
 # Flags go through DEMO_ARGS, e.g. make demo DEMO_ARGS="--speed 3 --duration 0".
 DEMO_ARGS ?=
