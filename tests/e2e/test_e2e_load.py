@@ -93,8 +93,13 @@ def _histogram_percentiles(daemon: Daemon) -> str:
     total = buckets[-1][1] if buckets else 0.0
     if not total:
         return "no event led to an action"
-    found = {p: next(b for b, n in buckets if n >= total * p / 100) for p in (50, 99)}
-    return f"p50 <= {found[50] * 1000:g} ms, p99 <= {found[99] * 1000:g} ms ({total:.0f} actions)"
+    top = max(b for b, _ in buckets if b != float("inf"))
+
+    def shown(p: int) -> str:
+        bound = next(b for b, n in buckets if n >= total * p / 100)
+        return f"> {top * 1000:g} ms" if bound == float("inf") else f"<= {bound * 1000:g} ms"
+
+    return f"p50 {shown(50)}, p99 {shown(99)} ({total:.0f} actions)"
 
 
 def _quotes_processed(daemon: Daemon) -> float:
