@@ -89,6 +89,7 @@ class Frame:
     text: str = ""
     good: int = 0  # records that must reach the actor
     bad: int = 0  # records and invocations that must be counted as rejected
+    shapes: int = 0  # of which invocations of the wrong shape (counted by whichever hub reads)
 
 
 def _invocation(target: str, arguments: list[Any]) -> str:
@@ -147,6 +148,7 @@ def streams(draw: st.DrawFn) -> Frame:
                 )
             )
             out.bad += 1
+            out.shapes += 1
     return out
 
 
@@ -238,9 +240,10 @@ def test_every_good_record_arrives_and_every_bad_one_is_counted(
         for name, hub in (("user", user), ("market", market)):
             hub._dispatch(inboxes[name].feed(frame))
     # Both hubs read the whole stream: each record is read once as its own hub's and ignored
-    # (an unexpected target) by the other, so each count is the stream's exactly.
+    # (an unexpected target) by the other; an invocation of the wrong shape is counted by both.
     assert len(actor.offered) == stream.good
-    assert faults.count() == stream.bad + faults.count(target="invocation") // 2
+    assert faults.count(target="invocation") == 2 * stream.shapes
+    assert faults.count() == stream.bad + stream.shapes
 
 
 def test_a_record_that_is_not_json_is_counted_and_ends_the_connection() -> None:

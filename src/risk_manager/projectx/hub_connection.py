@@ -100,7 +100,8 @@ class HubConnection:
     seconds while waiting for one: while it is true the wait is capped at ``hot_backoff_cap``
     instead of ``backoff_cap`` (seconds). If it raises, the hot cap is taken (fail closed).
     ``failures`` counts the connections in a row that failed or stayed up less than
-    ``healthy_after`` seconds; the backoff doubles from ``backoff_base`` with each."""
+    ``healthy_after`` seconds; the backoff doubles from ``backoff_base`` with each.
+    ``faults`` (optional) counts what the connection cannot read (the module's docstring)."""
 
     def __init__(
         self,
