@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint types pytest clean demo fidelity
+.PHONY: test lint types security pytest clean demo fidelity load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests tools
+	$(BIN)/ruff format --check src tests tools
 
 # mypy --strict on src and tests (files and options in pyproject.toml), then the fidelity
 # drivers as the top-level scripts they are in their own venvs.
@@ -44,7 +44,22 @@ $(FIDELITY)/%/.installed: tests/fidelity/requirements/%.txt
 fidelity: $(STAMP) $(FIDELITY_STAMPS)
 	$(BIN)/pytest -rs tests/fidelity
 
-test: lint types pytest
+# bandit over src/ (a medium or high finding fails; each `nosec` names its test and why), then
+# pip-audit over the installed dependencies, skipped with the reason when its service cannot
+# answer (tools/audit_deps.py): the build never fails for want of a network.
+security: $(STAMP)
+	$(BIN)/bandit -q -r src --severity-level medium
+	$(BIN)/python tools/audit_deps.py
+
+test: lint types security pytest
+
+# The load test at full length (tests/e2e/test_e2e_load.py; `make test` runs it for 10 s):
+# 10 accounts, every rule on, LOAD_RATE events/s for LOAD_SECONDS, figures printed.
+LOAD_SECONDS ?= 60
+LOAD_RATE ?= 1000
+load: $(STAMP)
+	LOAD_SECONDS=$(LOAD_SECONDS) LOAD_RATE=$(LOAD_RATE) $(BIN)/pytest -s -p no:logging \
+		-o timeout=$$(( $(LOAD_SECONDS) + 120 )) tests/e2e/test_e2e_load.py
 
 # The simulator, the daemon and a scripted trader breaking the rules; Ctrl+C stops it all.
 # Flags go through DEMO_ARGS, e.g. make demo DEMO_ARGS="--speed 3 --duration 0".

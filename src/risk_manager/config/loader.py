@@ -129,7 +129,8 @@ def parse_config(
 def read_yaml(text: str, source: str = "<config>") -> dict[str, Any]:
     """The YAML mapping in ``text``; syntax errors name line and column (never the line's text)."""
     try:
-        data = yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 - _ConfigLoader is a SafeLoader
+        # _ConfigLoader is a yaml.SafeLoader subclass: no object is ever constructed from tags.
+        data = yaml.load(text, Loader=_ConfigLoader)  # noqa: S506  # nosec B506
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

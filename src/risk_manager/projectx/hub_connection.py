@@ -12,6 +12,12 @@ position unwatched for long (docs/RUNTIME.md "Reconnects"). Incoming events are 
 the sink (enqueue, never await).
 ``GatewayLogout`` (the gateway ended the session) is not an event: the connection ends, the
 token it used is given up (a fresh login) and the supervisor reconnects.
+
+What cannot be read is counted on the ``WireFaults`` handed in (``faults``, source the hub's
+name): a record that is not a JSON object, or longer than ``MAX_FRAME``, under target
+``frame`` (the connection ends: the stream can no longer be trusted, and the reconnect makes
+the runtime reconcile from REST); an invocation without a string target or an arguments
+array under target ``invocation``, skipped alone.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from yarl import URL
 
 from risk_manager.domain.errors import RiskManagerError
 from risk_manager.projectx.backoff import backoff_delay
+from risk_manager.projectx.wire_faults import WireFaults
+from risk_manager.projectx.wire_values import Fault, WireError, shown, type_name
 from risk_manager.signalr import (
     HANDSHAKE_REQUEST,
     PING_RECORD,
@@ -92,7 +100,8 @@ class HubConnection:
     seconds while waiting for one: while it is true the wait is capped at ``hot_backoff_cap``
     instead of ``backoff_cap`` (seconds). If it raises, the hot cap is taken (fail closed).
     ``failures`` counts the connections in a row that failed or stayed up less than
-    ``healthy_after`` seconds; the backoff doubles from ``backoff_base`` with each."""
+    ``healthy_after`` seconds; the backoff doubles from ``backoff_base`` with each.
+    ``faults`` (optional) counts what the connection cannot read (the module's docstring)."""
 
     def __init__(
         self,
@@ -115,6 +124,7 @@ class HubConnection:
         clock: Clock = utc_now,
         monotonic: Monotonic = time.monotonic,
         rand: Callable[[], float] = random.random,
+        faults: WireFaults | None = None,
     ) -> None:
         self.name = name
         self._url = url
@@ -134,6 +144,7 @@ class HubConnection:
         self._clock = clock
         self._monotonic = monotonic
         self._rand = rand
+        self._faults = faults
         self._subscriptions: dict[tuple[str, tuple[Any, ...]], None] = {}
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -305,7 +316,9 @@ class HubConnection:
         self._logged_out = False
         try:
             reason = await self._serve(ws)
-        except (ProtocolError, TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
+        except ProtocolError as exc:  # in the handshake or the records that came with it
+            reason = self._unreadable(exc)
+        except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
             return f"connection failed: {_describe(exc)}"
         finally:
             self._ws = None
@@ -384,7 +397,7 @@ class HubConnection:
                 try:
                     reason = self._dispatch(inbox.feed(msg.data))
                 except ProtocolError as exc:
-                    return f"protocol error: {exc}"
+                    return self._unreadable(exc)
                 if reason is not None:
                     return reason
             elif msg.type is aiohttp.WSMsgType.ERROR:
@@ -408,6 +421,8 @@ class HubConnection:
                     return "gateway logged the session out (GatewayLogout)"
                 if isinstance(target, str) and isinstance(arguments, list):
                     self._deliver(HubMessage(self.name, target, arguments, received_at))
+                else:
+                    self._malformed_invocation(target, arguments)
             elif kind == MessageType.COMPLETION:
                 future = self._pending.get(str(record.get("invocationId")))
                 if future is not None and not future.done():
@@ -415,6 +430,26 @@ class HubConnection:
             elif kind == MessageType.CLOSE:
                 return f"server closed: {record.get('error') or 'no error'}"
         return None
+
+    def _reject(self, target: str, error: WireError) -> None:
+        if self._faults is not None:
+            self._faults.reject(self.name, target, error)
+
+    def _unreadable(self, exc: ProtocolError) -> str:
+        """Count a record the protocol cannot read; the reason to end the connection."""
+        self._reject("frame", WireError("record", Fault.MALFORMED, str(exc)))
+        return f"protocol error: {exc}"
+
+    def _malformed_invocation(self, target: object, arguments: object) -> None:
+        # One label, whatever the target: a peer must not mint /metrics series at will.
+        if isinstance(target, str):
+            field, detail = (
+                "arguments",
+                f"{shown(target)}: expected an array, got {type_name(arguments)}",
+            )
+        else:
+            field, detail = "target", f"expected a string, got {type_name(target)}"
+        self._reject("invocation", WireError(field, Fault.MALFORMED, detail))
 
     async def _ping(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         while not ws.closed:

@@ -5,8 +5,11 @@ Every wire number the engine does arithmetic with passes here, so a value that i
 the ``NaN``/``Infinity`` literals into floats, and ``Decimal('NaN')`` poisons every sum it
 touches. The rules, one per JSON type (API doc §2 "Value formats"):
 
-- decimal: a JSON number (int, float, or the ``Decimal`` our parser makes of one), finite;
-- integer: a JSON integer; ``true`` is not 1 and ``15.0`` is not 15;
+- decimal: a JSON number (int, float, or the ``Decimal`` our parser makes of one), finite and
+  below ``MAX_MAGNITUDE`` (``1e999999`` reads as a finite ``Decimal`` whose first product
+  raises ``decimal.Overflow`` in the engine, on every later event of the account);
+- integer: a JSON integer within 64 bits (the gateway's ids are .NET ``long``); ``true`` is
+  not 1 and ``15.0`` is not 15;
 - boolean: ``true`` or ``false``; the string ``"false"`` is not false;
 - string: a JSON string; a timestamp an ISO 8601 string.
 
@@ -25,6 +28,11 @@ from enum import StrEnum
 from typing import Any, TypeGuard, TypeVar
 
 V = TypeVar("V")
+
+#: No price, balance, fee or P&L comes near it; one past it is the gateway's fault (bad_value).
+MAX_MAGNITUDE = Decimal("1e15")
+_INT64 = 2**63
+_SHOWN = 60  # characters of a bad value's repr in a message: a 1 MB string is not logged
 
 
 class Fault(StrEnum):
@@ -58,7 +66,7 @@ class WireError(ValueError):
         self.account_id: int | None = None  # the record's accountId when it was readable
 
     def __str__(self) -> str:
-        where = "" if self.record_id is None else f" (record id {self.record_id!r})"
+        where = "" if self.record_id is None else f" (record id {shown(self.record_id)})"
         return f"{self.field}: {self.detail}{where}"
 
 
@@ -66,8 +74,14 @@ def _missing(field: str, expected: str) -> WireError:
     return WireError(field, Fault.MISSING, f"required {expected} missing or null")
 
 
+def shown(value: object) -> str:
+    """``repr(value)``, cut to a few dozen characters for a message."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text)} chars)"
+
+
 def _wrong(field: str, expected: str, value: object) -> WireError:
-    detail = f"expected {expected}, got {type_name(value)} {value!r}"
+    detail = f"expected {expected}, got {type_name(value)} {shown(value)}"
     return WireError(field, Fault.WRONG_TYPE, detail)
 
 
@@ -84,8 +98,11 @@ def to_decimal(value: object, field: str) -> Decimal:
     else:
         number = Decimal(str(value))
     if not number.is_finite():
-        detail = f"not a finite number ({type_name(value)} {value!r})"
+        detail = f"not a finite number ({type_name(value)} {shown(value)})"
         raise WireError(field, Fault.NOT_FINITE, detail)
+    if abs(number) >= MAX_MAGNITUDE:
+        detail = f"out of range ({shown(value)}; at most {MAX_MAGNITUDE:e} in magnitude)"
+        raise WireError(field, Fault.BAD_VALUE, detail)
     return number
 
 
@@ -105,6 +122,8 @@ def to_int(value: object, field: str) -> int:
         raise _missing(field, "integer")
     if not is_json_int(value):
         raise _wrong(field, "a JSON integer", value)
+    if not -_INT64 <= value < _INT64:
+        raise WireError(field, Fault.BAD_VALUE, f"out of the 64-bit range ({shown(value)})")
     return value
 
 
@@ -137,7 +156,8 @@ def parse_time(value: object, field: str = "timestamp") -> datetime:
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
-        raise WireError(field, Fault.BAD_VALUE, f"not an ISO 8601 instant: {value!r}") from None
+        detail = f"not an ISO 8601 instant: {shown(value)}"
+        raise WireError(field, Fault.BAD_VALUE, detail) from None
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 

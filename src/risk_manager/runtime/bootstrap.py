@@ -113,7 +113,10 @@ def bootstrap(
             config,
             client,
             HubFactory(
-                broker.user_hub_url, broker.market_hub_url, client.tokens, hub_options or {}
+                broker.user_hub_url,
+                broker.market_hub_url,
+                client.tokens,
+                {"faults": wire_faults, **(hub_options or {})},
             ),
             metrics=metrics,
             wire_faults=wire_faults,

@@ -22,6 +22,13 @@ _COLS = (
     "id, account_id, contract_id, created_at, price, size, side, profit_and_loss, fees, "
     "commissions, voided, order_id"
 )
+# SQL built from module constants only (the column list above; hence each `nosec B608`):
+# every value is a bound parameter.
+_SELECT = f"SELECT {_COLS} FROM fills"  # nosec B608
+_INSERT = (
+    f"INSERT INTO fills ({_COLS}, trading_day) "  # nosec B608
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id"
+)
 
 
 def _trade(row: tuple[Any, ...]) -> Trade:
@@ -49,9 +56,7 @@ class FillRepo:
         already stored (the stored row is left as it was)."""
         with self._db.write() as conn:
             cur = conn.execute(
-                f"INSERT INTO fills ({_COLS}, trading_day) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING "
-                "RETURNING id",
+                _INSERT,
                 (
                     trade.id,
                     trade.account_id,
@@ -75,7 +80,7 @@ class FillRepo:
     ) -> list[Trade]:
         """The account's fills, voided ones included (callers filter), oldest first;
         optionally of one trading day and/or at or after ``since``."""
-        sql = f"SELECT {_COLS} FROM fills WHERE account_id = ?"
+        sql = _SELECT + " WHERE account_id = ?"
         args: list[Any] = [account_id]
         if trading_day is not None:
             sql += " AND trading_day = ?"

@@ -16,6 +16,10 @@ from risk_manager.store.errors import LockNotFound
 _COLS = (
     "id, account_id, rule, kind, reason, created_at, ends_at, cleared_at, cleared_by, clear_reason"
 )
+# SQL built from module constants only (the column list above; hence each `nosec B608`):
+# every value is a bound parameter.
+_SELECT = f"SELECT {_COLS} FROM locks"  # nosec B608
+_INSERT = f"INSERT INTO locks ({_COLS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"  # nosec B608
 
 
 def _lock(row: tuple[Any, ...]) -> Lock:
@@ -45,8 +49,7 @@ class LockRepo:
             raise ValueError("a cleared lock needs both cleared_at and cleared_by")
         with self._db.write() as conn:
             cur = conn.execute(
-                f"INSERT INTO locks ({_COLS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "RETURNING id",
+                _INSERT,
                 _row_of(lock)[1:],  # every column but the id
             )
             lock_id = returned_id(cur)
@@ -54,10 +57,7 @@ class LockRepo:
 
     def active_locks(self, now: datetime, account_id: int | None = None) -> list[Lock]:
         """Locks not cleared whose ``ends_at`` is none or after ``now``; oldest first."""
-        sql = (
-            f"SELECT {_COLS} FROM locks WHERE cleared_at IS NULL "
-            "AND (ends_at IS NULL OR ends_at > ?)"
-        )
+        sql = _SELECT + " WHERE cleared_at IS NULL AND (ends_at IS NULL OR ends_at > ?)"
         args: list[Any] = [enc_dt(now)]
         if account_id is not None:
             sql += " AND account_id = ?"
@@ -68,7 +68,7 @@ class LockRepo:
 
     def get_lock(self, lock_id: int) -> Lock:
         with self._db.read() as conn:
-            row = conn.execute(f"SELECT {_COLS} FROM locks WHERE id = ?", (lock_id,)).fetchone()
+            row = conn.execute(_SELECT + " WHERE id = ?", (lock_id,)).fetchone()
         if row is None:
             raise LockNotFound(lock_id)
         return _lock(row)
@@ -79,7 +79,7 @@ class LockRepo:
         if not by:
             raise ValueError("clear_lock needs who clears it (by)")
         with self._db.write() as conn:
-            row = conn.execute(f"SELECT {_COLS} FROM locks WHERE id = ?", (lock_id,)).fetchone()
+            row = conn.execute(_SELECT + " WHERE id = ?", (lock_id,)).fetchone()
             if row is None:
                 raise LockNotFound(lock_id)
             lock = _lock(row)
@@ -112,7 +112,7 @@ class LockRepo:
         """Every lock the account ever had, active, ended or cleared; newest first."""
         with self._db.read() as conn:
             rows = conn.execute(
-                f"SELECT {_COLS} FROM locks WHERE account_id = ? ORDER BY created_at DESC, id DESC",
+                _SELECT + " WHERE account_id = ? ORDER BY created_at DESC, id DESC",
                 (account_id,),
             ).fetchall()
         return [_lock(r) for r in rows]

@@ -3,6 +3,7 @@ restart carries every rule on where it was (docs/ENGINE.md "Restarts")."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -27,11 +28,11 @@ class RuleMemoryRepo:
                 "data = excluded.data, updated_at = excluded.updated_at",
                 rows,
             )
-            keys = list(memory)
-            marks = ", ".join("?" for _ in keys)
+            # The kept keys as one JSON parameter: no SQL text is built from the data.
             conn.execute(
-                f"DELETE FROM rule_memory WHERE account_id = ? AND key NOT IN ({marks})",
-                (account_id, *keys),
+                "DELETE FROM rule_memory WHERE account_id = ? "
+                "AND key NOT IN (SELECT value FROM json_each(?))",
+                (account_id, json.dumps(list(memory))),
             )
 
     def rule_memory(self, account_id: int) -> dict[str, dict[str, Any]]:

@@ -20,6 +20,10 @@ from risk_manager.store.db import Database, returned_id
 from risk_manager.store.records import PnlSnapshot
 
 _COLS = "id, account_id, trading_day, realized, unrealized, net, balance, peak_net, taken_at"
+# SQL built from module constants only (the column list above; hence each `nosec B608`):
+# every value is a bound parameter.
+_SELECT = f"SELECT {_COLS} FROM pnl_snapshots"  # nosec B608
+_INSERT = f"INSERT INTO pnl_snapshots ({_COLS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"  # nosec B608
 
 
 def _snapshot(row: tuple[Any, ...]) -> PnlSnapshot:
@@ -45,8 +49,7 @@ class SnapshotRepo:
             raise ValueError(f"snapshot {snapshot.id} is already stored")
         with self._db.write() as conn:
             cur = conn.execute(
-                f"INSERT INTO pnl_snapshots ({_COLS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "RETURNING id",
+                _INSERT,
                 (
                     snapshot.account_id,
                     enc_day(snapshot.trading_day),
@@ -67,7 +70,7 @@ class SnapshotRepo:
         """The most recently taken snapshot of that account and trading day, if any."""
         with self._db.read() as conn:
             row = conn.execute(
-                f"SELECT {_COLS} FROM pnl_snapshots WHERE account_id = ? AND trading_day = ? "
+                _SELECT + " WHERE account_id = ? AND trading_day = ? "
                 "ORDER BY taken_at DESC, id DESC LIMIT 1",
                 (account_id, enc_day(trading_day)),
             ).fetchone()

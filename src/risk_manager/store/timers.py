@@ -11,6 +11,13 @@ from risk_manager.store.db import Database
 from risk_manager.store.records import Timer
 
 _COLS = "account_id, name, fires_at, payload"
+# SQL built from module constants only (the column list above; hence each `nosec B608`):
+# every value is a bound parameter.
+_SELECT = f"SELECT {_COLS} FROM timers"  # nosec B608
+_UPSERT = (
+    f"INSERT INTO timers ({_COLS}) VALUES (?, ?, ?, ?) ON CONFLICT (account_id, name) "  # nosec B608
+    "DO UPDATE SET fires_at = excluded.fires_at, payload = excluded.payload"
+)
 
 
 def _timer(row: tuple[Any, ...]) -> Timer:
@@ -34,9 +41,7 @@ class TimerRepo:
         row = (account_id, name, enc_dt(fires_at), enc_json(payload or {}))
         with self._db.write() as conn:
             conn.execute(
-                f"INSERT INTO timers ({_COLS}) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (account_id, name) DO UPDATE SET "
-                "fires_at = excluded.fires_at, payload = excluded.payload",
+                _UPSERT,
                 row,
             )
         return _timer(row)
@@ -51,7 +56,7 @@ class TimerRepo:
 
     def timers(self, account_id: int | None = None) -> list[Timer]:
         """All timers (of one account), soonest first."""
-        sql = f"SELECT {_COLS} FROM timers"
+        sql = _SELECT
         args: tuple[Any, ...] = ()
         if account_id is not None:
             sql += " WHERE account_id = ?"
@@ -64,8 +69,7 @@ class TimerRepo:
         """Timers with ``fires_at <= now`` (they stay until deleted), soonest first."""
         with self._db.read() as conn:
             rows = conn.execute(
-                f"SELECT {_COLS} FROM timers WHERE fires_at <= ? "
-                "ORDER BY fires_at, account_id, name",
+                _SELECT + " WHERE fires_at <= ? ORDER BY fires_at, account_id, name",
                 (enc_dt(now),),
             ).fetchall()
         return [_timer(r) for r in rows]
