@@ -16,7 +16,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from risk_manager.config.bounds import KeepUndelivered
+from risk_manager.config.bounds import AdminDelay, KeepUndelivered
 from risk_manager.config.errors import ConfigError
 from risk_manager.config.types import (
     ClockTime,
@@ -215,3 +215,13 @@ class LoggingConfig(Frozen):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+
+class AdminConfig(Frozen):
+    """Cooling-off for the admin's changes (docs/RULES.md §2 "Clearings and loosenings"): a
+    lock the admin clears still holds for ``unlock_delay`` (a manual reset too), and a rule
+    change that loosens takes effect only after ``loosen_delay``; tightening is immediate.
+    Lowering either delay is itself a loosening (it waits for the delay in force)."""
+
+    unlock_delay: AdminDelay = timedelta(0)
+    loosen_delay: AdminDelay = timedelta(0)
