@@ -37,3 +37,15 @@ class Lock:
     def clearing_pending(self, now: datetime) -> bool:
         """Cleared, but the clearing takes effect only later (the unlock delay runs)."""
         return self.cleared_at is not None and now < self.cleared_at and self.is_active(now)
+
+
+def same_lock(a: Lock, b: Lock) -> bool:
+    """The same lock seen by the engine and by the store, whose ids may differ (the engine
+    numbers a lock before the store writes its row): same account, rule, kind, start, end."""
+    return (
+        a.account_id == b.account_id
+        and a.rule == b.rule
+        and a.kind is b.kind
+        and a.created_at == b.created_at
+        and a.ends_at == b.ends_at
+    )

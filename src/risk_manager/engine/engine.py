@@ -186,12 +186,13 @@ class Engine:
         reason: str | None = None,
         *,
         at: datetime | None = None,
+        only: Callable[[Lock], bool] | None = None,
     ) -> list[Lock]:
         """An admin ends a lock early (by id, every active lock of a rule key, or None: every
-        active lock of the account), at ``at`` (default now; later while ``admin.unlock_delay``
-        runs: the lock is held and enforced until then, and the engine wakes at that instant
-        to drop it). Returns the locks whose clearing was set."""
-        cleared = self.lock_ledger.clear(account_id, which, now, by, reason, at=at)
+        active lock of the account; ``only`` narrows), at ``at`` (default now; later while
+        ``admin.unlock_delay`` runs: the lock is held and enforced until then, and the engine
+        wakes at that instant to drop it). Returns the locks whose clearing was set."""
+        cleared = self.lock_ledger.clear(account_id, which, now, by, reason, at=at, only=only)
         self._refresh_due(now)
         return cleared
 

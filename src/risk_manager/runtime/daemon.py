@@ -30,6 +30,7 @@ from risk_manager.engine.memory import OUR_TAGS_KEPT
 from risk_manager.runtime import shutdown
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.alerts import AlertChannels
+from risk_manager.runtime.control import DaemonControl
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.health import DaemonHealth
 from risk_manager.runtime.metrics import Metrics
@@ -51,7 +52,9 @@ class DaemonParts:
     trading calendar, ``actors`` (empty: the daemon fills it with one actor per guarded
     account as it starts; the read side and the health source read it), the health source,
     the read side (run by the daemon, served by the command), ``listeners`` told of every
-    account an actor changed (the read side's ``mark`` first), and ``closing``, which closes
+    account an actor changed (the read side's ``mark`` first), the admin ``control``
+    (runtime/control.py: its settings planned as each account starts, its timer and file
+    watch run as tasks), and ``closing``, which closes
     the store and releases its hold once the daemon has stopped. The daemon builds none of
     them."""
 
@@ -65,6 +68,7 @@ class DaemonParts:
     health: DaemonHealth
     read_side: DaemonReadSide
     listeners: tuple[Callable[[int], None], ...]
+    control: DaemonControl
 
 
 class Daemon:
@@ -85,6 +89,7 @@ class Daemon:
         self.actors = parts.actors
         self.health = parts.health
         self.read_side = parts.read_side
+        self.control = parts.control  # the admin's: reload, clear locks, reset an account
         self._listeners = parts.listeners
         self._session_of: dict[int, BrokerSession] = {}  # account -> the session carrying it
         self._sessions_open = contextlib.AsyncExitStack()  # closed in the "connections" phase
@@ -142,6 +147,7 @@ class Daemon:
         alerts = await self._alerts_open.enter_async_context(self._parts.alerts)
         self._tasks.spawn(self.read_side.run(), "read-side")
         now = self.clock()
+        self.control.restore(now)  # the settings in force and pending loosenings, first
         for session in self.sessions:
             for account in await session.guarded_accounts():
                 if account.id in self.actors:  # two keys see it: one guard, not two
@@ -159,6 +165,9 @@ class Daemon:
         # as soon as its own snapshot is in, hot accounts first (runtime/reconcile_queue.py).
         await asyncio.gather(*(session.reconcile_all() for session in self.sessions))
         self._recheck_unfinished(left_unfinished)
+        self.control.save(self.clock())
+        self._tasks.spawn(self.control.run(), "control")
+        self._tasks.spawn(self.control.watch(), "config-watch")
         self.health.guarding = True
         await self.read_side.refresh()  # the views are the truth from this moment, not 0.2 s on
 
@@ -184,6 +193,7 @@ class Daemon:
         """Rule memory, then the active locks, before any event: floors, tags, marks."""
         account_id, engine = actor.account_id, actor.engine
         self.actors[account_id] = actor
+        self.control.start_account(actor, now)  # the rules in force, before any event
         self._restore_memory(engine, account_id, now)
         restored = self.store.active_locks(now, account_id)
         await actor.carry_out(engine.restore_locks(restored, now), now)

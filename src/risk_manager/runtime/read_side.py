@@ -20,12 +20,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from risk_manager.api.memory import MemoryReadModel
 from risk_manager.api.read_model import iso
 from risk_manager.config.models import Config
+from risk_manager.config.rules import RulesConfig
 from risk_manager.domain.locks import Lock
 from risk_manager.runtime.actor import AccountActor
+from risk_manager.runtime.control import DaemonControl
 from risk_manager.runtime.health import DaemonHealth
 from risk_manager.runtime.views import PnlCurve, account_json, enforcement_json
 from risk_manager.store.ports import JournalStore, LockStore, StoreLifecycle
@@ -82,14 +85,17 @@ class DaemonReadSide(MemoryReadModel):
         config: Config,
         clock: Clock,
         *,
+        control: DaemonControl | None = None,
         interval: float = 0.2,
     ) -> None:
         super().__init__()
+        self._control = control
         self._actors = actors
         self._store = store
         self._source = health
         self._config = config
         self._catalog = config.catalog()
+        self._tz = ZoneInfo(config.trading_day.timezone)
         self._clock = clock
         self._interval = interval
         self._dirty: set[int] = set(actors)
@@ -193,7 +199,8 @@ class DaemonReadSide(MemoryReadModel):
             if today is None:
                 today = days[id(calendar)] = calendar.trading_day(now).isoformat()
             if self._days.get(acct) != today or any(
-                lock.ends_at is not None for lock in engine.locks(acct)
+                lock.ends_at is not None or lock.cleared_at is not None
+                for lock in engine.locks(acct)
             ):
                 out.add(acct)
         return out
@@ -213,9 +220,31 @@ class DaemonReadSide(MemoryReadModel):
                 trading_day=day,
                 curve=curve.points(),
                 locks=locks or list(view.locks),
-                settings=self._config.rules_for(acct),
+                settings=self._settings(acct),
+                pending=self._pending(acct),
+                tz=self._tz,
             )
         )
+
+    def _settings(self, acct: int) -> RulesConfig:
+        control = self._control
+        return self._config.rules_for(acct) if control is None else control.rules_in_force(acct)
+
+    def _pending(self, acct: int) -> list[JSON]:
+        """The account's loosenings waiting for ``admin.loosen_delay`` (docs/API.md)."""
+        control = self._control
+        if control is None:
+            return []
+        return [
+            {
+                "rule": p.rule,
+                "before": p.before,
+                "after": p.after,
+                "due_at": iso(p.due_at),
+                "text": control.describe(p),
+            }
+            for p in control.pending(acct)
+        ]
 
     async def enforcements(self, account_id: int | None, limit: int) -> list[JSON]:
         """The journal, newest first, read and shaped in a worker thread (a page may ask for
