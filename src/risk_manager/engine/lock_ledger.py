@@ -28,7 +28,6 @@ class LockLedger:
                 row.rule == lock.rule
                 and row.kind is lock.kind
                 and row.is_active(now)
-                and row.cleared_at is None  # one being cleared no longer covers a new breach
                 and (
                     row.ends_at is None
                     or (lock.ends_at is not None and lock.ends_at <= row.ends_at)

@@ -353,7 +353,7 @@ class DaemonControl:
             if in_force != current:
                 self._in_force[account_id] = in_force
                 actor.engine.set_rules(account_id, in_force, now)
-                actor.offer(ClockTick(now))
+                actor.offer(ClockTick(now))  # timers of the new rules: the actor wakes
         self._wake.set()
         return steps
 

@@ -102,6 +102,7 @@ class DaemonReadSide(MemoryReadModel):
         self._wake = asyncio.Event()
         self._curves: dict[int, PnlCurve] = {}
         self._days: dict[int, str] = {}  # account -> the trading day its view shows
+        self._pending_shown: dict[int, list[JSON]] = {}  # account -> loosenings its view shows
         self._sent_outcomes: dict[int, str | None] = {}  # journal id -> outcome last streamed
         self._refreshing = asyncio.Lock()  # the daemon's start refreshes too: one at a time
         self._db_ok: bool | None = None  # the store answered at the last refresh (None: not yet)
@@ -167,6 +168,8 @@ class DaemonReadSide(MemoryReadModel):
         dirty, self._dirty = self._dirty, set()
         if ticking:
             dirty |= self._ticking(now)
+        # The admin's control changes pending loosenings without an event of the account.
+        dirty |= {a for a in self._curves if self._pending(a) != self._pending_shown.get(a, [])}
         # Before an account's first snapshot its view would show guesses; an account never
         # shown yet is shown the moment it has one, whatever else changed.
         shown = {acct for acct, actor in self._actors.items() if actor.reconciled}
@@ -188,8 +191,8 @@ class DaemonReadSide(MemoryReadModel):
         self.set_health(**self.health_now(db_ok=stored.answers))
 
     def _ticking(self, now: datetime) -> set[int]:
-        """Shown accounts whose view moves with the clock alone: a lock counting down, or a
-        trading day that has turned since the view was built."""
+        """Shown accounts whose view moves with the clock alone: a lock counting down (or its
+        clearing), or a trading day that has turned since the view was built."""
         out = set()
         days: dict[int, str] = {}  # calendar (by identity: the accounts share one) -> today
         for acct in self._curves:
@@ -213,6 +216,7 @@ class DaemonReadSide(MemoryReadModel):
         curve = self._curves.setdefault(acct, PnlCurve())
         curve.add(now, view.net, day)
         self.views_built += 1
+        pending = self._pending_shown[acct] = self._pending(acct)
         self.put_account(
             account_json(
                 view,
@@ -221,7 +225,7 @@ class DaemonReadSide(MemoryReadModel):
                 curve=curve.points(),
                 locks=locks or list(view.locks),
                 settings=self._settings(acct),
-                pending=self._pending(acct),
+                pending=pending,
                 tz=self._tz,
             )
         )
