@@ -15,7 +15,7 @@ from risk_manager.domain.actions import ClosePosition
 def test_a_delayed_clearing_holds_and_enforces_until_its_instant_then_ends_exactly() -> None:
     sim = Sim(rules(daily_realized_loss={"limit": 500}))
     sim.trade(pnl="-600")
-    (lock,) = sim.engine.view(ACC, sim.now).locks
+    assert len(sim.engine.view(ACC, sim.now).locks) == 1
     at = sim.now + timedelta(minutes=15)
     (cleared,) = sim.engine.clear_lock(ACC, None, sim.now, "admin", "reviewed", at=at)
     assert cleared.cleared_at == at and cleared.clearing_pending(sim.now)
