@@ -9,7 +9,10 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from risk_manager.config.rules import RulesConfig
+from risk_manager.domain.errors import UnknownLock
 from risk_manager.domain.locks import LockKind
 
 from .conftest import Guard, ShiftedClock
@@ -205,3 +208,6 @@ async def test_a_loosening_never_ends_a_lock_already_made(guard: Guard, trader: 
     assert not guard.actor.engine.rules_config(trader.account_id).daily_realized_loss.enabled
     assert [k.id for k in guard.locks()] == [lock.id]
     await guard.assert_locked_out("MNQ", "20900")
+
+    with pytest.raises(UnknownLock, match="lock 9999 is not an active lock of account"):
+        await guard.daemon.control.clear_lock(trader.account_id, 9999, who="a", reason="x")
