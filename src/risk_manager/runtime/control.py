@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,7 +38,7 @@ from risk_manager.config.models import Config
 from risk_manager.config.rules import RULE_KEYS, RulesConfig
 from risk_manager.config.sections import AdminConfig
 from risk_manager.config.tightening import Change, compare_rule, compare_settings, fields_of
-from risk_manager.domain.errors import UnknownAccount, UnknownLock
+from risk_manager.domain.errors import RiskManagerError, UnknownAccount, UnknownLock
 from risk_manager.domain.events import ClockTick
 from risk_manager.domain.locks import Lock, same_lock
 from risk_manager.runtime.actor import AccountActor
@@ -69,6 +69,8 @@ WAKE_AT_LEAST = 1.0  # seconds: a wall clock that jumps (a test's, an NTP step) 
 DEBOUNCE_MS = 300  # an editor's save is a burst of writes and renames: one reload after it
 
 Outcome = Literal["applied", "pending", "cancelled"]
+GuardAdded = Callable[[Config], Awaitable[list[int]]]
+"""The daemon's: guard live every account ``config`` guards that it does not; their ids."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,7 @@ class DaemonControl:
         self._serial = asyncio.Lock()  # one admin change at a time
         self._wake = asyncio.Event()  # the pending set changed: the timer looks again
         self.refused: list[str] = []  # the last reload's reasons while refused (health shows)
+        self._guard_added: GuardAdded | None = None
 
     # -- what the dashboards read -------------------------------------------------------------
 
@@ -147,9 +150,11 @@ class DaemonControl:
 
     # -- start ----------------------------------------------------------------------------------
 
-    def restore(self, now: datetime) -> None:
+    def restore(self, now: datetime, guard_added: GuardAdded | None = None) -> None:
         """Before the accounts: the settings in force and the pending loosenings from the
-        store, and the ``admin:`` section planned against the file (a lowered delay waits)."""
+        store, and the ``admin:`` section planned against the file (a lowered delay waits).
+        ``guard_added``: the daemon's, to guard live the accounts a reload adds."""
+        self._guard_added = guard_added
         stored = self._store.settings_in_force()
         self._pending = {(p.account_id, p.rule): p for p in self._store.pending_loosenings()}
         for account_id, settings in stored.items():
@@ -182,7 +187,14 @@ class DaemonControl:
             self._log_step(step)
 
     def save(self, now: datetime) -> None:
-        """Store the settings in force and the pending loosenings (blocking: a thread)."""
+        """Store the settings in force and the pending loosenings (blocking: a thread). A
+        loosening of an account no longer guarded is dropped: should the account be guarded
+        again, its stored settings are planned against the file then, and wait afresh."""
+        self._pending = {
+            key: p
+            for key, p in self._pending.items()
+            if p.account_id == ADMIN_SCOPE or p.account_id in self._in_force
+        }
         in_force: dict[int, dict[str, Any]] = {
             account_id: {"rules": rules.model_dump(mode="json")}
             for account_id, rules in self._in_force.items()
@@ -221,10 +233,11 @@ class DaemonControl:
             self.refused = []
             self._file = new
             steps = self._apply(now)
+            added = await self._guard_new(new)
             await self._persist(now)
         for step in steps:
             self._log_step(step)
-        return self._reload_result(steps, now, who)
+        return self._reload_result(steps, now, who, added)
 
     async def clear_lock(
         self, account_id: int, lock_id: int | None, *, who: str, reason: str
@@ -302,7 +315,14 @@ class DaemonControl:
         """Apply each pending loosening at its due time (woken when the set changes; the clock
         is read again at least every ``WAKE_AT_LEAST`` s)."""
         while True:
-            due = min((p.due_at for p in self._pending.values()), default=None)
+            due = min(
+                (
+                    p.due_at
+                    for p in self._pending.values()
+                    if p.account_id == ADMIN_SCOPE or p.account_id in self._actors
+                ),
+                default=None,
+            )
             now = self._clock()
             if due is not None and due <= now:
                 await self.apply_due()
@@ -333,10 +353,26 @@ class DaemonControl:
         def ours(_: watchfiles.Change, changed: str) -> bool:
             return Path(changed).name == path.name  # editors write a temporary, then rename
 
-        async for _ in watchfiles.awatch(
-            path.parent, watch_filter=ours, debounce=DEBOUNCE_MS, recursive=False
-        ):
-            await self.reload(who="file", reason="config file changed")
+        polling = False
+        while True:
+            try:
+                async for _ in watchfiles.awatch(
+                    path.parent,
+                    watch_filter=ours,
+                    debounce=DEBOUNCE_MS,
+                    recursive=False,
+                    force_polling=polling,
+                    poll_delay_ms=1000,
+                ):
+                    await self.reload(who="file", reason="config file changed")
+                return
+            except OSError as exc:  # no notifications (a watch limit, a network folder)
+                if polling:
+                    raise
+                polling = True
+                _log.warning(
+                    "cannot be told of changes to %s (%s); looking at it every second", path, exc
+                )
 
     # -- planning ---------------------------------------------------------------------------------
 
@@ -429,11 +465,29 @@ class DaemonControl:
             for section in RESTART_SECTIONS
             if getattr(new, section) != getattr(self._started, section)
         ]
-        if _guarded(new) != _guarded(self._started):
-            reasons.append("accounts: the accounts guarded changed; this needs a restart")
+        dropped = sorted(a for a in self._actors if not new.guards(a))
+        if dropped:  # a loosening; not live today
+            ids = ", ".join(map(str, dropped))
+            reasons.append(f"accounts: no longer guarding {ids}; this needs a restart")
         return reasons
 
     # -- helpers ----------------------------------------------------------------------------------
+
+    async def _guard_new(self, new: Config) -> list[int]:
+        """Accounts the new file guards that the daemon does not yet: guarded now (a
+        tightening). A broker that cannot list them now is said on ``/health`` (the file
+        saved again retries)."""
+        if self._guard_added is None:
+            return []
+        try:
+            return await self._guard_added(new)
+        except (RiskManagerError, OSError) as exc:
+            self.refused = [
+                f"accounts: the accounts added could not be guarded yet ({exc}); "
+                "save the config file again to retry"
+            ]
+            _log.error("%s", self.refused[0])
+            return []
 
     def _actor(self, account_id: int) -> AccountActor:
         actor = self._actors.get(account_id)
@@ -475,10 +529,12 @@ class DaemonControl:
         else:
             _log.warning("%s: %s in force now", what, change)
 
-    def _reload_result(self, steps: list[Step], now: datetime, who: str) -> ReloadResult:
+    def _reload_result(
+        self, steps: list[Step], now: datetime, who: str, added: list[int]
+    ) -> ReloadResult:
         before: dict[str, Any] = {}
-        after: dict[str, Any] = {}
-        lines: list[str] = []
+        after: dict[str, Any] = {"guarding_added": added} if added else {}
+        lines = [f"now guarding account {a}" for a in added]
         for step in steps:
             key = f"{step.account_id}/{step.group}"
             before[key] = step.before
@@ -498,10 +554,6 @@ class DaemonControl:
             return "effective now"
         minutes = max(1, round((at - now) / timedelta(minutes=1)))
         return f"effective at {self._hhmm(at)} (in {minutes} m)"
-
-
-def _guarded(config: Config) -> tuple[str, frozenset[int]]:
-    return config.accounts.mode, frozenset(entry.id for entry in config.accounts.list)
 
 
 def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:

@@ -96,6 +96,7 @@ class Daemon:
         self._alerts_open = contextlib.AsyncExitStack()  # closed in the "alerts" phase
         self._tasks = NamedTasks()
         self._stopped = False
+        self._alerts: AlertChannels | None = None  # entered by the start
         self.shutdown_took: dict[str, float] = {}  # seconds each phase of the stop took
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -147,7 +148,9 @@ class Daemon:
         alerts = await self._alerts_open.enter_async_context(self._parts.alerts)
         self._tasks.spawn(self.read_side.run(), "read-side")
         now = self.clock()
-        self.control.restore(now)  # the settings in force and pending loosenings, first
+        self._alerts = alerts
+        # The settings in force and pending loosenings, first.
+        self.control.restore(now, guard_added=self.guard_added)
         for session in self.sessions:
             for account in await session.guarded_accounts():
                 if account.id in self.actors:  # two keys see it: one guard, not two
@@ -170,6 +173,28 @@ class Daemon:
         self._tasks.spawn(self.control.watch(), "config-watch")
         self.health.guarding = True
         await self.read_side.refresh()  # the views are the truth from this moment, not 0.2 s on
+
+    async def guard_added(self, config: Config) -> list[int]:
+        """Guard, live, the accounts ``config`` (a reloaded file) guards that this daemon does
+        not yet: each visible one is built, restored, subscribed on its connection's user hub
+        and reconciled, as at the start (docs/RUNTIME.md "Reload"). Returns their ids; raises
+        what the account search raises (``RetryLater``, ``OSError``, ...)."""
+        assert self._alerts is not None, "guard_added runs only once the daemon has started"
+        added: list[int] = []
+        now = self.clock()
+        for session in self.sessions:
+            visible = await session.client.search_accounts(only_active=True)
+            for account in visible:
+                if not config.guards(account.id) or account.id in self.actors:
+                    continue
+                actor = self._actor(account.id, session, self._alerts)
+                session.carry(actor)
+                self._session_of[account.id] = session
+                await self._restore(actor, now)
+                await session.guard_live(account.id)
+                added.append(account.id)
+                _log.warning("account %s: guarded from now on (added to the config)", account.id)
+        return added
 
     def _actor(
         self, account_id: int, session: BrokerSession, alerts: AlertChannels

@@ -1,6 +1,7 @@
-"""End to end, a manual daily reset of one account (issue 13; docs/RUNTIME.md "Control"):
-two accounts on the simulator, both locked for the day's loss; the reset ends one account's
-day (its lock, its day's P&L) and leaves the other as it was, across a restart too."""
+"""End to end, the admin's control of one account among two on the simulator (issue 13;
+docs/RUNTIME.md "Control", "Reload"): a manual daily reset ends one account's day (its lock,
+its day's P&L) and leaves the other as it was, across a restart too; an account added to the
+config file is guarded live; one taken out is refused as needing a restart."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from risk_manager.sim.server import SimServer, SimSettings, running_sim
 
 from .conftest import Guard
-from .helpers import BUY, SimTrader, wait_for
+from .helpers import BUY, SimTrader, config_text, wait_for
 
 RULES = "  daily_realized_loss: {enabled: true, limit: 100}"
 
@@ -83,3 +84,38 @@ async def test_a_manual_reset_ends_one_accounts_day_and_leaves_the_other(
     assert not guard.daemon.store.active_locks(guard.clock(), a)
     assert day_realized(guard, b) == b_loss
     assert guard.daemon.actors[b].engine.view(b, guard.clock()).locked
+
+
+def listed(*ids: int) -> str:
+    entries = "".join(f"    - {{id: {i}}}\n" for i in ids)
+    return f"accounts:\n  mode: listed\n  list:\n{entries}"
+
+
+async def test_an_account_added_to_the_file_is_guarded_live_and_one_removed_is_refused(
+    guard: Guard, trader: SimTrader, other: SimTrader
+) -> None:
+    a, b = trader.account_id, other.account_id
+    await guard.start(RULES, from_file=True, extra=listed(a))
+    assert set(guard.daemon.actors) == {a}
+
+    text = config_text(guard.sim.url, guard.db, RULES, listed(a, b))
+    guard.config_path.write_text(text, encoding="utf-8")
+    result = await guard.daemon.control.reload(who="admin", reason="second account")
+    assert result.ok and result.after["guarding_added"] == [b]
+    assert guard.daemon.actors[b].reconciled  # snapshot in: guarded from now on
+
+    await other.round_trip("MNQ", BUY, 2, "20950")
+
+    async def b_locked() -> bool:
+        return bool(guard.daemon.store.active_locks(guard.clock(), b))
+
+    await wait_for(b_locked, "the added account locked for its day's loss")
+    await other.wait_flat("MNQ", "the added account's enforcement")
+
+    guard.config_path.write_text(
+        config_text(guard.sim.url, guard.db, RULES, listed(b)), encoding="utf-8"
+    )
+    refused = await guard.daemon.control.reload(who="admin", reason="drop the first")
+    assert not refused.ok
+    assert refused.reasons == [f"accounts: no longer guarding {a}; this needs a restart"]
+    assert set(guard.daemon.actors) == {a, b}
