@@ -211,3 +211,9 @@ async def test_a_loosening_never_ends_a_lock_already_made(guard: Guard, trader: 
 
     with pytest.raises(UnknownLock, match="lock 9999 is not an active lock of account"):
         await guard.daemon.control.clear_lock(trader.account_id, 9999, who="a", reason="x")
+
+    # Cleared by its id (unlock_delay 0): the engine's own copy ends too (its ids may differ).
+    assert lock.id is not None
+    await guard.daemon.control.clear_lock(trader.account_id, lock.id, who="a", reason="ok")
+    assert not guard.locks()
+    assert not guard.actor.engine.view(trader.account_id, guard.clock()).locked
