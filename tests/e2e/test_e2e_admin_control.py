@@ -217,3 +217,17 @@ async def test_a_loosening_never_ends_a_lock_already_made(guard: Guard, trader: 
     await guard.daemon.control.clear_lock(trader.account_id, lock.id, who="a", reason="ok")
     assert not guard.locks()
     assert not guard.actor.engine.view(trader.account_id, guard.clock()).locked
+
+
+async def test_a_file_loosened_while_the_daemon_was_down_still_waits(
+    guard: Guard, trader: SimTrader
+) -> None:
+    clock = ShiftedClock()
+    extra = "admin:\n  loosen_delay: 30m\n"
+    await guard.start(loss_rule("100"), from_file=True, extra=extra, clock=clock)
+    await guard.stop()
+    await guard.start(loss_rule("1000"), from_file=True, extra=extra)  # edited while down
+    assert limit_of(guard) == Decimal(100)
+    (pending,) = guard.daemon.control.pending(trader.account_id)
+    assert pending.after["limit"] == "1000"
+    assert pending.due_at > clock() + timedelta(minutes=29)

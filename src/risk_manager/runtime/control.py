@@ -364,7 +364,10 @@ class DaemonControl:
                     force_polling=polling,
                     poll_delay_ms=1000,
                 ):
-                    await self.reload(who="file", reason="config file changed")
+                    try:
+                        await self.reload(who="file", reason="config file changed")
+                    except Exception:  # a bug: said with its traceback, the watch goes on
+                        _log.exception("config reload after a file change failed")
                 return
             except OSError as exc:  # no notifications (a watch limit, a network folder)
                 if polling:
