@@ -156,7 +156,11 @@ class DaemonControl:
         ``guard_added``: the daemon's, to guard live the accounts a reload adds."""
         self._guard_added = guard_added
         stored = self._store.settings_in_force()
-        self._pending = {(p.account_id, p.rule): p for p in self._store.pending_loosenings()}
+        self._pending = {
+            (p.account_id, p.rule): p
+            for p in self._store.pending_loosenings()
+            if _known_group(p.account_id, p.rule)  # one no plan looks at would never end
+        }
         for account_id, settings in stored.items():
             try:
                 if account_id == ADMIN_SCOPE:
@@ -557,6 +561,12 @@ class DaemonControl:
             return "effective now"
         minutes = max(1, round((at - now) / timedelta(minutes=1)))
         return f"effective at {self._hhmm(at)} (in {minutes} m)"
+
+
+def _known_group(account_id: int, group: str) -> bool:
+    if account_id == ADMIN_SCOPE:
+        return group == ADMIN_GROUP
+    return group == ENGINE_GROUP or group in RULE_KEYS
 
 
 def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
