@@ -200,7 +200,7 @@ class Daemon:
         self, account_id: int, session: BrokerSession, alerts: AlertChannels
     ) -> AccountActor:
         """The account's engine and actor, enforcing through ``session``'s client."""
-        engine = Engine(self.config.rules_for(account_id), self.calendar, self.catalog)
+        engine = Engine(self.control.rules_in_force, self.calendar, self.catalog)
         return AccountActor(
             account_id,
             engine,
