@@ -114,3 +114,46 @@ async def test_unknown_values_render_as_unknown_not_zero(page: Any) -> None:
         await expect(card.locator("tbody tr td").nth(5)).to_have_text("unknown")
         await expect(card.locator(".chart")).to_contain_text("no P&L yet today")
         assert page.errors == []
+
+
+async def test_a_pending_clearing_and_a_pending_loosening_are_shown(page: Any) -> None:
+    now = datetime.now(UTC)
+    async with running_demo_api(now=now) as (api, model):
+        await page.goto(api.url)
+        calm = page.locator(f'[data-account="{CALM}"]')
+        expect = playwright_api.expect
+        await expect(calm).to_be_visible()
+        model.update_account(
+            CALM,
+            locked=True,
+            locks=[
+                {
+                    "id": 7,
+                    "rule": "trailing_drawdown",
+                    "kind": "hard",
+                    "reason": "trailing_drawdown: balance at the floor",
+                    "created_at": iso(now),
+                    "ends_at": None,
+                    "seconds_left": None,
+                    "clearing_at": iso(now + timedelta(minutes=15)),
+                    "cleared_by": "admin",
+                    "clearing": "clearing at 14:35 CST (in 15 m)",
+                }
+            ],
+            pending_loosenings=[
+                {
+                    "rule": "daily_net_loss",
+                    "before": {"limit": "1000"},
+                    "after": {"limit": "2000"},
+                    "due_at": iso(now + timedelta(minutes=30)),
+                    "text": "daily_net_loss limit 1000 → 2000 at 14:50 CST",
+                }
+            ],
+        )
+        await expect(calm.locator(".lock .clearing")).to_have_text(
+            "clearing at 14:35 CST (in 15 m)"
+        )
+        await expect(calm.locator(".pending-loosening")).to_have_text(
+            "pending: daily_net_loss limit 1000 → 2000 at 14:50 CST"
+        )
+        assert page.errors == []

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import io
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,12 +15,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from risk_manager.config.loader import parse_config
+from risk_manager.config.loader import load_config, parse_config
 from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.bootstrap import bootstrap
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.sim.server import SimServer, SimSettings, running_sim
+from risk_manager.types import Clock, utc_now
 from support.daemons import serving
 
 from .helpers import BUY, SimTrader, config_text, wait_for
@@ -41,6 +42,20 @@ def stacks() -> str:
     return out.getvalue()
 
 
+class ShiftedClock:
+    """The wall clock moved on by ``advance`` (time still runs): a daemon's delays end
+    without waiting for them."""
+
+    def __init__(self) -> None:
+        self.shift = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.shift
+
+    def advance(self, **kw: float) -> None:
+        self.shift += timedelta(**kw)
+
+
 class Guard:
     """The daemon under test, started on demand with the test's rules."""
 
@@ -48,18 +63,40 @@ class Guard:
         self.sim = sim
         self.trader = trader
         self.db = db
+        self.config_path = db.parent / "risk-manager.yaml"  # with from_file=True
+        self.clock: Clock = utc_now
         self._daemon: Daemon | None = None
         self._api: contextlib.AsyncExitStack | None = None
         self.api_url: str | None = None
         self._running = False
 
     async def start(
-        self, rules: str, *, serve_api: bool = False, extra: str = "", **hub_options: float
+        self,
+        rules: str,
+        *,
+        serve_api: bool = False,
+        extra: str = "",
+        from_file: bool = False,
+        clock: Clock | None = None,
+        **hub_options: float,
     ) -> Daemon:
-        """``extra``: top-level YAML sections besides the rules (``alerts:``, say)."""
-        config = parse_config(config_text(self.sim.url, self.db, rules, extra), env={})
+        """``extra``: top-level YAML sections besides the rules (``alerts:``, say);
+        ``from_file``: the config written to ``config_path`` and read from it, as the command
+        does (a reload re-reads it); ``clock``: the daemon's (kept for the next start)."""
+        text = config_text(self.sim.url, self.db, rules, extra)
+        path: Path | None = None
+        if from_file:
+            path = self.config_path
+            path.write_text(text, encoding="utf-8")
+            config = load_config(path, env={})
+        else:
+            config = parse_config(text, env={})
+        if clock is not None:
+            self.clock = clock
         options = HUB_OPTIONS | hub_options
-        daemon = self._daemon = bootstrap(config, hub_options=options)
+        daemon = self._daemon = bootstrap(
+            config, hub_options=options, clock=self.clock, config_path=path
+        )
         self._running = True
         if serve_api:  # as the command serves it: before the start
             self._api = contextlib.AsyncExitStack()
@@ -97,7 +134,7 @@ class Guard:
         return self.daemon.actors[self.trader.account_id]
 
     def locks(self) -> list[Lock]:
-        return self.daemon.store.active_locks(datetime.now(UTC), self.trader.account_id)
+        return self.daemon.store.active_locks(self.clock(), self.trader.account_id)
 
     async def wait_lock(self, rule: str, kind: LockKind = LockKind.HARD) -> Lock:
         async def held() -> Lock | None:

@@ -77,3 +77,20 @@ def test_status_shows_each_accounts_own_drawdown_floor() -> None:
     text = console.export_text()
     assert "49,000.00" in text and "148,000.00" in text
     assert "150,000.00 (first seen)" in text
+
+
+def test_a_pending_clearing_and_a_pending_loosening_are_shown() -> None:
+    from rich.console import Console
+
+    accounts = {
+        1: {"id": 1, "name": "50K", "locks": [{
+            "rule": "trailing_drawdown", "kind": "hard", "reason": "at the floor",
+            "ends_at": None, "clearing": "clearing at 14:35 CST (in 15 m)"}],
+            "pending_loosenings": [{"rule": "daily_net_loss",
+                                    "text": "daily_net_loss limit 1000 → 2000 at 14:50 CST"}]},
+    }  # fmt: skip
+    console = Console(width=160, record=True)
+    console.print(render.overview(DashboardState(accounts=accounts), NOW))
+    text = console.export_text()
+    assert "clearing at 14:35 CST (in 15 m)" in text
+    assert "daily_net_loss limit 1000 → 2000 at 14:50 CST" in text

@@ -42,13 +42,13 @@ def run(
         # Before anything touches the store, held until the process ends (RULES.md §5: one
         # daemon per store); the kernel releases it even when the process is killed.
         with hold_store(cfg.store.path):
-            asyncio.run(_serve(cfg))
+            asyncio.run(_serve(cfg, config))
     except RefuseToStart as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 
 
-async def _serve(cfg: Config) -> None:
+async def _serve(cfg: Config, path: Path) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -65,7 +65,7 @@ async def _serve(cfg: Config) -> None:
             # The API comes up before the login, so `status` and the dashboards can say why
             # the daemon is not guarding yet (a refused login, an empty account list).
             async with (
-                contextlib.aclosing(bootstrap(cfg)) as daemon,
+                contextlib.aclosing(bootstrap(cfg, config_path=path)) as daemon,
                 running_api(daemon.read_side, daemon.metrics, cfg.api.host, cfg.api.port) as api,
             ):
                 log.info("local API and dashboard at %s", api.url)

@@ -68,6 +68,8 @@ StaleMark = Annotated[Duration, AfterValidator(_duration_within(_d(seconds=1), _
 """How long a position may go without a live quote: 1 s to 1 day."""
 RetryAfter = Annotated[Duration, AfterValidator(_duration_within(_d(seconds=0.1), _d(minutes=1)))]
 """When an unconfirmed action is proposed again: 0.1 s to 1 min."""
+AdminDelay = Annotated[Duration, AfterValidator(_duration_within(_d(), _d(days=7)))]
+"""``admin.unlock_delay`` / ``admin.loosen_delay``: 0 (at once) to a week."""
 KeepUndelivered = Annotated[Duration, AfterValidator(_duration_within(_d(minutes=1), _d(days=7)))]
 """How long an alert the webhook has not taken is kept trying: 1 min to 7 days."""
 Cooldown = Annotated[LockDuration, AfterValidator(_lock_within(_d(days=7)))]

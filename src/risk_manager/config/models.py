@@ -27,6 +27,7 @@ from risk_manager.config.dump import dump_yaml
 from risk_manager.config.rules import RulesConfig
 from risk_manager.config.sections import (
     AccountsConfig,
+    AdminConfig,
     AlertsConfig,
     ApiConfig,
     BrokerConfig,
@@ -68,6 +69,7 @@ class Config(Frozen):
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    admin: AdminConfig = Field(default_factory=AdminConfig)
 
     _account_rules: dict[int, RulesConfig] = PrivateAttr(default_factory=dict)
 

@@ -44,6 +44,7 @@ from risk_manager.config.types import (
     Money,
     NonNegativeMoney,
     PositiveDecimal,
+    Tighter,
     TimeZoneName,
     Weekday,
 )
@@ -77,7 +78,9 @@ class RuleConfig(Frozen):
     the docs agree): ``rule_id`` and ``key`` name the rule in actions, locks and the config;
     ``title`` is what the dashboards call it; ``unit`` what its value counts; ``locks_for_loss``
     whether its breach locks the account for a loss (the views show the room left to it);
-    ``bench`` enabled settings that exercise it without breaching (``bench engine``)."""
+    ``bench`` enabled settings that exercise it without breaching (``bench engine``);
+    ``tighter`` which way each setting tightens the rule (a change that is not provably a
+    tightening waits for ``admin.loosen_delay``)."""
 
     rule_id: ClassVar[str] = ""
     key: ClassVar[str] = ""
@@ -85,6 +88,8 @@ class RuleConfig(Frozen):
     unit: ClassVar[Unit] = "none"
     locks_for_loss: ClassVar[bool] = False
     bench: ClassVar[dict[str, object]] = {}
+    # Which way each setting tightens (merged over these; config/tightening.py).
+    tighter: ClassVar[dict[str, Tighter]] = {"enabled": "on", "warn_at": "lower"}
 
     enabled: bool = False
     warn_at: Fraction | None = None  # alert when the measured value crosses this share
@@ -114,6 +119,11 @@ class MaxContracts(RuleConfig):
     title: ClassVar[str] = "Max contracts"
     unit: ClassVar[Unit] = "contracts"
     bench: ClassVar[dict[str, object]] = {"enabled": True, "limit": 50, "warn_at": 0.9}
+    tighter: ClassVar[dict[str, Tighter]] = RuleConfig.tighter | {
+        "limit": "lower",
+        "count": ("gross", "net"),
+        "micro_weight": "higher",
+    }
 
     limit: EnabledCount = None
     count: Literal["gross", "net"] = "gross"
@@ -128,6 +138,10 @@ class MaxContractsPerInstrument(RuleConfig):
     title: ClassVar[str] = "Max contracts per instrument"
     unit: ClassVar[Unit] = "contracts"
     bench: ClassVar[dict[str, object]] = {"enabled": True, "limits": {"NQ": 20, "ES": 20, "CL": 20}}
+    tighter: ClassVar[dict[str, Tighter]] = RuleConfig.tighter | {
+        "limits": "fewer_each",
+        "unlisted": ("block", "allow"),
+    }
 
     limits: dict[str, ContractCount] = Field(default_factory=dict)  # symbol → max |size|
     unlisted: Literal["allow", "block"] = "allow"
@@ -145,6 +159,10 @@ class DailyRealizedLoss(RuleConfig):
     unit: ClassVar[Unit] = "money"
     locks_for_loss: ClassVar[bool] = True
     bench: ClassVar[dict[str, object]] = {"enabled": True, "limit": 1_000_000, "warn_at": 0.8}
+    tighter: ClassVar[dict[str, Tighter]] = RuleConfig.tighter | {
+        "limit": "lower",
+        "include_fees": "on",
+    }
 
     limit: EnabledMoney = None
     include_fees: bool = True
@@ -160,6 +178,7 @@ class DailyUnrealizedLoss(RuleConfig):
         "limit": 1_000_000,
         "scope": "per_position",
     }
+    tighter: ClassVar[dict[str, Tighter]] = RuleConfig.tighter | {"limit": "lower"}
 
     limit: EnabledMoney = None
     scope: Scope = "per_position"
@@ -171,6 +190,7 @@ class MaxUnrealizedProfit(RuleConfig):
     title: ClassVar[str] = "Max unrealized profit"
     unit: ClassVar[Unit] = "money"
     bench: ClassVar[dict[str, object]] = {"enabled": True, "target": 1_000_000, "scope": "total"}
+    tighter: ClassVar[dict[str, Tighter]] = RuleConfig.tighter | {"target": "lower"}
 
     target: EnabledMoney = None
     scope: Scope = "per_position"
@@ -194,6 +214,12 @@ class TradeFrequencyLimit(RuleConfig):
         "per_minute": 10_000,
         "per_hour": 100_000,
         "per_session": 1_000_000,
+    }
+    tighter: ClassVar[dict[str, Tighter]] = RuleConfig.tighter | {
+        "per_minute": "lower",
+        "per_hour": "lower",
+        "per_session": "lower",
+        "flatten": "on",
     }
 
     per_minute: FillCount | None = None  # fills allowed in the last 60 s
@@ -225,6 +251,7 @@ class CooldownAfterLoss(RuleConfig):
         "enabled": True,
         "tiers": [{"loss": 1_000_000, "cooldown": "5m"}],
     }
+    tighter: ClassVar[dict[str, Tighter]] = RuleConfig.tighter | {"flatten": "on"}
 
     tiers: list[LossTier] = Field(default_factory=list, validate_default=True)
     flatten: bool = True
@@ -248,6 +275,7 @@ class NoStopLossGrace(RuleConfig):
     title: ClassVar[str] = "No stop-loss grace"
     unit: ClassVar[Unit] = "none"
     bench: ClassVar[dict[str, object]] = {"enabled": True, "grace": "30s"}
+    tighter: ClassVar[dict[str, Tighter]] = RuleConfig.tighter | {"grace": "lower"}
 
     grace: Grace = timedelta(seconds=30)
 
@@ -276,6 +304,12 @@ class SessionBlockOutside(RuleConfig):
     title: ClassVar[str] = "Session block outside"
     unit: ClassVar[Unit] = "none"
     bench: ClassVar[dict[str, object]] = {"enabled": True}
+    tighter: ClassVar[dict[str, Tighter]] = RuleConfig.tighter | {
+        "holidays": "on",
+        "warn_before": "higher",
+        "block_entries_before": "higher",
+        "flatten_before": "higher",
+    }
 
     timezone: TimeZoneName = "America/Chicago"
     sessions: list[SessionWindow] = Field(default_factory=_topstep_sessions, min_length=1)
@@ -295,6 +329,10 @@ class AuthLossGuard(RuleConfig):
     title: ClassVar[str] = "Auth loss guard"
     unit: ClassVar[Unit] = "none"
     bench: ClassVar[dict[str, object]] = {"enabled": True}
+    tighter: ClassVar[dict[str, Tighter]] = RuleConfig.tighter | {
+        "max_gap": "lower",
+        "on_gap": ("flatten", "alert"),
+    }
 
     max_gap: MaxGap = timedelta(seconds=30)
     on_gap: Literal["alert", "flatten"] = "alert"
@@ -306,6 +344,10 @@ class SymbolBlocks(RuleConfig):
     title: ClassVar[str] = "Symbol blocks"
     unit: ClassVar[Unit] = "none"
     bench: ClassVar[dict[str, object]] = {"enabled": True, "blocked": ["RTY", "M2K"]}
+    tighter: ClassVar[dict[str, Tighter]] = RuleConfig.tighter | {
+        "blocked": "more_items",
+        "close_existing": "on",
+    }
 
     blocked: list[str] = Field(default_factory=list)  # shell-style patterns: RTY, CL*, M*
     close_existing: bool = True
@@ -337,6 +379,7 @@ class TradeManagement(RuleConfig):
         "take_profit_ticks": 400,
         "trailing": {"activate_ticks": 100_000, "trail_ticks": 40},
     }
+    tighter: ClassVar[dict[str, Tighter]] = RuleConfig.tighter | {"stop_loss_ticks": "lower"}
 
     stop_loss_ticks: Ticks | None = None
     take_profit_ticks: Ticks | None = None
@@ -360,6 +403,7 @@ class DailyRealizedProfit(RuleConfig):
     title: ClassVar[str] = "Daily realized profit"
     unit: ClassVar[Unit] = "money"
     bench: ClassVar[dict[str, object]] = {"enabled": True, "target": 1_000_000}
+    tighter: ClassVar[dict[str, Tighter]] = RuleConfig.tighter | {"target": "lower"}
 
     target: EnabledMoney = None
     include_fees: bool = True
@@ -372,6 +416,10 @@ class WeeklyRealizedLoss(RuleConfig):
     unit: ClassVar[Unit] = "money"
     locks_for_loss: ClassVar[bool] = True
     bench: ClassVar[dict[str, object]] = {"enabled": True, "limit": 1_000_000}
+    tighter: ClassVar[dict[str, Tighter]] = RuleConfig.tighter | {
+        "limit": "lower",
+        "include_fees": "on",
+    }
 
     limit: EnabledMoney = None
     include_fees: bool = True
@@ -389,6 +437,10 @@ class DailyNetLoss(RuleConfig):
         "trailing": True,
         "warn_at": 0.9,
     }
+    tighter: ClassVar[dict[str, Tighter]] = RuleConfig.tighter | {
+        "limit": "lower",
+        "trailing": "on",
+    }
 
     limit: EnabledMoney = None
     trailing: bool = False  # measure from the day's peak net P&L
@@ -404,6 +456,10 @@ class TrailingDrawdown(RuleConfig):
         "enabled": True,
         "max_drawdown": 1_000_000,
         "mode": "intraday",
+    }
+    tighter: ClassVar[dict[str, Tighter]] = RuleConfig.tighter | {
+        "max_drawdown": "lower",
+        "mode": ("intraday", "end_of_day"),
     }
 
     max_drawdown: EnabledMoney = None
@@ -442,6 +498,9 @@ class RulesConfig(Frozen):
     weekly_realized_loss: WeeklyRealizedLoss = Field(default_factory=WeeklyRealizedLoss)
     daily_net_loss: DailyNetLoss = Field(default_factory=DailyNetLoss)
     trailing_drawdown: TrailingDrawdown = Field(default_factory=TrailingDrawdown)
+
+    # Which way the engine-wide settings tighten (config/tightening.py).
+    tighter: ClassVar[dict[str, Tighter]] = {"stale_mark": "lower", "retry_after": "lower"}
 
     # engine-wide
     mark: Literal["last", "bid_ask"] = "last"  # price that values open positions

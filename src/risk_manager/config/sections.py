@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import (
     Field,
@@ -16,7 +16,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from risk_manager.config.bounds import KeepUndelivered
+from risk_manager.config.bounds import AdminDelay, KeepUndelivered
 from risk_manager.config.errors import ConfigError
 from risk_manager.config.types import (
     ClockTime,
@@ -24,6 +24,7 @@ from risk_manager.config.types import (
     Frozen,
     NonNegativeMoney,
     PositiveDecimal,
+    Tighter,
     TimeZoneName,
     Weekday,
 )
@@ -215,3 +216,16 @@ class LoggingConfig(Frozen):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+
+class AdminConfig(Frozen):
+    """Cooling-off for the admin's changes (docs/RULES.md §2 "Clearings and loosenings"): a
+    lock the admin clears still holds for ``unlock_delay`` (a manual reset too), and a rule
+    change that loosens takes effect only after ``loosen_delay``; tightening is immediate.
+    Lowering either delay is itself a loosening (it waits for the delay in force)."""
+
+    # Lowering a delay loosens (config/tightening.py).
+    tighter: ClassVar[dict[str, Tighter]] = {"unlock_delay": "higher", "loosen_delay": "higher"}
+
+    unlock_delay: AdminDelay = timedelta(0)
+    loosen_delay: AdminDelay = timedelta(0)

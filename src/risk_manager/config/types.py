@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
@@ -128,3 +128,11 @@ def _lower(value: object) -> object:
 
 Day = Annotated[Weekday, BeforeValidator(_lower)]
 """A weekday written ``mon`` … ``sun`` (case-insensitive)."""
+
+
+Tighter = Literal["lower", "higher", "on", "off", "fewer_each", "more_items"] | tuple[str, ...]
+"""Which way a setting tightens its rule (config/tightening.py, admin.loosen_delay):
+``lower`` a smaller number (None, no limit, is the loosest), ``higher`` a larger one,
+``on``/``off`` true/false, ``fewer_each`` a mapping whose every old key keeps a value no
+larger (new keys only add limits), ``more_items`` a list keeping every old item; a tuple
+orders a setting's choices tightest first. A setting without an entry never tightens."""

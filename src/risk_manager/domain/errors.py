@@ -13,6 +13,7 @@ beside the code that raises them)::
     │   └── CircuitOpen                 projectx/circuit.py: failing fast for a moment
     ├── BrokerRefused                   success: false with a code: a business refusal
     ├── AuthenticationFailed            login or token validation refused: fix credentials
+    ├── UnknownAccount, UnknownLock     the admin named what is not there (also LookupError)
     └── StoreError                      store/errors.py: a read or write that failed
         ├── LockNotFound, JournalEntryNotFound   (also LookupError)
         └── JournalEntryFinished        an outcome written twice
@@ -54,3 +55,20 @@ class BrokerRefused(RiskManagerError):
 
 class AuthenticationFailed(RiskManagerError):
     """Login or token validation failed; the operator must fix credentials."""
+
+
+class UnknownAccount(RiskManagerError, LookupError):
+    """The admin named an account the daemon does not guard."""
+
+    def __init__(self, account_id: int) -> None:
+        super().__init__(f"account {account_id} is not guarded by this daemon")
+        self.account_id = account_id
+
+
+class UnknownLock(RiskManagerError, LookupError):
+    """The admin named a lock that is not an active lock of the account."""
+
+    def __init__(self, account_id: int, lock_id: int) -> None:
+        super().__init__(f"lock {lock_id} is not an active lock of account {account_id}")
+        self.account_id = account_id
+        self.lock_id = lock_id

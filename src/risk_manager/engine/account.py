@@ -57,6 +57,16 @@ class AccountState:
         self.soft_baseline: dict[str, int] | None = None  # signed sizes allowed under soft lock
         # a soft lock restored after a restart: its baseline is the broker's next snapshot
         self.baseline_from_broker = False
+        self.use_rules(config, rules)
+
+    def use_rules(self, config: RulesConfig, rules: list[AnyRule]) -> None:
+        """Evaluate under ``config``'s rules from now on (built by the factory; a hot reload
+        swaps them between two events). Rules keep no state of their own: the ledger, the
+        memory and the actions in flight carry on."""
+        self.config = config
+        self.rules = rules
+        self.inflight.retry_after = config.retry_after
+        self.inflight.max_retries = config.max_retries
         self._by_trigger: dict[Trigger, list[AnyRule]] = {
             t: [r for r in rules if r.triggers & t] for t in _SINGLE
         }

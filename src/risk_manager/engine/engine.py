@@ -11,7 +11,7 @@ is due so the runtime can tick then.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -35,7 +35,7 @@ from risk_manager.engine.account import STALE_REPEAT, AccountState
 from risk_manager.engine.inflight import Key
 from risk_manager.engine.lock_ledger import LockLedger
 from risk_manager.engine.marks import CachingCatalog, Mark
-from risk_manager.engine.memory import dec
+from risk_manager.engine.memory import ENGINE_KEY, dec
 from risk_manager.engine.rules import LOSS_LOCK_RULES, AnyRule, Trigger, build_rules
 from risk_manager.engine.rules.base import CalendarLike, Context
 from risk_manager.engine.view import (
@@ -71,6 +71,7 @@ class Engine:
         self._next_reset: datetime | None = None
         self._next_week: datetime | None = None
         self._due: datetime | None = None
+        self._overrides: dict[int, RulesConfig] = {}  # rules set live (set_rules)
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -183,10 +184,67 @@ class Engine:
             memory.seed_tags(now)
 
     def clear_lock(
-        self, account_id: int, which: int | str, now: datetime, by: str, reason: str | None = None
+        self,
+        account_id: int,
+        which: int | str | None,
+        now: datetime,
+        by: str,
+        reason: str | None = None,
+        *,
+        at: datetime | None = None,
+        only: Callable[[Lock], bool] | None = None,
     ) -> list[Lock]:
-        """An admin ends a lock early (by id, or every active lock of a rule key)."""
-        cleared = self.lock_ledger.clear(account_id, which, now, by, reason)
+        """An admin ends a lock early (by id, every active lock of a rule key, or None: every
+        active lock of the account; ``only`` narrows), at ``at`` (default now; later while
+        ``admin.unlock_delay`` runs: the lock is held and enforced until then, and the engine
+        wakes at that instant to drop it). Returns the locks whose clearing was set."""
+        cleared = self.lock_ledger.clear(account_id, which, now, by, reason, at=at, only=only)
+        self._refresh_due(now)
+        return cleared
+
+    def set_rules(self, account_id: int, config: RulesConfig, now: datetime) -> None:
+        """The account's rules from now on (a hot reload, docs/RUNTIME.md "Reload"): the rule
+        objects are rebuilt from ``config`` through the factory, between two events (the
+        engine is synchronous: no event is evaluated half under the old rules). The ledger,
+        the rule memory, the locks and the actions in flight carry on: a lock already made
+        stays whatever the new rules say (RULES.md §2)."""
+        self._overrides[account_id] = config
+        state = self._accounts.get(account_id)
+        if state is not None:
+            state.use_rules(config, build_rules(config))
+            self._refresh_due(now)
+
+    def rules_config(self, account_id: int) -> RulesConfig:
+        """The rules the account is evaluated under now."""
+        state = self._accounts.get(account_id)
+        return state.config if state is not None else self._config_for(account_id)
+
+    def reset_day(
+        self, account_id: int, now: datetime, at: datetime, by: str, reason: str
+    ) -> list[Lock]:
+        """A manual daily reset of one account, effective at ``at`` (``now`` or later while
+        ``admin.unlock_delay`` runs): what the trading day's reset does for it (RULES.md §1,
+        §2). Every active lock ending by the next regular reset is cleared at ``at``; at
+        ``at`` the day's counters (realized P&L, fees, fills, peak) start again, and fills
+        made before ``at`` never count in this trading day again, a restart included (the
+        instant is kept in the rule memory). Returns the locks whose clearing was set."""
+        state = self._account(account_id)
+        day = self.calendar.trading_day(at)
+        state.memory.update(
+            ENGINE_KEY, {"day_reset": {"day": day.isoformat(), "at": at.isoformat()}}
+        )
+        reset = self.calendar.next_reset(now)
+        cleared = self.lock_ledger.clear(
+            account_id,
+            None,
+            now,
+            by,
+            reason,
+            at=at,
+            only=lambda lock: lock.ends_at is not None and lock.ends_at <= reset,
+        )
+        if at <= now:
+            self._manual_roll(state, now)
         self._refresh_due(now)
         return cleared
 
@@ -248,6 +306,17 @@ class Engine:
             drawdown=self._drawdown(state),
         )
 
+    def _manual_roll(self, state: AccountState, now: datetime) -> None:
+        """A manual reset (:meth:`reset_day`) that took effect by ``now`` restarts the day's
+        counters, once."""
+        manual = _manual_reset(state)
+        if manual is None or manual[2] or now < manual[1]:
+            return
+        if manual[0] == state.ledger.day_label:
+            state.ledger.roll_day(manual[0])
+        mem = state.memory.get(ENGINE_KEY)["day_reset"]
+        state.memory.update(ENGINE_KEY, {"day_reset": {**mem, "applied": True}})
+
     def _drawdown(self, state: AccountState) -> DrawdownView | None:
         if not any(rule.key == "trailing_drawdown" for rule in state.rules):
             return None
@@ -264,13 +333,17 @@ class Engine:
     def _account(self, account_id: int) -> AccountState:
         state = self._accounts.get(account_id)
         if state is None:
-            config = self._rules_for(account_id)
+            config = self._config_for(account_id)
             state = AccountState(account_id, config, build_rules(config))
             if self._now is not None:
                 state.ledger.day_label = self.calendar.trading_day(self._now)
                 state.ledger.week_label = self.calendar.week_label(self._now)
             self._accounts[account_id] = state
         return state
+
+    def _config_for(self, account_id: int) -> RulesConfig:
+        found = self._overrides.get(account_id)
+        return found if found is not None else self._rules_for(account_id)
 
     def _context(self, state: AccountState, now: datetime, event: Event | None) -> Context:
         locked = self.lock_ledger.active_rules(state.account_id, now)
@@ -311,6 +384,7 @@ class Engine:
         out: list[AnyAction] = []
         for account_id in sorted(self._accounts):
             state = self._accounts[account_id]
+            self._manual_roll(state, now)
             state.ledger.prune_fills(now)
             out.extend(self._run(state, now, None, Trigger.CLOCK))
             out.extend(self._stale_marks(state, now))
@@ -340,6 +414,9 @@ class Engine:
             stale = state.next_stale_check(self.marks, now)
             if stale is not None:
                 times.append(stale)
+            manual = _manual_reset(state)
+            if manual is not None and not manual[2]:
+                times.append(manual[1])
         later = [t for t in times if t > now]
         self._due = min(later) if later else None
 
@@ -550,6 +627,9 @@ class Engine:
         if self._next_reset is not None and self._next_reset <= at <= now + _SKEW:
             self._roll(at)  # the broker's clock is a little ahead of ours at the reset
         in_day = ledger.day_label is None or self.calendar.trading_day(at) == ledger.day_label
+        manual = _manual_reset(state)
+        if in_day and manual is not None and manual[0] == ledger.day_label:
+            in_day = not (at < manual[1] <= now)  # made before a manual reset that took effect
         in_week = in_day or self.calendar.week_label(at) == ledger.week_label
         return ledger.apply_trade(
             trade, now, in_day=in_day, in_week=in_week, in_hour=now - at < _HOUR, to_book=to_book
@@ -686,3 +766,15 @@ class Engine:
                 left = limit - value
                 room = left if room is None else min(room, left)
         return views, room
+
+
+def _manual_reset(state: AccountState) -> tuple[date, datetime, bool] | None:
+    """The account's manual daily reset (trading day, effective instant, applied), if any."""
+    found = state.memory.get(ENGINE_KEY).get("day_reset")
+    if not isinstance(found, Mapping):
+        return None
+    return (
+        date.fromisoformat(found["day"]),
+        datetime.fromisoformat(found["at"]),
+        bool(found.get("applied", False)),
+    )

@@ -83,12 +83,29 @@ class LockLedger:
         return best
 
     def clear(
-        self, account_id: int, which: int | str, now: datetime, by: str, reason: str | None = None
+        self,
+        account_id: int,
+        which: int | str | None,
+        now: datetime,
+        by: str,
+        reason: str | None = None,
+        *,
+        at: datetime | None = None,
+        only: Callable[[Lock], bool] | None = None,
     ) -> list[Lock]:
-        """End active locks early: one by id, or every active lock of a rule key. Audited."""
-        if isinstance(which, int):
-            return self._end(account_id, now, lambda lock: lock.id == which, by, reason)
-        return self._end(account_id, now, lambda lock: lock.rule == which, by, reason)
+        """End active locks early: one by id, every active lock of a rule key, or (None) every
+        active lock of the account (``only`` narrows further); at ``at`` (default ``now``: at
+        once; later while the unlock delay runs, the lock holding until then). A lock whose
+        clearing is already pending keeps its earlier time. Returns the locks changed."""
+
+        def match(lock: Lock) -> bool:
+            if only is not None and not only(lock):
+                return False
+            if isinstance(which, int):
+                return lock.id == which
+            return which is None or lock.rule == which
+
+        return self._end(account_id, now, match, by, reason, at)
 
     def end_external(self, account_id: int, now: datetime) -> list[Lock]:
         """The broker set ``canTrade: true``: every active external lock ends, also one restored
@@ -104,21 +121,30 @@ class LockLedger:
         match: Callable[[Lock], bool],
         by: str,
         reason: str | None,
+        at: datetime | None = None,
     ) -> list[Lock]:
+        when = now if at is None else max(now, at)
         rows = self._locks.get(account_id, [])
         ended: list[Lock] = []
         for i, lock in enumerate(rows):
-            if match(lock) and lock.is_active(now):
-                rows[i] = replace(lock, cleared_at=now, cleared_by=by, clear_reason=reason)
-                ended.append(rows[i])
+            if not match(lock) or not lock.is_active(now):
+                continue
+            if lock.cleared_at is not None and lock.cleared_at <= when:
+                continue  # already being cleared, no later than this
+            rows[i] = replace(lock, cleared_at=when, cleared_by=by, clear_reason=reason)
+            ended.append(rows[i])
         return ended
 
     def next_end(self, now: datetime) -> datetime | None:
+        """The earliest instant after which an active lock ends (its own end, or a pending
+        clearing): the engine wakes then (a timer, not polling)."""
         ends = [
-            lock.ends_at
+            end
             for rows in self._locks.values()
             for lock in rows
-            if lock.ends_at is not None and lock.is_active(now)
+            if lock.is_active(now)
+            for end in (lock.ends_at, lock.cleared_at)
+            if end is not None
         ]
         return min(ends) if ends else None
 

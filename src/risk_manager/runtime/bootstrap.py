@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any, Protocol
 
 from risk_manager.config.errors import ConfigError
@@ -25,6 +26,7 @@ from risk_manager.projectx.hubs import HubFactory
 from risk_manager.projectx.wire_faults import WireFaults
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.alerts import AlertChannels
+from risk_manager.runtime.control import DaemonControl
 from risk_manager.runtime.daemon import Daemon, DaemonParts
 from risk_manager.runtime.health import DaemonHealth
 from risk_manager.runtime.metrics import Metrics
@@ -88,15 +90,18 @@ def bootstrap(
     connect: Connect = connect_gateway,
     hub_options: Mapping[str, Any] | None = None,
     listeners: Sequence[Callable[[int], None]] = (),
+    config_path: Path | None = None,
 ) -> Daemon:
     """An unstarted daemon over ``config``'s parts (start it with ``async with`` or ``start()``;
     ``stop()`` closes the store even when it never started). ``clock``: aware wall-clock
     time for every part; ``open_store``: the store backend; ``connect``: the gateway
     client; ``hub_options``: ``HubConnection`` keyword arguments for both hubs (tests
     reconnect fast); ``listeners``: told the id of every account an actor changed, after
-    the read side (the benchmark waits on them). Raises ``ConfigError`` for a config the
-    daemon must not run on (missing credentials; a size-dependent value shared by accounts
-    of different sizes, docs/CONFIG.md "Per-account values") and ``StoreInUse`` when
+    the read side (the benchmark waits on them); ``config_path``: the file ``config`` was
+    read from, re-read by a reload and watched for changes (None: reload is refused).
+    Raises ``ConfigError`` for a config the daemon must not run on (missing credentials; a
+    size-dependent value shared by accounts of different sizes, docs/CONFIG.md "Per-account
+    values") and ``StoreInUse`` when
     another process holds the store, before anything else is opened."""
     metrics = Metrics()
     wire_faults = WireFaults(metrics.wire_record_rejected)
@@ -125,8 +130,9 @@ def bootstrap(
             clock=clock,
         )
         actors: dict[int, AccountActor] = {}  # filled by the daemon's start
-        health = DaemonHealth((session,), actors)
-        read_side = DaemonReadSide(actors, store, health, config, clock)
+        control = DaemonControl(config, config_path, store, actors, clock)
+        health = DaemonHealth((session,), actors, control.problem)
+        read_side = DaemonReadSide(actors, store, health, config, clock, control=control)
         parts = DaemonParts(
             store=store,
             closing=closing,
@@ -138,6 +144,7 @@ def bootstrap(
             health=health,
             read_side=read_side,
             listeners=(read_side.mark, *listeners),
+            control=control,
         )
         return Daemon(config, parts, clock=clock)
     except BaseException:

@@ -30,6 +30,7 @@ from risk_manager.engine.memory import OUR_TAGS_KEPT
 from risk_manager.runtime import shutdown
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.alerts import AlertChannels
+from risk_manager.runtime.control import DaemonControl
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.health import DaemonHealth
 from risk_manager.runtime.metrics import Metrics
@@ -51,7 +52,9 @@ class DaemonParts:
     trading calendar, ``actors`` (empty: the daemon fills it with one actor per guarded
     account as it starts; the read side and the health source read it), the health source,
     the read side (run by the daemon, served by the command), ``listeners`` told of every
-    account an actor changed (the read side's ``mark`` first), and ``closing``, which closes
+    account an actor changed (the read side's ``mark`` first), the admin ``control``
+    (runtime/control.py: its settings planned as each account starts, its timer and file
+    watch run as tasks), and ``closing``, which closes
     the store and releases its hold once the daemon has stopped. The daemon builds none of
     them."""
 
@@ -65,6 +68,7 @@ class DaemonParts:
     health: DaemonHealth
     read_side: DaemonReadSide
     listeners: tuple[Callable[[int], None], ...]
+    control: DaemonControl
 
 
 class Daemon:
@@ -85,12 +89,14 @@ class Daemon:
         self.actors = parts.actors
         self.health = parts.health
         self.read_side = parts.read_side
+        self.control = parts.control  # the admin's: reload, clear locks, reset an account
         self._listeners = parts.listeners
         self._session_of: dict[int, BrokerSession] = {}  # account -> the session carrying it
         self._sessions_open = contextlib.AsyncExitStack()  # closed in the "connections" phase
         self._alerts_open = contextlib.AsyncExitStack()  # closed in the "alerts" phase
         self._tasks = NamedTasks()
         self._stopped = False
+        self._alerts: AlertChannels | None = None  # entered by the start
         self.shutdown_took: dict[str, float] = {}  # seconds each phase of the stop took
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -142,6 +148,9 @@ class Daemon:
         alerts = await self._alerts_open.enter_async_context(self._parts.alerts)
         self._tasks.spawn(self.read_side.run(), "read-side")
         now = self.clock()
+        self._alerts = alerts
+        # The settings in force and pending loosenings, first.
+        self.control.restore(now, guard_added=self.guard_added)
         for session in self.sessions:
             for account in await session.guarded_accounts():
                 if account.id in self.actors:  # two keys see it: one guard, not two
@@ -159,14 +168,39 @@ class Daemon:
         # as soon as its own snapshot is in, hot accounts first (runtime/reconcile_queue.py).
         await asyncio.gather(*(session.reconcile_all() for session in self.sessions))
         self._recheck_unfinished(left_unfinished)
+        self.control.save(self.clock())
+        self._tasks.spawn(self.control.run(), "control")
+        self._tasks.spawn(self.control.watch(), "config-watch")
         self.health.guarding = True
         await self.read_side.refresh()  # the views are the truth from this moment, not 0.2 s on
+
+    async def guard_added(self, config: Config) -> list[int]:
+        """Guard, live, the accounts ``config`` (a reloaded file) guards that this daemon does
+        not yet: each visible one is built, restored, subscribed on its connection's user hub
+        and reconciled, as at the start (docs/RUNTIME.md "Reload"). Returns their ids; raises
+        what the account search raises (``RetryLater``, ``OSError``, ...)."""
+        assert self._alerts is not None, "guard_added runs only once the daemon has started"
+        added: list[int] = []
+        now = self.clock()
+        for session in self.sessions:
+            visible = await session.client.search_accounts(only_active=True)
+            for account in visible:
+                if not config.guards(account.id) or account.id in self.actors:
+                    continue
+                actor = self._actor(account.id, session, self._alerts)
+                session.carry(actor)
+                self._session_of[account.id] = session
+                await self._restore(actor, now)
+                await session.guard_live(account.id)
+                added.append(account.id)
+                _log.warning("account %s: guarded from now on (added to the config)", account.id)
+        return added
 
     def _actor(
         self, account_id: int, session: BrokerSession, alerts: AlertChannels
     ) -> AccountActor:
         """The account's engine and actor, enforcing through ``session``'s client."""
-        engine = Engine(self.config.rules_for(account_id), self.calendar, self.catalog)
+        engine = Engine(self.control.rules_in_force, self.calendar, self.catalog)
         return AccountActor(
             account_id,
             engine,
@@ -184,6 +218,7 @@ class Daemon:
         """Rule memory, then the active locks, before any event: floors, tags, marks."""
         account_id, engine = actor.account_id, actor.engine
         self.actors[account_id] = actor
+        self.control.start_account(actor, now)  # the rules in force, before any event
         self._restore_memory(engine, account_id, now)
         restored = self.store.active_locks(now, account_id)
         await actor.carry_out(engine.restore_locks(restored, now), now)

@@ -10,7 +10,7 @@ everything else is read from the parts at the moment of asking.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from risk_manager.api.read_model import iso
@@ -25,10 +25,14 @@ class DaemonHealth:
     (``USER_HUB_FIRST``; the stream then shows as down here)."""
 
     def __init__(
-        self, sessions: Sequence[BrokerSession], actors: Mapping[int, AccountActor]
+        self,
+        sessions: Sequence[BrokerSession],
+        actors: Mapping[int, AccountActor],
+        reload_problem: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._sessions = sessions
         self._actors = actors
+        self._reload_problem = reload_problem  # a refused config reload, until a good one
         self.guarding = False
         self.started_monotonic = time.monotonic()
 
@@ -69,6 +73,9 @@ class DaemonHealth:
         if unwritten:  # enforcement goes on from memory; the rows land when the store takes them
             ids = ", ".join(map(str, unwritten))
             problems.append(f"the store is not taking writes (account(s) {ids}): retrying")
+        refused = self._reload_problem()
+        if refused:
+            problems.append(refused)
         for sweeper in (s.sweeper for s in self._sessions):
             if sweeper is not None and sweeper.failing_since is not None:
                 problems.append(

@@ -20,14 +20,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from risk_manager.api.memory import MemoryReadModel
 from risk_manager.api.read_model import iso
 from risk_manager.config.models import Config
+from risk_manager.config.rules import RulesConfig
 from risk_manager.domain.locks import Lock
 from risk_manager.engine.rules import RULE_CLASSES
 from risk_manager.engine.view import AccountView
 from risk_manager.runtime.actor import AccountActor
+from risk_manager.runtime.control import DaemonControl
 from risk_manager.runtime.health import DaemonHealth
 from risk_manager.runtime.views import PnlCurve, account_json, enforcement_json
 from risk_manager.store.ports import JournalStore, LockStore, StoreLifecycle
@@ -83,7 +86,7 @@ def _moves(view: AccountView, locks: list[Lock]) -> bool:
     """The view changes with time alone: a lock with an end counts down, or a rule measures a
     time window with something in it (RULE-006's fills of the last minute leave it). From the
     view as shown, not the engine's locks, which keep ended ones as history."""
-    return any(lock.ends_at is not None for lock in locks) or any(
+    return any(lock.ends_at is not None or lock.cleared_at is not None for lock in locks) or any(
         rule.value and RULE_CLASSES[rule.key].measure_moves_with_clock for rule in view.rules
     )
 
@@ -104,14 +107,17 @@ class DaemonReadSide(MemoryReadModel):
         config: Config,
         clock: Clock,
         *,
+        control: DaemonControl | None = None,
         interval: float = 0.2,
     ) -> None:
         super().__init__()
+        self._control = control
         self._actors = actors
         self._store = store
         self._source = health
         self._config = config
         self._catalog = config.catalog()
+        self._tz = ZoneInfo(config.trading_day.timezone)
         self._clock = clock
         self._interval = interval
         self._dirty: set[int] = set(actors)
@@ -119,6 +125,7 @@ class DaemonReadSide(MemoryReadModel):
         self._curves: dict[int, PnlCurve] = {}
         self._days: dict[int, str] = {}  # account -> the trading day its view shows
         self._moving: set[int] = set()  # accounts whose shown view moves with the clock
+        self._pending_shown: dict[int, list[JSON]] = {}  # account -> loosenings its view shows
         self._sent_outcomes: dict[int, str | None] = {}  # journal id -> outcome last streamed
         self._refreshing = asyncio.Lock()  # the daemon's start refreshes too: one at a time
         self._db_ok: bool | None = None  # the store answered at the last refresh (None: not yet)
@@ -191,6 +198,8 @@ class DaemonReadSide(MemoryReadModel):
         dirty, self._dirty = self._dirty, set()
         if ticking:
             dirty |= self._ticking(now)
+        # The admin's control changes pending loosenings without an event of the account.
+        dirty |= {a for a in self._curves if self._pending(a) != self._pending_shown.get(a, [])}
         # Before an account's first snapshot its view would show guesses; an account never
         # shown yet is shown the moment it has one, whatever else changed.
         shown = {acct for acct, actor in self._actors.items() if actor.reconciled}
@@ -215,8 +224,9 @@ class DaemonReadSide(MemoryReadModel):
         self._sent_outcomes = {k: v for k, v in self._sent_outcomes.items() if k in keep}
 
     def _ticking(self, now: datetime) -> set[int]:
-        """Shown accounts whose view moves with the clock alone (``_moves``; each shown once
-        more when it has stopped), or whose trading day has turned since the view was built."""
+        """Shown accounts whose view moves with the clock alone (``_moves``: a lock or its
+        pending clearing counting down; each shown once more when it has stopped), or whose
+        trading day has turned since the view was built."""
         out = set(self._moving)
         days: dict[int, str] = {}  # calendar (by identity: the accounts share one) -> today
         for acct in self._curves:
@@ -241,6 +251,7 @@ class DaemonReadSide(MemoryReadModel):
             self._moving.add(acct)
         else:
             self._moving.discard(acct)
+        pending = self._pending_shown[acct] = self._pending(acct)
         self.put_account(
             account_json(
                 view,
@@ -248,9 +259,31 @@ class DaemonReadSide(MemoryReadModel):
                 trading_day=day,
                 curve=curve.points(),
                 locks=shown,
-                settings=self._config.rules_for(acct),
+                settings=self._settings(acct),
+                pending=pending,
+                tz=self._tz,
             )
         )
+
+    def _settings(self, acct: int) -> RulesConfig:
+        control = self._control
+        return self._config.rules_for(acct) if control is None else control.rules_in_force(acct)
+
+    def _pending(self, acct: int) -> list[JSON]:
+        """The account's loosenings waiting for ``admin.loosen_delay`` (docs/API.md)."""
+        control = self._control
+        if control is None:
+            return []
+        return [
+            {
+                "rule": p.rule,
+                "before": p.before,
+                "after": p.after,
+                "due_at": iso(p.due_at),
+                "text": control.describe(p),
+            }
+            for p in control.pending(acct)
+        ]
 
     async def enforcements(self, account_id: int | None, limit: int) -> list[JSON]:
         """The journal, newest first, read and shaped in a worker thread (a page may ask for

@@ -141,6 +141,15 @@ class BrokerSession:
         """Carry ``actor``'s account on this connection (before ``connect``)."""
         self.actors[actor.account_id] = actor
 
+    async def guard_live(self, account_id: int) -> None:
+        """An account carried after ``connect`` (a reload added it): its user-hub
+        subscriptions, then its first reconciliation (its actor starts with it)."""
+        if self.user_hub is not None:
+            await self.user_hub.subscribe_account(account_id)
+        self.routes.changed(account_id)
+        self._contracts_dirty.set()
+        await self.reconcile_all([account_id])
+
     def changed(self, account_id: int) -> None:
         """An actor handled an event: its contracts may have changed (quotes to route, the
         market hub's subscriptions)."""

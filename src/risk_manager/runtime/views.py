@@ -3,8 +3,9 @@ as ISO-8601 UTC. The dashboards never see domain objects."""
 
 from __future__ import annotations
 
+import math
 from collections import deque
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -59,8 +60,9 @@ def rule_json(rule: RuleView, detail: str) -> JSON:
     }
 
 
-def _lock(lock: Lock, now: datetime) -> JSON:
+def _lock(lock: Lock, now: datetime, tz: tzinfo) -> JSON:
     left = None if lock.ends_at is None else max(0.0, (lock.ends_at - now).total_seconds())
+    pending = lock.clearing_pending(now)
     return {
         "id": lock.id,
         "rule": lock.rule,
@@ -69,7 +71,21 @@ def _lock(lock: Lock, now: datetime) -> JSON:
         "created_at": iso(lock.created_at),
         "ends_at": iso(lock.ends_at),
         "seconds_left": None if left is None else int(left),
+        # A clearing waiting for admin.unlock_delay: the lock holds until then.
+        "clearing_at": iso(lock.cleared_at) if pending else None,
+        "cleared_by": lock.cleared_by if pending else None,
+        "clearing": clearing_text(lock, now, tz) if pending else None,
     }
+
+
+def clearing_text(lock: Lock, now: datetime, tz: tzinfo) -> str | None:
+    """``clearing at 14:35 CDT (in 15 m)`` for a lock whose clearing is pending, else None
+    (both dashboards show it beside the lock)."""
+    if lock.cleared_at is None or not lock.clearing_pending(now):
+        return None
+    local = lock.cleared_at.astimezone(tz)
+    minutes = math.ceil((lock.cleared_at - now).total_seconds() / 60)
+    return f"clearing at {local:%H:%M} {local.tzname()} (in {minutes} m)"
 
 
 def account_json(
@@ -80,10 +96,13 @@ def account_json(
     curve: list[JSON],
     locks: list[Lock] | None = None,
     settings: RulesConfig | None = None,
+    pending: list[JSON] | None = None,
+    tz: tzinfo = UTC,
 ) -> JSON:
     """``locks``: the active locks with their store ids (the view's own may lack ids).
-    ``settings``: the account's rules, shown as each rule's detail (an active lock's reason
-    takes its place)."""
+    ``settings``: the account's rules in force, shown as each rule's detail (an active lock's
+    reason takes its place). ``pending``: loosenings waiting for ``admin.loosen_delay``
+    (docs/API.md). ``tz``: the trading day's zone, for the clearing times shown."""
     active = locks if locks is not None else list(view.locks)
     reasons = {lock.rule: lock.reason for lock in active}
 
@@ -150,7 +169,8 @@ def account_json(
             if o.is_working
         ],
         "rules": [rule_json(r, detail(r.key)) for r in view.rules],
-        "locks": [_lock(lock, view.at) for lock in active],
+        "locks": [_lock(lock, view.at, tz) for lock in active],
+        "pending_loosenings": pending or [],
     }
 
 

@@ -15,6 +15,7 @@ from risk_manager.store.records import (
     JournalEntry,
     JournalOutcome,
     OutboxEntry,
+    PendingLoosening,
     PnlSnapshot,
     Timer,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "JournalOutcome",
     "LockNotFound",
     "OutboxEntry",
+    "PendingLoosening",
     "PnlSnapshot",
     "SchemaTooNew",
     "Store",

@@ -4,6 +4,7 @@ never deleted, so the history stays."""
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from datetime import datetime
 from typing import Any
 
@@ -56,9 +57,12 @@ class LockRepo:
         return _lock(_row_of(dataclasses.replace(lock, id=lock_id)))
 
     def active_locks(self, now: datetime, account_id: int | None = None) -> list[Lock]:
-        """Locks not cleared whose ``ends_at`` is none or after ``now``; oldest first."""
-        sql = _SELECT + " WHERE cleared_at IS NULL AND (ends_at IS NULL OR ends_at > ?)"
-        args: list[Any] = [enc_dt(now)]
+        """Locks not cleared by ``now`` (a pending clearing still holds) whose ``ends_at`` is
+        none or after ``now``; oldest first."""
+        sql = _SELECT + (
+            " WHERE (cleared_at IS NULL OR cleared_at > ?) AND (ends_at IS NULL OR ends_at > ?)"
+        )
+        args: list[Any] = [enc_dt(now), enc_dt(now)]
         if account_id is not None:
             sql += " AND account_id = ?"
             args.append(account_id)
@@ -76,20 +80,10 @@ class LockRepo:
     def clear_lock(self, lock_id: int, at: datetime, by: str, reason: str) -> Lock:
         """An admin ends a lock early; the clearing is written to the audit log in the same
         transaction. Clearing an already-cleared lock changes nothing and returns it as is."""
-        if not by:
-            raise ValueError("clear_lock needs who clears it (by)")
         with self._db.write() as conn:
-            row = conn.execute(_SELECT + " WHERE id = ?", (lock_id,)).fetchone()
-            if row is None:
-                raise LockNotFound(lock_id)
-            lock = _lock(row)
-            if lock.cleared_at is not None:
+            lock, cleared = _set_clearing(conn, lock_id, at, by, reason)
+            if cleared is None:
                 return lock
-            conn.execute(
-                "UPDATE locks SET cleared_at = ?, cleared_by = ?, clear_reason = ? WHERE id = ?",
-                (enc_dt(at), by, reason, lock_id),
-            )
-            cleared = dataclasses.replace(lock, cleared_at=at, cleared_by=by, clear_reason=reason)
             insert_audit(
                 conn,
                 by,
@@ -108,6 +102,15 @@ class LockRepo:
             )
         return _lock(_row_of(cleared))
 
+    def set_clearing(self, lock_id: int, at: datetime, by: str, reason: str) -> Lock:
+        """Set a lock's clearing to take effect at ``at`` (now, or later while
+        ``admin.unlock_delay`` runs: the lock holds until then, a restart included), durably.
+        Not audited here: the admin's caller writes the audit row. A lock already cleared by
+        ``at`` is returned unchanged. Raises ``LockNotFound``, ``ValueError`` without ``by``."""
+        with self._db.write() as conn:
+            lock, cleared = _set_clearing(conn, lock_id, at, by, reason)
+        return lock if cleared is None else _lock(_row_of(cleared))
+
     def lock_history(self, account_id: int) -> list[Lock]:
         """Every lock the account ever had, active, ended or cleared; newest first."""
         with self._db.read() as conn:
@@ -116,6 +119,25 @@ class LockRepo:
                 (account_id,),
             ).fetchall()
         return [_lock(r) for r in rows]
+
+
+def _set_clearing(
+    conn: sqlite3.Connection, lock_id: int, at: datetime, by: str, reason: str
+) -> tuple[Lock, Lock | None]:
+    """(the lock as stored, the lock as cleared or None when it already was by ``at``)."""
+    if not by:
+        raise ValueError("a clearing needs who clears it (by)")
+    row = conn.execute(_SELECT + " WHERE id = ?", (lock_id,)).fetchone()
+    if row is None:
+        raise LockNotFound(lock_id)
+    lock = _lock(row)
+    if lock.cleared_at is not None and lock.cleared_at <= at:
+        return lock, None
+    conn.execute(
+        "UPDATE locks SET cleared_at = ?, cleared_by = ?, clear_reason = ? WHERE id = ?",
+        (enc_dt(at), by, reason, lock_id),
+    )
+    return lock, dataclasses.replace(lock, cleared_at=at, cleared_by=by, clear_reason=reason)
 
 
 def _row_of(lock: Lock) -> tuple[Any, ...]:

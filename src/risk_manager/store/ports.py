@@ -25,7 +25,7 @@ Contract shared by every method (each backend keeps it):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -36,6 +36,7 @@ from risk_manager.store.records import (
     JournalEntry,
     JournalOutcome,
     OutboxEntry,
+    PendingLoosening,
     PnlSnapshot,
 )
 
@@ -62,6 +63,13 @@ class LockStore(Protocol):
         """End a lock early, the clearing audited (``lock.cleared``) in the same transaction;
         an already cleared lock is returned unchanged. Raises ``LockNotFound``, and
         ``ValueError`` without ``by``."""
+        ...
+
+    def set_clearing(self, lock_id: int, at: datetime, by: str, reason: str) -> Lock:
+        """Clear a lock at ``at`` (now, or later while ``admin.unlock_delay`` runs: it holds
+        until then), durably, not audited (the admin's caller audits); a lock already
+        cleared by ``at`` is returned unchanged. Raises ``LockNotFound``, and ``ValueError``
+        without ``by``."""
         ...
 
     def lock_history(self, account_id: int) -> list[Lock]:
@@ -203,6 +211,30 @@ class OutboxStore(Protocol):
         ...
 
 
+class AdminStore(Protocol):
+    """What the admin's delays keep across a restart (docs/RULES.md §2): the settings each
+    account is guarded under (account 0: the ``admin:`` section) and the loosenings waiting
+    for ``admin.loosen_delay``."""
+
+    def settings_in_force(self) -> dict[int, dict[str, Any]]:
+        """``{account id: settings JSON}`` as last saved; empty for a new store."""
+        ...
+
+    def pending_loosenings(self) -> list[PendingLoosening]:
+        """Every loosening still waiting, soonest first."""
+        ...
+
+    def save_settings(
+        self,
+        in_force: Mapping[int, Mapping[str, Any]],
+        pending: Iterable[PendingLoosening],
+        at: datetime,
+    ) -> None:
+        """Replace the settings in force of the accounts given, and all pending loosenings,
+        in one durable transaction."""
+        ...
+
+
 class StoreLifecycle(Protocol):
     """The store as a whole: whether it answers, and closing it."""
 
@@ -227,6 +259,7 @@ class StorePort(
     RuleMemoryStore,
     AuditStore,
     OutboxStore,
+    AdminStore,
     StoreLifecycle,
     Protocol,
 ):

@@ -89,3 +89,18 @@ class OutboxEntry:
     @property
     def is_finished(self) -> bool:
         return self.delivered_at is not None or self.given_up_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingLoosening:
+    """A rule change that loosens, waiting for ``admin.loosen_delay`` (docs/RULES.md §2):
+    ``rule`` is a rule key, ``"engine"`` (the engine-wide settings of ``rules:``) or
+    ``"admin"`` (account 0: the ``admin:`` section); ``before`` the settings in force,
+    ``after`` those applied at ``due_at`` (JSON, as the config dumps them; no secrets)."""
+
+    account_id: int
+    rule: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    due_at: datetime
+    created_at: datetime

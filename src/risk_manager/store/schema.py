@@ -25,6 +25,8 @@ EXPECTED_TABLES = frozenset(
         "journal",
         "audit_log",
         "alert_outbox",
+        "settings_in_force",
+        "pending_loosenings",
     }
 )
 

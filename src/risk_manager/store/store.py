@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Self
 
 from risk_manager.store import schema
+from risk_manager.store.admin import AdminRepo
 from risk_manager.store.audit import AuditRepo
 from risk_manager.store.db import Database
 from risk_manager.store.fills import FillRepo
@@ -34,6 +35,7 @@ class Store(
     JournalRepo,
     AuditRepo,
     OutboxRepo,
+    AdminRepo,
 ):
     """The SQLite store: every port of ``store/ports.py`` plus timers and backups."""
 

@@ -71,13 +71,29 @@ def locks_table(accounts: list[JSON], now: datetime) -> RenderableType:
         t.add_column(col, no_wrap=col != "Reason")
     for a, lock in rows:
         kind = str(lock.get("kind"))
+        ends = Text(countdown(lock.get("ends_at"), now), style="bold")
+        if lock.get("clearing"):  # a clearing waiting for admin.unlock_delay
+            ends.append(f"\n{lock['clearing']}", style="italic yellow")
         t.add_row(
             str(a.get("name")),
             Text(kind, style="yellow" if kind == "soft" else "red"),
             str(lock.get("rule")),
-            Text(countdown(lock.get("ends_at"), now), style="bold"),
+            ends,
             str(lock.get("reason")),
         )
+    return t
+
+
+def pending_table(accounts: list[JSON]) -> RenderableType:
+    """Rule changes that loosen, waiting for ``admin.loosen_delay`` (nothing when none)."""
+    rows = [(a, p) for a in accounts for p in a.get("pending_loosenings", [])]
+    if not rows:
+        return Text("")
+    t = Table(title="Pending loosenings", expand=True, title_justify="left")
+    for col in ("Account", "Change"):
+        t.add_column(col)
+    for a, p in rows:
+        t.add_row(str(a.get("name")), Text(str(p.get("text")), style="yellow"))
     return t
 
 
@@ -99,7 +115,7 @@ def overview(state: DashboardState, now: datetime) -> RenderableType:
             money(pnl.get("unrealized")),
             str(sum(int(p.get("size", 0)) for p in a.get("positions", []))),
         )
-    return Group(t, drawdown_table(accounts), locks_table(accounts, now))
+    return Group(t, drawdown_table(accounts), locks_table(accounts, now), pending_table(accounts))
 
 
 def drawdown_table(accounts: list[JSON]) -> RenderableType:
@@ -202,6 +218,7 @@ def rules(state: DashboardState, now: datetime) -> RenderableType:
             )  # fmt: skip
         parts.append(t)
     parts.append(locks_table(state.sorted_accounts(), now))
+    parts.append(pending_table(state.sorted_accounts()))
     return Group(*parts)
 
 

@@ -8,6 +8,7 @@ export function accountCard(a, log) {
   // what was enforced on the right.
   const main = h("div", { class: "col col-main" }, kpis(a));
   if (a.locks && a.locks.length) main.append(locks(a.locks));
+  if (a.pending_loosenings && a.pending_loosenings.length) main.append(pending(a.pending_loosenings));
   main.append(h("div", { class: "chart" }, pnlChart(a)),
     h("div", {}, h("h3", {}, "Positions"), positions(a.positions || [])),
     h("div", {}, h("h3", {}, "Working orders"), orders(a.orders || [])));
@@ -76,7 +77,16 @@ function locks(list) {
     h("span", { class: "rule" }, l.rule),
     h("span", { class: "reason" }, l.reason),
     h("span", { class: "countdown num", "data-ends-at": l.ends_at || "" },
-      l.ends_at ? duration(secondsUntil(l.ends_at)) : "until cleared"))));
+      l.ends_at ? duration(secondsUntil(l.ends_at)) : "until cleared"),
+    // A clearing waiting for admin.unlock_delay: the lock holds until then.
+    l.clearing ? h("span", { class: "clearing" }, l.clearing) : null)));
+}
+
+// Rule changes that loosen, waiting for admin.loosen_delay ("daily_net_loss limit 1000 → 2000
+// at 14:35 CST").
+function pending(list) {
+  return h("div", { class: "pending" }, list.map((p) =>
+    h("div", { class: "pending-loosening", "data-rule": p.rule }, "pending: ", p.text)));
 }
 
 // A rule's bar is the share of its limit used, as the daemon measured it. Rules without a
