@@ -29,15 +29,17 @@ def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
         loop.call_soon_threadsafe(stop.set)
 
     for sig in STOP_SIGNALS:
+        previous[sig] = signal.getsignal(sig)
         try:
             loop.add_signal_handler(sig, stop.set)
             on_loop.append(sig)
         except NotImplementedError:  # Windows' event loops
-            previous[sig] = signal.signal(sig, handler)
+            signal.signal(sig, handler)
     try:
         yield
     finally:
         for sig in on_loop:
-            loop.remove_signal_handler(sig)
+            loop.remove_signal_handler(sig)  # resets SIGINT to Python's default, not the old one
         for sig, old in previous.items():
-            signal.signal(sig, old)
+            if old is not None:  # None: set outside Python; nothing to put back
+                signal.signal(sig, old)
