@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint types pytest clean demo fidelity
+.PHONY: test lint types pytest clean demo fidelity config-docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ fidelity: $(STAMP) $(FIDELITY_STAMPS)
 	$(BIN)/pytest -rs tests/fidelity
 
 test: lint types pytest
+
+# docs/CONFIG.md: the prose (src/risk_manager/config/reference_header.md), then every key from
+# the config models; tests/config/test_config_reference.py fails when it is stale.
+config-docs: $(STAMP)
+	$(BIN)/risk-manager config docs > docs/CONFIG.md
 
 # The simulator, the daemon and a scripted trader breaking the rules; Ctrl+C stops it all.
 # Flags go through DEMO_ARGS, e.g. make demo DEMO_ARGS="--speed 3 --duration 0".
