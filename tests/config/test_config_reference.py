@@ -34,7 +34,7 @@ def _leaf_keys(data: dict[str, object], prefix: str = "") -> set[str]:
     for key, value in data.items():
         path = f"{prefix}{key}"
         if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
-            keys |= _leaf_keys(value, f"{path}.")  # type: ignore[arg-type]
+            keys |= _leaf_keys(value, f"{path}.")
         else:
             keys.add(path)
     return keys
