@@ -6,16 +6,29 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint types pytest clean demo fidelity config-docs
+.PHONY: test lint types pytest clean demo fidelity config-docs lock venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall only when the project's metadata changes.
-$(STAMP): pyproject.toml | $(BIN)/python
+# Reinstall only when the project's metadata or the lock changes. The runtime dependencies come
+# from requirements.lock (pinned, hashed: what the service install uses too), then the project
+# and its dev tools.
+$(STAMP): pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# Re-pin requirements.lock after a change of pyproject.toml's dependencies (every platform's
+# wheels, Python 3.11 and up, with their hashes).
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'uv>=0.4'
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 \
+		--quiet --custom-compile-command "make lock" -o requirements.lock
+
+# Only the venv (what README's "Try it on the simulator" starts from).
+venv: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
