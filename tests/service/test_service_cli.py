@@ -144,3 +144,16 @@ def test_applying_a_plan_leaves_folders_0700_files_0600_and_keeps_the_config(
     (tmp_path / "etc" / "config.yaml").write_text("edited by the operator\n")
     service_cli._apply(plan)  # a re-install keeps the operator's config and credentials
     assert (tmp_path / "etc" / "config.yaml").read_text() == "edited by the operator\n"
+
+
+def test_dry_run_never_prints_the_api_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROJECTX_USERNAME", "trader")
+    monkeypatch.setenv("PROJECTX_API_KEY", "s3cret-key-value")
+    config = config_file(tmp_path, "/var/lib/risk-manager/risk-manager.sqlite")
+    code, out, err = install(
+        "--config", str(config), "--dry-run", "--platform", "linux", "--executable", EXE
+    )
+    assert code == 0, err
+    assert "s3cret-key-value" not in out + err
+    assert "PROJECTX_API_KEY=********" in out
+    assert "PROJECTX_USERNAME=trader" in out

@@ -20,6 +20,7 @@ import typer
 
 from risk_manager.config.errors import ConfigError
 from risk_manager.config.loader import parse_config
+from risk_manager.config.models import MASK
 from risk_manager.service import systemd, winsw
 from risk_manager.service.plan import (
     InstallPlan,
@@ -154,9 +155,10 @@ def install(
             f"{spec.executable} is under a home folder, which the service cannot read "
             "(ProtectHome); install risk-manager into /opt as docs/INSTALL.md shows"
         )
-    credentials = systemd.env_file_text(
-        os.environ.get("PROJECTX_USERNAME"), os.environ.get("PROJECTX_API_KEY")
-    )
+    api_key = os.environ.get("PROJECTX_API_KEY")
+    if dry_run and api_key:
+        api_key = MASK  # printed, so never the secret itself
+    credentials = systemd.env_file_text(os.environ.get("PROJECTX_USERNAME"), api_key)
     plan = install_plan(spec, text, credentials)
     if dry_run:
         _print_plan(spec, plan)
