@@ -96,7 +96,9 @@ def doctor(
                 "config",
                 "fail",
                 "; ".join(exc.problems),
-                "fix the config (risk-manager config check FILE)",
+                "run it with sudo: the installed config is the service user's alone"
+                if any("cannot read" in p for p in exc.problems)
+                else "fix the config (risk-manager config check FILE)",
             )
         )
         _report(verdicts, as_json)
