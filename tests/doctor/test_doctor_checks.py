@@ -22,6 +22,7 @@ from risk_manager.doctor.clock import least_offset, offset_bounds
 from risk_manager.doctor.verdict import Verdict, exit_code
 from risk_manager.engine.factory import calendar_for
 from risk_manager.runtime.metrics import Metrics
+from risk_manager.service.spec import default_spec
 
 
 def token(iat: float) -> str:
@@ -138,3 +139,22 @@ def test_the_exit_code_is_the_worst_verdict() -> None:
 def test_no_backup_config_is_a_warning() -> None:
     verdict = checks.check_backups(Config())
     assert (verdict.status, verdict.detail) == ("warn", "no backups configured")
+
+
+@pytest.mark.parametrize(
+    ("installed", "answer", "status"),
+    [(False, "true", "warn"), (True, "true", "ok"), (True, "false", "fail")],
+)
+def test_the_service_check_asks_the_service_manager(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, installed: bool, answer: str, status: str
+) -> None:
+    unit = tmp_path / "risk-manager.service"
+    if installed:
+        unit.write_text("[Unit]\n")
+    monkeypatch.setattr(checks, "uninstall_files", lambda spec: [unit])
+    # `true` / `false` stand in for the manager's status command (exit 0: running).
+    monkeypatch.setattr(checks, "control_command", lambda spec, action: [answer])
+    spec = default_spec("darwin", Path("/opt/rm/bin/risk-manager"))  # any but linux's rewrite
+    verdict = checks.check_service(spec, "sudo risk-manager service install ...")
+    assert verdict.status == status, verdict
+    assert (verdict.fix is None) == (status == "ok")

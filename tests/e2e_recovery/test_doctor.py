@@ -1,7 +1,8 @@
 """`risk-manager doctor` against `risk-manager sim` and a running daemon (real processes): a
 healthy deployment reads ok on the gateway, clock, daemon, hubs, daily reset and database
-(warnings only for what this machine lacks: a service, backups), then the daemon stopped
-fails the daemon check (exit 2), and a wrong key fails the login."""
+(warnings only for what this machine lacks: a service, backups); a user hub the simulator
+takes down fails the hubs check; the daemon stopped fails the daemon check (exit 2); a wrong
+key fails the login."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import yaml
 from risk_manager.sim.process import cli_command, spawned_sim
 
 from .daemon_process import DaemonProcess, free_port
-from .harness import TIMEOUT, SimClient, write_config
+from .harness import TIMEOUT, SimClient, eventually, write_config
 
 
 async def doctor(config: Path, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
@@ -59,6 +60,19 @@ async def test_doctor_reads_a_running_deployment(tmp_path: Path) -> None:
             assert code == {"ok": 0, "warn": 1, "fail": 2}[report["status"]]
             for check in report["checks"]:
                 assert (check["fix"] is None) == (check["status"] == "ok"), check
+
+            await trader.fault("hub_down", hub="user", seconds=60)  # refuses reconnects
+
+            async def user_hub_down() -> bool:
+                async with session.get(f"{daemon.api}/health") as r:
+                    health = await r.json()
+                return not health["hubs"]["user"]["connected"]
+
+            await eventually(user_hub_down, 20, "the daemon to see the user hub down")
+            code, report = await doctor(config)
+            hubs = next(c for c in report["checks"] if c["check"] == "hubs")
+            assert (code, hubs["status"]) == (2, "fail"), report
+            assert hubs["detail"].startswith("user hub down") and "dropping" in hubs["fix"]
         finally:
             daemon.terminate()
             await daemon.wait(15)

@@ -51,19 +51,19 @@ def check_service(spec: ServiceSpec, install_hint: str) -> Verdict:
     command = control_command(spec, "status")
     if spec.platform == "linux":
         command = ["systemctl", "is-active", "--quiet", command[2]]
-    if shutil.which(command[0]) is None and not Path(command[0]).exists():
-        return Verdict(
-            "service",
-            "warn",
-            f"no service manager here ({command[0]} not found): nothing keeps the daemon running",
-            "run it under a service manager (docs/INSTALL.md)",
-        )
     if not installed:
         return Verdict(
             "service",
             "warn",
             "not installed as a service: nothing restarts the daemon if it stops",
             install_hint,
+        )
+    if shutil.which(command[0]) is None and not Path(command[0]).exists():
+        return Verdict(
+            "service",
+            "fail",
+            f"installed, but {command[0]} is not found: the service manager cannot be asked",
+            "check the service manager (docs/INSTALL.md); is this the machine it was installed on?",
         )
     done = subprocess.run(command, capture_output=True, check=False, timeout=30)
     if done.returncode != 0:
