@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
@@ -158,3 +159,17 @@ def test_the_service_check_asks_the_service_manager(
     verdict = checks.check_service(spec, "sudo risk-manager service install ...")
     assert verdict.status == status, verdict
     assert (verdict.fix is None) == (status == "ok")
+
+
+def test_a_recent_backup_is_ok_and_an_old_one_warns(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    config = SimpleNamespace(backup=SimpleNamespace(dir=str(tmp_path)))
+    assert checks.check_backups(config).status == "warn"  # type: ignore[arg-type]  # none yet
+    copy = tmp_path / "rm-2026-03-11.sqlite"
+    copy.write_bytes(b"x")
+    assert checks.check_backups(config).status == "ok"  # type: ignore[arg-type]
+    old = time.time() - 3 * 86400
+    os.utime(copy, (old, old))
+    verdict = checks.check_backups(config)  # type: ignore[arg-type]
+    assert verdict.status == "warn" and "72 h old" in verdict.detail

@@ -392,14 +392,30 @@ def check_logs(config: Config, service_installed: bool) -> Verdict:
 
 def check_backups(config: Config) -> Verdict:
     """Backups recent: read the backup folder when the config names one."""
+    # The `backup:` section comes with the backup work (issue 14 item 4); read defensively so
+    # a config without it, or with another shape, is said plainly rather than guessed.
     backup = getattr(config, "backup", None)
-    folder = getattr(backup, "dir", None) or getattr(backup, "path", None)
-    if backup is None or folder is None:
+    if backup is None or getattr(backup, "enabled", True) is False:
         return Verdict(
             "backups",
             "warn",
             "no backups configured",
-            "copy the store file daily while the daemon is stopped, or configure backups",
+            "copy the store daily with SQLite's .backup (docs/OPERATIONS.md), or configure backups",
+        )
+    folder = next(
+        (
+            getattr(backup, name)
+            for name in ("dir", "directory", "folder", "path")
+            if getattr(backup, name, None)
+        ),
+        None,
+    )
+    if folder is None:
+        return Verdict(
+            "backups",
+            "warn",
+            "backups are configured, but doctor cannot tell where they are written",
+            "check the backup folder by hand; report it so doctor learns the setting",
         )
     files = sorted(Path(folder).glob("*"), key=lambda p: p.stat().st_mtime)
     if not files:
