@@ -6,25 +6,42 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint types security pytest clean demo fidelity load
+.PHONY: test lint types security pytest clean demo fidelity load config-docs lock venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall only when the project's metadata changes.
-$(STAMP): pyproject.toml | $(BIN)/python
+# Reinstall only when the project's metadata or the lock changes. The runtime dependencies come
+# from requirements.lock (pinned, hashed: what the service install uses too), then the project
+# and its dev tools.
+$(STAMP): pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# Re-pin requirements.lock after a change of pyproject.toml's dependencies (every platform's
+# wheels, Python 3.11 and up, with their hashes).
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'uv>=0.4'
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 \
+		--quiet --custom-compile-command "make lock" -o requirements.lock
+
+# Only the venv (what README's "Try it on the simulator" starts from).
+venv: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests tools
 	$(BIN)/ruff format --check src tests tools
 
-# mypy --strict on src and tests (files and options in pyproject.toml), then the fidelity
-# drivers as the top-level scripts they are in their own venvs.
+# mypy --strict on src and tests (files and options in pyproject.toml) for Linux, then for
+# Windows and macOS (every `sys.platform` branch checked on the platform it is for; a cache
+# each, so repeated runs stay incremental), then the fidelity drivers as the top-level scripts
+# they are in their own venvs.
 types: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy --platform win32 --cache-dir .mypy_cache/win32
+	$(BIN)/mypy --platform darwin --cache-dir .mypy_cache/darwin
 	MYPYPATH=tests/fidelity/drivers $(BIN)/mypy tests/fidelity/drivers/*.py
 
 pytest: $(STAMP)
@@ -60,6 +77,11 @@ LOAD_RATE ?= 1000
 load: $(STAMP)
 	LOAD_SECONDS=$(LOAD_SECONDS) LOAD_RATE=$(LOAD_RATE) $(BIN)/pytest -s -p no:logging \
 		-o timeout=$$(( $(LOAD_SECONDS) + 120 )) tests/e2e/test_e2e_load.py
+
+# docs/CONFIG.md: the prose (src/risk_manager/config/reference_header.md), then every key from
+# the config models; tests/config/test_config_reference.py fails when it is stale.
+config-docs: $(STAMP)
+	$(BIN)/risk-manager config docs > docs/CONFIG.md
 
 # The simulator, the daemon and a scripted trader breaking the rules; Ctrl+C stops it all.
 # Flags go through DEMO_ARGS, e.g. make demo DEMO_ARGS="--speed 3 --duration 0".

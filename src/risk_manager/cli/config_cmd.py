@@ -135,3 +135,12 @@ def _starting_balances(config: Config) -> list[str]:
             + (f"{start}" if start is not None else "its own balance first seen (stored)")
         )
     return lines
+
+
+@config_app.command()
+def docs() -> None:
+    """Print docs/CONFIG.md: the prose, then every key of every section from the models
+    (``risk-manager config docs > docs/CONFIG.md``)."""
+    from risk_manager.config.reference import config_docs
+
+    typer.echo(config_docs(), nl=False)

@@ -39,8 +39,10 @@ def _register() -> None:
     from risk_manager.cli.dashboard import dashboard, status
     from risk_manager.cli.db import db_app
     from risk_manager.cli.demo import demo
+    from risk_manager.cli.doctor import doctor
     from risk_manager.cli.replay import replay
     from risk_manager.cli.run import run
+    from risk_manager.cli.service import service_app
     from risk_manager.cli.sim import sim_command
 
     app.add_typer(db_app, name="db")
@@ -52,6 +54,8 @@ def _register() -> None:
     app.command("run")(run)
     app.command("sim")(sim_command)
     app.command("demo")(demo)
+    app.add_typer(service_app, name="service")
+    app.command("doctor")(doctor)
 
 
 _register()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
-import sys
 from pathlib import Path
 
 import typer
@@ -18,6 +16,8 @@ from risk_manager.config.models import Config
 from risk_manager.domain.errors import AuthenticationFailed, RefuseToStart, RetryLater
 from risk_manager.runtime.bootstrap import bootstrap
 from risk_manager.runtime.logs import setup_logging
+from risk_manager.service.notify import Notifier, watchdog
+from risk_manager.stop_signals import stop_on_signals
 from risk_manager.store.holder import hold_store
 
 START_RETRY_CAP = 60.0  # seconds between start attempts at most
@@ -50,12 +50,16 @@ def run(
 
 async def _serve(cfg: Config, path: Path) -> None:
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        if sys.platform == "win32":  # no add_signal_handler on Windows
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
-        else:
-            loop.add_signal_handler(sig, stop.set)
+    # Under systemd (Type=notify): READY once the API serves, the watchdog fed from this loop.
+    notifier = Notifier()
+    with stop_on_signals(stop):
+        async with watchdog(notifier):
+            await _guard_until_stopped(cfg, path, stop, notifier)
+
+
+async def _guard_until_stopped(
+    cfg: Config, path: Path, stop: asyncio.Event, notifier: Notifier
+) -> None:
     log = logging.getLogger(__name__)
     attempt = 0
     while not stop.is_set():
@@ -69,17 +73,21 @@ async def _serve(cfg: Config, path: Path) -> None:
                 running_api(daemon.read_side, daemon.metrics, cfg.api.host, cfg.api.port) as api,
             ):
                 log.info("local API and dashboard at %s", api.url)
+                notifier.notify("READY=1", "STATUS=logging in and reconciling")
                 await daemon.start()
                 attempt = 0
                 log.info("guarding %d account(s); dashboard at %s", len(daemon.actors), api.url)
+                notifier.notify(f"STATUS=guarding {len(daemon.actors)} account(s)")
                 await stop.wait()
                 log.info("stopping")
+                notifier.notify("STOPPING=1")
                 await daemon.stop()  # enforcement in flight drains while the API still answers
                 return
         except RefuseToStart:
             raise
         except AuthenticationFailed as exc:
             log.critical("login to the gateway failed: %s; retrying", exc)
+            notifier.notify(f"STATUS=login failed: {exc}")
             delay = START_RETRY_CAP
         except (RetryLater, OSError) as exc:
             attempt += 1

@@ -86,11 +86,12 @@ def load_config(
 
 def relative_to_file(config: Config, path: Path) -> Config:
     """A relative ``store.path`` is read from the config file's folder, not the working
-    directory: a daemon started from another folder must open the same store (its locks)."""
-    store = config.store.path.expanduser()
-    if store.is_absolute() or str(store) == ":memory:":
+    directory: a daemon started from another folder must open the same store (its locks);
+    a leading ``~`` is the user's home."""
+    store = config.store.path.expanduser()  # `~` is the user's home, never a folder named ~
+    if str(store) == ":memory:" or (store == config.store.path and store.is_absolute()):
         return config
-    resolved = (path.parent / store).absolute()
+    resolved = store if store.is_absolute() else (path.parent / store).absolute()
     return config.model_copy(update={"store": config.store.model_copy(update={"path": resolved})})
 
 

@@ -45,11 +45,11 @@ def _blank_is_none(value: object) -> object:
 class BrokerConfig(Frozen):
     """The ProjectX Gateway to guard. Credentials are needed only when the daemon runs."""
 
-    api_url: str = "https://api.topstepx.com"
-    user_hub_url: str = "https://rtc.topstepx.com/hubs/user"
-    market_hub_url: str = "https://rtc.topstepx.com/hubs/market"
-    username: str | None = None
-    api_key: SecretStr | None = None
+    api_url: str = "https://api.topstepx.com"  # the gateway's REST base
+    user_hub_url: str = "https://rtc.topstepx.com/hubs/user"  # order, position, trade events
+    market_hub_url: str = "https://rtc.topstepx.com/hubs/market"  # quotes that value positions
+    username: str | None = None  # the TopstepX login, e.g. ${PROJECTX_USERNAME}
+    api_key: SecretStr | None = None  # TopstepX → Settings → API, e.g. ${PROJECTX_API_KEY}
 
     _urls = field_validator("api_url", "user_hub_url", "market_hub_url")(_check_url)
     _blank = field_validator("username", "api_key", mode="before")(_blank_is_none)
@@ -70,7 +70,7 @@ class AccountEntry(Frozen):
     id: PositiveInt  # the gateway's account id
     name: str | None = None  # a label for screens and alerts
     # Partial rules merged key by key onto the global `rules:`; checked by Config.
-    rules: dict[str, Any] = Field(default_factory=dict)
+    rules: dict[str, Any] = Field(default_factory=dict)  # laid over `rules:` key by key
 
     @property
     def label(self) -> str:
@@ -84,7 +84,7 @@ AccountList = list[AccountEntry]
 class AccountsConfig(Frozen):
     """Which accounts are guarded: ``all`` the login can see, or only those ``listed``."""
 
-    mode: Literal["all", "listed"] = "all"
+    mode: Literal["all", "listed"] = "all"  # every account the login sees, or the list
     list: AccountList = Field(default_factory=lambda: [])
 
     @model_validator(mode="after")
@@ -107,15 +107,15 @@ class AccountsConfig(Frozen):
 
 
 class WeeklyReset(Frozen):
-    day: Day = Weekday.SUN
-    time: ClockTime = time(17, 0)
+    day: Day = Weekday.SUN  # the trading week turns over on this day
+    time: ClockTime = time(17, 0)  # at this time
 
 
 class TradingDayConfig(Frozen):
     """Where the trading day and week turn over (RULES.md §1)."""
 
-    timezone: TimeZoneName = "America/Chicago"
-    daily_reset: ClockTime = time(17, 0)
+    timezone: TimeZoneName = "America/Chicago"  # IANA name the reset times are in
+    daily_reset: ClockTime = time(17, 0)  # the trading day turns over (RULES.md §1)
     weekly_reset: WeeklyReset = Field(default_factory=WeeklyReset)
 
 
@@ -173,6 +173,8 @@ class ContractOverride(Frozen):
 
 
 class StoreConfig(Frozen):
+    """The SQLite file that keeps locks, fills and the journal across restarts."""
+
     path: Path = Path("risk-manager.sqlite")  # SQLite file (relative to the config file)
 
 
@@ -180,14 +182,14 @@ class ReconcileConfig(Frozen):
     """Periodic reconciliation against silent streams (docs/RUNTIME.md): the share of the
     gateway's 200 REST requests / 60 s per key it may spend; its intervals follow from it."""
 
-    share: float = Field(default=1 / 3, ge=0.05, le=0.8, allow_inf_nan=False)
+    share: float = Field(default=1 / 3, ge=0.05, le=0.8, allow_inf_nan=False)  # of the budget
 
 
 class ApiConfig(Frozen):
     """The local HTTP/WebSocket API the dashboards read."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=8765, ge=0, le=65535)
+    host: str = "127.0.0.1"  # loopback only; another host serves every account unauthenticated
+    port: int = Field(default=8765, ge=0, le=65535)  # 0 picks a free port
 
 
 class AlertsConfig(Frozen):
@@ -209,8 +211,10 @@ class AlertsConfig(Frozen):
 
 
 class LoggingConfig(Frozen):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
-    format: Literal["json", "text"] = "json"
+    """The daemon's log on its standard error."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"  # the least shown
+    format: Literal["json", "text"] = "json"  # JSON lines, or plain text
 
     @field_validator("level", mode="before")
     @classmethod

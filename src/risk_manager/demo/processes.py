@@ -49,6 +49,8 @@ def pick_port(wanted: int, taken: set[int]) -> int:
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     """Linux: the child gets SIGTERM if the demo dies without cleaning up (e.g. SIGKILL)."""
+    if sys.platform == "win32":  # no process groups nor preexec there
+        return
     os.setsid()  # own process group: the terminal's Ctrl+C reaches the demo only, which
     # then stops the children in order (daemon first, then the simulator).
     if sys.platform.startswith("linux"):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from risk_manager.demo.processes import Child, pick_port, wait_ready
 from risk_manager.demo.trader import DemoTrader, StepResult
 from risk_manager.domain.errors import RiskManagerError
 from risk_manager.projectx.client import ProjectXClient
+from risk_manager.stop_signals import stop_on_signals
 from risk_manager.types import utc_now
 
 SIM_PORT = 5800
@@ -75,9 +75,11 @@ def _ports(options: DemoOptions, say: Callable[[str], None]) -> tuple[int, int]:
 async def run_demo(options: DemoOptions, say: Callable[[str], None] = _say) -> int:
     """The whole demo; the process exit code (0: every breach enforced or not reached)."""
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    with stop_on_signals(stop):
+        return await _run_demo(options, stop, say)
+
+
+async def _run_demo(options: DemoOptions, stop: asyncio.Event, say: Callable[[str], None]) -> int:
     started = time.monotonic()
     data = _data_dir(options)
     stamp = utc_now().strftime("%Y%m%d-%H%M%S")
@@ -124,8 +126,6 @@ async def run_demo(options: DemoOptions, say: Callable[[str], None] = _say) -> i
             if child.running:
                 code = await child.stop()
                 say(f"{child.name} stopped (exit code {code})")
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
     say(f"demo over; its config, logs and database are in {data}")
     return 0 if all(r.enforced for r in results) else 1
 

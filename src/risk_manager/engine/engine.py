@@ -304,6 +304,7 @@ class Engine:
             fills_today=ledger.fills_day,
             our_orders=frozenset(o.id for o in ledger.orders.values() if ledger.is_ours(o)),
             drawdown=self._drawdown(state),
+            ledger_day=ledger.day_label,
         )
 
     def _manual_roll(self, state: AccountState, now: datetime) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -63,6 +63,8 @@ class AccountView:
     fills_today: int
     our_orders: frozenset[int] = frozenset()  # ids of working orders we placed (RULES.md §1)
     drawdown: DrawdownView | None = None  # None: RULE-016 is off for the account
+    # The trading day the ledger counts (rolled by the daily reset; None before any event).
+    ledger_day: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import resource
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -35,6 +33,7 @@ from risk_manager.projectx.rate_limit import SlidingWindowLimiter
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.bootstrap import bootstrap
 from risk_manager.runtime.daemon import Daemon
+from risk_manager.runtime.metrics import resident_memory_bytes
 from risk_manager.sim.process import SimProcess, spawned_sim
 from risk_manager.sim.server import DEFAULT_API_KEY, DEFAULT_USERNAME
 
@@ -82,13 +81,8 @@ def percentile(values: tuple[float, ...] | list[float], pct: float) -> float:
 
 
 def rss_mb() -> float:
-    """This process's resident set now (Linux), else its peak."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-        return pages * resource.getpagesize() / 2**20
-    except (OSError, IndexError, ValueError):
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+    """This process's resident set now, in MiB."""
+    return (resident_memory_bytes() or 0) / 2**20
 
 
 def bench_config(sim: SimProcess, store: Path) -> Config:

@@ -6,10 +6,9 @@ process never collide.
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 
+import psutil
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -37,18 +36,12 @@ FAMILIES = (
 
 
 def resident_memory_bytes() -> int | None:
-    """This process's resident set size, or None where it can't be read cheaply."""
+    """This process's resident set size in bytes (psutil, every platform), or None where the
+    OS refuses to say."""
     try:
-        with open("/proc/self/statm", encoding="ascii") as f:  # Linux
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        pass
-    if sys.platform == "win32":
+        return int(psutil.Process().memory_info().rss)
+    except psutil.Error:
         return None
-    import resource  # POSIX fallback: the peak, not the current size
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
 class _MemoryCollector(Collector):

@@ -126,6 +126,7 @@ def account_json(
         "can_trade": view.can_trade,
         "locked": view.locked,
         "trading_day": trading_day,
+        "ledger_day": view.ledger_day.isoformat() if view.ledger_day is not None else None,
         "pnl": {
             "day_realized": money(view.day_realized),
             "week_realized": money(view.week_realized),

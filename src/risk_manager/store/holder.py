@@ -1,26 +1,28 @@
 """One daemon per store (RULES.md §5): an OS file lock on ``<store>.lock`` held for the life of
-the process. The kernel drops it when the process dies, even by SIGKILL, so a crash never
-leaves the store claimed. Who holds it (pid, host, since when) is written into the same file,
-outside the locked byte on Windows, so a refused second daemon can name the first."""
+the process, taken through the ``filelock`` library (``flock`` on POSIX, ``msvcrt`` byte locks
+on Windows). The OS drops it when the process dies, even by SIGKILL, so a crash never leaves
+the store claimed. Who holds it (pid, host, since when) is written to ``<store>.lock.holder``
+once the lock is taken, so a refused second daemon can name the first (the lock file itself
+is the library's: it may be truncated by every attempt, and on Windows it cannot be read while
+locked)."""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from risk_manager.domain.errors import RefuseToStart
 from risk_manager.store.errors import StoreError
 
 MEMORY = ":memory:"
-_WINDOWS_LOCK_OFFSET = 1 << 20  # the locked byte, far past the holder's note (Windows locks
-# are mandatory: a locked byte cannot be read by another process)
 
 
 class StoreInUse(StoreError, RefuseToStart):
@@ -41,38 +43,36 @@ def lock_path(store: Path | str) -> Path:
     return path.with_name(path.name + ".lock")
 
 
-def _try_lock(fd: int) -> bool:
-    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-        import msvcrt
+def note_path(store: Path | str) -> Path:
+    """``<store>.lock.holder``: the holder's pid, host and start, as JSON."""
+    lock = lock_path(store)
+    return lock.with_name(lock.name + ".holder")
 
-        os.lseek(fd, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    import fcntl
 
+def _describe(store: Path) -> str:
+    note = note_path(store)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    except PermissionError:  # some filesystems answer EACCES for contention
-        return False
-    return True
-
-
-def _describe(lock: Path) -> str:
-    try:
-        note = json.loads(lock.read_text(encoding="utf-8"))
-        return f"pid {int(note['pid'])} on {note['host']}, since {note['since']}"
+        data = json.loads(note.read_text(encoding="utf-8"))
+        return f"pid {int(data['pid'])} on {data['host']}, since {data['since']}"
     except (OSError, ValueError, KeyError, TypeError):
-        return f"holder unknown: {lock} has no readable note yet"
+        return f"holder unknown: {note} has no readable note yet"
+
+
+def _write_note(store: Path) -> None:
+    note = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "since": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    path = note_path(store)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(json.dumps(note))
 
 
 class _Hold:
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
+    def __init__(self, lock: FileLock) -> None:
+        self.lock = lock
         self.count = 0
 
 
@@ -87,18 +87,22 @@ def _acquire(store: Path) -> tuple[str, _Hold]:
         hold = _holds.get(key)
         if hold is None:
             lock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
-            if not _try_lock(fd):
-                os.close(fd)
-                raise StoreInUse(store, _describe(lock))
-            note = {
-                "pid": os.getpid(),
-                "host": socket.gethostname(),
-                "since": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
-            os.lseek(fd, 0, os.SEEK_SET)
-            os.write(fd, json.dumps(note).encode().ljust(200))  # fixed width: no stale tail
-            hold = _holds[key] = _Hold(fd)
+            # One lock object per file in this process (two flock descriptors of one process
+            # would refuse each other); no soft fallback: a marker file would outlive a crash.
+            file_lock = FileLock(
+                lock,
+                timeout=0,
+                mode=0o600,
+                thread_local=False,
+                fallback_to_soft=False,
+                preserve_lock_file=True,
+            )
+            try:
+                file_lock.acquire()
+            except Timeout:
+                raise StoreInUse(store, _describe(store)) from None
+            _write_note(store)
+            hold = _holds[key] = _Hold(file_lock)
         hold.count += 1
         return key, hold
 
@@ -108,7 +112,7 @@ def _release(key: str, hold: _Hold) -> None:
         hold.count -= 1
         if hold.count == 0:
             del _holds[key]
-            os.close(hold.fd)  # closing the only descriptor drops the lock
+            hold.lock.release(force=True)
 
 
 @contextmanager
