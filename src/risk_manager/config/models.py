@@ -27,6 +27,7 @@ from risk_manager.config.dump import dump_yaml
 from risk_manager.config.rules import RulesConfig
 from risk_manager.config.sections import (
     AccountsConfig,
+    AdminConfig,
     AlertsConfig,
     ApiConfig,
     BrokerConfig,
@@ -68,6 +69,7 @@ class Config(Frozen):
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    admin: AdminConfig = Field(default_factory=AdminConfig)
 
     _account_rules: dict[int, RulesConfig] = PrivateAttr(default_factory=dict)
 
@@ -144,8 +146,12 @@ class Config(Frozen):
         return []
 
     def guards(self, account_id: int) -> bool:
-        """Whether this account is guarded (every account in ``all`` mode)."""
-        return self.accounts.mode == "all" or self.accounts.entry(account_id) is not None
+        """Whether this account is guarded: every account in ``all`` mode, the listed ones
+        otherwise; an entry with ``enabled: false`` is not guarded in either mode."""
+        entry = self.accounts.entry(account_id)
+        if entry is not None:
+            return entry.enabled
+        return self.accounts.mode == "all"
 
     def catalog(self) -> ContractCatalog:
         """The built-in contract catalog with ``contracts:`` added or overriding."""

@@ -49,9 +49,24 @@ class BrokerConfig(Frozen):
     market_hub_url: str = "https://rtc.topstepx.com/hubs/market"
     username: str | None = None
     api_key: SecretStr | None = None
+    # The key sealed by `admin credentials set` (config/credentials.py); the loader decrypts it
+    # into api_key. Kept secret too: a ciphertext is not for screens.
+    api_key_encrypted: SecretStr | None = None
 
     _urls = field_validator("api_url", "user_hub_url", "market_hub_url")(_check_url)
-    _blank = field_validator("username", "api_key", mode="before")(_blank_is_none)
+    _blank = field_validator("username", "api_key", "api_key_encrypted", mode="before")(
+        _blank_is_none
+    )
+
+    @model_validator(mode="after")
+    def _one_key(self) -> BrokerConfig:
+        if self.api_key_encrypted is not None and self.api_key is not None:
+            raise PydanticCustomError(
+                "two_api_keys",
+                "give api_key or api_key_encrypted, not both (admin credentials set writes "
+                "the encrypted one and removes the other)",
+            )
+        return self
 
     def credentials(self) -> tuple[str, SecretStr]:
         """``(username, api_key)`` for the login; :class:`ConfigError` naming what is missing."""
@@ -68,6 +83,7 @@ class BrokerConfig(Frozen):
 class AccountEntry(Frozen):
     id: PositiveInt  # the gateway's account id
     name: str | None = None  # a label for screens and alerts
+    enabled: bool = True  # False: listed but not guarded (`admin accounts disable`)
     # Partial rules merged key by key onto the global `rules:`; checked by Config.
     rules: dict[str, Any] = Field(default_factory=dict)
 
@@ -180,6 +196,14 @@ class ReconcileConfig(Frozen):
     gateway's 200 REST requests / 60 s per key it may spend; its intervals follow from it."""
 
     share: float = Field(default=1 / 3, ge=0.05, le=0.8, allow_inf_nan=False)
+
+
+class AdminConfig(Frozen):
+    """The admin surface (docs/ADMIN.md). Relative paths are read from the config file's
+    folder; unset, they are ``admin.pwd`` and ``admin.key`` beside the config file."""
+
+    password_file: Path | None = None  # the argon2id hash of the admin password (0600)
+    key_file: Path | None = None  # the key-encryption key of broker.api_key_encrypted (0600)
 
 
 class ApiConfig(Frozen):
