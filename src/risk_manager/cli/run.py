@@ -11,12 +11,16 @@ from pathlib import Path
 
 import typer
 
+from risk_manager.admin.config_edit import ConfigFile
+from risk_manager.admin.password import PasswordFile
+from risk_manager.api.admin import AdminSurface
 from risk_manager.api.server import running_api
 from risk_manager.config.errors import ConfigError
 from risk_manager.config.loader import load_config
 from risk_manager.config.models import Config
 from risk_manager.domain.errors import AuthenticationFailed, RefuseToStart, RetryLater
 from risk_manager.runtime.bootstrap import bootstrap
+from risk_manager.runtime.daemon import Daemon
 from risk_manager.runtime.logs import setup_logging
 from risk_manager.store.holder import hold_store
 
@@ -42,13 +46,27 @@ def run(
         # Before anything touches the store, held until the process ends (RULES.md §5: one
         # daemon per store); the kernel releases it even when the process is killed.
         with hold_store(cfg.store.path):
-            asyncio.run(_serve(cfg))
+            asyncio.run(_serve(cfg, config))
     except RefuseToStart as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 
 
-async def _serve(cfg: Config) -> None:
+def _admin(cfg: Config, path: Path, daemon: Daemon) -> AdminSurface:
+    """The admin API's parts (docs/ADMIN.md). The daemon's control (reload, lock clearing,
+    reset) is not built yet: those acts answer 503 until it is handed in here."""
+    assert cfg.admin.password_file is not None  # the loader fills it in
+    return AdminSurface(
+        password=PasswordFile(cfg.admin.password_file),
+        config=ConfigFile(path),
+        audit=daemon.store,
+        read_model=daemon.read_side,
+        control=None,
+        clock=daemon.clock,
+    )
+
+
+async def _serve(cfg: Config, path: Path) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -66,7 +84,13 @@ async def _serve(cfg: Config) -> None:
             # the daemon is not guarding yet (a refused login, an empty account list).
             async with (
                 contextlib.aclosing(bootstrap(cfg)) as daemon,
-                running_api(daemon.read_side, daemon.metrics, cfg.api.host, cfg.api.port) as api,
+                running_api(
+                    daemon.read_side,
+                    daemon.metrics,
+                    cfg.api.host,
+                    cfg.api.port,
+                    admin=_admin(cfg, path, daemon),
+                ) as api,
             ):
                 log.info("local API and dashboard at %s", api.url)
                 await daemon.start()

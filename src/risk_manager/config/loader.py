@@ -129,9 +129,13 @@ def parse_config(
     source: str = "<config>",
     env: Mapping[str, str] | None = None,
     sections: Collection[str] | None = None,
+    *,
+    require_env: bool = True,
 ) -> Config:
     """Validate config text. ``env`` defaults to the process environment; ``sections`` as in
-    :func:`load_config`."""
+    :func:`load_config`. ``require_env=False`` accepts unset ``${VAR}`` references (an admin
+    edit checked in a shell that lacks the daemon's environment): their values are not
+    checked."""
     data = read_yaml(text, source)
     if sections is not None:
         data = {key: value for key, value in data.items() if key in sections}
@@ -142,6 +146,7 @@ def parse_config(
         f"{format_loc(loc)}: environment variable {name} is not set (used as ${{{name}}}; "
         f"set it or write ${{{name}:-default}})"
         for loc, name in missing
+        if require_env
     ]
     missing_paths = {format_loc(loc) for loc, _ in missing}
     try:
