@@ -11,7 +11,7 @@ from risk_manager.runtime.control_port import ClearResult, ReloadResult, ResetRe
 from risk_manager.store.errors import LockNotFound
 
 NOW = datetime(2026, 3, 10, 19, 30, tzinfo=UTC)
-PASSWORD = "correct horse battery"  # noqa: S105 - a test password
+PASSWORD = "correct horse battery"
 API_KEY = "pxk_live_SECRET_4f9a1c77e2"
 
 CONFIG = """\

@@ -341,6 +341,11 @@ async def test_accounts_and_locks_lists(admin: Admin) -> None:
     )
 
 
+def _store_bytes(folder: Path) -> bytes:
+    """The SQLite file and its journals, as they lie on disk."""
+    return b"".join(path.read_bytes() for path in sorted(folder.glob("rm.sqlite*")))
+
+
 async def test_secrets_never_leave_in_clear(
     admin: Admin, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -358,7 +363,7 @@ async def test_secrets_never_leave_in_clear(
             answers.append(str((await admin.call(method, path, token=token))[1]))
     text = admin.config.read_text(encoding="utf-8")
     assert "api_key_encrypted: v1:" in text and "api_key:" not in text.replace("api_key_enc", "")
-    stored = b"".join(p.read_bytes() for p in tmp_path.glob("rm.sqlite*"))
+    stored = _store_bytes(tmp_path)
     for secret in (API_KEY, PASSWORD):
         assert secret not in text
         assert secret.encode() not in stored

@@ -98,25 +98,15 @@ def _append(container: CommentedMap | CommentedSeq, key: Any, value: Any) -> Non
     """``container[key] = value`` (or append to a list) for a new key or item. ruamel keeps
     a block's following blank lines in its last comment: they move to the new last line, so
     the new line lands inside the block, not after its blank line."""
-    before = _last_comment(container)
+    blank = _take_blank_lines(container)
     if isinstance(container, CommentedSeq):
         container.append(value)
     else:
         container[key] = value
-    if before is None:
-        return
-    owner, last = before
-    token = owner.ca.items.get(last, [None, None, None, None])[2]
-    if token is None or "\n" not in token.value:
-        return
-    kept, _, blank = token.value.partition("\n")
-    if not blank:
-        return
-    token.value = kept + "\n"
-    after = _last_comment(value if isinstance(value, CommentedMap | CommentedSeq) else None)
-    owner, last = after or (container, key)
-    if isinstance(owner, CommentedMap):
-        owner.ca.items[last] = [None, None, CommentToken("\n" + blank, CommentMark(0)), None]
+    if isinstance(value, CommentedMap | CommentedSeq) and value:
+        _give_blank_lines(value, blank)
+    elif blank and isinstance(container, CommentedMap):
+        container.ca.items[key] = [None, None, CommentToken("\n" + blank, CommentMark(0)), None]
 
 
 def _replace_key(mapping: CommentedMap, old: str, new: str, value: Any) -> None:
@@ -131,6 +121,57 @@ def _replace_key(mapping: CommentedMap, old: str, new: str, value: Any) -> None:
         blank = comment.value.partition("\n")[2]
         if blank:
             mapping.ca.items[new] = [None, None, CommentToken("\n" + blank, CommentMark(0)), None]
+
+
+def _take_blank_lines(node: Any) -> str:
+    """The blank lines that end ``node``'s block (removed from it)."""
+    found = _last_comment(node)
+    if found is None:
+        return ""
+    owner, last = found
+    token = owner.ca.items.get(last, [None, None, None, None])[2]
+    if token is None or "\n" not in token.value:
+        return ""
+    text: str = token.value
+    kept, _, blank = text.partition("\n")
+    token.value = kept + "\n"
+    return blank
+
+
+def _give_blank_lines(node: Any, blank: str) -> None:
+    """End ``node``'s block with ``blank`` (as :func:`_take_blank_lines` returned them)."""
+    found = _last_comment(node)
+    if not blank or found is None:
+        return
+    owner, last = found
+    token = owner.ca.items.get(last, [None, None, None, None])[2]
+    if token is None:
+        owner.ca.items[last] = [None, None, CommentToken("\n" + blank, CommentMark(0)), None]
+    else:
+        token.value += blank
+
+
+def _set_path(root: CommentedMap, path: list[str], value: Any) -> Any:
+    """``root[path[0]]...[path[-1]] = value``, creating the missing mappings (attached in one
+    piece, so the blank lines move below all of it); returns the value it replaced."""
+    node = root
+    for depth, key in enumerate(path[:-1]):
+        child = node.get(key)
+        if child is None:
+            tail = value
+            for name in reversed(path[depth + 1 :]):
+                tail = CommentedMap([(name, tail)])
+            _append(node, key, tail)
+            return None
+        if not isinstance(child, CommentedMap):
+            raise EditRefused([f"{'.'.join(path[: depth + 1])}: is not a mapping in the file"])
+        node = child
+    before = node.get(path[-1])
+    if path[-1] in node:
+        node[path[-1]] = value
+    else:
+        _append(node, path[-1], value)
+    return before
 
 
 def _child(parent: CommentedMap, key: str) -> CommentedMap:
@@ -226,12 +267,7 @@ class ConfigFile:
 
         def change(tree: CommentedMap) -> Edit:
             scope = tree if account_id is None else _entry(tree, account_id)
-            settings = _child(_child(scope, "rules"), rule)
-            before = _plain(settings.get(key))
-            if key in settings:
-                settings[key] = value
-            else:
-                _append(settings, key, value)
+            before = _plain(_set_path(scope, ["rules", rule, key], value))
             return Edit(
                 "rules.set",
                 f"{where}.{rule}.{key}",
@@ -262,7 +298,10 @@ class ConfigFile:
 
         def change(tree: CommentedMap) -> Edit:
             entry = _entry(tree, account_id)
-            _accounts(tree).remove(entry)
+            entries = _accounts(tree)
+            blank = _take_blank_lines(entries) if entries[-1] is entry else ""
+            entries.remove(entry)
+            _give_blank_lines(entries, blank)
             return Edit("accounts.remove", f"accounts[id={account_id}]", _plain(entry), None)
 
         return self._edit(change)
