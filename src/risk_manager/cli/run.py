@@ -41,7 +41,7 @@ def run(
         for problem in exc.problems:
             typer.echo(f"{config}: {problem}", err=True)
         raise typer.Exit(2) from None
-    setup_logging(cfg.logging.level, cfg.logging.format)
+    setup_logging(cfg.logging.level, cfg.logging.format, cfg.logging.file)
     try:
         # Before anything touches the store, held until the process ends (RULES.md §5: one
         # daemon per store); the kernel releases it even when the process is killed.

@@ -96,7 +96,8 @@ def _beside(path: Path | None, default: str, config_file: Path) -> Path:
 
 
 def relative_to_file(config: Config, path: Path) -> Config:
-    """A relative ``store.path`` (and the admin files) is read from the config file's folder,
+    """A relative ``store.path`` (and the admin files, the log file) is read from the config
+    file's folder,
     not the working directory: a daemon started from another folder must open the same store
     (its locks). ``admin.password_file`` and ``admin.key_file`` get their defaults here."""
     store = _beside(config.store.path, "", path)
@@ -106,8 +107,16 @@ def relative_to_file(config: Config, path: Path) -> Config:
             "key_file": _beside(config.admin.key_file, "admin.key", path),
         }
     )
+    log_file = config.logging.file
+    logging = config.logging.model_copy(
+        update={"file": None if log_file is None else _beside(log_file, "", path)}
+    )
     return config.model_copy(
-        update={"store": config.store.model_copy(update={"path": store}), "admin": admin}
+        update={
+            "store": config.store.model_copy(update={"path": store}),
+            "admin": admin,
+            "logging": logging,
+        }
     )
 
 

@@ -234,6 +234,9 @@ class AlertsConfig(Frozen):
 class LoggingConfig(Frozen):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     format: Literal["json", "text"] = "json"
+    # Also write the log to this file (rotated at 10 MB, 5 kept; relative to the config
+    # file's folder), which `admin logs` tails; standard error only when unset.
+    file: Path | None = None
 
     @field_validator("level", mode="before")
     @classmethod
