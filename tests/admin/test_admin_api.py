@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from admin.support import API_KEY, CONFIG, NOW, PASSWORD, FakeControl, write_config
+from api.browser import chromium_page
 from risk_manager.admin.config_edit import ConfigFile
 from risk_manager.admin.password import PasswordFile
 from risk_manager.api.admin import (
@@ -372,3 +373,25 @@ async def test_secrets_never_leave_in_clear(
         assert secret not in (tmp_path / "admin.pwd").read_text(encoding="ascii")
     row = next(e for e in admin.store.audit_log() if e.action == "credentials.set")
     assert row.detail["after"]["api_key"] == "set (encrypted)"
+
+
+async def test_the_web_audit_view_needs_the_password_then_lists_the_rows(admin: Admin) -> None:
+    playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is absent")
+    await admin.call(
+        "POST", f"{PREFIX}/locks/clear", {"account": 1001, "reason": "calm"}, await admin.token()
+    )
+    async with chromium_page() as page:
+        expect = playwright_api.expect
+        await page.goto(admin.url + "/")
+        await page.click("text=Audit")
+        await expect(page.locator("#audit")).to_be_hidden()
+        await page.fill("#password", "wrong password!")
+        await page.click("text=Log in")
+        await expect(page.locator("#login-error")).to_have_text("wrong password")
+        await page.fill("#password", PASSWORD)
+        await page.click("text=Log in")
+        row = page.locator('tr[data-action="lock.clear"]')
+        await expect(row).to_contain_text("admin@127.0.0.1")
+        await expect(row).to_contain_text("calm")
+        await expect(page.locator("#login")).to_be_hidden()
+        assert page.errors == []

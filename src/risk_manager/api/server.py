@@ -182,6 +182,11 @@ async def _index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+async def _audit_page(request: web.Request) -> web.FileResponse:
+    # The page holds no data: it logs in to the admin API and reads the audit from there.
+    return web.FileResponse(STATIC_DIR / "audit.html", headers={"Cache-Control": "no-cache"})
+
+
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 LOOPBACK_ONLY = web.AppKey("loopback_only", bool)
 
@@ -240,6 +245,7 @@ def create_api_app(
     app.router.add_get("/api/v1/enforcements", _enforcements)
     app.router.add_get("/api/v1/stream", _stream)
     app.router.add_get("/", _index)
+    app.router.add_get("/audit", _audit_page)
     app.router.add_static("/static", STATIC_DIR)
     if admin is not None:
         add_admin_routes(app, admin)
