@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,10 @@ from risk_manager.api.admin import (
     BLOCK_SECONDS,
     LOGIN,
     PREFIX,
+    TOKEN_LIFETIME,
     AdminSurface,
     LoginThrottle,
+    TokenBook,
 )
 from risk_manager.api.demo_server import demo_model
 from risk_manager.api.server import create_api_app, running_api
@@ -395,3 +398,24 @@ async def test_the_web_audit_view_needs_the_password_then_lists_the_rows(admin: 
         await expect(row).to_contain_text("calm")
         await expect(page.locator("#login")).to_be_hidden()
         assert page.errors == []
+
+
+def test_a_token_lives_15_minutes_and_is_kept_only_as_its_hash() -> None:
+    now = [0.0]
+    tokens = TokenBook(lambda: NOW, lambda: now[0])
+    token, expires_at = tokens.issue("admin@127.0.0.1")
+    assert expires_at == NOW + timedelta(minutes=15)
+    assert token not in repr(vars(tokens))
+    now[0] = TOKEN_LIFETIME - 1
+    assert tokens.who(token) == "admin@127.0.0.1"
+    now[0] = TOKEN_LIFETIME
+    assert tokens.who(token) is None
+
+
+async def test_logout_ends_the_token(admin: Admin) -> None:
+    token = await admin.token()
+    status, _, _ = await admin.call("POST", f"{PREFIX}/logout", {}, token)
+    assert status == 200
+    status, _, _ = await admin.call("GET", f"{PREFIX}/audit", token=token)
+    assert status == 401
+    assert [e.action for e in admin.store.audit_log()] == ["admin.logout", "admin.login"]

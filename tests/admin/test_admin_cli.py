@@ -26,6 +26,7 @@ from risk_manager.cli.main import app
 from risk_manager.config.sections import BrokerConfig
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.sim.server import DEFAULT_API_KEY, DEFAULT_USERNAME, SimSettings, running_sim
+from risk_manager.store.holder import hold_store
 from risk_manager.store.store import Store
 
 ENV = {"RISK_MANAGER_KEK": "", "COLUMNS": "160"}
@@ -184,16 +185,7 @@ async def test_test_connection_passes_against_the_simulator_and_names_a_failure(
 
 def test_the_menu_reaches_the_commands_on_a_terminal(tmp_path: Path) -> None:
     path = write_config(tmp_path)
-    command = Path(sys.executable).parent / "risk-manager"
-    env = {**os.environ, **ENV, "TERM": "xterm", "NO_COLOR": "1"}
-    child = pexpect.spawn(
-        str(command),
-        ["admin", "-c", str(path)],
-        env=env,
-        encoding="utf-8",
-        timeout=30,
-        dimensions=(50, 200),
-    )
+    child = _spawn(path)
     try:
         child.expect("New admin password")
         child.sendline(PASSWORD)
@@ -237,3 +229,41 @@ def test_the_menu_reaches_the_commands_on_a_terminal(tmp_path: Path) -> None:
         child.close()
     assert child.exitstatus == 0
     assert "    limit: 2\n" in path.read_text(encoding="utf-8")
+
+
+def _spawn(config: Path, *args: str) -> pexpect.spawn[str]:
+    command = Path(sys.executable).parent / "risk-manager"
+    env = {**os.environ, **ENV, "TERM": "xterm", "NO_COLOR": "1"}
+    return pexpect.spawn(
+        str(command),
+        ["admin", "-c", str(config), *args],
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(50, 200),
+    )
+
+
+def test_a_daemon_holding_the_store_with_a_silent_api_refuses_file_edits(config: Path) -> None:
+    config.write_text(config.read_text(encoding="utf-8") + "api: {port: 1}\n", encoding="utf-8")
+    before = config.read_bytes()
+    with hold_store(config.parent / "risk-manager.sqlite"):  # as `run` holds it
+        child = _spawn(config, "rules", "set", "max_contracts", "limit", "3")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 1
+        assert "the file was not changed" in str(child.before)
+        # The password is the admin's own file: changed, and audited beside the daemon.
+        child = _spawn(config, "password")
+        child.expect("Current admin password")
+        child.sendline(PASSWORD)
+        child.expect("New admin password")
+        child.sendline("new-password-2")
+        child.expect("Repeat for confirmation")
+        child.sendline("new-password-2")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0
+    assert PasswordFile(config.parent / "admin.pwd").verify("new-password-2")
+    assert audit_actions(config.parent) == ["admin.password_changed"]
+    assert config.read_bytes() == before

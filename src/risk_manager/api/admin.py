@@ -196,10 +196,8 @@ async def admin_guard(
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         who = request.app[ADMIN].tokens.who(token.strip()) if scheme == "Bearer" else None
-        if who is None:
-            return _error(
-                401, "admin login needed", **{"login": LOGIN}
-            )  # no WWW-Authenticate: a browser must not pop up a basic-auth dialog
+        if who is None:  # no WWW-Authenticate: a browser must not pop up a login dialog
+            return _error(401, "admin login needed", login=LOGIN)
         request[_WHO] = who
     try:
         return await handler(request)
@@ -207,10 +205,8 @@ async def admin_guard(
         return _error(exc.status, str(exc), **exc.extra)
     except EditRefused as exc:
         return _error(422, "the config models refuse this change", reasons=exc.reasons)
-    except LookupError as exc:
-        return _error(404, str(exc))
-    except RiskManagerError as exc:
-        return _error(409, str(exc))
+    except RiskManagerError as exc:  # the control's refusals: unknown account or lock, ...
+        return _error(404 if isinstance(exc, LookupError) else 409, str(exc))
 
 
 async def _body(request: web.Request) -> JSON:
@@ -275,6 +271,7 @@ async def _login(request: web.Request) -> web.Response:
 async def _logout(request: web.Request) -> web.Response:
     admin = request.app[ADMIN]
     admin.tokens.revoke(request.headers["Authorization"].partition(" ")[2].strip())
+    await admin.audited(request[_WHO], "admin.logout")
     return _json({"ok": True})
 
 

@@ -97,7 +97,8 @@ def _set_password(session: AdminSession, *, first: bool) -> None:
         session.password.set(new)
     except PasswordRefused as exc:
         raise AdminFailure(str(exc)) from None
-    session.audit_locally("admin.password_set" if first else "admin.password_changed")
+    action = "admin.password_set" if first else "admin.password_changed"
+    session.audit_locally(action, beside_daemon=True)
     console.print(
         f"[green]✓[/] admin password {'set' if first else 'changed'} ({session.password.path})"
     )
@@ -489,7 +490,7 @@ def change_password(session: AdminSession) -> None:
         return
     old = _ask_hidden("Current admin password")
     if not session.password.verify(old):
-        session.audit_locally("admin.password_refused")
+        session.audit_locally("admin.password_refused", beside_daemon=True)
         raise AdminFailure("wrong password")
     _set_password(session, first=False)
 

@@ -7,6 +7,7 @@ traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.error
 import urllib.request
@@ -149,31 +150,44 @@ class AdminSession:
 
     # -- the stopped daemon ------------------------------------------------------------------
 
-    def audit_locally(self, action: str, **detail: Any) -> None:
+    def audit_locally(self, action: str, *, beside_daemon: bool = False, **detail: Any) -> None:
         """Write the act's audit row to the store directly. Refused while a daemon holds the
-        store (its API should have been used: it does not answer)."""
+        store, unless ``beside_daemon``: an act on a file of the admin's own (the password),
+        whose row SQLite takes beside the daemon's writes."""
         store_path = self.config.store.path
         try:
-            with hold_store(store_path), Store.open(store_path) as store:
+            with contextlib.ExitStack() as held:
+                if not beside_daemon:
+                    held.enter_context(hold_store(store_path))
+                store = held.enter_context(Store.open(store_path))
                 record(store, self.actor, action, utc_now(), **detail)
         except RiskManagerError as exc:
             raise AdminFailure(f"cannot write the audit row: {exc}", FAILED) from None
 
     def local_edit(self, edit: Callable[[ConfigFile], Edit], reason: str) -> Edit:
-        """Make ``edit`` on the file (the daemon is stopped), audited."""
+        """Make ``edit`` on the file, audited, holding the store all along: a daemon that
+        holds it (its API silent) refuses the edit before the file is touched, and none can
+        start and read the file half-way."""
+        store_path = self.config.store.path
         try:
-            done = edit(self.file)
-        except EditRefused as exc:
-            raise AdminFailure(
-                "refused: the config models do not accept it", reasons=exc.reasons
-            ) from None
-        self.forget_config()
-        self.audit_locally(
-            done.action,
-            reason=reason,
-            before=done.before,
-            after=done.after,
-            target=done.target,
-            **done.detail,
-        )
+            with hold_store(store_path):
+                try:
+                    done = edit(self.file)
+                except EditRefused as exc:
+                    raise AdminFailure(
+                        "refused: the config models do not accept it", reasons=exc.reasons
+                    ) from None
+                self.forget_config()
+                self.audit_locally(
+                    done.action,
+                    reason=reason,
+                    before=done.before,
+                    after=done.after,
+                    target=done.target,
+                    **done.detail,
+                )
+        except AdminFailure:
+            raise
+        except RiskManagerError as exc:
+            raise AdminFailure(f"the file was not changed: {exc}", FAILED) from None
         return done
