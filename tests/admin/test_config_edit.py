@@ -143,3 +143,14 @@ def test_the_password_file_holds_an_argon2id_hash_only_its_owner_reads(tmp_path:
     password.path.chmod(0o640)
     with pytest.raises(RefuseToStart, match="readable by other users"):
         password.verify(PASSWORD)
+
+
+def test_a_mapping_value_sets_per_symbol_limits(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    edits = ConfigFile(path, NO_KEK)
+    edits.set_rule("max_contracts_per_instrument", "limits", parse_value("{ES: 3, NQ: 2}"))
+    edits.set_rule("max_contracts_per_instrument", "enabled", parse_value("true"))
+    limits = load_config(path).rules.max_contracts_per_instrument.limits
+    assert {symbol: int(n) for symbol, n in limits.items()} == {"ES": 3, "NQ": 2}
+    with pytest.raises(EditRefused, match="VALUE"):
+        parse_value("[unclosed")

@@ -67,15 +67,12 @@ def _null(representer: RoundTripRepresenter, _: None) -> Any:
 
 def parse_value(text: str) -> Any:
     """A command-line VALUE read as YAML would read it in the file (``1000`` a number,
-    ``true`` a boolean, ``15m`` a string, ``[ES, NQ]`` a list); :class:`EditRefused` for a
-    mapping or bad YAML."""
+    ``true`` a boolean, ``15m`` a string, ``[ES, NQ]`` a list, ``{ES: 3}`` a mapping);
+    :class:`EditRefused` for bad YAML."""
     try:
-        value = read_yaml(f"value: {text}")["value"]
+        return read_yaml(f"value: {text}")["value"]
     except ConfigError as exc:
         raise EditRefused([f"VALUE {text!r}: {p}" for p in exc.problems]) from None
-    if isinstance(value, dict):
-        raise EditRefused([f"VALUE {text!r}: give one value, not a mapping"])
-    return value
 
 
 def _mask(key: str, value: Any) -> Any:

@@ -323,7 +323,7 @@ def _rules_set(
     account: AccountOpt = None,
     reason: Reason = "",
 ) -> None:
-    """Set RULE's KEY to VALUE (YAML: 1000, true, 15m, [ES, NQ])."""
+    """Set RULE's KEY to VALUE, read as YAML: 1000, true, 15m, [ES, NQ], "{ES: 3}"."""
     _run(ctx, lambda: rules_set(_session(ctx), rule, key, value, account, reason))
 
 
