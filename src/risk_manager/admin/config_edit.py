@@ -10,7 +10,6 @@ only then replaces the file atomically (temp file + ``os.replace``). A refused e
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from risk_manager.config.credentials import encrypt_secret, kek_for_writing
 from risk_manager.config.errors import ConfigError
 from risk_manager.config.loader import parse_config, read_yaml, relative_to_file
 from risk_manager.config.models import MASK, Config
+from risk_manager.config.owner_file import replace_file
 from risk_manager.config.rules import RULE_KEYS
 from risk_manager.domain.errors import RiskManagerError
 
@@ -242,18 +242,7 @@ class ConfigFile:
         return edit
 
     def _replace(self, text: str) -> None:
-        temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        mode = self.path.stat().st_mode & 0o777
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp, self.path)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
+        replace_file(self.path, text.encode("utf-8"), self.path.stat().st_mode & 0o777)
 
     def set_rule(self, rule: str, key: str, value: Any, account_id: int | None = None) -> Edit:
         """``rules.RULE.KEY = value`` (or the account's override); ``value`` as
