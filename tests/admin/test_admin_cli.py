@@ -267,3 +267,36 @@ def test_a_daemon_holding_the_store_with_a_silent_api_refuses_file_edits(config:
     assert PasswordFile(config.parent / "admin.pwd").verify("new-password-2")
     assert audit_actions(config.parent) == ["admin.password_changed"]
     assert config.read_bytes() == before
+
+
+def test_logs_prints_the_end_of_the_daemons_log_file(config: Path) -> None:
+    result = admin(config, "logs")
+    assert (result.exit_code, "logging.file" in result.output) == (2, True)
+    config.write_text(_text(config) + "logging: {file: logs/daemon.log}\n", encoding="utf-8")
+    log = config.parent / "logs" / "daemon.log"
+    log.parent.mkdir()
+    log.write_text("".join(f"line {n}\n" for n in range(1, 6)), encoding="utf-8")
+    result = admin(config, "logs", "-n", "2")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["line 4", "line 5"]
+
+
+def test_the_daemon_writes_its_log_file_when_configured(tmp_path: Path) -> None:
+    import logging
+
+    from risk_manager.runtime.logs import setup_logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level  # pytest's own, put back after
+    try:
+        setup_logging("INFO", "text", tmp_path / "logs" / "rm.log")
+        logging.getLogger("risk_manager.test").info("guarding %d account(s)", 2)
+        for handler in root.handlers:
+            handler.flush()
+        assert "guarding 2 account(s)" in (tmp_path / "logs" / "rm.log").read_text()
+    finally:
+        for handler in root.handlers:
+            if handler not in handlers:
+                handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
