@@ -8,11 +8,14 @@ import re
 import tomllib
 from pathlib import Path
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 REPO = Path(__file__).resolve().parent.parent
 
 
 def _name(requirement: str) -> str:
-    return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+    return canonicalize_name(Requirement(requirement).name)  # ruamel.yaml == ruamel-yaml
 
 
 def test_every_runtime_dependency_is_pinned_with_hashes() -> None:
@@ -23,7 +26,7 @@ def test_every_runtime_dependency_is_pinned_with_hashes() -> None:
     for block in re.split(r"\n(?=[a-z0-9])", text):
         match = re.match(r"([a-z0-9][a-z0-9._-]*)==(\S+)", block)
         if match:
-            pins[match.group(1).lower()] = block
+            pins[canonicalize_name(match.group(1))] = block
     missing = sorted(wanted - set(pins))
     assert not missing, f"not in requirements.lock (run `make lock`): {missing}"
     for name, block in pins.items():

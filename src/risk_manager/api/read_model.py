@@ -10,9 +10,10 @@ strings, so the API never formats domain objects itself and the dashboards never
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from risk_manager.types import JSON
 
@@ -83,3 +84,17 @@ def iso(when: datetime | None) -> str | None:
     if when.tzinfo is None:
         raise ValueError(f"naive datetime {when!r}: hand the read model aware datetimes")
     return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _default(value: object) -> str:
+    # The read model should hand over JSON-ready data; be forgiving with the two usual slips.
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return iso(value) or ""
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def dumps(data: Any) -> str:
+    """Compact JSON for every API answer (a stray Decimal or datetime as the wire writes it)."""
+    return json.dumps(data, default=_default, separators=(",", ":"))

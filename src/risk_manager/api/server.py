@@ -1,6 +1,8 @@
-"""The local read-only API: health, metrics, account views, enforcement log, live stream, UI.
+"""The local API: health, metrics, account views, enforcement log, live stream, UI.
 
-No login: it binds to 127.0.0.1 by default and exposes no secrets and no actions.
+The read API has no login: it binds to 127.0.0.1 by default and exposes no secrets and no
+actions. The admin API (``api/admin.py``) is the only one that changes anything, behind its
+password, token and origin checks.
 """
 
 from __future__ import annotations
@@ -8,12 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,8 @@ from aiohttp import WSMsgType, web
 from prometheus_client import CONTENT_TYPE_LATEST
 from yarl import URL
 
-from risk_manager.api.read_model import MetricsSource, ReadModel, iso
+from risk_manager.api.admin import AdminSurface, add_admin_routes, admin_guard
+from risk_manager.api.read_model import MetricsSource, ReadModel, dumps
 from risk_manager.api.stream import Coalescer
 from risk_manager.domain.errors import RefuseToStart
 from risk_manager.types import JSON
@@ -44,19 +44,6 @@ _CSP = (
     "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
     "style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'"
 )
-
-
-def _default(value: object) -> str:
-    # The read model should hand over JSON-ready data; be forgiving with the two usual slips.
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return iso(value) or ""
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
-
-
-def dumps(data: Any) -> str:
-    return json.dumps(data, default=_default, separators=(",", ":"))
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -195,6 +182,11 @@ async def _index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+async def _audit_page(request: web.Request) -> web.FileResponse:
+    # The page holds no data: it logs in to the admin API and reads the audit from there.
+    return web.FileResponse(STATIC_DIR / "audit.html", headers={"Cache-Control": "no-cache"})
+
+
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 LOOPBACK_ONLY = web.AppKey("loopback_only", bool)
 
@@ -228,14 +220,19 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 def create_api_app(
-    read_model: ReadModel, metrics: MetricsSource, *, loopback_only: bool = True
+    read_model: ReadModel,
+    metrics: MetricsSource,
+    *,
+    loopback_only: bool = True,
+    admin: AdminSurface | None = None,
 ) -> web.Application:
     """The aiohttp application serving the API and the web dashboard.
 
     ``loopback_only``: answer only requests addressed to a loopback name (set it False when
-    deliberately serving on another interface).
+    deliberately serving on another interface). ``admin``: serve the admin API too
+    (``api/admin.py``, docs/ADMIN.md); without it there is none.
     """
-    app = web.Application(middlewares=[_guard, _headers])
+    app = web.Application(middlewares=[_guard, _headers, admin_guard])
     app[LOOPBACK_ONLY] = loopback_only
     app[READ_MODEL] = read_model
     app[METRICS] = metrics
@@ -248,7 +245,10 @@ def create_api_app(
     app.router.add_get("/api/v1/enforcements", _enforcements)
     app.router.add_get("/api/v1/stream", _stream)
     app.router.add_get("/", _index)
+    app.router.add_get("/audit", _audit_page)
     app.router.add_static("/static", STATIC_DIR)
+    if admin is not None:
+        add_admin_routes(app, admin)
     app.on_shutdown.append(_close_sockets)
     return app
 
@@ -291,12 +291,14 @@ async def running_api(
     metrics: MetricsSource,
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
+    admin: AdminSurface | None = None,
 ) -> AsyncIterator[RunningApi]:
-    """Serve the API until the block exits; ``port=0`` picks a free port (see ``.url``)."""
+    """Serve the API until the block exits; ``port=0`` picks a free port (see ``.url``);
+    ``admin`` as in :func:`create_api_app`."""
     exposed = exposure_warning(host, port)
     if exposed is not None:
         log.warning("%s", exposed)
-    app = create_api_app(read_model, metrics, loopback_only=exposed is None)
+    app = create_api_app(read_model, metrics, loopback_only=exposed is None, admin=admin)
     runner = web.AppRunner(app, shutdown_timeout=API_SHUTDOWN)
     await runner.setup()
     try:

@@ -104,8 +104,7 @@ def doctor(
         _report(verdicts, as_json)
         return
     verdicts.append(Verdict("config", "ok", f"{path} is valid"))
-    host = "127.0.0.1" if cfg.api.host in ("0.0.0.0", "::") else cfg.api.host
-    api = url or f"http://{host}:{cfg.api.port}"
+    api = url or cfg.api.url
     verdicts += asyncio.run(_remote(cfg, api))
     store = Path(cfg.store.path)
     verdicts += [

@@ -9,12 +9,16 @@ from pathlib import Path
 
 import typer
 
+from risk_manager.admin.config_edit import ConfigFile
+from risk_manager.admin.password import PasswordFile
+from risk_manager.api.admin import AdminSurface
 from risk_manager.api.server import running_api
 from risk_manager.config.errors import ConfigError
 from risk_manager.config.loader import load_config
 from risk_manager.config.models import Config
 from risk_manager.domain.errors import AuthenticationFailed, RefuseToStart, RetryLater
 from risk_manager.runtime.bootstrap import bootstrap
+from risk_manager.runtime.daemon import Daemon
 from risk_manager.runtime.logs import setup_logging
 from risk_manager.service.notify import Notifier, watchdog
 from risk_manager.stop_signals import stop_on_signals
@@ -37,7 +41,7 @@ def run(
         for problem in exc.problems:
             typer.echo(f"{config}: {problem}", err=True)
         raise typer.Exit(2) from None
-    setup_logging(cfg.logging.level, cfg.logging.format)
+    setup_logging(cfg.logging.level, cfg.logging.format, cfg.logging.file)
     try:
         # Before anything touches the store, held until the process ends (RULES.md §5: one
         # daemon per store); the kernel releases it even when the process is killed.
@@ -46,6 +50,20 @@ def run(
     except RefuseToStart as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+def _admin(cfg: Config, path: Path, daemon: Daemon) -> AdminSurface:
+    """The admin API's parts (docs/ADMIN.md), the daemon's control (reload, lock clearing,
+    reset) among them."""
+    assert cfg.admin.password_file is not None  # the loader fills it in
+    return AdminSurface(
+        password=PasswordFile(cfg.admin.password_file),
+        config=ConfigFile(path),
+        audit=daemon.store,
+        read_model=daemon.read_side,
+        control=daemon.control,
+        clock=daemon.clock,
+    )
 
 
 async def _serve(cfg: Config, path: Path) -> None:
@@ -70,7 +88,13 @@ async def _guard_until_stopped(
             # the daemon is not guarding yet (a refused login, an empty account list).
             async with (
                 contextlib.aclosing(bootstrap(cfg, config_path=path)) as daemon,
-                running_api(daemon.read_side, daemon.metrics, cfg.api.host, cfg.api.port) as api,
+                running_api(
+                    daemon.read_side,
+                    daemon.metrics,
+                    cfg.api.host,
+                    cfg.api.port,
+                    admin=_admin(cfg, path, daemon),
+                ) as api,
             ):
                 log.info("local API and dashboard at %s", api.url)
                 notifier.notify("READY=1", "STATUS=logging in and reconciling")

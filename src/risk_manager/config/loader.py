@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
+from risk_manager.config.credentials import decrypt_secret, read_kek
 from risk_manager.config.errors import ConfigError, format_loc, problems_of
 from risk_manager.config.models import Config
 
@@ -80,19 +81,56 @@ def load_config(
         raise ConfigError([f"{source}: no such file"], source) from None
     except OSError as exc:
         raise ConfigError([f"{source}: cannot read ({exc.strerror})"], source) from None
-    config = parse_config(text, source, env, sections)
-    return relative_to_file(config, Path(path))
+    config = relative_to_file(parse_config(text, source, env, sections), Path(path))
+    try:
+        return with_decrypted_key(config, env)
+    except ConfigError as exc:
+        raise ConfigError(exc.problems, source) from None
+
+
+def _beside(path: Path | None, default: str, config_file: Path) -> Path:
+    chosen = (path or Path(default)).expanduser()
+    if chosen.is_absolute() or str(chosen) == ":memory:":
+        return chosen
+    return (config_file.parent / chosen).absolute()
 
 
 def relative_to_file(config: Config, path: Path) -> Config:
-    """A relative ``store.path`` is read from the config file's folder, not the working
-    directory: a daemon started from another folder must open the same store (its locks);
-    a leading ``~`` is the user's home."""
-    store = config.store.path.expanduser()  # `~` is the user's home, never a folder named ~
-    if str(store) == ":memory:" or (store == config.store.path and store.is_absolute()):
+    """A relative ``store.path`` (and the admin files, the log file) is read from the config
+    file's folder, not the working directory: a daemon started from another folder must open
+    the same store (its locks); a leading ``~`` is the user's home, never a folder named ~.
+    ``admin.password_file`` and ``admin.key_file`` get their defaults here."""
+    store = _beside(config.store.path, "", path)
+    admin = config.admin.model_copy(
+        update={
+            "password_file": _beside(config.admin.password_file, "admin.pwd", path),
+            "key_file": _beside(config.admin.key_file, "admin.key", path),
+        }
+    )
+    log_file = config.logging.file
+    logging = config.logging.model_copy(
+        update={"file": None if log_file is None else _beside(log_file, "", path)}
+    )
+    return config.model_copy(
+        update={
+            "store": config.store.model_copy(update={"path": store}),
+            "admin": admin,
+            "logging": logging,
+        }
+    )
+
+
+def with_decrypted_key(config: Config, env: Mapping[str, str] | None = None) -> Config:
+    """``broker.api_key`` decrypted from ``broker.api_key_encrypted`` when the file holds the
+    encrypted form (config/credentials.py); the config unchanged otherwise. Raises
+    :class:`ConfigError` when it cannot be decrypted (no KEK, another KEK, altered)."""
+    sealed = config.broker.api_key_encrypted
+    if sealed is None:
         return config
-    resolved = store if store.is_absolute() else (path.parent / store).absolute()
-    return config.model_copy(update={"store": config.store.model_copy(update={"path": resolved})})
+    key_file = config.admin.key_file or Path("admin.key")
+    plain = decrypt_secret(sealed.get_secret_value(), read_kek(key_file, env))
+    broker = config.broker.model_copy(update={"api_key": SecretStr(plain)})
+    return config.model_copy(update={"broker": broker})
 
 
 def parse_config(
@@ -100,9 +138,13 @@ def parse_config(
     source: str = "<config>",
     env: Mapping[str, str] | None = None,
     sections: Collection[str] | None = None,
+    *,
+    require_env: bool = True,
 ) -> Config:
     """Validate config text. ``env`` defaults to the process environment; ``sections`` as in
-    :func:`load_config`."""
+    :func:`load_config`. ``require_env=False`` accepts unset ``${VAR}`` references (an admin
+    edit checked in a shell that lacks the daemon's environment): their values are not
+    checked."""
     data = read_yaml(text, source)
     if sections is not None:
         data = {key: value for key, value in data.items() if key in sections}
@@ -113,6 +155,7 @@ def parse_config(
         f"{format_loc(loc)}: environment variable {name} is not set (used as ${{{name}}}; "
         f"set it or write ${{{name}:-default}})"
         for loc, name in missing
+        if require_env
     ]
     missing_paths = {format_loc(loc) for loc, _ in missing}
     try:

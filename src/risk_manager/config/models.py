@@ -146,8 +146,12 @@ class Config(Frozen):
         return []
 
     def guards(self, account_id: int) -> bool:
-        """Whether this account is guarded (every account in ``all`` mode)."""
-        return self.accounts.mode == "all" or self.accounts.entry(account_id) is not None
+        """Whether this account is guarded: every account in ``all`` mode, the listed ones
+        otherwise; an entry with ``enabled: false`` is not guarded in either mode."""
+        entry = self.accounts.entry(account_id)
+        if entry is not None:
+            return entry.enabled
+        return self.accounts.mode == "all"
 
     def catalog(self) -> ContractCatalog:
         """The built-in contract catalog with ``contracts:`` added or overriding."""

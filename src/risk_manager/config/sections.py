@@ -50,9 +50,24 @@ class BrokerConfig(Frozen):
     market_hub_url: str = "https://rtc.topstepx.com/hubs/market"  # quotes that value positions
     username: str | None = None  # the TopstepX login, e.g. ${PROJECTX_USERNAME}
     api_key: SecretStr | None = None  # TopstepX → Settings → API, e.g. ${PROJECTX_API_KEY}
+    # The key sealed by `admin credentials set` (config/credentials.py); the loader decrypts it
+    # into api_key. Kept secret too: a ciphertext is not for screens.
+    api_key_encrypted: SecretStr | None = None
 
     _urls = field_validator("api_url", "user_hub_url", "market_hub_url")(_check_url)
-    _blank = field_validator("username", "api_key", mode="before")(_blank_is_none)
+    _blank = field_validator("username", "api_key", "api_key_encrypted", mode="before")(
+        _blank_is_none
+    )
+
+    @model_validator(mode="after")
+    def _one_key(self) -> BrokerConfig:
+        if self.api_key_encrypted is not None and self.api_key is not None:
+            raise PydanticCustomError(
+                "two_api_keys",
+                "give api_key or api_key_encrypted, not both (admin credentials set writes "
+                "the encrypted one and removes the other)",
+            )
+        return self
 
     def credentials(self) -> tuple[str, SecretStr]:
         """``(username, api_key)`` for the login; :class:`ConfigError` naming what is missing."""
@@ -69,6 +84,7 @@ class BrokerConfig(Frozen):
 class AccountEntry(Frozen):
     id: PositiveInt  # the gateway's account id
     name: str | None = None  # a label for screens and alerts
+    enabled: bool = True  # False: listed but not guarded (`admin accounts disable`)
     # Partial rules merged key by key onto the global `rules:`; checked by Config.
     rules: dict[str, Any] = Field(default_factory=dict)  # laid over `rules:` key by key
 
@@ -191,6 +207,15 @@ class ApiConfig(Frozen):
     host: str = "127.0.0.1"  # loopback only; another host serves every account unauthenticated
     port: int = Field(default=8765, ge=0, le=65535)  # 0 picks a free port
 
+    @property
+    def url(self) -> str:
+        """Where a client on this machine reaches the API (``http://host:port``): a wildcard
+        bind answers on loopback too; an IPv6 address goes in brackets."""
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):  # nosec B104 - a client's address, not a bind
+            host = "127.0.0.1"
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
 
 class AlertsConfig(Frozen):
     """Where alerts go (docs/RUNTIME.md "Alert delivery"): the log at once, and each one to the
@@ -211,10 +236,13 @@ class AlertsConfig(Frozen):
 
 
 class LoggingConfig(Frozen):
-    """The daemon's log on its standard error."""
+    """The daemon's log: standard error, and a rotated file when ``file`` is set."""
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"  # the least shown
     format: Literal["json", "text"] = "json"  # JSON lines, or plain text
+    # Also write the log to this file (rotated at 10 MB, 5 kept; relative to the config
+    # file's folder), which `admin logs` tails; standard error only when unset.
+    file: Path | None = None
 
     @field_validator("level", mode="before")
     @classmethod
@@ -233,3 +261,7 @@ class AdminConfig(Frozen):
 
     unlock_delay: AdminDelay = timedelta(0)
     loosen_delay: AdminDelay = timedelta(0)
+    # The admin surface's files (docs/ADMIN.md): relative paths are read from the config
+    # file's folder; unset, ``admin.pwd`` and ``admin.key`` beside the config file.
+    password_file: Path | None = None  # the argon2id hash of the admin password (0600)
+    key_file: Path | None = None  # the key-encryption key of broker.api_key_encrypted (0600)

@@ -74,7 +74,7 @@ GuardAdded = Callable[[Config], Awaitable[list[int]]]
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
+class PlanStep:
     """One settings group's change in a plan: applied now, pending until ``due_at``, or a
     pending loosening cancelled (by a tightening, or the file back at the value in force)."""
 
@@ -233,7 +233,12 @@ class DaemonControl:
                 _log.warning(
                     "config reload by %s (%s) refused: %s", who, reason, "; ".join(reasons)
                 )
-                return ReloadResult(False, reasons, {}, {}, now, "refused: " + "; ".join(reasons))
+                return ReloadResult(
+                    ok=False,
+                    reasons=reasons,
+                    effective_at=now,
+                    summary="refused: " + "; ".join(reasons),
+                )
             self.refused = []
             self._file = new
             steps = self._apply(now)
@@ -383,7 +388,7 @@ class DaemonControl:
 
     # -- planning ---------------------------------------------------------------------------------
 
-    def _apply(self, now: datetime) -> list[Step]:
+    def _apply(self, now: datetime) -> list[PlanStep]:
         """Plan the file's settings against those in force and swap every account's rules;
         synchronous on purpose: no event runs between two accounts' swaps."""
         steps = self._plan_admin(self._file.admin, now)
@@ -400,9 +405,9 @@ class DaemonControl:
         self._wake.set()
         return steps
 
-    def _plan_admin(self, wanted: AdminConfig, now: datetime) -> list[Step]:
+    def _plan_admin(self, wanted: AdminConfig, now: datetime) -> list[PlanStep]:
         current = self._admin
-        steps: list[Step] = []
+        steps: list[PlanStep] = []
         change = compare_settings(fields_of(current), fields_of(wanted), AdminConfig.tighter)
         before, after = current.model_dump(mode="json"), wanted.model_dump(mode="json")
         if self._decide(steps, ADMIN_SCOPE, ADMIN_GROUP, change, before, after, now):
@@ -411,8 +416,8 @@ class DaemonControl:
 
     def _plan_rules(
         self, account_id: int, current: RulesConfig, wanted: RulesConfig, now: datetime
-    ) -> tuple[RulesConfig, list[Step]]:
-        steps: list[Step] = []
+    ) -> tuple[RulesConfig, list[PlanStep]]:
+        steps: list[PlanStep] = []
         update: dict[str, Any] = {}
         for key in RULE_KEYS:
             old, new = current.rule(key), wanted.rule(key)
@@ -431,7 +436,7 @@ class DaemonControl:
 
     def _decide(
         self,
-        steps: list[Step],
+        steps: list[PlanStep],
         account_id: int,
         group: str,
         change: Change,
@@ -447,21 +452,22 @@ class DaemonControl:
         if change == "same":
             if waiting is not None:
                 del self._pending[key]
-                steps.append(Step(account_id, group, "cancelled", waiting.before, waiting.after))
+                cancelled = PlanStep(account_id, group, "cancelled", waiting.before, waiting.after)
+                steps.append(cancelled)
             return False
         if change == "tighter":
             self._pending.pop(key, None)
-            steps.append(Step(account_id, group, "applied", before, after))
+            steps.append(PlanStep(account_id, group, "applied", before, after))
             return True
         if waiting is None or waiting.after != after:
             due = now + self._admin.loosen_delay
             waiting = PendingLoosening(account_id, group, before, after, due, now)
         if waiting.due_at <= now:
             self._pending.pop(key, None)
-            steps.append(Step(account_id, group, "applied", before, after))
+            steps.append(PlanStep(account_id, group, "applied", before, after))
             return True
         if self._pending.get(key) != waiting:
-            steps.append(Step(account_id, group, "pending", before, after, waiting.due_at))
+            steps.append(PlanStep(account_id, group, "pending", before, after, waiting.due_at))
         self._pending[key] = waiting
         return False
 
@@ -522,7 +528,7 @@ class DaemonControl:
                 exc,
             )
 
-    def _log_step(self, step: Step) -> None:
+    def _log_step(self, step: PlanStep) -> None:
         what = f"{step.group} of account {step.account_id}"
         if step.account_id == ADMIN_SCOPE:
             what = "admin delays"
@@ -537,7 +543,7 @@ class DaemonControl:
             _log.warning("%s: %s in force now", what, change)
 
     def _reload_result(
-        self, steps: list[Step], now: datetime, who: str, added: list[int]
+        self, steps: list[PlanStep], now: datetime, who: str, added: list[int]
     ) -> ReloadResult:
         before: dict[str, Any] = {}
         after: dict[str, Any] = {"guarding_added": added} if added else {}
@@ -550,7 +556,13 @@ class DaemonControl:
             lines.append(f"{key}: {_diff(step.before, step.after)} ({step.outcome}, {when})")
         dues = [s.due_at for s in steps if s.due_at is not None]
         summary = "; ".join(lines) if lines else "no change"
-        return ReloadResult(True, [], before, after, max(dues, default=now), f"{who}: {summary}")
+        return ReloadResult(
+            ok=True,
+            before=before,
+            after=after,
+            effective_at=max(dues, default=now),
+            summary=f"{who}: {summary}",
+        )
 
     def _hhmm(self, at: datetime) -> str:
         local = at.astimezone(self._tz)

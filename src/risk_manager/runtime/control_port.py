@@ -1,10 +1,16 @@
-"""The daemon's admin control as the admin surface sees it (issue 13): reload the config,
-clear locks, reset an account's day. ``runtime/control.py`` ``DaemonControl`` implements it;
-the admin API and CLI call it and write the audit row from each result."""
+"""The daemon's admin control, as the admin API sees it (docs/ADMIN.md).
+
+The API (``api/admin.py``) calls these three acts; the daemon implements them. Every result
+is plain JSON-ready data: ``before`` and ``after`` never carry a secret. An unknown account or
+lock raises a :class:`risk_manager.domain.errors.RiskManagerError` subclass (the API answers
+404 for a ``LookupError`` one, 409 for any other, with the error's message).
+
+Standard library only, so the API can import it without importing the runtime.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -16,38 +22,38 @@ class ReloadResult:
     now, or when the last delayed loosening takes effect; ``summary``: in words."""
 
     ok: bool
-    reasons: list[str]
-    before: dict[str, Any]
-    after: dict[str, Any]
-    effective_at: datetime
     summary: str
+    effective_at: datetime
+    reasons: list[str] = field(default_factory=list)
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ClearResult:
     """Locks cleared: ``effective_at`` is now, or when ``admin.unlock_delay`` ends."""
 
-    before: dict[str, Any]
-    after: dict[str, Any]
-    effective_at: datetime
     summary: str
+    effective_at: datetime
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ResetResult:
     """A manual daily reset of one account: ``effective_at`` as for a clearing."""
 
-    before: dict[str, Any]
-    after: dict[str, Any]
-    effective_at: datetime
     summary: str
+    effective_at: datetime
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
 
 
 class AdminControl(Protocol):
-    """What the admin can make the running daemon do (docs/RUNTIME.md "Control")."""
+    """The daemon's control: what an admin may change while it runs."""
 
     async def reload(self, *, who: str, reason: str) -> ReloadResult:
-        """Re-read and apply the config file (refused, with reasons, when invalid)."""
+        """Read the config file again and apply it atomically, or refuse it with reasons."""
         ...
 
     async def clear_lock(

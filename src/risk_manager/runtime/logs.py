@@ -9,6 +9,8 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 
 
 class JsonFormatter(logging.Formatter):
@@ -24,13 +26,29 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
-def setup_logging(level: str = "INFO", fmt: str = "json") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(name)s: %(message)s"))
+LOG_FILE_BYTES = 10 * 1024 * 1024
+LOG_FILES_KEPT = 5
+
+
+def setup_logging(level: str = "INFO", fmt: str = "json", file: Path | None = None) -> None:
+    """Log to standard error and, with ``file``, to that file too (rotated at
+    ``LOG_FILE_BYTES``, ``LOG_FILES_KEPT`` old ones kept; ``admin logs`` tails it)."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(
+            RotatingFileHandler(
+                file, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILES_KEPT, encoding="utf-8"
+            )
+        )
+    for handler in handlers:
+        if fmt == "json":
+            handler.setFormatter(JsonFormatter())
+        else:
+            handler.setFormatter(
+                logging.Formatter("%(asctime)s %(levelname)-8s %(name)s: %(message)s")
+            )
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = handlers
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -192,7 +192,8 @@ class BrokerSession:
         visible = await self.client.search_accounts(only_active=True)
         guarded = [a for a in visible if self.config.guards(a.id)]
         if self.config.accounts.mode == "listed":
-            missing = {e.id for e in self.config.accounts.list} - {a.id for a in visible}
+            listed = {e.id for e in self.config.accounts.list if e.enabled}
+            missing = listed - {a.id for a in visible}
             for account_id in sorted(missing):
                 _log.error(
                     "account %s is listed in the config but not visible to the key", account_id
