@@ -65,7 +65,43 @@ async def test_the_running_daemon_serves_the_admin_surface(tmp_path: Path) -> No
 
             rows = query(db, "SELECT actor, action FROM audit_log ORDER BY id")
             assert rows[0] == ("admin@127.0.0.1", "admin.login_failed")
-            assert rows.count(("admin@127.0.0.1", "admin.login")) == 2
+            assert rows.count(("admin@127.0.0.1", "admin.login")) >= 2
+
+            # The daemon's control is wired in: a tightening through the admin API reaches the
+            # running engine (hot reload), and an unknown lock is named, not a 503.
+            code, out = await _admin(
+                config,
+                "rules",
+                "set",
+                "daily_realized_loss",
+                "limit",
+                "50",
+                typed=f"{PASSWORD}\n",
+            )
+            assert code == 0, out
+            account = f"{daemon.api}/api/v1/accounts/{FIRST_SIM_ACCOUNT}"
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 10
+            limit = None
+            while loop.time() < deadline:
+                async with session.get(account) as reply:
+                    view = await reply.json()
+                limit = next(r["limit"] for r in view["rules"] if r["key"] == "daily_realized_loss")
+                if limit == "50.00":
+                    break
+                await asyncio.sleep(0.1)
+            assert limit == "50.00", view["rules"]
+            code, out = await _admin(
+                config,
+                "locks",
+                "clear",
+                str(FIRST_SIM_ACCOUNT),
+                "999999",
+                "--reason",
+                "calm",
+                typed=f"{PASSWORD}\n",
+            )
+            assert code != 0 and "999999" in out, out
 
             code, out = await _admin(config, "test-connection")
             assert code == 0, out

@@ -240,6 +240,14 @@ class AccountActor:
             self._on_change(self.account_id)
         return actions
 
+    def admin_changed(self, now: datetime) -> None:
+        """The admin changed the account's engine (rules swapped by a reload, a lock's
+        clearing, a manual reset: runtime/control.py): wake the actor for the new timers, and
+        show the account again (its view changed although no event came)."""
+        self.offer(ClockTick(now))
+        if self._on_change is not None:
+            self._on_change(self.account_id)
+
     def _want_rest_marks(self, now: datetime) -> None:
         """At most every ``MAX_IDLE_TICK``: fetch REST stand-in prices the engine wants."""
         if self._rest_marks is None:

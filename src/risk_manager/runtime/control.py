@@ -39,7 +39,6 @@ from risk_manager.config.rules import RULE_KEYS, RulesConfig
 from risk_manager.config.sections import AdminConfig
 from risk_manager.config.tightening import Change, compare_rule, compare_settings, fields_of
 from risk_manager.domain.errors import RiskManagerError, UnknownAccount, UnknownLock
-from risk_manager.domain.events import ClockTick
 from risk_manager.domain.locks import Lock, same_lock
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.control_port import ClearResult, ReloadResult, ResetResult
@@ -276,7 +275,7 @@ class DaemonControl:
                 actor.engine.clear_lock(
                     account_id, None, now, who, reason, at=at, only=lambda k: same_lock(k, target)
                 )
-            actor.offer(ClockTick(now))  # wakes it: the views show the clearing
+            actor.admin_changed(now)  # wakes it: the views show the clearing
         what = "every lock" if lock_id is None else f"lock {lock_id}"
         return ClearResult(
             before=before,
@@ -306,7 +305,7 @@ class DaemonControl:
             for lock in stored:
                 if lock.id is not None and any(same_lock(lock, k) for k in ending):
                     await asyncio.to_thread(self._store.set_clearing, lock.id, at, who, reason)
-            actor.offer(ClockTick(now))
+            actor.admin_changed(now)
         return ResetResult(
             before=before,
             after={
@@ -401,7 +400,7 @@ class DaemonControl:
             if in_force != current:
                 self._in_force[account_id] = in_force
                 actor.engine.set_rules(account_id, in_force, now)
-                actor.offer(ClockTick(now))  # timers of the new rules: the actor wakes
+                actor.admin_changed(now)  # its timers, and the dashboards show the new limits
         self._wake.set()
         return steps
 
