@@ -17,7 +17,7 @@ from risk_manager.config.loader import load_config
 from risk_manager.config.models import Config
 from risk_manager.domain.errors import AuthenticationFailed, RefuseToStart, RetryLater
 from risk_manager.runtime.bootstrap import bootstrap
-from risk_manager.runtime.logs import setup_logging
+from risk_manager.runtime.logs import config_secrets, setup_logging
 from risk_manager.store.holder import hold_store
 
 START_RETRY_CAP = 60.0  # seconds between start attempts at most
@@ -37,7 +37,7 @@ def run(
         for problem in exc.problems:
             typer.echo(f"{config}: {problem}", err=True)
         raise typer.Exit(2) from None
-    setup_logging(cfg.logging.level, cfg.logging.format)
+    setup_logging(cfg.logging, secrets=config_secrets(cfg))
     try:
         # Before anything touches the store, held until the process ends (RULES.md §5: one
         # daemon per store); the kernel releases it even when the process is killed.

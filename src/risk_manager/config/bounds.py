@@ -70,6 +70,8 @@ RetryAfter = Annotated[Duration, AfterValidator(_duration_within(_d(seconds=0.1)
 """When an unconfirmed action is proposed again: 0.1 s to 1 min."""
 KeepUndelivered = Annotated[Duration, AfterValidator(_duration_within(_d(minutes=1), _d(days=7)))]
 """How long an alert the webhook has not taken is kept trying: 1 min to 7 days."""
+LogRotateAge = Annotated[Duration, AfterValidator(_duration_within(_d(minutes=1), _d(days=31)))]
+"""How old a log file may grow before it is rotated: 1 min to 31 days."""
 Cooldown = Annotated[LockDuration, AfterValidator(_lock_within(_d(days=7)))]
 """A lock's length: 1 s to 7 days, or an ``until_…`` end."""
 ContractCount = Annotated[StrictInt, AfterValidator(_int_within(1, 1000))]

@@ -85,13 +85,29 @@ def load_config(
 
 
 def relative_to_file(config: Config, path: Path) -> Config:
-    """A relative ``store.path`` is read from the config file's folder, not the working
-    directory: a daemon started from another folder must open the same store (its locks)."""
-    store = config.store.path.expanduser()
-    if store.is_absolute() or str(store) == ":memory:":
-        return config
-    resolved = (path.parent / store).absolute()
-    return config.model_copy(update={"store": config.store.model_copy(update={"path": resolved})})
+    """A relative ``store.path`` (and log file, backup folder) is read from the config file's
+    folder, not the working directory: a daemon started from another folder must open the
+    same store (its locks) and write the same logs and backups."""
+    folder = path.parent
+
+    def resolve(value: Path | None) -> Path | None:
+        if value is None or str(value) == ":memory:":
+            return value
+        value = value.expanduser()
+        return value if value.is_absolute() else (folder / value).absolute()
+
+    logs = config.logging
+    return config.model_copy(
+        update={
+            "store": config.store.model_copy(update={"path": resolve(config.store.path)}),
+            "logging": logs.model_copy(
+                update={
+                    "file": resolve(logs.file),
+                    "enforcement_file": resolve(logs.enforcement_file),
+                }
+            ),
+        }
+    )
 
 
 def parse_config(

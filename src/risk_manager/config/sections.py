@@ -16,7 +16,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from risk_manager.config.bounds import KeepUndelivered
+from risk_manager.config.bounds import KeepUndelivered, LogRotateAge
 from risk_manager.config.errors import ConfigError
 from risk_manager.config.types import (
     ClockTime,
@@ -207,11 +207,33 @@ class AlertsConfig(Frozen):
         return value
 
 
-class LoggingConfig(Frozen):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
-    format: Literal["json", "text"] = "json"
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
-    @field_validator("level", mode="before")
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+class LoggingConfig(Frozen):
+    """The daemon's logs (docs/LOGGING.md): one line per record on stderr and, when ``file``
+    is set, in a file rotated by size and by age; every lock, enforcement action, outcome,
+    refusal and alert also in ``enforcement_file``. Relative paths are read from the config
+    file's folder."""
+
+    level: LogLevel = "INFO"
+    format: Literal["json", "text"] = "json"
+    levels: dict[str, LogLevel] = Field(default_factory=dict)  # per logger, e.g. aiohttp: ERROR
+    file: Path | None = None  # the daemon log
+    enforcement_file: Path | None = None  # locks, actions, outcomes, refusals, alerts
+    max_bytes: int = Field(default=10_000_000, ge=10_000, le=1_000_000_000)  # rotate past this
+    rotate_every: LogRotateAge = timedelta(days=1)  # rotate a file this old, even if small
+    keep: int = Field(default=14, ge=1, le=1000)  # rotated files kept per log
+
+    _upper_level = field_validator("level", mode="before")(_upper)
+
+    @field_validator("levels", mode="before")
     @classmethod
-    def _upper_level(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
+    def _upper_levels(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {name: _upper(level) for name, level in value.items()}
+        return value

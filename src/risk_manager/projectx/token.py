@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from risk_manager.domain.errors import RiskManagerError
+from risk_manager.redact import REDACTOR
 from risk_manager.types import Clock
 
 _log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class TokenManager:
         return self._expires_at
 
     def _store(self, token: str) -> None:
+        REDACTOR.add(token)  # masked in any log line it might reach (docs/LOGGING.md)
         now = self._clock()
         iat, exp = jwt_times(token)
         issued = iat if iat is not None and iat <= now else now
