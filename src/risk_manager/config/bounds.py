@@ -72,6 +72,11 @@ KeepUndelivered = Annotated[Duration, AfterValidator(_duration_within(_d(minutes
 """How long an alert the webhook has not taken is kept trying: 1 min to 7 days."""
 LogRotateAge = Annotated[Duration, AfterValidator(_duration_within(_d(minutes=1), _d(days=31)))]
 """How old a log file may grow before it is rotated: 1 min to 31 days."""
+BackupEvery = Annotated[Duration, AfterValidator(_duration_within(_d(hours=1), _d(days=7)))]
+"""How often the daemon backs the store up: 1 h to 7 days."""
+KeepHistory = Annotated[Duration, AfterValidator(_duration_within(_d(days=14), _d(days=3650)))]
+"""How long journal, fill and snapshot rows are kept: 14 days (two trading weeks: the weekly
+rules read back one) to 10 years."""
 Cooldown = Annotated[LockDuration, AfterValidator(_lock_within(_d(days=7)))]
 """A lock's length: 1 s to 7 days, or an ``until_…`` end."""
 ContractCount = Annotated[StrictInt, AfterValidator(_int_within(1, 1000))]

@@ -100,6 +100,7 @@ def relative_to_file(config: Config, path: Path) -> Config:
     return config.model_copy(
         update={
             "store": config.store.model_copy(update={"path": resolve(config.store.path)}),
+            "backup": config.backup.model_copy(update={"dir": resolve(config.backup.dir)}),
             "logging": logs.model_copy(
                 update={
                     "file": resolve(logs.file),

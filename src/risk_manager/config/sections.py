@@ -16,7 +16,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from risk_manager.config.bounds import KeepUndelivered, LogRotateAge
+from risk_manager.config.bounds import (
+    BackupEvery,
+    KeepHistory,
+    KeepUndelivered,
+    LogRotateAge,
+)
 from risk_manager.config.errors import ConfigError
 from risk_manager.config.types import (
     ClockTime,
@@ -173,6 +178,28 @@ class ContractOverride(Frozen):
 
 class StoreConfig(Frozen):
     path: Path = Path("risk-manager.sqlite")  # SQLite file (relative to the config file)
+
+
+class BackupConfig(Frozen):
+    """The daemon's automatic backups of the store (docs/BACKUP.md): a consistent copy (SQLite's
+    online backup) every ``every``, the newest ``keep`` kept. ``dir``: where they go (relative
+    to the config file's folder); unset, ``backups`` beside the store file."""
+
+    enabled: bool = True
+    dir: Path | None = None
+    every: BackupEvery = timedelta(days=1)
+    keep: int = Field(default=7, ge=1, le=1000)
+
+
+class RetentionConfig(Frozen):
+    """How long history rows are kept (docs/BACKUP.md "Retention"): older journal, fill and
+    P&L snapshot rows are deleted once a day; never a row of the current trading day, an
+    unfinished journal entry, or a row of an account's active lock (from the lock's start)."""
+
+    enabled: bool = True
+    journal: KeepHistory = timedelta(days=180)
+    fills: KeepHistory = timedelta(days=180)
+    snapshots: KeepHistory = timedelta(days=90)
 
 
 class ReconcileConfig(Frozen):

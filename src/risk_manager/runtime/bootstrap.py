@@ -27,12 +27,14 @@ from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.alerts import AlertChannels
 from risk_manager.runtime.daemon import Daemon, DaemonParts
 from risk_manager.runtime.health import DaemonHealth
+from risk_manager.runtime.maintenance import Maintenance
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.runtime.session import BrokerSession
 from risk_manager.store import Store
+from risk_manager.store.db import MEMORY
 from risk_manager.store.holder import hold_store
-from risk_manager.store.ports import StorePort
+from risk_manager.store.ports import MaintainedStore, StorePort
 from risk_manager.types import Clock, utc_now
 
 OpenStore = Callable[[StoreConfig], AbstractContextManager[StorePort]]
@@ -135,6 +137,11 @@ def bootstrap(
             health=health,
             read_side=read_side,
             listeners=(read_side.mark, *listeners),
+            maintenance=(
+                Maintenance(store, config.backup, config.retention, calendar, clock)
+                if isinstance(store, MaintainedStore) and store.path != MEMORY
+                else None
+            ),
         )
         return Daemon(config, parts, clock=clock)
     except BaseException:

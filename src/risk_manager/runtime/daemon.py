@@ -32,6 +32,7 @@ from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.alerts import AlertChannels
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.health import DaemonHealth
+from risk_manager.runtime.maintenance import Maintenance
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.runtime.session import BrokerSession
@@ -51,7 +52,9 @@ class DaemonParts:
     trading calendar, ``actors`` (empty: the daemon fills it with one actor per guarded
     account as it starts; the read side and the health source read it), the health source,
     the read side (run by the daemon, served by the command), ``listeners`` told of every
-    account an actor changed (the read side's ``mark`` first), and ``closing``, which closes
+    account an actor changed (the read side's ``mark`` first), ``maintenance`` (the store's
+    backups and retention, run by the daemon once it guards; None for a store without
+    them), and ``closing``, which closes
     the store and releases its hold once the daemon has stopped. The daemon builds none of
     them."""
 
@@ -65,6 +68,7 @@ class DaemonParts:
     health: DaemonHealth
     read_side: DaemonReadSide
     listeners: tuple[Callable[[int], None], ...]
+    maintenance: Maintenance | None = None  # backups and retention (a real store only)
 
 
 class Daemon:
@@ -160,6 +164,8 @@ class Daemon:
         await asyncio.gather(*(session.reconcile_all() for session in self.sessions))
         self._recheck_unfinished(left_unfinished)
         self.health.guarding = True
+        if self._parts.maintenance is not None:
+            self._tasks.spawn(self._parts.maintenance.run(), "maintenance")
         await self.read_side.refresh()  # the views are the truth from this moment, not 0.2 s on
 
     def _actor(
