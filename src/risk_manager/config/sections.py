@@ -17,10 +17,15 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from risk_manager.config.bounds import (
+    AlertDedupe,
+    AlertWindow,
     BackupEvery,
+    HolidaysWithin,
+    HubDownAfter,
     KeepHistory,
     KeepUndelivered,
     LogRotateAge,
+    WatchEvery,
 )
 from risk_manager.config.errors import ConfigError
 from risk_manager.config.types import (
@@ -216,13 +221,57 @@ class ApiConfig(Frozen):
     port: int = Field(default=8765, ge=0, le=65535)
 
 
+AlertSeverity = Literal["info", "warning", "critical"]
+
+
+class EmailConfig(Frozen):
+    """The email alert channel (docs/ALERTS.md): SMTP with STARTTLS (``security: starttls``,
+    port 587) or TLS from the first byte (``tls``, port 465); never in clear text. ``ca_file``
+    adds a CA to trust (a relay with a private certificate)."""
+
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str  # the From: address
+    to: list[str] = Field(min_length=1, max_length=50)
+    ca_file: Path | None = None
+    min_severity: AlertSeverity = "warning"  # less severe alerts are not mailed
+    timeout: float = Field(default=20.0, ge=1.0, le=120.0, allow_inf_nan=False)  # seconds
+
+    _blank = field_validator("username", "password", mode="before")(_blank_is_none)
+
+
+class WatchConfig(Frozen):
+    """The daemon's own alert rules (docs/ALERTS.md "Alert rules"): what it watches besides
+    the trading rules, every ``every``."""
+
+    every: WatchEvery = timedelta(seconds=10)
+    hub_down_after: HubDownAfter = timedelta(seconds=60)  # a hub down longer: alerted
+    max_memory_mb: int = Field(default=1024, ge=64, le=1_000_000)  # the process's RSS
+    max_database_mb: int = Field(default=2048, ge=1, le=1_000_000)  # the store file and its WAL
+    holidays_within: HolidaysWithin = timedelta(days=60)  # holiday data must reach this far
+
+
 class AlertsConfig(Frozen):
-    """Where alerts go (docs/RUNTIME.md "Alert delivery"): the log at once, and each one to the
-    webhook through the store's outbox, retried until delivered or ``keep_undelivered`` old."""
+    """Where alerts go (docs/ALERTS.md): the log at once, always; each one to the webhook
+    through the store's outbox, retried until delivered or ``keep_undelivered`` old; to
+    email and the desktop when configured, retried as long. Each channel but the log sends the
+    same alert (rule, account, text) once per ``dedupe`` and at most ``rate_limit`` alerts of
+    one rule per ``rate_window``."""
 
     log: bool = True  # write alerts to the log
     webhook_url: SecretStr | None = None  # POST each alert as JSON; the URL often holds a token
+    webhook_format: Literal["generic", "slack", "discord"] = "generic"
     keep_undelivered: KeepUndelivered = timedelta(hours=24)  # then given up, with an ERROR line
+    email: EmailConfig | None = None
+    desktop: bool = False  # a desktop notification, where the platform has a notifier
+    desktop_min_severity: AlertSeverity = "critical"
+    dedupe: AlertDedupe = timedelta(minutes=10)
+    rate_limit: int = Field(default=10, ge=1, le=1000)  # alerts of one rule per channel per window
+    rate_window: AlertWindow = timedelta(minutes=10)
+    watch: WatchConfig = Field(default_factory=WatchConfig)
 
     _blank = field_validator("webhook_url", mode="before")(_blank_is_none)
 

@@ -179,7 +179,12 @@ def setup_logging(
 
 def config_secrets(config: Config) -> list[str | None]:
     """The secret values a config holds, for :func:`setup_logging`'s ``secrets``."""
-    values: list[SecretStr | None] = [config.broker.api_key, config.alerts.webhook_url]
+    email = config.alerts.email
+    values: list[SecretStr | None] = [
+        config.broker.api_key,
+        config.alerts.webhook_url,
+        None if email is None else email.password,
+    ]
     return [None if value is None else value.get_secret_value() for value in values]
 
 
