@@ -267,6 +267,7 @@ class AccountActor:
                     "cleared" if action.until is None else action.until.isoformat("T", "seconds"),
                     action.reason,
                 )
+                self._lock_alert(action)
                 await durable.soon(self._persist_lock, action, what=f"the {action.rule} lock")
         book: Book | None = None
         for action in actions:
@@ -422,6 +423,22 @@ class AccountActor:
         now = self._clock()
         alert = Alert(at=now, account_id=self.account_id, rule=rule, reason=text, severity=severity)
         self._raise(alert, now)
+
+    def _lock_alert(self, lock: LockAccount) -> None:
+        """A lock made is an alert (docs/ALERTS.md "Alert rules"); its journal row is the
+        lock's own entry, so the alert is not journalled again."""
+        if self.alerts is None:
+            return
+        until = "an admin clears it" if lock.until is None else lock.until.isoformat("T", "minutes")
+        self.alerts.send(
+            Alert(
+                at=lock.at,
+                account_id=lock.account_id,
+                rule=lock.rule,
+                reason=f"account locked ({lock.lock_kind.value}) until {until}: {lock.reason}",
+                severity=Severity.CRITICAL,
+            )
+        )
 
     def _raise(self, alert: Alert, now: datetime) -> None:
         """Send ``alert`` (the channels never wait) and journal it in the background."""
