@@ -27,6 +27,7 @@ class AlertLimits:
         self._last_sent: dict[tuple[str, str, int, str], datetime] = {}
         self._sent: dict[tuple[str, str], deque[datetime]] = {}
         self.suppressed: dict[tuple[str, str], int] = {}
+        self._limited: dict[tuple[str, str], int] = {}  # held back by the rate limit alone
 
     def allow(self, channel: str, alert: Alert) -> bool:
         """True when ``alert`` may go to ``channel`` now (and counts it as sent)."""
@@ -48,11 +49,15 @@ class AlertLimits:
 
     def _hold(self, channel: str, alert: Alert, why: str, *, quiet: bool = False) -> bool:
         key = (channel, alert.rule)
-        count = self.suppressed.get(key, 0) + 1
-        self.suppressed[key] = count
-        if not quiet and count in (1, 10, 100, 1000):
+        self.suppressed[key] = self.suppressed.get(key, 0) + 1
+        if quiet:  # a repeat: nothing new was held back
+            return False
+        count = self._limited.get(key, 0) + 1
+        self._limited[key] = count
+        if count in (1, 10, 100, 1000):
             _log.warning(
-                "alert %s: %s alert(s) of %s held back (%s within %s); they are in the log",
+                "alert %s: %s alert(s) of %s held back by the rate limit (%s within %s); "
+                "they are in the log",
                 channel,
                 count,
                 alert.rule,
