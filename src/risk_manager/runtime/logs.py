@@ -33,7 +33,7 @@ from risk_manager.redact import REDACTOR, Redactor
 ENFORCEMENT = "risk_manager.enforcement"
 """The logger of locks, enforcement actions, outcomes and refusals."""
 ALERTS = "risk_manager.alerts"
-"""The logger of alerts (runtime/alerts.py)."""
+"""The logger of alerts (runtime/alerts/)."""
 ENFORCEMENT_LOGGERS = (ENFORCEMENT, ALERTS)
 TEXT_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
 _OURS = "_risk_manager_handler"  # marks the handlers setup_logging added (replaced on re-run)
