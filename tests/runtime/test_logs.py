@@ -10,7 +10,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from risk_manager.cli.main import app
 from risk_manager.config.sections import LoggingConfig
 from risk_manager.projectx.token import TokenManager
 from risk_manager.redact import MASK, REDACTOR
@@ -186,3 +188,19 @@ async def test_a_token_the_gateway_hands_out_is_masked_from_then_on(tmp_path: Pa
 def test_rotate_every_is_bounded() -> None:
     with pytest.raises(ValueError, match="outside the allowed"):
         LoggingConfig.model_validate({"rotate_every": timedelta(days=90)})
+
+
+def test_run_refuses_a_log_file_it_cannot_open_with_exit_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the log folder should be")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "broker: {username: me, api_key: key-123456}\n"
+        f"store: {{path: {tmp_path / 'rm.sqlite'}}}\n"
+        f"logging: {{file: {blocker / 'daemon.log'}}}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["run", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "logging: cannot open a log file" in result.output
+    assert "key-123456" not in result.output

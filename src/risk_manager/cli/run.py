@@ -37,7 +37,11 @@ def run(
         for problem in exc.problems:
             typer.echo(f"{config}: {problem}", err=True)
         raise typer.Exit(2) from None
-    setup_logging(cfg.logging, secrets=config_secrets(cfg))
+    try:
+        setup_logging(cfg.logging, secrets=config_secrets(cfg))
+    except OSError as exc:  # a log folder that cannot be written: say which, start nothing
+        typer.echo(f"{config}: logging: cannot open a log file ({exc})", err=True)
+        raise typer.Exit(2) from None
     try:
         # Before anything touches the store, held until the process ends (RULES.md §5: one
         # daemon per store); the kernel releases it even when the process is killed.
