@@ -45,7 +45,7 @@ async def test_a_start_after_an_unclean_stop_alerts_and_a_clean_stop_leaves_no_m
     assert len(of(hook, "unclean_stop")) == 1
 
 
-async def test_a_lock_made_is_a_critical_alert(guard: Guard, trader: SimTrader) -> None:
+async def test_a_lock_made_is_an_alert(guard: Guard, trader: SimTrader) -> None:
     rules = "  daily_net_loss: {enabled: true, limit: 50}"
     async with receiver() as hook:
         await hook.up()
@@ -53,7 +53,7 @@ async def test_a_lock_made_is_a_critical_alert(guard: Guard, trader: SimTrader) 
         await guard.hold_and_move("MNQ", BUY, 1, "20970")  # −$60: past the limit
         await wait_for(lambda: _true(bool(of(hook, "daily_net_loss"))), "the lock's alert")
     locked = [b for b in of(hook, "daily_net_loss") if "account locked" in str(b["reason"])]
-    assert locked and locked[0]["severity"] == "critical"
+    assert locked and locked[0]["severity"] == "warning"
     assert locked[0]["account_id"] == guard.actor.account_id
 
 

@@ -267,7 +267,7 @@ class AlertsConfig(Frozen):
     keep_undelivered: KeepUndelivered = timedelta(hours=24)  # then given up, with an ERROR line
     email: EmailConfig | None = None
     desktop: bool = False  # a desktop notification, where the platform has a notifier
-    desktop_min_severity: AlertSeverity = "critical"
+    desktop_min_severity: AlertSeverity = "warning"
     dedupe: AlertDedupe = timedelta(minutes=10)
     rate_limit: int = Field(default=10, ge=1, le=1000)  # alerts of one rule per channel per window
     rate_window: AlertWindow = timedelta(minutes=10)

@@ -425,8 +425,9 @@ class AccountActor:
         self._raise(alert, now)
 
     def _lock_alert(self, lock: LockAccount) -> None:
-        """A lock made is an alert (docs/ALERTS.md "Alert rules"); its journal row is the
-        lock's own entry, so the alert is not journalled again."""
+        """A lock made is an alert (docs/ALERTS.md "Alert rules"): a warning, since the guard
+        did its job (critical is for what needs the operator); its journal row is the lock's
+        own entry, so the alert is not journalled again."""
         if self.alerts is None:
             return
         until = "an admin clears it" if lock.until is None else lock.until.isoformat("T", "minutes")
@@ -436,7 +437,7 @@ class AccountActor:
                 account_id=lock.account_id,
                 rule=lock.rule,
                 reason=f"account locked ({lock.lock_kind.value}) until {until}: {lock.reason}",
-                severity=Severity.CRITICAL,
+                severity=Severity.WARNING,
             )
         )
 
