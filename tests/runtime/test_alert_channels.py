@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 import trustme
@@ -28,7 +28,14 @@ from support.polling import eventually
 from support.webhook import free_port, receiver
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
-FAST = {"retry_base": 0.02, "retry_cap": 0.1}
+
+
+class Backoff(TypedDict):
+    retry_base: float
+    retry_cap: float
+
+
+FAST: Backoff = {"retry_base": 0.02, "retry_cap": 0.1}  # the 1 s → 60 s backoff, scaled down
 PASSWORD = "smtp-pass-7f3a9c"
 
 
@@ -53,7 +60,7 @@ async def test_slack_and_discord_get_their_own_message_shapes(
     async with receiver() as hook:
         await hook.up()
         config = AlertsConfig.model_validate({"webhook_url": hook.url, "webhook_format": fmt})
-        async with AlertChannels(config, **FAST) as channels:  # type: ignore[arg-type]
+        async with AlertChannels(config, **FAST) as channels:
             channels.send(alert())
             await eventually(lambda: channels.delivered == 1)
     assert hook.taken == [expected]
@@ -63,7 +70,7 @@ async def test_a_daemon_alert_is_said_to_be_risk_managers_and_discord_is_cut_at_
     async with receiver() as hook:
         await hook.up()
         config = AlertsConfig.model_validate({"webhook_url": hook.url, "webhook_format": "discord"})
-        async with AlertChannels(config, **FAST) as channels:  # type: ignore[arg-type]
+        async with AlertChannels(config, **FAST) as channels:
             channels.send(alert("x" * 5000, rule="hub_down", account_id=0))
             await eventually(lambda: channels.delivered == 1)
     (body,) = hook.taken
@@ -83,7 +90,7 @@ async def test_the_same_alert_goes_out_once_and_a_rule_at_most_rate_limit_times(
         config = AlertsConfig.model_validate(
             {"webhook_url": hook.url, "rate_limit": 3, "rate_window": "10m", "dedupe": "10m"}
         )
-        async with AlertChannels(config, **FAST) as channels:  # type: ignore[arg-type]
+        async with AlertChannels(config, **FAST) as channels:
             for _ in range(3):
                 channels.send(alert("the same"))  # one delivery, three log lines
             for n in range(5):
@@ -193,7 +200,7 @@ async def test_an_alert_is_mailed_over_starttls_with_a_login(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     smtp.up()
-    async with AlertChannels(email_config(smtp, ca_file), **FAST) as channels:  # type: ignore[arg-type]
+    async with AlertChannels(email_config(smtp, ca_file), **FAST) as channels:
         channels.send(alert("net −512.40 ≤ −500.00"))
         channels.send(alert("an info", severity=Severity.INFO))  # under min_severity: not mailed
         await eventually(lambda: len(smtp.box.messages) == 1)
@@ -213,7 +220,7 @@ async def test_a_certificate_not_trusted_is_refused_and_retried_never_sent_in_cl
     other = tmp_path / "other-ca.pem"
     trustme.CA().cert_pem.write_to_path(str(other))  # not the CA that signed the server's
     config = email_config(smtp, other)
-    async with AlertChannels(config, **FAST) as channels:  # type: ignore[arg-type]
+    async with AlertChannels(config, **FAST) as channels:
         channels.send(alert())
         await eventually(lambda: "alert email failed" in caplog.text)
         (email, _), *_ = channels.others
@@ -223,7 +230,7 @@ async def test_a_certificate_not_trusted_is_refused_and_retried_never_sent_in_cl
 async def test_a_dead_mail_server_never_holds_send_and_gets_the_alert_once_back(
     smtp: Smtp, ca_file: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with AlertChannels(email_config(smtp, ca_file), **FAST) as channels:  # type: ignore[arg-type]
+    async with AlertChannels(email_config(smtp, ca_file), **FAST) as channels:
         started = time.perf_counter()
         for n in range(3):
             channels.send(alert(f"#{n}"))
@@ -262,7 +269,7 @@ async def test_a_critical_alert_reaches_the_desktop_notifier(
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setenv("DISPLAY", ":0")
     config = AlertsConfig(desktop=True)
-    async with AlertChannels(config, desktop_platform="linux", **FAST) as channels:  # type: ignore[arg-type]
+    async with AlertChannels(config, desktop_platform="linux", **FAST) as channels:
         channels.send(alert("locked until 17:00"))
         channels.send(alert("an info", severity=Severity.INFO))  # under warning: not shown
         (desktop, _), *_ = channels.others

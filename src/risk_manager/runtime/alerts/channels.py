@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from types import TracebackType
 from typing import Any, Self
 
@@ -72,16 +73,17 @@ class AlertChannels:
                 retry_cap=retry_cap,
                 run_blocking=run_blocking,
             )
-        retry = {
-            "keep": config.keep_undelivered,
-            "clock": clock,
-            "retry_base": retry_base,
-            "retry_cap": retry_cap,
-        }
+        retrying = partial(
+            RetryingChannel,
+            keep=config.keep_undelivered,
+            clock=clock,
+            retry_base=retry_base,
+            retry_cap=retry_cap,
+        )
         # (channel, the least severity it takes)
         self.others: list[tuple[RetryingChannel, int]] = []
         if config.email is not None:
-            email = RetryingChannel("email", EmailSender(config.email), **retry)  # type: ignore[arg-type]
+            email = retrying("email", EmailSender(config.email))
             self.others.append((email, _RANK[config.email.min_severity]))
         self.desktop_skipped: str | None = None  # why the desktop channel is off, if asked for
         if config.desktop:
@@ -89,7 +91,7 @@ class AlertChannels:
             if command is None:
                 self.desktop_skipped = why
             else:
-                desktop = RetryingChannel("desktop", DesktopSender(command), **retry)  # type: ignore[arg-type]
+                desktop = retrying("desktop", DesktopSender(command))
                 self.others.append((desktop, _RANK[config.desktop_min_severity]))
         self._open = contextlib.AsyncExitStack()
 
