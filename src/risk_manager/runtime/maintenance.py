@@ -1,8 +1,8 @@
 """The daemon's store maintenance (docs/BACKUP.md): a backup every ``backup.every`` (a day by
 default) with the newest ``backup.keep`` kept, and the retention prune of old history rows
-(``retention:``), both off the event loop and never in the way of enforcement (a backup holds
-the store's writer for the milliseconds a copy takes; a lock written meanwhile waits that
-long, in its own thread).
+(``retention:``), both off the event loop and never in the way of enforcement: the backup
+reads the file through a read-only connection of its own (WAL: the daemon's writes go on),
+and the prune deletes in short batches (a lock written meanwhile waits for one batch).
 
 The first pass comes ``START_DELAY`` after the start when the newest backup is older than
 ``every`` (or there is none), else when it falls due. A failed pass is logged (one line, no
@@ -21,7 +21,7 @@ from typing import Any
 
 from risk_manager.calendar import TradingCalendar
 from risk_manager.config.sections import BackupConfig, RetentionConfig
-from risk_manager.store.backup import backup_name, default_dir, list_backups, prune_backups
+from risk_manager.store.backup import create_backup, default_dir, list_backups, prune_backups
 from risk_manager.store.ports import MaintainedStore
 from risk_manager.store.retention import Pruned
 from risk_manager.types import Clock
@@ -46,7 +46,7 @@ class PassReport:
 class Maintenance:
     """Runs the passes for one store; ``run()`` is the daemon's background task.
 
-    ``store``: the open store (backed up through its own connection); ``calendar``: the
+    ``store``: the open store (its file is backed up; its rows pruned); ``calendar``: the
     trading day (retention never prunes the current one); ``clock``: aware UTC instants;
     ``run_blocking``: runs the store's work off the loop; ``start_delay``: seconds before an
     overdue first pass."""
@@ -112,7 +112,7 @@ class Maintenance:
         made: Path | None = None
         deleted: list[Path] = []
         if self._backup.enabled:
-            made = self._store.backup(self.folder / backup_name(now))
+            made = create_backup(Path(self._store.path), self.folder, now)
             deleted = prune_backups(self.folder, self._backup.keep)
             _log.info(
                 "store backed up to %s (%d byte(s)); %d old backup(s) deleted, %d kept",

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from risk_manager.domain.locks import Lock
@@ -223,16 +222,13 @@ class StoreLifecycle(Protocol):
 
 @runtime_checkable
 class MaintainedStore(Protocol):
-    """A store the daemon backs up and prunes (runtime/maintenance.py, docs/BACKUP.md); the
-    SQLite store is one, a test's fake need not be."""
+    """A store kept in a file the daemon backs up, whose history it prunes
+    (runtime/maintenance.py, docs/BACKUP.md); the SQLite store is one, a test's fake need not
+    be."""
 
     @property
     def path(self) -> str:
         """Where the store lives (its file)."""
-        ...
-
-    def backup(self, to_path: Path | str) -> Path:
-        """A consistent copy of the live store at ``to_path``."""
         ...
 
     def prune_history(

@@ -12,6 +12,8 @@ from datetime import date, datetime
 from risk_manager.store.codec import enc_day, enc_dt
 from risk_manager.store.db import Database
 
+BATCH = 2000  # rows deleted per transaction
+
 # An account's active lock (not cleared, not ended by `now`) that started at or before the
 # row's instant `{at}`: the row is part of that lock's record.
 _UNDER_ACTIVE_LOCK = (
@@ -51,20 +53,37 @@ class RetentionRepo:
         def cutoff(before: datetime) -> str:
             return enc_dt(min(before, day_start))
 
-        with self._db.write() as conn:
-            journal = conn.execute(
-                "DELETE FROM journal WHERE created_at < :cutoff AND outcome IS NOT NULL "
-                "AND NOT " + _UNDER_ACTIVE_LOCK.format(table="journal", at="created_at"),
-                args | {"cutoff": cutoff(journal_before)},
-            ).rowcount
-            fills = conn.execute(
-                "DELETE FROM fills WHERE created_at < :cutoff AND trading_day < :today "
-                "AND NOT " + _UNDER_ACTIVE_LOCK.format(table="fills", at="created_at"),
-                args | {"cutoff": cutoff(fills_before)},
-            ).rowcount
-            snapshots = conn.execute(
-                "DELETE FROM pnl_snapshots WHERE taken_at < :cutoff AND trading_day < :today "
-                "AND NOT " + _UNDER_ACTIVE_LOCK.format(table="pnl_snapshots", at="taken_at"),
-                args | {"cutoff": cutoff(snapshots_before)},
-            ).rowcount
-        return Pruned(journal=journal, fills=fills, snapshots=snapshots)
+        deleted = {"journal": 0, "fills": 0, "pnl_snapshots": 0}
+        statements = {
+            "journal": (
+                "created_at < :cutoff AND outcome IS NOT NULL AND NOT "
+                + _UNDER_ACTIVE_LOCK.format(table="journal", at="created_at"),
+                cutoff(journal_before),
+            ),
+            "fills": (
+                "created_at < :cutoff AND trading_day < :today AND NOT "
+                + _UNDER_ACTIVE_LOCK.format(table="fills", at="created_at"),
+                cutoff(fills_before),
+            ),
+            "pnl_snapshots": (
+                "taken_at < :cutoff AND trading_day < :today AND NOT "
+                + _UNDER_ACTIVE_LOCK.format(table="pnl_snapshots", at="taken_at"),
+                cutoff(snapshots_before),
+            ),
+        }
+        for table, (where, before) in statements.items():
+            # In batches, one short transaction each: a lock written meanwhile waits for one
+            # batch (milliseconds), not for the whole prune.
+            while True:
+                with self._db.write() as conn:
+                    count = conn.execute(
+                        f"DELETE FROM {table} WHERE id IN "
+                        f"(SELECT id FROM {table} WHERE {where} LIMIT {BATCH:d})",
+                        args | {"cutoff": before},
+                    ).rowcount
+                deleted[table] += count
+                if count < BATCH:
+                    break
+        return Pruned(
+            journal=deleted["journal"], fills=deleted["fills"], snapshots=deleted["pnl_snapshots"]
+        )
