@@ -3,6 +3,7 @@ pass: online copies while the store is written, checked restores, refused while 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import subprocess
@@ -24,6 +25,7 @@ from risk_manager.runtime.maintenance import Maintenance
 from risk_manager.store import Store
 from risk_manager.store.backup import backup_name, list_backups
 from risk_manager.store.schema import latest_version
+from support.polling import eventually
 
 from .conftest import T0
 
@@ -211,3 +213,40 @@ async def test_the_daemons_pass_backs_up_keeps_n_and_prunes(db_path: Path) -> No
     assert all(_accounts(b.path) == [1] for b in backups)
     assert not [p for p in backups[0].path.parent.iterdir() if p.name.endswith(".partial")]
     assert os.stat(backups[0].path.parent).st_mode & 0o777 == 0o700
+
+
+async def test_the_daemons_task_backs_up_when_due_and_a_failed_pass_does_not_end_it(
+    db_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Store.open(db_path) as store:
+        _lock(store, 1)
+        blocker = tmp_path / "a-file"
+        blocker.write_text("where the backup folder should be")
+        failing = Maintenance(
+            store,
+            BackupConfig(dir=blocker / "backups"),
+            RetentionConfig(),
+            TradingCalendar(),
+            lambda: datetime.now(UTC),
+            start_delay=0,
+        )
+        task = asyncio.create_task(failing.run())
+        await eventually(lambda: "store maintenance failed" in caplog.text)
+        assert not task.done()  # tried again later, never raised
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        maintenance = Maintenance(
+            store,
+            BackupConfig(),
+            RetentionConfig(),
+            TradingCalendar(),
+            lambda: datetime.now(UTC),
+            start_delay=0,
+        )
+        task = asyncio.create_task(maintenance.run())
+        await eventually(lambda: maintenance.passes == 1)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    (made,) = list_backups(db_path.parent / "backups")
+    assert _accounts(made.path) == [1]
+    assert "Traceback" not in caplog.text
