@@ -279,24 +279,3 @@ def test_logs_prints_the_end_of_the_daemons_log_file(config: Path) -> None:
     result = admin(config, "logs", "-n", "2")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == ["line 4", "line 5"]
-
-
-def test_the_daemon_writes_its_log_file_when_configured(tmp_path: Path) -> None:
-    import logging
-
-    from risk_manager.runtime.logs import setup_logging
-
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level  # pytest's own, put back after
-    try:
-        setup_logging("INFO", "text", tmp_path / "logs" / "rm.log")
-        logging.getLogger("risk_manager.test").info("guarding %d account(s)", 2)
-        for handler in root.handlers:
-            handler.flush()
-        assert "guarding 2 account(s)" in (tmp_path / "logs" / "rm.log").read_text()
-    finally:
-        for handler in root.handlers:
-            if handler not in handlers:
-                handler.close()
-        root.handlers[:] = handlers
-        root.setLevel(level)

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from risk_manager.cli.main import app
 from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.store import Store
-from risk_manager.store.schema import latest_version
+from risk_manager.store.schema import latest_version, migrations
 
 from .conftest import T0
 
@@ -92,3 +92,57 @@ def test_verify_rejects_missing_file_old_new_and_incomplete_schemas(tmp_path: Pa
 def test_path_is_required() -> None:
     result = runner.invoke(app, ["db", "verify"])
     assert result.exit_code != 0 and "--path" in result.output
+
+
+def _version_one_store(path: Path) -> None:
+    """A store as the first release made it: its DDL alone (migration 0001), with data."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    first = migrations()[0]
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.executescript(first.sql)
+        conn.execute("PRAGMA user_version = 1")
+        conn.execute(
+            "INSERT INTO locks (account_id, rule, kind, reason, created_at) "
+            "VALUES (7, 'daily_net_loss', 'hard', 'lost 500', '2026-03-10T22:00:00.000000+00:00')"
+        )
+        conn.execute(
+            "INSERT INTO journal (account_id, rule, kind, intent, created_at) "
+            "VALUES (7, 'daily_net_loss', 'flatten', '{}', '2026-03-10T22:00:00.000000+00:00')"
+        )
+    assert _tables(path) >= {"locks", "journal"} and "alert_outbox" not in _tables(path)
+
+
+def _tables(path: Path) -> set[str]:
+    with closing(sqlite3.connect(path)) as conn:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def test_migrate_upgrades_an_old_store_in_place_keeping_its_data(db_path: Path) -> None:
+    _version_one_store(db_path)
+    result = runner.invoke(app, ["db", "migrate", "--path", str(db_path)])
+    assert result.exit_code == 0, result.output
+    assert f"schema version {latest_version()}" in result.output
+    with Store.open(db_path) as store:
+        (lock,) = store.active_locks(T0)
+        assert (lock.account_id, lock.reason) == (7, "lost 500")
+        (unfinished,) = store.unfinished_actions()
+        assert unfinished.kind == "flatten"
+        store.save_rule_memory(7, {"k": {"peak": "1"}}, T0)  # the tables added since work
+    assert runner.invoke(app, ["db", "verify", "--path", str(db_path)]).exit_code == 0
+
+
+def test_the_daemons_open_upgrades_an_old_store_too(db_path: Path) -> None:
+    _version_one_store(db_path)
+    with Store.open(db_path) as store:
+        assert store.schema_version == latest_version()
+        assert [lock.reason for lock in store.active_locks(T0)] == ["lost 500"]
+
+
+def test_migrate_refuses_a_store_from_a_newer_version_with_exit_2(db_path: Path) -> None:
+    Store.open(db_path).close()
+    with closing(sqlite3.connect(db_path)) as conn:
+        conn.execute(f"PRAGMA user_version = {latest_version() + 1}")
+    result = runner.invoke(app, ["db", "migrate", "--path", str(db_path)])
+    assert result.exit_code == 2
+    assert f"schema version {latest_version() + 1}" in result.output
+    assert "Traceback" not in result.output

@@ -35,6 +35,7 @@ def main(
 def _register() -> None:
     """Attach subcommand groups (imported here so each stays one module)."""
     from risk_manager.cli.admin import admin_app
+    from risk_manager.cli.backup import backup_app
     from risk_manager.cli.bench import bench_app
     from risk_manager.cli.config_cmd import config_app
     from risk_manager.cli.dashboard import dashboard, status
@@ -48,6 +49,7 @@ def _register() -> None:
 
     app.add_typer(db_app, name="db")
     app.add_typer(admin_app, name="admin")
+    app.add_typer(backup_app, name="backup")
     app.command("dashboard")(dashboard)
     app.command("status")(status)
     app.add_typer(config_app, name="config")

@@ -19,7 +19,7 @@ from risk_manager.config.models import Config
 from risk_manager.domain.errors import AuthenticationFailed, RefuseToStart, RetryLater
 from risk_manager.runtime.bootstrap import bootstrap
 from risk_manager.runtime.daemon import Daemon
-from risk_manager.runtime.logs import setup_logging
+from risk_manager.runtime.logs import config_secrets, setup_logging
 from risk_manager.service.notify import Notifier, watchdog
 from risk_manager.stop_signals import stop_on_signals
 from risk_manager.store.holder import hold_store
@@ -41,7 +41,11 @@ def run(
         for problem in exc.problems:
             typer.echo(f"{config}: {problem}", err=True)
         raise typer.Exit(2) from None
-    setup_logging(cfg.logging.level, cfg.logging.format, cfg.logging.file)
+    try:
+        setup_logging(cfg.logging, secrets=config_secrets(cfg))
+    except OSError as exc:  # a log folder that cannot be written: say which, start nothing
+        typer.echo(f"{config}: logging: cannot open a log file ({exc})", err=True)
+        raise typer.Exit(2) from None
     try:
         # Before anything touches the store, held until the process ends (RULES.md §5: one
         # daemon per store); the kernel releases it even when the process is killed.

@@ -72,6 +72,23 @@ AdminDelay = Annotated[Duration, AfterValidator(_duration_within(_d(), _d(days=7
 """``admin.unlock_delay`` / ``admin.loosen_delay``: 0 (at once) to a week."""
 KeepUndelivered = Annotated[Duration, AfterValidator(_duration_within(_d(minutes=1), _d(days=7)))]
 """How long an alert the webhook has not taken is kept trying: 1 min to 7 days."""
+LogRotateAge = Annotated[Duration, AfterValidator(_duration_within(_d(minutes=1), _d(days=31)))]
+"""How old a log file may grow before it is rotated: 1 min to 31 days."""
+BackupEvery = Annotated[Duration, AfterValidator(_duration_within(_d(hours=1), _d(days=7)))]
+"""How often the daemon backs the store up: 1 h to 7 days."""
+KeepHistory = Annotated[Duration, AfterValidator(_duration_within(_d(days=14), _d(days=3650)))]
+"""How long journal, fill and snapshot rows are kept: 14 days (two trading weeks: the weekly
+rules read back one) to 10 years."""
+AlertDedupe = Annotated[Duration, AfterValidator(_duration_within(_d(), _d(days=1)))]
+"""How long the same alert (rule, account, text) is sent once per channel: 0 s (off) to 1 day."""
+AlertWindow = Annotated[Duration, AfterValidator(_duration_within(_d(minutes=1), _d(days=1)))]
+"""The window of an alert channel's rate limit per rule: 1 min to 1 day."""
+HubDownAfter = Annotated[Duration, AfterValidator(_duration_within(_d(seconds=5), _d(hours=1)))]
+"""How long a hub may be down before the operator is alerted: 5 s to 1 h."""
+WatchEvery = Annotated[Duration, AfterValidator(_duration_within(_d(seconds=1), _d(minutes=5)))]
+"""How often the alert watch looks: 1 s to 5 min."""
+HolidaysWithin = Annotated[Duration, AfterValidator(_duration_within(_d(days=1), _d(days=365)))]
+"""How far ahead the holiday data must reach before the operator is alerted: 1 to 365 days."""
 Cooldown = Annotated[LockDuration, AfterValidator(_lock_within(_d(days=7)))]
 """A lock's length: 1 s to 7 days, or an ``until_…`` end."""
 ContractCount = Annotated[StrictInt, AfterValidator(_int_within(1, 1000))]

@@ -96,26 +96,33 @@ def _beside(path: Path | None, default: str, config_file: Path) -> Path:
 
 
 def relative_to_file(config: Config, path: Path) -> Config:
-    """A relative ``store.path`` (and the admin files, the log file) is read from the config
-    file's folder, not the working directory: a daemon started from another folder must open
-    the same store (its locks); a leading ``~`` is the user's home, never a folder named ~.
-    ``admin.password_file`` and ``admin.key_file`` get their defaults here."""
-    store = _beside(config.store.path, "", path)
+    """A relative ``store.path`` (and the admin files, the log files, the backup folder) is
+    read from the config file's folder, not the working directory: a daemon started from
+    another folder must open the same store (its locks) and write the same logs and backups;
+    a leading ``~`` is the user's home, never a folder named ~. ``admin.password_file`` and
+    ``admin.key_file`` get their defaults here."""
+
+    def resolve(value: Path | None) -> Path | None:
+        return None if value is None else _beside(value, "", path)
+
     admin = config.admin.model_copy(
         update={
             "password_file": _beside(config.admin.password_file, "admin.pwd", path),
             "key_file": _beside(config.admin.key_file, "admin.key", path),
         }
     )
-    log_file = config.logging.file
-    logging = config.logging.model_copy(
-        update={"file": None if log_file is None else _beside(log_file, "", path)}
-    )
+    logs = config.logging
     return config.model_copy(
         update={
-            "store": config.store.model_copy(update={"path": store}),
+            "store": config.store.model_copy(update={"path": _beside(config.store.path, "", path)}),
             "admin": admin,
-            "logging": logging,
+            "backup": config.backup.model_copy(update={"dir": resolve(config.backup.dir)}),
+            "logging": logs.model_copy(
+                update={
+                    "file": resolve(logs.file),
+                    "enforcement_file": resolve(logs.enforcement_file),
+                }
+            ),
         }
     )
 

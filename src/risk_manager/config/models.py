@@ -30,10 +30,12 @@ from risk_manager.config.sections import (
     AdminConfig,
     AlertsConfig,
     ApiConfig,
+    BackupConfig,
     BrokerConfig,
     ContractOverride,
     LoggingConfig,
     ReconcileConfig,
+    RetentionConfig,
     StoreConfig,
     TradingDayConfig,
 )
@@ -65,6 +67,8 @@ class Config(Frozen):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     contracts: list[ContractOverride] = Field(default_factory=list)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    backup: BackupConfig = Field(default_factory=BackupConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)

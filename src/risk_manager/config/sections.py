@@ -16,7 +16,18 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from risk_manager.config.bounds import AdminDelay, KeepUndelivered
+from risk_manager.config.bounds import (
+    AdminDelay,
+    AlertDedupe,
+    AlertWindow,
+    BackupEvery,
+    HolidaysWithin,
+    HubDownAfter,
+    KeepHistory,
+    KeepUndelivered,
+    LogRotateAge,
+    WatchEvery,
+)
 from risk_manager.config.errors import ConfigError
 from risk_manager.config.types import (
     ClockTime,
@@ -194,6 +205,28 @@ class StoreConfig(Frozen):
     path: Path = Path("risk-manager.sqlite")  # SQLite file (relative to the config file)
 
 
+class BackupConfig(Frozen):
+    """The daemon's automatic backups of the store (docs/BACKUP.md): a consistent copy (SQLite's
+    online backup) every ``every``, the newest ``keep`` kept. ``dir``: where they go (relative
+    to the config file's folder); unset, ``backups`` beside the store file."""
+
+    enabled: bool = True
+    dir: Path | None = None
+    every: BackupEvery = timedelta(days=1)
+    keep: int = Field(default=7, ge=1, le=1000)
+
+
+class RetentionConfig(Frozen):
+    """How long history rows are kept (docs/BACKUP.md "Retention"): older journal, fill and
+    P&L snapshot rows are deleted once a day; never a row of the current trading day, an
+    unfinished journal entry, or a row of an account's active lock (from the lock's start)."""
+
+    enabled: bool = True
+    journal: KeepHistory = timedelta(days=180)
+    fills: KeepHistory = timedelta(days=180)
+    snapshots: KeepHistory = timedelta(days=90)
+
+
 class ReconcileConfig(Frozen):
     """Periodic reconciliation against silent streams (docs/RUNTIME.md): the share of the
     gateway's 200 REST requests / 60 s per key it may spend; its intervals follow from it."""
@@ -217,13 +250,57 @@ class ApiConfig(Frozen):
         return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
 
+AlertSeverity = Literal["info", "warning", "critical"]
+
+
+class EmailConfig(Frozen):
+    """The email alert channel (docs/ALERTS.md): SMTP with STARTTLS (``security: starttls``,
+    port 587) or TLS from the first byte (``tls``, port 465); never in clear text. ``ca_file``
+    adds a CA to trust (a relay with a private certificate)."""
+
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str  # the From: address
+    to: list[str] = Field(min_length=1, max_length=50)
+    ca_file: Path | None = None
+    min_severity: AlertSeverity = "warning"  # less severe alerts are not mailed
+    timeout: float = Field(default=20.0, ge=1.0, le=120.0, allow_inf_nan=False)  # seconds
+
+    _blank = field_validator("username", "password", mode="before")(_blank_is_none)
+
+
+class WatchConfig(Frozen):
+    """The daemon's own alert rules (docs/ALERTS.md "Alert rules"): what it watches besides
+    the trading rules, every ``every``."""
+
+    every: WatchEvery = timedelta(seconds=10)
+    hub_down_after: HubDownAfter = timedelta(seconds=60)  # a hub down longer: alerted
+    max_memory_mb: int = Field(default=1024, ge=64, le=1_000_000)  # the process's RSS
+    max_database_mb: int = Field(default=2048, ge=1, le=1_000_000)  # the store file and its WAL
+    holidays_within: HolidaysWithin = timedelta(days=60)  # holiday data must reach this far
+
+
 class AlertsConfig(Frozen):
-    """Where alerts go (docs/RUNTIME.md "Alert delivery"): the log at once, and each one to the
-    webhook through the store's outbox, retried until delivered or ``keep_undelivered`` old."""
+    """Where alerts go (docs/ALERTS.md): the log at once, always; each one to the webhook
+    through the store's outbox, retried until delivered or ``keep_undelivered`` old; to
+    email and the desktop when configured, retried as long. Each channel but the log sends the
+    same alert (rule, account, text) once per ``dedupe`` and at most ``rate_limit`` alerts of
+    one rule per ``rate_window``."""
 
     log: bool = True  # write alerts to the log
     webhook_url: SecretStr | None = None  # POST each alert as JSON; the URL often holds a token
+    webhook_format: Literal["generic", "slack", "discord"] = "generic"
     keep_undelivered: KeepUndelivered = timedelta(hours=24)  # then given up, with an ERROR line
+    email: EmailConfig | None = None
+    desktop: bool = False  # a desktop notification, where the platform has a notifier
+    desktop_min_severity: AlertSeverity = "warning"
+    dedupe: AlertDedupe = timedelta(minutes=10)
+    rate_limit: int = Field(default=10, ge=1, le=1000)  # alerts of one rule per channel per window
+    rate_window: AlertWindow = timedelta(minutes=10)
+    watch: WatchConfig = Field(default_factory=WatchConfig)
 
     _blank = field_validator("webhook_url", mode="before")(_blank_is_none)
 
@@ -235,19 +312,36 @@ class AlertsConfig(Frozen):
         return value
 
 
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
 class LoggingConfig(Frozen):
-    """The daemon's log: standard error, and a rotated file when ``file`` is set."""
+    """The daemon's logs (docs/LOGGING.md): one line per record on stderr and, when ``file``
+    is set, in a file rotated by size and by age; every lock, enforcement action, outcome,
+    refusal and alert also in ``enforcement_file``. Relative paths are read from the config
+    file's folder."""
 
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"  # the least shown
-    format: Literal["json", "text"] = "json"  # JSON lines, or plain text
-    # Also write the log to this file (rotated at 10 MB, 5 kept; relative to the config
-    # file's folder), which `admin logs` tails; standard error only when unset.
-    file: Path | None = None
+    level: LogLevel = "INFO"
+    format: Literal["json", "text"] = "json"
+    levels: dict[str, LogLevel] = Field(default_factory=dict)  # per logger, e.g. aiohttp: ERROR
+    file: Path | None = None  # the daemon log
+    enforcement_file: Path | None = None  # locks, actions, outcomes, refusals, alerts
+    max_bytes: int = Field(default=10_000_000, ge=10_000, le=1_000_000_000)  # rotate past this
+    rotate_every: LogRotateAge = timedelta(days=1)  # rotate a file this old, even if small
+    keep: int = Field(default=14, ge=1, le=1000)  # rotated files kept per log
 
-    @field_validator("level", mode="before")
+    _upper_level = field_validator("level", mode="before")(_upper)
+
+    @field_validator("levels", mode="before")
     @classmethod
-    def _upper_level(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
+    def _upper_levels(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {name: _upper(level) for name, level in value.items()}
+        return value
 
 
 class AdminConfig(Frozen):

@@ -90,7 +90,11 @@ def demo_config_data(sim_url: str, api_port: int, db_path: Path, speed: float) -
         "store": {"path": str(db_path)},
         "api": {"host": "127.0.0.1", "port": api_port},
         "alerts": {"log": True},
-        "logging": {"level": "INFO", "format": "text"},
+        "logging": {
+            "level": "INFO",
+            "format": "text",
+            "enforcement_file": str(db_path.parent / "enforcement.log"),  # docs/LOGGING.md
+        },
     }
 
 

@@ -151,6 +151,7 @@ def _banner(say: Callable[[str], None], api_url: str, data: Path) -> None:
     say(f"terminal dashboard: risk-manager dashboard --url {api_url}")
     say(f"status:             risk-manager status --url {api_url}")
     say(f"daemon log:         {data / 'daemon.log'}")
+    say(f"enforcement log:    {data / 'enforcement.log'} (locks, actions, alerts)")
     say("press Ctrl+C to stop")
     say("")
 

@@ -36,6 +36,7 @@ class CircuitBreaker:
         self._monotonic = monotonic
         self._failures = 0
         self._opened_at: float | None = None
+        self.openings = 0  # times it went from closed to open (the alert watch counts them)
 
     @property
     def state(self) -> str:
@@ -63,6 +64,8 @@ class CircuitBreaker:
 
     def record_failure(self) -> None:
         self._failures += 1
+        if self._opened_at is None and self._failures >= self._threshold:
+            self.openings += 1
         if self._opened_at is not None or self._failures >= self._threshold:
             # Re-arm on a failed half-open probe as well as on reaching the threshold.
             self._opened_at = self._monotonic()

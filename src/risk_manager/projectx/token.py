@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from risk_manager.domain.errors import RiskManagerError
+from risk_manager.redact import REDACTOR
 from risk_manager.types import Clock
 
 _log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class TokenManager:
         self._lock = asyncio.Lock()
         self.logins = 0
         self.validations = 0
+        self.failing: str | None = None  # why the last login or refresh failed (None: it worked)
+        self.failing_since: datetime | None = None  # since when they fail, unbroken
 
     def __repr__(self) -> str:
         state = "none" if self._token is None else f"expires {self._expires_at}"
@@ -75,6 +78,7 @@ class TokenManager:
         return self._expires_at
 
     def _store(self, token: str) -> None:
+        REDACTOR.add(token)  # masked in any log line it might reach (docs/LOGGING.md)
         now = self._clock()
         iat, exp = jwt_times(token)
         issued = iat if iat is not None and iat <= now else now
@@ -114,6 +118,19 @@ class TokenManager:
             return self._token
 
     async def _renew(self) -> None:
+        """Refresh or log in; a failure is remembered in ``failing`` (the alert watch reads
+        it) until one succeeds."""
+        try:
+            await self._renew_once()
+        except Exception as exc:
+            if self.failing_since is None:
+                self.failing_since = self._clock()
+            self.failing = f"{type(exc).__name__}: {exc}"
+            raise
+        self.failing = None
+        self.failing_since = None
+
+    async def _renew_once(self) -> None:
         current = self._token
         if (
             current is not None

@@ -53,6 +53,7 @@ from risk_manager.engine.engine import Engine
 from risk_manager.engine.inflight import Key
 from risk_manager.runtime.alerts import AlertChannels
 from risk_manager.runtime.enforcer import Book, Enforcer
+from risk_manager.runtime.logs import ENFORCEMENT
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.rest_marks import FetchClose, RestMarks
 from risk_manager.store.ports import StorePort
@@ -60,6 +61,7 @@ from risk_manager.store.records import JournalOutcome
 from risk_manager.types import Clock
 
 _log = logging.getLogger(__name__)
+_record = logging.getLogger(ENFORCEMENT)  # the enforcement log: every lock made
 
 MAX_IDLE_TICK = 1.0  # seconds: the engine is ticked at least this often (lock countdowns, gaps)
 FILL_WRITE_DELAY = 0.05  # seconds: fills are stored just after a burst of events
@@ -265,6 +267,15 @@ class AccountActor:
         durable = self.enforcer.durable
         for action in actions:
             if isinstance(action, LockAccount):
+                _record.warning(
+                    "account %s LOCKED by %s (%s lock, until %s): %s",
+                    action.account_id,
+                    action.rule,
+                    action.lock_kind.value,
+                    "cleared" if action.until is None else action.until.isoformat("T", "seconds"),
+                    action.reason,
+                )
+                self._lock_alert(action)
                 await durable.soon(self._persist_lock, action, what=f"the {action.rule} lock")
         book: Book | None = None
         for action in actions:
@@ -421,6 +432,23 @@ class AccountActor:
         now = self._clock()
         alert = Alert(at=now, account_id=self.account_id, rule=rule, reason=text, severity=severity)
         self._raise(alert, now)
+
+    def _lock_alert(self, lock: LockAccount) -> None:
+        """A lock made is an alert (docs/ALERTS.md "Alert rules"): a warning, since the guard
+        did its job (critical is for what needs the operator); its journal row is the lock's
+        own entry, so the alert is not journalled again."""
+        if self.alerts is None:
+            return
+        until = "an admin clears it" if lock.until is None else lock.until.isoformat("T", "minutes")
+        self.alerts.send(
+            Alert(
+                at=lock.at,
+                account_id=lock.account_id,
+                rule=lock.rule,
+                reason=f"account locked ({lock.lock_kind.value}) until {until}: {lock.reason}",
+                severity=Severity.WARNING,
+            )
+        )
 
     def _raise(self, alert: Alert, now: datetime) -> None:
         """Send ``alert`` (the channels never wait) and journal it in the background."""

@@ -26,15 +26,19 @@ from risk_manager.projectx.hubs import HubFactory
 from risk_manager.projectx.wire_faults import WireFaults
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.alerts import AlertChannels
+from risk_manager.runtime.alerts.watch import AlertWatch
 from risk_manager.runtime.control import DaemonControl
 from risk_manager.runtime.daemon import Daemon, DaemonParts
 from risk_manager.runtime.health import DaemonHealth
+from risk_manager.runtime.maintenance import Maintenance
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.read_side import DaemonReadSide
+from risk_manager.runtime.run_marker import RunMarker, marker_path
 from risk_manager.runtime.session import BrokerSession
 from risk_manager.store import Store
+from risk_manager.store.db import MEMORY
 from risk_manager.store.holder import hold_store
-from risk_manager.store.ports import StorePort
+from risk_manager.store.ports import MaintainedStore, StorePort
 from risk_manager.types import Clock, utc_now
 
 OpenStore = Callable[[StoreConfig], AbstractContextManager[StorePort]]
@@ -133,11 +137,16 @@ def bootstrap(
         control = DaemonControl(config, config_path, store, actors, clock)
         health = DaemonHealth((session,), actors, control.problem)
         read_side = DaemonReadSide(actors, store, health, config, clock, control=control)
+        alerts = AlertChannels(config.alerts, store, clock=clock)
+        # backups, retention and the unclean-stop marker need a store file
+        on_disk: MaintainedStore | None = (
+            store if isinstance(store, MaintainedStore) and store.path != MEMORY else None
+        )
         parts = DaemonParts(
             store=store,
             closing=closing,
             sessions=(session,),
-            alerts=AlertChannels(config.alerts, store, clock=clock),
+            alerts=alerts,
             metrics=metrics,
             calendar=calendar,
             actors=actors,
@@ -145,6 +154,26 @@ def bootstrap(
             read_side=read_side,
             listeners=(read_side.mark, *listeners),
             control=control,
+            maintenance=(
+                Maintenance(on_disk, config.backup, config.retention, calendar, clock)
+                if on_disk is not None
+                else None
+            ),
+            watch=(
+                AlertWatch(
+                    config.alerts.watch,
+                    (session,),
+                    alerts.send,
+                    guarding=lambda: health.guarding,
+                    store=None if on_disk is None else Path(on_disk.path),
+                    calendar=calendar,
+                    clock=clock,
+                )
+                # a test's fake client has no token manager or breaker to watch
+                if isinstance(client, ProjectXClient)
+                else None
+            ),
+            run_marker=None if on_disk is None else RunMarker(marker_path(on_disk.path)),
         )
         return Daemon(config, parts, clock=clock)
     except BaseException:

@@ -30,11 +30,14 @@ from risk_manager.engine.memory import OUR_TAGS_KEPT
 from risk_manager.runtime import shutdown
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.alerts import AlertChannels
+from risk_manager.runtime.alerts.watch import AlertWatch, unclean_stop
 from risk_manager.runtime.control import DaemonControl
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.health import DaemonHealth
+from risk_manager.runtime.maintenance import Maintenance
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.read_side import DaemonReadSide
+from risk_manager.runtime.run_marker import RunMarker
 from risk_manager.runtime.session import BrokerSession
 from risk_manager.runtime.tasks import NamedTasks
 from risk_manager.store.ports import StorePort
@@ -54,9 +57,11 @@ class DaemonParts:
     the read side (run by the daemon, served by the command), ``listeners`` told of every
     account an actor changed (the read side's ``mark`` first), the admin ``control``
     (runtime/control.py: its settings planned as each account starts, its timer and file
-    watch run as tasks), and ``closing``, which closes
-    the store and releases its hold once the daemon has stopped. The daemon builds none of
-    them."""
+    watch run as tasks), ``maintenance`` (the store's backups and retention, run by the
+    daemon once it guards; None for a store without them), ``watch`` (the daemon's own alert
+    rules, run from the start), ``run_marker`` (the unclean-stop marker: written at the
+    start, removed by a clean stop) and ``closing``, which closes the store and releases its
+    hold once the daemon has stopped. The daemon builds none of them."""
 
     store: StorePort
     closing: contextlib.ExitStack
@@ -69,6 +74,9 @@ class DaemonParts:
     read_side: DaemonReadSide
     listeners: tuple[Callable[[int], None], ...]
     control: DaemonControl
+    maintenance: Maintenance | None = None  # backups and retention (a real store only)
+    watch: AlertWatch | None = None  # the daemon's own alert rules
+    run_marker: RunMarker | None = None  # tells a start after an unclean stop (a real store)
 
 
 class Daemon:
@@ -146,6 +154,13 @@ class Daemon:
         for session in self.sessions:
             await self._sessions_open.enter_async_context(session)
         alerts = await self._alerts_open.enter_async_context(self._parts.alerts)
+        marker = self._parts.run_marker
+        if marker is not None:
+            previous = await asyncio.to_thread(marker.begin, self.clock())
+            if previous is not None:
+                alerts.send(unclean_stop(previous, self.clock))
+        if self._parts.watch is not None:
+            self._tasks.spawn(self._parts.watch.run(), "alert-watch")
         self._tasks.spawn(self.read_side.run(), "read-side")
         now = self.clock()
         self._alerts = alerts
@@ -172,6 +187,8 @@ class Daemon:
         self._tasks.spawn(self.control.run(), "control")
         self._tasks.spawn(self.control.watch(), "config-watch")
         self.health.guarding = True
+        if self._parts.maintenance is not None:
+            self._tasks.spawn(self._parts.maintenance.run(), "maintenance")
         await self.read_side.refresh()  # the views are the truth from this moment, not 0.2 s on
 
     async def guard_added(self, config: Config) -> list[int]:
@@ -270,6 +287,9 @@ class Daemon:
         await asyncio.gather(*(e.cancel_all() for e in enforcers))
 
     async def _close_store(self) -> None:
+        if self._parts.run_marker is not None:  # a clean stop: the next start is no crash's
+            with contextlib.suppress(OSError):
+                self._parts.run_marker.end()
         self._parts.closing.close()  # the store and its hold (synchronous: SQLite's close)
 
     @property

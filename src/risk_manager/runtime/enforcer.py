@@ -54,11 +54,13 @@ from risk_manager.engine.inflight import cause_key
 from risk_manager.projectx.backoff import backoff_delay
 from risk_manager.projectx.rate_limit import Priority, request_priority
 from risk_manager.runtime.durable import DurableWrites
+from risk_manager.runtime.logs import ENFORCEMENT
 from risk_manager.store.ports import JournalStore
 from risk_manager.store.records import JournalOutcome
 from risk_manager.types import Clock, Sleep
 
 _log = logging.getLogger(__name__)
+_record = logging.getLogger(ENFORCEMENT)  # the enforcement log: every action's outcome
 
 
 class Broker(Protocol):
@@ -325,10 +327,22 @@ class Enforcer:
         else:  # written once the intent lands
             record.outcome = (outcome, detail)
         if outcome is JournalOutcome.FAILED:
-            _log.warning(
-                "%s for account %s failed (retrying while required): %s",
-                action.kind,
+            _record.warning(
+                "account %s %s %s%s failed (retrying while required): %s",
                 action.account_id,
+                action.rule,
+                describe_action(action),
+                " (retry)" if retry else "",
+                detail,
+            )
+        else:
+            _record.info(
+                "account %s %s %s%s: %s, %s",
+                action.account_id,
+                action.rule,
+                describe_action(action),
+                " (retry)" if retry else "",
+                outcome.value,
                 detail,
             )
         if self.on_outcome is not None:
@@ -591,6 +605,25 @@ class _Record:
 
     entry: int | None = None
     outcome: tuple[JournalOutcome, str] | None = None
+
+
+def describe_action(action: AnyAction) -> str:
+    """A broker action in a few words for the enforcement log: ``close_position CON.F.US.MNQ
+    size 2``, ``cancel_order 812``."""
+    match action:
+        case ClosePosition():
+            size = "" if action.size is None else f" size {action.size}"
+            return f"{action.kind} {action.contract_id}{size}"
+        case CancelOrder():
+            return f"{action.kind} {action.order_id}"
+        case PlaceOrder():
+            return f"{action.kind} {action.contract_id} size {action.size}"
+        case ModifyOrder():
+            return f"{action.kind} {action.order_id}"
+        case Flatten() | LockAccount() | Alert():
+            return action.kind
+        case _:
+            assert_never(action)
 
 
 def _cause(action: AnyAction) -> Cause:

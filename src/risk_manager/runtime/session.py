@@ -93,6 +93,7 @@ class BrokerSession:
         self.sweeper: Sweeper | None = None
         self.last_event_at: datetime | None = None
         self.start_problem: str | None = None  # why it cannot log in or find accounts yet
+        self._login_refused: str | None = None  # the start's login refusal, if it is one
         self._stack = contextlib.AsyncExitStack()
         self._tasks = NamedTasks()
         self.reconciles = ReconcileQueue(
@@ -174,12 +175,13 @@ class BrokerSession:
             try:
                 guarded = await self._visible_guarded_accounts()
             except (AuthenticationFailed, BrokerRefused) as exc:
-                self.start_problem = f"login refused by {url}: {exc}"
+                self.start_problem = self._login_refused = f"login refused by {url}: {exc}"
                 guarded = []
             except (RetryLater, OSError) as exc:
                 self.start_problem = f"gateway {url} unreachable: {exc}"
                 guarded = []
             else:
+                self._login_refused = None
                 self.start_problem = None if guarded else "no account to guard yet"
             if guarded:
                 return guarded
@@ -278,6 +280,17 @@ class BrokerSession:
         """Any account of this session holding a position or locked: the user hub then
         reconnects within ``HOT_BACKOFF_CAP`` (docs/RUNTIME.md "Reconnects")."""
         return any(self._ledger(account_id).hot for account_id in self.actors)
+
+    @property
+    def login_problem(self) -> str | None:
+        """Why this connection cannot log in or refresh its token (None: it can); read by the
+        alert watch (runtime/alerts/watch.py)."""
+        return self._login_refused or self.client.tokens.failing
+
+    @property
+    def breaker_openings(self) -> int:
+        """How often the REST circuit breaker has opened since the start."""
+        return self.client.breaker.openings
 
     def user_stream_up(self) -> bool:
         """The user hub is connected (the account events flow)."""

@@ -10,7 +10,7 @@ The daemon's phases, in order (``DAEMON_PHASES``):
 
 - ``intake``: cancel the actors and every background task (no event is taken after this);
 - ``enforcement``: let enforcement in flight finish (``ENFORCEMENT_GRACE``), then cancel it;
-- ``alerts``: the webhook queue and the outbox writer settle (runtime/alerts.py), what is left
+- ``alerts``: the webhook queue and the outbox writer settle (runtime/alerts/), what is left
   stays in the store's outbox for the next start;
 - ``connections``: the hubs and the REST client close;
 - ``store``: the store closes and its hold is released.

@@ -120,6 +120,32 @@ def unusable(path: Path | str, exc: Exception) -> StoreUnusable:
     )
 
 
+def copy_database(source: sqlite3.Connection, target: Path) -> Path:
+    """Copy ``source`` into a new file at ``target`` with SQLite's online backup API: written
+    0600 (its folder made 0700) under a ``.partial`` name and renamed once complete, so a file
+    at ``target`` is always whole; one self-contained file (journal mode DELETE, no -wal).
+    Returns ``target``."""
+    if sys.platform == "win32":  # pragma: no cover - the folder's ACL applies
+        target.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    os.close(os.open(partial, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE))
+    try:
+        dst = sqlite3.connect(str(partial))
+        try:
+            source.backup(dst)
+            dst.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dst.close()
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return target
+
+
 class Database:
     """The writer connection plus a re-entrant mutex; ``write()`` nests into one transaction.
 
@@ -206,6 +232,9 @@ class Database:
                 self._writer = None
 
     def backup(self, to_path: Path | str) -> Path:
+        """A consistent copy of the live database at ``to_path`` (see :func:`copy_database`);
+        writes wait for it (it holds the writer's mutex: a small store copies in
+        milliseconds)."""
         target = Path(to_path)
         if (
             self.path != MEMORY
@@ -213,14 +242,8 @@ class Database:
             and target.resolve() == Path(self.path).resolve()
         ):
             raise StoreError(f"cannot back up {self.path} onto itself")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        dst = sqlite3.connect(str(target))
-        try:
-            with self._mutex:
-                self._live().backup(dst)
-        finally:
-            dst.close()
-        return target
+        with self._mutex:
+            return copy_database(self._live(), target)
 
     def close(self) -> None:
         with self._mutex, self._read_mutex:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from risk_manager.domain.locks import Lock
 from risk_manager.domain.models import Trade
@@ -39,6 +39,7 @@ from risk_manager.store.records import (
     PendingLoosening,
     PnlSnapshot,
 )
+from risk_manager.store.retention import Pruned
 
 
 class LockStore(Protocol):
@@ -248,6 +249,31 @@ class StoreLifecycle(Protocol):
 
     def close(self) -> None:
         """Release the storage; later calls raise ``StoreError``. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class MaintainedStore(Protocol):
+    """A store kept in a file the daemon backs up, whose history it prunes
+    (runtime/maintenance.py, docs/BACKUP.md); the SQLite store is one, a test's fake need not
+    be."""
+
+    @property
+    def path(self) -> str:
+        """Where the store lives (its file)."""
+        ...
+
+    def prune_history(
+        self,
+        *,
+        journal_before: datetime,
+        fills_before: datetime,
+        snapshots_before: datetime,
+        today: date,
+        day_start: datetime,
+        now: datetime,
+    ) -> Pruned:
+        """Delete old history rows (store/retention.py); never today's or an active lock's."""
         ...
 
 

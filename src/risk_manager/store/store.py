@@ -21,6 +21,7 @@ from risk_manager.store.journal import JournalRepo
 from risk_manager.store.locks import LockRepo
 from risk_manager.store.outbox import OutboxRepo
 from risk_manager.store.ports import StorePort
+from risk_manager.store.retention import RetentionRepo
 from risk_manager.store.rule_memory import RuleMemoryRepo
 from risk_manager.store.snapshots import SnapshotRepo
 from risk_manager.store.timers import TimerRepo
@@ -36,8 +37,9 @@ class Store(
     AuditRepo,
     OutboxRepo,
     AdminRepo,
+    RetentionRepo,
 ):
-    """The SQLite store: every port of ``store/ports.py`` plus timers and backups."""
+    """The SQLite store: every port of ``store/ports.py`` plus timers, backups and retention."""
 
     def __init__(self, db: Database) -> None:
         self._db = db

@@ -23,7 +23,9 @@ class VerifyReport:
         return not self.problems
 
 
-def verify(path: Path | str) -> VerifyReport:
+def verify(path: Path | str, *, allow_older: bool = False) -> VerifyReport:
+    """Integrity, schema version and tables of the file at ``path``, read only. An older schema
+    is a problem unless ``allow_older`` (a backup to restore: migrated at the next open)."""
     expected = schema.latest_version()
     file = Path(path)
     if not file.is_file():
@@ -63,11 +65,11 @@ def verify(path: Path | str) -> VerifyReport:
                 f"schema version {version} is newer than this risk-manager knows ({expected}); "
                 "upgrade risk-manager"
             )
-        elif version < expected:
+        elif version < expected and not allow_older:
             problems.append(
                 f"schema version {version} is older than {expected}; run `risk-manager db migrate`"
             )
         missing = sorted(schema.EXPECTED_TABLES - tables)
-        if missing and version <= expected:
+        if missing and (version == expected or (version < expected and not allow_older)):
             problems.append(f"missing tables: {', '.join(missing)}")
     return VerifyReport(str(path), version, expected, tables, tuple(problems))

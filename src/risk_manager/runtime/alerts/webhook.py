@@ -1,8 +1,8 @@
-"""Alert channels (RULES.md §5 "alert"): the log, at once, and when configured a webhook fed by
-a durable outbox (docs/RUNTIME.md "Alert delivery").
+"""The webhook alert channel, fed by a durable outbox (docs/ALERTS.md, docs/RUNTIME.md "Alert
+delivery"); the body is the alert's JSON (``generic``) or a Slack or Discord message.
 
-``send`` never waits and never raises. It logs the alert, queues it in memory for the webhook
-and hands its row to the store's outbox (``alert_outbox``) through one background writer. One
+``submit`` never waits and never raises. It queues the alert in memory for the webhook and
+hands its row to the store's outbox (``alert_outbox``) through one background writer. One
 worker posts the queue in order: a failed post (an HTTP status ≥ 300, a refused connection, a
 timeout) is retried with capped backoff and equal jitter, 1 s doubling to 60 s, for as long as
 it takes; the head of the queue holds the others back, so alerts arrive in the order raised. A
@@ -34,20 +34,15 @@ from typing import Any, Self
 import aiohttp
 
 from risk_manager.config.durations import format_duration
-from risk_manager.config.sections import AlertsConfig
-from risk_manager.domain.actions import Alert, Severity, action_to_dict
+from risk_manager.domain.actions import Alert, action_to_dict
 from risk_manager.projectx.backoff import backoff_delay
+from risk_manager.runtime.alerts.text import WebhookFormat, webhook_body
 from risk_manager.runtime.durable import DurableWrites
 from risk_manager.store.ports import OutboxStore
 from risk_manager.types import Clock, utc_now
 
 _log = logging.getLogger("risk_manager.alerts")
 
-_LEVELS = {
-    Severity.INFO: logging.INFO,
-    Severity.WARNING: logging.WARNING,
-    Severity.CRITICAL: logging.CRITICAL,
-}
 RETRY_BASE = 1.0  # seconds: the first wait after a failed post
 RETRY_CAP = 60.0  # seconds: the longest wait between posts while the webhook fails
 TIMEOUT = 10.0  # seconds one post may take
@@ -80,30 +75,33 @@ class _Write:
     landed: Callable[[], None] | None = None
 
 
-class AlertChannels:
-    """The alert channels of one daemon; an async context manager (the webhook's worker and
-    the outbox's writer run inside it).
+class Webhook:
+    """The webhook channel of one daemon; an async context manager (its worker and the
+    outbox's writer run inside it).
 
-    ``outbox`` is the store (None: the webhook queue is kept in memory only); ``clock`` gives
-    aware instants (when an alert was queued, delivered, given up); ``retry_base`` and
-    ``retry_cap`` (seconds) shape the backoff between failed posts; ``run_blocking`` runs a
-    store write off the loop. ``delivered`` counts posts the webhook took; ``waiting`` is the
-    queue's length."""
+    ``url`` is posted to (never logged: it usually holds a token) with bodies in ``fmt``;
+    ``keep``: how long an undelivered alert is tried; ``outbox`` is the store (None: the queue
+    is kept in memory only); ``clock`` gives aware instants (when an alert was queued,
+    delivered, given up); ``retry_base`` and ``retry_cap`` (seconds) shape the backoff between
+    failed posts; ``run_blocking`` runs a store write off the loop. ``delivered`` counts posts
+    the webhook took; ``waiting`` is the queue's length."""
 
     def __init__(
         self,
-        config: AlertsConfig,
+        url: str,
+        keep: timedelta,
         outbox: OutboxStore | None = None,
         *,
+        fmt: WebhookFormat = "generic",
         clock: Clock = utc_now,
         timeout: float = TIMEOUT,
         retry_base: float = RETRY_BASE,
         retry_cap: float = RETRY_CAP,
         run_blocking: Callable[..., Awaitable[Any]] = asyncio.to_thread,
     ) -> None:
-        self._log_alerts = config.log
-        self._url = config.webhook_url.get_secret_value() if config.webhook_url else None
-        self._keep = config.keep_undelivered
+        self._url = url
+        self._format = fmt
+        self._keep = keep
         self._outbox = outbox
         self._clock = clock
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -127,8 +125,6 @@ class AlertChannels:
         return len(self._queue)
 
     async def __aenter__(self) -> Self:
-        if self._url is None:
-            return self
         self._session = aiohttp.ClientSession(timeout=self._timeout)
         if self._outbox is not None:
             await self._load()
@@ -164,18 +160,8 @@ class AlertChannels:
                     lost,
                 )
 
-    def send(self, alert: Alert) -> None:
-        """Log ``alert`` and queue it for the webhook; never waits, never raises."""
-        if self._log_alerts:
-            _log.log(
-                _LEVELS[alert.severity],
-                "account %s %s: %s",
-                alert.account_id,
-                alert.rule,
-                alert.reason,
-            )
-        if self._url is None:
-            return
+    def submit(self, alert: Alert) -> None:
+        """Queue ``alert`` for the webhook (and its outbox row); never waits, never raises."""
         try:
             self._enqueue(alert)
         except Exception:  # a bug here must never reach enforcement
@@ -235,9 +221,10 @@ class AlertChannels:
 
     async def _post(self, item: _Pending) -> str | None:
         """None when the webhook took it; else why not (never the URL)."""
-        assert self._session is not None and self._url is not None
+        assert self._session is not None
         try:
-            async with self._session.post(self._url, json=item.body) as reply:
+            body = webhook_body(self._format, item.body)
+            async with self._session.post(self._url, json=body) as reply:
                 return None if reply.status < 300 else f"HTTP {reply.status}"
         except (aiohttp.ClientError, TimeoutError) as exc:
             return type(exc).__name__  # never str(exc): it names the URL
