@@ -45,6 +45,7 @@ async def test_the_running_daemon_serves_the_admin_surface(tmp_path: Path) -> No
             db=db,
             api_port=api_port,
             rules={"daily_realized_loss": {"enabled": True, "limit": "100"}},
+            extra={"admin": {"loosen_delay": "30m"}},
         )
         daemon = DaemonProcess(config, api_port, tmp_path / "daemon.log")
         try:
@@ -91,6 +92,22 @@ async def test_the_running_daemon_serves_the_admin_surface(tmp_path: Path) -> No
                     break
                 await asyncio.sleep(0.1)
             assert limit == "50.00", view["rules"]
+            # A loosening waits for admin.loosen_delay: the file says 500, the daemon
+            # enforces 50, and `rules show` says so.
+            code, out = await _admin(
+                config,
+                "rules",
+                "set",
+                "daily_realized_loss",
+                "limit",
+                "500",
+                typed=f"{PASSWORD}\n",
+            )
+            assert code == 0, out
+            code, out = await _admin(config, "rules", "show", typed=f"{PASSWORD}\n")
+            assert code == 0, out
+            assert "Still enforced by the running daemon" in out, out
+            assert "50 → 500" in out, out
             code, out = await _admin(
                 config,
                 "locks",

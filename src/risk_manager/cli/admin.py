@@ -292,6 +292,26 @@ def rules_show(session: AdminSession, account: int | None) -> None:
             rule.settings_text(),
         )
     console.print(table)
+    if session.daemon_running():
+        _print_pending(session, account)
+
+
+def _print_pending(session: AdminSession, account: int | None) -> None:
+    """The running daemon's loosenings still waiting for ``admin.loosen_delay``: the file
+    says the new value, but the daemon enforces the old one until then (RULES.md §2)."""
+    accounts = session.read("accounts").get("accounts") or []
+    waiting = [
+        (a.get("id"), p.get("text"))
+        for a in accounts
+        if account is None or a.get("id") == account
+        for p in a.get("pending_loosenings") or []
+    ]
+    if not waiting:
+        console.print("[green]The running daemon enforces these settings.[/]")
+        return
+    console.print("[yellow]Still enforced by the running daemon until their delay ends:[/]")
+    for account_id, text in waiting:
+        console.print(f"  account {account_id}: {text}")
 
 
 def rules_set(

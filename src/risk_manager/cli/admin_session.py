@@ -142,6 +142,10 @@ class AdminSession:
         """Call ``/api/v1/admin/<path>`` on the running daemon, logged in."""
         return self._request(method, f"{PREFIX}/{path}", body, self.login())
 
+    def read(self, path: str) -> JSON:
+        """``GET /api/v1/<path>`` of the running daemon's read API (no login: it is read-only)."""
+        return self._request("GET", f"/api/v1/{path}", None, None)
+
     # -- the stopped daemon ------------------------------------------------------------------
 
     def audit_locally(self, action: str, *, beside_daemon: bool = False, **detail: Any) -> None:
