@@ -214,6 +214,7 @@ class DaemonReadSide(MemoryReadModel):
                 curve=curve.points(),
                 locks=locks or list(view.locks),
                 settings=self._config.rules_for(acct),
+                zone=actor.engine.calendar.tz,
             )
         )
 

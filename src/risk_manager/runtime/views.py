@@ -7,12 +7,14 @@ from collections import deque
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from risk_manager.api.read_model import iso, money
 from risk_manager.config.rules import RULE_MODELS, RulesConfig
 from risk_manager.domain.contracts import ContractCatalog
 from risk_manager.domain.enums import OrderSide, OrderType, PositionType
 from risk_manager.domain.locks import Lock
+from risk_manager.engine.rules.base import zone_label
 from risk_manager.engine.view import AccountView, RuleView
 from risk_manager.store.records import JournalEntry
 from risk_manager.types import JSON
@@ -52,6 +54,7 @@ def _rule(rule: RuleView, detail: str) -> JSON:
         "limit": fmt(rule.limit),
         "used": used,
         "detail": detail,
+        "reason": rule.reason,  # why the state is "unknown"; None otherwise
     }
 
 
@@ -76,10 +79,13 @@ def account_json(
     curve: list[JSON],
     locks: list[Lock] | None = None,
     settings: RulesConfig | None = None,
+    zone: ZoneInfo | None = None,
 ) -> JSON:
     """``locks``: the active locks with their store ids (the view's own may lack ids).
     ``settings``: the account's rules, shown as each rule's detail (an active lock's reason
-    takes its place)."""
+    takes its place). ``zone``: the trading day's time zone (config ``trading_day.timezone``),
+    which the dashboards show every time in, labelled (``time_zone_label``: "CT")."""
+    zone = zone or ZoneInfo("America/Chicago")
     active = locks if locks is not None else list(view.locks)
     reasons = {lock.rule: lock.reason for lock in active}
 
@@ -103,6 +109,9 @@ def account_json(
         "can_trade": view.can_trade,
         "locked": view.locked,
         "trading_day": trading_day,
+        "time_zone": zone.key,
+        "time_zone_label": zone_label(zone, view.at.astimezone(zone)),
+        "problems": [{"kind": p.kind, "text": p.text} for p in view.problems],
         "pnl": {
             "day_realized": money(view.day_realized),
             "week_realized": money(view.week_realized),
@@ -113,10 +122,14 @@ def account_json(
         "pnl_curve": curve,
         "loss_limit": money(loss_limit),
         "trailing_drawdown": _drawdown(view),
-        # Past the limit the room is none, not negative: the lock says the rest.
+        # Past the limit the room is none, not negative: the lock says the rest. None with
+        # room_unknown set: a loss rule on cannot be evaluated (never 0, never "no limit").
         "room_to_loss_lock": money(
             None if view.room_to_loss_lock is None else max(Decimal(0), view.room_to_loss_lock)
         ),
+        "room_unknown": view.room_unknown,
+        "room_rule": view.room_rule,
+        "room_limit": money(view.room_limit),
         "positions": [
             {
                 "contract_id": p.position.contract_id,
