@@ -27,7 +27,7 @@ def test_a_loss_rule_without_a_mark_is_unknown_and_so_is_the_room() -> None:
     assert {r.key: r.state for r in view.rules}["daily_net_loss"] == "ok"
     assert view.room_unknown is None
     assert view.room_to_loss_lock == 600 - 100 - 20  # NQ: 1 point = 20 USD
-    assert (view.room_rule, view.room_limit) == ("daily_net_loss", 600)
+    assert view.room_rule == "daily_net_loss" and view.room_limit == Decimal(600)
 
 
 def test_with_only_trailing_drawdown_the_room_is_the_distance_to_its_floor() -> None:
@@ -37,7 +37,7 @@ def test_with_only_trailing_drawdown_the_room_is_the_distance_to_its_floor() -> 
     assert {r.key: r.state for r in view.rules}["trailing_drawdown"] == "ok"
     # floor 48000: equity 49500 is 1500 above it
     assert view.room_to_loss_lock == Decimal(1500)
-    assert (view.room_rule, view.room_limit) == ("trailing_drawdown", 2000)
+    assert view.room_rule == "trailing_drawdown" and view.room_limit == Decimal(2000)
     sim.position(NQ, 1, "100")  # no mark: the equity, so the distance, is unknown
     view = sim.engine.view(ACC, sim.now)
     assert view.room_to_loss_lock is None

@@ -28,6 +28,7 @@ from risk_manager.runtime.alerts import AlertChannels
 from risk_manager.runtime.daemon import Daemon, DaemonParts
 from risk_manager.runtime.health import DaemonHealth
 from risk_manager.runtime.metrics import Metrics
+from risk_manager.runtime.pnl_snapshots import PnlSnapshots
 from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.runtime.session import BrokerSession
 from risk_manager.store import Store
@@ -124,6 +125,7 @@ def bootstrap(
         actors: dict[int, AccountActor] = {}  # filled by the daemon's start
         health = DaemonHealth((session,), actors)
         read_side = DaemonReadSide(actors, store, health, config, clock)
+        snapshots = PnlSnapshots(actors, store, clock)
         parts = DaemonParts(
             store=store,
             closing=closing,
@@ -134,7 +136,8 @@ def bootstrap(
             actors=actors,
             health=health,
             read_side=read_side,
-            listeners=(read_side.mark, *listeners),
+            listeners=(read_side.mark, snapshots.mark, *listeners),
+            snapshots=snapshots,
         )
         return Daemon(config, parts, clock=clock)
     except BaseException:

@@ -33,6 +33,7 @@ from risk_manager.runtime.alerts import AlertChannels
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.health import DaemonHealth
 from risk_manager.runtime.metrics import Metrics
+from risk_manager.runtime.pnl_snapshots import PnlSnapshots
 from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.runtime.session import BrokerSession
 from risk_manager.runtime.tasks import NamedTasks
@@ -65,6 +66,7 @@ class DaemonParts:
     health: DaemonHealth
     read_side: DaemonReadSide
     listeners: tuple[Callable[[int], None], ...]
+    snapshots: PnlSnapshots | None = None  # P&L snapshots into the store (None: not taken)
 
 
 class Daemon:
@@ -141,6 +143,7 @@ class Daemon:
             await self._sessions_open.enter_async_context(session)
         alerts = await self._alerts_open.enter_async_context(self._parts.alerts)
         self._tasks.spawn(self.read_side.run(), "read-side")
+        snapshots = self._parts.snapshots
         now = self.clock()
         for session in self.sessions:
             for account in await session.guarded_accounts():
@@ -161,6 +164,9 @@ class Daemon:
         self._recheck_unfinished(left_unfinished)
         self.health.guarding = True
         await self.read_side.refresh()  # the views are the truth from this moment, not 0.2 s on
+        if snapshots is not None:
+            await snapshots.take()  # the curve's first point of this run: where it starts
+            self._tasks.spawn(snapshots.run(), "pnl-snapshots")
 
     def _actor(
         self, account_id: int, session: BrokerSession, alerts: AlertChannels

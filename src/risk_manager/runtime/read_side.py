@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from risk_manager.api.memory import MemoryReadModel
@@ -28,8 +28,14 @@ from risk_manager.domain.locks import Lock
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.health import DaemonHealth
 from risk_manager.runtime.views import PnlCurve, account_json, enforcement_json
-from risk_manager.store.ports import JournalStore, LockStore, StoreLifecycle
-from risk_manager.store.records import JournalEntry
+from risk_manager.store.ports import (
+    FillStore,
+    JournalStore,
+    LockStore,
+    SnapshotStore,
+    StoreLifecycle,
+)
+from risk_manager.store.records import JournalEntry, PnlSnapshot
 from risk_manager.types import JSON, Clock
 
 _log = logging.getLogger(__name__)
@@ -38,32 +44,37 @@ JOURNAL_STREAMED = 50  # newest journal entries compared at each refresh
 TICK_EVERY = 1.0  # seconds: lock countdowns move this often while a dashboard listens
 
 
-class ReadStore(LockStore, JournalStore, StoreLifecycle, Protocol):
-    """The store reads the read side makes: active locks, the journal, a liveness probe."""
+class ReadStore(LockStore, JournalStore, SnapshotStore, FillStore, StoreLifecycle, Protocol):
+    """The store reads the read side makes: active locks, the journal, the P&L snapshots
+    (the curve), fills and lock history (the history view), a liveness probe."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Stored:
     """What one refresh reads from the store: active locks by account (with their ids), the
-    newest journal entries, and whether the store answers."""
+    newest journal entries, the P&L snapshots new since the last read of each account shown,
+    and whether the store answers."""
 
     locks: dict[int, list[Lock]]
     journal: list[JournalEntry]
     answers: bool
+    snapshots: dict[int, list[PnlSnapshot]]
 
 
-def _read_store(store: ReadStore, now: datetime, with_locks: bool) -> _Stored:
-    """Blocking: run in a worker thread. One query for every account's active locks."""
+def _read_store(store: ReadStore, now: datetime, curves: Mapping[int, tuple[date, int]]) -> _Stored:
+    """Blocking: run in a worker thread. One query for every account's active locks, one per
+    account in ``curves`` (trading day, last snapshot id read) for its new snapshots."""
     locks: dict[int, list[Lock]] = {}
-    if with_locks:
+    if curves:
         for lock in store.active_locks(now):  # oldest first, as per account
             locks.setdefault(lock.account_id, []).append(lock)
+    snapshots = {acct: store.snapshots(acct, day, after) for acct, (day, after) in curves.items()}
     journal = store.journal(limit=JOURNAL_STREAMED)
     try:
         store.schema_version  # noqa: B018 - a cheap query proves the store answers
     except Exception:
-        return _Stored(locks, journal, answers=False)
-    return _Stored(locks, journal, answers=True)
+        return _Stored(locks, journal, answers=False, snapshots=snapshots)
+    return _Stored(locks, journal, answers=True, snapshots=snapshots)
 
 
 class DaemonReadSide(MemoryReadModel):
@@ -96,6 +107,8 @@ class DaemonReadSide(MemoryReadModel):
         self._wake = asyncio.Event()
         self._curves: dict[int, PnlCurve] = {}
         self._days: dict[int, str] = {}  # account -> the trading day its view shows
+        # account -> (trading day, the highest stored snapshot id its curve has read)
+        self._snapshot_read: dict[int, tuple[date, int]] = {}
         self._sent_outcomes: dict[int, str | None] = {}  # journal id -> outcome last streamed
         self._refreshing = asyncio.Lock()  # the daemon's start refreshes too: one at a time
         self._db_ok: bool | None = None  # the store answered at the last refresh (None: not yet)
@@ -165,10 +178,11 @@ class DaemonReadSide(MemoryReadModel):
         # shown yet is shown the moment it has one, whatever else changed.
         shown = {acct for acct, actor in self._actors.items() if actor.reconciled}
         dirty = (dirty & shown) | (shown - set(self._curves))
-        stored = await asyncio.to_thread(_read_store, self._store, now, bool(dirty))
+        curves = {acct: self._curve_read(acct, now) for acct in dirty}
+        stored = await asyncio.to_thread(_read_store, self._store, now, curves)
         self.refreshes += 1
         for acct in sorted(dirty):
-            self._publish_account(acct, now, stored.locks.get(acct))
+            self._publish_account(acct, now, stored.locks.get(acct), stored.snapshots.get(acct))
         # New entries, and entries whose outcome arrived since: the pages merge them by id.
         recent = stored.journal
         for entry in reversed(recent):
@@ -198,12 +212,31 @@ class DaemonReadSide(MemoryReadModel):
                 out.add(acct)
         return out
 
-    def _publish_account(self, acct: int, now: datetime, locks: list[Lock] | None) -> None:
+    def _curve_read(self, acct: int, now: datetime) -> tuple[date, int]:
+        """The account's trading day now and the last stored snapshot of it already in its
+        curve (0: none, the whole day is read: a restart rebuilds the curve from the store)."""
+        day = self._actors[acct].engine.calendar.trading_day(now)
+        last = self._snapshot_read.get(acct)
+        return day, last[1] if last is not None and last[0] == day else 0
+
+    def _publish_account(
+        self,
+        acct: int,
+        now: datetime,
+        locks: list[Lock] | None,
+        snapshots: list[PnlSnapshot] | None,
+    ) -> None:
         actor = self._actors[acct]
         view = actor.engine.view(acct, now)
-        day = actor.engine.calendar.trading_day(now).isoformat()
+        today = actor.engine.calendar.trading_day(now)
+        day = today.isoformat()
         self._days[acct] = day
         curve = self._curves.setdefault(acct, PnlCurve())
+        for snap in snapshots or ():  # what was stored since: while nobody read, or before
+            curve.add(snap.taken_at, snap.net, day)
+        ids = [snap.id for snap in snapshots or () if snap.id is not None]
+        if ids:
+            self._snapshot_read[acct] = (today, max(ids))
         curve.add(now, view.net, day)
         self.views_built += 1
         self.put_account(

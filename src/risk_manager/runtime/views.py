@@ -202,22 +202,29 @@ def enforcement_json(entry: JournalEntry) -> JSON:
 
 
 class PnlCurve:
-    """Today's net P&L samples for the chart: at most one per ``every`` seconds, bounded."""
+    """The trading day's net P&L points for the chart: at most one per ``every`` seconds (the
+    latest value inside a step replaces the step's point), bounded, oldest first. Fed from the
+    stored snapshots (runtime/pnl_snapshots.py) and the live views in time order: a point
+    older than the last one kept is ignored (a stored snapshot the live view has passed)."""
 
-    def __init__(self, every: float = 5.0, size: int = 2000) -> None:
+    def __init__(self, every: float = 30.0, size: int = 3000) -> None:
+        # 30 s and 3000 points: a whole 23-hour trading day at the snapshots' resolution.
         self._every = every
         self._points: deque[JSON] = deque(maxlen=size)
-        self._last: datetime | None = None
+        self._last: datetime | None = None  # the instant the last step began
+        self._latest: datetime | None = None  # the instant of the last point kept
         self._day: str | None = None
 
     def add(self, at: datetime, net: Decimal | None, trading_day: str) -> None:
+        """One point (``net`` None: unknown, no point); a new ``trading_day`` starts over."""
         if trading_day != self._day:
             self._points.clear()
             self._day = trading_day
-            self._last = None
-        if net is None:
+            self._last = self._latest = None
+        if net is None or (self._latest is not None and at < self._latest):
             return
         point = {"at": iso(at), "net": money(net)}
+        self._latest = at
         if self._last is not None and (at - self._last).total_seconds() < self._every:
             self._points[-1] = point  # keep the latest value inside the sampling step
             return
@@ -225,4 +232,5 @@ class PnlCurve:
         self._last = at
 
     def points(self) -> list[JSON]:
+        """The points, oldest first: ``{"at": ISO UTC, "net": money}``."""
         return list(self._points)
