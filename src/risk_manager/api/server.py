@@ -34,6 +34,8 @@ DEFAULT_PORT = 8765
 API_SHUTDOWN = 1.5  # seconds the runner gives open requests at shutdown (runtime/shutdown.py)
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+DEFAULT_HISTORY_DAYS = 7
+MAX_DAYS = 31  # trading days one history read covers at most
 STATIC_DIR = Path(str(resources.files("risk_manager.api") / "static"))
 
 READ_MODEL = web.AppKey("read_model", ReadModel)
@@ -124,6 +126,13 @@ async def _enforcements(request: web.Request) -> web.Response:
         return limit
     entries = await request.app[READ_MODEL].enforcements(account, limit)
     return _json({"enforcements": entries})
+
+
+async def _history(request: web.Request) -> web.Response:
+    days = _int_param(request.query.get("days", str(DEFAULT_HISTORY_DAYS)), "days", 1, MAX_DAYS)
+    if isinstance(days, web.Response):
+        return days
+    return _json(await request.app[READ_MODEL].history(days))
 
 
 async def _stream(request: web.Request) -> web.StreamResponse:
@@ -246,6 +255,7 @@ def create_api_app(
     app.router.add_get("/api/v1/accounts", _accounts)
     app.router.add_get("/api/v1/accounts/{id}", _account)
     app.router.add_get("/api/v1/enforcements", _enforcements)
+    app.router.add_get("/api/v1/history", _history)
     app.router.add_get("/api/v1/stream", _stream)
     app.router.add_get("/", _index)
     app.router.add_static("/static", STATIC_DIR)

@@ -77,6 +77,11 @@ class Engine:
     def account_ids(self) -> list[int]:
         return sorted(self._accounts)
 
+    def name(self, account_id: int) -> str:
+        """The account's name as the broker last gave it ("" before its first snapshot)."""
+        state = self._accounts.get(account_id)
+        return state.ledger.name if state is not None else ""
+
     def process(self, event: Event, now: datetime) -> list[AnyAction]:
         """Apply one event and return the actions the rules want, in the order to send them.
 

@@ -25,8 +25,10 @@ from risk_manager.api.memory import MemoryReadModel
 from risk_manager.api.read_model import iso
 from risk_manager.config.models import Config
 from risk_manager.domain.locks import Lock
+from risk_manager.engine.factory import calendar_for
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.health import DaemonHealth
+from risk_manager.runtime.history import history_json
 from risk_manager.runtime.views import PnlCurve, account_json, enforcement_json
 from risk_manager.store.ports import (
     FillStore,
@@ -101,6 +103,7 @@ class DaemonReadSide(MemoryReadModel):
         self._source = health
         self._config = config
         self._catalog = config.catalog()
+        self._calendar = calendar_for(config.trading_day)
         self._clock = clock
         self._interval = interval
         self._dirty: set[int] = set(actors)
@@ -259,6 +262,13 @@ class DaemonReadSide(MemoryReadModel):
     def _enforcements(self, account_id: int | None, limit: int) -> list[JSON]:
         entries = self._store.journal(account_id=account_id, limit=limit)
         return [enforcement_json(e) for e in entries]
+
+    async def history(self, days: int) -> JSON:
+        """Past trading days and ended locks of the daemon's accounts, read from the store
+        in a worker thread (runtime/history.py)."""
+        now = self._clock()
+        names = {acct: actor.engine.name(acct) or str(acct) for acct, actor in self._actors.items()}
+        return await asyncio.to_thread(history_json, self._store, names, self._calendar, now, days)
 
     def health_now(self, *, db_ok: bool) -> JSON:
         """Health for ``/health`` and the dashboards; ``db_ok``: the store answered."""
