@@ -35,6 +35,9 @@ API_SHUTDOWN = 1.5  # seconds the runner gives open requests at shutdown (runtim
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 DEFAULT_HISTORY_DAYS = 7
+# Seconds of silence after which the stream sends {"type": "heartbeat"}: a dashboard that hears
+# nothing for three of them says "daemon unreachable" (issue 15: within two seconds).
+HEARTBEAT = 0.5
 MAX_DAYS = 31  # trading days one history read covers at most
 STATIC_DIR = Path(str(resources.files("risk_manager.api") / "static"))
 
@@ -169,7 +172,12 @@ async def _stream(request: web.Request) -> web.StreamResponse:
             )
         )
         while not ws.closed:
-            for message in await coalescer.next_batch():
+            try:
+                async with asyncio.timeout(HEARTBEAT):
+                    batch = await coalescer.next_batch()
+            except TimeoutError:  # nothing changed: say we are alive (the pages' watchdog)
+                batch = [{"type": "heartbeat"}]
+            for message in batch:
                 await ws.send_str(dumps(message))
 
     tasks = [
