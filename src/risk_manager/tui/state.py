@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from risk_manager.types import JSON
 
@@ -17,6 +18,8 @@ class DashboardState:
     health: JSON | None = None
     connected: bool = False
     connection_note: str = CONNECTING
+    down_since: datetime | None = None  # when the daemon was last heard of (None: live)
+    history: JSON | None = None  # GET /api/v1/history, read at each connect and each minute
 
     def apply(self, message: JSON) -> None:
         kind = message.get("type")
@@ -35,9 +38,15 @@ class DashboardState:
         elif kind == "health":
             self.health = message["health"]
 
-    def set_connection(self, connected: bool, note: str) -> None:
+    def set_connection(self, connected: bool, note: str, now: datetime | None = None) -> None:
+        """Live, or lost (``note`` says why); ``now``: when it was lost (the first loss of
+        an outage is kept: "unreachable since" does not move with each retry)."""
         self.connected = connected
         self.connection_note = note
+        if connected:
+            self.down_since = None
+        elif self.down_since is None and now is not None:
+            self.down_since = now
 
     def sorted_accounts(self) -> list[JSON]:
         return [self.accounts[k] for k in sorted(self.accounts)]
