@@ -89,3 +89,13 @@ def test_the_curve_ignores_a_point_older_than_its_last_and_keeps_one_per_step() 
     assert [p["net"] for p in curve.points()] == ["-20.00", "-30.00"]
     curve.add(T0 + timedelta(days=1), Decimal(5), "2026-03-11")  # a new day starts over
     assert [p["net"] for p in curve.points()] == ["5.00"]
+
+
+def test_a_full_curve_thins_its_older_half_and_keeps_the_whole_day() -> None:
+    curve = PnlCurve(every=1.0, size=10)
+    day = "2026-03-10"
+    for i in range(25):
+        curve.add(T0 + timedelta(seconds=i), Decimal(i), day)
+    nets = [int(Decimal(p["net"])) for p in curve.points()]
+    assert len(nets) <= 10 and nets[-1] == 24 and nets[0] == 0  # first and last kept
+    assert nets == sorted(nets)

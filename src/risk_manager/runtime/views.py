@@ -203,14 +203,15 @@ def enforcement_json(entry: JournalEntry) -> JSON:
 
 class PnlCurve:
     """The trading day's net P&L points for the chart: at most one per ``every`` seconds (the
-    latest value inside a step replaces the step's point), bounded, oldest first. Fed from the
-    stored snapshots (runtime/pnl_snapshots.py) and the live views in time order: a point
-    older than the last one kept is ignored (a stored snapshot the live view has passed)."""
+    latest value inside a step replaces the step's point), oldest first, at most ``size``:
+    when full, every other point of the older half goes (the morning thins out, the day stays
+    whole). Fed from the stored snapshots (runtime/pnl_snapshots.py) and the live views in time
+    order: a point older than the last one kept is ignored (a snapshot the live view passed)."""
 
-    def __init__(self, every: float = 30.0, size: int = 3000) -> None:
-        # 30 s and 3000 points: a whole 23-hour trading day at the snapshots' resolution.
+    def __init__(self, every: float = 5.0, size: int = 2000) -> None:
         self._every = every
-        self._points: deque[JSON] = deque(maxlen=size)
+        self._size = size
+        self._points: deque[JSON] = deque()
         self._last: datetime | None = None  # the instant the last step began
         self._latest: datetime | None = None  # the instant of the last point kept
         self._day: str | None = None
@@ -228,6 +229,10 @@ class PnlCurve:
         if self._last is not None and (at - self._last).total_seconds() < self._every:
             self._points[-1] = point  # keep the latest value inside the sampling step
             return
+        if len(self._points) >= self._size:
+            old = list(self._points)
+            half = len(old) // 2
+            self._points = deque(old[:half:2] + old[half:])
         self._points.append(point)
         self._last = at
 

@@ -107,6 +107,8 @@ def room_text(a: JSON) -> Text:
     limit = dec(a.get("room_limit") if a.get("room_limit") is not None else a.get("loss_limit"))
     if room is None or limit is None:
         return Text("no loss limit on", style="dim")
+    if room <= 0:  # the daemon clamps it at 0: none left, the lock says why
+        return Text("none — locked" if a.get("locked") else "none", style="bold red")
     share = room / limit if limit else Decimal(0)
     style = (
         "bold red" if share <= Decimal("0.1") else "yellow" if share <= Decimal("0.25") else "green"
@@ -155,13 +157,13 @@ def summary(state: DashboardState, now: datetime, limit: int = 4) -> RenderableT
         if lock is not None:
             more = len(a.get("locks", [])) - 1
             when = countdown(lock.get("ends_at"), now, zone, label)
-            text = Text.assemble("  ⏱ ", (when, "bold"), f"  {lock.get('rule')}")
+            text = Text.assemble("  └ ", (when, "bold"), f"  {lock.get('rule')}")
             if more:
                 text.append(f" (+{more} more)", style="dim")
             text.no_wrap, text.overflow = True, "ellipsis"
             lines.append(text)
         for kind, what in problems(a, state.health):
-            text = Text.assemble("  ⚠ ", (PROBLEM_TITLE.get(kind, kind), "bold red"), f" {what}")
+            text = Text.assemble("  ! ", (PROBLEM_TITLE.get(kind, kind), "bold red"), f" {what}")
             text.no_wrap, text.overflow = True, "ellipsis"
             lines.append(text)
     if len(accounts) > limit:
