@@ -229,3 +229,23 @@ async def test_unknown_values_render_as_unknown_not_zero(page: Any) -> None:
         await expect(card.locator("tbody tr td").nth(5)).to_have_text("unknown")
         await expect(card.locator(".chart")).to_contain_text("no P&L yet today")
         assert page.errors == []
+
+
+@pytest.mark.parametrize("notify", [True, False])
+async def test_a_new_lock_is_announced_only_when_configured(page: Any, notify: bool) -> None:
+    model = MemoryReadModel()
+    model.put_account(demo.locked_account(datetime.now(UTC)))
+    model.put_account(demo.calm_account(datetime.now(UTC)))
+    async with running_api(model, Metrics(), port=0, notify_on_lock=notify) as api:
+        await page.goto(api.url)
+        expect = playwright_api.expect
+        await expect(page.locator(f'[data-account="{CALM}"]')).to_be_visible()
+        await page.locator("body").click()  # the gesture browsers want before a sound
+        lock = {"id": 99, "rule": "cooldown_after_loss", "kind": "hard", "reason": "15m",
+                "created_at": iso(datetime.now(UTC)), "ends_at": None}  # fmt: skip
+        model.update_account(CALM, locked=True, locks=[lock])
+        await expect(page.locator(f'[data-account="{CALM}"] .lock')).to_have_count(1)
+        notified = await page.locator("body").get_attribute("data-notified")
+        # the lock that was there when the page opened is not announced; the new one is
+        assert notified == ("1" if notify else None)
+        assert page.errors == []

@@ -210,3 +210,19 @@ async def test_unreachable_within_two_seconds_when_the_daemon_hangs() -> None:
             assert "ACCT-SEVEN" in app.pane_text("overview")  # the last figures are kept
     finally:
         await runner.cleanup()
+
+
+@pytest.mark.parametrize("notify", [True, False])
+async def test_a_new_lock_rings_the_bell_only_when_configured(
+    model: MemoryReadModel, notify: bool
+) -> None:
+    async with running_api(model, Metrics(), port=0, notify_on_lock=notify) as api:
+        app = DashboardApp(api.url)
+        async with app.run_test(size=SIZE):
+            await eventually(lambda: len(app.state.accounts) == 2)
+            assert app.bells == 0  # the locks already there are not new
+            lock = {"id": 99, "rule": "cooldown_after_loss", "kind": "hard", "reason": "15m",
+                    "created_at": "2026-03-10T19:40:00Z", "ends_at": None}  # fmt: skip
+            model.update_account(CALM, locked=True, locks=[lock])
+            await eventually(lambda: app.state.accounts[CALM]["locked"] is True)
+            assert app.bells == (1 if notify else 0)

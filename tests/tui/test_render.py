@@ -107,3 +107,16 @@ def test_status_shows_each_accounts_own_drawdown_floor() -> None:
     text = console.export_text()
     assert "49,000.00" in text and "148,000.00" in text
     assert "150,000.00 (first seen)" in text
+
+
+def test_state_counts_locks_new_since_it_opened() -> None:
+    s = DashboardState()
+    lock = {"id": 3, "rule": "daily_net_loss"}
+    opened = {"type": "snapshot", "accounts": [{"id": 1, "locks": [lock]}], "health": None,
+              "enforcements": [], "settings": {"notify_on_lock": True}}  # fmt: skip
+    assert s.apply(opened) == 0  # already there when the dashboard opens: not new
+    assert s.settings == {"notify_on_lock": True}
+    second = {"id": 4, "rule": "cooldown_after_loss"}
+    assert s.apply({"type": "account", "account": {"id": 1, "locks": [lock, second]}}) == 1
+    assert s.apply({"type": "account", "account": {"id": 1, "locks": [lock, second]}}) == 0
+    assert s.apply(opened) == 0  # a reconnect's snapshot: nothing new

@@ -44,6 +44,7 @@ STATIC_DIR = Path(str(resources.files("risk_manager.api") / "static"))
 READ_MODEL = web.AppKey("read_model", ReadModel)
 METRICS = web.AppKey("metrics", MetricsSource)
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")
+SETTINGS: web.AppKey[JSON] = web.AppKey("settings")
 
 _CSP = (
     "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
@@ -168,6 +169,7 @@ async def _stream(request: web.Request) -> web.StreamResponse:
                     "accounts": model.accounts(),
                     "health": model.health(),
                     "enforcements": enforcements,
+                    "settings": request.app[SETTINGS],
                 }
             )
         )
@@ -245,15 +247,21 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 def create_api_app(
-    read_model: ReadModel, metrics: MetricsSource, *, loopback_only: bool = True
+    read_model: ReadModel,
+    metrics: MetricsSource,
+    *,
+    loopback_only: bool = True,
+    notify_on_lock: bool = False,
 ) -> web.Application:
     """The aiohttp application serving the API and the web dashboard.
 
     ``loopback_only``: answer only requests addressed to a loopback name (set it False when
-    deliberately serving on another interface).
+    deliberately serving on another interface). ``notify_on_lock``: the dashboards sound and
+    notify on each new lock (config ``api.notify_on_lock``; the stream's snapshot says so).
     """
     app = web.Application(middlewares=[_guard, _headers])
     app[LOOPBACK_ONLY] = loopback_only
+    app[SETTINGS] = {"notify_on_lock": notify_on_lock}
     app[READ_MODEL] = read_model
     app[METRICS] = metrics
     sockets: set[web.WebSocketResponse] = set()
@@ -309,12 +317,17 @@ async def running_api(
     metrics: MetricsSource,
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
+    *,
+    notify_on_lock: bool = False,
 ) -> AsyncIterator[RunningApi]:
-    """Serve the API until the block exits; ``port=0`` picks a free port (see ``.url``)."""
+    """Serve the API until the block exits; ``port=0`` picks a free port (see ``.url``).
+    ``notify_on_lock``: see ``create_api_app``."""
     exposed = exposure_warning(host, port)
     if exposed is not None:
         log.warning("%s", exposed)
-    app = create_api_app(read_model, metrics, loopback_only=exposed is None)
+    app = create_api_app(
+        read_model, metrics, loopback_only=exposed is None, notify_on_lock=notify_on_lock
+    )
     runner = web.AppRunner(app, shutdown_timeout=API_SHUTDOWN)
     await runner.setup()
     try:

@@ -66,7 +66,13 @@ async def _serve(cfg: Config) -> None:
             # the daemon is not guarding yet (a refused login, an empty account list).
             async with (
                 contextlib.aclosing(bootstrap(cfg)) as daemon,
-                running_api(daemon.read_side, daemon.metrics, cfg.api.host, cfg.api.port) as api,
+                running_api(
+                    daemon.read_side,
+                    daemon.metrics,
+                    cfg.api.host,
+                    cfg.api.port,
+                    notify_on_lock=cfg.api.notify_on_lock,
+                ) as api,
             ):
                 log.info("local API and dashboard at %s", api.url)
                 await daemon.start()

@@ -187,6 +187,9 @@ class ApiConfig(Frozen):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535)
+    # On each new lock the web dashboard plays a tone and shows a desktop notification (once
+    # the viewer allows it), the terminal dashboard rings its bell. Off by default.
+    notify_on_lock: bool = False
 
 
 class AlertsConfig(Frozen):

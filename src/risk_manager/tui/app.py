@@ -70,6 +70,7 @@ class DashboardApp(App[None]):
         self.state = DashboardState()
         self._clock = clock
         self._rendered: dict[str, RenderableType] = {}
+        self.bells = 0  # bells rung for new locks (config api.notify_on_lock)
 
     def compose(self) -> ComposeResult:
         yield Static(id="conn")
@@ -99,10 +100,13 @@ class DashboardApp(App[None]):
 
     def _stream_message(self, message: JSON) -> None:
         try:
-            self.state.apply(message)
+            new_locks = self.state.apply(message)
         except (KeyError, TypeError, ValueError) as exc:  # a newer or broken daemon
             self.notify(f"ignored a malformed stream message: {exc!r}", severity="warning")
             return
+        if new_locks and self.state.settings.get("notify_on_lock"):
+            self.bell()  # config api.notify_on_lock: a new lock rings the terminal's bell
+            self.bells += 1
         self.refresh_views()
 
     def _stream_connection(self, connected: bool, note: str) -> None:

@@ -4,6 +4,7 @@
 import { accountCard, tickCountdowns } from "./card.js";
 import { clock, h, setZone, zone, zoneLabel } from "./format.js";
 import { loadHistory } from "./history.js";
+import { configure, noteLocks } from "./notify.js";
 
 const state = { accounts: new Map(), log: [], health: null, downSince: null };
 const MAX_LOG = 200;
@@ -85,6 +86,8 @@ function onMessage(msg) {
       state.log = msg.enforcements || [];
       state.health = msg.health || null;
       takeZone(msg.accounts);
+      configure(msg.settings);
+      noteLocks(msg.accounts);
       root.replaceChildren();
       render();
       watchPending();
@@ -92,6 +95,7 @@ function onMessage(msg) {
       break;
     case "account":
       state.accounts.set(msg.account.id, msg.account);
+      noteLocks([msg.account]);
       render(msg.account.id);
       break;
     case "heartbeat":
