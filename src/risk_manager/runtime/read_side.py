@@ -37,7 +37,7 @@ from risk_manager.store.ports import (
     SnapshotStore,
     StoreLifecycle,
 )
-from risk_manager.store.records import JournalEntry, PnlSnapshot
+from risk_manager.store.records import JournalEntry
 from risk_manager.types import JSON, Clock
 
 _log = logging.getLogger(__name__)
@@ -54,29 +54,34 @@ class ReadStore(LockStore, JournalStore, SnapshotStore, FillStore, StoreLifecycl
 @dataclass(frozen=True, slots=True)
 class _Stored:
     """What one refresh reads from the store: active locks by account (with their ids), the
-    newest journal entries, the P&L snapshots new since the last read of each account shown,
-    and whether the store answers."""
+    newest journal entries, and whether the store answers."""
 
     locks: dict[int, list[Lock]]
     journal: list[JournalEntry]
     answers: bool
-    snapshots: dict[int, list[PnlSnapshot]]
 
 
-def _read_store(store: ReadStore, now: datetime, curves: Mapping[int, tuple[date, int]]) -> _Stored:
-    """Blocking: run in a worker thread. One query for every account's active locks, one per
-    account in ``curves`` (trading day, last snapshot id read) for its new snapshots."""
+def _read_store(
+    store: ReadStore, now: datetime, curves: Mapping[int, tuple[date, PnlCurve]]
+) -> _Stored:
+    """Blocking: run in a worker thread. One query for every account's active locks; one per
+    account in ``curves`` (its trading day now, its curve) for the snapshots stored since the
+    curve last read, fed into the curve here: a day's worth after a restart is thousands of
+    points per account, never decoded on the loop. (The refresh holds its lock: nothing else
+    touches a curve meanwhile.)"""
     locks: dict[int, list[Lock]] = {}
     if curves:
         for lock in store.active_locks(now):  # oldest first, as per account
             locks.setdefault(lock.account_id, []).append(lock)
-    snapshots = {acct: store.snapshots(acct, day, after) for acct, (day, after) in curves.items()}
+    for acct, (day, curve) in curves.items():
+        label = day.isoformat()
+        curve.add_stored(store.snapshots(acct, day, curve.after_for(label)), label)
     journal = store.journal(limit=JOURNAL_STREAMED)
     try:
         store.schema_version  # noqa: B018 - a cheap query proves the store answers
     except Exception:
-        return _Stored(locks, journal, answers=False, snapshots=snapshots)
-    return _Stored(locks, journal, answers=True, snapshots=snapshots)
+        return _Stored(locks, journal, answers=False)
+    return _Stored(locks, journal, answers=True)
 
 
 class DaemonReadSide(MemoryReadModel):
@@ -110,8 +115,6 @@ class DaemonReadSide(MemoryReadModel):
         self._wake = asyncio.Event()
         self._curves: dict[int, PnlCurve] = {}
         self._days: dict[int, str] = {}  # account -> the trading day its view shows
-        # account -> (trading day, the highest stored snapshot id its curve has read)
-        self._snapshot_read: dict[int, tuple[date, int]] = {}
         self._sent_outcomes: dict[int, str | None] = {}  # journal id -> outcome last streamed
         self._refreshing = asyncio.Lock()  # the daemon's start refreshes too: one at a time
         self._db_ok: bool | None = None  # the store answered at the last refresh (None: not yet)
@@ -180,12 +183,18 @@ class DaemonReadSide(MemoryReadModel):
         # Before an account's first snapshot its view would show guesses; an account never
         # shown yet is shown the moment it has one, whatever else changed.
         shown = {acct for acct, actor in self._actors.items() if actor.reconciled}
-        dirty = (dirty & shown) | (shown - set(self._curves))
-        curves = {acct: self._curve_read(acct, now) for acct in dirty}
+        dirty = (dirty & shown) | (shown - set(self._days))
+        curves = {
+            acct: (
+                self._actors[acct].engine.calendar.trading_day(now),
+                self._curves.setdefault(acct, PnlCurve()),
+            )
+            for acct in dirty
+        }
         stored = await asyncio.to_thread(_read_store, self._store, now, curves)
         self.refreshes += 1
         for acct in sorted(dirty):
-            self._publish_account(acct, now, stored.locks.get(acct), stored.snapshots.get(acct))
+            self._publish_account(acct, now, stored.locks.get(acct))
         # New entries, and entries whose outcome arrived since: the pages merge them by id.
         recent = stored.journal
         for entry in reversed(recent):
@@ -203,7 +212,7 @@ class DaemonReadSide(MemoryReadModel):
         trading day that has turned since the view was built."""
         out = set()
         days: dict[int, str] = {}  # calendar (by identity: the accounts share one) -> today
-        for acct in self._curves:
+        for acct in self._days:
             engine = self._actors[acct].engine
             calendar = engine.calendar
             today = days.get(id(calendar))
@@ -215,31 +224,12 @@ class DaemonReadSide(MemoryReadModel):
                 out.add(acct)
         return out
 
-    def _curve_read(self, acct: int, now: datetime) -> tuple[date, int]:
-        """The account's trading day now and the last stored snapshot of it already in its
-        curve (0: none, the whole day is read: a restart rebuilds the curve from the store)."""
-        day = self._actors[acct].engine.calendar.trading_day(now)
-        last = self._snapshot_read.get(acct)
-        return day, last[1] if last is not None and last[0] == day else 0
-
-    def _publish_account(
-        self,
-        acct: int,
-        now: datetime,
-        locks: list[Lock] | None,
-        snapshots: list[PnlSnapshot] | None,
-    ) -> None:
+    def _publish_account(self, acct: int, now: datetime, locks: list[Lock] | None) -> None:
         actor = self._actors[acct]
         view = actor.engine.view(acct, now)
-        today = actor.engine.calendar.trading_day(now)
-        day = today.isoformat()
+        day = actor.engine.calendar.trading_day(now).isoformat()
         self._days[acct] = day
-        curve = self._curves.setdefault(acct, PnlCurve())
-        for snap in snapshots or ():  # what was stored since: while nobody read, or before
-            curve.add(snap.taken_at, snap.net, day)
-        ids = [snap.id for snap in snapshots or () if snap.id is not None]
-        if ids:
-            self._snapshot_read[acct] = (today, max(ids))
+        curve = self._curves[acct]  # the stored snapshots are in already (_read_store)
         curve.add(now, view.net, day)
         self.views_built += 1
         self.put_account(

@@ -4,6 +4,7 @@ as ISO-8601 UTC. The dashboards never see domain objects."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,7 @@ from risk_manager.domain.enums import OrderSide, OrderType, PositionType
 from risk_manager.domain.locks import Lock
 from risk_manager.engine.rules.base import zone_label
 from risk_manager.engine.view import AccountView, RuleView
-from risk_manager.store.records import JournalEntry
+from risk_manager.store.records import JournalEntry, PnlSnapshot
 from risk_manager.types import JSON
 
 LOSS_LIMIT_RULES = ("daily_net_loss", "daily_realized_loss")
@@ -215,6 +216,7 @@ class PnlCurve:
         self._last: datetime | None = None  # the instant the last step began
         self._latest: datetime | None = None  # the instant of the last point kept
         self._day: str | None = None
+        self.stored_after = 0  # the highest stored snapshot id of its day already fed in
 
     def add(self, at: datetime, net: Decimal | None, trading_day: str) -> None:
         """One point (``net`` None: unknown, no point); a new ``trading_day`` starts over."""
@@ -222,6 +224,7 @@ class PnlCurve:
             self._points.clear()
             self._day = trading_day
             self._last = self._latest = None
+            self.stored_after = 0
         if net is None or (self._latest is not None and at < self._latest):
             return
         point = {"at": iso(at), "net": money(net)}
@@ -235,6 +238,19 @@ class PnlCurve:
             self._points = deque(old[:half:2] + old[half:])
         self._points.append(point)
         self._last = at
+
+    def add_stored(self, snapshots: Iterable[PnlSnapshot], trading_day: str) -> None:
+        """Stored snapshots of ``trading_day`` (oldest first), remembering the highest id fed
+        so the next read asks only for newer ones."""
+        for snap in snapshots:
+            self.add(snap.taken_at, snap.net, trading_day)
+            if snap.id is not None and snap.id > self.stored_after:
+                self.stored_after = snap.id
+
+    def after_for(self, trading_day: str) -> int:
+        """The snapshot id to read ``trading_day``'s stored snapshots after (0: the whole day:
+        a new curve, a restart, a new day)."""
+        return self.stored_after if trading_day == self._day else 0
 
     def points(self) -> list[JSON]:
         """The points, oldest first: ``{"at": ISO UTC, "net": money}``."""
