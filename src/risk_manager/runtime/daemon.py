@@ -232,6 +232,9 @@ class Daemon:
 
     async def _stop_intake(self) -> None:
         await asyncio.gather(self._tasks.stop(), *(s.stop() for s in self.sessions))
+        snapshots = self._parts.snapshots
+        if snapshots is not None and self.health.guarding:
+            await snapshots.take()  # where the curve stood at the stop: the next run shows it
 
     async def _drain_enforcement(self) -> None:
         enforcers = [actor.enforcer for actor in self.actors.values()]
