@@ -249,3 +249,29 @@ async def test_a_new_lock_is_announced_only_when_configured(page: Any, notify: b
         # the lock that was there when the page opened is not announced; the new one is
         assert notified == ("1" if notify else None)
         assert page.errors == []
+
+
+async def test_a_hub_outage_is_a_banner_on_every_card_until_it_is_back(page: Any) -> None:
+    async with running_demo_api() as (api, model):
+        await page.goto(api.url)
+        expect = playwright_api.expect
+        banner = page.locator('[data-account] .banner[data-problem="hub"]')
+        await expect(page.locator("[data-account]")).to_have_count(2)
+        await expect(banner).to_have_count(0)
+        model.set_health(
+            status="degraded",
+            signalr_connected=False,
+            problem="market hub down since 19:20:00 CT",
+            hubs={"user": {"connected": True}, "market": {"connected": False}},
+        )
+        await expect(banner).to_have_count(2)
+        await expect(banner.first).to_contain_text("HUB DOWN")
+        await expect(banner.first).to_contain_text("market hub down")
+        model.set_health(
+            status="ok",
+            signalr_connected=True,
+            problem=None,
+            hubs={"user": {"connected": True}, "market": {"connected": True}},
+        )
+        await expect(banner).to_have_count(0)
+        assert page.errors == []
