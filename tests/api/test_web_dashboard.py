@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,8 @@ from risk_manager.api.memory import MemoryReadModel
 from risk_manager.api.read_model import iso
 from risk_manager.api.server import STATIC_DIR, running_api
 from risk_manager.runtime.metrics import Metrics
+from risk_manager.store import Store
+from support.history import daemon_over, seed_history
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
 
@@ -275,3 +278,24 @@ async def test_a_hub_outage_is_a_banner_on_every_card_until_it_is_back(page: Any
         )
         await expect(banner).to_have_count(0)
         assert page.errors == []
+
+
+async def test_the_history_view_reads_yesterdays_lock_from_the_store(
+    page: Any, tmp_path: Path
+) -> None:
+    with Store.open(tmp_path / "rm.db") as store:
+        seed_history(store)  # yesterday: a daily loss lock cleared by admin:jo, a cooldown
+        daemon = daemon_over(store)
+        async with running_api(daemon.read_side, Metrics(), port=0) as api:
+            await page.goto(api.url)
+            expect = playwright_api.expect
+            rows = page.locator("#history table.history tbody tr")
+            await expect(rows).to_have_count(2)  # today and yesterday (last week is too old)
+            yesterday = page.locator('#history tr[data-day="2026-03-10"]')
+            await expect(yesterday.locator("td").nth(2)).to_have_text("−311.48")
+            await expect(yesterday).to_contain_text("daily_realized_loss: realized −311.48")
+            await expect(yesterday).to_contain_text("cleared by admin:jo at Tue 14:00 CT")
+            await expect(yesterday).to_contain_text("(reviewed the fill)")
+            await expect(yesterday).to_contain_text("ended by its time at Tue 13:18 CT")
+            await expect(page.locator("#history .ended-locks > div")).to_have_count(2)
+            assert page.errors == []
