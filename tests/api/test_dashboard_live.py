@@ -59,7 +59,9 @@ async def test_a_lock_made_on_the_simulator_appears_live(page: Any, tmp_path: Pa
             lock = card.locator(".lock")
             await expect(lock).to_have_count(1)
             await expect(lock.locator(".rule")).to_have_text("daily_realized_loss")
-            await expect(lock.locator(".countdown")).to_have_text(re.compile(r"^\d+:\d\d(:\d\d)?$"))
+            await expect(lock.locator(".countdown")).to_have_text(
+                re.compile(r"^ends in \d+ (h \d\d m|m \d\d s|s) · at (\w{3} )?\d\d:\d\d CT$")
+            )
             await expect(card.locator(".kpi.room .value")).to_have_text("none — locked")
             rule = card.locator('[data-rule="daily_realized_loss"]')
             await expect(rule.locator(".gauge > div")).to_have_attribute(

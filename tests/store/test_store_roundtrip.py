@@ -149,6 +149,11 @@ def test_snapshots_round_trip_and_latest_is_the_newest_taken(open_store: Opener)
     assert latest == saved_newer
     assert latest is not None and latest.unrealized is None  # unknown stays unknown, not 0
     assert str(latest.realized) == "-120.50"
+    with open_store() as s:
+        curve = s.snapshots(7, DAY)
+        assert curve == [saved_older, saved_newer]  # by the time taken, not by the id
+        assert s.snapshots(7, DAY, after_id=max(saved_older.id, saved_newer.id)) == []
+        assert s.snapshots(7, date(2026, 3, 12)) == []
 
 
 def test_journal_records_intent_sent_and_outcome(open_store: Opener) -> None:

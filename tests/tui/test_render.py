@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from risk_manager.tui import render
 from risk_manager.tui.client import stream_url
@@ -9,14 +10,43 @@ from risk_manager.tui.state import DashboardState
 NOW = datetime(2026, 3, 10, 19, 30, tzinfo=UTC)
 
 
-def test_countdown_counts_from_ends_at_and_names_open_ended_locks() -> None:
+def test_countdown_cannot_be_read_as_a_clock_and_says_when_in_the_trading_zone() -> None:
     at = (NOW + timedelta(minutes=4, seconds=13)).isoformat().replace("+00:00", "Z")
-    assert render.countdown(at, NOW) == "4:13"
-    assert render.countdown(at, NOW + timedelta(seconds=14)) == "3:59"
-    long = (NOW + timedelta(hours=2, minutes=5, seconds=1)).isoformat()
-    assert render.countdown(long, NOW) == "2:05:01"
-    assert render.countdown(at, NOW + timedelta(minutes=5)) == "ending…"
+    assert render.countdown(at, NOW) == "ends in 4 m 13 s · at 14:34 CT"  # 19:34 UTC, CDT
+    assert render.countdown(at, NOW + timedelta(seconds=14)) == "ends in 3 m 59 s · at 14:34 CT"
+    reset = datetime(2026, 3, 10, 22, 0, tzinfo=UTC).isoformat()  # 17:00 CT
+    evening = datetime(2026, 3, 10, 4, 11, 52, tzinfo=UTC)  # 23:11 CT the day before
+    assert render.countdown(reset, evening) == "ends in 17 h 48 m · at Tue 17:00 CT"
+    morning = datetime(2026, 3, 10, 11, 11, 52, tzinfo=UTC)  # 06:11 CT the same day
+    assert render.countdown(reset, morning) == "ends in 10 h 48 m · at 17:00 CT"
+    assert render.countdown(reset, NOW + timedelta(hours=3)) == "ending…"
+    next_day = datetime(2026, 3, 11, 22, 0, tzinfo=UTC).isoformat()
+    assert render.countdown(next_day, NOW) == "ends in 26 h 30 m · at Wed 17:00 CT"
     assert render.countdown(None, NOW) == "until cleared"
+    assert render.countdown(at, NOW, ZoneInfo("Europe/Berlin"), "CET") == (
+        "ends in 4 m 13 s · at 20:34 CET"
+    )
+
+
+def test_a_rule_that_cannot_be_evaluated_is_unknown_and_so_is_the_room() -> None:
+    from rich.console import Console
+
+    account = {
+        "id": 1, "name": "50K", "locked": False, "pnl": {"net": None},
+        "room_to_loss_lock": None, "loss_limit": "600.00",
+        "room_unknown": "daily_net_loss: no usable mark for CON.F.US.MNQ.H26",
+        "rules": [{"key": "daily_net_loss", "id": "RULE-015", "state": "unknown",
+                   "value": None, "limit": "600.00", "detail": "limit 600",
+                   "reason": "no usable mark for CON.F.US.MNQ.H26"}],
+        "problems": [{"kind": "refused", "text": "max_contracts: close_position refused: 500"}],
+    }  # fmt: skip
+    state = DashboardState(accounts={1: account})
+    console = Console(width=160, record=True)
+    console.print(render.summary(state, NOW), render.rules(state, NOW))
+    text = console.export_text()
+    assert "room unknown" in text and "no limit" not in text
+    assert "REFUSED max_contracts: close_position refused: 500" in text
+    assert "unknown" in text and "cannot be evaluated: no usable mark for CON.F.US.MNQ.H26" in text
 
 
 def test_money_keeps_the_decimal_string_and_signs_it() -> None:
@@ -85,12 +115,25 @@ def test_a_pending_clearing_and_a_pending_loosening_are_shown() -> None:
     accounts = {
         1: {"id": 1, "name": "50K", "locks": [{
             "rule": "trailing_drawdown", "kind": "hard", "reason": "at the floor",
-            "ends_at": None, "clearing": "clearing at 14:35 CST (in 15 m)"}],
+            "ends_at": None, "clearing_at": "2026-03-10T20:35:00Z"}],
             "pending_loosenings": [{"rule": "daily_net_loss",
                                     "text": "daily_net_loss limit 1000 → 2000 at 14:50 CST"}]},
     }  # fmt: skip
     console = Console(width=160, record=True)
     console.print(render.overview(DashboardState(accounts=accounts), NOW))
     text = console.export_text()
-    assert "clearing at 14:35 CST (in 15 m)" in text
+    assert "admin clearing at 15:35 CT" in text  # 20:35Z is 15:35 CDT
     assert "daily_net_loss limit 1000 → 2000 at 14:50 CST" in text
+
+
+def test_state_counts_locks_new_since_it_opened() -> None:
+    s = DashboardState()
+    lock = {"id": 3, "rule": "daily_net_loss"}
+    opened = {"type": "snapshot", "accounts": [{"id": 1, "locks": [lock]}], "health": None,
+              "enforcements": [], "settings": {"notify_on_lock": True}}  # fmt: skip
+    assert s.apply(opened) == 0  # already there when the dashboard opens: not new
+    assert s.settings == {"notify_on_lock": True}
+    second = {"id": 4, "rule": "cooldown_after_loss"}
+    assert s.apply({"type": "account", "account": {"id": 1, "locks": [lock, second]}}) == 1
+    assert s.apply({"type": "account", "account": {"id": 1, "locks": [lock, second]}}) == 0
+    assert s.apply(opened) == 0  # a reconnect's snapshot: nothing new

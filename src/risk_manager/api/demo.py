@@ -49,6 +49,12 @@ def locked_account(now: datetime, account_id: int = 20258288) -> JSON:
         "pnl_curve": pnl_curve(start, now, net, seed=account_id),
         "loss_limit": money(limit),
         "room_to_loss_lock": money(limit + net),
+        "room_unknown": None,
+        "room_rule": "daily_net_loss",
+        "room_limit": money(limit),
+        "time_zone": "America/Chicago",
+        "time_zone_label": "CT",
+        "problems": [],
         "positions": [
             {
                 "contract_id": "CON.F.US.MNQ.Z26",
@@ -158,6 +164,12 @@ def calm_account(now: datetime, account_id: int = 20258301) -> JSON:
         "pnl_curve": pnl_curve(start, now, net, seed=account_id),
         "loss_limit": "1000.00",
         "room_to_loss_lock": money(Decimal("1000.00") + net),
+        "room_unknown": None,
+        "room_rule": "daily_net_loss",
+        "room_limit": "1000.00",
+        "time_zone": "America/Chicago",
+        "time_zone_label": "CT",
+        "problems": [],
         "positions": [],
         "orders": [],
         "rules": [
@@ -195,6 +207,44 @@ def enforcement_log(now: datetime, account_id: int = 20258288) -> list[JSON]:
             "outcome": "confirmed",
         },
     ]
+
+
+def history(now: datetime, account_id: int = 20258288) -> JSON:
+    """Today and yesterday as ``GET /api/v1/history`` answers them: yesterday the account hit
+    its daily loss limit (locked until the reset) and an admin cleared a cooldown early."""
+    today = (now + timedelta(hours=7)).date()
+    yesterday = today - timedelta(days=1)
+    y = now - timedelta(days=1)
+    name = "150KTC-V2-478426-52758441"
+    loss = {
+        "id": 12, "account_id": account_id, "rule": "daily_realized_loss", "kind": "hard",
+        "reason": "daily_realized_loss: realized −1,004.30 ≤ −1,000.00 (limit); flatten, "
+        f"locked until {yesterday.isoformat()} 17:00 CT",
+        "created_at": iso(y - timedelta(hours=1)), "ends_at": iso(y + timedelta(hours=3)),
+        "ended_at": iso(y + timedelta(hours=3)), "ended_by": None, "clear_reason": None,
+        "active": False,
+    }  # fmt: skip
+    cooldown = {
+        "id": 11, "account_id": account_id, "rule": "cooldown_after_loss", "kind": "hard",
+        "reason": "cooldown_after_loss: closing fill lost −320.00 ≥ 300.00; 15m",
+        "created_at": iso(y - timedelta(hours=3)),
+        "ends_at": iso(y - timedelta(hours=2, minutes=45)),
+        "ended_at": iso(y - timedelta(hours=2, minutes=55)), "ended_by": "admin:jo",
+        "clear_reason": "fill was a broker error", "active": False,
+    }  # fmt: skip
+    return {
+        "days": [
+            {"trading_day": today.isoformat(), "today": True, "accounts": [
+                {"id": account_id, "name": name, "realized": "-412.40", "gross": "-398.96",
+                 "fees": "13.44", "fills": 18, "round_turns": 9, "locks": []}]},
+            {"trading_day": yesterday.isoformat(), "today": False, "accounts": [
+                {"id": account_id, "name": name, "realized": "-1004.30", "gross": "-986.54",
+                 "fees": "17.76", "fills": 24, "round_turns": 12, "locks": [loss, cooldown]}]},
+        ],
+        "ended_locks": [{**loss, "name": name}, {**cooldown, "name": name}],
+        "time_zone": "America/Chicago",
+        "time_zone_label": "CT",
+    }  # fmt: skip
 
 
 def _rule(

@@ -57,6 +57,7 @@ def demo_model(now: datetime) -> MemoryReadModel:
     model.put_account(demo.calm_account(now))
     for entry in demo.enforcement_log(now):
         model.record_enforcement(entry)
+    model.set_history(demo.history(now))
     return model
 
 

@@ -32,6 +32,8 @@ class MemoryReadModel:
         self._log: deque[JSON] = deque(maxlen=log_size)  # oldest first
         self._health: JSON = dict(_DEFAULT_HEALTH)
         self._subscribers: list[asyncio.Queue[JSON]] = []
+        self._history: JSON = {"days": [], "ended_locks": [], "time_zone": "America/Chicago",
+                               "time_zone_label": "CT"}  # fmt: skip
 
     # -- ReadModel -------------------------------------------------------------------------
     async def current(self) -> None:
@@ -57,6 +59,10 @@ class MemoryReadModel:
                 if len(out) >= limit:
                     break
         return out
+
+    async def history(self, days: int) -> JSON:
+        """The history set by ``set_history``, cut to ``days`` trading days."""
+        return {**self._history, "days": list(self._history["days"])[:days]}
 
     def subscribe(self) -> asyncio.Queue[JSON]:
         queue: asyncio.Queue[JSON] = asyncio.Queue()
@@ -88,6 +94,10 @@ class MemoryReadModel:
         """Merge ``changes`` into the health view and stream it."""
         self._health = {**self._health, **changes}
         self._publish({"type": HEALTH, HEALTH: self.health()})
+
+    def set_history(self, history: JSON) -> None:
+        """Replace what ``history`` answers (the demo and tests seed past days)."""
+        self._history = history
 
     @property
     def subscriber_count(self) -> int:

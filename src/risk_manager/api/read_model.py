@@ -53,6 +53,14 @@ class ReadModel(Protocol):
         Async: the daemon's comes from its store, read off the event loop."""
         ...
 
+    async def history(self, days: int) -> JSON:
+        """Past trading days, newest first, and the ended locks (docs/API.md "History"):
+        ``{"days": [{"trading_day", "today", "accounts": [{"id", "name", "realized",
+        "gross", "fees", "fills", "round_turns", "locks": [...]}]}], "ended_locks": [...],
+        "time_zone", "time_zone_label"}``. Async: the daemon's is read from its store off
+        the event loop."""
+        ...
+
     def subscribe(self) -> asyncio.Queue[JSON]:
         """A queue that receives every change message from now on."""
         ...

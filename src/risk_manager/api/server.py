@@ -34,11 +34,17 @@ DEFAULT_PORT = 8765
 API_SHUTDOWN = 1.5  # seconds the runner gives open requests at shutdown (runtime/shutdown.py)
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+DEFAULT_HISTORY_DAYS = 7
+# Seconds of silence after which the stream sends {"type": "heartbeat"}: a dashboard that hears
+# nothing for three of them says "daemon unreachable" (issue 15: within two seconds).
+HEARTBEAT = 0.5
+MAX_DAYS = 31  # trading days one history read covers at most
 STATIC_DIR = Path(str(resources.files("risk_manager.api") / "static"))
 
 READ_MODEL = web.AppKey("read_model", ReadModel)
 METRICS = web.AppKey("metrics", MetricsSource)
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")
+SETTINGS: web.AppKey[JSON] = web.AppKey("settings")
 
 _CSP = (
     "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
@@ -113,6 +119,13 @@ async def _enforcements(request: web.Request) -> web.Response:
     return _json({"enforcements": entries})
 
 
+async def _history(request: web.Request) -> web.Response:
+    days = _int_param(request.query.get("days", str(DEFAULT_HISTORY_DAYS)), "days", 1, MAX_DAYS)
+    if isinstance(days, web.Response):
+        return days
+    return _json(await request.app[READ_MODEL].history(days))
+
+
 async def _stream(request: web.Request) -> web.StreamResponse:
     # WebSockets bypass CORS: refuse a browser page of another origin (cross-site hijacking).
     origin = request.headers.get("Origin")
@@ -143,11 +156,17 @@ async def _stream(request: web.Request) -> web.StreamResponse:
                     "accounts": model.accounts(),
                     "health": model.health(),
                     "enforcements": enforcements,
+                    "settings": request.app[SETTINGS],
                 }
             )
         )
         while not ws.closed:
-            for message in await coalescer.next_batch():
+            try:
+                async with asyncio.timeout(HEARTBEAT):
+                    batch = await coalescer.next_batch()
+            except TimeoutError:  # nothing changed: say we are alive (the pages' watchdog)
+                batch = [{"type": "heartbeat"}]
+            for message in batch:
                 await ws.send_str(dumps(message))
 
     tasks = [
@@ -225,15 +244,18 @@ def create_api_app(
     *,
     loopback_only: bool = True,
     admin: AdminSurface | None = None,
+    notify_on_lock: bool = False,
 ) -> web.Application:
     """The aiohttp application serving the API and the web dashboard.
 
     ``loopback_only``: answer only requests addressed to a loopback name (set it False when
     deliberately serving on another interface). ``admin``: serve the admin API too
-    (``api/admin.py``, docs/ADMIN.md); without it there is none.
-    """
+    (``api/admin.py``, docs/ADMIN.md); without it there is none. ``notify_on_lock``: the
+    dashboards sound and notify on each new lock (config ``api.notify_on_lock``; the stream's
+    snapshot says so)."""
     app = web.Application(middlewares=[_guard, _headers, admin_guard])
     app[LOOPBACK_ONLY] = loopback_only
+    app[SETTINGS] = {"notify_on_lock": notify_on_lock}
     app[READ_MODEL] = read_model
     app[METRICS] = metrics
     sockets: set[web.WebSocketResponse] = set()
@@ -243,6 +265,7 @@ def create_api_app(
     app.router.add_get("/api/v1/accounts", _accounts)
     app.router.add_get("/api/v1/accounts/{id}", _account)
     app.router.add_get("/api/v1/enforcements", _enforcements)
+    app.router.add_get("/api/v1/history", _history)
     app.router.add_get("/api/v1/stream", _stream)
     app.router.add_get("/", _index)
     app.router.add_get("/audit", _audit_page)
@@ -292,13 +315,21 @@ async def running_api(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     admin: AdminSurface | None = None,
+    *,
+    notify_on_lock: bool = False,
 ) -> AsyncIterator[RunningApi]:
     """Serve the API until the block exits; ``port=0`` picks a free port (see ``.url``);
-    ``admin`` as in :func:`create_api_app`."""
+    ``admin`` and ``notify_on_lock`` as in :func:`create_api_app`."""
     exposed = exposure_warning(host, port)
     if exposed is not None:
         log.warning("%s", exposed)
-    app = create_api_app(read_model, metrics, loopback_only=exposed is None, admin=admin)
+    app = create_api_app(
+        read_model,
+        metrics,
+        loopback_only=exposed is None,
+        admin=admin,
+        notify_on_lock=notify_on_lock,
+    )
     runner = web.AppRunner(app, shutdown_timeout=API_SHUTDOWN)
     await runner.setup()
     try:

@@ -98,6 +98,7 @@ async def _guard_until_stopped(
                     cfg.api.host,
                     cfg.api.port,
                     admin=_admin(cfg, path, daemon),
+                    notify_on_lock=cfg.api.notify_on_lock,
                 ) as api,
             ):
                 log.info("local API and dashboard at %s", api.url)

@@ -240,6 +240,10 @@ class ApiConfig(Frozen):
     host: str = "127.0.0.1"  # loopback only; another host serves every account unauthenticated
     port: int = Field(default=8765, ge=0, le=65535)  # 0 picks a free port
 
+    # On each new lock the web dashboard plays a tone and shows a desktop notification (once
+    # the viewer allows it), the terminal dashboard rings its bell. Off by default.
+    notify_on_lock: bool = False
+
     @property
     def url(self) -> str:
         """Where a client on this machine reaches the API (``http://host:port``): a wildcard

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from risk_manager.config.rules import RULE_MODELS, RulesConfig
@@ -43,6 +42,8 @@ from risk_manager.engine.view import (
     DrawdownView,
     Holdings,
     PositionView,
+    Problem,
+    RoomToLossLock,
     RuleView,
 )
 
@@ -77,6 +78,11 @@ class Engine:
 
     def account_ids(self) -> list[int]:
         return sorted(self._accounts)
+
+    def name(self, account_id: int) -> str:
+        """The account's name as the broker last gave it ("" before its first snapshot)."""
+        state = self._accounts.get(account_id)
+        return state.ledger.name if state is not None else ""
 
     def process(self, event: Event, now: datetime) -> list[AnyAction]:
         """Apply one event and return the actions the rules want, in the order to send them.
@@ -283,6 +289,7 @@ class Engine:
         unrealized = ctx.unrealized()
         net = None if unrealized is None else ledger.day_realized() + unrealized
         rules, room = self._rule_views(state, ctx)
+        room_left = None if room.unknown else room.left
         active = self.lock_ledger.active(account_id, now)
         return AccountView(
             account_id=account_id,
@@ -300,11 +307,15 @@ class Engine:
             rules=tuple(rules),
             locks=tuple(active),
             locked=bool(active),
-            room_to_loss_lock=room,
+            room_to_loss_lock=room_left,
             fills_today=ledger.fills_day,
             our_orders=frozenset(o.id for o in ledger.orders.values() if ledger.is_ours(o)),
             drawdown=self._drawdown(state),
             ledger_day=ledger.day_label,
+            room_unknown=room.unknown,
+            room_rule=None if room.unknown else room.rule,
+            room_limit=None if room.unknown else room.limit,
+            problems=self._problems(state, positions),
         )
 
     def _manual_roll(self, state: AccountState, now: datetime) -> None:
@@ -317,6 +328,29 @@ class Engine:
             state.ledger.roll_day(manual[0])
         mem = state.memory.get(ENGINE_KEY)["day_reset"]
         state.memory.update(ENGINE_KEY, {"day_reset": {**mem, "applied": True}})
+
+    @staticmethod
+    def _problems(state: AccountState, positions: list[PositionView]) -> tuple[Problem, ...]:
+        """What is wrong until resolved: enforcement the broker refused or that escalated
+        (kept in the in-flight book until the ledger shows it done), and positions valued
+        without a live quote (RULES.md §1, §4, §5)."""
+        out: list[Problem] = []
+        for flight in state.inflight.items.values():
+            a = flight.action
+            if flight.escalated:
+                text = f"{a.rule}: {a.kind} failed after {flight.attempts} attempts"
+                if flight.refused:
+                    text += f" ({flight.refused})"
+                out.append(Problem("escalated", text + "; needs the operator, still retrying"))
+            elif flight.refused is not None:
+                out.append(Problem("refused", f"{a.rule}: {a.kind} refused: {flight.refused}"))
+        for p in positions:
+            cid = p.position.contract_id
+            if p.mark is None:
+                out.append(Problem("stale_mark", f"{cid}: no usable mark; P&L unknown"))
+            elif p.mark_source == "rest_bar":
+                out.append(Problem("stale_mark", f"{cid}: no live quote; valued at a REST bar"))
+        return tuple(out)
 
     def _drawdown(self, state: AccountState) -> DrawdownView | None:
         if not any(rule.key == "trailing_drawdown" for rule in state.rules):
@@ -743,10 +777,10 @@ class Engine:
 
     def _rule_views(
         self, state: AccountState, ctx: Context
-    ) -> tuple[list[RuleView], Decimal | None]:
+    ) -> tuple[list[RuleView], RoomToLossLock]:
         by_key = {rule.key: rule for rule in state.rules}
         views: list[RuleView] = []
-        room: Decimal | None = None
+        room = RoomToLossLock()
         for key, rule_id in _RULE_IDS.items():
             rule = by_key.get(key)
             if rule is None:
@@ -755,17 +789,19 @@ class Engine:
             measured = rule.measure(ctx)
             value, limit = measured if measured is not None else (None, None)
             state_name: str = "ok"
+            missing = None
             if key in ctx.locked_rules:
                 state_name = "breached"
+            elif (missing := rule.unknown(ctx)) is not None:
+                state_name = "unknown"  # fail closed: an input is missing, never "ok"
             elif value is not None and limit is not None:
                 if rule.breached(value, limit):
                     state_name = "breached"
                 elif rule.warn_at is not None and value >= limit * rule.warn_at:
                     state_name = "warning"
-            views.append(RuleView(key, rule_id, value, limit, state_name))  # type: ignore[arg-type]
-            if key in LOSS_LOCK_RULES and value is not None and limit is not None:
-                left = limit - value
-                room = left if room is None else min(room, left)
+            views.append(RuleView(key, rule_id, value, limit, state_name, missing))  # type: ignore[arg-type]
+            if key in LOSS_LOCK_RULES:
+                room.add(key, value, limit, missing)
         return views, room
 
 

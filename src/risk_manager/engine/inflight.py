@@ -60,6 +60,7 @@ class InFlight:
     attempts: int = 1
     expect_size: int | None = None  # partial close: the |size| that means done
     escalated: bool = False
+    refused: str | None = None  # the broker's last refusal of it (shown until it is done)
     # flatten: the positions (the ledger's record per contract) and trader orders (ids) it was
     # proposed against; it is done when those are gone, whatever the trader opens or places
     # afterwards (§5). A full close of a contract whose record is still the one here is the
@@ -183,6 +184,7 @@ class InFlightBook:
             return []
         flight.attempts += 1
         flight.last_at = now
+        flight.refused = detail
         if flight.escalated or flight.attempts <= self.max_retries + 1:
             return []
         return [self._escalate(flight, now, f"refused: {detail}")]

@@ -32,6 +32,7 @@ from risk_manager.runtime.daemon import Daemon, DaemonParts
 from risk_manager.runtime.health import DaemonHealth
 from risk_manager.runtime.maintenance import Maintenance
 from risk_manager.runtime.metrics import Metrics
+from risk_manager.runtime.pnl_snapshots import PnlSnapshots
 from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.runtime.run_marker import RunMarker, marker_path
 from risk_manager.runtime.session import BrokerSession
@@ -142,6 +143,7 @@ def bootstrap(
         on_disk: MaintainedStore | None = (
             store if isinstance(store, MaintainedStore) and store.path != MEMORY else None
         )
+        snapshots = PnlSnapshots(actors, store, clock)
         parts = DaemonParts(
             store=store,
             closing=closing,
@@ -152,7 +154,7 @@ def bootstrap(
             actors=actors,
             health=health,
             read_side=read_side,
-            listeners=(read_side.mark, *listeners),
+            listeners=(read_side.mark, snapshots.mark, *listeners),
             control=control,
             maintenance=(
                 Maintenance(on_disk, config.backup, config.retention, calendar, clock)
@@ -174,6 +176,7 @@ def bootstrap(
                 else None
             ),
             run_marker=None if on_disk is None else RunMarker(marker_path(on_disk.path)),
+            snapshots=snapshots,
         )
         return Daemon(config, parts, clock=clock)
     except BaseException:

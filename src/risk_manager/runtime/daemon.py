@@ -36,6 +36,7 @@ from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.health import DaemonHealth
 from risk_manager.runtime.maintenance import Maintenance
 from risk_manager.runtime.metrics import Metrics
+from risk_manager.runtime.pnl_snapshots import PnlSnapshots
 from risk_manager.runtime.read_side import DaemonReadSide
 from risk_manager.runtime.run_marker import RunMarker
 from risk_manager.runtime.session import BrokerSession
@@ -77,6 +78,7 @@ class DaemonParts:
     maintenance: Maintenance | None = None  # backups and retention (a real store only)
     watch: AlertWatch | None = None  # the daemon's own alert rules
     run_marker: RunMarker | None = None  # tells a start after an unclean stop (a real store)
+    snapshots: PnlSnapshots | None = None  # P&L snapshots into the store (None: not taken)
 
 
 class Daemon:
@@ -162,6 +164,7 @@ class Daemon:
         if self._parts.watch is not None:
             self._tasks.spawn(self._parts.watch.run(), "alert-watch")
         self._tasks.spawn(self.read_side.run(), "read-side")
+        snapshots = self._parts.snapshots
         now = self.clock()
         self._alerts = alerts
         # The settings in force and pending loosenings, first.
@@ -190,6 +193,9 @@ class Daemon:
         if self._parts.maintenance is not None:
             self._tasks.spawn(self._parts.maintenance.run(), "maintenance")
         await self.read_side.refresh()  # the views are the truth from this moment, not 0.2 s on
+        if snapshots is not None:
+            await snapshots.take()  # the curve's first point of this run: where it starts
+            self._tasks.spawn(snapshots.run(), "pnl-snapshots")
 
     async def guard_added(self, config: Config) -> list[int]:
         """Guard, live, the accounts ``config`` (a reloaded file) guards that this daemon does
@@ -278,6 +284,9 @@ class Daemon:
 
     async def _stop_intake(self) -> None:
         await asyncio.gather(self._tasks.stop(), *(s.stop() for s in self.sessions))
+        snapshots = self._parts.snapshots
+        if snapshots is not None and self.health.guarding:
+            await snapshots.take()  # where the curve stood at the stop: the next run shows it
 
     async def _drain_enforcement(self) -> None:
         enforcers = [actor.enforcer for actor in self.actors.values()]

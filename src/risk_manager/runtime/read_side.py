@@ -18,22 +18,29 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from risk_manager.api.memory import MemoryReadModel
 from risk_manager.api.read_model import iso
 from risk_manager.config.models import Config
 from risk_manager.config.rules import RulesConfig
 from risk_manager.domain.locks import Lock
+from risk_manager.engine.factory import calendar_for
 from risk_manager.engine.rules import RULE_CLASSES
 from risk_manager.engine.view import AccountView
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.control import DaemonControl
 from risk_manager.runtime.health import DaemonHealth
+from risk_manager.runtime.history import history_json
 from risk_manager.runtime.views import PnlCurve, account_json, enforcement_json
-from risk_manager.store.ports import JournalStore, LockStore, StoreLifecycle
+from risk_manager.store.ports import (
+    FillStore,
+    JournalStore,
+    LockStore,
+    SnapshotStore,
+    StoreLifecycle,
+)
 from risk_manager.store.records import JournalEntry
 from risk_manager.types import JSON, Clock
 
@@ -43,8 +50,9 @@ JOURNAL_STREAMED = 50  # newest journal entries compared at each refresh
 TICK_EVERY = 1.0  # seconds: lock countdowns move this often while a dashboard listens
 
 
-class ReadStore(LockStore, JournalStore, StoreLifecycle, Protocol):
-    """The store reads the read side makes: active locks, the journal, a liveness probe."""
+class ReadStore(LockStore, JournalStore, SnapshotStore, FillStore, StoreLifecycle, Protocol):
+    """The store reads the read side makes: active locks, the journal, the P&L snapshots
+    (the curve), fills and lock history (the history view), a liveness probe."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +75,23 @@ def _answers(store: ReadStore) -> bool:
     return True
 
 
-def _read_store(store: ReadStore, now: datetime, with_locks: bool) -> _Stored:
-    """Blocking: run in a worker thread. One query for every account's active locks. A store
-    that fails a read is a store that does not answer: said by health, never raised to the
-    reader (``/health`` must answer "down", not fail)."""
+def _read_store(
+    store: ReadStore, now: datetime, curves: Mapping[int, tuple[date, PnlCurve]]
+) -> _Stored:
+    """Blocking: run in a worker thread. One query for every account's active locks; one per
+    account in ``curves`` (its trading day now, its curve) for the snapshots stored since the
+    curve last read, fed into the curve here: a day's worth after a restart is thousands of
+    points per account, never decoded on the loop. (The refresh holds its lock: nothing else
+    touches a curve meanwhile.) A store that fails a read is a store that does not answer:
+    said by health, never raised to the reader (``/health`` must answer "down", not fail)."""
     locks: dict[int, list[Lock]] = {}
     try:
-        if with_locks:
+        if curves:
             for lock in store.active_locks(now):  # oldest first, as per account
                 locks.setdefault(lock.account_id, []).append(lock)
+        for acct, (day, curve) in curves.items():
+            label = day.isoformat()
+            curve.add_stored(store.snapshots(acct, day, curve.after_for(label)), label)
         journal = store.journal(limit=JOURNAL_STREAMED)
     except Exception:
         return _Stored({}, [], answers=False)
@@ -117,7 +133,7 @@ class DaemonReadSide(MemoryReadModel):
         self._source = health
         self._config = config
         self._catalog = config.catalog()
-        self._tz = ZoneInfo(config.trading_day.timezone)
+        self._calendar = calendar_for(config.trading_day)
         self._clock = clock
         self._interval = interval
         self._dirty: set[int] = set(actors)
@@ -203,8 +219,15 @@ class DaemonReadSide(MemoryReadModel):
         # Before an account's first snapshot its view would show guesses; an account never
         # shown yet is shown the moment it has one, whatever else changed.
         shown = {acct for acct, actor in self._actors.items() if actor.reconciled}
-        dirty = (dirty & shown) | (shown - set(self._curves))
-        stored = await asyncio.to_thread(_read_store, self._store, now, bool(dirty))
+        dirty = (dirty & shown) | (shown - set(self._days))
+        curves = {
+            acct: (
+                self._actors[acct].engine.calendar.trading_day(now),
+                self._curves.setdefault(acct, PnlCurve()),
+            )
+            for acct in dirty
+        }
+        stored = await asyncio.to_thread(_read_store, self._store, now, curves)
         self.refreshes += 1
         for acct in sorted(dirty):
             self._publish_account(acct, now, stored.locks.get(acct))
@@ -229,7 +252,7 @@ class DaemonReadSide(MemoryReadModel):
         trading day has turned since the view was built."""
         out = set(self._moving)
         days: dict[int, str] = {}  # calendar (by identity: the accounts share one) -> today
-        for acct in self._curves:
+        for acct in self._days:
             calendar = self._actors[acct].engine.calendar
             today = days.get(id(calendar))
             if today is None:
@@ -243,7 +266,7 @@ class DaemonReadSide(MemoryReadModel):
         view = actor.engine.view(acct, now)
         day = actor.engine.calendar.trading_day(now).isoformat()
         self._days[acct] = day
-        curve = self._curves.setdefault(acct, PnlCurve())
+        curve = self._curves[acct]  # the stored snapshots are in already (_read_store)
         curve.add(now, view.net, day)
         self.views_built += 1
         shown = locks or list(view.locks)
@@ -261,7 +284,7 @@ class DaemonReadSide(MemoryReadModel):
                 locks=shown,
                 settings=self._settings(acct),
                 pending=pending,
-                tz=self._tz,
+                zone=actor.engine.calendar.tz,
             )
         )
 
@@ -293,6 +316,13 @@ class DaemonReadSide(MemoryReadModel):
     def _enforcements(self, account_id: int | None, limit: int) -> list[JSON]:
         entries = self._store.journal(account_id=account_id, limit=limit)
         return [enforcement_json(e) for e in entries]
+
+    async def history(self, days: int) -> JSON:
+        """Past trading days and ended locks of the daemon's accounts, read from the store
+        in a worker thread (runtime/history.py)."""
+        now = self._clock()
+        names = {acct: actor.engine.name(acct) or str(acct) for acct, actor in self._actors.items()}
+        return await asyncio.to_thread(history_json, self._store, names, self._calendar, now, days)
 
     def health_now(self, *, db_ok: bool) -> JSON:
         """Health for ``/health`` and the dashboards; ``db_ok``: the store answered."""

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from datetime import UTC, datetime, tzinfo
+from collections.abc import Iterable
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from risk_manager.api.read_model import iso, money
 from risk_manager.config.rules import RULE_MODELS, RulesConfig
 from risk_manager.domain.contracts import ContractCatalog
 from risk_manager.domain.enums import OrderSide, OrderType, PositionType
 from risk_manager.domain.locks import Lock
+from risk_manager.engine.rules.base import zone_label
 from risk_manager.engine.view import AccountView, RuleView
-from risk_manager.store.records import JournalEntry
+from risk_manager.store.records import JournalEntry, PnlSnapshot
 from risk_manager.types import JSON
 
 LOSS_LIMIT_RULES = ("daily_net_loss", "daily_realized_loss")
@@ -57,6 +60,7 @@ def rule_json(rule: RuleView, detail: str) -> JSON:
         "limit": fmt(rule.limit),
         "used": used,
         "detail": detail,
+        "reason": rule.reason,  # why the state is "unknown"; None otherwise
     }
 
 
@@ -97,12 +101,14 @@ def account_json(
     locks: list[Lock] | None = None,
     settings: RulesConfig | None = None,
     pending: list[JSON] | None = None,
-    tz: tzinfo = UTC,
+    zone: ZoneInfo | None = None,
 ) -> JSON:
     """``locks``: the active locks with their store ids (the view's own may lack ids).
     ``settings``: the account's rules in force, shown as each rule's detail (an active lock's
     reason takes its place). ``pending``: loosenings waiting for ``admin.loosen_delay``
-    (docs/API.md). ``tz``: the trading day's zone, for the clearing times shown."""
+    (docs/API.md). ``zone``: the trading day's time zone (config ``trading_day.timezone``),
+    which the dashboards show every time in, labelled (``time_zone_label``: "CT")."""
+    zone = zone or ZoneInfo("America/Chicago")
     active = locks if locks is not None else list(view.locks)
     reasons = {lock.rule: lock.reason for lock in active}
 
@@ -127,6 +133,9 @@ def account_json(
         "locked": view.locked,
         "trading_day": trading_day,
         "ledger_day": view.ledger_day.isoformat() if view.ledger_day is not None else None,
+        "time_zone": zone.key,
+        "time_zone_label": zone_label(zone, view.at.astimezone(zone)),
+        "problems": [{"kind": p.kind, "text": p.text} for p in view.problems],
         "pnl": {
             "day_realized": money(view.day_realized),
             "week_realized": money(view.week_realized),
@@ -137,10 +146,14 @@ def account_json(
         "pnl_curve": curve,
         "loss_limit": money(loss_limit),
         "trailing_drawdown": _drawdown(view),
-        # Past the limit the room is none, not negative: the lock says the rest.
+        # Past the limit the room is none, not negative: the lock says the rest. None with
+        # room_unknown set: a loss rule on cannot be evaluated (never 0, never "no limit").
         "room_to_loss_lock": money(
             None if view.room_to_loss_lock is None else max(Decimal(0), view.room_to_loss_lock)
         ),
+        "room_unknown": view.room_unknown,
+        "room_rule": view.room_rule,
+        "room_limit": money(view.room_limit),
         "positions": [
             {
                 "contract_id": p.position.contract_id,
@@ -170,7 +183,7 @@ def account_json(
             if o.is_working
         ],
         "rules": [rule_json(r, detail(r.key)) for r in view.rules],
-        "locks": [_lock(lock, view.at, tz) for lock in active],
+        "locks": [_lock(lock, view.at, zone) for lock in active],
         "pending_loosenings": pending or [],
     }
 
@@ -214,27 +227,55 @@ def enforcement_json(entry: JournalEntry) -> JSON:
 
 
 class PnlCurve:
-    """Today's net P&L samples for the chart: at most one per ``every`` seconds, bounded."""
+    """The trading day's net P&L points for the chart: at most one per ``every`` seconds (the
+    latest value inside a step replaces the step's point), oldest first, at most ``size``:
+    when full, every other point of the older half goes (the morning thins out, the day stays
+    whole). Fed from the stored snapshots (runtime/pnl_snapshots.py) and the live views in time
+    order: a point older than the last one kept is ignored (a snapshot the live view passed)."""
 
     def __init__(self, every: float = 5.0, size: int = 2000) -> None:
         self._every = every
-        self._points: deque[JSON] = deque(maxlen=size)
-        self._last: datetime | None = None
+        self._size = size
+        self._points: deque[JSON] = deque()
+        self._last: datetime | None = None  # the instant the last step began
+        self._latest: datetime | None = None  # the instant of the last point kept
         self._day: str | None = None
+        self.stored_after = 0  # the highest stored snapshot id of its day already fed in
 
     def add(self, at: datetime, net: Decimal | None, trading_day: str) -> None:
+        """One point (``net`` None: unknown, no point); a new ``trading_day`` starts over."""
         if trading_day != self._day:
             self._points.clear()
             self._day = trading_day
-            self._last = None
-        if net is None:
+            self._last = self._latest = None
+            self.stored_after = 0
+        if net is None or (self._latest is not None and at < self._latest):
             return
         point = {"at": iso(at), "net": money(net)}
+        self._latest = at
         if self._last is not None and (at - self._last).total_seconds() < self._every:
             self._points[-1] = point  # keep the latest value inside the sampling step
             return
+        if len(self._points) >= self._size:
+            old = list(self._points)
+            half = len(old) // 2
+            self._points = deque(old[:half:2] + old[half:])
         self._points.append(point)
         self._last = at
 
+    def add_stored(self, snapshots: Iterable[PnlSnapshot], trading_day: str) -> None:
+        """Stored snapshots of ``trading_day`` (oldest first), remembering the highest id fed
+        so the next read asks only for newer ones."""
+        for snap in snapshots:
+            self.add(snap.taken_at, snap.net, trading_day)
+            if snap.id is not None and snap.id > self.stored_after:
+                self.stored_after = snap.id
+
+    def after_for(self, trading_day: str) -> int:
+        """The snapshot id to read ``trading_day``'s stored snapshots after (0: the whole day:
+        a new curve, a restart, a new day)."""
+        return self.stored_after if trading_day == self._day else 0
+
     def points(self) -> list[JSON]:
+        """The points, oldest first: ``{"at": ISO UTC, "net": money}``."""
         return list(self._points)

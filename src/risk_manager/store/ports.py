@@ -146,6 +146,11 @@ class SnapshotStore(Protocol):
         already stored."""
         ...
 
+    def snapshots(self, account_id: int, trading_day: date, after_id: int = 0) -> list[PnlSnapshot]:
+        """That account's snapshots of that trading day with an id above ``after_id``, oldest
+        first: the day's P&L curve (read again for what is new since ``after_id``)."""
+        ...
+
     def latest_snapshot(self, account_id: int, trading_day: date) -> PnlSnapshot | None:
         """The most recently *taken* snapshot of that account and day (not the last saved)."""
         ...

@@ -75,3 +75,14 @@ class SnapshotRepo:
                 (account_id, enc_day(trading_day)),
             ).fetchone()
         return None if row is None else _snapshot(row)
+
+    def snapshots(self, account_id: int, trading_day: date, after_id: int = 0) -> list[PnlSnapshot]:
+        """That account's snapshots of that trading day with an id above ``after_id``, oldest
+        first (``taken_at``, id): the P&L curve, read again only for what is new."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLS} FROM pnl_snapshots WHERE account_id = ? AND trading_day = ? "
+                "AND id > ? ORDER BY taken_at, id",
+                (account_id, enc_day(trading_day), after_id),
+            ).fetchall()
+        return [_snapshot(row) for row in rows]

@@ -1,24 +1,32 @@
-"""The Textual terminal dashboard: tabs Overview, P&L, Positions, Rules, Log.
+"""The Textual terminal dashboard: a header, then tabs Overview, P&L, Positions, Rules, Log,
+History.
 
-Follows ``/api/v1/stream`` (reconnecting by itself) and re-renders once a second so lock
-countdowns tick. Quitting it never affects the daemon: it is only a client of the API.
+The header holds what must be seen in any terminal, 80×24 included: the daemon's state (or
+"daemon unreachable since …"), and per account the lock state, net P&L, room to the nearest
+loss lock, the nearest lock's countdown and any problem; the tabs scroll. Follows
+``/api/v1/stream`` (reconnecting by itself), re-renders once a second so lock countdowns tick,
+and greys the last figures while the daemon is unreachable. Quitting it never affects the
+daemon: it is only a client of the API.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Callable
 from typing import ClassVar
 
 from rich.console import Console, RenderableType
+from rich.styled import Styled
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from risk_manager.tui import render
-from risk_manager.tui.client import DEFAULT_URL, follow_stream
+from risk_manager.tui.client import DEFAULT_URL, ApiUnreachable, fetch_history, follow_stream
 from risk_manager.tui.state import CONNECTING, DashboardState
 from risk_manager.types import JSON, Clock, utc_now
 
@@ -28,7 +36,9 @@ TABS = (
     ("positions", "Positions"),
     ("rules", "Rules"),
     ("log", "Log"),
+    ("history", "History"),
 )
+HISTORY_EVERY = 60.0  # seconds between reads of the history (and at each connect)
 
 
 def _safely(build: Callable[[], RenderableType]) -> RenderableType:
@@ -43,6 +53,7 @@ class DashboardApp(App[None]):
     TITLE = "risk-manager"
     CSS = """
     #conn { height: 1; padding: 0 1; }
+    #summary { height: auto; max-height: 12; padding: 0 1; border-bottom: solid $primary-darken-2; }
     #tabs { height: 1fr; }
     #conn.live { background: $success-darken-3; }
     #conn.down { background: $error-darken-2; }
@@ -59,9 +70,11 @@ class DashboardApp(App[None]):
         self.state = DashboardState()
         self._clock = clock
         self._rendered: dict[str, RenderableType] = {}
+        self.bells = 0  # bells rung for new locks (config api.notify_on_lock)
 
     def compose(self) -> ComposeResult:
         yield Static(id="conn")
+        yield Static(id="summary")
         with TabbedContent(initial="overview", id="tabs"):
             for pane, title in TABS:
                 with TabPane(title, id=pane), VerticalScroll():
@@ -71,6 +84,7 @@ class DashboardApp(App[None]):
     def on_mount(self) -> None:
         self.refresh_views()
         self.set_interval(1.0, self.refresh_views, name="countdown-refresh")
+        self.set_interval(HISTORY_EVERY, self._read_history, name="history-refresh")
         self.run_worker(
             follow_stream(self.url, self._stream_message, self._stream_connection),
             name="api-stream",
@@ -86,50 +100,84 @@ class DashboardApp(App[None]):
 
     def _stream_message(self, message: JSON) -> None:
         try:
-            self.state.apply(message)
+            new_locks = self.state.apply(message)
         except (KeyError, TypeError, ValueError) as exc:  # a newer or broken daemon
             self.notify(f"ignored a malformed stream message: {exc!r}", severity="warning")
             return
+        if new_locks and self.state.settings.get("notify_on_lock"):
+            self.bell()  # config api.notify_on_lock: a new lock rings the terminal's bell
+            self.bells += 1
         self.refresh_views()
 
     def _stream_connection(self, connected: bool, note: str) -> None:
-        self.state.set_connection(connected, note)
+        self.state.set_connection(connected, note, self._clock())
+        if connected:
+            self._read_history()
+        self.refresh_views()
+
+    def _read_history(self) -> None:
+        self.run_worker(self._history(), name="history", exclusive=True, group="history")
+
+    async def _history(self) -> None:
+        try:
+            self.state.history = await fetch_history(self.url)
+        except ApiUnreachable:
+            return  # keep what was shown; the stream's state says the daemon is gone
         self.refresh_views()
 
     def refresh_views(self) -> None:
         now = self._clock()
+        zone, label = render.zone_of(self.state)
+        width = self.size.width or 160
         builders: dict[str, Callable[[], RenderableType]] = {
             "conn": self._connection_line,
+            "summary": lambda: render.summary(self.state, now),
             "overview": lambda: render.overview(self.state, now),
             "pnl": lambda: render.pnl(self.state, now),
             "positions": lambda: render.positions(self.state),
             "rules": lambda: render.rules(self.state, now),
-            "log": lambda: render.log(self.state),
+            "log": lambda: render.log(self.state, width),
+            "history": lambda: render.history(self.state.history, zone, label),
         }
         self._rendered = {pane: _safely(build) for pane, build in builders.items()}
+        # A stream message that lands while the app closes has nothing left to show on.
+        with contextlib.suppress(NoMatches):
+            self._show(not self.state.connected)
+
+    def _show(self, stale: bool) -> None:
         conn = self.query_one("#conn", Static)
         conn.set_classes("live" if self.state.connected else "down")
         conn.update(self._rendered["conn"])
-        for pane, _ in TABS:
-            self.query_one(f"#{pane}-body", Static).update(self._rendered[pane])
+        # The last figures received, greyed while the daemon is unreachable: never trusted.
+        for pane in ("summary", *(pane for pane, _ in TABS)):
+            shown = self._rendered[pane]
+            body = self.query_one(f"#{pane}" if pane == "summary" else f"#{pane}-body", Static)
+            body.update(Styled(shown, "dim") if stale else shown)
 
     def _connection_line(self) -> Text:
         s = self.state
         if not s.connected and s.connection_note == CONNECTING:
             return Text(f"● connecting to {self.url}…", style="bold")
         if not s.connected:
-            seen = "; showing the last data received" if s.accounts else ""
-            return Text(f"● disconnected — retrying ({s.connection_note}){seen}", style="bold")
+            zone, label = render.zone_of(s)
+            since = render.clock(s.down_since, zone) if s.down_since else "?"
+            seen = "; last figures greyed" if s.accounts else ""
+            why = s.connection_note
+            return Text(
+                f"● daemon unreachable since {since} {label} — retrying ({why}){seen}", style="bold"
+            )
         locked = sum(1 for a in s.accounts.values() if a.get("locked"))
         health = s.health or {}
-        line = Text("● live", style="bold")
-        line.append(f"  {self.url}  daemon {health.get('status', '?')}")
-        gateway = "connected" if health.get("signalr_connected") else "DISCONNECTED"
         n = len(s.accounts)
-        line.append(f"  gateway {gateway}  {n} account{'' if n == 1 else 's'}  ")
+        # Most important first: at 80 columns the end of the line (the URL) is what is cut.
+        line = Text("● live  ", style="bold")
         line.append(f"{locked} LOCKED" if locked else "none locked", style="bold" if locked else "")
+        line.append(f" of {n} account{'' if n == 1 else 's'}")
+        gateway = "connected" if health.get("signalr_connected") else "DISCONNECTED"
+        line.append(f"  daemon {health.get('status', '?')} · gateway {gateway}")
         if health.get("problem"):  # the daemon can't guard fully: never only in the log
             line.append(f"  ⚠ {health['problem']}", style="bold red")
+        line.append(f"  {self.url}", style="dim")
         return line
 
     def pane_text(self, pane: str, width: int = 160) -> str:

@@ -12,6 +12,9 @@ import aiohttp
 from risk_manager.types import JSON, Sleep
 
 DEFAULT_URL = "http://127.0.0.1:8765"
+# Seconds without a message (the stream sends a heartbeat after 0.5 s of silence) after which
+# the daemon counts as unreachable: a hung daemon closes nothing (issue 15: within 2 s).
+SILENCE = 1.5
 
 
 class ApiUnreachable(Exception):
@@ -36,12 +39,30 @@ async def fetch_status(url: str, wait: float = 5.0) -> tuple[JSON, list[JSON]]:
     return health, accounts
 
 
+async def fetch_history(url: str, days: int = 7, wait: float = 5.0) -> JSON:
+    """``GET /api/v1/history?days=N`` once; raises ``ApiUnreachable``."""
+    base = url.rstrip("/")
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=wait)) as s,
+            s.get(f"{base}/api/v1/history", params={"days": str(days)}) as r,
+        ):
+            r.raise_for_status()
+            history: JSON = await r.json()
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        raise ApiUnreachable(f"history not read from {base} ({type(exc).__name__})") from exc
+    return history
+
+
 def _json_object(text: str) -> JSON | None:
     try:
         value = json.loads(text)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+_CLOSED = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED)
 
 
 def stream_url(url: str) -> str:
@@ -59,11 +80,13 @@ async def follow_stream(
     min_delay: float = 0.25,
     max_delay: float = 5.0,
     sleep: Sleep = asyncio.sleep,
+    silence: float = SILENCE,
 ) -> None:
     """Follow ``/api/v1/stream`` forever, reconnecting with capped backoff and jitter.
 
     ``on_connection(True, "live")`` after each connect; ``on_connection(False, why)`` on each
-    loss, before waiting to retry. Cancel the task to stop.
+    loss (a close, an error, or ``silence`` seconds without a message), before waiting to
+    retry. Cancel the task to stop.
     """
     delay = min_delay
     async with aiohttp.ClientSession() as session:
@@ -73,13 +96,20 @@ async def follow_stream(
                 async with session.ws_connect(stream_url(url), heartbeat=10.0) as ws:
                     on_connection(True, "live")
                     delay = min_delay
-                    async for msg in ws:
+                    while True:
+                        try:
+                            msg = await ws.receive(timeout=silence)
+                        except TimeoutError:
+                            why = f"no word from the daemon for {silence:g} s"
+                            break
                         if msg.type == aiohttp.WSMsgType.TEXT:
                             message = _json_object(msg.data)
                             if message is not None:  # a newer or broken daemon: skip it
                                 on_message(message)
                         elif msg.type == aiohttp.WSMsgType.ERROR:
                             why = f"stream error: {ws.exception()}"
+                            break
+                        elif msg.type in _CLOSED:
                             break
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 why = f"{type(exc).__name__}: {exc}"[:120] if str(exc) else type(exc).__name__

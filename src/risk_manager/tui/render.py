@@ -1,9 +1,12 @@
-"""Rich renderables for each tab of the terminal dashboard (pure: the clock is handed in)."""
+"""Rich renderables for each tab of the terminal dashboard (pure: the clock is handed in).
+
+Every time is shown in the trading day's zone (the daemon's ``time_zone``), labelled ("CT")."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
@@ -13,7 +16,19 @@ from rich.text import Text
 from risk_manager.tui.state import DashboardState
 from risk_manager.types import JSON
 
-STATE_STYLE = {"ok": "green", "warning": "yellow", "breached": "bold red", "off": "dim"}
+STATE_STYLE = {
+    "ok": "green",
+    "warning": "yellow",
+    "breached": "bold red",
+    "unknown": "bold magenta",  # an input is missing: never shown as ok
+    "off": "dim",
+}
+PROBLEM_TITLE = {
+    "refused": "REFUSED",
+    "escalated": "FAILED",
+    "stale_mark": "STALE MARK",
+    "hub": "HUB DOWN",
+}
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
@@ -34,15 +49,47 @@ def money(value: object, sign: bool = True) -> Text:
     return Text(f"{d:+,.2f}" if sign else f"{d:,.2f}", style=style if sign else "")
 
 
-def countdown(ends_at: str | None, now: datetime) -> str:
+def zone_of(state: DashboardState) -> tuple[ZoneInfo, str]:
+    """The trading day's zone and its label, as the daemon's views give them (Chicago, "CT"
+    before any view)."""
+    for a in state.accounts.values():
+        name = a.get("time_zone")
+        if name:
+            return ZoneInfo(str(name)), str(a.get("time_zone_label") or name)
+    return ZoneInfo("America/Chicago"), "CT"
+
+
+def clock(when: str | datetime | None, zone: ZoneInfo, seconds: bool = True) -> str:
+    """An instant as ``14:03:07`` (or ``14:03``) in ``zone``; "" for None."""
+    if when is None or when == "":
+        return ""
+    at = datetime.fromisoformat(when) if isinstance(when, str) else when
+    return at.astimezone(zone).strftime("%H:%M:%S" if seconds else "%H:%M")
+
+
+def duration(seconds: int) -> str:
+    """A length of time that cannot be read as a clock: ``17 h 48 m``, ``4 m 05 s``, ``12 s``."""
+    h, rem = divmod(max(0, seconds), 3600)
+    m, s = divmod(rem, 60)
+    if h:
+        return f"{h} h {m:02d} m"
+    return f"{m} m {s:02d} s" if m else f"{s} s"
+
+
+def countdown(
+    ends_at: str | None, now: datetime, zone: ZoneInfo | None = None, label: str = "CT"
+) -> str:
+    """``ends in 17 h 48 m · at 17:00 CT`` (``at Mon 17:00 CT`` on another day in ``zone``)."""
     if not ends_at:
         return "until cleared"
-    left = int((datetime.fromisoformat(ends_at) - now).total_seconds())
+    zone = zone or ZoneInfo("America/Chicago")
+    end = datetime.fromisoformat(ends_at)
+    left = int((end - now).total_seconds())
     if left <= 0:
         return "ending…"
-    h, rem = divmod(left, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+    local, today = end.astimezone(zone), now.astimezone(zone)
+    day = "" if local.date() == today.date() else f"{local:%a} "
+    return f"ends in {duration(left)} · at {day}{local:%H:%M} {label}"
 
 
 def status_text(a: JSON) -> Text:
@@ -52,9 +99,16 @@ def status_text(a: JSON) -> Text:
 
 
 def room_text(a: JSON) -> Text:
-    room, limit = dec(a.get("room_to_loss_lock")), dec(a.get("loss_limit"))
+    """The room before the nearest loss lock against that rule's limit; "unknown" (never
+    "no limit") when a loss rule on cannot be evaluated."""
+    if a.get("room_unknown"):
+        return Text("unknown", style="bold magenta")
+    room = dec(a.get("room_to_loss_lock"))
+    limit = dec(a.get("room_limit") if a.get("room_limit") is not None else a.get("loss_limit"))
     if room is None or limit is None:
-        return Text("no limit", style="dim")
+        return Text("no loss limit on", style="dim")
+    if room <= 0:  # the daemon clamps it at 0: none left, the lock says why
+        return Text("none — locked" if a.get("locked") else "none", style="bold red")
     share = room / limit if limit else Decimal(0)
     style = (
         "bold red" if share <= Decimal("0.1") else "yellow" if share <= Decimal("0.25") else "green"
@@ -62,24 +116,85 @@ def room_text(a: JSON) -> Text:
     return Text(f"{room:,.2f} of {limit:,.2f}", style=style)
 
 
-def locks_table(accounts: list[JSON], now: datetime) -> RenderableType:
+def nearest_lock(a: JSON) -> JSON | None:
+    """The account's lock that ends first (one until cleared last), or None."""
+    locks: list[JSON] = list(a.get("locks", []))
+    if not locks:
+        return None
+    return min(locks, key=lambda lock: (lock.get("ends_at") is None, str(lock.get("ends_at"))))
+
+
+def problems(a: JSON, health: JSON | None) -> list[tuple[str, str]]:
+    """What is wrong on the account until resolved (the daemon's view), and a hub outage (its
+    health): ``(kind, text)``."""
+    out = [(str(p.get("kind")), str(p.get("text"))) for p in a.get("problems", [])]
+    hubs = (health or {}).get("hubs") or {}
+    down = [k for k in ("user", "market") if not (hubs.get(k) or {}).get("connected", True)]
+    if down:
+        what = (health or {}).get("problem") or "events may be missing"
+        out.append(("hub", f"{' and '.join(down)} hub down: {what}"))
+    return out
+
+
+def summary(state: DashboardState, now: datetime, limit: int = 4) -> RenderableType:
+    """The header's accounts, locked first then the least room: per account the lock state,
+    net P&L, room and the nearest lock's countdown (what must be seen at 80×24), then each
+    problem. At most ``limit`` accounts; the Overview tab has them all."""
+    zone, label = zone_of(state)
+    accounts = sorted(
+        state.accounts.values(),
+        key=lambda a: (not a.get("locked"), dec(a.get("room_to_loss_lock")) or Decimal("1e18")),
+    )
+    lines: list[RenderableType] = []
+    for a in accounts[:limit]:
+        pnl = a.get("pnl", {})
+        line = Text.assemble(status_text(a), "  net ", money(pnl.get("net")), "  room ")
+        line.append_text(room_text(a))
+        line.append(f"  {a.get('name')}", style="dim")
+        line.no_wrap, line.overflow = True, "ellipsis"
+        lines.append(line)
+        lock = nearest_lock(a)
+        if lock is not None:
+            more = len(a.get("locks", [])) - 1
+            when = countdown(lock.get("ends_at"), now, zone, label)
+            text = Text.assemble("  └ ", (when, "bold"), f"  {lock.get('rule')}")
+            if more:
+                text.append(f" (+{more} more)", style="dim")
+            text.no_wrap, text.overflow = True, "ellipsis"
+            lines.append(text)
+        for kind, what in problems(a, state.health):
+            text = Text.assemble("  ! ", (PROBLEM_TITLE.get(kind, kind), "bold red"), f" {what}")
+            text.no_wrap, text.overflow = True, "ellipsis"
+            lines.append(text)
+    if len(accounts) > limit:
+        lines.append(Text(f"  +{len(accounts) - limit} more accounts: Overview tab", style="dim"))
+    return Group(*lines)
+
+
+def locks_table(
+    accounts: list[JSON], now: datetime, zone: ZoneInfo | None = None, label: str = "CT"
+) -> RenderableType:
     rows = [(a, lock) for a in accounts for lock in a.get("locks", [])]
     if not rows:
         return Text("No active locks.", style="dim")
     t = Table(title="Locks", expand=True, title_justify="left")
-    for col in ("Account", "Kind", "Rule", "Ends in", "Reason"):
-        t.add_column(col, no_wrap=col != "Reason")
+    t.add_column("Account", ratio=1, overflow="ellipsis", no_wrap=True)
+    t.add_column("Rule / reason", ratio=3)
+    t.add_column("Ends", no_wrap=True)
     for a, lock in rows:
         kind = str(lock.get("kind"))
-        ends = Text(countdown(lock.get("ends_at"), now), style="bold")
-        if lock.get("clearing"):  # a clearing waiting for admin.unlock_delay
-            ends.append(f"\n{lock['clearing']}", style="italic yellow")
+        what = Text.assemble(
+            (str(lock.get("rule")), "yellow" if kind == "soft" else "red"),
+            f" ({kind})\n",
+            (str(lock.get("reason")), "dim"),
+        )
+        if lock.get("clearing_at"):  # an admin clearing is pending
+            when = clock(str(lock["clearing_at"]), zone or ZoneInfo("America/Chicago"), False)
+            what.append(f"\nadmin clearing at {when} {label}", style="yellow")
         t.add_row(
             str(a.get("name")),
-            Text(kind, style="yellow" if kind == "soft" else "red"),
-            str(lock.get("rule")),
-            ends,
-            str(lock.get("reason")),
+            what,
+            Text(countdown(lock.get("ends_at"), now, zone, label), style="bold"),
         )
     return t
 
@@ -115,7 +230,13 @@ def overview(state: DashboardState, now: datetime) -> RenderableType:
             money(pnl.get("unrealized")),
             str(sum(int(p.get("size", 0)) for p in a.get("positions", []))),
         )
-    return Group(t, drawdown_table(accounts), locks_table(accounts, now), pending_table(accounts))
+    zone, label = zone_of(state)
+    return Group(
+        t,
+        drawdown_table(accounts),
+        locks_table(accounts, now, zone, label),
+        pending_table(accounts),
+    )
 
 
 def drawdown_table(accounts: list[JSON]) -> RenderableType:
@@ -209,35 +330,93 @@ def rules(state: DashboardState, now: datetime) -> RenderableType:
             t.add_column(col, justify="right" if col in ("Value", "Limit") else "left")
         for r in a.get("rules", []):
             state_name = str(r.get("state"))
+            unknown = state_name == "unknown" and r.get("reason")
             t.add_row(
                 str(r.get("id")), str(r.get("key")),
                 Text(state_name, style=STATE_STYLE.get(state_name, "")),
                 str(r.get("value") if r.get("value") is not None else "—"),
                 str(r.get("limit") if r.get("limit") is not None else "—"),
-                str(r.get("detail") or ""),
+                Text(f"cannot be evaluated: {r['reason']}", style="magenta") if unknown
+                else str(r.get("detail") or ""),
             )  # fmt: skip
         parts.append(t)
-    parts.append(locks_table(state.sorted_accounts(), now))
+    zone, label = zone_of(state)
+    parts.append(locks_table(state.sorted_accounts(), now, zone, label))
     parts.append(pending_table(state.sorted_accounts()))
     return Group(*parts)
 
 
-def log(state: DashboardState) -> RenderableType:
+def log(state: DashboardState, width: int = 160) -> RenderableType:
+    """The enforcement log, newest first, times in the trading day's zone (labelled). Under
+    120 columns each entry's reason goes on a line of its own instead of a squeezed column."""
     if not state.log:
         return Text("Nothing enforced yet.", style="dim")
+    zone, label = zone_of(state)
     names = {k: str(v.get("name")) for k, v in state.accounts.items()}
+    wide = width >= 120
     t = Table(expand=True)
-    for col in ("Time (UTC)", "Account", "Rule", "Action", "Outcome", "Reason"):
-        t.add_column(col, no_wrap=col != "Reason")
+    t.add_column(f"Time ({label})", no_wrap=True, min_width=8)
+    if wide:
+        t.add_column("Account", no_wrap=True)
+    t.add_column("Rule · action" if wide else "Entry", ratio=1)
+    t.add_column("Outcome", no_wrap=True, min_width=9)
+    if wide:
+        t.add_column("Reason", ratio=1)
     for e in state.log:
         outcome = str(e.get("outcome"))
         account = names.get(int(e.get("account_id", 0)), str(e.get("account_id")))
-        t.add_row(
-            str(e.get("at", ""))[11:19], account,
-            str(e.get("rule")), str(e.get("kind")),
-            Text(outcome, style="red" if outcome == "failed" else ""), str(e.get("reason")),
-        )  # fmt: skip
+        what = Text(f"{e.get('rule')} · {e.get('kind')}")
+        row: list[RenderableType] = [clock(e.get("at"), zone)]
+        if wide:
+            row.append(account)
+        else:  # one column: the account, then the reason on lines of their own
+            what = Text.assemble((account, "dim"), "\n", what, (f"\n{e.get('reason')}", "dim"))
+        row += [what, Text(outcome, style="red" if outcome == "failed" else "")]
+        if wide:
+            row.append(str(e.get("reason")))
+        t.add_row(*row)
     return t
+
+
+def history(data: JSON | None, zone: ZoneInfo, label: str) -> RenderableType:
+    """Past trading days (``GET /api/v1/history``): per day and account the realized P&L,
+    fees, fills and the locks with their reasons and who ended them; then the ended locks."""
+    if data is None:
+        return Text("History not read yet.", style="dim")
+    t = Table(title=f"History (times {label})", expand=True, title_justify="left")
+    t.add_column("Day", no_wrap=True)
+    t.add_column("Account", overflow="ellipsis", no_wrap=True, ratio=1)
+    t.add_column("Realized", justify="right", no_wrap=True)
+    t.add_column("Fees", justify="right", no_wrap=True)
+    t.add_column("Fills", justify="right", no_wrap=True)
+    t.add_column("Locks", ratio=3)
+    for day in data.get("days", []):
+        for i, a in enumerate(day.get("accounts", [])):
+            locks = Text()
+            for lock in a.get("locks", []):
+                if locks.plain:
+                    locks.append("\n")
+                locks.append(str(lock.get("rule")), style="bold")
+                locks.append(f" {_ended(lock, zone, label)}\n")
+                locks.append(str(lock.get("reason")), style="dim")
+            t.add_row(
+                "" if i else str(day.get("trading_day")), str(a.get("name")),
+                money(a.get("realized")), money(a.get("fees"), sign=False), str(a.get("fills")),
+                locks if locks.plain else Text("none", style="dim"),
+            )  # fmt: skip
+    if not data.get("days"):
+        return Text("No trading recorded in the last days.", style="dim")
+    return t
+
+
+def _ended(lock: JSON, zone: ZoneInfo, label: str) -> str:
+    if lock.get("active"):
+        return "(still active)"
+    when = clock(lock.get("ended_at"), zone, seconds=False)
+    if lock.get("ended_by"):
+        why = f": {lock['clear_reason']}" if lock.get("clear_reason") else ""
+        return f"(cleared by {lock['ended_by']} at {when} {label}{why})"
+    return f"(ended by its time at {when} {label})"
 
 
 def _mark(position: JSON) -> str:

@@ -1,8 +1,8 @@
 // One account card: status, P&L and room, locks, chart, rule gauges, positions, orders, log.
 import { pnlChart } from "./chart.js";
-import { clock, duration, h, money, num, secondsUntil, signClass } from "./format.js";
+import { at, clock, countdown, h, money, num, signClass, zoneLabel } from "./format.js";
 
-export function accountCard(a, log) {
+export function accountCard(a, log, health) {
   const card = h("section", { class: `card${a.locked ? " locked" : ""}`, "data-account": a.id });
   // Two columns when the card is wide (see style.css): the money on the left, the rules and
   // what was enforced on the right.
@@ -14,9 +14,27 @@ export function accountCard(a, log) {
     h("div", {}, h("h3", {}, "Working orders"), orders(a.orders || [])));
   const side = h("div", { class: "col col-side" },
     h("div", {}, h("h3", {}, "Rules"), rules(a.rules || [], a.locks || [])),
-    h("div", {}, h("h3", {}, "Enforcement log"), enforcementLog(log)));
-  card.append(head(a), h("div", { class: "card-body" }, main, side));
+    h("div", {}, h("h3", {}, `Enforcement log (${zoneLabel()})`), enforcementLog(log)));
+  card.append(head(a));
+  const warn = banners(a, health);
+  if (warn) card.append(warn);
+  card.append(h("div", { class: "card-body" }, main, side));
   return card;
+}
+
+// What is wrong until it is resolved: a refused or escalated enforcement action, a position
+// valued without a live quote (from the daemon's view), and a hub outage (from its health).
+function banners(a, health) {
+  const list = (a.problems || []).map((p) => [p.kind, p.text]);
+  if (health && (!health.hubs?.user?.connected || !health.hubs?.market?.connected)) {
+    const down = ["user", "market"].filter((k) => !health.hubs?.[k]?.connected).join(" and ");
+    list.push(["hub", `${down} hub down: ${health.problem || "events may be missing"}`]);
+  }
+  if (!list.length) return null;
+  const TITLE = { refused: "REFUSED", escalated: "FAILED", stale_mark: "STALE MARK", hub: "HUB DOWN" };
+  return h("div", { class: "banners" }, list.map(([kind, text]) =>
+    h("div", { class: `banner banner-${kind}`, "data-problem": kind },
+      h("span", { class: "what" }, TITLE[kind] ?? kind), h("span", {}, text))));
 }
 
 function head(a) {
@@ -40,27 +58,36 @@ function kpi(label, value, cls = "", sub = null, extraClass = "") {
 
 function kpis(a) {
   const p = a.pnl || {};
-  const room = num(a.room_to_loss_lock), limit = num(a.loss_limit);
-  let roomBox;
-  if (room === null || limit === null) {
-    roomBox = kpi("Room to lock", "—", "", "no daily loss limit", "room");
-  } else {
-    const share = limit > 0 ? Math.max(0, Math.min(1, room / limit)) : 0;
-    const level = share <= 0.1 ? "bad" : share <= 0.25 ? "warn" : "ok";
-    // The daemon clamps the room at 0: past the limit there is none left, and the lock says why.
-    const text = room > 0 ? money(a.room_to_loss_lock, { sign: false }) : a.locked ? "none — locked" : "none";
-    roomBox = kpi("Room to lock", text, room > 0 ? "" : "words",
-      `of ${money(a.loss_limit, { sign: false })} limit`, `room room-${level}`);
-    const colour = level === "ok" ? "var(--ok)" : level === "warn" ? "var(--warn)" : "var(--bad)";
-    roomBox.append(h("div", { class: "roombar" }, h("div", { style: `width:${(share * 100).toFixed(1)}%;background:${colour}` })));
-  }
   return h("div", { class: "kpis" },
     kpi("Net P&L today", money(p.net), signClass(p.net), `peak ${money(p.day_peak_net)}`),
-    roomBox,
+    roomBox(a),
     kpi("Realized", money(p.day_realized), signClass(p.day_realized), `week ${money(p.week_realized)}`),
     kpi("Unrealized", p.unrealized === null ? "unknown" : money(p.unrealized), signClass(p.unrealized),
       p.unrealized === null ? "no mark yet" : null),
     drawdownBox(a.trailing_drawdown));
+}
+
+// The room before the nearest loss lock, against that rule's own limit (the trailing
+// drawdown's floor distance when only it is on). Unknown, with the reason, when a loss rule
+// on cannot be evaluated: never 0 and never "no limit" then.
+function roomBox(a) {
+  if (a.room_unknown) {
+    return kpi("Room to lock", "unknown", "words", a.room_unknown, "room room-unknown");
+  }
+  const room = num(a.room_to_loss_lock);
+  const limitText = a.room_limit ?? a.loss_limit;
+  const limit = num(limitText);
+  if (room === null || limit === null) return kpi("Room to lock", "—", "", "no loss limit on", "room");
+  const share = limit > 0 ? Math.max(0, Math.min(1, room / limit)) : 0;
+  const level = share <= 0.1 ? "bad" : share <= 0.25 ? "warn" : "ok";
+  // The daemon clamps the room at 0: past the limit there is none left, and the lock says why.
+  const text = room > 0 ? money(a.room_to_loss_lock, { sign: false }) : a.locked ? "none — locked" : "none";
+  const of = a.room_rule ? `${a.room_rule} ` : "";
+  const box = kpi("Room to lock", text, room > 0 ? "" : "words",
+    `of ${of}${money(limitText, { sign: false })}`, `room room-${level}`);
+  const colour = level === "ok" ? "var(--ok)" : level === "warn" ? "var(--warn)" : "var(--bad)";
+  box.append(h("div", { class: "roombar" }, h("div", { style: `width:${(share * 100).toFixed(1)}%;background:${colour}` })));
+  return box;
 }
 
 // RULE-016: this account's own starting balance, peak and floor (never another account's).
@@ -76,10 +103,8 @@ function locks(list) {
     h("span", { class: "kind" }, l.kind === "soft" ? "entries blocked" : l.kind === "external" ? "broker" : "locked"),
     h("span", { class: "rule" }, l.rule),
     h("span", { class: "reason" }, l.reason),
-    h("span", { class: "countdown num", "data-ends-at": l.ends_at || "" },
-      l.ends_at ? duration(secondsUntil(l.ends_at)) : "until cleared"),
-    // A clearing waiting for admin.unlock_delay: the lock holds until then.
-    l.clearing ? h("span", { class: "clearing" }, l.clearing) : null)));
+    h("span", { class: "countdown", "data-ends-at": l.ends_at || "" }, countdown(l.ends_at)),
+    l.clearing_at ? h("span", { class: "clearing" }, `admin clearing at ${at(l.clearing_at)}`) : null)));
 }
 
 // Rule changes that loosen, waiting for admin.loosen_delay ("daily_net_loss limit 1000 → 2000
@@ -92,7 +117,9 @@ function pending(list) {
 // A rule's bar is the share of its limit used, as the daemon measured it. Rules without a
 // number (a grace period, blocked symbols, a cooldown) get a state pill instead: an empty or
 // made-up bar would read as "plenty of room".
-const PILL = { ok: "ok", warning: "warning", breached: "breached", off: "off" };
+// A rule that cannot be evaluated (a mark, a spec, a balance missing) is "unknown" in its own
+// colour, its reason in place of the settings: never "ok".
+const PILL = { ok: "ok", warning: "warning", breached: "breached", unknown: "unknown", off: "off" };
 
 function rules(list, activeLocks) {
   if (!list.length) return h("div", { class: "none" }, "no rules enabled");
@@ -107,7 +134,7 @@ function rules(list, activeLocks) {
 }
 
 function ruleRow(r, locked) {
-  const u = num(r.used);
+  const u = r.state === "unknown" ? null : num(r.used);
   const share = u === null ? null : Math.max(0, Math.min(1, u));
   const numeric = r.value != null || r.limit != null; // != null: neither null nor undefined
   const meter = share === null
@@ -119,7 +146,9 @@ function ruleRow(r, locked) {
     h("span", { class: `rname txt-${r.state}` }, r.key),
     meter,
     h("span", { class: "val num" }, numeric ? `${r.value ?? "—"} / ${r.limit ?? "—"}` : ""),
-    r.detail ? h("span", { class: "detail", title: r.detail }, r.detail) : null);
+    r.state === "unknown" && r.reason
+      ? h("span", { class: "detail txt-unknown", title: r.reason }, `cannot be evaluated: ${r.reason}`)
+      : r.detail ? h("span", { class: "detail", title: r.detail }, r.detail) : null);
 }
 
 function table(headers, rows) {
@@ -151,15 +180,13 @@ function orders(list) {
 function enforcementLog(entries) {
   if (!entries.length) return h("div", { class: "none" }, "nothing enforced");
   return h("div", { class: "log" }, entries.map((e) => h("div", {},
-    h("span", { class: "at num" }, clock(e.at)),
+    h("span", { class: "at num", title: e.at }, clock(e.at)),
     h("span", { class: e.outcome === "failed" ? "neg" : "" }, `${e.kind} · ${e.reason} · ${e.outcome}`))));
 }
 
 export function tickCountdowns(root, now = Date.now()) {
   for (const el of root.querySelectorAll("[data-ends-at]")) {
-    const at = el.getAttribute("data-ends-at");
-    if (!at) continue;
-    const left = secondsUntil(at, now);
-    el.textContent = left > 0 ? duration(left) : "ending…";
+    const endsAt = el.getAttribute("data-ends-at");
+    if (endsAt) el.textContent = countdown(endsAt, now);
   }
 }

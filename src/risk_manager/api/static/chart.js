@@ -1,5 +1,5 @@
 // The day's net P&L curve against the loss limit, drawn as inline SVG.
-import { num, money, s } from "./format.js";
+import { clock, num, money, s, zoneLabel } from "./format.js";
 
 const W = 600, H = 170, L = 56, R = 10, T = 10, B = 20;
 
@@ -40,9 +40,9 @@ export function pnlChart(account) {
     const colour = last.v >= 0 ? "var(--ok)" : "var(--bad)";
     svg.append(s("path", { class: "curve", d, stroke: colour }));
     svg.append(s("circle", { cx: x(last.t), cy: y(last.v), r: 4, fill: colour }));
-    const fmt = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    const fmt = (t) => clock(t, { seconds: false });
     svg.append(s("text", { x: L, y: H - 4 }, fmt(t0)));
-    svg.append(s("text", { x: W - R, y: H - 4, "text-anchor": "end" }, fmt(last.t)));
+    svg.append(s("text", { x: W - R, y: H - 4, "text-anchor": "end" }, `${fmt(last.t)} ${zoneLabel(last.t)}`));
   } else {
     svg.append(s("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "no P&L yet today"));
   }

@@ -48,19 +48,63 @@ export function signClass(v) {
   return n > 0 ? "pos" : "neg";
 }
 
+// Every time on the page is shown in one zone, labelled: the trading day's (config
+// trading_day.timezone, "CT" as the lock reasons say it) or, by the header's toggle, the
+// viewer's own. `zone` is set from the daemon's views.
+export const zone = { name: "America/Chicago", label: "CT", local: false };
+
+export function setZone(name, label) {
+  if (name) zone.name = name;
+  if (label) zone.label = label;
+}
+
+function formatter(opts) {
+  return new Intl.DateTimeFormat("en-GB", { ...opts, hourCycle: "h23", timeZone: zone.local ? undefined : zone.name });
+}
+
+// The label of the zone times are shown in: "CT", or the viewer's own abbreviation ("CET").
+export function zoneLabel(at = Date.now()) {
+  if (!zone.local) return zone.label;
+  const part = new Intl.DateTimeFormat([], { timeZoneName: "short" }).formatToParts(new Date(at))
+    .find((p) => p.type === "timeZoneName");
+  return part ? part.value : "local";
+}
+
+// "14:03:07" (or "14:03" without seconds) in the shown zone, unlabelled: callers label once.
+export function clock(iso, { seconds = true } = {}) {
+  if (!iso) return "";
+  const t = typeof iso === "number" ? iso : Date.parse(iso);
+  return formatter({ hour: "2-digit", minute: "2-digit", second: seconds ? "2-digit" : undefined }).format(new Date(t));
+}
+
+function dayOf(t) {
+  return formatter({ year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(t));
+}
+
+// "17:00 CT", or "Mon 17:00 CT" when not today (in the shown zone).
+export function at(iso, now = Date.now()) {
+  const t = Date.parse(iso);
+  const day = dayOf(t) === dayOf(now) ? "" : `${formatter({ weekday: "short" }).format(new Date(t))} `;
+  return `${day}${clock(t, { seconds: false })} ${zoneLabel(t)}`;
+}
+
+// A length of time that cannot be read as a clock: "17 h 48 m", "4 m 05 s", "12 s".
 export function duration(seconds) {
-  if (seconds <= 0) return "0:00";
-  const s = Math.floor(seconds % 60), m = Math.floor(seconds / 60) % 60, hr = Math.floor(seconds / 3600);
-  const pad = (x) => String(x).padStart(2, "0");
-  return hr > 0 ? `${hr}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+  const left = Math.max(0, Math.floor(seconds));
+  const hr = Math.floor(left / 3600), m = Math.floor(left / 60) % 60, s = left % 60;
+  if (hr > 0) return `${hr} h ${String(m).padStart(2, "0")} m`;
+  if (m > 0) return `${m} m ${String(s).padStart(2, "0")} s`;
+  return `${s} s`;
+}
+
+// A lock's countdown: "ends in 17 h 48 m · at 17:00 CT".
+export function countdown(endsAt, now = Date.now()) {
+  if (!endsAt) return "until cleared";
+  const left = secondsUntil(endsAt, now);
+  if (left <= 0) return "ending…";
+  return `ends in ${duration(left)} · at ${at(endsAt, now)}`;
 }
 
 export function secondsUntil(iso, now = Date.now()) {
   return (Date.parse(iso) - now) / 1000;
-}
-
-export function clock(iso) {
-  if (!iso) return "";
-  const d = new Date(iso);
-  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
 }

@@ -146,10 +146,12 @@ class Context:
         if at is None:
             return "until an admin clears it"
         local = at.astimezone(self.calendar.tz)
-        return f"until {local:%Y-%m-%d %H:%M} {_zone_label(self.calendar.tz, local)}"
+        return f"until {local:%Y-%m-%d %H:%M} {zone_label(self.calendar.tz, local)}"
 
 
-def _zone_label(tz: ZoneInfo, local: datetime) -> str:
+def zone_label(tz: ZoneInfo, local: datetime) -> str:
+    """The zone's label at ``local``, as lock reasons and the dashboards say it: "CT" for
+    Chicago (the rule book's), else the zone's abbreviation then (``CET``, ``EST``)."""
     if tz.key == "America/Chicago":
         return "CT"
     return local.tzname() or tz.key
@@ -213,6 +215,24 @@ class Rule(Generic[C]):
     def wakeup(self, ctx: Context) -> datetime | None:
         """The next instant this rule needs a clock tick for, if any."""
         return None
+
+    def unknown(self, ctx: Context) -> str | None:
+        """Why the rule cannot be evaluated now (an input it needs is missing), or None.
+
+        A rule that values positions (``values_positions``) cannot while an open position has
+        no usable mark (RULES.md §1) or no contract spec; the dashboards then show the rule as
+        "unknown" with this reason, never "ok" (RULES.md §4). Reads only."""
+        if not self.values_positions:
+            return None
+        missing = sorted(cid for cid, u in ctx.position_unrealized().items() if u is None)
+        if not missing:
+            return None
+        no_spec = [cid for cid in missing if ctx.catalog.get(cid) is None]
+        no_mark = [cid for cid in missing if cid not in no_spec]
+        parts = [f"no usable mark for {', '.join(no_mark)}"] if no_mark else []
+        if no_spec:
+            parts.append(f"no contract spec for {', '.join(no_spec)}")
+        return "; ".join(parts)
 
     def breached(self, value: Decimal, limit: Decimal) -> bool:
         """A measured value past the limit (at it too, unless only counts above it break)."""

@@ -103,6 +103,12 @@ class TrailingDrawdownRule(Rule[TrailingDrawdown]):
             return None
         return ctx.ledger.balance + unrealized
 
+    def unknown(self, ctx: Context) -> str | None:
+        """The base's missing marks, or no balance read yet (no floor, no equity)."""
+        if ctx.ledger.balance is None or self.floor(ctx) is None:
+            return "no account balance read yet"
+        return super().unknown(ctx)
+
     def measure(self, ctx: Context) -> tuple[Decimal, Decimal] | None:
         floor = self.floor(ctx)
         equity = self._equity(ctx)

@@ -1,0 +1,101 @@
+"""The P&L curve survives a restart (issue 15 item 5): the daemon stores snapshots of the
+accounts that changed, and a new read side rebuilds the day's curve from them before its first
+live point, instead of starting empty."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from risk_manager.config.models import Config
+from risk_manager.domain.enums import OrderSide
+from risk_manager.domain.events import TradeEvent
+from risk_manager.domain.models import Trade
+from risk_manager.engine.engine import Engine
+from risk_manager.engine.factory import calendar_for
+from risk_manager.runtime.actor import AccountActor
+from risk_manager.runtime.enforcer import Enforcer
+from risk_manager.runtime.metrics import Metrics
+from risk_manager.runtime.pnl_snapshots import PnlSnapshots
+from risk_manager.runtime.views import PnlCurve
+from risk_manager.store import Store
+from support.daemons import daemon_from_fakes
+
+ACCT = 11
+T0 = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)  # 10:00 CT, trading day 2026-03-10
+
+
+def _actors(store: Store, clock: list[datetime]) -> dict[int, AccountActor]:
+    config = Config.model_validate({})
+    engine = Engine(config.rules_for(ACCT), calendar_for(config.trading_day), config.catalog())
+    enforcer = Enforcer(None, store, lambda: clock[0])  # type: ignore[arg-type]
+    actor = AccountActor(ACCT, engine, enforcer, store, lambda: clock[0], Metrics())
+    return {ACCT: actor}
+
+
+def _loss(at: datetime, trade_id: int, pnl: str) -> TradeEvent:
+    trade = Trade(trade_id, ACCT, "CON.F.US.MNQ.H26", at, Decimal("21000"), OrderSide.ASK, 1,
+                  trade_id, profit_and_loss=Decimal(pnl))  # fmt: skip
+    return TradeEvent(at, trade)
+
+
+async def test_snapshots_of_changed_accounts_rebuild_the_curve_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    clock = [T0]
+    with Store.open(tmp_path / "rm.db") as store:
+        actors = _actors(store, clock)
+        taker = PnlSnapshots(actors, store, lambda: clock[0])
+        engine = actors[ACCT].engine
+        for n, pnl in enumerate(("-100", "-150", "-50"), 1):
+            engine.process(_loss(clock[0], n, pnl), clock[0])
+            taker.mark(ACCT)
+            await taker.take()
+            clock[0] += timedelta(minutes=5)
+        await taker.take()  # nothing changed since: no new point
+        assert taker.taken == 3
+
+    # A restart: a new daemon over the same file, whose engine starts at 0 until it reconciles.
+    with Store.open(tmp_path / "rm.db") as store:
+        config = Config.model_validate({})
+        daemon = daemon_from_fakes(config, store=store, clock=lambda: clock[0])
+        daemon.actors.update(_actors(store, clock))
+        daemon.health.guarding = True
+        daemon.read_side.subscribe()
+        await daemon.read_side.refresh()
+        view = daemon.read_side.account(ACCT)
+        assert view is not None
+        curve = view["pnl_curve"]
+        # the three stored points, then the live one (this engine has seen no fill: 0.00)
+        assert [p["net"] for p in curve] == ["-100.00", "-250.00", "-300.00", "0.00"]
+        assert curve[0]["at"] == "2026-03-10T15:00:00Z"
+
+        clock[0] += timedelta(seconds=40)  # the next refresh reads only what is new: nothing
+        daemon.read_side.mark(ACCT)
+        await daemon.read_side.refresh()
+        view = daemon.read_side.account(ACCT)
+        assert view is not None and len(view["pnl_curve"]) == 5
+
+
+def test_the_curve_ignores_a_point_older_than_its_last_and_keeps_one_per_step() -> None:
+    curve = PnlCurve(every=30.0)
+    day = "2026-03-10"
+    curve.add(T0, Decimal(-10), day)
+    curve.add(T0 + timedelta(seconds=10), Decimal(-20), day)  # same step: replaces
+    curve.add(T0 + timedelta(seconds=5), Decimal(-99), day)  # older than the last: ignored
+    curve.add(T0 + timedelta(seconds=31), None, day)  # unknown: no point
+    curve.add(T0 + timedelta(seconds=40), Decimal(-30), day)
+    assert [p["net"] for p in curve.points()] == ["-20.00", "-30.00"]
+    curve.add(T0 + timedelta(days=1), Decimal(5), "2026-03-11")  # a new day starts over
+    assert [p["net"] for p in curve.points()] == ["5.00"]
+
+
+def test_a_full_curve_thins_its_older_half_and_keeps_the_whole_day() -> None:
+    curve = PnlCurve(every=1.0, size=10)
+    day = "2026-03-10"
+    for i in range(25):
+        curve.add(T0 + timedelta(seconds=i), Decimal(i), day)
+    nets = [int(Decimal(p["net"])) for p in curve.points()]
+    assert len(nets) <= 10 and nets[-1] == 24 and nets[0] == 0  # first and last kept
+    assert nets == sorted(nets)
