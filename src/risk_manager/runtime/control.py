@@ -557,6 +557,8 @@ class DaemonControl:
         what = f"{step.group} of account {step.account_id}"
         if step.account_id == ADMIN_SCOPE:
             what = "admin delays"
+        elif step.group == GUARDED_GROUP:
+            what = f"account {step.account_id} (off the config file)"
         change = _diff(step.before, step.after)
         if step.outcome == "pending" and step.due_at is not None:
             _log.warning(
