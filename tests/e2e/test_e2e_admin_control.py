@@ -15,6 +15,7 @@ import pytest
 from risk_manager.config.rules import RulesConfig
 from risk_manager.domain.errors import UnknownLock
 from risk_manager.domain.locks import LockKind
+from risk_manager.store import Store
 
 from .conftest import Guard, ShiftedClock
 from .helpers import BUY, SELL, SimTrader, wait_for
@@ -270,3 +271,28 @@ async def test_an_account_taken_off_the_file_stays_guarded_across_a_restart(
         await guard.start(loss_rule("100"), from_file=True, extra=off)
     assert trader.account_id in guard.daemon.actors
     await guard.assert_locked_out("MNQ", "20900")
+
+
+async def test_an_account_off_the_file_is_released_once_its_delay_is_over(
+    guard: Guard, trader: SimTrader
+) -> None:
+    clock = ShiftedClock()
+    extra = "admin:\n  loosen_delay: 30m\n"
+    await guard.start(loss_rule("100"), from_file=True, extra=extra, clock=clock)
+    await guard.stop()
+    off = f"{extra}accounts:\n  list:\n    - {{id: {trader.account_id}, enabled: false}}\n"
+    await guard.start(loss_rule("100"), from_file=True, extra=off)
+    assert guard.daemon.control.holds(trader.account_id)
+    clock.advance(minutes=31)
+
+    async def released() -> bool:
+        return not guard.daemon.control.holds(trader.account_id)
+
+    await wait_for(released, "the unguarding due")
+    await guard.stop()
+    # The next start no longer guards it (no account left: it would wait for one), so what it
+    # would plan from is what was stored: nothing in force for the account any more, else each
+    # start would hold it for another delay, for ever.
+    with Store.open(guard.db) as store:
+        assert trader.account_id not in store.settings_in_force()
+        assert not store.pending_loosenings()

@@ -205,18 +205,23 @@ class DaemonControl:
     def save(self, now: datetime) -> None:
         """Store the settings in force and the pending loosenings (blocking: a thread). A
         loosening of an account no longer guarded is dropped: should the account be guarded
-        again, its stored settings are planned against the file then, and wait afresh."""
+        again, its stored settings are planned against the file then, and wait afresh. An
+        account off the file whose unguarding is due is stored no more."""
         self._pending = {
             key: p
             for key, p in self._pending.items()
             if p.account_id == ADMIN_SCOPE or p.account_id in self._in_force
         }
+        # An account off the file whose unguarding is due is guarded until the next start
+        # only: its settings are forgotten, or that start would hold it for another delay.
+        released = {a for a in self._in_force if not self._file.guards(a) and not self.holds(a)}
         in_force: dict[int, dict[str, Any]] = {
             account_id: {"rules": rules.model_dump(mode="json")}
             for account_id, rules in self._in_force.items()
+            if account_id not in released
         }
         in_force[ADMIN_SCOPE] = {ADMIN_GROUP: self._admin.model_dump(mode="json")}
-        self._store.save_settings(in_force, self._pending.values(), now)
+        self._store.save_settings(in_force, self._pending.values(), now, forget=released)
 
     # -- AdminControl ---------------------------------------------------------------------------
 
