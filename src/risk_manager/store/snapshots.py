@@ -81,8 +81,8 @@ class SnapshotRepo:
         first (``taken_at``, id): the P&L curve, read again only for what is new."""
         with self._db.read() as conn:
             rows = conn.execute(
-                f"SELECT {_COLS} FROM pnl_snapshots WHERE account_id = ? AND trading_day = ? "
-                "AND id > ? ORDER BY taken_at, id",
+                _SELECT + " WHERE account_id = ? AND trading_day = ? AND id > ? "
+                "ORDER BY taken_at, id",
                 (account_id, enc_day(trading_day), after_id),
             ).fetchall()
         return [_snapshot(row) for row in rows]
