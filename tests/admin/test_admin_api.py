@@ -3,6 +3,7 @@ act reaching the daemon's control and audited, rules set editing the file (docs/
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -419,3 +420,12 @@ async def test_logout_ends_the_token(admin: Admin) -> None:
     status, _, _ = await admin.call("GET", f"{PREFIX}/audit", token=token)
     assert status == 401
     assert [e.action for e in admin.store.audit_log()] == ["admin.logout", "admin.login"]
+
+
+async def test_concurrent_wrong_passwords_are_still_five_tries(admin: Admin) -> None:
+    # An attacker firing guesses at once: each is checked against the throttle before the
+    # earlier ones' (slow, argon2) verdicts are counted, unless logins take turns.
+    results = await asyncio.gather(*(admin.login(f"guess-{n}") for n in range(12)))
+    statuses = sorted(status for status, _ in results)
+    assert statuses.count(401) == 5, statuses
+    assert statuses.count(429) == 7, statuses

@@ -123,3 +123,25 @@ def test_lowering_an_admin_delay_is_a_loosening() -> None:
     long = AdminConfig.model_validate({"loosen_delay": "30m"})
     assert compare_settings(fields_of(long), fields_of(short), AdminConfig.tighter) == "looser"
     assert compare_settings(fields_of(short), fields_of(long), AdminConfig.tighter) == "tighter"
+
+
+@pytest.mark.parametrize(
+    ("key", "on"),
+    [
+        ("daily_net_loss", {"limit": 1000}),
+        ("max_contracts", {"limit": 5}),
+        ("trailing_drawdown", {"max_drawdown": 2000}),
+        ("trade_frequency_limit", {"per_minute": 9}),
+        ("symbol_blocks", {"blocked": ["MNQ"]}),
+    ],
+)
+def test_turning_a_rule_on_is_a_tightening_whatever_its_dormant_settings(
+    key: str, on: dict[str, Any]
+) -> None:
+    # A rule off guards nothing: on, with any settings, guards more and applies at once. Its
+    # dormant settings differing from the new ones made it a loosening (held back).
+    dormant = {name: value for name, value in on.items() if name != "blocked"}
+    old = rule(key, enabled=False, warn_at=0.5, **{n: v * 2 for n, v in dormant.items()})
+    new = rule(key, enabled=True, warn_at=0.9, **on)
+    assert compare_rule(old, new) == "tighter"
+    assert compare_rule(new, old) == "looser"

@@ -174,3 +174,16 @@ def test_the_service_check_asks_the_service_manager(
     verdict = checks.check_service(spec, "sudo risk-manager service install ...")
     assert verdict.status == status, verdict
     assert (verdict.fix is None) == (status == "ok")
+
+
+def test_the_logs_check_reads_the_logging_file_setting(tmp_path: Path) -> None:
+    log = tmp_path / "daemon.jsonl"
+    config = Config.model_validate({"logging": {"file": str(log), "max_bytes": 2_000_000}})
+    missing = checks.check_logs(config, service_installed=False)
+    assert (missing.status, f"{log} not written yet" in missing.detail) == ("warn", True)
+    log.write_text('{"msg": "guarding"}\n', encoding="utf-8")
+    written = checks.check_logs(config, service_installed=False)
+    assert written.status == "ok", written
+    assert str(log) in written.detail and "2.0 MB" in written.detail and "14" in written.detail
+    # Without a file and a service nothing keeps the log: a warning, as before.
+    assert checks.check_logs(Config(), service_installed=False).status == "warn"

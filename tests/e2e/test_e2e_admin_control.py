@@ -5,6 +5,7 @@ delays across a restart (the daemon's clock moved on instead of waiting)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from risk_manager.config.rules import RulesConfig
 from risk_manager.domain.errors import UnknownLock
 from risk_manager.domain.locks import LockKind
+from risk_manager.store import Store
 
 from .conftest import Guard, ShiftedClock
 from .helpers import BUY, SELL, SimTrader, wait_for
@@ -231,3 +233,66 @@ async def test_a_file_loosened_while_the_daemon_was_down_still_waits(
     (pending,) = guard.daemon.control.pending(trader.account_id)
     assert pending.after["limit"] == "1000"
     assert pending.due_at > clock() + timedelta(minutes=29)
+
+
+async def test_an_account_taken_off_the_file_stays_guarded_across_a_restart(
+    guard: Guard, trader: SimTrader
+) -> None:
+    # A trader mid-tilt who is also the admin: locked, they disable the account in the file
+    # (`admin accounts disable`; the live reload refuses it, "needs a restart") and restart
+    # the daemon. No longer guarding an account is a loosening: it waits for
+    # admin.loosen_delay, and an account with an active lock stays guarded while it lasts.
+    clock = ShiftedClock()
+    extra = "admin:\n  loosen_delay: 30m\n"
+    await guard.start(loss_rule("100"), from_file=True, extra=extra, clock=clock)
+    await trader.round_trip("MNQ", BUY, 2, "20950")
+    lock = await guard.wait_lock("daily_realized_loss")
+    await trader.wait_flat("MNQ")
+    await guard.stop()
+
+    off = f"{extra}accounts:\n  list:\n    - {{id: {trader.account_id}, enabled: false}}\n"
+    async with asyncio.timeout(30):  # unguarded, the daemon waits for an account forever
+        await guard.start(loss_rule("100"), from_file=True, extra=off)
+    (pending,) = guard.daemon.control.pending(trader.account_id)
+    assert (pending.rule, pending.after) == ("guarded", {"guarded": False})
+    assert pending.due_at > clock() + timedelta(minutes=29)
+    assert [k.id for k in guard.locks()] == [lock.id]
+    await guard.assert_locked_out("MNQ", "20900")
+
+    # Past the delay the lock still holds it: a restart keeps guarding the account.
+    clock.advance(minutes=31)
+
+    async def released() -> bool:
+        return not guard.daemon.control.pending(trader.account_id)
+
+    await wait_for(released, "the unguarding due")
+    await guard.stop()
+    async with asyncio.timeout(30):
+        await guard.start(loss_rule("100"), from_file=True, extra=off)
+    assert trader.account_id in guard.daemon.actors
+    await guard.assert_locked_out("MNQ", "20900")
+
+
+async def test_an_account_off_the_file_is_released_once_its_delay_is_over(
+    guard: Guard, trader: SimTrader
+) -> None:
+    clock = ShiftedClock()
+    extra = "admin:\n  loosen_delay: 30m\n"
+    await guard.start(loss_rule("100"), from_file=True, extra=extra, clock=clock)
+    await guard.stop()
+    off = f"{extra}accounts:\n  list:\n    - {{id: {trader.account_id}, enabled: false}}\n"
+    await guard.start(loss_rule("100"), from_file=True, extra=off)
+    assert guard.daemon.control.holds(trader.account_id)
+    clock.advance(minutes=31)
+
+    async def released() -> bool:
+        return not guard.daemon.control.holds(trader.account_id)
+
+    await wait_for(released, "the unguarding due")
+    await guard.stop()
+    # The next start no longer guards it (no account left: it would wait for one), so what it
+    # would plan from is what was stored: nothing in force for the account any more, else each
+    # start would hold it for another delay, for ever.
+    with Store.open(guard.db) as store:
+        assert trader.account_id not in store.settings_in_force()
+        assert not store.pending_loosenings()

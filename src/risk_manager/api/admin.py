@@ -11,6 +11,7 @@ Security model, in the order a request meets it (``_admin_guard``):
    random, lives 15 minutes, in memory only (a restart logs everyone out).
 4. Five failed logins block logins for 5 minutes, from that client address and, separately,
    from everyone (429 with ``Retry-After``): guessing is capped at 5 tries per 5 minutes.
+   Logins are verified one at a time, so guesses sent at once count like guesses in a row.
 """
 
 from __future__ import annotations
@@ -140,6 +141,9 @@ class AdminSurface:
     monotonic: Monotonic = time.monotonic
     throttle: LoginThrottle = field(init=False)
     tokens: TokenBook = field(init=False)
+    # Logins take turns: the throttle's check, the (slow) verification and its count are one
+    # step, else guesses sent at once all pass the check before any failure is counted.
+    login_turn: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
         self.throttle = LoginThrottle(self.monotonic)
@@ -243,6 +247,12 @@ def _control(request: web.Request) -> AdminControl:
 
 
 async def _login(request: web.Request) -> web.Response:
+    password = (await _body(request)).get("password")  # read first: a slow body holds no turn
+    async with request.app[ADMIN].login_turn:
+        return await _login_turn(request, password)
+
+
+async def _login_turn(request: web.Request, password: Any) -> web.Response:
     admin = request.app[ADMIN]
     client = _client(request)
     wait = admin.throttle.retry_after(client)
@@ -253,7 +263,6 @@ async def _login(request: web.Request) -> web.Response:
             429,
             headers={"Retry-After": str(seconds)},
         )
-    password = (await _body(request)).get("password")
     if not admin.password.is_set():
         return _error(409, "no admin password is set: run `risk-manager admin password`")
     who = api_actor(client)

@@ -5,8 +5,8 @@ Each settings model says which way each of its settings tightens (the ``tighter`
 variable of the rule configs, ``RulesConfig`` for the engine-wide settings, ``AdminConfig``).
 A change is a tightening only when every setting that changed has an entry and moves that
 way; a setting without an entry, a value that cannot be compared, or a mix of tighter and
-looser counts as a loosening (fail closed). A rule off before and after changes nothing the
-guard does, so any change to it applies at once.
+looser counts as a loosening (fail closed). A rule off before guards nothing, so any change
+to it (turning it on with whatever settings, or keeping it off) applies at once.
 """
 
 from __future__ import annotations
@@ -39,11 +39,11 @@ def compare_settings(
 
 def compare_rule(old: RuleConfig, new: RuleConfig) -> Change:
     """A rule's change: ``same``, ``tighter`` (applied at once: also any change to a rule
-    off before and after) or ``looser``."""
+    that was off, turning it on included, whatever its dormant settings) or ``looser``."""
     if old == new:
         return "same"
-    if not old.enabled and not new.enabled:
-        return "tighter"  # the guard does nothing different
+    if not old.enabled:  # it guarded nothing: off again changes nothing, on guards more
+        return "tighter"
     return compare_settings(fields_of(old), fields_of(new), type(old).tighter)
 
 

@@ -375,7 +375,26 @@ def check_database(store: Path) -> Verdict:
 
 
 def check_logs(config: Config, service_installed: bool) -> Verdict:
-    """Where the daemon's log goes and what rotates it."""
+    """Where the daemon's log goes and what rotates it: ``logging.file`` (rotated by the
+    daemon itself, docs/LOGGING.md; a warning until the file exists), else the service
+    manager's log, else standard error only (a warning)."""
+    logging = config.logging
+    if logging.file is not None:
+        path = logging.file.expanduser()
+        if not path.exists():
+            return Verdict(
+                "logs",
+                "warn",
+                f"{path} not written yet",
+                "start the daemon; if it runs, check that its user can write that folder",
+            )
+        days = logging.rotate_every.total_seconds() / 86400
+        return Verdict(
+            "logs",
+            "ok",
+            f"{logging.format} lines to {path}, rotated past {logging.max_bytes / 1e6:.1f} MB "
+            f"or {days:g} day(s), {logging.keep} kept",
+        )
     if service_installed:
         return Verdict(
             "logs",

@@ -52,6 +52,7 @@ _log = logging.getLogger(__name__)
 ADMIN_SCOPE = 0  # the account id the daemon-wide `admin:` section is stored under
 ENGINE_GROUP = "engine"  # the engine-wide settings of `rules:` (mark, stale_mark, retries)
 ADMIN_GROUP = "admin"
+GUARDED_GROUP = "guarded"  # an account the file no longer guards: a loosening like any other
 ENGINE_FIELDS = [name for name in RulesConfig.model_fields if name not in RULE_KEYS]
 # Sections built into the running daemon's parts: a change needs a restart.
 RESTART_SECTIONS = (
@@ -143,6 +144,8 @@ class DaemonControl:
 
     def describe(self, pending: PendingLoosening) -> str:
         """``daily_net_loss limit 1000 → 2000 at 14:35 CT`` (the dashboards' line)."""
+        if pending.rule == GUARDED_GROUP:
+            return f"off the config file: guarded until {self._hhmm(pending.due_at)} at least"
         return (
             f"{pending.rule} {_diff(pending.before, pending.after)} at {self._hhmm(pending.due_at)}"
         )
@@ -174,8 +177,18 @@ class DaemonControl:
                     account_id,
                     type(exc).__name__,
                 )
-        for step in self._plan_admin(self._file.admin, now):
+        steps = self._plan_admin(self._file.admin, now)
+        for account_id in self._stored:
+            if not self._file.guards(account_id):
+                self._plan_guarded(account_id, now, steps)
+        for step in steps:
             self._log_step(step)
+
+    def holds(self, account_id: int) -> bool:
+        """Whether an account the config file no longer guards is still guarded: it was
+        guarded (its settings in force are stored) and its unguarding waits for
+        ``admin.loosen_delay`` (planned by :meth:`restore`)."""
+        return (account_id, GUARDED_GROUP) in self._pending
 
     def start_account(self, actor: AccountActor, now: datetime) -> None:
         """Before the account's first event: its rules in force (the stored ones, with the
@@ -192,18 +205,23 @@ class DaemonControl:
     def save(self, now: datetime) -> None:
         """Store the settings in force and the pending loosenings (blocking: a thread). A
         loosening of an account no longer guarded is dropped: should the account be guarded
-        again, its stored settings are planned against the file then, and wait afresh."""
+        again, its stored settings are planned against the file then, and wait afresh. An
+        account off the file whose unguarding is due is stored no more."""
         self._pending = {
             key: p
             for key, p in self._pending.items()
             if p.account_id == ADMIN_SCOPE or p.account_id in self._in_force
         }
+        # An account off the file whose unguarding is due is guarded until the next start
+        # only: its settings are forgotten, or that start would hold it for another delay.
+        released = {a for a in self._in_force if not self._file.guards(a) and not self.holds(a)}
         in_force: dict[int, dict[str, Any]] = {
             account_id: {"rules": rules.model_dump(mode="json")}
             for account_id, rules in self._in_force.items()
+            if account_id not in released
         }
         in_force[ADMIN_SCOPE] = {ADMIN_GROUP: self._admin.model_dump(mode="json")}
-        self._store.save_settings(in_force, self._pending.values(), now)
+        self._store.save_settings(in_force, self._pending.values(), now, forget=released)
 
     # -- AdminControl ---------------------------------------------------------------------------
 
@@ -392,6 +410,7 @@ class DaemonControl:
         synchronous on purpose: no event runs between two accounts' swaps."""
         steps = self._plan_admin(self._file.admin, now)
         for account_id, actor in self._actors.items():
+            self._plan_guarded(account_id, now, steps)
             current = self._in_force.get(account_id, self._file.rules_for(account_id))
             in_force, more = self._plan_rules(
                 account_id, current, self._file.rules_for(account_id), now
@@ -412,6 +431,17 @@ class DaemonControl:
         if self._decide(steps, ADMIN_SCOPE, ADMIN_GROUP, change, before, after, now):
             self._admin = wanted
         return steps
+
+    def _plan_guarded(self, account_id: int, now: datetime, steps: list[PlanStep]) -> None:
+        """An account guarded now that the file no longer guards: its unguarding waits for
+        ``admin.loosen_delay`` (the file guarding it again cancels it). Once due, the account
+        is still guarded until the next start, which no longer takes it (a live drop is not
+        supported; ``daemon.py`` keeps an account with an active lock guarded regardless)."""
+        wanted = self._file.guards(account_id)
+        change: Change = "same" if wanted else "looser"
+        self._decide(
+            steps, account_id, GUARDED_GROUP, change, {"guarded": True}, {"guarded": wanted}, now
+        )
 
     def _plan_rules(
         self, account_id: int, current: RulesConfig, wanted: RulesConfig, now: datetime
@@ -477,7 +507,8 @@ class DaemonControl:
             for section in RESTART_SECTIONS
             if getattr(new, section) != getattr(self._started, section)
         ]
-        dropped = sorted(a for a in self._actors if not new.guards(a))
+        # Accounts this file stops guarding (not those already off it, held by their delay).
+        dropped = sorted(a for a in self._actors if not new.guards(a) and self._file.guards(a))
         if dropped:  # a loosening; not live today
             ids = ", ".join(map(str, dropped))
             reasons.append(f"accounts: no longer guarding {ids}; this needs a restart")
@@ -531,6 +562,8 @@ class DaemonControl:
         what = f"{step.group} of account {step.account_id}"
         if step.account_id == ADMIN_SCOPE:
             what = "admin delays"
+        elif step.group == GUARDED_GROUP:
+            what = f"account {step.account_id} (off the config file)"
         change = _diff(step.before, step.after)
         if step.outcome == "pending" and step.due_at is not None:
             _log.warning(
@@ -577,7 +610,7 @@ class DaemonControl:
 def _known_group(account_id: int, group: str) -> bool:
     if account_id == ADMIN_SCOPE:
         return group == ADMIN_GROUP
-    return group == ENGINE_GROUP or group in RULE_KEYS
+    return group in (ENGINE_GROUP, GUARDED_GROUP) or group in RULE_KEYS
 
 
 def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:

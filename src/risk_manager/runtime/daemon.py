@@ -170,7 +170,7 @@ class Daemon:
         # The settings in force and pending loosenings, first.
         self.control.restore(now, guard_added=self.guard_added)
         for session in self.sessions:
-            for account in await session.guarded_accounts():
+            for account in await session.guarded_accounts(self._kept):
                 if account.id in self.actors:  # two keys see it: one guard, not two
                     _log.warning("account %s is guarded by its first connection", account.id)
                     continue
@@ -196,6 +196,21 @@ class Daemon:
         if snapshots is not None:
             await snapshots.take()  # the curve's first point of this run: where it starts
             self._tasks.spawn(snapshots.run(), "pnl-snapshots")
+
+    def _kept(self, account_id: int) -> bool:
+        """An account the config file no longer guards that stays guarded (RULES.md §2
+        "Clearings and loosenings"): its unguarding still waits for ``admin.loosen_delay``,
+        or it has an active lock (taking an account off the file never ends a lock)."""
+        if self.control.holds(account_id):
+            return True
+        if self.store.active_locks(self.clock(), account_id):
+            _log.warning(
+                "account %s is no longer guarded by the config file but has an active lock: "
+                "still guarded until the lock ends",
+                account_id,
+            )
+            return True
+        return False
 
     async def guard_added(self, config: Config) -> list[int]:
         """Guard, live, the accounts ``config`` (a reloaded file) guards that this daemon does

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
@@ -165,15 +166,16 @@ class BrokerSession:
 
     # -- accounts ---------------------------------------------------------------------------
 
-    async def guarded_accounts(self) -> list[Account]:
-        """The accounts to guard; an answer with none is the gateway's (an account not yet
-        visible, a slow back office) and is asked again with capped backoff, never fatal:
-        a guard that exits leaves every account unguarded (RULES.md §5)."""
+    async def guarded_accounts(self, keep: Callable[[int], bool] | None = None) -> list[Account]:
+        """The accounts to guard: those the config guards, and those ``keep`` says the guard
+        keeps although the config no longer does. An answer with none is the gateway's (an
+        account not yet visible, a slow back office) and is asked again with capped backoff,
+        never fatal: a guard that exits leaves every account unguarded (RULES.md §5)."""
         attempt = 0
         url = self.config.broker.api_url
         while True:
             try:
-                guarded = await self._visible_guarded_accounts()
+                guarded = await self._visible_guarded_accounts(keep)
             except (AuthenticationFailed, BrokerRefused) as exc:
                 self.start_problem = self._login_refused = f"login refused by {url}: {exc}"
                 guarded = []
@@ -190,9 +192,9 @@ class BrokerSession:
             _log.error("%s; retrying in %.0f s", self.start_problem, delay)
             await asyncio.sleep(delay)
 
-    async def _visible_guarded_accounts(self) -> list[Account]:
+    async def _visible_guarded_accounts(self, keep: Callable[[int], bool] | None) -> list[Account]:
         visible = await self.client.search_accounts(only_active=True)
-        guarded = [a for a in visible if self.config.guards(a.id)]
+        guarded = [a for a in visible if self.config.guards(a.id) or (keep and keep(a.id))]
         if self.config.accounts.mode == "listed":
             listed = {e.id for e in self.config.accounts.list if e.enabled}
             missing = listed - {a.id for a in visible}

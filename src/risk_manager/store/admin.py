@@ -39,10 +39,15 @@ class AdminRepo:
         in_force: Mapping[int, Mapping[str, Any]],
         pending: Iterable[PendingLoosening],
         at: datetime,
+        forget: Iterable[int] = (),
     ) -> None:
         """Replace the settings in force of the accounts in ``in_force`` and every pending
-        loosening, in one transaction, durably (a crash keeps the old state or the new)."""
+        loosening, and delete the settings of the accounts in ``forget``, in one transaction,
+        durably (a crash keeps the old state or the new)."""
         with self._db.write() as conn:
+            conn.executemany(
+                "DELETE FROM settings_in_force WHERE account_id = ?", [(a,) for a in forget]
+            )
             conn.executemany(
                 "INSERT INTO settings_in_force (account_id, settings, updated_at) "
                 "VALUES (?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET "

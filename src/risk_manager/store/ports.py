@@ -235,9 +235,11 @@ class AdminStore(Protocol):
         in_force: Mapping[int, Mapping[str, Any]],
         pending: Iterable[PendingLoosening],
         at: datetime,
+        forget: Iterable[int] = (),
     ) -> None:
         """Replace the settings in force of the accounts given, and all pending loosenings,
-        in one durable transaction."""
+        and delete those of the accounts in ``forget`` (no longer guarded), in one durable
+        transaction."""
         ...
 
 
