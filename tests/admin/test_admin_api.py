@@ -137,6 +137,21 @@ async def test_the_right_password_gives_a_15_minute_token(admin: Admin) -> None:
     ]
 
 
+async def test_a_changed_password_ends_every_session_at_once(
+    admin: Admin, password_file: PasswordFile
+) -> None:
+    token = await admin.token()
+    status, _, _ = await admin.call("GET", f"{PREFIX}/audit", token=token)
+    assert status == 200
+    password_file.set("another-desk-password")  # `admin password`, by another process
+    status, body, _ = await admin.call("GET", f"{PREFIX}/audit", token=token)
+    assert status == 401, body  # not good for the rest of its 15 minutes
+    status, login = await admin.login("another-desk-password")
+    assert status == 200
+    status, _, _ = await admin.call("GET", f"{PREFIX}/audit", token=login["token"])
+    assert status == 200
+
+
 async def test_a_wrong_password_is_refused_and_the_sixth_try_is_blocked(admin: Admin) -> None:
     for _ in range(5):
         status, body = await admin.login("wrong password!")

@@ -45,6 +45,16 @@ class PasswordFile:
             raise RefuseToStart(f"{self.path} does not hold an argon2id hash: set the password")
         return text
 
+    def fingerprint(self) -> str | None:
+        """What changes whenever the password does (the file's modification time and size,
+        never the hash itself): a token is good only under the password it was issued with.
+        None when no password is set."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
+
     def verify(self, password: str) -> bool:
         """Whether ``password`` is the admin password; False when none is set."""
         if not self.is_set():

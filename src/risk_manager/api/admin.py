@@ -90,6 +90,7 @@ class _Session:
     who: str
     expires: float  # monotonic
     expires_at: datetime
+    password: str | None  # the password file's fingerprint when issued
 
 
 class TokenBook:
@@ -104,19 +105,24 @@ class TokenBook:
     def _key(token: str) -> str:
         return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
-    def issue(self, who: str) -> tuple[str, datetime]:
-        """A new token for ``who`` and the instant it expires."""
+    def issue(self, who: str, password: str | None = None) -> tuple[str, datetime]:
+        """A new token for ``who`` and the instant it expires; ``password``: the password
+        file's fingerprint now (``PasswordFile.fingerprint``)."""
         now = self._monotonic()
         self._sessions = {k: s for k, s in self._sessions.items() if s.expires > now}
         token = secrets.token_urlsafe(32)
         expires_at = self._clock() + timedelta(seconds=TOKEN_LIFETIME)
-        self._sessions[self._key(token)] = _Session(who, now + TOKEN_LIFETIME, expires_at)
+        self._sessions[self._key(token)] = _Session(who, now + TOKEN_LIFETIME, expires_at, password)
         return token, expires_at
 
-    def who(self, token: str) -> str | None:
-        """The login the token belongs to, or None when unknown or expired."""
+    def who(self, token: str, password: str | None = None) -> str | None:
+        """The login the token belongs to, or None when unknown, expired, or issued under
+        another password (``password``: the fingerprint now; a changed password ends every
+        session at once)."""
         session = self._sessions.get(self._key(token))
         if session is None or session.expires <= self._monotonic():
+            return None
+        if session.password != password:
             return None
         return session.who
 
@@ -199,7 +205,9 @@ async def admin_guard(
     if request.path != LOGIN:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        who = request.app[ADMIN].tokens.who(token.strip()) if scheme == "Bearer" else None
+        admin = request.app[ADMIN]
+        fingerprint = admin.password.fingerprint()
+        who = admin.tokens.who(token.strip(), fingerprint) if scheme == "Bearer" else None
         if who is None:  # no WWW-Authenticate: a browser must not pop up a login dialog
             return _error(401, "admin login needed", login=LOGIN)
         request[_WHO] = who
@@ -272,7 +280,7 @@ async def _login_turn(request: web.Request, password: Any) -> web.Response:
         await admin.audited(who, "admin.login_failed")
         return _error(401, "wrong password")
     admin.throttle.succeeded(client)
-    token, expires_at = admin.tokens.issue(who)
+    token, expires_at = admin.tokens.issue(who, admin.password.fingerprint())
     await admin.audited(who, "admin.login")
     return _json({"token": token, "expires_at": iso(expires_at)})
 
