@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from risk_manager.admin.password import PasswordFile
 from risk_manager.calendar import TradingCalendar
 from risk_manager.cli.main import app
 from risk_manager.config.sections import BackupConfig, RetentionConfig
@@ -127,8 +128,8 @@ def test_restore_puts_the_backup_back_and_keeps_the_store_as_it_was(db_path: Pat
     with Store.open(db_path) as store:
         _lock(store, 1)
     made = _backup(db_path)
-    with Store.open(db_path) as store:
-        _lock(store, 2)
+    with Store.open(db_path) as store:  # a lock made after the backup, ended since
+        store.add_lock(Lock(2, "r", LockKind.HARD, "why", T0, T0 + timedelta(minutes=5)))
     result = runner.invoke(app, ["backup", "restore", str(made), "--path", str(db_path)])
     assert result.exit_code == 0, result.output
     assert _accounts(db_path) == [1]
@@ -136,6 +137,37 @@ def test_restore_puts_the_backup_back_and_keeps_the_store_as_it_was(db_path: Pat
     assert _accounts(safety) == [1, 2]
     with Store.open(db_path) as store:  # the daemon's next start opens it as usual
         assert [lock.account_id for lock in store.active_locks(T0)] == [1]
+        assert [e.action for e in store.audit_log()] == ["backup.restore"]
+
+
+def test_restore_refuses_to_end_an_active_lock_the_backup_lacks_but_for_the_admin(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """A trader must not escape a lock by restoring yesterday's store."""
+    with Store.open(db_path) as store:
+        _lock(store, 1)
+    made = _backup(db_path)
+    with Store.open(db_path) as store:
+        _lock(store, 2, "daily_net_loss: net -412 <= -400")  # until cleared: active now
+    before = _accounts(db_path)
+    result = runner.invoke(app, ["backup", "restore", str(made), "--path", str(db_path)])
+    assert result.exit_code == 2, result.output
+    assert "account 2" in result.output and "Traceback" not in result.output
+    assert _accounts(db_path) == before == [1, 2]
+    config = tmp_path / "config.yaml"
+    config.write_text(f"store:\n  path: {db_path}\n")
+    PasswordFile(tmp_path / "admin.pwd").set("desk-password-1")
+    args = ["backup", "restore", str(made), "--config", str(config), "--drop-locks"]
+    result = runner.invoke(app, args, input="not it\n")
+    assert result.exit_code == 2 and "wrong password" in result.output
+    assert _accounts(db_path) == [1, 2]
+    result = runner.invoke(app, args, input="desk-password-1\n")
+    assert result.exit_code == 0, result.output
+    assert _accounts(db_path) == [1]
+    with Store.open(db_path) as store:
+        (row,) = store.audit_log()
+    assert row.action == "backup.restore"
+    assert row.detail["dropped_locks"] == ["account 2 r: daily_net_loss: net -412 <= -400"]
 
 
 def test_restore_refuses_while_a_daemon_holds_the_store(

@@ -9,12 +9,15 @@ written under a ``.partial`` name and renamed when complete, so a listed file is
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import tempfile
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from risk_manager.domain.locks import Lock
 from risk_manager.store.db import connect_reader, copy_database, make_private
 from risk_manager.store.errors import StoreError
 from risk_manager.store.holder import hold_store
@@ -27,6 +30,36 @@ _STAMP = "%Y%m%dT%H%M%S%fZ"
 
 class BackupRefused(StoreError):
     """A backup that fails its checks, or a restore that would be unsafe."""
+
+
+class LocksWouldEnd(BackupRefused):
+    """Restoring the backup would end the store's active ``locks`` early (the backup predates
+    them): a trader must not escape a lock by restoring yesterday's store."""
+
+    def __init__(self, backup: Path, locks: list[Lock]) -> None:
+        self.locks = locks
+        named = "; ".join(f"account {k.account_id} {k.rule} ({k.reason})" for k in locks)
+        super().__init__(
+            f"restoring {backup} would end {len(locks)} active lock(s) it does not hold: {named}"
+        )
+
+
+def locks_lost(store: Path, backup: Path, at: datetime) -> list[Lock]:
+    """The store's locks active at ``at`` that ``backup`` does not hold active (same account,
+    rule and start): what restoring it would end early. The backup is read from a temporary
+    copy (opening a store migrates it; the backup itself is never changed)."""
+    from risk_manager.store.store import Store  # the Store is built on this package
+
+    if not store.is_file():
+        return []
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "backup.sqlite"
+        shutil.copyfile(backup, copy)
+        with Store.open(copy) as old:
+            kept = {(k.account_id, k.rule, k.created_at) for k in old.active_locks(at)}
+    with Store.open(store) as now:
+        current = now.active_locks(at)
+    return [k for k in current if (k.account_id, k.rule, k.created_at) not in kept]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +141,16 @@ def check_backup(backup: Path) -> VerifyReport:
     return verify(backup, allow_older=True)
 
 
-def restore_backup(backup: Path, store: Path, safety_dir: Path, at: datetime) -> Path | None:
+def restore_backup(
+    backup: Path, store: Path, safety_dir: Path, at: datetime, *, drop_locks: bool = False
+) -> Path | None:
     """Replace the contents of ``store`` with ``backup``'s.
 
     Refused with :class:`~risk_manager.store.holder.StoreInUse` while a daemon holds the store
     (its single-daemon lock, held here for the whole restore), and with
-    :class:`BackupRefused` when the backup fails :func:`check_backup`. The store as it was is
+    :class:`BackupRefused` when the backup fails :func:`check_backup`, and with
+    :class:`LocksWouldEnd` when it lacks locks active in the store, unless ``drop_locks`` (the
+    admin's explicit choice, audited by the caller). The store as it was is
     first backed up into ``safety_dir`` (labelled ``pre-restore``); returns that copy's path
     (None when there was no store). The copy goes through SQLite's backup API into the store
     file, so its -wal and -shm stay consistent."""
@@ -121,6 +158,9 @@ def restore_backup(backup: Path, store: Path, safety_dir: Path, at: datetime) ->
         report = check_backup(backup)
         if not report.ok:
             raise BackupRefused(f"{backup} cannot be restored: {'; '.join(report.problems)}")
+        lost = locks_lost(store, backup, at)
+        if lost and not drop_locks:
+            raise LocksWouldEnd(backup, lost)
         safety = (
             create_backup(store, safety_dir, at, label="pre-restore") if store.is_file() else None
         )
