@@ -413,7 +413,9 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m risk_manager.demo.soak --duration 60m --out DIR``."""
     parser = argparse.ArgumentParser(prog="soak", description=__doc__.split("\n")[0])
     parser.add_argument("--duration", default="60m", help="e.g. 3m, 60m, 2h (default 60m)")
-    parser.add_argument("--interval", default="60s", help="between samples (default 60s)")
+    parser.add_argument(
+        "--interval", default=None, help="between samples (default 60s; a 20th of a shorter run)"
+    )
     parser.add_argument(
         "--warmup", default=None, help="not counted in the slope (default: 10m, or a third)"
     )
@@ -430,7 +432,11 @@ def main(argv: list[str] | None = None) -> int:
     options = SoakOptions(
         out=args.out,
         duration=duration,
-        interval=parse_duration(args.interval).total_seconds(),
+        interval=(
+            parse_duration(args.interval).total_seconds()
+            if args.interval is not None
+            else min(60.0, duration / 20)
+        ),
         warmup=warmup,
         max_growth=args.max_growth,
         speed=args.speed,
