@@ -361,6 +361,38 @@ def bench_e2e(
         raise typer.Exit(1)
 
 
+@bench_app.command("sim")
+def bench_sim(
+    quotes: int = typer.Option(50_000, "--quotes", help="Quotes to deliver."),
+    window: int = typer.Option(1_000, "--window", help="Quotes undelivered at most."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """The simulator's market hub: quotes per second delivered to one raw WebSocket subscriber
+    over loopback (target ≥ 5,000/s), beside the floor: a bare aiohttp WebSocket handler
+    sending the same records in the same frames to the same subscriber."""
+    import asyncio
+
+    from risk_manager.sim.bench_quotes import run_bench, run_floor
+
+    ours = asyncio.run(run_bench(quotes, window, "raw"))
+    floor = asyncio.run(run_floor(quotes, window))
+    report = BenchReport(
+        bench="sim",
+        command=command_line(
+            "sim", f"--quotes {quotes}", f"--window {window}", "--json" if as_json else ""
+        ),
+        figures={"us_per_quote": round(1e6 / ours.per_second, 2)},
+        floor={"us_per_quote": round(1e6 / floor.per_second, 2)},
+        floor_what="the same quotes and frames from a bare aiohttp WebSocket handler, no hub",
+        extra={
+            "quotes_per_s": round(ours.per_second),
+            "floor_quotes_per_s": round(floor.per_second),
+            "quotes": quotes,
+        },
+    )
+    emit(report, as_json)
+
+
 @bench_app.command("start")
 def bench_start(
     accounts: int = typer.Option(50, "--accounts", help="Simulator accounts the daemon guards."),
