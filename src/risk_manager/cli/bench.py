@@ -393,6 +393,57 @@ def bench_sim(
     emit(report, as_json)
 
 
+@bench_app.command("accounts")
+def bench_accounts(
+    steps: str = typer.Option(
+        "10,25,50,100,200,400", "--steps", help="Account counts to try, in order, comma-separated."
+    ),
+    seconds: float = typer.Option(10.0, "--seconds", min=0.5, help="Breaches run per step."),
+    rate: float = typer.Option(5.0, "--rate", min=0.1, help="Events (quotes) per s per account."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """Capacity: the most accounts one daemon guards at RATE events/s each with the p99 of
+    breach to enforcement under 10 ms (simulator in another process), what limits it, and
+    each step's floor (one WebSocket message and one HTTP request under the same load)."""
+    import asyncio
+
+    from risk_manager.runtime.bench_accounts import run_accounts
+
+    try:
+        counts = [int(v) for v in steps.split(",") if v.strip()]
+    except ValueError:
+        raise typer.BadParameter(
+            f"not a list of numbers: {steps!r}", param_hint="--steps"
+        ) from None
+    result = asyncio.run(run_accounts(counts, seconds, rate))
+    at_knee = next((s for s in result.steps if s.accounts == result.knee), result.steps[-1])
+    report = BenchReport(
+        bench="accounts",
+        command=command_line(
+            "accounts",
+            f"--steps {steps}",
+            f"--seconds {seconds:g}",
+            f"--rate {rate:g}",
+            "--json" if as_json else "",
+        ),
+        figures={"p99_ms": at_knee.p99_ms},
+        floor={"p99_ms": at_knee.floor_p99_ms},
+        floor_what="one WebSocket message and one HTTP request between the same two processes, "
+        "under the same load, at the knee's step",
+        extra=result.summary(),
+    )
+    emit(report, as_json)
+    if not as_json:
+        for s in result.steps:
+            mark = "ok" if s.meets_target else "MISSED"
+            typer.echo(
+                f"  {s.accounts:5d} accounts: p50 {s.p50_ms} ms, p99 {s.p99_ms} ms ({mark}), "
+                f"floor p99 {s.floor_p99_ms} ms, loop lag ≤ {s.loop_lag_ms} ms, daemon CPU "
+                f"{s.daemon_cpu_pct}%, simulator CPU {s.sim_cpu_pct}%, 429s {s.rest_429}, "
+                f"{s.enforced}/{s.breaches} enforced"
+            )
+
+
 @bench_app.command("start")
 def bench_start(
     accounts: int = typer.Option(50, "--accounts", help="Simulator accounts the daemon guards."),

@@ -90,7 +90,8 @@ def emit(report: BenchReport, as_json: bool) -> None:
         f"{facts['python']}, aiohttp {facts['aiohttp']}"
         + (f", load average {load[0]} / {load[1]} / {load[2]}" if load else "")
     )
-    typer.echo("figures:  " + _pairs(data["figures"]))
+    flat = {k: v for k, v in data["figures"].items() if not isinstance(v, list | dict)}
+    typer.echo("figures:  " + _pairs(flat))
     typer.echo(f"floor:    {_pairs(report.floor)}  ({report.floor_what})")
     typer.echo("ratio:    " + _pairs({k: f"{v}×" for k, v in data["ratio_to_floor"].items()}))
 

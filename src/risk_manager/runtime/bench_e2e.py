@@ -217,7 +217,7 @@ def _size(actor: AccountActor, contract_id: str, now: Callable[[], Any]) -> int:
     return sum(p.position.size for p in view.positions if p.position.contract_id == contract_id)
 
 
-async def _settled(
+async def settled(
     daemon: Daemon, actor: AccountActor, changed: asyncio.Event, contract: str, sent: int
 ) -> None:
     """Until the daemon has sent ``sent`` requests for the account and sees size 1 again."""
@@ -260,9 +260,7 @@ async def _run(breaches: int, accounts: int) -> E2EResult:
             actors = sorted(daemon.actors.values(), key=lambda a: a.account_id)
             for actor in actors:  # one contract each: at the limit, not over it
                 await trader.buy(actor.account_id, contract)
-                await asyncio.wait_for(
-                    _settled(daemon, actor, changed, contract, 0), BREACH_TIMEOUT
-                )
+                await asyncio.wait_for(settled(daemon, actor, changed, contract, 0), BREACH_TIMEOUT)
             await trader.post("/sim/timings/clear", {})
             started = time.perf_counter()
             for n in range(breaches):
@@ -270,7 +268,7 @@ async def _run(breaches: int, accounts: int) -> E2EResult:
                 sent = len(actor.enforcer.sent) + 1
                 await trader.buy(actor.account_id, contract)
                 await asyncio.wait_for(
-                    _settled(daemon, actor, changed, contract, sent), BREACH_TIMEOUT
+                    settled(daemon, actor, changed, contract, sent), BREACH_TIMEOUT
                 )
             seconds = time.perf_counter() - started
             rss = rss_mb()
