@@ -166,7 +166,7 @@ async def run_step(accounts: int, seconds: float, rate: float) -> Step:
             try:
                 while time.monotonic() < deadline:
                     actor = actors[breaches % len(actors)]
-                    sent = len(actor.enforcer.sent) + 1
+                    sent = actor.enforcer.sends + 1
                     await trader.buy(actor.account_id, contract)
                     await asyncio.wait_for(
                         settled(daemon, actor, changed, contract, sent), BREACH_TIMEOUT

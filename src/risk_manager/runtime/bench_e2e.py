@@ -221,7 +221,7 @@ async def settled(
     daemon: Daemon, actor: AccountActor, changed: asyncio.Event, contract: str, sent: int
 ) -> None:
     """Until the daemon has sent ``sent`` requests for the account and sees size 1 again."""
-    while not (len(actor.enforcer.sent) >= sent and _size(actor, contract, daemon.clock) == 1):
+    while not (actor.enforcer.sends >= sent and _size(actor, contract, daemon.clock) == 1):
         changed.clear()
         await changed.wait()
 
@@ -265,7 +265,7 @@ async def _run(breaches: int, accounts: int) -> E2EResult:
             started = time.perf_counter()
             for n in range(breaches):
                 actor = actors[n % len(actors)]
-                sent = len(actor.enforcer.sent) + 1
+                sent = actor.enforcer.sends + 1
                 await trader.buy(actor.account_id, contract)
                 await asyncio.wait_for(
                     settled(daemon, actor, changed, contract, sent), BREACH_TIMEOUT
