@@ -441,7 +441,11 @@ def main(argv: list[str] | None = None) -> int:
         max_growth=args.max_growth,
         speed=args.speed,
     )
-    return asyncio.run(run_soak(options, lambda text: print(text, flush=True)))
+    try:
+        return asyncio.run(run_soak(options, lambda text: print(text, flush=True)))
+    except RuntimeError as exc:  # a child that did not start: its log's end is in the message
+        print(f"soak failed: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
