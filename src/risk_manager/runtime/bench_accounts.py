@@ -141,7 +141,15 @@ async def run_step(accounts: int, seconds: float, rate: float) -> Step:
     """One step: ``accounts`` accounts, ``rate`` quotes/s each, breaches for ``seconds``."""
     names = [f"CAP-{i:04d}=50000" for i in range(accounts)]
     extra = ["--timings", "--rate-limit", "1000000/60", "--walk", f"--walk-interval={1 / rate}"]
-    changed = asyncio.Event()
+    # One event per account: the quotes change every account five times a second, and waking
+    # the breach's waiter for each of them would spend the daemon's loop on the bench itself.
+    changed: dict[int, asyncio.Event] = {}
+
+    def tell(account_id: int) -> None:
+        event = changed.get(account_id)
+        if event is not None:
+            event.set()
+
     with tempfile.TemporaryDirectory(prefix="rm-bench-accounts-") as tmp:
         async with (
             spawned_sim(names, extra=extra) as sim,
@@ -149,7 +157,7 @@ async def run_step(accounts: int, seconds: float, rate: float) -> Step:
             bootstrap(
                 bench_config(sim, Path(tmp) / "bench.sqlite"),
                 connect=_lifted,
-                listeners=[lambda _acct: changed.set()],
+                listeners=[tell],
             ) as daemon,
         ):
             trader = BenchTrader(sim.url, session)
@@ -157,9 +165,12 @@ async def run_step(accounts: int, seconds: float, rate: float) -> Step:
             contract = await trader.contract()
             await trader.post("/sim/price", {"contractId": contract, "price": PRICE})
             actors = sorted(daemon.actors.values(), key=lambda a: a.account_id)
+            changed.update((a.account_id, asyncio.Event()) for a in actors)
             for actor in actors:  # one contract each: at the limit, not over it
                 await trader.buy(actor.account_id, contract)
-                await asyncio.wait_for(settled(daemon, actor, changed, contract, 0), BREACH_TIMEOUT)
+                await asyncio.wait_for(
+                    settled(daemon, actor, changed[actor.account_id], contract, 0), BREACH_TIMEOUT
+                )
             me, simproc = psutil.Process(), psutil.Process(sim.process.pid)
             me.cpu_percent(), simproc.cpu_percent()  # start both counters
             worst = [0.0]
@@ -173,7 +184,8 @@ async def run_step(accounts: int, seconds: float, rate: float) -> Step:
                     sent = actor.enforcer.sends + 1
                     await trader.buy(actor.account_id, contract)
                     await asyncio.wait_for(
-                        settled(daemon, actor, changed, contract, sent), BREACH_TIMEOUT
+                        settled(daemon, actor, changed[actor.account_id], contract, sent),
+                        BREACH_TIMEOUT,
                     )
                     breaches += 1
                     await asyncio.sleep(1 / BREACHES_PER_S)
