@@ -9,7 +9,7 @@ from dataclasses import replace
 from typer.testing import CliRunner
 
 from risk_manager.cli.main import app
-from risk_manager.runtime.bench_accounts import Step, limiting_factor
+from risk_manager.runtime.bench_accounts import CapacityStep, limiting_factor
 
 
 def test_bench_accounts_reports_each_step_the_knee_and_what_limited_it() -> None:
@@ -34,7 +34,7 @@ def test_bench_accounts_reports_each_step_the_knee_and_what_limited_it() -> None
 
 
 def test_what_limited_a_step_is_named_from_its_readings() -> None:
-    base = Step(100, 5.0, 50, 50, 3.0, 12.0, 1.0, 2.0, 40.0, 20.0, 0)
+    base = CapacityStep(100, 5.0, 50, 50, 3.0, 12.0, 1.0, 2.0, 40.0, 20.0, 0)
     assert "the machine's tail" in limiting_factor(base)
     assert "rate limit" in limiting_factor(replace(base, rest_429=3))
     assert "daemon's CPU" in limiting_factor(replace(base, daemon_cpu_pct=97.0))

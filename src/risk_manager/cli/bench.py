@@ -1,5 +1,7 @@
-"""``risk-manager bench``: performance figures. ``bench engine`` measures the rule engine alone
-(``bench e2e``: breach to enforcement; ``bench start``: time to guard at start-up).
+"""``risk-manager bench``: performance figures, each beside a floor measured in the same run
+(cli/bench_report.py; docs/PERFORMANCE.md). ``bench engine`` measures the rule engine alone and
+the receive path; ``bench e2e``: breach to enforcement; ``bench accounts``: capacity;
+``bench sim``: the simulator's market hub; ``bench start``: time to guard at start-up.
 
 The engine workload: one account, 3 open positions (NQ, ES, CL) each protected by our stop and
 target, every rule enabled with limits that are not reached, and a stream that is 90% quotes

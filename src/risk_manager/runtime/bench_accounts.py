@@ -60,7 +60,7 @@ FLOOR_ROUNDS = 50
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
+class CapacityStep:
     """One account count's figures (latencies in ms, CPU in % of one core)."""
 
     accounts: int
@@ -111,7 +111,7 @@ def _lifted(broker: BrokerConfig, **kwargs: Any) -> ProjectXClient:
     return client
 
 
-def limiting_factor(step: Step) -> str:
+def limiting_factor(step: CapacityStep) -> str:
     """What the figures say set the step's latency: the daemon's core, the event loop, the
     simulator's core, the gateway's limits, or nothing in particular."""
     if step.rest_429:
@@ -137,7 +137,7 @@ async def _lag_watch(lag: LoopLag, worst: list[float]) -> None:
         worst[0] = max(worst[0], lag.sample(woke, woke - started - 0.05))
 
 
-async def run_step(accounts: int, seconds: float, rate: float) -> Step:
+async def run_step(accounts: int, seconds: float, rate: float) -> CapacityStep:
     """One step: ``accounts`` accounts, ``rate`` quotes/s each, breaches for ``seconds``."""
     names = [f"CAP-{i:04d}=50000" for i in range(accounts)]
     extra = ["--timings", "--rate-limit", "1000000/60", "--walk", f"--walk-interval={1 / rate}"]
@@ -198,7 +198,7 @@ async def run_step(accounts: int, seconds: float, rate: float) -> Step:
                 watch.cancel()
             rest_429 = _rate_limited(daemon.metrics.render().decode())
     latencies = latencies_ms(timings)
-    return Step(
+    return CapacityStep(
         accounts=accounts,
         events_per_s=rate,
         breaches=breaches,
@@ -227,7 +227,7 @@ class Capacity:
     """Every step run, the knee (the most accounts that met the target; 0 when none did)
     and what limited the last step run (the one past the knee, or the largest tried)."""
 
-    steps: tuple[Step, ...]
+    steps: tuple[CapacityStep, ...]
     knee: int
     limited_by: str
 
@@ -249,7 +249,7 @@ async def run_accounts(
     logger = logging.getLogger("risk_manager")
     level = logger.level
     logger.setLevel(logging.ERROR)  # the daemon's alerts are noise here
-    done: list[Step] = []
+    done: list[CapacityStep] = []
     try:
         for n in sorted(steps):
             step = await run_step(n, seconds, rate)
