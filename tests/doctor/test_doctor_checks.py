@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,8 @@ from risk_manager.doctor.verdict import Verdict, exit_code
 from risk_manager.engine.factory import calendar_for
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.service.spec import default_spec
+from risk_manager.store.backup import create_backup
+from risk_manager.store.store import Store
 
 
 def token(iat: float) -> str:
@@ -137,9 +138,23 @@ def test_the_exit_code_is_the_worst_verdict() -> None:
     assert exit_code([warn, fail, ok]) == 2
 
 
-def test_no_backup_config_is_a_warning() -> None:
-    verdict = checks.check_backups(Config())
-    assert (verdict.status, verdict.detail) == ("warn", "no backups configured")
+def test_backups_off_or_missing_or_late_are_warnings_and_a_recent_one_is_ok(
+    tmp_path: Path,
+) -> None:
+    store = tmp_path / "rm.sqlite"
+    with Store.open(store):
+        pass  # a store of the current schema
+    off = Config.model_validate({"store": {"path": str(store)}, "backup": {"enabled": False}})
+    assert checks.check_backups(off).status == "warn"
+    assert "off" in checks.check_backups(off).detail
+    config = Config.model_validate({"store": {"path": str(store)}})
+    missing = checks.check_backups(config)
+    assert (missing.status, missing.detail) == ("warn", f"no backup in {tmp_path / 'backups'} yet")
+    taken = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    create_backup(store, tmp_path / "backups", taken)
+    assert checks.check_backups(config, taken + timedelta(hours=20)).status == "ok"
+    late = checks.check_backups(config, taken + timedelta(hours=27))
+    assert (late.status, "27 h old" in late.detail) == ("warn", True)
 
 
 @pytest.mark.parametrize(
@@ -159,17 +174,3 @@ def test_the_service_check_asks_the_service_manager(
     verdict = checks.check_service(spec, "sudo risk-manager service install ...")
     assert verdict.status == status, verdict
     assert (verdict.fix is None) == (status == "ok")
-
-
-def test_a_recent_backup_is_ok_and_an_old_one_warns(tmp_path: Path) -> None:
-    from types import SimpleNamespace
-
-    config = SimpleNamespace(backup=SimpleNamespace(dir=str(tmp_path)))
-    assert checks.check_backups(config).status == "warn"  # type: ignore[arg-type]  # none yet
-    copy = tmp_path / "rm-2026-03-11.sqlite"
-    copy.write_bytes(b"x")
-    assert checks.check_backups(config).status == "ok"  # type: ignore[arg-type]
-    old = time.time() - 3 * 86400
-    os.utime(copy, (old, old))
-    verdict = checks.check_backups(config)  # type: ignore[arg-type]
-    assert verdict.status == "warn" and "72 h old" in verdict.detail

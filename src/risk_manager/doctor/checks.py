@@ -12,7 +12,7 @@ import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from risk_manager.doctor.verdict import Status, Verdict
 from risk_manager.projectx.token import jwt_times
 from risk_manager.service.plan import control_command, uninstall_files
 from risk_manager.service.spec import ServiceSpec
+from risk_manager.store.backup import default_dir, list_backups
 from risk_manager.store.db import connect_reader
 
 TIMEOUT = aiohttp.ClientTimeout(total=10)
@@ -390,44 +391,37 @@ def check_logs(config: Config, service_installed: bool) -> Verdict:
     )
 
 
-def check_backups(config: Config) -> Verdict:
-    """Backups recent: read the backup folder when the config names one."""
-    # The `backup:` section comes with the backup work (issue 14 item 4); read defensively so
-    # a config without it, or with another shape, is said plainly rather than guessed.
-    backup = getattr(config, "backup", None)
-    if backup is None or getattr(backup, "enabled", True) is False:
+def check_backups(config: Config, now: datetime | None = None) -> Verdict:
+    """Backups recent (docs/BACKUP.md): automatic backups on, and the newest in the backup
+    folder (``backup.dir``, or ``backups`` beside the store) younger than ``backup.every``
+    plus two hours."""
+    backup = config.backup
+    if not backup.enabled:
         return Verdict(
             "backups",
             "warn",
-            "no backups configured",
-            "copy the store daily with SQLite's .backup (docs/OPERATIONS.md), or configure backups",
+            "automatic backups are off (backup.enabled: false)",
+            "turn them on, or copy the store daily with `risk-manager backup create`",
         )
-    folder = next(
-        (
-            getattr(backup, name)
-            for name in ("dir", "directory", "folder", "path")
-            if getattr(backup, name, None)
-        ),
-        None,
-    )
-    if folder is None:
+    folder = backup.dir or default_dir(config.store.path)
+    found = list_backups(folder)
+    if not found:
         return Verdict(
             "backups",
             "warn",
-            "backups are configured, but doctor cannot tell where they are written",
-            "check the backup folder by hand; report it so doctor learns the setting",
+            f"no backup in {folder} yet",
+            "the daemon takes the first within a day of guarding; `risk-manager backup create` "
+            "takes one now",
         )
-    files = sorted(Path(folder).glob("*"), key=lambda p: p.stat().st_mtime)
-    if not files:
-        return Verdict("backups", "warn", f"no backup in {folder} yet", "check the backup config")
-    newest = datetime.fromtimestamp(files[-1].stat().st_mtime, UTC)
-    age_h = (datetime.now(UTC) - newest).total_seconds() / 3600
-    status: Status = "ok" if age_h <= 26 else "warn"
+    newest = found[0]
+    age = (now or datetime.now(UTC)) - newest.taken_at
+    due = backup.every + timedelta(hours=2)
+    status: Status = "ok" if age <= due else "warn"
     return Verdict(
         "backups",
         status,
-        f"newest {files[-1].name}, {age_h:.0f} h old",
-        None if status == "ok" else "backups should run daily: check the backup config",
+        f"newest {newest.path.name}, {age.total_seconds() / 3600:.0f} h old",
+        None if status == "ok" else "backups are late: is the daemon running? see its log",
     )
 
 
