@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint types security pytest clean demo fidelity load config-docs lock venv
+.PHONY: test lint types security pytest clean demo fidelity load soak config-docs lock venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,14 @@ LOAD_RATE ?= 1000
 load: $(STAMP)
 	LOAD_SECONDS=$(LOAD_SECONDS) LOAD_RATE=$(LOAD_RATE) $(BIN)/pytest -s -p no:logging \
 		-o timeout=$$(( $(LOAD_SECONDS) + 120 )) tests/e2e/test_e2e_load.py
+
+# The soak (not in `make test`): the demo's traffic against one daemon for DURATION, a row a
+# minute (RSS, fds, store size, loop lag, latency) into SOAK_OUT/soak.csv and a plot beside it;
+# fails when the daemon's memory grows after the warm-up (src/risk_manager/demo/soak.py).
+DURATION ?= 60m
+SOAK_OUT ?= /tmp/risk-manager-soak
+soak: $(STAMP)
+	$(BIN)/python -m risk_manager.demo.soak --duration $(DURATION) --out $(SOAK_OUT)
 
 # docs/CONFIG.md: the prose (src/risk_manager/config/reference_header.md), then every key from
 # the config models; tests/config/test_config_reference.py fails when it is stale.

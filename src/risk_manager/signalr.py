@@ -9,6 +9,7 @@ this module, which imports the standard library only: neither side depends on th
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from enum import IntEnum
@@ -87,13 +88,20 @@ class RecordBuffer:
         return [record for record in complete if record.strip()]
 
 
+@functools.lru_cache(maxsize=8)
+def _decoder(parse_float: Callable[[str], Any]) -> json.JSONDecoder:
+    # One decoder per number type, built once: json.loads with any keyword builds a new
+    # JSONDecoder (and its scanner) on every call, which cost as much as the decoding itself.
+    return json.JSONDecoder(parse_float=parse_float)
+
+
 def parse_object(record: str, *, parse_float: Callable[[str], Any] = float) -> dict[str, Any]:
     """One record as a JSON object; numbers with a fraction go through ``parse_float``.
 
     Raises :class:`ProtocolError` when it is not JSON or not an object; the message gives the
     record's length, never its text (a record may carry account data)."""
     try:
-        value = json.loads(record, parse_float=parse_float)
+        value = _decoder(parse_float).decode(record)
     except ValueError:
         raise ProtocolError(f"hub record is not JSON ({len(record)} chars)") from None
     if not isinstance(value, dict):

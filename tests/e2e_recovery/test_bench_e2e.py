@@ -14,10 +14,15 @@ def test_bench_e2e_json_and_every_breach_enforced() -> None:
     result = CliRunner().invoke(app, ["bench", "e2e", "--breaches", "20", "--json"])
     # exit code 1 (and a message) when fewer partial closes than breaches reached the simulator
     assert result.exit_code == 0, result.output
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
-    assert set(figures) == {"p50_ms", "p99_ms", "rss_mb"}
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    figures, floor = report["figures"], report["floor"]
+    assert report["bench"] == "e2e" and report["machine"]["cores"] >= 1
     assert 0 < figures["p50_ms"] <= figures["p99_ms"]
-    assert figures["rss_mb"] > 0
+    assert figures["rss_mb"] > 0 and figures["enforced"] == figures["breaches"] == 20
+    # both floors measured in the same run, and the ratios to them
+    assert 0 < floor["p50_ms"] <= floor["p99_ms"]
+    assert 0 < figures["fsync_floor_p50_ms"] <= figures["fsync_floor_p99_ms"]
+    assert report["ratio_to_floor"]["p50_ms"] == round(figures["p50_ms"] / floor["p50_ms"], 2)
 
 
 def test_latencies_pair_each_close_with_its_accounts_last_breach() -> None:

@@ -15,7 +15,7 @@ from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType, Positio
 from risk_manager.domain.errors import BrokerRefused
 from risk_manager.domain.models import Order, Position
 from risk_manager.projectx.rate_limit import Priority, current_priority, request_priority
-from risk_manager.runtime.enforcer import Book, Enforcer
+from risk_manager.runtime.enforcer import SENT_KEPT, Book, Enforcer
 from risk_manager.store import Store
 from risk_manager.store.records import JournalOutcome
 
@@ -174,6 +174,20 @@ async def test_partial_close_sends_the_size(broker: FakeBroker, store: Store) ->
     )
     await _enforcer(broker, store).execute(close, Book(positions=[_position(MNQ, 3)]))
     assert broker.calls == [("partial", MNQ, 1)]
+
+
+async def test_the_sends_kept_are_bounded_and_all_are_counted(
+    broker: FakeBroker, store: Store
+) -> None:
+    enforcer = _enforcer(broker, store)
+    for _ in range(SENT_KEPT + 20):  # a daemon that runs for weeks enforces without end
+        close = ClosePosition(
+            at=NOW, account_id=ACCT, rule="max_contracts", reason="r", contract_id=MNQ, size=1
+        )
+        await enforcer.execute(close, Book(positions=[_position(MNQ, 3)]))
+        enforcer.forget_settled(())  # done: the next breach is a first attempt again
+    assert enforcer.sends == SENT_KEPT + 20
+    assert len(enforcer.sent) == SENT_KEPT  # the latest only: memory stays flat
 
 
 async def test_flatten_of_a_flat_account_sends_nothing(broker: FakeBroker, store: Store) -> None:

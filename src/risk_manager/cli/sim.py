@@ -70,6 +70,9 @@ def sim_command(
     ),
     seed: int = typer.Option(0, help="Seed for the random walk and synthetic bars."),
     walk: bool = typer.Option(False, "--walk", help="Move prices by a seeded random walk."),
+    walk_interval: float = typer.Option(
+        1.0, min=0.01, help="Seconds between random-walk steps (each moves every front month)."
+    ),
     rate_limit: str = typer.Option("200/60", help="REST limit per token, COUNT/SECONDS."),
     bars_rate_limit: str = typer.Option("50/30", help="History/retrieveBars limit, COUNT/SECONDS."),
     timings: bool = typer.Option(
@@ -101,6 +104,7 @@ def sim_command(
         accounts=accounts,
         seed=seed,
         walk=walk,
+        walk_interval=walk_interval,
         rate_limit=parse_rate(rate_limit),
         bars_rate_limit=parse_rate(bars_rate_limit),
         timings=timings,

@@ -88,20 +88,7 @@ async def _run_demo(options: DemoOptions, stop: asyncio.Event, say: Callable[[st
     db_path = data / f"demo-{stamp}.sqlite"
     config_path = data / "demo-config.yaml"
     write_demo_config(config_path, sim_url, api_port, db_path, options.speed)
-    sim = Child(
-        "simulator",
-        [
-            "sim",
-            f"--port={sim_port}",
-            "--walk",
-            f"--account={ACCOUNT_NAME}={ACCOUNT_BALANCE}",
-            f"--seed={options.seed}",
-            f"--username={SIM_USERNAME}",
-            f"--api-key={SIM_API_KEY}",
-        ],
-        data / "simulator.log",
-    )
-    daemon = Child("daemon", ["run", f"--config={config_path}"], data / "daemon.log")
+    sim, daemon = demo_children(data, sim_port, config_path, options.seed)
     results: list[StepResult] = []
     try:
         async with aiohttp.ClientSession() as session:
@@ -128,6 +115,35 @@ async def _run_demo(options: DemoOptions, stop: asyncio.Event, say: Callable[[st
                 say(f"{child.name} stopped (exit code {code})")
     say(f"demo over; its config, logs and database are in {data}")
     return 0 if all(r.enforced for r in results) else 1
+
+
+def demo_children(data: Path, sim_port: int, config_path: Path, seed: int) -> tuple[Child, Child]:
+    """The simulator (moving prices, the demo account, on ``sim_port``) and the daemon (on
+    ``config_path``), not started yet; their logs go to ``data``."""
+    sim = Child(
+        "simulator",
+        [
+            "sim",
+            f"--port={sim_port}",
+            "--walk",
+            f"--account={ACCOUNT_NAME}={ACCOUNT_BALANCE}",
+            f"--seed={seed}",
+            f"--username={SIM_USERNAME}",
+            f"--api-key={SIM_API_KEY}",
+        ],
+        data / "simulator.log",
+    )
+    daemon = Child("daemon", ["run", f"--config={config_path}"], data / "daemon.log")
+    return sim, daemon
+
+
+async def demo_account(client: ProjectXClient) -> int:
+    """The id of the demo's account on the simulator; raises RuntimeError without one."""
+    accounts = await client.search_accounts()
+    account = next((a for a in accounts if a.name == ACCOUNT_NAME), None)
+    if account is None:
+        raise RuntimeError(f"the simulator has no account {ACCOUNT_NAME}")
+    return account.id
 
 
 async def _until(stop: asyncio.Event, work: Coroutine[Any, Any, None]) -> bool:
@@ -164,12 +180,9 @@ async def _script(
     say: Callable[[str], None],
 ) -> list[StepResult]:
     async with ProjectXClient(sim_url, SIM_USERNAME, SIM_API_KEY) as client:
-        accounts = await client.search_accounts()
-        account = next((a for a in accounts if a.name == ACCOUNT_NAME), None)
-        if account is None:
-            raise RuntimeError(f"the simulator has no account {ACCOUNT_NAME}")
-        say(f"the trader logs in to the simulator and trades account {account.name} ({account.id})")
-        watcher = GuardWatcher(session, api_url, account.id, say)
+        account_id = await demo_account(client)
+        say(f"the trader logs in to the simulator and trades account {ACCOUNT_NAME} ({account_id})")
+        watcher = GuardWatcher(session, api_url, account_id, say)
         trader = DemoTrader(client, session, sim_url, watcher, options.speed, say)
         try:
             return await trader.run()

@@ -29,6 +29,10 @@ LOSS_DROP = Decimal(140)  # points the market falls in the loss step (2 MNQ: $56
 REACT = 15.0  # seconds (not scaled) the guard gets to act before a step counts as failed
 
 
+class PositionGone(RuntimeError):
+    """The position the trader just opened is not on the account any more."""
+
+
 @dataclass(slots=True)
 class StepResult:
     number: int
@@ -99,7 +103,7 @@ class DemoTrader:
         for p in await self.client.search_open_positions(self.account_id):
             if p.contract_id == cid:
                 return p.average_price
-        raise RuntimeError(f"no open {symbol} position (the guard may have closed it already)")
+        raise PositionGone(f"no open {symbol} position (the guard may have closed it already)")
 
     async def buy(self, symbol: str, size: int, stop_points: Decimal | None = None) -> int | None:
         """Market buy; with ``stop_points``, a sell stop that far below the fill. Returns the
@@ -108,7 +112,10 @@ class DemoTrader:
         await self.client.place_order(self.account_id, cid, OrderType.MARKET, OrderSide.BID, size)
         if stop_points is None:
             return None
-        price = await self.entry_price(symbol)
+        try:
+            price = await self.entry_price(symbol)
+        except PositionGone:
+            return None  # the guard closed it before we read it (a blocked symbol): no stop
         stop = _ticks(price - stop_points, CATALOG.by_contract_id(cid).tick_size)
         return await self.client.place_order(
             self.account_id, cid, OrderType.STOP, OrderSide.ASK, size, stop_price=stop

@@ -49,9 +49,13 @@ def dumps(body: Mapping[str, object]) -> str:
     return json.dumps(body, default=_encode, separators=(",", ":"))
 
 
+_DECODER = json.JSONDecoder(parse_float=Decimal)  # built once (json.loads(…, parse_float=)
+# builds a decoder per call)
+
+
 def loads(text: str) -> object:
     """JSON with every non-integer number as ``Decimal`` (money never passes through float)."""
-    return json.loads(text, parse_float=Decimal)
+    return _DECODER.decode(text)
 
 
 class RestTransport:

@@ -34,8 +34,11 @@ from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.bootstrap import bootstrap
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.runtime.metrics import resident_memory_bytes
+from risk_manager.signalr import RECORD_SEPARATOR, parse_object
 from risk_manager.sim.process import SimProcess, spawned_sim
 from risk_manager.sim.server import DEFAULT_API_KEY, DEFAULT_USERNAME
+from risk_manager.store.db import connect
+from risk_manager.types import utc_now
 
 USER, KEY = DEFAULT_USERNAME, DEFAULT_API_KEY
 CONTRACT_ROOT = "MNQ"
@@ -45,11 +48,17 @@ BREACH_TIMEOUT = 10.0  # seconds for one breach to be enforced and settle
 
 @dataclass(frozen=True, slots=True)
 class E2EResult:
+    """A run's breach latencies and its two floors (``floor_ms``: one WebSocket message and
+    one HTTP request between the same two processes; ``fsync_floor_ms``: the same with an
+    fsync'd SQLite commit between them, as the journal's before each send), in ms."""
+
     breaches: int
     enforced: int
     latencies_ms: tuple[float, ...]
     rss_mb: float
     seconds: float
+    floor_ms: tuple[float, ...] = ()
+    fsync_floor_ms: tuple[float, ...] = ()
 
     @property
     def p50_ms(self) -> float:
@@ -68,6 +77,16 @@ class E2EResult:
             "enforced": self.enforced,
             "max_ms": round(max(self.latencies_ms, default=0.0), 3),
             "seconds": round(self.seconds, 1),
+        }
+
+    def floors(self) -> dict[str, dict[str, float]]:
+        """p50 and p99 (ms) of each floor."""
+        return {
+            name: {
+                "p50_ms": round(percentile(values, 50), 3),
+                "p99_ms": round(percentile(values, 99), 3),
+            }
+            for name, values in (("bare", self.floor_ms), ("fsync", self.fsync_floor_ms))
         }
 
 
@@ -136,16 +155,73 @@ class BenchTrader:
             return data
 
 
+class Journal:
+    """The fsync floor's journal: one row committed per call, on a thread as the store's
+    writes are, with the store's settings (WAL, ``synchronous=FULL``: store/db.py)."""
+
+    def __init__(self, path: Path) -> None:
+        self._conn = connect(path, busy_timeout=5.0)
+        self._conn.execute("CREATE TABLE IF NOT EXISTS floor (n INTEGER, at TEXT)")
+
+    def _write(self, n: int) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._conn.execute("INSERT INTO floor VALUES (?, ?)", (n, utc_now().isoformat()))
+        self._conn.execute("COMMIT")
+
+    async def write(self, n: int) -> None:
+        await asyncio.to_thread(self._write, n)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+async def floor_once(
+    ws: aiohttp.ClientWebSocketResponse,
+    session: aiohttp.ClientSession,
+    url: str,
+    n: int,
+    journal: Journal | None,
+) -> float:
+    """One floor round (sim/echo.py), in ms: a message from the simulator on its WebSocket,
+    read and parsed as a hub record, with ``journal`` a row committed, then one HTTP request
+    back, stamped on arrival by the simulator."""
+    await ws.send_str(str(n))
+    msg = await ws.receive()
+    got = parse_object(str(msg.data).rstrip(RECORD_SEPARATOR))["n"]
+    if journal is not None:
+        await journal.write(got)
+    async with session.post(f"{url}/sim/echo", json={"n": got}) as resp:
+        body = await resp.json()
+    return float(body["latency_ns"]) / 1e6
+
+
+async def measure_floors(
+    session: aiohttp.ClientSession, url: str, rounds: int, store: Path
+) -> tuple[list[float], list[float]]:
+    """``rounds`` of each floor, alternating so both meet the same machine: (bare, fsync)."""
+    bare: list[float] = []
+    fsync: list[float] = []
+    journal = Journal(store)
+    try:
+        async with session.ws_connect(f"{url.replace('http', 'ws', 1)}/sim/echo") as ws:
+            for n in range(rounds):
+                bare.append(await floor_once(ws, session, url, 2 * n, None))
+                fsync.append(await floor_once(ws, session, url, 2 * n + 1, journal))
+    finally:
+        journal.close()
+    return bare, fsync
+
+
 def _size(actor: AccountActor, contract_id: str, now: Callable[[], Any]) -> int:
     view = actor.engine.view(actor.account_id, now())
     return sum(p.position.size for p in view.positions if p.position.contract_id == contract_id)
 
 
-async def _settled(
+async def settled(
     daemon: Daemon, actor: AccountActor, changed: asyncio.Event, contract: str, sent: int
 ) -> None:
     """Until the daemon has sent ``sent`` requests for the account and sees size 1 again."""
-    while not (len(actor.enforcer.sent) >= sent and _size(actor, contract, daemon.clock) == 1):
+    while not (actor.enforcer.sends >= sent and _size(actor, contract, daemon.clock) == 1):
         changed.clear()
         await changed.wait()
 
@@ -184,23 +260,26 @@ async def _run(breaches: int, accounts: int) -> E2EResult:
             actors = sorted(daemon.actors.values(), key=lambda a: a.account_id)
             for actor in actors:  # one contract each: at the limit, not over it
                 await trader.buy(actor.account_id, contract)
-                await asyncio.wait_for(
-                    _settled(daemon, actor, changed, contract, 0), BREACH_TIMEOUT
-                )
+                await asyncio.wait_for(settled(daemon, actor, changed, contract, 0), BREACH_TIMEOUT)
             await trader.post("/sim/timings/clear", {})
             started = time.perf_counter()
             for n in range(breaches):
                 actor = actors[n % len(actors)]
-                sent = len(actor.enforcer.sent) + 1
+                sent = actor.enforcer.sends + 1
                 await trader.buy(actor.account_id, contract)
                 await asyncio.wait_for(
-                    _settled(daemon, actor, changed, contract, sent), BREACH_TIMEOUT
+                    settled(daemon, actor, changed, contract, sent), BREACH_TIMEOUT
                 )
             seconds = time.perf_counter() - started
             rss = rss_mb()
             timings = await trader.timings()
+            bare, fsync = await measure_floors(
+                session, sim.url, breaches, Path(tmp) / "floor.sqlite"
+            )
     latencies = latencies_ms(timings)
-    return E2EResult(breaches, len(latencies), tuple(latencies), rss, seconds)
+    return E2EResult(
+        breaches, len(latencies), tuple(latencies), rss, seconds, tuple(bare), tuple(fsync)
+    )
 
 
 def latencies_ms(timings: dict[str, Any]) -> list[float]:

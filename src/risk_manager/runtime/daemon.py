@@ -34,6 +34,7 @@ from risk_manager.runtime.alerts.watch import AlertWatch, unclean_stop
 from risk_manager.runtime.control import DaemonControl
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.health import DaemonHealth
+from risk_manager.runtime.loop_lag import watch_loop_lag
 from risk_manager.runtime.maintenance import Maintenance
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.pnl_snapshots import PnlSnapshots
@@ -189,6 +190,7 @@ class Daemon:
         self.control.save(self.clock())
         self._tasks.spawn(self.control.run(), "control")
         self._tasks.spawn(self.control.watch(), "config-watch")
+        self._tasks.spawn(watch_loop_lag(self.metrics.loop_lag), "loop-lag")
         self.health.guarding = True
         if self._parts.maintenance is not None:
             self._tasks.spawn(self._parts.maintenance.run(), "maintenance")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -113,6 +114,7 @@ Cause = tuple[object, ...]
 RETRY_BASE = 0.25  # seconds: the first retry of a failed attempt
 RETRY_CAP = 5.0  # seconds: the longest wait between tries while the action is required
 TAG_LOOKBACK = timedelta(days=2)  # how far back an earlier attempt under a tag is looked for
+SENT_KEPT = 100  # the latest sends kept in ``Enforcer.sent``
 OnOutcome = Callable[[AnyAction, JournalOutcome, str], None]
 
 # Codes that mean "already done": the position is gone, the order is gone.
@@ -174,7 +176,10 @@ class Enforcer:
         # per cause, the broker's latest word: (still required, monotonic time it was read)
         self._word: dict[Cause, tuple[bool, float]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.sent: list[tuple[datetime, str]] = []  # (at, what) — for tests and the bench
+        # The latest sends, (at, what), for tests and the benchmarks; bounded, as the daemon
+        # runs for weeks (a list of every send grew ~0.2 KB an enforcement). ``sends`` counts all.
+        self.sent: deque[tuple[datetime, str]] = deque(maxlen=SENT_KEPT)
+        self.sends = 0
 
     def submit(self, action: AnyAction, book: Book) -> asyncio.Task[None]:
         """Start carrying ``action`` out; returns the task (kept referenced here). While a
@@ -369,6 +374,7 @@ class Enforcer:
     async def _mark_sent(self, entry: int | None, what: str) -> None:
         now = self._clock()
         self.sent.append((now, what))
+        self.sends += 1
         if entry is None:
             return  # the journal is behind (store not writable): its outcome says enough
         if entry in self._premarked:  # journalled with its intent

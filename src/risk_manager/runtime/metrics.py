@@ -32,6 +32,7 @@ FAMILIES = (
     f"{PREFIX}_rest_rate_limited",
     f"{PREFIX}_wire_records_rejected",
     f"{PREFIX}_process_resident_memory_bytes",
+    f"{PREFIX}_event_loop_lag_seconds",
 )
 
 
@@ -112,6 +113,11 @@ class Metrics:
             ["source", "target", "fault"],
             registry=r,
         )
+        self._loop_lag = Gauge(
+            f"{PREFIX}_event_loop_lag_seconds",
+            "Worst event-loop lag of the last minute (how late a 0.25 s sleep woke up).",
+            registry=r,
+        )
         r.register(_MemoryCollector())
 
     def event_processed(self, kind: str) -> None:
@@ -145,6 +151,10 @@ class Metrics:
     def wire_record_rejected(self, source: str, target: str, fault: str) -> None:
         """One record rejected at the wire boundary (``projectx.wire_faults``)."""
         self._wire_rejected.labels(source=source, target=target, fault=fault).inc()
+
+    def loop_lag(self, seconds: float) -> None:
+        """The worst event-loop lag of the last minute (``runtime.loop_lag``)."""
+        self._loop_lag.set(seconds)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of this registry."""

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
-from risk_manager.signalr import HANDSHAKE_REQUEST, RecordBuffer, invocation_record
+from risk_manager.signalr import HANDSHAKE_REQUEST, RecordBuffer, encode_record, invocation_record
 from risk_manager.sim.hub_site import serving_hubs
 
 _TOKEN = "bench-token"  # noqa: S105 - a throwaway token for a loopback server
@@ -128,6 +129,62 @@ async def run_bench(count: int, window: int, client: str) -> BenchResult:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
     return BenchResult(client, count, seconds)
+
+
+FLOOR_BATCH = 256  # records a frame, as the hub's writer sends them at most
+
+
+async def run_floor(count: int, window: int) -> BenchResult:
+    """The floor of ``run_bench``: the same quotes, serialised the same way, sent by a bare
+    aiohttp WebSocket handler (no hub server, no subscription book, no per-connection
+    queue) in frames of ``FLOOR_BATCH`` records, to the same raw subscriber in this process."""
+    counter, ready = _Counter(), asyncio.Event()
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.receive()  # the handshake request
+        await ws.send_str(encode_record({}))
+        await ws.receive()  # the subscription
+        await ws.send_str(encode_record({"type": 3, "invocationId": "1"}))
+        await ready.wait()
+        for first in range(0, count, FLOOR_BATCH):
+            while first - counter.received >= window:
+                counter.progress.clear()
+                await counter.progress.wait()
+            last = min(count, first + FLOOR_BATCH)
+            records = (
+                invocation_record("GatewayQuote", [_CONTRACT, _quote(n)])
+                for n in range(first, last)
+            )
+            frame = "".join(records)
+            await ws.send_str(frame)
+        await ws.receive()  # until the subscriber leaves
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/hubs/market", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host = "{}:{}".format(*runner.addresses[0][:2])
+        task = asyncio.create_task(_raw_subscriber(host, counter, ready), name="floor-subscriber")
+        try:
+            await asyncio.wait_for(ready.wait(), 10)
+            start = time.perf_counter()
+            while counter.received < count:
+                counter.progress.clear()
+                await asyncio.wait_for(counter.progress.wait(), 10)
+            seconds = time.perf_counter() - start
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    finally:
+        await runner.cleanup()
+    return BenchResult("floor", count, seconds)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from risk_manager.sim.auth import RateLimiter, TokenIssuer, retry_after_header
 from risk_manager.sim.control import ControlApi, HubPort
+from risk_manager.sim.echo import Echo
 from risk_manager.sim.exchange import Exchange
 from risk_manager.sim.faults import Faults
 from risk_manager.sim.hours import TradingHours
@@ -222,6 +223,7 @@ def create_app(settings: SimSettings) -> web.Application:
     app[SIM_KEY] = server
     if timings is not None:
         timings.add_routes(app)
+        Echo().add_routes(app)  # the e2e benchmark's floor, measured beside its timings
     server.rest.add_routes(app)
     server.control.add_routes(app)
     server.hubs.add_routes(app)

@@ -1,0 +1,42 @@
+"""``risk-manager bench accounts`` end to end, short (two steps of a second): a well-formed
+report. Nothing about the figures is asserted: they are the shared machine's."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from typer.testing import CliRunner
+
+from risk_manager.cli.main import app
+from risk_manager.runtime.bench_accounts import CapacityStep, limiting_factor
+
+
+def test_bench_accounts_reports_each_step_the_knee_and_what_limited_it() -> None:
+    args = ["bench", "accounts", "--steps", "1,2", "--seconds", "1", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["bench"] == "accounts"
+    assert report["command"].startswith("risk-manager bench accounts --steps 1,2")
+    figures = report["figures"]
+    steps = figures["steps"]
+    assert steps[0]["accounts"] == 1 and len(steps) in (1, 2)
+    for step in steps:
+        assert step["enforced"] == step["breaches"] >= 1  # every breach enforced
+        assert 0 < step["p50_ms"] <= step["p99_ms"]
+        assert step["floor_p99_ms"] > 0 and step["events_per_s"] == 5.0
+        assert step["daemon_cpu_pct"] >= 0 and step["rest_429"] == 0
+    assert figures["knee_accounts"] in (0, 1, 2)
+    assert isinstance(figures["limited_by"], str) and figures["limited_by"]
+    assert figures["target_p99_ms"] == 10.0
+    assert "p99_ms" in report["floor"] and report["floor"]["what"]
+
+
+def test_what_limited_a_step_is_named_from_its_readings() -> None:
+    base = CapacityStep(100, 5.0, 50, 50, 3.0, 12.0, 1.0, 2.0, 40.0, 20.0, 0)
+    assert "the machine's tail" in limiting_factor(base)
+    assert "rate limit" in limiting_factor(replace(base, rest_429=3))
+    assert "daemon's CPU" in limiting_factor(replace(base, daemon_cpu_pct=97.0))
+    assert "event loop" in limiting_factor(replace(base, loop_lag_ms=30.0))
+    assert "simulator's CPU" in limiting_factor(replace(base, sim_cpu_pct=99.0))

@@ -1,0 +1,60 @@
+"""``risk-manager bench engine|sim --json``: one report shape (machine, command, figures, the
+floor measured in the same run, ratios). Shapes only: figures on a shared machine are noise."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from typer.testing import CliRunner
+
+from risk_manager.cli.bench import bare_receive, our_receive, wire_quotes
+from risk_manager.cli.bench_report import ratios
+from risk_manager.cli.main import app
+from risk_manager.domain.events import QuoteEvent
+
+
+def report_of(*args: str) -> dict[str, Any]:
+    """Run ``risk-manager bench <args> --json``; its one JSON line, checked for the shape
+    every benchmark shares."""
+    result = CliRunner().invoke(app, ["bench", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["bench"] == args[0]
+    assert report["command"].startswith(f"risk-manager bench {args[0]} ")
+    machine = report["machine"]
+    assert machine["cores"] >= 1 and machine["python"].startswith("3.")
+    assert {"cpu", "os", "aiohttp"} <= set(machine)
+    assert isinstance(report["floor"]["what"], str) and report["floor"]["what"]
+    for key, ratio in report["ratio_to_floor"].items():
+        assert key in report["figures"] and key in report["floor"]
+        assert ratio == round(report["figures"][key] / report["floor"][key], 2)
+    return report
+
+
+def test_bench_engine_reports_the_engine_and_the_receive_path_against_the_floor() -> None:
+    report = report_of("engine", "--events", "3000")
+    figures = report["figures"]
+    assert set(report["ratio_to_floor"]) == {"mean_us", "p50_us", "p99_us"}
+    assert 0 < figures["p50_us"] <= figures["p99_us"]
+    assert figures["receive_mean_us"] > 0 and figures["receive_to_floor"] > 0
+
+
+def test_bench_sim_reports_the_hub_against_a_bare_websocket() -> None:
+    report = report_of("sim", "--quotes", "2000", "--window", "200")
+    assert report["figures"]["quotes"] == 2000
+    assert report["figures"]["us_per_quote"] > 0 and report["floor"]["us_per_quote"] > 0
+    assert set(report["ratio_to_floor"]) == {"us_per_quote"}
+
+
+def test_the_receive_path_and_its_floor_read_the_same_quote() -> None:
+    (text,) = wire_quotes(1)
+    (event,) = our_receive(text)
+    floor = bare_receive(text)
+    assert isinstance(event, QuoteEvent)
+    assert event.quote.contract_id == floor.contract_id == "CON.F.US.ENQ.H26"
+    assert event.quote.last_price is not None and float(event.quote.last_price) == floor.last
+
+
+def test_ratios_skip_a_floor_of_zero_and_keys_without_a_figure() -> None:
+    assert ratios({"a": 3.0, "b": 1.0}, {"a": 1.5, "b": 0.0, "c": 2.0}) == {"a": 2.0}
