@@ -158,6 +158,10 @@ class Database:
         self._conn: sqlite3.Connection | None = conn
         self.path = path
         self._mutex = threading.RLock()
+        # Urgent writers waiting for the mutex (the journal's intents before a send): other
+        # writers wait at this gate while there are any (``write``).
+        self._gate = threading.Condition(threading.Lock())
+        self._urgent = 0
         self._depth = 0
         self._busy_timeout = busy_timeout
         self._reader: sqlite3.Connection | None = None
@@ -205,9 +209,48 @@ class Database:
             yield self._reader
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self, *, urgent: bool = False) -> Iterator[sqlite3.Connection]:
         """One transaction; taken IMMEDIATE so a second process waits at BEGIN, not mid-way.
-        COMMIT returns only once the WAL is synced (synchronous=FULL)."""
+        COMMIT returns only once the WAL is synced (synchronous=FULL).
+
+        ``urgent``: a write something waits on to act (the journal's intent before a send,
+        RULES.md §5): it goes before every write not yet started that is not urgent (fills,
+        rule memory, snapshots, outcomes), so it waits for at most the commit in progress."""
+        mine = self._writer == threading.get_ident()  # nested: already holds the mutex
+        if urgent and not mine:
+            with self._gate:
+                self._urgent += 1
+            try:
+                self._mutex.acquire()
+            finally:
+                with self._gate:
+                    self._urgent -= 1
+                    if not self._urgent:
+                        self._gate.notify_all()
+        elif mine:
+            self._mutex.acquire()
+        else:
+            self._acquire_behind_urgent()
+        try:
+            with self._transaction() as conn:
+                yield conn
+        finally:
+            self._mutex.release()
+
+    def _acquire_behind_urgent(self) -> None:
+        """The mutex for a write that is not urgent, once no urgent write waits for it: one
+        that got the mutex while an urgent write was waiting gives it up and queues again."""
+        while True:
+            with self._gate:
+                self._gate.wait_for(lambda: not self._urgent)
+            self._mutex.acquire()
+            with self._gate:
+                if not self._urgent:
+                    return
+            self._mutex.release()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._mutex:
             conn = self._live()
             if self._depth:

@@ -60,7 +60,7 @@ class JournalRepo:
         (Decimal and datetime values are stored as strings and read back as strings).
         ``sent_at``: the action goes out right after this write (one commit instead of two)."""
         sent = enc_dt(sent_at) if sent_at is not None else None
-        with self._db.write() as conn:
+        with self._db.write(urgent=True) as conn:
             cur = conn.execute(
                 "INSERT INTO journal (account_id, rule, kind, intent, created_at, sent_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -70,7 +70,7 @@ class JournalRepo:
 
     def journal_sent(self, entry_id: int, at: datetime) -> None:
         """Mark the action handed to the broker. The first send time is kept."""
-        with self._db.write() as conn:
+        with self._db.write(urgent=True) as conn:
             entry = _get(conn, entry_id)
             if entry.is_finished:
                 raise JournalEntryFinished(

@@ -48,7 +48,7 @@ class LockRepo:
             raise ValueError(f"lock {lock.id} is already stored; add_lock takes a new Lock")
         if (lock.cleared_at is None) != (lock.cleared_by is None):
             raise ValueError("a cleared lock needs both cleared_at and cleared_by")
-        with self._db.write() as conn:
+        with self._db.write(urgent=True) as conn:
             cur = conn.execute(
                 _INSERT,
                 _row_of(lock)[1:],  # every column but the id
