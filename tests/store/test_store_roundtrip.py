@@ -115,6 +115,13 @@ def test_fills_filter_by_trading_day_and_since(store: StorePort) -> None:
     assert [f.id for f in store.fills(8)] == [4]
 
 
+def test_a_burst_of_fills_is_stored_in_one_write_each_once(store: StorePort) -> None:
+    burst = [(_trade(1), DAY), (_trade(2), DAY), (_trade(1), DAY)]  # trade 1 twice
+    assert store.add_fills(burst) == 2
+    assert store.add_fills([(_trade(2), DAY), (_trade(3), DAY)]) == 1
+    assert [f.id for f in store.fills(7, trading_day=DAY)] == [1, 2, 3]
+
+
 def test_a_fill_is_stored_once_per_trade_id(store: StorePort) -> None:
     first = _trade(42)
     assert store.add_fill(first, DAY) is True

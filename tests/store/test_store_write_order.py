@@ -2,7 +2,7 @@
 
 An urgent write (the journal's intent before a send, a lock row: ``Database.write(urgent=True)``)
 waits for at most the commit in progress, never for fills, rule memory or snapshots queued
-before it (docs/STORE.md "Writes"; measured by ``bench e2e``, docs/PERFORMANCE.md).
+before it (docs/STORE.md "SQLite"; measured by ``bench e2e``, docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations

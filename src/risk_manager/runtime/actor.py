@@ -293,6 +293,11 @@ class AccountActor:
                     self.enforcer.submit(action, book)
                 case _:
                     assert_never(action)
+        if book is not None:
+            # One loop turn for the enforcement tasks just submitted: each starts its journal
+            # write (the fsync before the send) now, not after this event's bookkeeping and
+            # the events queued behind it (docs/PERFORMANCE.md, end-to-end latency).
+            await asyncio.sleep(0)
 
     def on_outcome(self, action: AnyAction, outcome: JournalOutcome, detail: str) -> None:
         """Enforcer callback: a refusal goes back to the engine (re-propose or escalate)."""
@@ -509,5 +514,4 @@ class AccountActor:
             await self.enforcer.durable.soon(self._store_fills, batch, what="fills")
 
     def _store_fills(self, batch: list[tuple[Trade, date]]) -> None:
-        for trade, day in batch:
-            self.store.add_fill(trade, day)
+        self.store.add_fills(batch)  # one commit (one fsync) for the burst

@@ -12,6 +12,8 @@ recovery an info one.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -30,6 +32,25 @@ Blocking = Callable[..., Awaitable[Any]]
 Alert = Callable[[Severity, str], None]
 
 
+def in_thread(fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+    """``fn(*args)`` in the loop's default executor, handed to a thread now; the future of
+    its result. ``asyncio.to_thread`` does the same from a coroutine, so the thread starts
+    only when that coroutine first runs, a loop turn later (behind whatever else is ready:
+    on the breach path, the rest of the event's bookkeeping). Context variables are copied
+    as ``to_thread`` copies them."""
+    loop = asyncio.get_running_loop()
+    call = functools.partial(contextvars.copy_context().run, fn, *args)
+    return loop.run_in_executor(None, call)
+
+
+def _error(done: asyncio.Future[Any]) -> BaseException:
+    if done.cancelled():
+        return asyncio.CancelledError("the write was cancelled")
+    exc = done.exception()
+    assert exc is not None  # only asked of a failed try
+    return exc
+
+
 class DurableWrites:
     """Runs blocking store writes; ``soon`` waits up to ``wait`` seconds for one.
 
@@ -40,7 +61,7 @@ class DurableWrites:
     def __init__(
         self,
         *,
-        run_blocking: Blocking = asyncio.to_thread,
+        run_blocking: Blocking = in_thread,
         sleep: Sleep = asyncio.sleep,
         keep: Callable[[asyncio.Future[Any]], None] | None = None,
         wait: float = WAIT,
@@ -62,57 +83,71 @@ class DurableWrites:
     ) -> tuple[bool, Any]:
         """``(True, result)`` when ``fn(*args)`` landed within ``wait``; else ``(False,
         None)`` at once (on the first failure, or at ``wait``), and the write goes on being
-        tried until it lands, ``then(result)`` being called when it does."""
-        first: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        state = {"returned": False}
-        task = asyncio.ensure_future(self._until_written(fn, args, what, first, then, state))
+        tried until it lands, ``then(result)`` being called when it does.
+
+        The first try starts before this returns to the loop (with ``in_thread``, the
+        default), and the caller resumes as soon as it lands: a journal write before a send
+        adds no loop turn of its own to the send (docs/PERFORMANCE.md, end-to-end latency)."""
+        self.pending += 1
+        first = asyncio.ensure_future(self._run_blocking(fn, *args))
+        try:
+            # asyncio.wait never cancels ``first`` (a cancelled wait would lose the row)
+            await asyncio.wait((first,), timeout=self._wait)
+        except asyncio.CancelledError:
+            self._carry_on(fn, args, what, first, None)
+            raise
+        if first.done() and not first.cancelled() and first.exception() is None:
+            # landed (a write landing just as the wait ran out included)
+            self.pending -= 1
+            return True, first.result()
+        if first.done():
+            self._failed(what, _error(first))
+        else:  # stuck (another process's write lock, a slow disk): go on without it
+            self._failed(what, TimeoutError(f"not written within {self._wait:g}s"))
+        self._carry_on(fn, args, what, first, then)
+        return False, None
+
+    def _carry_on(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        what: str,
+        first: asyncio.Future[Any],
+        then: Callable[[Any], None] | None,
+    ) -> None:
+        task = asyncio.ensure_future(self._until_written(fn, args, what, first, then))
         if self._keep is not None:
             self._keep(task)
-        try:
-            async with asyncio.timeout(self._wait):
-                landed = await asyncio.shield(first)
-        except TimeoutError:  # stuck (another process's write lock, a slow disk): go on
-            # ... unless it landed just as the wait ran out: then ``then`` is not called
-            landed = first.done() and first.result()
-            if not landed:
-                self._failed(what, TimeoutError(f"not written within {self._wait:g}s"))
-        state["returned"] = True
-        if landed:
-            return True, task.result() if task.done() else await task
-        return False, None
 
     async def _until_written(
         self,
         fn: Callable[..., Any],
         args: tuple[Any, ...],
         what: str,
-        first: asyncio.Future[bool],
+        attempt: asyncio.Future[Any],
         then: Callable[[Any], None] | None,
-        state: dict[str, bool],
     ) -> Any:
-        self.pending += 1
+        """The write given up on by ``soon`` (``attempt``: its try still running, or failed),
+        tried with capped backoff until it lands; ``pending`` counted it from ``soon``."""
         failures = 0
         try:
             while True:
                 try:
-                    result = await self._run_blocking(fn, *args)
+                    result = await attempt
                 except Exception as exc:
                     self._failed(what, exc)
-                    if not first.done():
-                        first.set_result(False)
                     await self._sleep(backoff_delay(failures, base=RETRY_BASE, cap=RETRY_CAP))
                     failures += 1
+                    attempt = asyncio.ensure_future(self._run_blocking(fn, *args))
                     continue
-                self._landed(what, late=failures > 0 or state["returned"])
-                if not first.done():
-                    first.set_result(True)
-                if state["returned"] and then is not None:
+                self._landed(what, late=True)
+                if then is not None:
                     then(result)
                 return result
         finally:
             self.pending -= 1
 
-    def _failed(self, what: str, exc: Exception) -> None:
+    def _failed(self, what: str, exc: BaseException) -> None:
         if self.failing:
             return
         self.failing = True

@@ -54,7 +54,7 @@ from risk_manager.domain.models import Order, Position
 from risk_manager.engine.inflight import cause_key
 from risk_manager.projectx.backoff import backoff_delay
 from risk_manager.projectx.rate_limit import Priority, request_priority
-from risk_manager.runtime.durable import DurableWrites
+from risk_manager.runtime.durable import DurableWrites, in_thread
 from risk_manager.runtime.logs import ENFORCEMENT
 from risk_manager.store.ports import JournalStore
 from risk_manager.store.records import JournalOutcome
@@ -152,7 +152,7 @@ class Enforcer:
         clock: Clock,
         *,
         on_outcome: OnOutcome | None = None,
-        run_blocking: Callable[..., Awaitable[Any]] = asyncio.to_thread,
+        run_blocking: Callable[..., Awaitable[Any]] = in_thread,
         sleep: Sleep = asyncio.sleep,
         retry_base: float = RETRY_BASE,
         retry_cap: float = RETRY_CAP,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -74,6 +75,11 @@ class FillRepo:
                 ),
             )
             return bool(cur.fetchall())  # a row back: new; none: that trade id was stored
+
+    def add_fills(self, fills: Sequence[tuple[Trade, date]]) -> int:
+        """``add_fill`` for each (trade, trading day) in one transaction; how many were new."""
+        with self._db.write():  # the add_fill writes nest into this one commit
+            return sum(self.add_fill(trade, day) for trade, day in fills)
 
     def fills(
         self, account_id: int, trading_day: date | None = None, since: datetime | None = None

@@ -25,7 +25,7 @@ Contract shared by every method (each backend keeps it):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -128,6 +128,11 @@ class FillStore(Protocol):
     def add_fill(self, trade: Trade, trading_day: date) -> bool:
         """Record a fill under its trading day; False when that trade id is already stored
         (the stored one is kept as it was)."""
+        ...
+
+    def add_fills(self, fills: Sequence[tuple[Trade, date]]) -> int:
+        """``add_fill`` for each (trade, trading day), all in one write (one transaction:
+        one fsync for a burst of fills); returns how many were new."""
         ...
 
     def fills(
