@@ -197,6 +197,11 @@ class AccountActor:
                 _log.exception("account %s: event %s failed", self.account_id, type(event).__name__)
 
     async def _next_event(self) -> Event:
+        if not self.queue.empty():
+            # Queued events come first whatever the timers say (a wait would return them at
+            # once too): no wakeup to compute, no timeout to arm, on the breach path
+            # (docs/PERFORMANCE.md); the tick follows once the queue is drained.
+            return self.queue.get_nowait()
         now = self._clock()
         wake = self.engine.next_wakeup()
         delay = MAX_IDLE_TICK if wake is None else (wake - now).total_seconds()

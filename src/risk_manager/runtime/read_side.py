@@ -149,9 +149,18 @@ class DaemonReadSide(MemoryReadModel):
         self.views_built = 0  # account views built by them
 
     def mark(self, account_id: int) -> None:
-        """The account changed (an actor handled an event): shown again at the next refresh."""
+        """The account changed (an actor handled an event): shown again at the next refresh.
+        While nobody listens it is only marked: waking ``run`` after every burst of events
+        for nothing was loop work inside a breach's enforcement (docs/PERFORMANCE.md)."""
         self._dirty.add(account_id)
+        if self.subscriber_count:
+            self._wake.set()
+
+    def subscribe(self) -> asyncio.Queue[JSON]:
+        """A dashboard listens: what changed while nobody did is published at once."""
+        queue = super().subscribe()
         self._wake.set()
+        return queue
 
     def health(self) -> JSON:
         """Live: the health source now, with the store's answer at the last refresh. Before

@@ -54,6 +54,7 @@ _log = logging.getLogger(__name__)
 ACCOUNTS_RETRY_CAP = 10.0  # seconds between login/account searches at most while not guarding
 UNREADABLE_ALERT_EVERY = timedelta(minutes=10)  # per account, for unreadable hub records
 HOUSEKEEPING_EVERY = 1.0  # seconds between overflow reconciles and gauge refreshes
+SUBSCRIPTIONS_SETTLE = 0.02  # seconds the market hub's subscriptions wait after a change
 USER_HUB_FIRST = 5.0  # seconds the start waits for the user hub before reconciling anyway
 
 
@@ -443,6 +444,10 @@ class BrokerSession:
         """Keep the market hub subscribed to every contract with a position or order."""
         while True:
             await self._contracts_dirty.wait()
+            # After the burst, not in it: the views this reads (one per changed account) would
+            # otherwise run between a breach's journal write and its send, and a burst of
+            # events is read once (docs/PERFORMANCE.md). Quotes route without it.
+            await asyncio.sleep(SUBSCRIPTIONS_SETTLE)
             self._contracts_dirty.clear()
             try:
                 wanted = self.routes.contracts()  # only the accounts that changed are read
