@@ -80,6 +80,22 @@ async def test_nothing_is_built_while_no_dashboard_listens(daemon: Daemon) -> No
         task.cancel()
 
 
+async def test_a_change_wakes_the_read_side_only_while_a_dashboard_listens(
+    daemon: Daemon,
+) -> None:
+    """Waking the refresh task after every burst for nobody was loop work inside a breach's
+    enforcement (docs/PERFORMANCE.md); a dashboard that starts listening is woken for it."""
+    side = daemon.read_side
+    side.mark(8)
+    assert not side._wake.is_set()
+    queue = side.subscribe()
+    assert side._wake.is_set()  # what changed meanwhile is published at once
+    side._wake.clear()
+    side.mark(8)
+    assert side._wake.is_set()
+    side.unsubscribe(queue)
+
+
 async def test_a_listening_dashboard_gets_the_changed_account_alone(daemon: Daemon) -> None:
     side = daemon.read_side
     side.mark(8)  # changed while nobody listened
