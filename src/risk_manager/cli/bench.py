@@ -10,6 +10,10 @@ cancelled, opening/closing fills, position resizes). Events are built before tim
 ``process`` call is timed with ``perf_counter_ns`` on one thread. ``events_per_s`` is the
 median rate over 1,000-event stretches (a stretch where the OS ran other work is an outlier);
 the whole run's wall-clock rate is printed too.
+
+The locked refusal (``run_refusal_bench``): a flat account under a hard lock (every rule on),
+each timed event a trader's new working limit order the engine answers with its cancel
+(RULES.md §2); the broker's cancellation of it is applied untimed between two.
 """
 
 from __future__ import annotations
@@ -288,6 +292,7 @@ def run_engine_bench(n: int = 200_000) -> dict[str, float]:
     return timed(lambda ev: process(ev, ev.at), workload(n), min(5_000, n // 10))
 
 
+REFUSALS = 50_000  # orders refused on the locked account at most (--events caps it)
 LOCKED = 2  # the account of the locked refusal, flat, under a hard lock until cleared
 
 
@@ -366,8 +371,10 @@ def bench_engine(
 ) -> None:
     """Rule engine throughput and per-event latency on one core (target ≥ 100k/s, p99 ≤ 50 µs),
     the receive path (decoding and mapping) beside it, both as ratios to the floor: merely
-    receiving an event in Python (``json.loads`` and a small object)."""
+    receiving an event in Python (``json.loads`` and a small object); and the engine refusing
+    a trader's new order on a locked account (``locked_refusal_*``, at most 50,000 orders)."""
     engine = run_engine_bench(events)
+    refusal = run_refusal_bench(min(events, REFUSALS))
     receive, floor = run_receive_bench(events)
     keys = ("mean_us", "p50_us", "p99_us")
     report = BenchReport(
@@ -384,6 +391,10 @@ def bench_engine(
             "receive_p50_us": receive["p50_us"],
             "receive_p99_us": receive["p99_us"],
             "receive_to_floor": round(receive["mean_us"] / floor["mean_us"], 2),
+            "locked_refusal_mean_us": refusal["mean_us"],
+            "locked_refusal_p50_us": refusal["p50_us"],
+            "locked_refusal_p99_us": refusal["p99_us"],
+            "locked_refusals": refusal["events"],
         },
     )
     emit(report, as_json)

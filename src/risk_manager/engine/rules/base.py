@@ -94,6 +94,7 @@ class Context:
     _unrealized: Decimal | None = None
     _unrealized_known: bool = False
     _per_position: dict[str, Decimal | None] | None = None
+    _marks: dict[str, Mark | None] = field(default_factory=dict)
 
     def once(self, *key: str) -> bool:
         """True the first time a cause is seen (alerts are sent once per cause)."""
@@ -124,8 +125,16 @@ class Context:
 
     def mark(self, contract_id: str) -> Mark | None:
         """The open position's mark if one counts (RULES.md §1), else None: every rule that
-        values a position or prices an order reads marks through this, never ``marks``."""
-        return self.ledger.usable_mark(contract_id, self.marks, self.now, self.stale_mark)
+        values a position or prices an order reads marks through this, never ``marks``.
+        Decided once per contract and context (a quote asks it of a contract several
+        times; nothing a rule does changes a mark or when a position was priced from)."""
+        try:
+            return self._marks[contract_id]
+        except KeyError:
+            found = self._marks[contract_id] = self.ledger.usable_mark(
+                contract_id, self.marks, self.now, self.stale_mark
+            )
+            return found
 
     def unrealized(self) -> Decimal | None:
         """Total unrealized P&L (None when any position's is unknown), computed once."""
