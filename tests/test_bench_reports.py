@@ -4,9 +4,8 @@ floor measured in the same run, ratios). Shapes only: figures on a shared machin
 from __future__ import annotations
 
 import json
-from typing import Any
-
 from datetime import datetime
+from typing import Any
 from unittest.mock import patch
 
 import pytest
