@@ -4,14 +4,20 @@ floor measured in the same run, ratios). Shapes only: figures on a shared machin
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+from unittest.mock import patch
 
+import pytest
 from typer.testing import CliRunner
 
-from risk_manager.cli.bench import bare_receive, our_receive, wire_quotes
+from risk_manager.cli.bench import bare_receive, our_receive, run_refusal_bench, wire_quotes
 from risk_manager.cli.bench_report import ratios
 from risk_manager.cli.main import app
-from risk_manager.domain.events import QuoteEvent
+from risk_manager.domain.actions import AnyAction, CancelOrder
+from risk_manager.domain.enums import OrderStatus
+from risk_manager.domain.events import Event, OrderEvent, QuoteEvent
+from risk_manager.engine.engine import Engine
 
 
 def report_of(*args: str) -> dict[str, Any]:
@@ -38,6 +44,32 @@ def test_bench_engine_reports_the_engine_and_the_receive_path_against_the_floor(
     assert set(report["ratio_to_floor"]) == {"mean_us", "p50_us", "p99_us"}
     assert 0 < figures["p50_us"] <= figures["p99_us"]
     assert figures["receive_mean_us"] > 0 and figures["receive_to_floor"] > 0
+    assert figures["locked_refusals"] == 2700  # 3,000 less the warm-up, each one refused
+    assert 0 < figures["locked_refusal_p50_us"] <= figures["locked_refusal_p99_us"]
+
+
+def test_the_locked_refusal_times_only_the_new_order_and_checks_each_is_refused() -> None:
+    timed_events: list[int] = []
+    real = Engine.process
+
+    def spy(engine: Engine, event: Event, now: datetime) -> list[AnyAction]:
+        out = real(engine, event, now)
+        if isinstance(event, OrderEvent) and event.order.status is OrderStatus.OPEN:
+            assert [a.order_id for a in out if isinstance(a, CancelOrder)] == [event.order.id]
+            timed_events.append(event.order.id)
+        return out
+
+    with patch.object(Engine, "process", spy):
+        figures = run_refusal_bench(200)
+    assert figures["events"] == 180 and len(timed_events) == 200
+
+
+def test_the_locked_refusal_fails_loudly_when_an_order_is_not_refused() -> None:
+    with (
+        patch.object(Engine, "restore_locks", lambda *_a, **_k: []),
+        pytest.raises(RuntimeError, match="only 0 of 50"),
+    ):
+        run_refusal_bench(50)
 
 
 def test_bench_sim_reports_the_hub_against_a_bare_websocket() -> None:

@@ -10,6 +10,10 @@ cancelled, opening/closing fills, position resizes). Events are built before tim
 ``process`` call is timed with ``perf_counter_ns`` on one thread. ``events_per_s`` is the
 median rate over 1,000-event stretches (a stretch where the OS ran other work is an outlier);
 the whole run's wall-clock rate is printed too.
+
+The locked refusal (``run_refusal_bench``): a flat account under a hard lock (every rule on),
+each timed event a trader's new working limit order the engine answers with its cancel
+(RULES.md §2); the broker's cancellation of it is applied untimed between two.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -28,6 +32,7 @@ import typer
 from risk_manager.calendar import HolidayCalendar, TradingCalendar
 from risk_manager.cli.bench_report import BenchReport, command_line, emit
 from risk_manager.config.rules import RULE_MODELS, RulesConfig
+from risk_manager.domain.actions import CancelOrder
 from risk_manager.domain.contracts import DEFAULT_CATALOG
 from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType, PositionType
 from risk_manager.domain.events import (
@@ -38,6 +43,7 @@ from risk_manager.domain.events import (
     QuoteEvent,
     TradeEvent,
 )
+from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.domain.models import Account, Order, Position, Quote, Trade
 from risk_manager.engine.engine import Engine
 from risk_manager.projectx.mapping import market_events
@@ -233,21 +239,32 @@ def our_receive(text: str) -> list[Event]:
     return market_events(record["target"], record["arguments"], START)
 
 
-def timed(call: Callable[[T], object], items: list[T], warm: int) -> dict[str, float]:
+def timed(
+    call: Callable[[T], object],
+    items: list[T],
+    warm: int,
+    after: Callable[[T, object], object] | None = None,
+) -> dict[str, float]:
     """Each ``call(item)`` timed with ``perf_counter_ns`` after ``warm`` untimed ones:
     ``events_per_s`` is the median over 1,000-call stretches (a stretch in which the OS ran
-    other work is an outlier), ``mean_us``, ``p50_us`` and ``p99_us`` per call."""
+    other work is an outlier), ``mean_us``, ``p50_us`` and ``p99_us`` per call. ``after``
+    (item, what the call returned), when given, runs untimed after each call; the rates
+    then include it, the per-call figures do not."""
     for item in items[:warm]:
-        call(item)
+        result = call(item)
+        if after is not None:
+            after(item, result)
     lat: list[int] = []
     clock = time.perf_counter_ns
     chunk_rates: list[float] = []
     t0 = chunk_start = clock()
     for i, item in enumerate(items[warm:], start=1):
         s = clock()
-        call(item)
+        result = call(item)
         e = clock()
         lat.append(e - s)
+        if after is not None:
+            after(item, result)
         if i % CHUNK == 0:
             chunk_rates.append(CHUNK / ((e - chunk_start) / 1e9))
             chunk_start = e
@@ -275,6 +292,67 @@ def run_engine_bench(n: int = 200_000) -> dict[str, float]:
     return timed(lambda ev: process(ev, ev.at), workload(n), min(5_000, n // 10))
 
 
+REFUSALS = 50_000  # orders refused on the locked account at most (--events caps it)
+LOCKED = 2  # the account of the locked refusal, flat, under a hard lock until cleared
+
+
+def refusal_workload(n: int) -> list[tuple[OrderEvent, OrderEvent]]:
+    """``n`` pairs: a trader's new working limit order on the locked account, and the
+    broker's word that it was cancelled (which keeps the book as it was for the next)."""
+    cid = "CON.F.US.ENQ.H26"
+    pairs: list[tuple[OrderEvent, OrderEvent]] = []
+    now = START + timedelta(seconds=1)
+    for i in range(n):
+        now += timedelta(microseconds=500)
+        placed = Order(
+            30_000 + i,
+            LOCKED,
+            cid,
+            OrderStatus.OPEN,
+            OrderType.LIMIT,
+            OrderSide.BID,
+            1,
+            now,
+            now,
+            limit_price=Decimal("24000.00"),
+        )
+        gone = replace(placed, status=OrderStatus.CANCELLED)
+        pairs.append((OrderEvent(now, placed), OrderEvent(now, gone)))
+    return pairs
+
+
+def run_refusal_bench(n: int = 50_000) -> dict[str, float]:
+    """Refusing an order on a locked account (RULES.md §2: a locked account's new orders are
+    cancelled): the engine receives a trader's new working order (``OrderEvent``) on a flat
+    account under an active hard lock, every rule on, and proposes its cancel. Each such
+    ``process`` call is timed (``timed``'s figures); the broker's cancellation that follows
+    is applied untimed. Raises ``RuntimeError`` if an order was not refused."""
+    config = RulesConfig.model_validate(ALL_RULES)
+    calendar = TradingCalendar(holidays=HolidayCalendar.load("equity"))
+    engine = Engine(config, calendar, DEFAULT_CATALOG)
+    engine.process(AccountEvent(START, Account(LOCKED, "LOCKED", Decimal(50_000), True)), START)
+    lock = Lock(LOCKED, "daily_realized_loss", LockKind.HARD, "bench", START, None)
+    engine.restore_locks([lock], START)
+    refused = 0
+
+    def settle(pair: tuple[OrderEvent, OrderEvent], out: object) -> None:
+        """Untimed: count the refusal, then the broker cancels the order."""
+        nonlocal refused
+        placed, gone = pair
+        order_id = placed.order.id
+        assert isinstance(out, list)
+        refused += any(isinstance(a, CancelOrder) and a.order_id == order_id for a in out)
+        engine.process(gone, gone.at)
+
+    items = refusal_workload(n)
+    warm = min(5_000, n // 10)
+    process = engine.process
+    figures = timed(lambda pair: process(pair[0], pair[0].at), items, warm, after=settle)
+    if refused != n:
+        raise RuntimeError(f"only {refused} of {n} orders on the locked account were refused")
+    return figures
+
+
 def run_receive_bench(n: int) -> tuple[dict[str, float], dict[str, float]]:
     """The daemon's receive path and the bare floor over the same ``n`` quote records,
     interleaved in stretches so both see the same machine: (ours, floor)."""
@@ -293,8 +371,10 @@ def bench_engine(
 ) -> None:
     """Rule engine throughput and per-event latency on one core (target ≥ 100k/s, p99 ≤ 50 µs),
     the receive path (decoding and mapping) beside it, both as ratios to the floor: merely
-    receiving an event in Python (``json.loads`` and a small object)."""
+    receiving an event in Python (``json.loads`` and a small object); and the engine refusing
+    a trader's new order on a locked account (``locked_refusal_*``, at most 50,000 orders)."""
     engine = run_engine_bench(events)
+    refusal = run_refusal_bench(min(events, REFUSALS))
     receive, floor = run_receive_bench(events)
     keys = ("mean_us", "p50_us", "p99_us")
     report = BenchReport(
@@ -311,6 +391,10 @@ def bench_engine(
             "receive_p50_us": receive["p50_us"],
             "receive_p99_us": receive["p99_us"],
             "receive_to_floor": round(receive["mean_us"] / floor["mean_us"], 2),
+            "locked_refusal_mean_us": refusal["mean_us"],
+            "locked_refusal_p50_us": refusal["p50_us"],
+            "locked_refusal_p99_us": refusal["p99_us"],
+            "locked_refusals": refusal["events"],
         },
     )
     emit(report, as_json)

@@ -21,6 +21,7 @@ from risk_manager.engine.ledger import Ledger
 from risk_manager.engine.marks import Mark
 from risk_manager.engine.memory import RuleMemory
 from risk_manager.engine.rules import AnyRule, Trigger
+from risk_manager.engine.rules.base import Rule
 from risk_manager.engine.rules.session_block_outside import SessionBlockOutsideRule
 
 STALE_REPEAT = timedelta(minutes=1)  # the stale-mark alert repeats this often until a live quote
@@ -44,6 +45,11 @@ def _age(order: Order) -> tuple[datetime, int]:
 _NEVER = datetime.max.replace(tzinfo=UTC)
 
 
+def _remembers(rule: AnyRule) -> bool:
+    """Whether the rule keeps memory at all (overrides ``Rule.remember``)."""
+    return type(rule).remember is not Rule.remember
+
+
 class AccountState:
     def __init__(self, account_id: int, config: RulesConfig, rules: list[AnyRule]) -> None:
         self.account_id = account_id
@@ -57,6 +63,7 @@ class AccountState:
         self.soft_baseline: dict[str, int] | None = None  # signed sizes allowed under soft lock
         # a soft lock restored after a restart: its baseline is the broker's next snapshot
         self.baseline_from_broker = False
+        self.remember_due: set[str] = set()  # rule keys to remember on their next run
         self.use_rules(config, rules)
 
     def use_rules(self, config: RulesConfig, rules: list[AnyRule]) -> None:
@@ -71,10 +78,29 @@ class AccountState:
             t: [r for r in rules if r.triggers & t] for t in _SINGLE
         }
         self._by_trigger[Trigger.ALL] = list(rules)
+        self._runs: dict[Trigger, list[tuple[AnyRule, bool]]] = {}
         # `until_session_start` means RULE-009's configured sessions when it is on (§3)
         self.sessions = next(
             (r.calendar for r in rules if isinstance(r, SessionBlockOutsideRule)), None
         )
+        self.inputs_changed()
+
+    def inputs_changed(self) -> None:
+        """What every rule's memory reads may have changed outside an event (rules reloaded,
+        memory restored, a manual reset): each rule remembers on its next run, whatever the
+        event (``Rule.remembers_on``)."""
+        self.remember_due = {r.key for r in self.rules if _remembers(r)}
+
+    def runs_for(self, trigger: Trigger) -> list[tuple[AnyRule, bool]]:
+        """The rules ``trigger`` runs (:meth:`rules_for`), each with whether its memory can
+        change on it (``Rule.remembers_on``; a rule without memory never), computed once."""
+        found = self._runs.get(trigger)
+        if found is None:
+            found = self._runs[trigger] = [
+                (r, _remembers(r) and bool(r.remembers_on & trigger))
+                for r in self.rules_for(trigger)
+            ]
+        return found
 
     def rules_for(self, trigger: Trigger) -> list[AnyRule]:
         found = self._by_trigger.get(trigger)

@@ -31,12 +31,12 @@ from risk_manager.domain.events import (
 )
 from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.engine.account import STALE_REPEAT, AccountState
-from risk_manager.engine.inflight import Key
+from risk_manager.engine.inflight import Key, cause_key
 from risk_manager.engine.lock_ledger import LockLedger
 from risk_manager.engine.marks import CachingCatalog, Mark
 from risk_manager.engine.memory import ENGINE_KEY, dec
 from risk_manager.engine.rules import LOSS_LOCK_RULES, AnyRule, Trigger, build_rules
-from risk_manager.engine.rules.base import CalendarLike, Context
+from risk_manager.engine.rules.base import CalendarLike, Context, until_text
 from risk_manager.engine.view import (
     AccountView,
     DrawdownView,
@@ -183,8 +183,10 @@ class Engine:
         ``now``: when neither knows a tag of the account (a new or lost store), tags number
         on from the clock (:meth:`RuleMemory.seed_tags`). Raises ``ValueError`` for
         malformed data."""
-        memory = self._account(account_id).memory
+        state = self._account(account_id)
+        memory = state.memory
         memory.restore(data)
+        state.inputs_changed()
         memory.placed(placed_tags)
         if now is not None:
             memory.seed_tags(now)
@@ -328,6 +330,7 @@ class Engine:
             state.ledger.roll_day(manual[0])
         mem = state.memory.get(ENGINE_KEY)["day_reset"]
         state.memory.update(ENGINE_KEY, {"day_reset": {**mem, "applied": True}})
+        state.inputs_changed()  # the day's counters restarted
 
     @staticmethod
     def _problems(state: AccountState, positions: list[PositionView]) -> tuple[Problem, ...]:
@@ -397,7 +400,7 @@ class Engine:
             stale_mark=state.config.stale_mark,
             sessions=state.sessions,
             memory=state.memory,
-            placing=state.inflight.placing(state.ledger),
+            inflight=state.inflight,
         )
 
     # -- time ---------------------------------------------------------------------------------
@@ -589,16 +592,16 @@ class Engine:
         # Only positions, stop orders and new actions can bring a timer forward (a fill only
         # when it opens a position); any other change leaves _due early or right (an early
         # _due only costs an extra clock pass).
-        timers_may_move = (
-            out
-            or opened_new
-            or (
-                trigger in _BOOK_TRIGGERS
-                and not (isinstance(event, OrderEvent) and not event.order.type.is_stop)
-            )
+        timers_may_move = opened_new or (
+            trigger in _BOOK_TRIGGERS
+            and not (isinstance(event, OrderEvent) and not event.order.type.is_stop)
         )
-        if timers_may_move:
+        if timers_may_move or (out and not _tracked_only(out)):
             self._refresh_due(now)
+        elif out:  # broker actions alone: their retries are the only new timers
+            retry = state.inflight.next_due()
+            if retry is not None and retry > now and (self._due is None or retry < self._due):
+                self._due = retry
         return out
 
     def _apply_account(
@@ -693,16 +696,21 @@ class Engine:
         trigger: Trigger,
         peak: bool = False,
     ) -> list[AnyAction]:
-        rules = state.rules_for(trigger)
-        if not rules and not peak:
+        runs = state.runs_for(trigger)
+        if not runs and not peak:
             return []
         ctx = self._context(state, now, event)
         if peak:  # the day's peak net P&L moves with prices
             state.ledger.raise_peak(ctx.unrealized())
         out: list[AnyAction] = []
         memory = state.memory
-        for rule in rules:
-            self._remember(state, ctx, (rule,))
+        due = state.remember_due
+        for rule, remembers in runs:
+            if remembers or (due and rule.key in due):
+                due.discard(rule.key)
+                remembered = rule.remember(ctx)
+                if remembered:
+                    memory.update(rule.key, remembered)
             proposed = rule.evaluate(ctx)
             if proposed:  # our tags are recorded before the broker's order event can arrive
                 memory.placed(a.custom_tag for a in proposed if isinstance(a, PlaceOrder))
@@ -714,8 +722,9 @@ class Engine:
 
     @staticmethod
     def _remember(state: AccountState, ctx: Context, rules: Iterable[AnyRule]) -> None:
-        """The rules update their memory from the ledger (before they are evaluated, and at
-        a day roll); the only place rule memory changes but for tags and warn marks."""
+        """The rules update their memory from the ledger (at a day roll; :meth:`_run` does
+        the same before each evaluation, on the events of the rule's ``remembers_on``); the
+        only places rule memory changes but for tags and warn marks."""
         for rule in rules:
             remembered = rule.remember(ctx)
             if remembered:
@@ -771,8 +780,7 @@ class Engine:
         lock = hard or soft
         if lock is None:
             return []
-        ctx = self._context(state, now, None)
-        proposed = state.enforcement(lock, ctx.when(lock.ends_at), now)
+        proposed = state.enforcement(lock, until_text(self.calendar, lock.ends_at), now)
         return self._admit(state, proposed, now)
 
     def _rule_views(
@@ -803,6 +811,12 @@ class Engine:
             if key in LOSS_LOCK_RULES:
                 room.add(key, value, limit, missing)
         return views, room
+
+
+def _tracked_only(actions: list[AnyAction]) -> bool:
+    """Every action is a broker action the in-flight book tracks (a cancel, a close, an
+    order): none is a lock (whose end is a timer) or an alert (which marks a cause seen)."""
+    return all(cause_key(a) is not None for a in actions)
 
 
 def _manual_reset(state: AccountState) -> tuple[date, datetime, bool] | None:

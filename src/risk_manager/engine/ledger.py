@@ -44,6 +44,7 @@ class Ledger:
     eod_balance_high: Decimal | None = None  # highest end-of-day balance
     growth_seq: dict[str, int] = field(default_factory=dict)
     opened_at: dict[str, datetime] = field(default_factory=dict)
+    _opened_text: dict[str, tuple[datetime, str]] = field(default_factory=dict)
     # From when a price counts as an open position's mark (RULES.md §1): when we saw it open
     # or last change size (our clock, as marks are).
     priced_from: dict[str, datetime] = field(default_factory=dict)
@@ -295,6 +296,21 @@ class Ledger:
         self.ours = {}
         for o in orders:
             self.apply_order(o)
+
+    def opened_label(self, contract_id: str) -> str | None:
+        """When the open position of ``contract_id`` opened (``opened_at``) as ISO-8601 text,
+        None when not known: rule memory keys an opening by it (RULE-012's best price).
+        Memoised per contract while ``opened_at`` holds the same instant object, as it is
+        read on every quote."""
+        at = self.opened_at.get(contract_id)
+        if at is None:
+            return None
+        known = self._opened_text.get(contract_id)
+        if known is not None and known[0] is at:
+            return known[1]
+        text = at.isoformat()
+        self._opened_text[contract_id] = (at, text)
+        return text
 
     # -- marks --------------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from risk_manager.domain.actions import (
 from risk_manager.domain.contracts import ContractCatalog
 from risk_manager.domain.events import Event
 from risk_manager.domain.locks import LockKind
+from risk_manager.engine.inflight import InFlightBook
 from risk_manager.engine.ledger import Ledger
 from risk_manager.engine.marks import Mark
 from risk_manager.engine.memory import RuleMemory
@@ -88,10 +89,12 @@ class Context:
     stale_mark: timedelta = timedelta(seconds=10)
     sessions: CalendarLike | None = None  # RULE-009's sessions when it is on (else the default)
     memory: RuleMemory = field(default_factory=RuleMemory)  # read it; the engine writes it
-    placing: tuple[PlaceOrder, ...] = ()  # our placements in flight (proposed, not yet seen)
+    inflight: InFlightBook | None = None  # the account's actions in flight (read: ``placing``)
+    _placing: tuple[PlaceOrder, ...] | None = None
     _unrealized: Decimal | None = None
     _unrealized_known: bool = False
     _per_position: dict[str, Decimal | None] | None = None
+    _marks: dict[str, Mark | None] = field(default_factory=dict)
 
     def once(self, *key: str) -> bool:
         """True the first time a cause is seen (alerts are sent once per cause)."""
@@ -99,6 +102,16 @@ class Context:
             return False
         self.alerted.add(key)
         return True
+
+    @property
+    def placing(self) -> tuple[PlaceOrder, ...]:
+        """Our placements in flight (proposed, their tag not yet seen on the account), read
+        from the in-flight book on first use and kept for the context: only RULE-012 reads
+        them, so the events it does not run on never pay for the walk (issue 16)."""
+        if self._placing is None:
+            book = self.inflight
+            self._placing = () if book is None else book.placing(self.ledger)
+        return self._placing
 
     def position_unrealized(self) -> dict[str, Decimal | None]:
         """Each open position's unrealized P&L (None = unknown), computed once per context."""
@@ -112,8 +125,16 @@ class Context:
 
     def mark(self, contract_id: str) -> Mark | None:
         """The open position's mark if one counts (RULES.md §1), else None: every rule that
-        values a position or prices an order reads marks through this, never ``marks``."""
-        return self.ledger.usable_mark(contract_id, self.marks, self.now, self.stale_mark)
+        values a position or prices an order reads marks through this, never ``marks``.
+        Decided once per contract and context (a quote asks it of a contract several
+        times; nothing a rule does changes a mark or when a position was priced from)."""
+        try:
+            return self._marks[contract_id]
+        except KeyError:
+            found = self._marks[contract_id] = self.ledger.usable_mark(
+                contract_id, self.marks, self.now, self.stale_mark
+            )
+            return found
 
     def unrealized(self) -> Decimal | None:
         """Total unrealized P&L (None when any position's is unknown), computed once."""
@@ -143,10 +164,17 @@ class Context:
         return None
 
     def when(self, at: datetime | None) -> str:
-        if at is None:
-            return "until an admin clears it"
-        local = at.astimezone(self.calendar.tz)
-        return f"until {local:%Y-%m-%d %H:%M} {zone_label(self.calendar.tz, local)}"
+        """How a lock reason says its end (:func:`until_text`)."""
+        return until_text(self.calendar, at)
+
+
+def until_text(calendar: CalendarLike, at: datetime | None) -> str:
+    """A lock's end as its reason says it, in the calendar's zone: ``until 2026-03-10 15:10
+    CT``, or ``until an admin clears it`` for a lock without an end (RULES.md §2)."""
+    if at is None:
+        return "until an admin clears it"
+    local = at.astimezone(calendar.tz)
+    return f"until {local:%Y-%m-%d %H:%M} {zone_label(calendar.tz, local)}"
 
 
 def zone_label(tz: ZoneInfo, local: datetime) -> str:
@@ -181,6 +209,11 @@ class Rule(Generic[C]):
     measure_moves_with_clock: ClassVar[bool] = False  # its measure reads now (a time window)
     period: ClassVar[str] = "day"  # warn_at fires once per this period ("day" | "week")
     at_limit_breaches: ClassVar[bool] = True  # False: only a value above the limit (counts)
+    # The events after which ``remember`` can return something new: the engine skips it on
+    # the others (a rule whose memory reads only balances is not asked on every quote).
+    # Whatever the trigger, it is asked at a day roll and on the first run after its inputs
+    # changed outside events (rules reloaded, memory restored, a manual reset).
+    remembers_on: ClassVar[Trigger] = Trigger.ALL
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -209,7 +242,9 @@ class Rule(Generic[C]):
     def remember(self, ctx: Context) -> Mapping[str, Any] | None:
         """What this rule must remember after the event (new JSON values for its memory,
         ``ctx.memory.get(self.key)``), or None. Called by the engine before ``evaluate``
-        whenever the rule runs; the only way a rule's state outlives an event or a restart."""
+        when the rule runs on an event of ``remembers_on``; the only way a rule's state
+        outlives an event or a restart. Asked again with nothing changed, it must return
+        the same values (the engine may skip a call that could change nothing)."""
         return None
 
     def wakeup(self, ctx: Context) -> datetime | None:

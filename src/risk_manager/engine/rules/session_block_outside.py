@@ -64,9 +64,8 @@ class SessionBlockOutsideRule(Rule[SessionBlockOutside]):
 
     def evaluate(self, ctx: Context) -> list[AnyAction]:
         s = self.session(ctx.now)
-        busy = bool(ctx.ledger.positions) or bool(ctx.ledger.trader_orders())
         if s is None:
-            if not busy or self.key in ctx.locked_rules:
+            if not _busy(ctx) or self.key in ctx.locked_rules:
                 return []
             assert self._closed_until is not None
             return self.lock_until(
@@ -76,15 +75,14 @@ class SessionBlockOutsideRule(Rule[SessionBlockOutside]):
                 LockKind.HARD,
             )
         actions: list[AnyAction] = []
-        end = s.end.astimezone(self.calendar.tz)
-        stamp = s.end.isoformat()
         for name, at in self._stages(s):
             if ctx.now < at:
-                continue
+                continue  # the common case: no stage reached, nothing to format
+            end = s.end.astimezone(self.calendar.tz)
             why = f"session ends at {end:%H:%M} (in {(s.end - at).total_seconds() / 60:g} min)"
-            first = ctx.once(self.key, name, stamp)
+            first = ctx.once(self.key, name, s.end.isoformat())
             if name == "flatten":  # once fired, a position opened before the end is closed too
-                if ctx.ledger.positions or (busy and first):
+                if ctx.ledger.positions or (first and _busy(ctx)):
                     actions.append(self.flatten(ctx, f"{why}; flatten"))
             elif first and name == "warn":
                 actions.append(self.alert(ctx, why))
@@ -98,3 +96,8 @@ class SessionBlockOutsideRule(Rule[SessionBlockOutside]):
             return self._closed_until
         later = [at for _, at in self._stages(s) if at > ctx.now]
         return min([*later, s.end])
+
+
+def _busy(ctx: Context) -> bool:
+    """The account holds a position or a working order of the trader."""
+    return bool(ctx.ledger.positions) or bool(ctx.ledger.trader_orders())

@@ -66,13 +66,16 @@ class TradeManagementRule(Rule[TradeManagement]):
         if self._activate is None:
             return None
         ledger = ctx.ledger
-        best: dict[str, list[Any]] = dict(ctx.memory.get(self.key).get("best", {}))
+        remembered: Mapping[str, list[Any]] = ctx.memory.get(self.key).get("best", {})
         ev = ctx.event
-        cids = (
-            [ev.quote.contract_id]
-            if isinstance(ev, QuoteEvent)
-            else sorted(set(best) | set(ledger.positions))
-        )
+        if isinstance(ev, QuoteEvent):  # most quotes set no new best: nothing to write
+            cid = ev.quote.contract_id
+            if self._still_best(ctx, cid, remembered.get(cid)):
+                return None
+            cids = [cid]
+        else:
+            cids = sorted(set(remembered) | set(ledger.positions))
+        best = dict(remembered)
         changed = False
         for cid in cids:
             p = ledger.positions.get(cid)
@@ -80,8 +83,7 @@ class TradeManagementRule(Rule[TradeManagement]):
             if p is None:
                 changed |= best.pop(cid, None) is not None
                 continue
-            opened = ledger.opened_at.get(cid)
-            since = None if opened is None else opened.isoformat()
+            since = ledger.opened_label(cid)
             held = dec(entry[1]) if entry is not None and entry[0] == since else None
             mark = ctx.mark(cid)
             last = mark.last if mark is not None else None
@@ -97,11 +99,25 @@ class TradeManagementRule(Rule[TradeManagement]):
                 changed = True
         return {"best": best} if changed else None
 
+    @staticmethod
+    def _still_best(ctx: Context, cid: str, entry: list[Any] | None) -> bool:
+        """True when ``entry`` (the remembered ``[opened_at, price]`` of ``cid``) stays as it
+        is after this quote: it is the open position's current opening and the mark's last
+        price does not beat it. False sends :meth:`remember` the careful way."""
+        p = ctx.ledger.positions.get(cid)
+        if p is None or entry is None or entry[0] != ctx.ledger.opened_label(cid):
+            return False
+        mark = ctx.mark(cid)
+        last = None if mark is None else mark.last
+        held = entry[1]
+        if last is None or type(held) is not str:
+            return False
+        return last <= Decimal(held) if p.signed_size > 0 else last >= Decimal(held)
+
     def _best(self, ctx: Context, p: Position) -> Decimal | None:
         """The remembered best price of this opening of ``p`` (None: none yet)."""
         entry = ctx.memory.get(self.key).get("best", {}).get(p.contract_id)
-        opened = ctx.ledger.opened_at.get(p.contract_id)
-        since = None if opened is None else opened.isoformat()
+        since = ctx.ledger.opened_label(p.contract_id)
         return dec(entry[1]) if entry is not None and entry[0] == since else None
 
     def _ours(self, ctx: Context, cid: str, kind: OrderType, side: OrderSide) -> list[Order]:

@@ -31,6 +31,9 @@ from risk_manager.engine.rules.base import Context, Rule, Trigger, money
 class TrailingDrawdownRule(Rule[TrailingDrawdown]):
     triggers: ClassVar[Trigger] = Trigger.ACCOUNT | Trigger.QUOTE | Trigger.POSITION
     values_positions: ClassVar[bool] = True
+    # peak and floor read balances, the day and the config, never a price or a position: a
+    # quote cannot move them (issue 16: this ran on every quote)
+    remembers_on: ClassVar[Trigger] = Trigger.ACCOUNT
 
     def __init__(self, config: TrailingDrawdown) -> None:
         super().__init__(config)
