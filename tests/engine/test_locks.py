@@ -13,6 +13,7 @@ from risk_manager.domain.events import AccountEvent
 from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.domain.models import Account
 from risk_manager.engine.engine import Engine
+from risk_manager.engine.lock_ledger import ENDED_KEPT, LockLedger
 
 BOTH: dict[str, Mapping[str, object]] = {
     "daily_realized_loss": {"limit": 500},
@@ -287,3 +288,21 @@ def test_a_lock_sends_no_second_close_of_what_its_flatten_is_closing() -> None:
     sim.now += timedelta(milliseconds=20)
     out = sim.position(ES, 3)  # a re-entry under the lock: a new record
     assert [(a.contract_id, a.size) for a in out if isinstance(a, ClosePosition)] == [(ES, None)]
+
+
+def test_the_ledger_keeps_active_locks_and_only_the_latest_ended_ones() -> None:
+    """A long run adds a lock a round (the soak: hundreds an hour); ended ones are history
+    the store keeps, so the ledger keeps the newest ``ENDED_KEPT`` and every active one."""
+    ledger = LockLedger()
+    forever = ledger.add(Lock(ACC, "manual", LockKind.HARD, "held", T0, None), T0)
+    assert forever is not None
+    now = T0
+    for n in range(10 * ENDED_KEPT):
+        now = T0 + timedelta(minutes=n)
+        ledger.add(Lock(ACC, f"r{n}", LockKind.HARD, "x", now, now + timedelta(seconds=30)), now)
+    rows = ledger.all(ACC)
+    assert len(rows) <= 2 * ENDED_KEPT + 1
+    assert forever in rows and ledger.active(ACC, now)[0] is forever
+    ended = [lock for lock in rows if not lock.is_active(now)]
+    assert len(ended) >= ENDED_KEPT
+    assert ended[-1].rule == f"r{10 * ENDED_KEPT - 2}"  # the newest ended are the ones kept

@@ -241,3 +241,28 @@ async def test_a_store_that_cannot_be_read_is_said_by_health_not_raised_to_the_r
         health = read_side.health()
         assert (health["status"], health["database_accessible"]) == ("down", False)
         assert read_side.account(7) is not None  # shown, with the engine's own locks
+
+
+async def test_the_journal_is_streamed_and_served_from_the_store_never_kept_in_memory(
+    tmp_path: Path,
+) -> None:
+    """The daemon's enforcement log is the store's journal: a copy of every streamed entry in
+    memory (a thousand, each streamed twice: pending, then with its outcome) was a holder of
+    the soak's growth that no reader read."""
+    with Store.open(tmp_path / "rm.db") as store:
+        _journal_page(store, (7,))
+        read_side = _daemon(store, (7,)).read_side
+        stream = read_side.subscribe()
+        await read_side.refresh()
+        streamed = [m for m in _drain(stream) if m["type"] == "enforcement"]
+        assert len(streamed) == 50  # JOURNAL_STREAMED, the newest
+        page = await read_side.enforcements(None, MAX_LIMIT)
+        assert len(page) == MAX_LIMIT and page[0]["id"] == streamed[-1]["entry"]["id"]
+        assert not read_side._log  # nothing kept beside the store
+
+
+def _drain(queue: asyncio.Queue[Any]) -> list[Any]:
+    out = []
+    while not queue.empty():
+        out.append(queue.get_nowait())
+    return out

@@ -77,9 +77,9 @@ class FillBook:
             del self.owed[contract_id]
         return True
 
-    def take_back(self, trade: Trade) -> int:
+    def take_back(self, contract_id: str, trade_id: int) -> int:
         """A fill turned voided: the change it made to the book, if still ahead of the broker."""
-        return self.ahead.get(trade.contract_id, {}).pop(trade.id, 0)
+        return self.ahead.get(contract_id, {}).pop(trade_id, 0)
 
     def confirmed(self, contract_id: str, change: int, at: datetime) -> None:
         """The broker's position event arrived at ``at``, changing the book (fills moved ahead

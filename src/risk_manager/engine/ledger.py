@@ -3,10 +3,17 @@
 Updated incrementally (realized totals are running sums, never re-summed) and correct whatever
 order the user-hub events arrive in: fills are keyed by trade id, a repeated fill is ignored and
 a fill that turns ``voided`` is taken back out (API doc §8.1, §12 items 9–10).
+
+Of each fill the ledger keeps a :class:`FillRecord` (not the decoded ``Trade``), and only for
+the current and the previous trading week: at the week's roll the records of the week before
+last are dropped, and a fill stamped no later than the newest dropped one is ignored from then
+on (it belongs to a week whose totals are closed, RULES.md §1, §3; a genuinely new fill that
+late does not exist in practice, and the broker's position events carry the book anyway).
 """
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -20,6 +27,30 @@ from risk_manager.engine.marks import Mark
 
 ZERO = Decimal(0)
 HOUR = timedelta(hours=1)
+NOT_COUNTED = -1  # a record's day or week generation when it counts in neither
+
+
+@dataclass(slots=True)
+class FillRecord:
+    """What the ledger keeps of one fill (trade id): enough to ignore a repeat, and to take a
+    void back out of the totals, the order's filled volume, the hour's fill times and the book.
+
+    ``gross`` is the fill's ``profitAndLoss`` (0 on an opening fill), ``costs`` its fees plus
+    commissions, in the account's currency. ``day`` and ``week`` are the ledger's day and week
+    generations the fill was counted in (:data:`NOT_COUNTED` when not): a roll, manual resets
+    included, starts a new generation, so a void after it leaves the new totals alone.
+    ``seen_week`` is the week generation the record was made in (dropped two rolls later)."""
+
+    order_id: int
+    contract_id: str
+    size: int
+    created_at: datetime
+    gross: Decimal
+    costs: Decimal
+    day: int
+    week: int
+    seen_week: int
+    voided: bool = False
 
 
 @dataclass(slots=True)
@@ -30,7 +61,7 @@ class Ledger:
     can_trade: bool | None = None
     positions: dict[str, Position] = field(default_factory=dict)
     orders: dict[int, Order] = field(default_factory=dict)  # working orders only
-    trades: dict[int, Trade] = field(default_factory=dict)
+    fills: dict[int, FillRecord] = field(default_factory=dict)  # by trade id; see the module
     day_label: date | None = None
     week_label: date | None = None
     day_gross: Decimal = ZERO  # sum of profitAndLoss of the day's fills
@@ -59,7 +90,9 @@ class Ledger:
     # makes an order ours); the account's rule memory owns and persists this set.
     our_tags: set[str] = field(default_factory=set)
     _seq: int = 0
-    _trade_in_day: dict[int, tuple[bool, bool]] = field(default_factory=dict)
+    _day_gen: int = 0  # bumped at every day roll (a manual reset included)
+    _week_gen: int = 0  # bumped at every week roll
+    _forgotten_to: datetime | None = None  # newest fill time of the records dropped
     order_fills: dict[int, int] = field(default_factory=dict)  # volume filled, by order id
     fill_book: FillBook = field(default_factory=FillBook)  # fills ahead of position events
     book_version: int = 0  # bumped whenever positions change
@@ -118,11 +151,12 @@ class Ledger:
             if mine is not None:
                 mine.pop(order_id, None)
 
-    def _count_order_fill(self, trade: Trade, sign: int) -> None:
-        """An order whose fills cover its size is done, whatever its last status said."""
-        filled = self.order_fills.get(trade.order_id, 0) + sign * trade.size
-        self.order_fills[trade.order_id] = filled
-        order = self.orders.get(trade.order_id)
+    def _count_order_fill(self, order_id: int, size: int) -> None:
+        """An order whose fills cover its size is done, whatever its last status said
+        (``size`` signed: negative takes a voided fill back)."""
+        filled = self.order_fills.get(order_id, 0) + size
+        self.order_fills[order_id] = filled
+        order = self.orders.get(order_id)
         if order is not None and filled >= order.size:
             self._drop_order(order.id, order.contract_id, self.is_ours(order))
 
@@ -182,36 +216,55 @@ class Ledger:
         """Count a fill once, and move the position book by it unless the broker's book
         already has it (``to_book=False``: a snapshot's fills are in its positions).
         Returns True when the ledger changed (new fill or a void)."""
-        old = self.trades.get(trade.id)
+        old = self.fills.get(trade.id)
         if old is not None:
             if trade.voided and not old.voided:
-                self.trades[trade.id] = trade
-                self._move_book(trade, -self.fill_book.take_back(old), at)
-                was_day, was_week = self._trade_in_day.get(trade.id, (False, False))
-                self._add(old, -1, was_day, was_week)
-                if was_day:
-                    self.fills_day -= 1
-                i = bisect_left(self.fill_times, old.created_at)
-                if i < len(self.fill_times) and self.fill_times[i] == old.created_at:
-                    del self.fill_times[i]
-                self._count_order_fill(old, -1)
+                self._void(trade, old, at)
                 return True
             return False
-        self.trades[trade.id] = trade
+        if self._forgotten_to is not None and trade.created_at <= self._forgotten_to:
+            return False  # of a week whose records were dropped: its totals are closed
+        costs = trade.fees + trade.commissions
+        record = FillRecord(
+            trade.order_id,
+            sys.intern(trade.contract_id),  # one string per contract, not per fill
+            trade.size,
+            trade.created_at,
+            trade.profit_and_loss or ZERO,
+            costs if costs else ZERO,
+            self._day_gen if in_day and not trade.voided else NOT_COUNTED,
+            self._week_gen if in_week and not trade.voided else NOT_COUNTED,
+            self._week_gen,
+            trade.voided,
+        )
+        self.fills[trade.id] = record
         if trade.voided:
             return True
-        self._trade_in_day[trade.id] = (in_day, in_week)
-        self._count_order_fill(trade, 1)
+        self._count_order_fill(trade.order_id, trade.size)
         if to_book:
             pos = self.positions.get(trade.contract_id)
             signed = pos.signed_size if pos is not None else 0
             self._move_book(trade, self.fill_book.move(trade, signed, at), at)
-        self._add(trade, 1, in_day, in_week)
+        self._add(record, 1)
         if in_day:
             self.fills_day += 1
         if in_hour:
             insort(self.fill_times, trade.created_at)  # late arrivals land in place
         return True
+
+    def _void(self, trade: Trade, old: FillRecord, at: datetime) -> None:
+        """A fill turned voided (``trade``, its voided version): out of the totals it still
+        counts in, the book, the order's filled volume and the hour's fill times."""
+        self._add(old, -1)
+        if old.day == self._day_gen:
+            self.fills_day -= 1
+        old.voided = True
+        old.day = old.week = NOT_COUNTED
+        self._move_book(trade, -self.fill_book.take_back(old.contract_id, trade.id), at)
+        i = bisect_left(self.fill_times, old.created_at)
+        if i < len(self.fill_times) and self.fill_times[i] == old.created_at:
+            del self.fill_times[i]
+        self._count_order_fill(old.order_id, -old.size)
 
     def _move_book(self, trade: Trade, delta: int, at: datetime) -> None:
         """A new position (or the new side of a reversal) takes the fill's price and time; a
@@ -241,15 +294,15 @@ class Ledger:
             moved = Position(pos.id, pos.account_id, cid, pos.type, abs(new), avg, pos.created_at)
         self._store_position(moved, at)
 
-    def _add(self, trade: Trade, sign: int, in_day: bool, in_week: bool) -> None:
-        gross = (trade.profit_and_loss or ZERO) * sign
-        costs = (trade.fees + trade.commissions) * sign
-        if in_day:
-            self.day_gross += gross
-            self.day_costs += costs
-        if in_week:
-            self.week_gross += gross
-            self.week_costs += costs
+    def _add(self, fill: FillRecord, sign: int) -> None:
+        """Add (``sign`` 1) or take out (-1) the fill in the day's and week's totals it
+        counts in."""
+        if fill.day == self._day_gen:
+            self.day_gross += fill.gross * sign
+            self.day_costs += fill.costs * sign
+        if fill.week == self._week_gen:
+            self.week_gross += fill.gross * sign
+            self.week_costs += fill.costs * sign
 
     def prune_fills(self, now: datetime) -> None:
         cut = bisect_right(self.fill_times, now - HOUR)
@@ -269,14 +322,22 @@ class Ledger:
         self.day_peak_net = ZERO
         self.order_fills.clear()  # bounded: an order's own fillVolume still counts
         self.fill_book.new_day()
-        for tid, (_, in_week) in list(self._trade_in_day.items()):
-            self._trade_in_day[tid] = (False, in_week)
+        self._day_gen += 1  # the fills seen so far count in no day from now on
 
     def roll_week(self, label: date) -> None:
+        """A new trading week: week totals restart, and the records of the fills seen in the
+        week before last are dropped (a re-sent fill of the week just ended is still known;
+        one older is ignored, see the module)."""
         self.week_label = label
         self.week_gross = ZERO
         self.week_costs = ZERO
-        self._trade_in_day.clear()
+        self._week_gen += 1
+        kept = self._week_gen - 1
+        dropped = [tid for tid, f in self.fills.items() if f.seen_week < kept]
+        for tid in dropped:
+            at = self.fills.pop(tid).created_at
+            if self._forgotten_to is None or at > self._forgotten_to:
+                self._forgotten_to = at
 
     def replace_book(
         self, positions: tuple[Position, ...], orders: tuple[Order, ...], at: datetime

@@ -1,4 +1,5 @@
-"""The lock ledger (RULES.md §2): several locks per account, never shortened, kept as history.
+"""The lock ledger (RULES.md §2): several locks per account, never shortened, the latest ended
+ones kept as history (at most ``ENDED_KEPT`` an account: the store keeps them all).
 
 Locks are rows (:class:`~risk_manager.domain.locks.Lock`). Adding one never removes or shortens
 another; a lock that would end no later than an active lock of the same rule and kind adds
@@ -13,6 +14,11 @@ from dataclasses import replace
 from datetime import datetime
 
 from risk_manager.domain.locks import Lock, LockKind
+
+# Ended locks kept per account (the dashboards and tests read the latest; the store has every
+# one): without a bound the history grows by every lock of a long run, and every event's
+# ``active_rules`` walks it.
+ENDED_KEPT = 20
 
 
 class LockLedger:
@@ -38,6 +44,8 @@ class LockLedger:
             lock = replace(lock, id=self._next_id)
         self._next_id = max(self._next_id, (lock.id or 0) + 1)
         rows.append(lock)
+        if len(rows) > 2 * ENDED_KEPT:  # amortised: prune once the history has doubled
+            _prune(rows, now)
         return lock
 
     def restore(self, locks: list[Lock]) -> None:
@@ -147,6 +155,15 @@ class LockLedger:
             if end is not None
         ]
         return min(ends) if ends else None
+
+
+def _prune(rows: list[Lock], now: datetime) -> None:
+    """Keep every active lock and the newest ``ENDED_KEPT`` ended ones, in their order (an
+    ended lock never becomes active again: time only moves on)."""
+    ended = [i for i, lock in enumerate(rows) if not lock.is_active(now)]
+    drop = set(ended[: max(0, len(ended) - ENDED_KEPT)])
+    if drop:
+        rows[:] = [lock for i, lock in enumerate(rows) if i not in drop]
 
 
 def _later(a: Lock, b: Lock) -> bool:

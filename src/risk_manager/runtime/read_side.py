@@ -126,7 +126,9 @@ class DaemonReadSide(MemoryReadModel):
         control: DaemonControl | None = None,
         interval: float = 0.2,
     ) -> None:
-        super().__init__()
+        # The enforcement log is the store's journal (``enforcements`` reads it): entries are
+        # streamed, none kept here (a thousand copies were a holder of the soak's growth).
+        super().__init__(log_size=0)
         self._control = control
         self._actors = actors
         self._store = store

@@ -21,6 +21,10 @@ from risk_manager.store.errors import StoreError, StoreUnusable
 MEMORY = ":memory:"
 MIN_SQLITE = (3, 35, 0)  # RETURNING
 PRIVATE = 0o600  # the trading history is the owner's alone (folder 0700)
+# Page cache per connection, KiB. SQLite's default (2 MiB) fills as the store grows, slowly
+# enough to read as growth for the first hours of a run (the soak); the hot pages (the
+# tables' and indexes' newest leaves) fit in far less, the rest is in the OS's file cache.
+CACHE_KIB = 512
 
 _log = logging.getLogger(__name__)
 
@@ -69,6 +73,7 @@ def connect(path: Path | str, busy_timeout: float) -> sqlite3.Connection:
             )
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB:d}")
     except BaseException:
         conn.close()
         raise
@@ -88,6 +93,7 @@ def connect_reader(path: Path | str, busy_timeout: float) -> sqlite3.Connection:
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000):d}")
         conn.execute("PRAGMA query_only = ON")
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB:d}")
     except BaseException:
         conn.close()
         raise
