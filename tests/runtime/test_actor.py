@@ -13,6 +13,7 @@ from risk_manager.config.models import Config
 from risk_manager.domain.enums import PositionType
 from risk_manager.domain.events import (
     AccountEvent,
+    ClockTick,
     ConnectionEvent,
     Event,
     PositionEvent,
@@ -32,7 +33,7 @@ ACCT = 7
 MNQ = "CON.F.US.MNQ.H26"
 
 
-async def test_contracts_follow_positions_and_a_quote_builds_no_view(
+async def test_contracts_follow_positions_and_a_quote_or_tick_builds_no_view(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = Config.model_validate({})
@@ -59,6 +60,8 @@ async def test_contracts_follow_positions_and_a_quote_builds_no_view(
         before = views
         for _ in range(3):
             await actor.handle(QuoteEvent(NOW, Quote(MNQ, last_price=Decimal(2))))
+            assert actor.contracts() == {MNQ}
+            await actor.handle(ClockTick(NOW))  # time moves no position either
             assert actor.contracts() == {MNQ}
         assert views == before
         await actor.handle(position(0))

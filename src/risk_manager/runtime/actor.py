@@ -222,7 +222,10 @@ class AccountActor:
         if isinstance(event, SnapshotEvent):
             self._login_alerted = False  # REST answers again: a new refusal is news
         actions = self.engine.process(event, now)
-        if not isinstance(event, QuoteEvent):  # a quote moves marks, never positions or orders
+        # A quote moves marks and a tick moves time (day rolls, fill pruning, timers), never the
+        # ledger's positions or orders: the contracts stay as read (a view per account per tick
+        # held the market hub's reader up to 100 ms at 500 accounts: PERFORMANCE.md).
+        if not isinstance(event, QuoteEvent | ClockTick):
             self._contracts = None
         in_flight = self.engine.in_flight(self.account_id)
         self.enforcer.forget_settled(in_flight)
@@ -350,8 +353,8 @@ class AccountActor:
         """Contracts this account has a position or working order in (quotes it needs).
 
         Asked by the session's quote index (runtime/quote_routes.py) after the account
-        changed, which is after every quote too: the engine's view is built again only after
-        an event that can change positions or orders.
+        changed, which is after every quote and tick too: the engine's view is built again only
+        after an event that can change positions or orders (not a quote, not a clock tick).
         """
         if self._contracts is None:
             view = self.engine.view(self.account_id, self._clock())
