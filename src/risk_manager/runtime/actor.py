@@ -64,6 +64,7 @@ _log = logging.getLogger(__name__)
 _record = logging.getLogger(ENFORCEMENT)  # the enforcement log: every lock made
 
 MAX_IDLE_TICK = 1.0  # seconds: the engine is ticked at least this often (lock countdowns, gaps)
+IDLE_SLACK = 0.001  # seconds: an idle timer firing this early counts as on time (clock grain)
 FILL_WRITE_DELAY = 0.05  # seconds: fills are stored just after a burst of events
 _BOOK_EVENTS = (PositionEvent, OrderEvent, TradeEvent, SnapshotEvent)  # the broker on the book
 BROKER_STATE = (AccountEvent, OrderEvent, PositionEvent, TradeEvent)  # what a snapshot re-reads
@@ -107,6 +108,9 @@ class AccountActor:
         self._fill_writer: asyncio.Task[None] | None = None
         self._external_rows = True  # the store may hold external lock rows (restored ones)
         self._contracts: frozenset[str] | None = None  # None: to be read from the engine
+        self._idle_timer: asyncio.TimerHandle | None = None  # ticks the engine when idle
+        self._idle_until = 0.0  # loop time: a tick is due if no event comes before
+        self._waiting = False  # the actor waits on its queue (the idle timer may tick it)
         self._rest_marks = (
             None
             if fetch_close is None
@@ -197,17 +201,42 @@ class AccountActor:
                 _log.exception("account %s: event %s failed", self.account_id, type(event).__name__)
 
     async def _next_event(self) -> Event:
+        """The next queued event, or a ``ClockTick`` once the queue has been idle until the
+        engine's next wakeup (``MAX_IDLE_TICK`` at most)."""
+        if not self.queue.empty():
+            return self.queue.get_nowait()
         now = self._clock()
         wake = self.engine.next_wakeup()
         delay = MAX_IDLE_TICK if wake is None else (wake - now).total_seconds()
         delay = max(0.0, min(delay, MAX_IDLE_TICK))
-        # asyncio.timeout, not wait_for: on 3.11 wait_for drops a cancellation that arrives
-        # with an item (gh-86296), and the daemon's stop then waits on this actor forever.
+        # One idle timer, moved only when the tick is due sooner: an ``asyncio.timeout`` per
+        # wait cost a timer made and cancelled for every quote, a tenth of the loop's time at
+        # 500 accounts (docs/PERFORMANCE.md "Capacity"). A plain ``get``, not wait_for: on 3.11
+        # wait_for drops a cancellation that arrives with an item (gh-86296).
+        loop = asyncio.get_running_loop()
+        self._idle_until = loop.time() + delay
+        timer = self._idle_timer
+        if timer is None or timer.when() > self._idle_until:
+            if timer is not None:
+                timer.cancel()
+            self._idle_timer = loop.call_at(self._idle_until, self._idle_over)
+        self._waiting = True
         try:
-            async with asyncio.timeout(delay):
-                return await self.queue.get()
-        except TimeoutError:
-            return ClockTick(self._clock())
+            return await self.queue.get()
+        finally:
+            self._waiting = False
+
+    def _idle_over(self) -> None:
+        """The idle timer: a tick into the queue when the actor still waits and its idle time
+        is over; set again for the later time when events came meanwhile."""
+        self._idle_timer = None
+        if not self._waiting:  # busy (or stopped): its next wait sets the timer
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._idle_until - IDLE_SLACK:
+            self._idle_timer = loop.call_at(self._idle_until, self._idle_over)
+        elif self.queue.empty():
+            self.queue.put_nowait(ClockTick(self._clock()))
 
     async def handle(self, event: Event) -> list[AnyAction]:
         """Apply one event to this account's engine and start its actions (without awaiting

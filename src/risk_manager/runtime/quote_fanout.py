@@ -26,7 +26,7 @@ from typing import Any
 
 from risk_manager.domain.events import QuoteEvent
 
-SLICE = 16  # accounts handed a quote per loop callback
+SLICE = 8  # accounts handed a quote per loop callback (about 1 ms of engines at 500 accounts)
 
 
 class QuoteFanout:
