@@ -57,12 +57,16 @@ async def test_contracts_follow_positions_and_a_quote_or_tick_builds_no_view(
 
         assert actor.contracts() == set()
         await actor.handle(position(1))
+        assert actor.contracts_unread
         assert actor.contracts() == {MNQ}
+        assert not actor.contracts_unread
         before = views
         for _ in range(3):
             await actor.handle(QuoteEvent(NOW, Quote(MNQ, last_price=Decimal(2))))
+            assert not actor.contracts_unread
             assert actor.contracts() == {MNQ}
             await actor.handle(ClockTick(NOW))  # time moves no position either
+            assert not actor.contracts_unread
             assert actor.contracts() == {MNQ}
         assert views == before
         await actor.handle(position(0))

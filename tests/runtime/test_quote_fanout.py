@@ -125,6 +125,7 @@ class _Consumer:
     log: list[tuple[int, str]]
     all_in: asyncio.Event
     queue: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
+    contracts_unread: bool = True
 
     def contracts(self) -> frozenset[str]:
         return frozenset({MNQ})

@@ -68,6 +68,8 @@ async def _running(daemon: Daemon) -> asyncio.Task[None]:
 
 async def test_nothing_is_built_while_no_dashboard_listens(daemon: Daemon) -> None:
     side = daemon.read_side
+    side.mark(ACCOUNTS[0])
+    assert not side._wake.is_set()  # marked only: not even the run loop is woken
     task = await _running(daemon)
     try:
         for _ in range(100):

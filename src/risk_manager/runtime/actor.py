@@ -378,6 +378,12 @@ class AccountActor:
             self._login_alerted = True
             self.offer(AuthFailureEvent(self._clock(), f"reconciliation failed: {error}"))
 
+    @property
+    def contracts_unread(self) -> bool:
+        """The account's contracts may have changed since ``contracts`` last read them (an
+        event that can move positions or orders came since, or they were never read)."""
+        return self._contracts is None
+
     def contracts(self) -> frozenset[str]:
         """Contracts this account has a position or working order in (quotes it needs).
 

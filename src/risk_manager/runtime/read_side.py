@@ -150,9 +150,12 @@ class DaemonReadSide(MemoryReadModel):
         self.views_built = 0  # account views built by them
 
     def mark(self, account_id: int) -> None:
-        """The account changed (an actor handled an event): shown again at the next refresh."""
+        """The account changed (an actor handled an event): shown again at the next refresh.
+        Called for every event of every account: while nobody listens the run loop is not
+        even woken (a dashboard that connects is brought up to date by ``current``)."""
         self._dirty.add(account_id)
-        self._wake.set()
+        if self.subscriber_count:
+            self._wake.set()
 
     def health(self) -> JSON:
         """Live: the health source now, with the store's answer at the last refresh. Before

@@ -157,7 +157,12 @@ class BrokerSession:
 
     def changed(self, account_id: int) -> None:
         """An actor handled an event: its contracts may have changed (quotes to route, the
-        market hub's subscriptions)."""
+        market hub's subscriptions). Called for every event; after a quote or a tick the
+        contracts the index last read still stand (``contracts_unread``), so nothing is
+        marked and the subscriptions task is not woken."""
+        actor = self.actors.get(account_id)
+        if actor is not None and not actor.contracts_unread:
+            return
         self.routes.changed(account_id)
         self._contracts_dirty.set()
 
