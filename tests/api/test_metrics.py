@@ -28,6 +28,11 @@ def test_each_call_moves_its_own_series() -> None:
                {"rule": "daily_net_loss", "outcome": "confirmed"}) == 1
     )  # fmt: skip
     assert sample(m, "risk_manager_active_locks", {"account": "7"}) == 0
+    m.set_active_locks(7, 3)
+    m.set_active_locks(7, 3)  # unchanged: the gauge is not touched, and still says 3
+    m.set_active_locks(8, 0)  # a first count of 0 is a series too
+    assert sample(m, "risk_manager_active_locks", {"account": "7"}) == 3
+    assert sample(m, "risk_manager_active_locks", {"account": "8"}) == 0
     assert sample(m, "risk_manager_hub_connected", {"hub": "user"}) == 0
     assert sample(m, "risk_manager_hub_reconnects_total", {"hub": "user"}) == 1
     assert (

@@ -71,6 +71,7 @@ class _Actor:
     offered: list[Event] = field(default_factory=list)
     needs_reconcile: bool = False  # set by the session for an unreadable user record
     told: list[str] = field(default_factory=list)  # what the trader was told about it
+    contracts_unread: bool = True  # the session marks its routes at every change
 
     def contracts(self) -> frozenset[str]:
         return frozenset({CID})

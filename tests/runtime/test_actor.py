@@ -3,7 +3,8 @@ snapshot before any broker event."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from risk_manager.config.models import Config
 from risk_manager.domain.enums import PositionType
 from risk_manager.domain.events import (
     AccountEvent,
+    ClockTick,
     ConnectionEvent,
     Event,
     PositionEvent,
@@ -32,7 +34,7 @@ ACCT = 7
 MNQ = "CON.F.US.MNQ.H26"
 
 
-async def test_contracts_follow_positions_and_a_quote_builds_no_view(
+async def test_contracts_follow_positions_and_a_quote_or_tick_builds_no_view(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = Config.model_validate({})
@@ -55,10 +57,16 @@ async def test_contracts_follow_positions_and_a_quote_builds_no_view(
 
         assert actor.contracts() == set()
         await actor.handle(position(1))
+        assert actor.contracts_unread
         assert actor.contracts() == {MNQ}
+        assert not actor.contracts_unread
         before = views
         for _ in range(3):
             await actor.handle(QuoteEvent(NOW, Quote(MNQ, last_price=Decimal(2))))
+            assert not actor.contracts_unread
+            assert actor.contracts() == {MNQ}
+            await actor.handle(ClockTick(NOW))  # time moves no position either
+            assert not actor.contracts_unread
             assert actor.contracts() == {MNQ}
         assert views == before
         await actor.handle(position(0))
@@ -110,3 +118,66 @@ async def test_the_first_snapshot_goes_first_and_drops_only_what_its_reads_hold(
         assert actor.reconciled and handled == [first]
         queued = [actor.queue.get_nowait() for _ in range(actor.queue.qsize())]
         assert queued == [down, *during]  # the stale size 3 never reaches the engine
+
+
+def _ticking_actor(
+    store: Store, wakeup: datetime | None, ticked: asyncio.Event | None = None
+) -> tuple[AccountActor, list[str]]:
+    """An actor whose engine says its next wakeup is ``wakeup``; returns the kinds of the
+    events its engine processed (``ticked`` is set at a ``ClockTick``)."""
+    config = Config.model_validate({})
+    engine = Engine(config.rules_for(ACCT), calendar_for(config.trading_day), config.catalog())
+    processed: list[str] = []
+    process = engine.process
+
+    def recorded(event: Event, now: datetime) -> Any:
+        processed.append(type(event).__name__)
+        if ticked is not None and isinstance(event, ClockTick):
+            ticked.set()
+        return process(event, now)
+
+    engine.process = recorded  # type: ignore[method-assign]
+    engine.next_wakeup = lambda: wakeup  # type: ignore[method-assign]
+    enforcer = Enforcer(None, store, lambda: NOW)  # type: ignore[arg-type]  # never sends
+    return AccountActor(ACCT, engine, enforcer, store, lambda: NOW, Metrics()), processed
+
+
+@pytest.mark.parametrize("quotes", [0, 3])
+async def test_an_idle_actor_ticks_its_engine_when_its_wakeup_is_due(quotes: int) -> None:
+    """Due in 0.1 s: ticked once the queue has been idle that long, also when quotes came
+    first and moved the idle time later (the timer, set for the first wait, is set again)."""
+    with Store.open(":memory:") as store:
+        ticked = asyncio.Event()
+        actor, processed = _ticking_actor(store, NOW + timedelta(seconds=0.1), ticked)
+        task = asyncio.create_task(actor.run())
+        try:
+            for price in range(quotes):
+                await asyncio.sleep(0.05)
+                actor.offer(QuoteEvent(NOW, Quote(MNQ, last_price=Decimal(price + 1))))
+            async with asyncio.timeout(5):  # a deadline, not a measure
+                await ticked.wait()
+            assert processed[:quotes] == ["QuoteEvent"] * quotes
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_busy_actor_keeps_one_idle_timer_and_is_not_ticked() -> None:
+    """Events faster than the idle time: no tick, and the same timer all along (not one made
+    and cancelled per event, the loop's cost at 500 accounts)."""
+    with Store.open(":memory:") as store:
+        actor, processed = _ticking_actor(store, wakeup=None)  # MAX_IDLE_TICK
+        task = asyncio.create_task(actor.run())
+        try:
+            await asyncio.sleep(0)
+            timer = actor._idle_timer
+            assert timer is not None
+            for price in range(50):
+                actor.offer(QuoteEvent(NOW, Quote(MNQ, last_price=Decimal(price + 1))))
+                await asyncio.sleep(0)
+                await asyncio.sleep(0)
+            assert actor._idle_timer is timer
+            assert processed == ["QuoteEvent"] * 50
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

@@ -35,7 +35,10 @@ ACCT = 7
 
 def _actor(contracts: Any) -> Any:
     return SimpleNamespace(
-        needs_reconcile=True, engine=SimpleNamespace(locks=lambda _: []), contracts=contracts
+        needs_reconcile=True,
+        engine=SimpleNamespace(locks=lambda _: []),
+        contracts=contracts,
+        contracts_unread=True,  # the session marks its routes at every change
     )
 
 

@@ -26,7 +26,7 @@ from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.metrics import Metrics
-from risk_manager.runtime.read_side import DaemonReadSide
+from risk_manager.runtime.read_side import VIEWS_PER_SLICE, DaemonReadSide
 from risk_manager.store import Store
 from risk_manager.types import Clock
 from support.daemons import daemon_from_fakes
@@ -68,6 +68,8 @@ async def _running(daemon: Daemon) -> asyncio.Task[None]:
 
 async def test_nothing_is_built_while_no_dashboard_listens(daemon: Daemon) -> None:
     side = daemon.read_side
+    side.mark(ACCOUNTS[0])
+    assert not side._wake.is_set()  # marked only: not even the run loop is woken
     task = await _running(daemon)
     try:
         for _ in range(100):
@@ -223,3 +225,45 @@ async def test_a_monitor_polling_health_builds_no_account_view(daemon: Daemon) -
         async with http.get(f"{api.url}/api/v1/accounts") as reply:
             assert reply.status == 200
         assert side.views_built == 2 * len(ACCOUNTS)  # a read of the accounts builds them
+
+
+async def test_a_refresh_of_many_accounts_builds_their_views_a_slice_per_loop_callback() -> None:
+    """Every account moved (a quote each): their views are built ``VIEWS_PER_SLICE`` per loop
+    callback, not all in one (counted in loop iterations, not timed)."""
+    config = Config.model_validate({})
+    accounts = range(100, 100 + 3 * VIEWS_PER_SLICE + 1)
+    with Store.open(":memory:") as store:
+        daemon = daemon_from_fakes(config, store=store, clock=lambda: NOW)
+        calendar = calendar_for(config.trading_day)
+        for acct in accounts:
+            engine = Engine(config.rules_for(acct), calendar, config.catalog())
+            enforcer = Enforcer(None, store, lambda: NOW)  # type: ignore[arg-type]
+            actor = AccountActor(acct, engine, enforcer, store, lambda: NOW, Metrics())
+            await actor.handle(AccountEvent(NOW, Account(acct, f"A{acct}", Decimal(50_000), True)))
+            daemon.actors[acct] = actor
+        side = daemon.read_side
+        turns = 0
+
+        async def count_turns() -> None:
+            nonlocal turns
+            while True:
+                await asyncio.sleep(0)
+                turns += 1
+
+        built: list[int] = []  # the loop's turn at each view built
+        publish = side._publish_account
+
+        def counted(acct: int, now: datetime, locks: list[Lock] | None) -> None:
+            built.append(turns)
+            publish(acct, now, locks)
+
+        side._publish_account = counted  # type: ignore[method-assign]
+        counter = asyncio.create_task(count_turns())
+        try:
+            await side.refresh()
+        finally:
+            counter.cancel()
+        assert len(built) == len(accounts) == side.views_built
+        per_turn = [built.count(turn) for turn in set(built)]
+        assert max(per_turn) <= VIEWS_PER_SLICE
+        assert len(per_turn) >= len(accounts) // VIEWS_PER_SLICE

@@ -40,6 +40,7 @@ class _Actor:
     offered: list[Event] = field(default_factory=list)
     asked: int = 0  # times its contracts were read
     engine: Any = None
+    contracts_unread: bool = True  # the session marks it at every change
 
     def contracts(self) -> frozenset[str]:
         self.asked += 1
@@ -166,3 +167,23 @@ def test_an_unreadable_account_is_logged_once_per_spell_not_per_quote(
     messages = [r.getMessage() for r in caplog.records]
     assert sum("not updated" in m for m in messages) == 1, messages
     assert any("up to date again" in m for m in messages)
+
+
+def test_a_change_that_moves_no_contract_marks_nothing() -> None:
+    """After a quote or a tick the actor's contracts stand as the index read them: the session
+    neither marks the account nor wakes the market subscriptions (once per event before)."""
+    mnq = _Actor(1, frozenset({MNQ}))
+    session = _session(mnq)
+    session._on_hub_message(_quote(MNQ))
+    assert mnq.asked == 1
+    session._contracts_dirty.clear()
+    mnq.contracts_unread = False
+    session.changed(1)
+    assert not session._contracts_dirty.is_set()
+    session._on_hub_message(_quote(MNQ))
+    assert mnq.asked == 1 and len(mnq.offered) == 2
+    mnq.contracts_unread, mnq.held = True, frozenset()  # a position closed
+    session.changed(1)
+    assert session._contracts_dirty.is_set()
+    session._on_hub_message(_quote(MNQ))
+    assert mnq.asked == 2 and len(mnq.offered) == 2  # read again: no longer routed

@@ -64,6 +64,7 @@ _log = logging.getLogger(__name__)
 _record = logging.getLogger(ENFORCEMENT)  # the enforcement log: every lock made
 
 MAX_IDLE_TICK = 1.0  # seconds: the engine is ticked at least this often (lock countdowns, gaps)
+IDLE_SLACK = 0.001  # seconds: an idle timer firing this early counts as on time (clock grain)
 FILL_WRITE_DELAY = 0.05  # seconds: fills are stored just after a burst of events
 _BOOK_EVENTS = (PositionEvent, OrderEvent, TradeEvent, SnapshotEvent)  # the broker on the book
 BROKER_STATE = (AccountEvent, OrderEvent, PositionEvent, TradeEvent)  # what a snapshot re-reads
@@ -107,6 +108,9 @@ class AccountActor:
         self._fill_writer: asyncio.Task[None] | None = None
         self._external_rows = True  # the store may hold external lock rows (restored ones)
         self._contracts: frozenset[str] | None = None  # None: to be read from the engine
+        self._idle_timer: asyncio.TimerHandle | None = None  # ticks the engine when idle
+        self._idle_until = 0.0  # loop time: a tick is due if no event comes before
+        self._waiting = False  # the actor waits on its queue (the idle timer may tick it)
         self._rest_marks = (
             None
             if fetch_close is None
@@ -197,6 +201,8 @@ class AccountActor:
                 _log.exception("account %s: event %s failed", self.account_id, type(event).__name__)
 
     async def _next_event(self) -> Event:
+        """The next queued event, or a ``ClockTick`` once the queue has been idle until the
+        engine's next wakeup (``MAX_IDLE_TICK`` at most)."""
         if not self.queue.empty():
             # Queued events come first whatever the timers say (a wait would return them at
             # once too): no wakeup to compute, no timeout to arm, on the breach path
@@ -206,13 +212,34 @@ class AccountActor:
         wake = self.engine.next_wakeup()
         delay = MAX_IDLE_TICK if wake is None else (wake - now).total_seconds()
         delay = max(0.0, min(delay, MAX_IDLE_TICK))
-        # asyncio.timeout, not wait_for: on 3.11 wait_for drops a cancellation that arrives
-        # with an item (gh-86296), and the daemon's stop then waits on this actor forever.
+        # One idle timer, moved only when the tick is due sooner: an ``asyncio.timeout`` per
+        # wait cost a timer made and cancelled for every quote, a tenth of the loop's time at
+        # 500 accounts (docs/PERFORMANCE.md "Capacity"). A plain ``get``, not wait_for: on 3.11
+        # wait_for drops a cancellation that arrives with an item (gh-86296).
+        loop = asyncio.get_running_loop()
+        self._idle_until = loop.time() + delay
+        timer = self._idle_timer
+        if timer is None or timer.when() > self._idle_until:
+            if timer is not None:
+                timer.cancel()
+            self._idle_timer = loop.call_at(self._idle_until, self._idle_over)
+        self._waiting = True
         try:
-            async with asyncio.timeout(delay):
-                return await self.queue.get()
-        except TimeoutError:
-            return ClockTick(self._clock())
+            return await self.queue.get()
+        finally:
+            self._waiting = False
+
+    def _idle_over(self) -> None:
+        """The idle timer: a tick into the queue when the actor still waits and its idle time
+        is over; set again for the later time when events came meanwhile."""
+        self._idle_timer = None
+        if not self._waiting:  # busy (or stopped): its next wait sets the timer
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._idle_until - IDLE_SLACK:
+            self._idle_timer = loop.call_at(self._idle_until, self._idle_over)
+        elif self.queue.empty():
+            self.queue.put_nowait(ClockTick(self._clock()))
 
     async def handle(self, event: Event) -> list[AnyAction]:
         """Apply one event to this account's engine and start its actions (without awaiting
@@ -227,7 +254,10 @@ class AccountActor:
         if isinstance(event, SnapshotEvent):
             self._login_alerted = False  # REST answers again: a new refusal is news
         actions = self.engine.process(event, now)
-        if not isinstance(event, QuoteEvent):  # a quote moves marks, never positions or orders
+        # A quote moves marks and a tick moves time (day rolls, fill pruning, timers), never the
+        # ledger's positions or orders: the contracts stay as read (a view per account per tick
+        # held the market hub's reader up to 100 ms at 500 accounts: PERFORMANCE.md).
+        if not isinstance(event, QuoteEvent | ClockTick):
             self._contracts = None
         in_flight = self.engine.in_flight(self.account_id)
         self.enforcer.forget_settled(in_flight)
@@ -356,12 +386,18 @@ class AccountActor:
             self._login_alerted = True
             self.offer(AuthFailureEvent(self._clock(), f"reconciliation failed: {error}"))
 
+    @property
+    def contracts_unread(self) -> bool:
+        """The account's contracts may have changed since ``contracts`` last read them (an
+        event that can move positions or orders came since, or they were never read)."""
+        return self._contracts is None
+
     def contracts(self) -> frozenset[str]:
         """Contracts this account has a position or working order in (quotes it needs).
 
         Asked by the session's quote index (runtime/quote_routes.py) after the account
-        changed, which is after every quote too: the engine's view is built again only after
-        an event that can change positions or orders.
+        changed, which is after every quote and tick too: the engine's view is built again only
+        after an event that can change positions or orders (not a quote, not a clock tick).
         """
         if self._contracts is None:
             view = self.engine.view(self.account_id, self._clock())

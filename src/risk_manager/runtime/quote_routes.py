@@ -72,6 +72,8 @@ class QuoteRoutes:
 
     def _move(self, account_id: int, held: frozenset[str]) -> None:
         before = self._held.get(account_id, frozenset())
+        if held == before:  # the usual case: a quote or a tick changed nothing it holds
+            return
         for contract_id in before - held:
             routed = self._by_contract[contract_id]
             routed.discard(account_id)

@@ -43,7 +43,7 @@ Result = SnapshotEvent | Exception
 Read = Callable[[list[int]], Awaitable[Mapping[int, Result]]]
 Deliver = Callable[[int, Result, int], Awaitable[None]]
 Admit = Callable[[int, int], Awaitable[Admission]]
-Spawn = Callable[[Coroutine[Any, Any, None], str], None]
+Spawn = Callable[[Coroutine[Any, Any, None], str], object]  # returns the task (unused here)
 CLASSES = (Priority.RECONCILE_HOT, Priority.RECONCILE)
 
 

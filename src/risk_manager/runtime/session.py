@@ -8,8 +8,9 @@ spends only its own key's REST budget (API doc §4).
 
 Hub frames are read inline in the hub's receive loop: mapped and enqueued only (API doc §7;
 DESIGN.md "pysignalr": callbacks only enqueue). A quote goes to the accounts holding its
-contract through the contract → accounts index (runtime/quote_routes.py); a user event to its
-account's actor. After every user-hub (re)connect each account is reconciled from REST, then
+contract through the contract → accounts index (runtime/quote_routes.py), at most a slice of
+them per loop callback (runtime/quote_fanout.py); a user event to its account's actor, at once.
+After every user-hub (re)connect each account is reconciled from REST, then
 told the stream is back (RULE-010's order).
 """
 
@@ -41,6 +42,7 @@ from risk_manager.projectx.wire_faults import WireFaults
 from risk_manager.projectx.wire_values import WireError
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.metrics import Metrics
+from risk_manager.runtime.quote_fanout import QuoteFanout
 from risk_manager.runtime.quote_routes import QuoteRoutes
 from risk_manager.runtime.reconcile_queue import ReconcileQueue, Result
 from risk_manager.runtime.reconciler import Snapshots, snapshots
@@ -108,6 +110,7 @@ class BrokerSession:
             spawn=self.spawn,
         )
         self.routes = QuoteRoutes(lambda account_id: self.actors[account_id].contracts())
+        self.quotes = QuoteFanout(self._deliver_quote, self.spawn)
         self._unknown_targets: dict[str, int] = {}  # hub targets we do not read, with counts
         self._unreadable_alerted: dict[int, datetime] = {}  # account -> last such alert
         self._contracts_dirty = asyncio.Event()
@@ -132,9 +135,9 @@ class BrokerSession:
         """The session's running tasks (actors, hub follow-ups, reconciliation), by name."""
         return self._tasks.running
 
-    def spawn(self, coro: Any, name: str) -> None:
+    def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
         """Run ``coro`` as a named task that ``stop`` cancels; a task that dies is logged."""
-        self._tasks.spawn(coro, name)
+        return self._tasks.spawn(coro, name)
 
     async def stop(self) -> None:
         """Cancel every task of the session (no event is taken after this) and wait for them."""
@@ -155,7 +158,12 @@ class BrokerSession:
 
     def changed(self, account_id: int) -> None:
         """An actor handled an event: its contracts may have changed (quotes to route, the
-        market hub's subscriptions)."""
+        market hub's subscriptions). Called for every event; after a quote or a tick the
+        contracts the index last read still stand (``contracts_unread``), so nothing is
+        marked and the subscriptions task is not woken."""
+        actor = self.actors.get(account_id)
+        if actor is not None and not actor.contracts_unread:
+            return
         self.routes.changed(account_id)
         self._contracts_dirty.set()
 
@@ -418,12 +426,16 @@ class BrokerSession:
         self.last_event_at = message.received_at
         for event in frame.events:
             if isinstance(event, QuoteEvent):
-                for account_id in self.routes.accounts_for(event.quote.contract_id):
-                    self.actors[account_id].offer(event)
+                self.quotes.fan_out(event, self.routes.accounts_for(event.quote.contract_id))
                 continue
             target = self.actors.get(getattr(event, "account_id", -1))
             if target is not None:
                 target.offer(event)
+
+    def _deliver_quote(self, account_id: int, quote: QuoteEvent) -> None:
+        actor = self.actors.get(account_id)  # a reload may have removed it since the quote came
+        if actor is not None:
+            actor.offer(quote)
 
     def _unreadable_record(self, target: str, error: WireError, at: datetime) -> None:
         """A user-hub record that could not be read may have been a fill or a position: its
