@@ -78,7 +78,7 @@ class AccountState:
             t: [r for r in rules if r.triggers & t] for t in _SINGLE
         }
         self._by_trigger[Trigger.ALL] = list(rules)
-        self._runs: dict[Trigger, list[tuple[AnyRule, bool]]] = {}
+        self._runs: dict[Trigger, list[tuple[AnyRule, bool, bool]]] = {}
         # `until_session_start` means RULE-009's configured sessions when it is on (§3)
         self.sessions = next(
             (r.calendar for r in rules if isinstance(r, SessionBlockOutsideRule)), None
@@ -91,13 +91,14 @@ class AccountState:
         event (``Rule.remembers_on``)."""
         self.remember_due = {r.key for r in self.rules if _remembers(r)}
 
-    def runs_for(self, trigger: Trigger) -> list[tuple[AnyRule, bool]]:
+    def runs_for(self, trigger: Trigger) -> list[tuple[AnyRule, bool, bool]]:
         """The rules ``trigger`` runs (:meth:`rules_for`), each with whether its memory can
-        change on it (``Rule.remembers_on``; a rule without memory never), computed once."""
+        change on it (``Rule.remembers_on``; a rule without memory never) and whether it
+        warns (``warn_at`` set), computed once per rule set."""
         found = self._runs.get(trigger)
         if found is None:
             found = self._runs[trigger] = [
-                (r, _remembers(r) and bool(r.remembers_on & trigger))
+                (r, _remembers(r) and bool(r.remembers_on & trigger), r.warn_at is not None)
                 for r in self.rules_for(trigger)
             ]
         return found

@@ -705,7 +705,7 @@ class Engine:
         out: list[AnyAction] = []
         memory = state.memory
         due = state.remember_due
-        for rule, remembers in runs:
+        for rule, remembers, warns in runs:
             if remembers or (due and rule.key in due):
                 due.discard(rule.key)
                 remembered = rule.remember(ctx)
@@ -714,7 +714,7 @@ class Engine:
             proposed = rule.evaluate(ctx)
             if proposed:  # our tags are recorded before the broker's order event can arrive
                 memory.placed(a.custom_tag for a in proposed if isinstance(a, PlaceOrder))
-            if not proposed and rule.warn_at is not None:
+            if warns and not proposed:
                 proposed = self._warn(state, rule, ctx)
             if proposed:
                 out.extend(self._admit(state, proposed, now))

@@ -14,6 +14,8 @@ from datetime import datetime
 
 from risk_manager.domain.locks import Lock, LockKind
 
+_NONE: frozenset[str] = frozenset()  # an account never locked: shared, never mutated
+
 
 class LockLedger:
     def __init__(self) -> None:
@@ -69,7 +71,7 @@ class LockLedger:
         """Rule keys with an active lock (fast when the account has never been locked)."""
         rows = self._locks.get(account_id)
         if not rows:
-            return frozenset()
+            return _NONE
         return frozenset(lock.rule for lock in rows if lock.is_active(now))
 
     def first_active(self, account_id: int, now: datetime, kind: LockKind) -> Lock | None:
