@@ -701,7 +701,7 @@ class Engine:
             return []
         ctx = self._context(state, now, event)
         if peak:  # the day's peak net P&L moves with prices
-            state.ledger.raise_peak(ctx.unrealized())
+            state.ledger.raise_peak_net(ctx.day_net())
         out: list[AnyAction] = []
         memory = state.memory
         due = state.remember_due

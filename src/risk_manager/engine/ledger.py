@@ -76,9 +76,12 @@ class Ledger:
     def raise_peak(self, unrealized: Decimal | None) -> None:
         """The day's peak net P&L (realized + unrealized), when the unrealized is known."""
         if unrealized is not None:
-            net = self.day_realized() + unrealized
-            if net > self.day_peak_net:
-                self.day_peak_net = net
+            self.raise_peak_net(self.day_realized() + unrealized)
+
+    def raise_peak_net(self, net: Decimal | None) -> None:
+        """The day's peak net P&L from a net already summed (None: unknown, no change)."""
+        if net is not None and net > self.day_peak_net:
+            self.day_peak_net = net
 
     def fills_since(self, since: datetime) -> int:
         """Fills whose time is after ``since`` (only the last hour is kept)."""

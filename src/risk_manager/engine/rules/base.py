@@ -99,6 +99,8 @@ class Context:
     _placing: tuple[PlaceOrder, ...] | None = None
     _unrealized: Decimal | None = None
     _unrealized_known: bool = False
+    _net: Decimal | None = None
+    _net_known: bool = False
     _per_position: dict[str, Decimal | None] | None = None
     _marks: dict[str, Mark | None] = field(default_factory=dict)
 
@@ -154,6 +156,15 @@ class Context:
             self._unrealized = total
             self._unrealized_known = True
         return self._unrealized
+
+    def day_net(self) -> Decimal | None:
+        """The day's net P&L: realized after costs plus :meth:`unrealized` (None when that
+        is unknown), computed once: the day's peak, RULE-003 and its warning read it."""
+        if not self._net_known:
+            unrealized = self.unrealized()
+            self._net = None if unrealized is None else self.ledger.day_realized() + unrealized
+            self._net_known = True
+        return self._net
 
     def resolve_until(
         self, duration: timedelta | UntilSentinel, start: datetime

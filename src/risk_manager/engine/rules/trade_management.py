@@ -66,7 +66,7 @@ class TradeManagementRule(Rule[TradeManagement]):
         if self._activate is None:
             return None
         ledger = ctx.ledger
-        remembered: Mapping[str, list[Any]] = ctx.memory.get(self.key).get("best", {})
+        remembered: Mapping[str, list[Any]] = ctx.memory.value(self.key, "best", {})
         ev = ctx.event
         if isinstance(ev, QuoteEvent):  # most quotes set no new best: nothing to write
             cid = ev.quote.contract_id
@@ -116,7 +116,7 @@ class TradeManagementRule(Rule[TradeManagement]):
 
     def _best(self, ctx: Context, p: Position) -> Decimal | None:
         """The remembered best price of this opening of ``p`` (None: none yet)."""
-        entry = ctx.memory.get(self.key).get("best", {}).get(p.contract_id)
+        entry = ctx.memory.value(self.key, "best", {}).get(p.contract_id)
         since = ctx.ledger.opened_label(p.contract_id)
         return dec(entry[1]) if entry is not None and entry[0] == since else None
 
