@@ -124,12 +124,9 @@ class Context:
     def position_unrealized(self) -> dict[str, Decimal | None]:
         """Each open position's unrealized P&L (None = unknown), computed once per context."""
         if self._per_position is None:
-            ledger, catalog, mode, mark = self.ledger, self.catalog, self.mark_mode, self.mark
-            valued = ledger.position_unrealized
-            self._per_position = per = {}
-            for cid, p in ledger.positions.items():
-                per[cid] = valued(p, mark(cid), catalog, mode)
-            return per
+            self._per_position = self.ledger.value_positions(
+                self.marks, self.catalog, self.mark_mode, self.now, self.stale_mark, self._marks
+            )
         return self._per_position
 
     def mark(self, contract_id: str) -> Mark | None:
