@@ -71,6 +71,8 @@ class Engine:
         self._now: datetime | None = None
         self._next_reset: datetime | None = None
         self._next_week: datetime | None = None
+        # [from, to) known to be one trading day, and its label: set at each roll (issue 16)
+        self._day_span: tuple[datetime, datetime, date] | None = None
         self._due: datetime | None = None
         self._overrides: dict[int, RulesConfig] = {}  # rules set live (set_rules)
 
@@ -417,6 +419,18 @@ class Engine:
                 self._remember(state, self._context(state, now, None), state.rules)
         self._next_reset = self.calendar.next_reset(now)
         self._next_week = self.calendar.next_weekly_reset(now)
+        self._day_span = (now, self._next_reset, day)
+
+    def _trading_day(self, at: datetime) -> date:
+        """``calendar.trading_day(at)``; from the span of the last roll when ``at`` lies in it.
+        A trading day is the date of the first reset after an instant, so it never decreases
+        with time: every instant from the roll's ``now`` (whose day is ``day``) up to the
+        reset ending that day has the same day. Asked for every fill; the calendar's answer
+        costs about as much as a whole quote's rules."""
+        span = self._day_span
+        if span is not None and span[0] <= at < span[1]:
+            return span[2]
+        return self.calendar.trading_day(at)
 
     def _on_clock(self, now: datetime) -> list[AnyAction]:
         out: list[AnyAction] = []
@@ -664,7 +678,7 @@ class Engine:
         at = trade.created_at
         if self._next_reset is not None and self._next_reset <= at <= now + _SKEW:
             self._roll(at)  # the broker's clock is a little ahead of ours at the reset
-        in_day = ledger.day_label is None or self.calendar.trading_day(at) == ledger.day_label
+        in_day = ledger.day_label is None or self._trading_day(at) == ledger.day_label
         manual = _manual_reset(state)
         if in_day and manual is not None and manual[0] == ledger.day_label:
             in_day = not (at < manual[1] <= now)  # made before a manual reset that took effect
