@@ -50,6 +50,7 @@ from risk_manager.engine.view import (
 _RULE_IDS = {m.key: m.rule_id for m in RULE_MODELS}
 _HOUR = timedelta(hours=1)
 _SKEW = timedelta(seconds=30)  # broker timestamps this far ahead still move the day
+_CONNECTION_EVENTS = (ConnectionEvent, AuthFailureEvent)  # a tuple: `A | B` is built per call
 _BOOK_TRIGGERS = (Trigger.ORDER, Trigger.POSITION, Trigger.ALL)
 
 
@@ -108,7 +109,7 @@ class Engine:
             out.extend(self._on_quote(event, now))
         elif isinstance(event, ClockTick):
             pass
-        elif isinstance(event, ConnectionEvent | AuthFailureEvent):
+        elif isinstance(event, _CONNECTION_EVENTS):
             out.extend(self._on_connection(event, now))
         else:
             out.extend(self._on_account_event(event, now))
@@ -555,17 +556,22 @@ class Engine:
         out: list[AnyAction] = []
         moved_book = False  # a fill moved the position book ahead of the position event
         opened_new = False  # ... and opened (or reversed) a position: new timers
-        if isinstance(event, AccountEvent):
+        plain_order = False  # an order that is not a stop: it moves no timer
+        # Each branch also indexes the contracts whose quotes now reach the account.
+        if isinstance(event, OrderEvent):  # first: a locked account's refusal (issue 16)
+            state = self._account(event.account_id)
+            state.ledger.apply_order(event.order)
+            self._index_one(state.account_id, event.order.contract_id)
+            trigger = Trigger.ORDER
+            plain_order = not event.order.type.is_stop
+        elif isinstance(event, AccountEvent):
             state = self._account(event.account_id)
             out.extend(self._apply_account(state, event, now))
             trigger = Trigger.ACCOUNT
-        elif isinstance(event, OrderEvent):
-            state = self._account(event.account_id)
-            state.ledger.apply_order(event.order)
-            trigger = Trigger.ORDER
         elif isinstance(event, PositionEvent):
             state = self._account(event.account_id)
             state.ledger.apply_position(event.position, now)
+            self._index_one(state.account_id, event.position.contract_id)
             trigger = Trigger.POSITION
         elif isinstance(event, TradeEvent):
             state = self._account(event.account_id)
@@ -576,6 +582,8 @@ class Engine:
             trigger = Trigger.TRADE
             moved_book = version != state.ledger.book_version
             opened_new = opened != state.ledger.opened_version
+            if moved_book:
+                self._index_one(state.account_id, event.trade.contract_id)
         elif isinstance(event, SnapshotEvent):
             state = self._account(event.account_id)
             out.extend(self._apply_account(state, AccountEvent(now, event.account), now))
@@ -584,20 +592,12 @@ class Engine:
             for trade in event.trades:  # already in the snapshot's positions
                 self._apply_trade(state, TradeEvent(now, trade), now, to_book=False)
             self._update_peak(state, now)
+            for cid in state.ledger.contract_ids():
+                self._index_one(state.account_id, cid)
             trigger = Trigger.ALL
         else:  # pragma: no cover - every event type is handled above
             raise TypeError(f"unknown event {type(event).__name__}")
-        if isinstance(event, OrderEvent):
-            self._index_one(state.account_id, event.order.contract_id)
-        elif isinstance(event, PositionEvent):
-            self._index_one(state.account_id, event.position.contract_id)
-        elif isinstance(event, TradeEvent):
-            if moved_book:
-                self._index_one(state.account_id, event.trade.contract_id)
-        elif not isinstance(event, AccountEvent):
-            for cid in state.ledger.contract_ids():
-                self._index_one(state.account_id, cid)
-        if not isinstance(event, AccountEvent):  # an account update settles nothing
+        if trigger is not Trigger.ACCOUNT:  # an account update settles nothing
             state.inflight.settle(state.ledger)
         out.extend(self._run(state, now, event, trigger))
         book_changed = moved_book or trigger in _BOOK_TRIGGERS
@@ -606,10 +606,7 @@ class Engine:
         # Only positions, stop orders and new actions can bring a timer forward (a fill only
         # when it opens a position); any other change leaves _due early or right (an early
         # _due only costs an extra clock pass).
-        timers_may_move = opened_new or (
-            trigger in _BOOK_TRIGGERS
-            and not (isinstance(event, OrderEvent) and not event.order.type.is_stop)
-        )
+        timers_may_move = opened_new or (trigger in _BOOK_TRIGGERS and not plain_order)
         if timers_may_move or (out and not _tracked_only(out)):
             self._refresh_due(now)
         elif out:  # broker actions alone: their retries are the only new timers
