@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -27,9 +28,16 @@ OUR_TAGS_KEPT = 1000  # our latest tags remembered: far more than can be working
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
+# Stored prices and amounts are read back on every quote (RULE-012's best price, twice a
+# quote): the same few texts, so their parse is memoised (a Decimal is immutable, and making
+# one from text is exact whatever the decimal context).
+_parse = lru_cache(maxsize=1024)(Decimal)
+
+
 def dec(value: Any) -> Decimal | None:
-    """A stored money value back as a Decimal (None stays None)."""
-    return None if value is None else Decimal(str(value))
+    """A stored money value back as a Decimal (None stays None). Raises
+    ``decimal.InvalidOperation`` for text that is no number."""
+    return None if value is None else _parse(str(value))
 
 
 class RuleMemory:
@@ -67,7 +75,7 @@ class RuleMemory:
         known = self._decimals.get((key, name))
         if known is not None and known[0] is raw:
             return known[1]
-        parsed = Decimal(str(raw))
+        parsed = _parse(str(raw))
         self._decimals[(key, name)] = (raw, parsed)
         return parsed
 

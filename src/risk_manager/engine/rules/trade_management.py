@@ -112,7 +112,10 @@ class TradeManagementRule(Rule[TradeManagement]):
         held = entry[1]
         if last is None or type(held) is not str:
             return False
-        return last <= Decimal(held) if p.signed_size > 0 else last >= Decimal(held)
+        best = dec(held)
+        if best is None:  # pragma: no cover - held is text here
+            return False
+        return last <= best if p.signed_size > 0 else last >= best
 
     def _best(self, ctx: Context, p: Position) -> Decimal | None:
         """The remembered best price of this opening of ``p`` (None: none yet)."""
