@@ -96,7 +96,6 @@ class Engine:
         whose triggers the event touches run (§4 evaluation order); locks they make are applied
         before their actions are returned. Pure and synchronous: no I/O, raises nothing for
         broker data (an unknown account is created, a value it cannot use is "unknown")."""
-        out: list[AnyAction] = []
         self._now = now
         due = self._due  # a timer due by now fires, even if the event moves _due past it
         if (
@@ -105,14 +104,15 @@ class Engine:
             or (self._next_week is not None and now >= self._next_week)
         ):
             self._roll(now)
+        out: list[AnyAction]  # each handler returns a new list, extended here
         if isinstance(event, QuoteEvent):
-            out.extend(self._on_quote(event, now))
+            out = self._on_quote(event, now)
         elif isinstance(event, ClockTick):
-            pass
+            out = []
         elif isinstance(event, _CONNECTION_EVENTS):
-            out.extend(self._on_connection(event, now))
+            out = self._on_connection(event, now)
         else:
-            out.extend(self._on_account_event(event, now))
+            out = self._on_account_event(event, now)
         after = self._due
         if (
             after is None

@@ -132,13 +132,14 @@ class TradeManagementRule(Rule[TradeManagement]):
         )
 
     def evaluate(self, ctx: Context) -> list[AnyAction]:
-        self._n = ctx.memory.tags_placed()
         ev = ctx.event
         if isinstance(ev, QuoteEvent):  # a price move: only that contract's stop can change
             p = ctx.ledger.positions.get(ev.quote.contract_id)
             if p is None or not self._moves_stop(ctx, p):
-                return []
+                return []  # most quotes: no tag can be needed, so none is counted
+            self._n = ctx.memory.tags_placed()
             return self._manage(ctx, p.contract_id, p)
+        self._n = ctx.memory.tags_placed()
         ledger = ctx.ledger
         if isinstance(ev, OrderEvent):  # only the changed contract needs a look
             cids: list[str] = [ev.order.contract_id]
