@@ -11,6 +11,7 @@ never fought.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 
 from risk_manager.config.rules import RulesConfig
 from risk_manager.domain.actions import AnyAction, CancelOrder, ClosePosition
@@ -43,6 +44,7 @@ def _age(order: Order) -> tuple[datetime, int]:
 
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
+_order_id = attrgetter("id")  # sort key of the orders a lock cancels
 
 
 def _remembers(rule: AnyRule) -> bool:
@@ -204,7 +206,7 @@ class AccountState:
 
     def enforcement(self, lock: Lock, until: str, now: datetime) -> list[AnyAction]:
         """The actions an active hard or soft lock demands right now."""
-        why = f"{lock.rule}: account locked {until} ({lock.kind.value})"
+        why = f"{lock.rule}: account locked {until} ({lock.kind})"  # a StrEnum: its value
 
         def close(cid: str, what: str, size: int | None = None) -> ClosePosition:
             reason = f"{why}; {what}"
@@ -223,7 +225,7 @@ class AccountState:
         out: list[AnyAction] = []
         ledger = self.ledger
         blocked = set() if lock.kind is LockKind.HARD else self._entries_under_soft_lock()
-        for order in sorted(ledger.trader_orders(), key=lambda o: o.id):
+        for order in sorted(ledger.trader_orders(), key=_order_id):
             if lock.kind is LockKind.HARD or order.id in blocked:
                 out.append(
                     CancelOrder(
@@ -235,7 +237,9 @@ class AccountState:
                     )
                 )
         if lock.kind is LockKind.HARD:
-            return out + [close(cid, f"close {cid}") for cid in sorted(ledger.positions)]
+            if ledger.positions:  # a locked account is mostly flat: its orders are refused
+                out.extend(close(cid, f"close {cid}") for cid in sorted(ledger.positions))
+            return out
         if self.baseline_from_broker:
             return out  # which positions are held is not known before the broker's book
         base = self.soft_baseline if self.soft_baseline is not None else {}

@@ -73,6 +73,8 @@ class TradeManagementRule(Rule[TradeManagement]):
             if self._still_best(ctx, cid, remembered.get(cid)):
                 return None
             cids = [cid]
+        elif not remembered and not ledger.positions:
+            return None  # nothing held, nothing remembered (a flat account's order events)
         else:
             cids = sorted(set(remembered) | set(ledger.positions))
         best = dict(remembered)
