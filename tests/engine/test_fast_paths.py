@@ -111,6 +111,10 @@ def test_the_bench_workload_acts_and_remembers_exactly_as_without_the_fast_paths
     assert len(bests) > 10  # the workload does move RULE-012's best prices
     refusals = [a for out, _m, _l in after[-400:] for a in out if a.account_id == LOCKED]
     assert [type(a).__name__ for a in refusals] == ["CancelOrder"] * 200  # one per order
+    assert all(  # the lock's kind worded as its value (RULES.md §2), not as the enum
+        a.reason.startswith("daily_net_loss: account locked until an admin clears it (hard); ")
+        for a in refusals
+    )
 
 
 def test_trailing_drawdown_memory_is_not_asked_on_quotes() -> None:
