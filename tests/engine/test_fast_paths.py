@@ -34,6 +34,7 @@ from risk_manager.domain.models import Account
 from risk_manager.engine import engine as engine_module
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.ledger import Ledger
+from risk_manager.engine.lock_ledger import LockLedger
 from risk_manager.engine.marks import Mark
 from risk_manager.engine.memory import RuleMemory, dec
 from risk_manager.engine.rules import Trigger
@@ -180,3 +181,30 @@ def test_a_fills_trading_day_from_the_rolls_span_is_the_calendars() -> None:
         engine.calendar.trading_day(at) for at in probes
     ]
     assert engine._trading_day(reset) == date(2026, 3, 10)  # the reset opens the next day
+
+
+def test_the_active_lock_keys_follow_every_end_clearing_and_new_lock() -> None:
+    """``LockLedger.active_rules`` keeps its answer between a row's changes and edges; asked
+    in any order of instants (backwards too), it is what the rows say at each instant:
+    fails if the answer outlived a lock's end, a pending clearing or a new lock."""
+    ledger = LockLedger()
+    t0 = START
+    ledger.add(Lock(ACC, "daily_net_loss", LockKind.HARD, "t", t0, t0 + timedelta(hours=1)), t0)
+    ledger.add(Lock(ACC, "cooldown_after_loss", LockKind.SOFT, "t", t0, None), t0)
+
+    def truth(now: datetime) -> frozenset[str]:
+        return frozenset(lock.rule for lock in ledger.all(ACC) if lock.is_active(now))
+
+    probes = [t0 + timedelta(minutes=m) for m in (0, 59, 60, 61, 30, 0, 90)]
+    for now in probes:
+        assert ledger.active_rules(ACC, now) == truth(now)
+    assert ledger.active_rules(ACC, t0 + timedelta(minutes=59)) == {
+        "daily_net_loss",
+        "cooldown_after_loss",
+    }
+    ledger.clear(ACC, "cooldown_after_loss", t0, "admin", at=t0 + timedelta(minutes=10))
+    for now in [*probes, t0 + timedelta(minutes=10), t0 + timedelta(minutes=9)]:
+        assert ledger.active_rules(ACC, now) == truth(now)
+    assert ledger.active_rules(ACC, t0 + timedelta(minutes=10)) == {"daily_net_loss"}
+    ledger.add(Lock(ACC, "symbol_blocks", LockKind.HARD, "t", t0, None), t0 + timedelta(hours=2))
+    assert ledger.active_rules(ACC, t0 + timedelta(hours=2)) == {"symbol_blocks"}

@@ -141,7 +141,6 @@ class TradeManagementRule(Rule[TradeManagement]):
                 return []  # most quotes: no tag can be needed, so none is counted
             self._n = ctx.memory.tags_placed()
             return self._manage(ctx, p.contract_id, p)
-        self._n = ctx.memory.tags_placed()
         ledger = ctx.ledger
         if isinstance(ev, OrderEvent):  # only the changed contract needs a look
             cids: list[str] = [ev.order.contract_id]
@@ -150,13 +149,19 @@ class TradeManagementRule(Rule[TradeManagement]):
         else:
             cids = sorted(set(ledger.positions) | set(ledger.ours))
         actions: list[AnyAction] = []
+        counted = False  # tags are counted once, before the first position that may need one
         for cid in cids:
             p = ledger.positions.get(cid)
             if p is not None:
+                if not counted:
+                    self._n = ctx.memory.tags_placed()
+                    counted = True
                 actions.extend(self._manage(ctx, cid, p))
                 continue
-            for order in sorted(ledger.ours.get(cid, {}).values(), key=lambda o: o.id):
-                actions.append(self._cancel(ctx, order, "position is flat"))
+            mine = ledger.ours.get(cid)
+            if mine:
+                for order in sorted(mine.values(), key=lambda o: o.id):
+                    actions.append(self._cancel(ctx, order, "position is flat"))
         return actions
 
     def _moves_stop(self, ctx: Context, p: Position) -> bool:
