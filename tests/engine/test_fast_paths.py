@@ -2,14 +2,16 @@
 that can change it (``Rule.remembers_on``), RULE-012's quote that sets no new best, a broker
 action's retry timer set without the full timer refresh. Each is checked against the engine
 with the fast path turned off, and the inputs that change outside events (a reload, a manual
-reset) are still remembered on the very next run."""
+reset) are still remembered on the very next run. The cheaper reads of the second round
+(a context's positions valued in one ledger pass, RULE-016's floor parsed once, a fill's
+trading day from the span of the last roll) are checked the same way."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from unittest.mock import patch
@@ -31,6 +33,10 @@ from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.domain.models import Account
 from risk_manager.engine import engine as engine_module
 from risk_manager.engine.engine import Engine
+from risk_manager.engine.ledger import Ledger
+from risk_manager.engine.lock_ledger import LockLedger
+from risk_manager.engine.marks import Mark
+from risk_manager.engine.memory import RuleMemory, dec
 from risk_manager.engine.rules import Trigger
 from risk_manager.engine.rules.trade_management import TradeManagementRule
 from risk_manager.engine.rules.trailing_drawdown import TrailingDrawdownRule
@@ -38,14 +44,36 @@ from risk_manager.engine.rules.trailing_drawdown import TrailingDrawdownRule
 from .helpers import ACC, NQ, Sim, kinds, rules
 
 
+def _values_one_by_one(
+    ledger: Ledger,
+    marks: dict[str, Mark],
+    catalog: Any,
+    mode: str,
+    now: datetime,
+    stale: timedelta,
+    chosen: dict[str, Mark | None],
+) -> dict[str, Decimal | None]:
+    """``Ledger.value_positions`` as it was: each position's mark, then its value."""
+    out: dict[str, Decimal | None] = {}
+    for cid, p in ledger.positions.items():
+        mark = chosen[cid] = ledger.usable_mark(cid, marks, now, stale)
+        out[cid] = ledger.position_unrealized(p, mark, catalog, mode)
+    return out
+
+
 @contextmanager
 def fast_paths_off() -> Iterator[None]:
     """The engine as before issue 16: every rule remembers whenever it runs, RULE-012 reads
-    every quote the careful way, every proposed action refreshes all timers."""
+    every quote the careful way, every proposed action refreshes all timers, positions are
+    valued one call at a time, a stored floor is parsed on every read and the calendar
+    names every fill's trading day."""
     with (
         patch.object(TrailingDrawdownRule, "remembers_on", Trigger.ALL),
         patch.object(TradeManagementRule, "_still_best", staticmethod(lambda *_a: False)),
         patch.object(engine_module, "_tracked_only", lambda _actions: False),
+        patch.object(Ledger, "value_positions", _values_one_by_one),
+        patch.object(RuleMemory, "decimal", lambda m, key, name: dec(m.value(key, name))),
+        patch.object(Engine, "_trading_day", lambda e, at: e.calendar.trading_day(at)),
     ):
         yield
 
@@ -84,6 +112,10 @@ def test_the_bench_workload_acts_and_remembers_exactly_as_without_the_fast_paths
     assert len(bests) > 10  # the workload does move RULE-012's best prices
     refusals = [a for out, _m, _l in after[-400:] for a in out if a.account_id == LOCKED]
     assert [type(a).__name__ for a in refusals] == ["CancelOrder"] * 200  # one per order
+    assert all(  # the lock's kind worded as its value (RULES.md §2), not as the enum
+        a.reason.startswith("daily_net_loss: account locked until an admin clears it (hard); ")
+        for a in refusals
+    )
 
 
 def test_trailing_drawdown_memory_is_not_asked_on_quotes() -> None:
@@ -132,3 +164,49 @@ def test_a_manual_reset_raises_the_end_of_day_peak_before_the_next_balance() -> 
     assert view is not None and (view.peak, view.floor) == (Decimal(51000), Decimal(49000))
     out = sim.quote(NQ, "19900")  # equity 49 000 ≤ floor 49 000
     assert ("lock", "trailing_drawdown") in kinds(out)
+
+
+def test_a_fills_trading_day_from_the_rolls_span_is_the_calendars() -> None:
+    """Every instant from a roll up to (not at) the reset that ends its day, across the
+    spring-forward night (2026-03-08 in Chicago) and at the reset itself: the engine's
+    trading day of a fill is the calendar's (fails if the span's end were inclusive)."""
+    engine = _engine()
+    rolled = datetime(2026, 3, 6, 23, 30, tzinfo=UTC)  # Friday evening, after the reset
+    engine.process(AccountEvent(rolled, Account(1, "A", Decimal(50_000), True)), rolled)
+    reset = engine.calendar.next_reset(rolled)
+    probes = [rolled + timedelta(minutes=17 * i) for i in range(400)]
+    probes += [reset - timedelta(microseconds=1), reset, reset + timedelta(microseconds=1)]
+    probes += [rolled - timedelta(hours=1), rolled - timedelta(microseconds=1)]
+    assert [engine._trading_day(at) for at in probes] == [
+        engine.calendar.trading_day(at) for at in probes
+    ]
+    assert engine._trading_day(reset) == date(2026, 3, 10)  # the reset opens the next day
+
+
+def test_the_active_lock_keys_follow_every_end_clearing_and_new_lock() -> None:
+    """``LockLedger.active_rules`` keeps its answer between a row's changes and edges; asked
+    in any order of instants (backwards too), it is what the rows say at each instant:
+    fails if the answer outlived a lock's end, a pending clearing or a new lock."""
+    ledger = LockLedger()
+    t0 = START
+    ledger.add(Lock(ACC, "daily_net_loss", LockKind.HARD, "t", t0, t0 + timedelta(hours=1)), t0)
+    ledger.add(Lock(ACC, "cooldown_after_loss", LockKind.SOFT, "t", t0, None), t0)
+
+    def truth(now: datetime) -> frozenset[str]:
+        return frozenset(lock.rule for lock in ledger.all(ACC) if lock.is_active(now))
+
+    probes = [t0 + timedelta(minutes=m) for m in (0, 59, 60, 61, 30, 0, 90)]
+    for now in probes:
+        assert ledger.active_rules(ACC, now) == truth(now)
+    assert ledger.active_rules(ACC, t0 + timedelta(minutes=59)) == {
+        "daily_net_loss",
+        "cooldown_after_loss",
+    }
+    ledger.active_rules(ACC, t0 + timedelta(minutes=5))  # kept for [5 min, 60 min)
+    ledger.clear(ACC, "cooldown_after_loss", t0, "admin", at=t0 + timedelta(minutes=10))
+    assert ledger.active_rules(ACC, t0 + timedelta(minutes=20)) == {"daily_net_loss"}
+    for now in [*probes, t0 + timedelta(minutes=10), t0 + timedelta(minutes=9)]:
+        assert ledger.active_rules(ACC, now) == truth(now)
+    ledger.active_rules(ACC, t0 + timedelta(hours=2))  # kept from 2 h on: nothing active
+    ledger.add(Lock(ACC, "symbol_blocks", LockKind.HARD, "t", t0, None), t0 + timedelta(hours=2))
+    assert ledger.active_rules(ACC, t0 + timedelta(hours=3)) == {"symbol_blocks"}

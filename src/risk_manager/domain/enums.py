@@ -29,7 +29,10 @@ class OrderType(_WireEnum):
 
     @property
     def is_stop(self) -> bool:
-        return self in (OrderType.STOP_LIMIT, OrderType.STOP, OrderType.TRAILING_STOP)
+        return self in _STOP_TYPES
+
+
+_STOP_TYPES = frozenset({OrderType.STOP_LIMIT, OrderType.STOP, OrderType.TRAILING_STOP})
 
 
 class OrderSide(_WireEnum):

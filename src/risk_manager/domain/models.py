@@ -83,7 +83,7 @@ class Order:
         the untagged market order the broker creates for our own ``Position/closeContract``
         looks exactly like a trader's; cancelling it could undo our close.
         """
-        return self.is_working and self.type is not OrderType.MARKET
+        return self.status.is_working and self.type is not OrderType.MARKET
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ never fought.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 
 from risk_manager.config.rules import RulesConfig
 from risk_manager.domain.actions import AnyAction, CancelOrder, ClosePosition
@@ -43,6 +44,7 @@ def _age(order: Order) -> tuple[datetime, int]:
 
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
+_order_id = attrgetter("id")  # sort key of the orders a lock cancels
 
 
 def _remembers(rule: AnyRule) -> bool:
@@ -78,7 +80,7 @@ class AccountState:
             t: [r for r in rules if r.triggers & t] for t in _SINGLE
         }
         self._by_trigger[Trigger.ALL] = list(rules)
-        self._runs: dict[Trigger, list[tuple[AnyRule, bool]]] = {}
+        self._runs: dict[Trigger, list[tuple[AnyRule, bool, bool]]] = {}
         # `until_session_start` means RULE-009's configured sessions when it is on (§3)
         self.sessions = next(
             (r.calendar for r in rules if isinstance(r, SessionBlockOutsideRule)), None
@@ -91,13 +93,14 @@ class AccountState:
         event (``Rule.remembers_on``)."""
         self.remember_due = {r.key for r in self.rules if _remembers(r)}
 
-    def runs_for(self, trigger: Trigger) -> list[tuple[AnyRule, bool]]:
+    def runs_for(self, trigger: Trigger) -> list[tuple[AnyRule, bool, bool]]:
         """The rules ``trigger`` runs (:meth:`rules_for`), each with whether its memory can
-        change on it (``Rule.remembers_on``; a rule without memory never), computed once."""
+        change on it (``Rule.remembers_on``; a rule without memory never) and whether it
+        warns (``warn_at`` set), computed once per rule set."""
         found = self._runs.get(trigger)
         if found is None:
             found = self._runs[trigger] = [
-                (r, _remembers(r) and bool(r.remembers_on & trigger))
+                (r, _remembers(r) and bool(r.remembers_on & trigger), r.warn_at is not None)
                 for r in self.rules_for(trigger)
             ]
         return found
@@ -203,7 +206,7 @@ class AccountState:
 
     def enforcement(self, lock: Lock, until: str, now: datetime) -> list[AnyAction]:
         """The actions an active hard or soft lock demands right now."""
-        why = f"{lock.rule}: account locked {until} ({lock.kind.value})"
+        why = f"{lock.rule}: account locked {until} ({lock.kind})"  # a StrEnum: its value
 
         def close(cid: str, what: str, size: int | None = None) -> ClosePosition:
             reason = f"{why}; {what}"
@@ -222,7 +225,7 @@ class AccountState:
         out: list[AnyAction] = []
         ledger = self.ledger
         blocked = set() if lock.kind is LockKind.HARD else self._entries_under_soft_lock()
-        for order in sorted(ledger.trader_orders(), key=lambda o: o.id):
+        for order in sorted(ledger.trader_orders(), key=_order_id):
             if lock.kind is LockKind.HARD or order.id in blocked:
                 out.append(
                     CancelOrder(
@@ -234,7 +237,9 @@ class AccountState:
                     )
                 )
         if lock.kind is LockKind.HARD:
-            return out + [close(cid, f"close {cid}") for cid in sorted(ledger.positions)]
+            if ledger.positions:  # a locked account is mostly flat: its orders are refused
+                out.extend(close(cid, f"close {cid}") for cid in sorted(ledger.positions))
+            return out
         if self.baseline_from_broker:
             return out  # which positions are held is not known before the broker's book
         base = self.soft_baseline if self.soft_baseline is not None else {}

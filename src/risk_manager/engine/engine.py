@@ -50,6 +50,7 @@ from risk_manager.engine.view import (
 _RULE_IDS = {m.key: m.rule_id for m in RULE_MODELS}
 _HOUR = timedelta(hours=1)
 _SKEW = timedelta(seconds=30)  # broker timestamps this far ahead still move the day
+_CONNECTION_EVENTS = (ConnectionEvent, AuthFailureEvent)  # a tuple: `A | B` is built per call
 _BOOK_TRIGGERS = (Trigger.ORDER, Trigger.POSITION, Trigger.ALL)
 
 
@@ -71,6 +72,8 @@ class Engine:
         self._now: datetime | None = None
         self._next_reset: datetime | None = None
         self._next_week: datetime | None = None
+        # [from, to) known to be one trading day, and its label: set at each roll (issue 16)
+        self._day_span: tuple[datetime, datetime, date] | None = None
         self._due: datetime | None = None
         self._overrides: dict[int, RulesConfig] = {}  # rules set live (set_rules)
 
@@ -93,7 +96,6 @@ class Engine:
         whose triggers the event touches run (§4 evaluation order); locks they make are applied
         before their actions are returned. Pure and synchronous: no I/O, raises nothing for
         broker data (an unknown account is created, a value it cannot use is "unknown")."""
-        out: list[AnyAction] = []
         self._now = now
         due = self._due  # a timer due by now fires, even if the event moves _due past it
         if (
@@ -102,14 +104,15 @@ class Engine:
             or (self._next_week is not None and now >= self._next_week)
         ):
             self._roll(now)
+        out: list[AnyAction]  # each handler returns a new list, extended here
         if isinstance(event, QuoteEvent):
-            out.extend(self._on_quote(event, now))
+            out = self._on_quote(event, now)
         elif isinstance(event, ClockTick):
-            pass
-        elif isinstance(event, ConnectionEvent | AuthFailureEvent):
-            out.extend(self._on_connection(event, now))
+            out = []
+        elif isinstance(event, _CONNECTION_EVENTS):
+            out = self._on_connection(event, now)
         else:
-            out.extend(self._on_account_event(event, now))
+            out = self._on_account_event(event, now)
         after = self._due
         if (
             after is None
@@ -384,23 +387,25 @@ class Engine:
         return found if found is not None else self._rules_for(account_id)
 
     def _context(self, state: AccountState, now: datetime, event: Event | None) -> Context:
-        locked = self.lock_ledger.active_rules(state.account_id, now)
+        config = state.config
+        # Positional, in the fields' order: keyword arguments make this call (one an event)
+        # measurably dearer. mypy checks each position's type.
         return Context(
-            now=now,
-            account_id=state.account_id,
-            ledger=state.ledger,
-            marks=self.marks,
-            catalog=self.catalog,
-            calendar=self.calendar,
-            mark_mode=state.config.mark,
-            event=event,
-            locked_rules=locked,
-            alerted=state.alerted,
-            user_hub_down_since=self._user_down_since,
-            stale_mark=state.config.stale_mark,
-            sessions=state.sessions,
-            memory=state.memory,
-            inflight=state.inflight,
+            now,
+            state.account_id,
+            state.ledger,
+            self.marks,
+            self.catalog,
+            self.calendar,
+            config.mark,  # mark_mode
+            event,
+            self.lock_ledger.active_rules(state.account_id, now),  # locked_rules
+            state.alerted,
+            self._user_down_since,
+            config.stale_mark,
+            state.sessions,
+            state.memory,
+            state.inflight,
         )
 
     # -- time ---------------------------------------------------------------------------------
@@ -417,6 +422,18 @@ class Engine:
                 self._remember(state, self._context(state, now, None), state.rules)
         self._next_reset = self.calendar.next_reset(now)
         self._next_week = self.calendar.next_weekly_reset(now)
+        self._day_span = (now, self._next_reset, day)
+
+    def _trading_day(self, at: datetime) -> date:
+        """``calendar.trading_day(at)``; from the span of the last roll when ``at`` lies in it.
+        A trading day is the date of the first reset after an instant, so it never decreases
+        with time: every instant from the roll's ``now`` (whose day is ``day``) up to the
+        reset ending that day has the same day. Asked for every fill; the calendar's answer
+        costs about as much as a whole quote's rules."""
+        span = self._day_span
+        if span is not None and span[0] <= at < span[1]:
+            return span[2]
+        return self.calendar.trading_day(at)
 
     def _on_clock(self, now: datetime) -> list[AnyAction]:
         out: list[AnyAction] = []
@@ -541,17 +558,22 @@ class Engine:
         out: list[AnyAction] = []
         moved_book = False  # a fill moved the position book ahead of the position event
         opened_new = False  # ... and opened (or reversed) a position: new timers
-        if isinstance(event, AccountEvent):
+        plain_order = False  # an order that is not a stop: it moves no timer
+        # Each branch also indexes the contracts whose quotes now reach the account.
+        if isinstance(event, OrderEvent):  # first: a locked account's refusal (issue 16)
+            state = self._account(event.account_id)
+            state.ledger.apply_order(event.order)
+            self._index_one(state.account_id, event.order.contract_id)
+            trigger = Trigger.ORDER
+            plain_order = not event.order.type.is_stop
+        elif isinstance(event, AccountEvent):
             state = self._account(event.account_id)
             out.extend(self._apply_account(state, event, now))
             trigger = Trigger.ACCOUNT
-        elif isinstance(event, OrderEvent):
-            state = self._account(event.account_id)
-            state.ledger.apply_order(event.order)
-            trigger = Trigger.ORDER
         elif isinstance(event, PositionEvent):
             state = self._account(event.account_id)
             state.ledger.apply_position(event.position, now)
+            self._index_one(state.account_id, event.position.contract_id)
             trigger = Trigger.POSITION
         elif isinstance(event, TradeEvent):
             state = self._account(event.account_id)
@@ -562,6 +584,8 @@ class Engine:
             trigger = Trigger.TRADE
             moved_book = version != state.ledger.book_version
             opened_new = opened != state.ledger.opened_version
+            if moved_book:
+                self._index_one(state.account_id, event.trade.contract_id)
         elif isinstance(event, SnapshotEvent):
             state = self._account(event.account_id)
             out.extend(self._apply_account(state, AccountEvent(now, event.account), now))
@@ -570,20 +594,12 @@ class Engine:
             for trade in event.trades:  # already in the snapshot's positions
                 self._apply_trade(state, TradeEvent(now, trade), now, to_book=False)
             self._update_peak(state, now)
+            for cid in state.ledger.contract_ids():
+                self._index_one(state.account_id, cid)
             trigger = Trigger.ALL
         else:  # pragma: no cover - every event type is handled above
             raise TypeError(f"unknown event {type(event).__name__}")
-        if isinstance(event, OrderEvent):
-            self._index_one(state.account_id, event.order.contract_id)
-        elif isinstance(event, PositionEvent):
-            self._index_one(state.account_id, event.position.contract_id)
-        elif isinstance(event, TradeEvent):
-            if moved_book:
-                self._index_one(state.account_id, event.trade.contract_id)
-        elif not isinstance(event, AccountEvent):
-            for cid in state.ledger.contract_ids():
-                self._index_one(state.account_id, cid)
-        if not isinstance(event, AccountEvent):  # an account update settles nothing
+        if trigger is not Trigger.ACCOUNT:  # an account update settles nothing
             state.inflight.settle(state.ledger)
         out.extend(self._run(state, now, event, trigger))
         book_changed = moved_book or trigger in _BOOK_TRIGGERS
@@ -592,10 +608,7 @@ class Engine:
         # Only positions, stop orders and new actions can bring a timer forward (a fill only
         # when it opens a position); any other change leaves _due early or right (an early
         # _due only costs an extra clock pass).
-        timers_may_move = opened_new or (
-            trigger in _BOOK_TRIGGERS
-            and not (isinstance(event, OrderEvent) and not event.order.type.is_stop)
-        )
+        timers_may_move = opened_new or (trigger in _BOOK_TRIGGERS and not plain_order)
         if timers_may_move or (out and not _tracked_only(out)):
             self._refresh_due(now)
         elif out:  # broker actions alone: their retries are the only new timers
@@ -664,7 +677,7 @@ class Engine:
         at = trade.created_at
         if self._next_reset is not None and self._next_reset <= at <= now + _SKEW:
             self._roll(at)  # the broker's clock is a little ahead of ours at the reset
-        in_day = ledger.day_label is None or self.calendar.trading_day(at) == ledger.day_label
+        in_day = ledger.day_label is None or self._trading_day(at) == ledger.day_label
         manual = _manual_reset(state)
         if in_day and manual is not None and manual[0] == ledger.day_label:
             in_day = not (at < manual[1] <= now)  # made before a manual reset that took effect
@@ -701,11 +714,11 @@ class Engine:
             return []
         ctx = self._context(state, now, event)
         if peak:  # the day's peak net P&L moves with prices
-            state.ledger.raise_peak(ctx.unrealized())
+            state.ledger.raise_peak_net(ctx.day_net())
         out: list[AnyAction] = []
         memory = state.memory
         due = state.remember_due
-        for rule, remembers in runs:
+        for rule, remembers, warns in runs:
             if remembers or (due and rule.key in due):
                 due.discard(rule.key)
                 remembered = rule.remember(ctx)
@@ -714,7 +727,7 @@ class Engine:
             proposed = rule.evaluate(ctx)
             if proposed:  # our tags are recorded before the broker's order event can arrive
                 memory.placed(a.custom_tag for a in proposed if isinstance(a, PlaceOrder))
-            if not proposed and rule.warn_at is not None:
+            if warns and not proposed:
                 proposed = self._warn(state, rule, ctx)
             if proposed:
                 out.extend(self._admit(state, proposed, now))

@@ -36,13 +36,13 @@ ESCALATED_EVERY = timedelta(seconds=10)  # re-proposal pace once escalated to th
 
 def cause_key(action: AnyAction) -> Key | None:
     """What an action is about; None for actions that are not tracked (locks, alerts)."""
-    match action:
+    match action:  # the classes are disjoint; a lock's refusal (a cancel) tested first
+        case CancelOrder():
+            return ("cancel", action.account_id, action.order_id)
         case Flatten():
             return ("flatten", action.account_id, action.rule)
         case ClosePosition():
             return ("close", action.account_id, action.contract_id)
-        case CancelOrder():
-            return ("cancel", action.account_id, action.order_id)
         case PlaceOrder():
             return ("place", action.account_id, action.custom_tag)
         case ModifyOrder():
@@ -125,7 +125,7 @@ class InFlightBook:
         covered = isinstance(action, CancelOrder) or (
             isinstance(action, ClosePosition) and action.size is None
         )
-        if covered and any(  # a flatten in flight already covers it
+        if (covered and self.items) and any(  # a flatten in flight already covers it
             k[0] == "flatten" and not is_done(f, ledger) and _covers(f, action, ledger, now)
             for k, f in self.items.items()
         ):

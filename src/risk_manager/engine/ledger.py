@@ -109,9 +109,12 @@ class Ledger:
     def raise_peak(self, unrealized: Decimal | None) -> None:
         """The day's peak net P&L (realized + unrealized), when the unrealized is known."""
         if unrealized is not None:
-            net = self.day_realized() + unrealized
-            if net > self.day_peak_net:
-                self.day_peak_net = net
+            self.raise_peak_net(self.day_realized() + unrealized)
+
+    def raise_peak_net(self, net: Decimal | None) -> None:
+        """The day's peak net P&L from a net already summed (None: unknown, no change)."""
+        if net is not None and net > self.day_peak_net:
+            self.day_peak_net = net
 
     def fills_since(self, since: datetime) -> int:
         """Fills whose time is after ``since`` (only the last hour is kept)."""
@@ -426,13 +429,46 @@ class Ledger:
     ) -> Decimal | None:
         """Total unrealized P&L of the open positions; None when any one's is unknown."""
         total = ZERO
-        for p in self.positions.values():
-            mark = self.usable_mark(p.contract_id, marks, now, stale)
-            u = self.position_unrealized(p, mark, catalog, mode)
+        for u in self.value_positions(marks, catalog, mode, now, stale, {}).values():
             if u is None:
                 return None
             total += u
         return total
+
+    def value_positions(
+        self,
+        marks: dict[str, Mark],
+        catalog: ContractCatalog,
+        mode: str,
+        now: datetime,
+        stale: timedelta,
+        chosen: dict[str, Mark | None],
+    ) -> dict[str, Decimal | None]:
+        """Each open position's unrealized P&L by contract (None = unknown), under the mark
+        :meth:`usable_mark` decides, which is also put in ``chosen`` (a context keeps them:
+        its rules ask again). :meth:`usable_mark` and :meth:`position_unrealized` are
+        inlined here, as this runs on every quote for every position (issue 16)."""
+        out: dict[str, Decimal | None] = {}
+        valued, priced_from = self._valued, self.priced_from
+        for cid, p in self.positions.items():
+            mark = marks.get(cid)
+            if mark is not None and not mark.usable(priced_from.get(cid), now, stale):
+                mark = None
+            chosen[cid] = mark
+            if mark is None:
+                out[cid] = None
+                continue
+            cached = valued.get(cid)
+            if (
+                cached is not None
+                and cached[0] is p
+                and cached[1] == mark.seq
+                and cached[2] == mode
+            ):
+                out[cid] = cached[3]
+            else:
+                out[cid] = self.position_unrealized(p, mark, catalog, mode)
+        return out
 
     # -- views for rules ----------------------------------------------------------------------
 

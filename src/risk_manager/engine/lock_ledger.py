@@ -19,12 +19,18 @@ from risk_manager.domain.locks import Lock, LockKind
 # one): without a bound the history grows by every lock of a long run, and every event's
 # ``active_rules`` walks it.
 ENDED_KEPT = 20
+_NONE: frozenset[str] = frozenset()  # an account never locked: shared, never mutated
 
 
 class LockLedger:
     def __init__(self) -> None:
         self._locks: dict[int, list[Lock]] = {}
         self._next_id = 1
+        # active_rules per account, asked on every event: (version, from, until, keys), valid
+        # while no row changes (version) and for instants in [from, until), until the next
+        # end or clearing of a row, as a row's activity changes only at those instants
+        self._version = 0
+        self._active_memo: dict[int, tuple[int, datetime, datetime | None, frozenset[str]]] = {}
 
     def add(self, lock: Lock, now: datetime) -> Lock | None:
         """Record ``lock``; None when an active lock of the same rule and kind already covers it."""
@@ -46,6 +52,7 @@ class LockLedger:
         rows.append(lock)
         if len(rows) > 2 * ENDED_KEPT:  # amortised: prune once the history has doubled
             _prune(rows, now)
+        self._version += 1
         return lock
 
     def restore(self, locks: list[Lock]) -> None:
@@ -60,6 +67,7 @@ class LockLedger:
                 lock = replace(lock, id=self._next_id)
             self._next_id = max(self._next_id, (lock.id or 0) + 1)
             rows.append(lock)
+            self._version += 1
 
     def all(self, account_id: int | None = None) -> list[Lock]:
         if account_id is not None:
@@ -77,8 +85,24 @@ class LockLedger:
         """Rule keys with an active lock (fast when the account has never been locked)."""
         rows = self._locks.get(account_id)
         if not rows:
-            return frozenset()
-        return frozenset(lock.rule for lock in rows if lock.is_active(now))
+            return _NONE
+        memo = self._active_memo.get(account_id)
+        if (
+            memo is not None
+            and memo[0] == self._version
+            and memo[1] <= now
+            and (memo[2] is None or now < memo[2])
+        ):
+            return memo[3]
+        keys = frozenset(lock.rule for lock in rows if lock.is_active(now))
+        edges = [
+            at
+            for lock in rows
+            for at in (lock.ends_at, lock.cleared_at)
+            if at is not None and at > now
+        ]
+        self._active_memo[account_id] = (self._version, now, min(edges, default=None), keys)
+        return keys
 
     def first_active(self, account_id: int, now: datetime, kind: LockKind) -> Lock | None:
         """The active lock of ``kind`` that ends last (None = never ends, sorts last)."""
@@ -140,6 +164,7 @@ class LockLedger:
             if lock.cleared_at is not None and lock.cleared_at <= when:
                 continue  # already being cleared, no later than this
             rows[i] = replace(lock, cleared_at=when, cleared_by=by, clear_reason=reason)
+            self._version += 1
             ended.append(rows[i])
         return ended
 

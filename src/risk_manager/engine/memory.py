@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -27,9 +28,16 @@ OUR_TAGS_KEPT = 1000  # our latest tags remembered: far more than can be working
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
+# Stored prices and amounts are read back on every quote (RULE-012's best price, twice a
+# quote): the same few texts, so their parse is memoised (a Decimal is immutable, and making
+# one from text is exact whatever the decimal context).
+_parse = lru_cache(maxsize=1024)(Decimal)
+
+
 def dec(value: Any) -> Decimal | None:
-    """A stored money value back as a Decimal (None stays None)."""
-    return None if value is None else Decimal(str(value))
+    """A stored money value back as a Decimal (None stays None). Raises
+    ``decimal.InvalidOperation`` for text that is no number."""
+    return None if value is None else _parse(str(value))
 
 
 class RuleMemory:
@@ -44,11 +52,32 @@ class RuleMemory:
         self.version = 0
         self.our_tags: set[str] = set()
         self._tag_order: deque[str] = deque()
+        # (key, name) -> (the stored value, its Decimal): see decimal()
+        self._decimals: dict[tuple[str, str], tuple[Any, Decimal]] = {}
 
     def get(self, key: str) -> Mapping[str, Any]:
         """The read-only memory of one rule key (empty when nothing is remembered)."""
         found = self._data.get(key)
         return _EMPTY if found is None else MappingProxyType(found)
+
+    def value(self, key: str, name: str, default: Any = None) -> Any:
+        """One stored value of ``key`` (``default`` when absent), without the read-only view
+        :meth:`get` builds: for the reads on every quote. The caller must not change it."""
+        found = self._data.get(key)
+        return default if found is None else found.get(name, default)
+
+    def decimal(self, key: str, name: str) -> Decimal | None:
+        """:func:`dec` of one stored value, parsed once while the stored value stays the
+        same object (an update stores a new one): RULE-016's floor is read on every quote."""
+        raw = self.value(key, name)
+        if raw is None:
+            return None
+        known = self._decimals.get((key, name))
+        if known is not None and known[0] is raw:
+            return known[1]
+        parsed = _parse(str(raw))
+        self._decimals[(key, name)] = (raw, parsed)
+        return parsed
 
     def update(self, key: str, values: Mapping[str, Any]) -> None:
         """Set ``values`` under ``key``; the version moves only when something differs."""

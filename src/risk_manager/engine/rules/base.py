@@ -36,6 +36,7 @@ from risk_manager.engine.marks import Mark
 from risk_manager.engine.memory import RuleMemory
 
 ZERO = Decimal(0)
+_UNDECIDED = object()  # Context.mark: no decision yet for a contract (None is a decision)
 
 
 class Trigger(Flag):
@@ -49,6 +50,11 @@ class Trigger(Flag):
     CLOCK = auto()  # a due timer (grace, session edge, gap)
     CONNECTION = auto()
     ALL = TRADE | POSITION | ORDER | ACCOUNT | QUOTE | CLOCK | CONNECTION
+
+    # Members (composites included) are singletons compared by identity, so the identity
+    # hash agrees with ==; Enum's own hashes the name in Python, and the engine looks its
+    # rules up by trigger on every event (issue 16).
+    __hash__ = object.__hash__
 
 
 class SessionLike(Protocol):
@@ -93,6 +99,8 @@ class Context:
     _placing: tuple[PlaceOrder, ...] | None = None
     _unrealized: Decimal | None = None
     _unrealized_known: bool = False
+    _net: Decimal | None = None
+    _net_known: bool = False
     _per_position: dict[str, Decimal | None] | None = None
     _marks: dict[str, Mark | None] = field(default_factory=dict)
 
@@ -116,11 +124,9 @@ class Context:
     def position_unrealized(self) -> dict[str, Decimal | None]:
         """Each open position's unrealized P&L (None = unknown), computed once per context."""
         if self._per_position is None:
-            ledger, catalog, mode = self.ledger, self.catalog, self.mark_mode
-            self._per_position = {
-                cid: ledger.position_unrealized(p, self.mark(cid), catalog, mode)
-                for cid, p in ledger.positions.items()
-            }
+            self._per_position = self.ledger.value_positions(
+                self.marks, self.catalog, self.mark_mode, self.now, self.stale_mark, self._marks
+            )
         return self._per_position
 
     def mark(self, contract_id: str) -> Mark | None:
@@ -128,13 +134,12 @@ class Context:
         values a position or prices an order reads marks through this, never ``marks``.
         Decided once per contract and context (a quote asks it of a contract several
         times; nothing a rule does changes a mark or when a position was priced from)."""
-        try:
-            return self._marks[contract_id]
-        except KeyError:
+        found = self._marks.get(contract_id, _UNDECIDED)  # not try/except: a miss is common
+        if found is _UNDECIDED:
             found = self._marks[contract_id] = self.ledger.usable_mark(
                 contract_id, self.marks, self.now, self.stale_mark
             )
-            return found
+        return found  # type: ignore[return-value]
 
     def unrealized(self) -> Decimal | None:
         """Total unrealized P&L (None when any position's is unknown), computed once."""
@@ -148,6 +153,15 @@ class Context:
             self._unrealized = total
             self._unrealized_known = True
         return self._unrealized
+
+    def day_net(self) -> Decimal | None:
+        """The day's net P&L: realized after costs plus :meth:`unrealized` (None when that
+        is unknown), computed once: the day's peak, RULE-003 and its warning read it."""
+        if not self._net_known:
+            unrealized = self.unrealized()
+            self._net = None if unrealized is None else self.ledger.day_realized() + unrealized
+            self._net_known = True
+        return self._net
 
     def resolve_until(
         self, duration: timedelta | UntilSentinel, start: datetime

@@ -27,20 +27,18 @@ class DailyNetLossRule(Rule[DailyNetLoss]):
         return ctx.ledger.day_peak_net - self.limit if self.trailing else -self.limit
 
     def measure(self, ctx: Context) -> tuple[Decimal, Decimal] | None:
-        unrealized = ctx.unrealized()
-        if unrealized is None:
+        net = ctx.day_net()
+        if net is None:
             return None
-        net = ctx.ledger.day_realized() + unrealized
         start = ctx.ledger.day_peak_net if self.trailing else Decimal(0)
         return start - net, self.limit
 
     def evaluate(self, ctx: Context) -> list[AnyAction]:
         if self.key in ctx.locked_rules:
             return []
-        unrealized = ctx.unrealized()
-        if unrealized is None:
+        net = ctx.day_net()
+        if net is None:
             return self.unknown_mark_alert(ctx)
-        net = ctx.ledger.day_realized() + unrealized
         floor = self._floor(ctx)
         if net > floor:
             return []

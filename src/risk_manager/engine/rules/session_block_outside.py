@@ -49,6 +49,7 @@ class SessionBlockOutsideRule(Rule[SessionBlockOutside]):
             if before.total_seconds() > 0
         ]
         self._closed_until: datetime | None = None  # outside: next session start
+        self._stages_of: tuple[Session, list[tuple[str, datetime]]] | None = None
 
     def session(self, now: datetime) -> Session | None:
         if self._session is not None and self._session.contains(now):
@@ -60,7 +61,14 @@ class SessionBlockOutsideRule(Rule[SessionBlockOutside]):
         return self._session
 
     def _stages(self, s: Session) -> list[tuple[str, datetime]]:
-        return [(name, s.end - before) for name, before in self._offsets]
+        """The stages' instants of session ``s``, computed once a session (every order and
+        position event asks them)."""
+        known = self._stages_of
+        if known is not None and known[0] is s:
+            return known[1]
+        stages = [(name, s.end - before) for name, before in self._offsets]
+        self._stages_of = (s, stages)
+        return stages
 
     def evaluate(self, ctx: Context) -> list[AnyAction]:
         s = self.session(ctx.now)

@@ -66,13 +66,15 @@ class TradeManagementRule(Rule[TradeManagement]):
         if self._activate is None:
             return None
         ledger = ctx.ledger
-        remembered: Mapping[str, list[Any]] = ctx.memory.get(self.key).get("best", {})
+        remembered: Mapping[str, list[Any]] = ctx.memory.value(self.key, "best", {})
         ev = ctx.event
         if isinstance(ev, QuoteEvent):  # most quotes set no new best: nothing to write
             cid = ev.quote.contract_id
             if self._still_best(ctx, cid, remembered.get(cid)):
                 return None
             cids = [cid]
+        elif not remembered and not ledger.positions:
+            return None  # nothing held, nothing remembered (a flat account's order events)
         else:
             cids = sorted(set(remembered) | set(ledger.positions))
         best = dict(remembered)
@@ -112,11 +114,14 @@ class TradeManagementRule(Rule[TradeManagement]):
         held = entry[1]
         if last is None or type(held) is not str:
             return False
-        return last <= Decimal(held) if p.signed_size > 0 else last >= Decimal(held)
+        best = dec(held)
+        if best is None:  # pragma: no cover - held is text here
+            return False
+        return last <= best if p.signed_size > 0 else last >= best
 
     def _best(self, ctx: Context, p: Position) -> Decimal | None:
         """The remembered best price of this opening of ``p`` (None: none yet)."""
-        entry = ctx.memory.get(self.key).get("best", {}).get(p.contract_id)
+        entry = ctx.memory.value(self.key, "best", {}).get(p.contract_id)
         since = ctx.ledger.opened_label(p.contract_id)
         return dec(entry[1]) if entry is not None and entry[0] == since else None
 
@@ -129,12 +134,12 @@ class TradeManagementRule(Rule[TradeManagement]):
         )
 
     def evaluate(self, ctx: Context) -> list[AnyAction]:
-        self._n = ctx.memory.tags_placed()
         ev = ctx.event
         if isinstance(ev, QuoteEvent):  # a price move: only that contract's stop can change
             p = ctx.ledger.positions.get(ev.quote.contract_id)
             if p is None or not self._moves_stop(ctx, p):
-                return []
+                return []  # most quotes: no tag can be needed, so none is counted
+            self._n = ctx.memory.tags_placed()
             return self._manage(ctx, p.contract_id, p)
         ledger = ctx.ledger
         if isinstance(ev, OrderEvent):  # only the changed contract needs a look
@@ -144,13 +149,19 @@ class TradeManagementRule(Rule[TradeManagement]):
         else:
             cids = sorted(set(ledger.positions) | set(ledger.ours))
         actions: list[AnyAction] = []
+        counted = False  # tags are counted once, before the first position that may need one
         for cid in cids:
             p = ledger.positions.get(cid)
             if p is not None:
+                if not counted:
+                    self._n = ctx.memory.tags_placed()
+                    counted = True
                 actions.extend(self._manage(ctx, cid, p))
                 continue
-            for order in sorted(ledger.ours.get(cid, {}).values(), key=lambda o: o.id):
-                actions.append(self._cancel(ctx, order, "position is flat"))
+            mine = ledger.ours.get(cid)
+            if mine:
+                for order in sorted(mine.values(), key=lambda o: o.id):
+                    actions.append(self._cancel(ctx, order, "position is flat"))
         return actions
 
     def _moves_stop(self, ctx: Context, p: Position) -> bool:

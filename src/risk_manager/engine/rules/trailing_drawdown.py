@@ -98,7 +98,7 @@ class TrailingDrawdownRule(Rule[TrailingDrawdown]):
 
     def floor(self, ctx: Context) -> Decimal | None:
         """The remembered floor (None before any balance was seen)."""
-        return dec(ctx.memory.get(self.key).get("floor"))
+        return ctx.memory.decimal(self.key, "floor")
 
     def _equity(self, ctx: Context) -> Decimal | None:
         unrealized = ctx.unrealized()
