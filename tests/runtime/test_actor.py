@@ -4,6 +4,7 @@ snapshot before any broker event."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,9 +25,10 @@ from risk_manager.domain.events import (
 from risk_manager.domain.models import Account, Position, Quote
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.factory import calendar_for
-from risk_manager.runtime.actor import AccountActor
+from risk_manager.runtime.actor import IDLE_SPREAD, MAX_IDLE_TICK, AccountActor
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.metrics import Metrics
+from risk_manager.runtime.slices import SLICE
 from risk_manager.store import Store
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
@@ -121,12 +123,18 @@ async def test_the_first_snapshot_goes_first_and_drops_only_what_its_reads_hold(
 
 
 def _ticking_actor(
-    store: Store, wakeup: datetime | None, ticked: asyncio.Event | None = None
+    store: Store,
+    wakeup: datetime | None,
+    ticked: asyncio.Event | None = None,
+    *,
+    account_id: int = ACCT,
 ) -> tuple[AccountActor, list[str]]:
     """An actor whose engine says its next wakeup is ``wakeup``; returns the kinds of the
     events its engine processed (``ticked`` is set at a ``ClockTick``)."""
     config = Config.model_validate({})
-    engine = Engine(config.rules_for(ACCT), calendar_for(config.trading_day), config.catalog())
+    engine = Engine(
+        config.rules_for(account_id), calendar_for(config.trading_day), config.catalog()
+    )
     processed: list[str] = []
     process = engine.process
 
@@ -139,7 +147,8 @@ def _ticking_actor(
     engine.process = recorded  # type: ignore[method-assign]
     engine.next_wakeup = lambda: wakeup  # type: ignore[method-assign]
     enforcer = Enforcer(None, store, lambda: NOW)  # type: ignore[arg-type]  # never sends
-    return AccountActor(ACCT, engine, enforcer, store, lambda: NOW, Metrics()), processed
+    actor = AccountActor(account_id, engine, enforcer, store, lambda: NOW, Metrics())
+    return actor, processed
 
 
 @pytest.mark.parametrize("quotes", [0, 3])
@@ -181,3 +190,36 @@ async def test_a_busy_actor_keeps_one_idle_timer_and_is_not_ticked() -> None:
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+
+@pytest.mark.parametrize("due_in", [None, 0.1], ids=["nothing-due", "timer-due"])
+async def test_500_actors_waiting_since_one_iteration_do_not_tick_in_one(
+    due_in: float | None,
+) -> None:
+    """500 actors start waiting in one loop iteration (as after a batch of events): their idle
+    ticks ("nothing due") are spread by a phase per account, so no 2 ms of loop time holds
+    more than a slice of them (all 500 within a few ms before, ticked in one iteration: ~100 ms
+    at 500 accounts, PERFORMANCE.md "Capacity"). A timer that is due is not moved: each actor's
+    tick is at its wakeup, never later."""
+    with Store.open(":memory:") as store:
+        wakeup = None if due_in is None else NOW + timedelta(seconds=due_in)
+        actors = [_ticking_actor(store, wakeup, account_id=i)[0] for i in range(1, 501)]
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        tasks = [asyncio.create_task(actor.run()) for actor in actors]
+        try:
+            await asyncio.sleep(0)  # every actor's first step: each sets its idle timer
+            when = [a._idle_timer.when() - started for a in actors if a._idle_timer is not None]
+            ended = loop.time() - started
+            assert len(when) == 500
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    if due_in is not None:  # the due timer fires at its time for every account, whatever phase
+        assert all(due_in <= w <= due_in + ended for w in when)
+        return
+    per_2ms = Counter(int(w / 0.002) for w in when)
+    assert max(per_2ms.values()) <= SLICE
+    assert all(w <= MAX_IDLE_TICK + ended for w in when)  # never later than 1 s idle
+    assert all(w >= MAX_IDLE_TICK - IDLE_SPREAD for w in when)

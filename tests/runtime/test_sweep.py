@@ -5,6 +5,7 @@ accounts are swept as often as the budget allows and a difference counts at once
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,6 +15,7 @@ import pytest
 from risk_manager.domain.enums import PositionType
 from risk_manager.domain.models import Account, Position
 from risk_manager.projectx.rate_limit import Priority, current_priority
+from risk_manager.runtime.slices import SLICE
 from risk_manager.runtime.sweep import (
     DOWN_HOT_MIN,
     GATEWAY_BUDGET,
@@ -197,3 +199,64 @@ async def test_the_sweep_reads_last_in_the_rest_budget() -> None:
         await sweeper.run()
     assert classes == [Priority.SWEEP]
     assert current_priority() is Priority.DEFAULT  # the caller's own class is left alone
+
+
+class _Ticks:
+    """Counts the event loop's iterations: one step of its task per iteration."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(0)
+            self.n += 1
+
+
+class _ManyAccounts(Broker):
+    def __init__(self, ticks: _Ticks, ids: list[int]) -> None:
+        super().__init__()
+        self.ticks = ticks
+        self.ids = ids
+        self.started: list[int] = []  # the loop iteration each read's first step ran in
+
+    async def search_accounts(self, only_active: bool = True) -> list[Account]:
+        return [Account(i, "A", self.balance, True) for i in self.ids]
+
+    async def search_open_positions(self, account_id: int) -> list[Position]:
+        self.started.append(self.ticks.n)
+        return []
+
+
+async def test_500_accounts_are_read_and_compared_a_slice_per_loop_callback() -> None:
+    """The sweep's ledger reads, comparisons and position reads: at most ``SLICE`` accounts
+    in one loop iteration (was all 500 in one callback, 24 ms; PERFORMANCE.md "Capacity")."""
+    ticks = _Ticks()
+    ids = list(range(1, 501))
+    broker = _ManyAccounts(ticks, ids)
+    ledgered: list[int] = []
+    calm = Ledgered({}, Decimal(50000), True, hot=True)
+
+    def ledger(_i: int) -> Ledgered:
+        ledgered.append(ticks.n)
+        return calm
+
+    resynced: list[tuple[int, str]] = []
+    sweeper = Sweeper(
+        broker,  # type: ignore[arg-type]
+        lambda: ids,
+        ledger,
+        lambda i, why: resynced.append((i, why)),
+        lambda _why: None,
+        lambda: datetime.now(UTC),
+    )
+    counter = asyncio.create_task(ticks.run())
+    await asyncio.sleep(0)  # the counter runs: it counts from the sweep's first iteration
+    async with asyncio.timeout(10):  # a deadline, not a measure
+        await sweeper.sweep(cold=True)
+    counter.cancel()
+    assert resynced == [] and sweeper.sweeps == 1  # every account compared, all calm
+    assert len(ledgered) == len(broker.started) == 500
+    for per_iteration in (Counter(ledgered), Counter(broker.started)):
+        assert max(per_iteration.values()) <= SLICE
+        assert len(per_iteration) >= 500 // SLICE

@@ -65,9 +65,20 @@ _record = logging.getLogger(ENFORCEMENT)  # the enforcement log: every lock made
 
 MAX_IDLE_TICK = 1.0  # seconds: the engine is ticked at least this often (lock countdowns, gaps)
 IDLE_SLACK = 0.001  # seconds: an idle timer firing this early counts as on time (clock grain)
+IDLE_SPREAD = 0.5  # seconds: the accounts' idle ticks are spread over this much (idle_phase)
+_GOLDEN = 0.6180339887498949  # consecutive account ids land far apart on the spread
 FILL_WRITE_DELAY = 0.05  # seconds: fills are stored just after a burst of events
 _BOOK_EVENTS = (PositionEvent, OrderEvent, TradeEvent, SnapshotEvent)  # the broker on the book
 BROKER_STATE = (AccountEvent, OrderEvent, PositionEvent, TradeEvent)  # what a snapshot re-reads
+
+
+def idle_phase(account_id: int) -> float:
+    """Seconds (in ``[0, IDLE_SPREAD)``, fixed per account) taken off ``MAX_IDLE_TICK`` for
+    this account's idle tick: 500 actors that start waiting in one loop iteration (a batch of
+    events, a start) would otherwise tick in one iteration a second later, and again every
+    second, holding the loop ~100 ms each time (docs/PERFORMANCE.md "Capacity"). Only the idle
+    "nothing due" tick moves, and only earlier: a due timer is ticked at its time."""
+    return (account_id * _GOLDEN) % 1.0 * IDLE_SPREAD
 
 
 class AccountActor:
@@ -111,6 +122,7 @@ class AccountActor:
         self._idle_timer: asyncio.TimerHandle | None = None  # ticks the engine when idle
         self._idle_until = 0.0  # loop time: a tick is due if no event comes before
         self._waiting = False  # the actor waits on its queue (the idle timer may tick it)
+        self._idle_tick = MAX_IDLE_TICK - idle_phase(account_id)  # s: the longest idle wait
         self._rest_marks = (
             None
             if fetch_close is None
@@ -210,8 +222,9 @@ class AccountActor:
             return self.queue.get_nowait()
         now = self._clock()
         wake = self.engine.next_wakeup()
-        delay = MAX_IDLE_TICK if wake is None else (wake - now).total_seconds()
-        delay = max(0.0, min(delay, MAX_IDLE_TICK))
+        idle = self._idle_tick  # nothing due sooner: this account's own phase, never aligned
+        delay = idle if wake is None else (wake - now).total_seconds()
+        delay = max(0.0, min(delay, idle))
         # One idle timer, moved only when the tick is due sooner: an ``asyncio.timeout`` per
         # wait cost a timer made and cancelled for every quote, a tenth of the loop's time at
         # 500 accounts (docs/PERFORMANCE.md "Capacity"). A plain ``get``, not wait_for: on 3.11

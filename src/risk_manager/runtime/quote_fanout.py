@@ -25,8 +25,9 @@ from collections.abc import Callable, Collection, Coroutine
 from typing import Any
 
 from risk_manager.domain.events import QuoteEvent
+from risk_manager.runtime.slices import SLICE
 
-SLICE = 8  # accounts handed a quote per loop callback (about 1 ms of engines at 500 accounts)
+__all__ = ["SLICE", "QuoteFanout"]
 
 
 class QuoteFanout:

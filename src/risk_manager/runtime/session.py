@@ -46,6 +46,7 @@ from risk_manager.runtime.quote_fanout import QuoteFanout
 from risk_manager.runtime.quote_routes import QuoteRoutes
 from risk_manager.runtime.reconcile_queue import ReconcileQueue, Result
 from risk_manager.runtime.reconciler import Snapshots, snapshots
+from risk_manager.runtime.slices import in_slices
 from risk_manager.runtime.sweep import Ledgered, Sweeper
 from risk_manager.runtime.tasks import NamedTasks
 from risk_manager.store.ports import FillStore
@@ -477,8 +478,13 @@ class BrokerSession:
                 if needy:
                     await self.reconcile_all(needy)
                 now = self.clock()
-                for acct_id, actor in self.actors.items():
-                    active = [lock for lock in actor.engine.locks(acct_id) if lock.is_active(now)]
-                    self.metrics.set_active_locks(acct_id, len(active))
+                # A slice of accounts per loop callback (every second, 500 accounts' locks).
+                async for part in in_slices(list(self.actors.items())):
+                    for acct_id, actor in part:
+                        if self.actors.get(acct_id) is not actor:  # removed meanwhile
+                            continue
+                        locks = actor.engine.locks(acct_id)
+                        active = [lock for lock in locks if lock.is_active(now)]
+                        self.metrics.set_active_locks(acct_id, len(active))
             except Exception:  # one bad round must not end the overflow reconciles for good
                 _log.exception("housekeeping failed; again in %s s", HOUSEKEEPING_EVERY)

@@ -34,6 +34,7 @@ from decimal import Decimal
 from risk_manager.domain.models import Account, Position
 from risk_manager.projectx.rate_limit import Priority, request_priority
 from risk_manager.runtime.reconciler import BrokerReads
+from risk_manager.runtime.slices import in_slices
 from risk_manager.types import Clock, Sleep
 
 _log = logging.getLogger(__name__)
@@ -158,7 +159,12 @@ class Sweeper:
         """One cycle (cold accounts included when ``cold``); returns the hot interval."""
         down = not self._stream_up()
         ids = self._accounts()
-        seen = {i: self._ledger(i) for i in ids}
+        # Every account read and compared a slice per loop callback: 500 accounts in one
+        # callback held the loop 24 ms, and a breach's user-hub event waited behind them
+        # (docs/PERFORMANCE.md "Capacity"). Each account's belief is still read whole.
+        seen: dict[int, Ledgered] = {}
+        async for part in in_slices(ids):
+            seen.update((i, self._ledger(i)) for i in part)
         hot = [i for i in ids if seen[i].hot]
         hot_every, cold_every = intervals(len(hot), len(ids) - len(hot), share=self._share)
         to_read = ids if cold else hot
@@ -172,7 +178,9 @@ class Sweeper:
             )
             self._failed(exc)
             return hot_every
-        suspects = {i for i in ids if differences(seen[i], *found(i))}
+        suspects: set[int] = set()
+        async for part in in_slices(ids):
+            suspects.update(i for i in part if differences(seen[i], *found(i)))
         if suspects:
             again = found  # a stream that is down cannot be a moment behind: no second read
             if not down:
@@ -206,8 +214,18 @@ class Sweeper:
     ) -> Callable[[int], tuple[Account | None, list[Position] | None]]:
         accounts = await self._broker.search_accounts(only_active=False)
         by_id = {a.id: a for a in accounts}
-        positions = await asyncio.gather(
-            *(self._broker.search_open_positions(i) for i in with_positions)
-        )
+        # The reads start a slice per loop callback: 500 tasks made at once ran their first
+        # steps (each a request set up) in one loop iteration.
+        reads: list[asyncio.Task[list[Position]]] = []
+        try:
+            async for part in in_slices(with_positions):
+                reads.extend(
+                    asyncio.ensure_future(self._broker.search_open_positions(i)) for i in part
+                )
+            positions = await asyncio.gather(*reads)
+        except BaseException:
+            for task in reads:  # none left reading for a sweep that gave up
+                task.cancel()
+            raise
         read = dict(zip(with_positions, positions, strict=True))
         return lambda i: (by_id.get(i), read.get(i))
