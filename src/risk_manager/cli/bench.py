@@ -321,18 +321,25 @@ def refusal_workload(n: int) -> list[tuple[OrderEvent, OrderEvent]]:
     return pairs
 
 
-def run_refusal_bench(n: int = 50_000) -> dict[str, float]:
-    """Refusing an order on a locked account (RULES.md §2: a locked account's new orders are
-    cancelled): the engine receives a trader's new working order (``OrderEvent``) on a flat
-    account under an active hard lock, every rule on, and proposes its cancel. Each such
-    ``process`` call is timed (``timed``'s figures); the broker's cancellation that follows
-    is applied untimed. Raises ``RuntimeError`` if an order was not refused."""
+def locked_engine() -> Engine:
+    """An engine with every rule on and account ``LOCKED`` flat under a hard lock until
+    cleared: the locked refusal's setup (``run_refusal_bench``, tools/perf/)."""
     config = RulesConfig.model_validate(ALL_RULES)
     calendar = TradingCalendar(holidays=HolidayCalendar.load("equity"))
     engine = Engine(config, calendar, DEFAULT_CATALOG)
     engine.process(AccountEvent(START, Account(LOCKED, "LOCKED", Decimal(50_000), True)), START)
     lock = Lock(LOCKED, "daily_realized_loss", LockKind.HARD, "bench", START, None)
     engine.restore_locks([lock], START)
+    return engine
+
+
+def run_refusal_bench(n: int = 50_000) -> dict[str, float]:
+    """Refusing an order on a locked account (RULES.md §2: a locked account's new orders are
+    cancelled): the engine receives a trader's new working order (``OrderEvent``) on a flat
+    account under an active hard lock, every rule on, and proposes its cancel. Each such
+    ``process`` call is timed (``timed``'s figures); the broker's cancellation that follows
+    is applied untimed. Raises ``RuntimeError`` if an order was not refused."""
+    engine = locked_engine()
     refused = 0
 
     def settle(pair: tuple[OrderEvent, OrderEvent], out: object) -> None:
