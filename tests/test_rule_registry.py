@@ -86,6 +86,7 @@ DERIVED = {
     ("trade_management", "_n"): "the last tag number, read from memory at each evaluation",
     ("session_block_outside", "_session"): "the calendar's session at the last instant asked",
     ("session_block_outside", "_closed_until"): "the calendar's next session start",
+    ("session_block_outside", "_stages_of"): "a session's stage instants (session and config)",
     ("symbol_blocks", "_cache"): "a contract's blocked symbol (config and catalog alone)",
     ("symbol_blocks", "_root_patterns"): "whether a pattern names roots (config alone)",
 }
