@@ -159,6 +159,7 @@ class FakeHubServer:
     ping_every: float | None = None
     fail_targets: set[str] = field(default_factory=set)
     stall_handshake: bool = False  # accept the socket, never answer the handshake
+    reply_delay: float = 0.0  # seconds before each completion (a slow gateway)
     handshake_frames: tuple[str, ...] = ("{}\x1e",)  # the handshake reply, frame by frame
     sockets: dict[str, list[web.WebSocketResponse]] = field(default_factory=dict)
     invocations: list[tuple[str, int, str, list[Any]]] = field(default_factory=list)
@@ -231,6 +232,8 @@ class FakeHubServer:
                     target, args = record["target"], record.get("arguments", [])
                     self.invocations.append((hub, index, target, args))
                     if "invocationId" in record:
+                        if self.reply_delay:
+                            await asyncio.sleep(self.reply_delay)
                         reply: dict[str, Any] = {"type": 3, "invocationId": record["invocationId"]}
                         if target in self.fail_targets:
                             reply["error"] = f"{target} failed"

@@ -234,6 +234,32 @@ async def test_market_hub_follows_the_open_position_contracts(hub_server: FakeHu
     assert quotes[0].arguments[1]["lastPrice"] == 1.5
 
 
+async def test_an_unsubscribe_while_a_reconnect_replays_is_sent_on_the_new_connection(
+    hub_server: FakeHubServer,
+) -> None:
+    """A contract dropped after the new connection re-subscribed it, before the replay is
+    over, is unsubscribed there: the connection is left subscribed to nothing (one used to
+    stay subscribed until the next reconnect)."""
+    async with MarketHub(
+        hub_server.hub_url("market"), FakeTokens(), lambda m: None, stale_after=30, **FAST
+    ) as hub:
+        await asyncio.wait_for(hub.connected.wait(), 5)
+        await hub.set_contracts({"CON.F.US.EP.Z25", "CON.F.US.MNQ.Z25"})
+        hub_server.reply_delay = 0.3  # the replay's first completion keeps the window open
+        await hub_server.drop("market")
+        await eventually(lambda: len(hub_server.calls("market", 1)) == 1)
+        assert not hub.connected.is_set()  # still replaying
+        await hub.set_contracts(set())
+        await eventually(lambda: hub.connected.is_set())
+        net: set[str] = set()  # what the new connection is left subscribed to
+        for target, (contract,) in hub_server.calls("market", 1):
+            if target == "SubscribeContractQuotes":
+                net.add(contract)
+            else:
+                net.discard(contract)
+        assert not net, hub_server.calls("market", 1)
+
+
 async def test_market_hub_resubscribes_then_reconnects_a_silent_quote_stream(
     hub_server: FakeHubServer,
 ) -> None:

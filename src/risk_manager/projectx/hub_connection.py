@@ -146,6 +146,8 @@ class HubConnection:
         self._rand = rand
         self._faults = faults
         self._subscriptions: dict[tuple[str, tuple[Any, ...]], None] = {}
+        # While a new connection replays the subscriptions: those already sent on it
+        self._replayed: set[tuple[str, tuple[Any, ...]]] | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._ids = itertools.count(1)
@@ -203,7 +205,9 @@ class HubConnection:
         if key not in self._subscriptions:
             return
         del self._subscriptions[key]
-        if self.connected.is_set():
+        # Also while a new connection is replaying: one already sent on it is undone there
+        # (skipped, it stayed subscribed until the next reconnect).
+        if self.connected.is_set() or (self._replayed is not None and key in self._replayed):
             await self.invoke(unsubscribe_method, *args)
 
     async def invoke(self, method: str, *args: Any) -> bool:
@@ -373,11 +377,13 @@ class HubConnection:
         ]
         try:
             done: set[tuple[str, tuple[Any, ...]]] = set()
+            self._replayed = done
             # Loop until nothing new: subscribe() calls made meanwhile are replayed too.
             while todo := [key for key in self._subscriptions if key not in done]:
                 for key in todo:
                     done.add(key)
                     await self.invoke(key[0], *key[1])
+            self._replayed = None
             if not reader.done():
                 self.connects += 1
                 self.connected_at = self._monotonic()
@@ -387,6 +393,7 @@ class HubConnection:
                     self._safe(self._on_connected)
             return await reader
         finally:
+            self._replayed = None
             for task in (reader, *helpers):
                 task.cancel()
             await asyncio.gather(reader, *helpers, return_exceptions=True)
