@@ -282,13 +282,19 @@ def timed(
     }
 
 
-def run_engine_bench(n: int = 200_000) -> dict[str, float]:
-    """The engine over the workload (the module docstring): ``timed``'s figures."""
+def workload_engine() -> Engine:
+    """An engine with every rule on, set up for the workload (``_setup``): the engine
+    bench's setup (``run_engine_bench``, tools/perf/)."""
     config = RulesConfig.model_validate(ALL_RULES)
     calendar = TradingCalendar(holidays=HolidayCalendar.load("equity"))
     engine = Engine(config, calendar, DEFAULT_CATALOG)
     _setup(engine)
-    process = engine.process
+    return engine
+
+
+def run_engine_bench(n: int = 200_000) -> dict[str, float]:
+    """The engine over the workload (the module docstring): ``timed``'s figures."""
+    process = workload_engine().process
     return timed(lambda ev: process(ev, ev.at), workload(n), min(5_000, n // 10))
 
 
