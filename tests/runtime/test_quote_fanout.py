@@ -28,6 +28,7 @@ from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.quote_fanout import SLICE, QuoteFanout
 from risk_manager.runtime.session import BrokerSession
 from risk_manager.store.ports import FillStore
+from support.loop import LoopIterations
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 MNQ = "CON.F.US.MNQ.H26"
@@ -38,20 +39,8 @@ def _quote(price: int) -> QuoteEvent:
     return QuoteEvent(NOW, Quote(MNQ, last_price=Decimal(price)))
 
 
-class _Ticks:
-    """Counts the event loop's iterations: one step of its task per iteration."""
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    async def run(self) -> None:
-        while True:
-            await asyncio.sleep(0)
-            self.n += 1
-
-
 async def test_a_quote_for_500_accounts_is_handed_over_a_slice_per_loop_callback() -> None:
-    ticks = _Ticks()
+    ticks = LoopIterations()
     tasks: set[asyncio.Task[None]] = set()
     handed: list[tuple[int, QuoteEvent, str, int]] = []  # account, quote, by which task, when
 

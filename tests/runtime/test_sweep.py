@@ -24,6 +24,7 @@ from risk_manager.runtime.sweep import (
     Sweeper,
     intervals,
 )
+from support.loop import LoopIterations
 from support.polling import eventually
 
 MNQ = "CON.F.US.MNQ.H26"
@@ -201,20 +202,8 @@ async def test_the_sweep_reads_last_in_the_rest_budget() -> None:
     assert current_priority() is Priority.DEFAULT  # the caller's own class is left alone
 
 
-class _Ticks:
-    """Counts the event loop's iterations: one step of its task per iteration."""
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    async def run(self) -> None:
-        while True:
-            await asyncio.sleep(0)
-            self.n += 1
-
-
 class _ManyAccounts(Broker):
-    def __init__(self, ticks: _Ticks, ids: list[int]) -> None:
+    def __init__(self, ticks: LoopIterations, ids: list[int]) -> None:
         super().__init__()
         self.ticks = ticks
         self.ids = ids
@@ -231,7 +220,7 @@ class _ManyAccounts(Broker):
 async def test_500_accounts_are_read_and_compared_a_slice_per_loop_callback() -> None:
     """The sweep's ledger reads, comparisons and position reads: at most ``SLICE`` accounts
     in one loop iteration (was all 500 in one callback, 24 ms; PERFORMANCE.md "Capacity")."""
-    ticks = _Ticks()
+    ticks = LoopIterations()
     ids = list(range(1, 501))
     broker = _ManyAccounts(ticks, ids)
     ledgered: list[int] = []
