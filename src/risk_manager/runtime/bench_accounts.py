@@ -40,14 +40,13 @@ from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.rate_limit import SlidingWindowLimiter
 from risk_manager.runtime.bench_e2e import (
     BREACH_TIMEOUT,
-    KEY,
     PRICE,
-    USER,
     BenchTrader,
     latencies_ms,
     measure_floors,
     percentile,
     settled,
+    sim_broker,
 )
 from risk_manager.runtime.bootstrap import bootstrap, connect_gateway
 from risk_manager.runtime.loop_lag import LoopLag
@@ -85,13 +84,7 @@ def bench_config(sim: SimProcess, store: Path) -> Config:
     quote (their limits far from a 10-second random walk)."""
     return Config.model_validate(
         {
-            "broker": {
-                "api_url": sim.url,
-                "user_hub_url": sim.user_hub_url,
-                "market_hub_url": sim.market_hub_url,
-                "username": USER,
-                "api_key": KEY,
-            },
+            "broker": sim_broker(sim),
             "rules": {
                 "max_contracts": {"enabled": True, "limit": 1},
                 "daily_unrealized_loss": {"enabled": True, "limit": 5000},

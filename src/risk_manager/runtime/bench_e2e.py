@@ -104,16 +104,21 @@ def rss_mb() -> float:
     return (resident_memory_bytes() or 0) / 2**20
 
 
+def sim_broker(sim: SimProcess) -> dict[str, str]:
+    """The config's ``broker`` section for the bench's simulator (its URLs, the bench user)."""
+    return {
+        "api_url": sim.url,
+        "user_hub_url": sim.user_hub_url,
+        "market_hub_url": sim.market_hub_url,
+        "username": USER,
+        "api_key": KEY,
+    }
+
+
 def bench_config(sim: SimProcess, store: Path) -> Config:
     return Config.model_validate(
         {
-            "broker": {
-                "api_url": sim.url,
-                "user_hub_url": sim.user_hub_url,
-                "market_hub_url": sim.market_hub_url,
-                "username": USER,
-                "api_key": KEY,
-            },
+            "broker": sim_broker(sim),
             "rules": {"max_contracts": {"enabled": True, "limit": 1}},
             "store": {"path": str(store)},
             "logging": {"level": "WARNING"},
