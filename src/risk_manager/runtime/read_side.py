@@ -33,6 +33,7 @@ from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.control import DaemonControl
 from risk_manager.runtime.health import DaemonHealth
 from risk_manager.runtime.history import history_json
+from risk_manager.runtime.slices import in_slices
 from risk_manager.runtime.views import PnlCurve, account_json, enforcement_json
 from risk_manager.store.ports import (
     FillStore,
@@ -242,12 +243,11 @@ class DaemonReadSide(MemoryReadModel):
         }
         stored = await asyncio.to_thread(_read_store, self._store, now, curves)
         self.refreshes += 1
-        for i, acct in enumerate(sorted(dirty)):
-            if i and not i % VIEWS_PER_SLICE:
-                # A dashboard over 500 accounts that all moved (quotes) is 500 views: built
-                # a slice per loop callback, so a breach's events never wait behind them all.
-                await asyncio.sleep(0)
-            self._publish_account(acct, now, stored.locks.get(acct))
+        # A dashboard over 500 accounts that all moved (quotes) is 500 views: built a slice
+        # per loop callback, so a breach's events never wait behind them all.
+        async for part in in_slices(sorted(dirty), VIEWS_PER_SLICE):
+            for acct in part:
+                self._publish_account(acct, now, stored.locks.get(acct))
         if stored.answers:  # a store that did not answer leaves the log as streamed
             self._stream_journal(stored.journal)
         self._db_ok = stored.answers
