@@ -15,20 +15,13 @@ from typing import Any, cast
 
 import pytest
 
-from risk_manager.config.models import Config
 from risk_manager.domain.events import Event, QuoteEvent
 from risk_manager.domain.models import Quote
-from risk_manager.engine.factory import calendar_for
-from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.hub_connection import HubMessage
-from risk_manager.projectx.hubs import HubFactory
-from risk_manager.projectx.wire_faults import WireFaults
 from risk_manager.runtime.actor import AccountActor
-from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.quote_fanout import SLICE, QuoteFanout
-from risk_manager.runtime.session import BrokerSession
-from risk_manager.store.ports import FillStore
 from support.loop import LoopIterations
+from support.sessions import bare_session
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 MNQ = "CON.F.US.MNQ.H26"
@@ -147,18 +140,7 @@ async def test_a_user_event_is_taken_before_the_quotes_owed_to_500_other_account
     """A quote frame for 500 accounts, then a position update (over the limit, say) for the
     account the fan-out reaches last: that account takes it after at most two slices of the
     others' quotes, not after all 500 (each actor one step of the loop, as the real ones)."""
-    config = Config.model_validate({})
-    client = cast(ProjectXClient, type("C", (), {"tokens": None})())
-    session = BrokerSession(
-        config,
-        client,
-        HubFactory("wss://user.invalid", "wss://market.invalid", client.tokens),
-        metrics=Metrics(),
-        wire_faults=WireFaults(),
-        fills=cast(FillStore, object()),
-        calendar=calendar_for(config.trading_day),
-        clock=lambda: NOW,
-    )
+    session = bare_session(lambda: NOW)
     log: list[tuple[int, str]] = []
     all_in = asyncio.Event()
     actors = [_Consumer(account_id, log, all_in) for account_id in range(1, ACCOUNTS + 1)]

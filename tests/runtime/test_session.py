@@ -7,24 +7,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
 
-from risk_manager.config.models import Config
 from risk_manager.domain.events import ConnectionEvent, Event, QuoteEvent
-from risk_manager.engine.factory import calendar_for
 from risk_manager.engine.view import Holdings
-from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.hub_connection import HubMessage
-from risk_manager.projectx.hubs import HubFactory
-from risk_manager.projectx.wire_faults import WireFaults
 from risk_manager.runtime.actor import AccountActor
-from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.quote_routes import QuoteRoutes
 from risk_manager.runtime.session import BrokerSession
-from risk_manager.store.ports import FillStore
+from support.sessions import bare_session
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 MNQ = "CON.F.US.MNQ.H26"
@@ -51,18 +44,7 @@ class _Actor:
 
 
 def _session(*actors: _Actor) -> BrokerSession:
-    config = Config.model_validate({})
-    client = cast(ProjectXClient, SimpleNamespace(tokens=None))
-    session = BrokerSession(
-        config,
-        client,
-        HubFactory("wss://user.invalid", "wss://market.invalid", client.tokens),
-        metrics=Metrics(),
-        wire_faults=WireFaults(),
-        fills=cast(FillStore, SimpleNamespace()),
-        calendar=calendar_for(config.trading_day),
-        clock=lambda: NOW,
-    )
+    session = bare_session(lambda: NOW)
     for actor in actors:
         session.carry(cast(AccountActor, actor))
         session.changed(actor.account_id)
