@@ -1,8 +1,10 @@
-"""Where a breach's time goes in ``risk-manager bench e2e``: wall-clock stamps per stage.
+"""Where a breach's time goes in ``risk-manager bench e2e`` or ``bench accounts``: wall-clock
+stamps per stage.
 
-    .venv/bin/python tools/e2e_stages.py [BREACHES]      (default 400, 10 accounts)
+    .venv/bin/python tools/e2e_stages.py [BREACHES]      (bench e2e, default 400, 10 accounts)
+    .venv/bin/python tools/e2e_stages.py --accounts 500 [--seconds 10]   (one bench accounts step)
 
-Runs ``bench e2e`` with the daemon's methods wrapped (in this process only) to stamp
+Runs the bench with the daemon's methods wrapped (in this process only) to stamp
 ``time.time_ns()`` at each stage of each breach, lines them up with the simulator's own stamps
 (``sim --timings``: the size-2 position event handed to its hub, the partial close arriving)
 and prints p50 / p99 / mean ms per stage, plus the loop thread's CPU time from the frame read
@@ -13,16 +15,29 @@ journal write starts, in its thread) → jm (it holds the store's writer mutex) 
 (committed, fsync'd) → send (the enforcer resumes) → rest (the client's call) → arrived
 (the simulator). A negative stage means the order changed (the enforcer starts before the
 actor's bookkeeping ends). A diagnostic, not a test: it wraps private methods, so it names
-the ones it cannot find. docs/PERFORMANCE.md "End-to-end enforcement latency".
+the ones it cannot find. docs/PERFORMANCE.md "End-to-end enforcement latency" and
+"Capacity".
+
+Then, for the slowest breaches (the worst 5 %, at least one), each stage's median beside the
+median breach's and its share of their extra time, and the slowest ones one by one. Beside the
+stages: the event loop's polls (its selector wrapped: how long the loop was busy elsewhere
+after the simulator sent, waiting in the poll, and running callbacks after the poll before the
+frame was read), the garbage collections during the breach, and the journal's executor queue
+when the enforcer started (writes queued before the intent in the default executor).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import sys
+import bisect
+import gc
+import logging
+import statistics
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable, Coroutine
 from itertools import pairwise
 from typing import Any
 
@@ -30,7 +45,7 @@ from risk_manager.domain.events import PositionEvent
 from risk_manager.engine.engine import Engine
 from risk_manager.projectx import hub_connection
 from risk_manager.projectx.client import ProjectXClient
-from risk_manager.runtime import bench_e2e
+from risk_manager.runtime import bench_accounts, bench_e2e
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.store import db as store_db
@@ -46,6 +61,9 @@ _frame = {"at": 0, "cpu": 0}
 _current: dict[int, dict[str, int]] = {}  # account -> the stamps of its breach in progress
 _done: dict[int, list[dict[str, int]]] = defaultdict(list)
 _thread = threading.local()
+_polls: tuple[list[int], list[int]] = ([], [])  # each selector poll: (entered, returned), ns
+_gcs: list[tuple[int, int, int]] = []  # each collection: (start, stop, generation), ns
+SLOW_SHARE = 0.05  # the slowest breaches: this share of them, at least one
 
 
 def _breach(event: object) -> bool:
@@ -96,6 +114,9 @@ def _wrap() -> None:
 
     async def _execute(self: Enforcer, action: Any, book: Any) -> None:
         _stamp(action.account_id, "attempt")
+        executor = getattr(asyncio.get_running_loop(), "_default_executor", None)
+        queue = getattr(executor, "_work_queue", None)
+        _stamp(action.account_id, "queued", queue.qsize() if queue is not None else -1)
         await execute(self, action, book)
 
     send = Enforcer._send
@@ -166,17 +187,144 @@ def _pct(values: list[float], pct: float) -> float:
     return bench_e2e.percentile(values, pct)
 
 
-def main(breaches: int) -> None:
-    _wrap()
-    seen: dict[str, Any] = {}
+def _watch_loop() -> None:
+    """Stamp each poll of the running loop's selector and each garbage collection."""
+    selector = asyncio.get_running_loop()._selector  # type: ignore[attr-defined]
+    select = selector.select
+    entered, returned = _polls
+
+    def _select(timeout: float | None = None) -> Any:
+        entered.append(ns())
+        try:
+            return select(timeout)
+        finally:
+            returned.append(ns())
+
+    selector.select = _select
+    started: dict[str, int] = {}
+
+    def _collected(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started["at"] = ns()
+        elif "at" in started:
+            _gcs.append((started.pop("at"), ns(), int(info["generation"])))
+
+    gc.callbacks.append(_collected)
+
+
+def _poll_parts(row: dict[str, int]) -> tuple[float, float, float]:
+    """The sent → frame time split by the loop's polls, in ms: (the loop busy elsewhere after
+    the simulator sent, before it polled; in the poll; callbacks after the poll, before the
+    frame was read)."""
+    entered, returned = _polls
+    i = bisect.bisect_right(returned, row["frame"]) - 1
+    if i < 0:
+        return 0.0, 0.0, (row["frame"] - row["sent"]) / 1e6
+    polled, woke = entered[i], returned[i]
+    busy = max(0, polled - row["sent"])
+    waiting = max(0, woke - max(polled, row["sent"]))
+    return busy / 1e6, waiting / 1e6, (row["frame"] - max(woke, row["sent"])) / 1e6
+
+
+def _gc_ms(row: dict[str, int]) -> tuple[float, int]:
+    """Collections' time within the breach (sent → arrived), in ms, and their top generation."""
+    total, top = 0, -1
+    for start, stop, generation in _gcs:
+        overlap = min(stop, row["arrived"]) - max(start, row["sent"])
+        if overlap > 0:
+            total += overlap
+            top = max(top, generation)
+    return total / 1e6, top
+
+
+def _columns(rows: list[dict[str, int]]) -> list[tuple[str, list[float]]]:
+    """Per breach, each stage and each split, in ms (the rows' order)."""
+    cols = [(f"{a} -> {b}", [(r[b] - r[a]) / 1e6 for r in rows]) for a, b in pairwise(STAGES)]
+    parts = [_poll_parts(r) for r in rows]
+    cols += [
+        ("  of sent -> frame: loop busy", [p[0] for p in parts]),
+        ("  of sent -> frame: in poll", [p[1] for p in parts]),
+        ("  of sent -> frame: after poll", [p[2] for p in parts]),
+        ("gc during the breach", [_gc_ms(r)[0] for r in rows]),
+        ("loop thread CPU frame -> rest", [(r["cpu1"] - r["cpu0"]) / 1e6 for r in rows]),
+        ("total", [(r["arrived"] - r["sent"]) / 1e6 for r in rows]),
+    ]
+    return cols
+
+
+def _report(rows: list[dict[str, int]]) -> None:
+    cols = _columns(rows)
+    for name, values in cols:
+        mean = sum(values) / len(values)
+        p50, p99 = _pct(values, 50), _pct(values, 99)
+        print(f"{name:>34}  p50 {p50:7.3f}  p99 {p99:7.3f}  mean {mean:7.3f}")
+    totals = dict(cols)["total"]
+    order = sorted(range(len(rows)), key=lambda i: totals[i], reverse=True)
+    slow = order[: max(1, round(len(rows) * SLOW_SHARE))]
+    extra = sum(totals[i] for i in slow) - len(slow) * statistics.median(totals)
+    print(
+        f"\nthe slowest {len(slow)} breaches (total {min(totals[i] for i in slow):.2f} – "
+        f"{max(totals[i] for i in slow):.2f} ms) against the median breach; 'share' is the "
+        "stage's part of their time over the median total"
+    )
+    print(f"{'':>34}  {'median':>7}  {'slow med':>8}  {'slow mean':>9}  share")
+    for name, values in cols:
+        median = statistics.median(values)
+        mine = [values[i] for i in slow]
+        share = (sum(mine) - len(mine) * median) / extra if extra > 0 else 0.0
+        print(
+            f"{name:>34}  {median:7.3f}  {statistics.median(mine):8.3f}  "
+            f"{sum(mine) / len(mine):9.3f}  {share:5.0%}"
+        )
+    print("\nthe slowest one by one: total ms, its three longest stages, gc, executor queue")
+    stages = cols[: len(STAGES) + 2]  # the stages and the poll split
+    for i in order[: min(len(slow), 12)]:
+        longest = sorted(((values[i], name) for name, values in stages), reverse=True)[:3]
+        gc_ms, generation = _gc_ms(rows[i])
+        print(
+            f"  {totals[i]:7.2f}  "
+            + ", ".join(f"{name.strip()} {ms:.2f}" for ms, name in longest)
+            + f"; gc {gc_ms:.2f} (gen {generation}); queued {rows[i].get('queued', -1)}"
+        )
+
+
+async def _watched(run: Coroutine[Any, Any, Any]) -> Any:
+    _watch_loop()
+    return await run
+
+
+def _keep_timings(seen: dict[str, Any]) -> Callable[[dict[str, Any]], list[float]]:
     latencies = bench_e2e.latencies_ms
 
     def _keep(timings: dict[str, Any]) -> list[float]:
         seen["timings"] = timings
         return latencies(timings)
 
-    bench_e2e.latencies_ms = _keep
-    result = asyncio.run(bench_e2e.run_e2e(breaches, 10))
+    return _keep
+
+
+def main(breaches: int, accounts: int | None, seconds: float) -> None:
+    _wrap()
+    seen: dict[str, Any] = {}
+    keep = _keep_timings(seen)
+    for module in (bench_e2e, bench_accounts):  # bench_accounts imported it by name
+        setattr(module, "latencies_ms", keep)  # noqa: B010
+    if accounts is None:
+        result = asyncio.run(_watched(bench_e2e.run_e2e(breaches, 10)))
+        floors = result.floors()
+        head = (
+            f"p50 {result.p50_ms:.2f} p99 {result.p99_ms:.2f} ms; fsync floor "
+            f"{floors['fsync']['p50_ms']:.2f} / {floors['fsync']['p99_ms']:.2f}, bare floor "
+            f"{floors['bare']['p50_ms']:.2f} / {floors['bare']['p99_ms']:.2f}"
+        )
+    else:
+        logging.getLogger("risk_manager").setLevel(logging.ERROR)  # as bench accounts does
+        step = asyncio.run(_watched(bench_accounts.run_step(accounts, seconds, 5.0)))
+        head = (
+            f"{accounts} accounts: p50 {step.p50_ms:.2f} p99 {step.p99_ms:.2f} ms; floor p99 "
+            f"{step.floor_p99_ms:.2f}; loop lag {step.loop_lag_ms:.1f} ms; daemon CPU "
+            f"{step.daemon_cpu_pct:.0f}%, simulator {step.sim_cpu_pct:.0f}%"
+        )
     sent: dict[int, list[int]] = defaultdict(list)
     arrived: dict[int, list[int]] = defaultdict(list)
     for e in seen["timings"]["events"]:
@@ -192,20 +340,14 @@ def main(breaches: int) -> None:
             s["sent"], s["arrived"] = a, b
             if all(k in s for k in STAGES):
                 rows.append(s)
-    floors = result.floors()
-    print(
-        f"{len(rows)} breaches: p50 {result.p50_ms:.2f} p99 {result.p99_ms:.2f} ms; fsync floor "
-        f"{floors['fsync']['p50_ms']:.2f} / {floors['fsync']['p99_ms']:.2f}, bare floor "
-        f"{floors['bare']['p50_ms']:.2f} / {floors['bare']['p99_ms']:.2f}"
-    )
-    lines = [(f"{a} -> {b}", [(r[b] - r[a]) / 1e6 for r in rows]) for a, b in pairwise(STAGES)]
-    lines.append(("loop thread CPU frame -> rest", [(r["cpu1"] - r["cpu0"]) / 1e6 for r in rows]))
-    lines.append(("total", [(r["arrived"] - r["sent"]) / 1e6 for r in rows]))
-    for name, values in lines:
-        mean = sum(values) / len(values)
-        p50, p99 = _pct(values, 50), _pct(values, 99)
-        print(f"{name:>30}  p50 {p50:7.3f}  p99 {p99:7.3f}  mean {mean:7.3f}")
+    print(f"{len(rows)} breaches: {head}")
+    _report(rows)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 400)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("breaches", nargs="?", type=int, default=400, help="bench e2e's")
+    parser.add_argument("--accounts", type=int, help="one bench accounts step of this many")
+    parser.add_argument("--seconds", type=float, default=10.0, help="bench accounts' breaches")
+    args = parser.parse_args()
+    main(args.breaches, args.accounts, args.seconds)
