@@ -34,6 +34,7 @@ import bisect
 import gc
 import logging
 import statistics
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -349,5 +350,10 @@ if __name__ == "__main__":
     parser.add_argument("breaches", nargs="?", type=int, default=400, help="bench e2e's")
     parser.add_argument("--accounts", type=int, help="one bench accounts step of this many")
     parser.add_argument("--seconds", type=float, default=10.0, help="bench accounts' breaches")
+    parser.add_argument(
+        "--switch-interval", type=float, help="sys.setswitchinterval for the run (s; 0.005 default)"
+    )
     args = parser.parse_args()
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval)
     main(args.breaches, args.accounts, args.seconds)

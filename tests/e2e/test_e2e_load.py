@@ -21,6 +21,7 @@ import asyncio
 import gc
 import os
 import random
+import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -30,7 +31,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from risk_manager.domain.locks import LockKind
-from risk_manager.runtime.daemon import Daemon
+from risk_manager.runtime.daemon import SWITCH_INTERVAL, Daemon
 from risk_manager.sim.server import SimServer, SimSettings, running_sim
 
 from .conftest import Guard
@@ -224,3 +225,18 @@ async def test_what_the_start_built_is_kept_out_of_the_collectors_full_passes(
     for actor in daemon.actors.values():
         assert id(actor) not in walked and id(actor.engine) not in walked
     assert gc.get_freeze_count() >= 2 * len(daemon.actors)
+
+
+async def test_a_thread_waits_for_the_loop_a_tenth_of_pythons_switch_interval(
+    guard: Guard,
+) -> None:
+    """Once guarding, a thread waiting for the GIL (the journal's write before a send) waits
+    at most ``SWITCH_INTERVAL`` (0.5 ms) for the busy loop's thread to hand it over, not
+    Python's 5 ms per take (PERFORMANCE.md "Capacity"); the stop gives the process its own
+    interval back."""
+    before = sys.getswitchinterval()
+    assert before > SWITCH_INTERVAL  # the test's process runs with Python's default
+    await guard.start(every_rule())
+    assert sys.getswitchinterval() == SWITCH_INTERVAL
+    await guard.stop()
+    assert sys.getswitchinterval() == before

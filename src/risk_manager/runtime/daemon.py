@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +49,13 @@ from risk_manager.store.records import JournalEntry, JournalOutcome
 from risk_manager.types import Clock, utc_now
 
 _log = logging.getLogger(__name__)
+
+# Seconds a thread that wants the GIL waits for the event loop's thread to hand it over
+# (Python's default 0.005). The journal's write before a send runs in a thread and takes the
+# GIL back after each SQLite call (BEGIN, INSERT, COMMIT's fsync): while hundreds of accounts'
+# quotes keep the loop busy, each take waited up to 5 ms, and the slowest breaches at 500
+# accounts spent most of their time there (docs/PERFORMANCE.md "Capacity", "Last round").
+SWITCH_INTERVAL = 0.0005
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +116,7 @@ class Daemon:
         self._alerts_open = contextlib.AsyncExitStack()  # closed in the "alerts" phase
         self._tasks = NamedTasks()
         self._stopped = False
+        self._switch_interval: float | None = None  # the process's own, while we hold ours
         self._alerts: AlertChannels | None = None  # entered by the start
         self.shutdown_took: dict[str, float] = {}  # seconds each phase of the stop took
 
@@ -199,6 +208,8 @@ class Daemon:
         # frees frozen objects, and what comes later is collected as before.
         gc.collect()
         gc.freeze()
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(SWITCH_INTERVAL, self._switch_interval))
         self.health.guarding = True
         if self._parts.maintenance is not None:
             self._tasks.spawn(self._parts.maintenance.run(), "maintenance")
@@ -307,6 +318,8 @@ class Daemon:
             ]
         )
         gc.unfreeze()  # what the start froze is collectable again (a process that goes on)
+        if self._switch_interval is not None:
+            sys.setswitchinterval(self._switch_interval)
 
     async def _stop_intake(self) -> None:
         await asyncio.gather(self._tasks.stop(), *(s.stop() for s in self.sessions))
