@@ -46,7 +46,7 @@ from risk_manager.domain.events import PositionEvent
 from risk_manager.engine.engine import Engine
 from risk_manager.projectx import hub_connection
 from risk_manager.projectx.client import ProjectXClient
-from risk_manager.runtime import bench_accounts, bench_e2e
+from risk_manager.runtime import bench_accounts, bench_e2e, daemon
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.store import db as store_db
@@ -227,6 +227,13 @@ def _poll_parts(row: dict[str, int]) -> tuple[float, float, float]:
     return busy / 1e6, waiting / 1e6, (row["frame"] - max(woke, row["sent"])) / 1e6
 
 
+def _iterations(row: dict[str, int]) -> int:
+    """The loop's polls between the frame's read and the REST call (its iterations: each one
+    runs every callback ready, the quotes' slices and actors included)."""
+    returned = _polls[1]
+    return bisect.bisect_right(returned, row["rest"]) - bisect.bisect_right(returned, row["frame"])
+
+
 def _gc_ms(row: dict[str, int]) -> tuple[float, int]:
     """Collections' time within the breach (sent → arrived), in ms, and their top generation."""
     total, top = 0, -1
@@ -247,6 +254,7 @@ def _columns(rows: list[dict[str, int]]) -> list[tuple[str, list[float]]]:
         ("  of sent -> frame: in poll", [p[1] for p in parts]),
         ("  of sent -> frame: after poll", [p[2] for p in parts]),
         ("gc during the breach", [_gc_ms(r)[0] for r in rows]),
+        ("loop polls frame -> rest (count)", [float(_iterations(r)) for r in rows]),
         ("loop thread CPU frame -> rest", [(r["cpu1"] - r["cpu0"]) / 1e6 for r in rows]),
         ("total", [(r["arrived"] - r["sent"]) / 1e6 for r in rows]),
     ]
@@ -351,9 +359,12 @@ if __name__ == "__main__":
     parser.add_argument("--accounts", type=int, help="one bench accounts step of this many")
     parser.add_argument("--seconds", type=float, default=10.0, help="bench accounts' breaches")
     parser.add_argument(
-        "--switch-interval", type=float, help="sys.setswitchinterval for the run (s; 0.005 default)"
+        "--switch-interval",
+        type=float,
+        help="the daemon's SWITCH_INTERVAL for the run, s (0.005: Python's own, as before)",
     )
     args = parser.parse_args()
     if args.switch_interval is not None:
+        setattr(daemon, "SWITCH_INTERVAL", args.switch_interval)  # noqa: B010
         sys.setswitchinterval(args.switch_interval)
     main(args.breaches, args.accounts, args.seconds)
