@@ -283,7 +283,7 @@ def _report(rows: list[dict[str, int]]) -> None:
         share = (sum(mine) - len(mine) * median) / extra if extra > 0 else 0.0
         print(
             f"{name:>34}  {median:7.3f}  {statistics.median(mine):8.3f}  "
-            f"{sum(mine) / len(mine):9.3f}  {share:5.0%}"
+            f"{sum(mine) / len(mine):9.3f}  " + ("" if "(count)" in name else f"{share:5.0%}")
         )
     print("\nthe slowest one by one: total ms, its three longest stages, gc, executor queue")
     stages = cols[: len(STAGES) + 2]  # the stages and the poll split
