@@ -31,7 +31,14 @@ async def test_rule_003_daily_realized_loss_flattens_and_locks_until_reset(
     lock = await guard.wait_lock("daily_realized_loss")
     assert "−" in lock.reason and "≤ −100.00" in lock.reason
     assert_ends_at_reset(lock, guard)
-    assert not await trader.working_orders()
+
+    async def no_orders() -> bool:
+        return not await trader.working_orders()
+
+    # The lock row lands before the flatten is journalled and sent (locks first, durably:
+    # runtime/actor.py), so the cancel follows the row by a few commits: seen within the
+    # deadline, not necessarily at the poll that found the row.
+    await wait_for(no_orders, "the resting order cancelled by the flatten")
     await guard.assert_locked_out("MNQ", "20900")
 
     # The local API shows it too (its views are refreshed every 0.2 s): the lock, and the
