@@ -2,7 +2,9 @@
 
 An urgent write (the journal's intent before a send, a lock row: ``Database.write(urgent=True)``)
 waits for at most the commit in progress, never for fills, rule memory or snapshots queued
-before it (docs/STORE.md "SQLite"; measured by ``bench e2e``, docs/PERFORMANCE.md).
+before it; those, written ``grouped``, wait in an open transaction for the next commit (one
+fsync for all), or commit themselves after ``GROUP_WINDOW`` (docs/STORE.md "SQLite";
+measured by ``bench e2e``, docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import threading
 import time
 from pathlib import Path
 
-from risk_manager.store.db import Database
+import pytest
+
+from risk_manager.store import db as db_module
+from risk_manager.store.db import Database, grouped
 
 DEADLINE = 5.0  # seconds for a thread to reach the point the test waits for
 
@@ -69,3 +74,111 @@ def test_a_nested_write_inside_an_urgent_one_does_not_wait_for_itself(tmp_path: 
     with db.read() as conn:
         assert [r[0] for r in conn.execute("SELECT name FROM t")] == ["nested"]
     db.close()
+
+
+# -- grouped writes: background writes ride the next commit (``grouped``) ----------------------
+
+
+def _grouped_writer(
+    db: Database, name: str, written: threading.Event, *, fail: bool = False
+) -> tuple[threading.Thread, list[BaseException]]:
+    """A background write (a fill, say) in a thread of its own, grouped; ``written`` is set
+    once its statements ran (its thread then waits for a commit)."""
+    errors: list[BaseException] = []
+
+    @grouped
+    def write() -> None:
+        with db.write() as conn:
+            conn.execute("INSERT INTO t VALUES (?)", (name,))
+            written.set()
+            if fail:
+                raise ValueError("this write fails")
+
+    def run() -> None:
+        try:
+            write()
+        except BaseException as exc:  # the test reads it
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name=f"grouped-{name}", daemon=True)
+    thread.start()
+    return thread, errors
+
+
+def _names(db: Database) -> list[str]:
+    with db.read() as conn:
+        return [r[0] for r in conn.execute("SELECT name FROM t ORDER BY rowid")]
+
+
+def _table(tmp_path: Path) -> Database:
+    db = Database.open(tmp_path / "rm.db")
+    with db.write() as conn:
+        conn.execute("CREATE TABLE t (name TEXT)")
+    return db
+
+
+def test_an_urgent_write_commits_the_grouped_writes_waiting_in_its_own_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db_module, "GROUP_WINDOW", DEADLINE)  # only the urgent write commits
+    db = _table(tmp_path)
+    before = db.commits
+    written = [threading.Event(), threading.Event()]
+    fills = [_grouped_writer(db, f"fill{i}", written[i]) for i in range(2)]
+    assert all(w.wait(DEADLINE) for w in written)
+    assert _names(db) == []  # not committed yet: they wait for a commit
+    with db.write(urgent=True) as conn:
+        conn.execute("INSERT INTO t VALUES ('intent')")
+    for thread, errors in fills:
+        thread.join(DEADLINE)
+        assert not thread.is_alive() and errors == []
+    assert db.commits == before + 1  # one fsync for the three writes
+    assert sorted(_names(db)) == ["fill0", "fill1", "intent"]
+    db.close()
+
+
+def test_a_grouped_write_alone_commits_itself_after_the_window(tmp_path: Path) -> None:
+    db = _table(tmp_path)
+    before = db.commits
+    written = threading.Event()
+    thread, errors = _grouped_writer(db, "fill", written)
+    thread.join(DEADLINE)
+    assert not thread.is_alive() and errors == []
+    assert db.commits == before + 1
+    assert _names(db) == ["fill"]
+    db.close()
+
+
+def test_a_failed_grouped_write_leaves_the_others_to_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db_module, "GROUP_WINDOW", DEADLINE)
+    db = _table(tmp_path)
+    ok, bad = threading.Event(), threading.Event()
+    fill, fill_errors = _grouped_writer(db, "fill", ok)
+    assert ok.wait(DEADLINE)
+    broken, broken_errors = _grouped_writer(db, "bad", bad, fail=True)
+    broken.join(DEADLINE)
+    assert [type(e) for e in broken_errors] == [ValueError]  # its own error, at once
+    with db.write() as conn:  # any write commits the group, not only an urgent one
+        conn.execute("INSERT INTO t VALUES ('next')")
+    fill.join(DEADLINE)
+    assert not fill.is_alive() and fill_errors == []
+    assert _names(db) == ["fill", "next"]  # the failed write's row rolled back, alone
+    db.close()
+
+
+def test_closing_the_store_commits_the_grouped_writes_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db_module, "GROUP_WINDOW", DEADLINE)
+    db = _table(tmp_path)
+    written = threading.Event()
+    thread, errors = _grouped_writer(db, "fill", written)
+    assert written.wait(DEADLINE)
+    db.close()  # a clean stop: the fill lands before the file closes
+    thread.join(DEADLINE)
+    assert not thread.is_alive() and errors == []
+    again = Database.open(tmp_path / "rm.db")
+    assert _names(again) == ["fill"]
+    again.close()

@@ -56,6 +56,7 @@ from risk_manager.runtime.enforcer import Book, Enforcer
 from risk_manager.runtime.logs import ENFORCEMENT
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.rest_marks import FetchClose, RestMarks
+from risk_manager.store.db import grouped
 from risk_manager.store.ports import StorePort
 from risk_manager.store.records import JournalOutcome
 from risk_manager.types import Clock
@@ -455,6 +456,7 @@ class AccountActor:
                 self.store.clear_lock(lock.id, now, "broker", "canTrade: true")
         self._external_rows = False
 
+    @grouped  # background writes ride the next commit (docs/STORE.md "SQLite")
     def _journal_alert(self, alert: Alert, now: datetime) -> None:
         entry = self.store.journal_intent(
             alert.account_id, alert.rule, alert.kind, action_to_dict(alert), now
@@ -536,6 +538,7 @@ class AccountActor:
             self._memory_dirty = False
             await self.enforcer.durable.soon(self._save_latest_memory, what="rule memory")
 
+    @grouped
     def _save_latest_memory(self) -> None:
         # Every attempt (a retry of an older round included) writes the newest copy, one at a
         # time: an older copy can never land after a newer one.
@@ -567,5 +570,6 @@ class AccountActor:
             batch, self._pending_fills = self._pending_fills, []
             await self.enforcer.durable.soon(self._store_fills, batch, what="fills")
 
+    @grouped
     def _store_fills(self, batch: list[tuple[Trade, date]]) -> None:
-        self.store.add_fills(batch)  # one commit (one fsync) for the burst
+        self.store.add_fills(batch)  # with the next commit (a journal intent's, say)

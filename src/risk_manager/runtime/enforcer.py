@@ -56,6 +56,7 @@ from risk_manager.projectx.backoff import backoff_delay
 from risk_manager.projectx.rate_limit import Priority, request_priority
 from risk_manager.runtime.durable import DurableWrites, in_thread
 from risk_manager.runtime.logs import ENFORCEMENT
+from risk_manager.store.db import grouped
 from risk_manager.store.ports import JournalStore
 from risk_manager.store.records import JournalOutcome
 from risk_manager.types import Clock, Sleep
@@ -355,8 +356,10 @@ class Enforcer:
         return outcome, wait
 
     async def _write_outcome(self, entry: int, outcome: JournalOutcome, detail: str) -> None:
+        # Grouped: committed with the next write (the next breach's journal intent, say), so
+        # no breach's journal write waits behind an outcome's own fsync (docs/STORE.md).
         await self.durable.soon(
-            self._journal.journal_outcome,
+            grouped(self._journal.journal_outcome),
             entry,
             outcome,
             detail,
