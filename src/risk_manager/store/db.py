@@ -6,6 +6,7 @@ the last commit)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sqlite3
@@ -39,6 +40,14 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def grouped(fn: Callable[P, R]) -> Callable[P, R]:
     """``fn`` with its store writes *grouped*: each write's statements go into a transaction
     left open for the next write to commit (an urgent one, the journal's intent before a
@@ -46,11 +55,12 @@ def grouped(fn: Callable[P, R]) -> Callable[P, R]:
     ``GROUP_WINDOW`` has passed with no other write. ``fn`` returns only once its writes are
     committed (on disk: ``synchronous=FULL``), and raises if that commit fails, as an
     ungrouped write would. For background writes run in a worker thread (fills, rule memory,
-    outcomes, alerts' journal rows): the thread waits up to ``GROUP_WINDOW`` for the commit."""
+    outcomes, alerts' journal rows): the thread waits up to ``GROUP_WINDOW`` for the commit;
+    called on an event loop's thread (a test's direct runner) the writes commit at once."""
 
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         outer = getattr(_grouping, "on", False)
-        _grouping.on = True
+        _grouping.on = not _on_event_loop()  # an event loop is never held for the window
         try:
             return fn(*args, **kwargs)
         finally:
