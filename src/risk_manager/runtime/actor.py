@@ -69,6 +69,10 @@ IDLE_SLACK = 0.001  # seconds: an idle timer firing this early counts as on time
 IDLE_SPREAD = 0.5  # seconds: the accounts' idle ticks are spread over this much (idle_phase)
 _GOLDEN = 0.6180339887498949  # consecutive account ids land far apart on the spread
 FILL_WRITE_DELAY = 0.05  # seconds: fills are stored just after a burst of events
+# Seconds the actor waits at most for the journal writes of the enforcement it submitted
+# (``Enforcer.until_journalled``) before its bookkeeping: an fsync normally; a stuck store
+# holds the account's next events no longer than this (the enforcement goes on regardless).
+JOURNAL_HOLD = 0.05
 _BOOK_EVENTS = (PositionEvent, OrderEvent, TradeEvent, SnapshotEvent)  # the broker on the book
 BROKER_STATE = (AccountEvent, OrderEvent, PositionEvent, TradeEvent)  # what a snapshot re-reads
 
@@ -327,6 +331,7 @@ class AccountActor:
                 self._lock_alert(action)
                 await durable.soon(self._persist_lock, action, what=f"the {action.rule} lock")
         book: Book | None = None
+        submitted: list[asyncio.Task[None]] = []
         for action in actions:
             match action:
                 case LockAccount():
@@ -339,14 +344,15 @@ class AccountActor:
                 case Flatten() | ClosePosition() | CancelOrder() | PlaceOrder() | ModifyOrder():
                     if book is None:
                         book = self._book(now)
-                    self.enforcer.submit(action, book)
+                    submitted.append(self.enforcer.submit(action, book))
                 case _:
                     assert_never(action)
-        if book is not None:
-            # One loop turn for the enforcement tasks just submitted: each starts its journal
-            # write (the fsync before the send) now, not after this event's bookkeeping and
-            # the events queued behind it (docs/PERFORMANCE.md, end-to-end latency).
-            await asyncio.sleep(0)
+        if submitted:
+            # The enforcement just submitted journals (the fsync before the send) and sends
+            # before this event's bookkeeping and the events queued behind it: with the loop
+            # idle, the journal's thread runs at once and the send follows its commit without
+            # waiting for loop work (docs/PERFORMANCE.md, end-to-end latency).
+            await self.enforcer.until_journalled(submitted, JOURNAL_HOLD)
 
     def on_outcome(self, action: AnyAction, outcome: JournalOutcome, detail: str) -> None:
         """Enforcer callback: a refusal goes back to the engine (re-propose or escalate)."""
