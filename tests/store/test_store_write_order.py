@@ -80,7 +80,7 @@ def test_a_nested_write_inside_an_urgent_one_does_not_wait_for_itself(tmp_path: 
 
 
 def _grouped_writer(
-    db: Database, name: str, written: threading.Event, *, fail: bool = False
+    db: Database, name: str, written: threading.Event, *, fail: bool = False, urgent: bool = False
 ) -> tuple[threading.Thread, list[BaseException]]:
     """A background write (a fill, say) in a thread of its own, grouped; ``written`` is set
     once its statements ran (its thread then waits for a commit)."""
@@ -88,7 +88,7 @@ def _grouped_writer(
 
     @grouped
     def write() -> None:
-        with db.write() as conn:
+        with db.write(urgent=urgent) as conn:
             conn.execute("INSERT INTO t VALUES (?)", (name,))
             written.set()
             if fail:
@@ -182,3 +182,24 @@ def test_closing_the_store_commits_the_grouped_writes_waiting(
     again = Database.open(tmp_path / "rm.db")
     assert _names(again) == ["fill"]
     again.close()
+
+
+def test_an_urgent_write_in_a_grouped_function_is_grouped_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An alert's journal row (``journal_intent`` is urgent) written in the background: the
+    caller's ``grouped`` says nothing waits on it, so it takes no fsync of its own."""
+    monkeypatch.setattr(db_module, "GROUP_WINDOW", DEADLINE)
+    db = _table(tmp_path)
+    before = db.commits
+    written = threading.Event()
+    thread, errors = _grouped_writer(db, "alert", written, urgent=True)
+    assert written.wait(DEADLINE)
+    assert _names(db) == []  # waiting for a commit, not committed on its own
+    with db.write(urgent=True) as conn:
+        conn.execute("INSERT INTO t VALUES ('intent')")
+    thread.join(DEADLINE)
+    assert not thread.is_alive() and errors == []
+    assert db.commits == before + 1
+    assert _names(db) == ["alert", "intent"]
+    db.close()

@@ -277,10 +277,13 @@ class Database:
         ``urgent``: a write something waits on to act (the journal's intent before a send,
         RULES.md §5): it goes before every write not yet started that is not urgent (fills,
         rule memory, snapshots, outcomes), so it waits for at most the commit in progress.
-        In a thread running a ``grouped`` function (and not urgent) the write is grouped:
-        its statements join the open transaction and its thread waits for a commit. Any
-        other write commits the grouped writes waiting with its own, in one fsync."""
+        In a thread running a ``grouped`` function the write is grouped (urgent or not: its
+        caller says nothing waits on it): its statements join the open transaction and its
+        thread waits for a commit. Any other write commits the grouped writes waiting with
+        its own, in one fsync."""
         mine = self._writer == threading.get_ident()  # nested: already holds the mutex
+        grouping: bool = not mine and getattr(_grouping, "on", False)
+        urgent = urgent and not grouping
         if urgent and not mine:
             with self._gate:
                 self._urgent += 1
@@ -295,7 +298,7 @@ class Database:
             self._mutex.acquire()
         else:
             self._acquire_behind_urgent()
-        if not mine and not urgent and getattr(_grouping, "on", False):
+        if grouping:
             try:
                 group = self._join_group()
             except BaseException:
