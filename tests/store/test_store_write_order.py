@@ -203,3 +203,24 @@ def test_an_urgent_write_in_a_grouped_function_is_grouped_too(
     assert db.commits == before + 1
     assert _names(db) == ["alert", "intent"]
     db.close()
+
+
+def test_the_writes_of_one_grouped_call_wait_once_and_commit_together(tmp_path: Path) -> None:
+    """A P&L snapshot round saves one row per account: one commit at the call's end, not a
+    window's wait and an fsync per row (ten accounts would take ten windows)."""
+    db = _table(tmp_path)
+    before = db.commits
+
+    @grouped
+    def save_all() -> None:
+        for name in ("a", "b", "c"):
+            with db.write() as conn:
+                conn.execute("INSERT INTO t VALUES (?)", (name,))
+
+    done = threading.Thread(target=save_all, daemon=True)
+    done.start()
+    done.join(DEADLINE)
+    assert not done.is_alive()
+    assert db.commits == before + 1
+    assert _names(db) == ["a", "b", "c"]
+    db.close()

@@ -35,7 +35,8 @@ CACHE_KIB = 512
 GROUP_WINDOW = 0.02
 
 _log = logging.getLogger(__name__)
-_grouping = threading.local()  # .on: this thread's writes are grouped (``grouped``)
+# .on: this thread's writes are grouped; .joined: the (database, group) each went into
+_grouping = threading.local()
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -53,18 +54,27 @@ def grouped(fn: Callable[P, R]) -> Callable[P, R]:
     left open for the next write to commit (an urgent one, the journal's intent before a
     send, commits them in its own fsync), or committed by ``fn``'s thread once
     ``GROUP_WINDOW`` has passed with no other write. ``fn`` returns only once its writes are
-    committed (on disk: ``synchronous=FULL``), and raises if that commit fails, as an
-    ungrouped write would. For background writes run in a worker thread (fills, rule memory,
-    outcomes, alerts' journal rows): the thread waits up to ``GROUP_WINDOW`` for the commit;
-    called on an event loop's thread (a test's direct runner) the writes commit at once."""
+    committed (on disk: ``synchronous=FULL``; several writes of one call wait once, at its
+    end), and raises if that commit fails, as an ungrouped write would. For background
+    writes run in a worker thread (fills, rule memory, outcomes, alerts' journal rows, P&L
+    snapshots): the thread waits up to ``GROUP_WINDOW`` for the commit. Called on an event
+    loop's thread (a test's direct runner), or inside another grouped call, ``fn`` runs as
+    it is (committing at once; joining the outer call's group)."""
 
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        outer = getattr(_grouping, "on", False)
-        _grouping.on = not _on_event_loop()  # an event loop is never held for the window
-        try:
+        if getattr(_grouping, "on", False) or _on_event_loop():  # never hold a loop's thread
             return fn(*args, **kwargs)
+        _grouping.on, _grouping.joined = True, []
+        try:
+            result = fn(*args, **kwargs)
         finally:
-            _grouping.on = outer
+            joined: list[tuple[Database, _Group]] = _grouping.joined
+            _grouping.on, _grouping.joined = False, []
+        # fn's writes landed in these groups: wait for their commits (a raise above leaves
+        # them to commit with the next write, as a write committed before the raise would be)
+        for db, group in dict.fromkeys(joined):
+            db._await_commit(group)
+        return result
 
     return run
 
@@ -309,7 +319,7 @@ class Database:
                     yield conn
             finally:
                 self._mutex.release()
-            self._await_commit(group)
+            _grouping.joined.append((self, group))  # ``grouped`` waits for its commit
             return
         try:
             with self._transaction() as conn:
