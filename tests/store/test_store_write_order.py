@@ -224,3 +224,19 @@ def test_the_writes_of_one_grouped_call_wait_once_and_commit_together(tmp_path: 
     assert db.commits == before + 1
     assert _names(db) == ["a", "b", "c"]
     db.close()
+
+
+def test_a_full_group_commits_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``GROUP_MAX`` calls waiting commit without waiting for the window: a burst of fills
+    parks a few worker threads, never all of the loop's executor (a journal intent needs one)."""
+    monkeypatch.setattr(db_module, "GROUP_WINDOW", 60.0)  # far beyond the test's deadline
+    db = _table(tmp_path)
+    before = db.commits
+    written = [threading.Event() for _ in range(db_module.GROUP_MAX)]
+    writers = [_grouped_writer(db, f"fill{i}", w) for i, w in enumerate(written)]
+    for thread, errors in writers:
+        thread.join(DEADLINE)
+        assert not thread.is_alive() and errors == []
+    assert db.commits == before + 1
+    assert len(_names(db)) == db_module.GROUP_MAX
+    db.close()

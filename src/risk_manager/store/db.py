@@ -33,6 +33,10 @@ CACHE_KIB = 512
 # itself: fills, rule memory, outcomes ride the next journal intent's fsync instead of taking
 # one of their own that a breach's journal write would queue behind (docs/STORE.md "SQLite").
 GROUP_WINDOW = 0.02
+# Grouped calls a group holds at most: the one that fills it commits it at once. Each waits in
+# a worker thread of the loop's default executor (at least 5 of them): a burst of fills parks
+# at most 3 threads, never all those a journal intent needs.
+GROUP_MAX = 4
 
 _log = logging.getLogger(__name__)
 # .on: this thread's writes are grouped; .joined: the (database, group) each went into
@@ -53,7 +57,8 @@ def grouped(fn: Callable[P, R]) -> Callable[P, R]:
     """``fn`` with its store writes *grouped*: each write's statements go into a transaction
     left open for the next write to commit (an urgent one, the journal's intent before a
     send, commits them in its own fsync), or committed by ``fn``'s thread once
-    ``GROUP_WINDOW`` has passed with no other write. ``fn`` returns only once its writes are
+    ``GROUP_WINDOW`` has passed with no other write (or by the call that makes the group
+    ``GROUP_MAX`` calls). ``fn`` returns only once its writes are
     committed (on disk: ``synchronous=FULL``; several writes of one call wait once, at its
     end), and raises if that commit fails, as an ungrouped write would. For background
     writes run in a worker thread (fills, rule memory, outcomes, alerts' journal rows, P&L
@@ -72,7 +77,7 @@ def grouped(fn: Callable[P, R]) -> Callable[P, R]:
             _grouping.on, _grouping.joined = False, []
         # fn's writes landed in these groups: wait for their commits (a raise above leaves
         # them to commit with the next write, as a write committed before the raise would be)
-        for db, group in dict.fromkeys(joined):
+        for db, group in joined:
             db._await_commit(group)
         return result
 
@@ -205,10 +210,11 @@ def copy_database(source: sqlite3.Connection, target: Path) -> Path:
 class _Group:
     """An open transaction holding grouped writes, until a commit ends it (``Database``)."""
 
-    __slots__ = ("deadline", "done", "error")
+    __slots__ = ("deadline", "done", "error", "writers")
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline  # time.monotonic(): its writers commit it themselves after
+        self.writers = 0  # grouped calls waiting for it (GROUP_MAX: full, committed)
         self.done = False
         self.error: BaseException | None = None  # the commit failed: its writes did not land
 
@@ -311,15 +317,16 @@ class Database:
         if grouping:
             try:
                 group = self._join_group()
-            except BaseException:
-                self._mutex.release()
-                raise
-            try:
                 with self._savepoint() as conn:
                     yield conn
+                joined: list[tuple[Database, _Group]] = _grouping.joined
+                if (self, group) not in joined:  # ``grouped`` waits for its commit
+                    joined.append((self, group))
+                    group.writers += 1
+                if group.writers >= GROUP_MAX:
+                    self._commit_group()  # full (raises when it fails: not landed)
             finally:
                 self._mutex.release()
-            _grouping.joined.append((self, group))  # ``grouped`` waits for its commit
             return
         try:
             with self._transaction() as conn:
