@@ -9,6 +9,7 @@ measured by ``bench e2e``, docs/PERFORMANCE.md).
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -239,4 +240,20 @@ def test_a_full_group_commits_at_once(tmp_path: Path, monkeypatch: pytest.Monkey
         assert not thread.is_alive() and errors == []
     assert db.commits == before + 1
     assert len(_names(db)) == db_module.GROUP_MAX
+    db.close()
+
+
+def test_a_failed_grouped_write_alone_leaves_no_transaction_open(tmp_path: Path) -> None:
+    """It opened the group and nobody else joined: the write lock another process may be
+    waiting for (a `risk-manager db` command) is let go at once, not at the next write."""
+    db = _table(tmp_path)
+    failed = threading.Event()
+    thread, errors = _grouped_writer(db, "bad", failed, fail=True)
+    thread.join(DEADLINE)
+    assert [type(e) for e in errors] == [ValueError]
+    other = sqlite3.connect(tmp_path / "rm.db", timeout=0)  # another process: no waiting
+    other.execute("BEGIN IMMEDIATE")  # raises "database is locked" while a transaction is open
+    other.execute("ROLLBACK")
+    other.close()
+    assert _names(db) == []
     db.close()

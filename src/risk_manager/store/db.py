@@ -317,8 +317,14 @@ class Database:
         if grouping:
             try:
                 group = self._join_group()
-                with self._savepoint() as conn:
-                    yield conn
+                try:
+                    with self._savepoint() as conn:
+                        yield conn
+                except BaseException:
+                    if not group.writers:  # nobody's rows in it: SQLite's write lock let go
+                        self._live().execute("ROLLBACK")
+                        self._end_group(None)
+                    raise
                 joined: list[tuple[Database, _Group]] = _grouping.joined
                 if (self, group) not in joined:  # ``grouped`` waits for its commit
                     joined.append((self, group))
