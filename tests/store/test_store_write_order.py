@@ -257,3 +257,25 @@ def test_a_failed_grouped_write_alone_leaves_no_transaction_open(tmp_path: Path)
     other.close()
     assert _names(db) == []
     db.close()
+
+
+def test_an_urgent_commit_wakes_no_grouped_writer_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal intent's thread returns to the loop (and the breach is sent) before the
+    grouped writers it committed wake: they see the commit at their next look (``GROUP_POLL``),
+    so their threads and their callbacks on the loop do not compete with the send."""
+    monkeypatch.setattr(db_module, "GROUP_WINDOW", 60.0)
+    monkeypatch.setattr(db_module, "GROUP_POLL", 2.0)  # far beyond the urgent write's time
+    db = _table(tmp_path)
+    written = threading.Event()
+    thread, errors = _grouped_writer(db, "fill", written)
+    assert written.wait(DEADLINE)
+    with db.write(urgent=True) as conn:
+        conn.execute("INSERT INTO t VALUES ('intent')")
+    thread.join(0.5)  # a woken writer leaves in milliseconds: this one is not woken
+    assert thread.is_alive()
+    assert sorted(_names(db)) == ["fill", "intent"]
+    thread.join(DEADLINE)  # its next look
+    assert not thread.is_alive() and errors == []
+    db.close()

@@ -37,6 +37,11 @@ GROUP_WINDOW = 0.02
 # a worker thread of the loop's default executor (at least 5 of them): a burst of fills parks
 # at most 3 threads, never all those a journal intent needs.
 GROUP_MAX = 4
+# Seconds between a parked grouped writer's looks at its group: a commit made by another write
+# (a journal intent's, on the breach path) wakes nobody, so the grouped writers' threads and
+# their futures' callbacks on the loop do not compete with that intent's own return to the
+# loop and its send; they leave within this time instead.
+GROUP_POLL = 0.002
 
 _log = logging.getLogger(__name__)
 # .on: this thread's writes are grouped; .joined: the (database, group) each went into
@@ -366,10 +371,12 @@ class Database:
             self._writer = None
 
     def _await_commit(self, group: _Group) -> None:
-        """Until ``group`` is committed: by another write, else by this thread at the group's
-        deadline. Raises the commit's error (the write did not land)."""
+        """Until ``group`` is committed: by another write (seen within ``GROUP_POLL``), else
+        by this thread at the group's deadline. Raises the commit's error (the write did not
+        land)."""
         with self._gate:
-            self._gate.wait_for(lambda: group.done, max(0.0, group.deadline - time.monotonic()))
+            while not group.done and (left := group.deadline - time.monotonic()) > 0:
+                self._gate.wait(min(left, GROUP_POLL))
         if not group.done:
             self._acquire_behind_urgent()
             try:
@@ -380,8 +387,9 @@ class Database:
         if group.error is not None:
             raise StoreError(f"{self.path}: a grouped commit failed: {group.error}")
 
-    def _commit_group(self) -> None:
-        """Commit the open group transaction (the mutex held), waking its writers."""
+    def _commit_group(self, *, wake: bool = True) -> None:
+        """Commit the open group transaction (the mutex held); ``wake``: its writers now (not
+        within ``GROUP_POLL``). A failed commit wakes them at once."""
         conn = self._live()
         try:
             conn.execute("COMMIT")
@@ -391,15 +399,16 @@ class Database:
                 conn.execute("ROLLBACK")
             self._end_group(exc)
             raise
-        self._end_group(None)
+        self._end_group(None, wake=wake)
 
-    def _end_group(self, error: BaseException | None) -> None:
+    def _end_group(self, error: BaseException | None, *, wake: bool = True) -> None:
         group, self._group = self._group, None
         if group is None:
             return
         with self._gate:
             group.done, group.error = True, error
-            self._gate.notify_all()
+            if wake or error is not None:
+                self._gate.notify_all()
 
     def _acquire_behind_urgent(self) -> None:
         """The mutex for a write that is not urgent, once no urgent write waits for it: one
@@ -427,7 +436,7 @@ class Database:
             if self._group is not None:  # grouped writes wait: this commit takes them along
                 with self._savepoint() as conn:
                     yield conn
-                self._commit_group()
+                self._commit_group(wake=False)  # they see it within GROUP_POLL
                 return
             conn.execute("BEGIN IMMEDIATE")
             self._depth = 1
