@@ -10,13 +10,12 @@ Runs the bench with the daemon's methods wrapped (in this process only) to stamp
 and prints p50 / p99 / mean ms per stage, plus the loop thread's CPU time from the frame read
 to the REST call. The stages: sent (simulator) → frame (the hub's frame read) → offer (the
 position event into the actor's queue) → handle (the actor takes it) → engine (processed) →
-handled (the actor's bookkeeping done) → attempt (the enforcer's task starts) → j0 (the
-journal write starts, in its thread) → jm (it holds the store's writer mutex) → j1
-(committed, fsync'd) → send (the enforcer resumes) → rest (the client's call) → arrived
-(the simulator). A negative stage means the order changed (the enforcer starts before the
-actor's bookkeeping ends). A diagnostic, not a test: it wraps private methods, so it names
-the ones it cannot find. docs/PERFORMANCE.md "End-to-end enforcement latency" and
-"Capacity".
+attempt (the enforcer's task starts) → j0 (the journal write starts, in its thread) → jm (it
+holds the store's writer mutex) → j1 (committed, fsync'd) → send (the enforcer resumes) →
+rest (the client's call) → arrived (the simulator); off that chain, handled (the actor's
+bookkeeping done: after the send, since the actor waits for the journal write first). A
+diagnostic, not a test: it wraps private methods, so it names the ones it cannot find.
+docs/PERFORMANCE.md "End-to-end enforcement latency" and "Capacity".
 
 Then, for the slowest breaches (the worst 5 %, at least one), each stage's median beside the
 median breach's and its share of their extra time, and the slowest ones one by one. Beside the
@@ -53,7 +52,7 @@ from risk_manager.store import db as store_db
 from risk_manager.store.journal import JournalRepo
 
 STAGES = [
-    "sent", "frame", "offer", "handle", "engine", "handled", "attempt",
+    "sent", "frame", "offer", "handle", "engine", "attempt",
     "j0", "jm", "j1", "send", "rest", "arrived",
 ]  # fmt: skip
 
@@ -139,8 +138,8 @@ def _wrap() -> None:
     close = ProjectXClient.partial_close_position
 
     async def _close(self: Any, account_id: int, contract_id: str, size: int) -> None:
-        stamps = _current.pop(account_id, None)
-        if stamps is not None:
+        stamps = _current.get(account_id)  # kept: the actor's bookkeeping may end after this
+        if stamps is not None and "rest" not in stamps:
             stamps["rest"], stamps["cpu1"] = ns(), time.thread_time_ns()
             _done[account_id].append(stamps)
         await close(self, account_id, contract_id, size)
@@ -253,6 +252,10 @@ def _columns(rows: list[dict[str, int]]) -> list[tuple[str, list[float]]]:
         ("  of sent -> frame: loop busy", [p[0] for p in parts]),
         ("  of sent -> frame: in poll", [p[1] for p in parts]),
         ("  of sent -> frame: after poll", [p[2] for p in parts]),
+        # off the chain: the actor waits for the journal write before its bookkeeping, which
+        # then ends after the send
+        ("engine -> handled", [(r["handled"] - r["engine"]) / 1e6 for r in rows]),
+        ("send -> handled", [(r["handled"] - r["send"]) / 1e6 for r in rows]),
         ("gc during the breach", [_gc_ms(r)[0] for r in rows]),
         ("loop polls frame -> rest (count)", [float(_iterations(r)) for r in rows]),
         ("loop thread CPU frame -> rest", [(r["cpu1"] - r["cpu0"]) / 1e6 for r in rows]),
@@ -347,7 +350,7 @@ def main(breaches: int, accounts: int | None, seconds: float) -> None:
         ours = stamps[-len(sent[account_id]) :]  # the setup's buys breach nothing
         for s, a, b in zip(ours, sent[account_id], arrived[account_id], strict=False):
             s["sent"], s["arrived"] = a, b
-            if all(k in s for k in STAGES):
+            if all(k in s for k in (*STAGES, "handled")):
                 rows.append(s)
     print(f"{len(rows)} breaches: {head}")
     _report(rows)

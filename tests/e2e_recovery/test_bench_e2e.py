@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
+from typing import Any
 
 from typer.testing import CliRunner
 
 from risk_manager.cli.main import app
-from risk_manager.runtime.bench_e2e import latencies_ms, percentile
+from risk_manager.runtime.bench_e2e import SentWaker, latencies_ms, percentile
 
 
 def test_bench_e2e_json_and_every_breach_enforced() -> None:
@@ -49,3 +51,21 @@ def test_nearest_rank_percentile() -> None:
     assert percentile(values, 50) == 50.0
     assert percentile(values, 99) == 99.0
     assert percentile([], 99) == 0.0
+
+
+def test_the_waiter_is_woken_only_once_the_breachs_close_is_sent() -> None:
+    """The order, fill and order before the breaching position wake nobody (each wake is a
+    task step on the daemon's loop, inside the latency measured)."""
+    waker = SentWaker()
+    actor: Any = SimpleNamespace(enforcer=SimpleNamespace(sends=4))
+    waker.actors[7] = actor
+    waker.wanted[7] = 5
+    for _ in range(3):
+        waker(7)
+    assert not waker.changed.is_set()
+    actor.enforcer.sends = 5  # the close went out
+    waker(7)
+    assert waker.changed.is_set()
+    waker.changed.clear()
+    waker(8)  # not one of the bench's accounts: woken as before
+    assert waker.changed.is_set()

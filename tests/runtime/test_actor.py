@@ -7,6 +7,7 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from risk_manager.domain.events import (
 from risk_manager.domain.models import Account, Position, Quote
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.factory import calendar_for
+from risk_manager.runtime import actor as actor_module
 from risk_manager.runtime.actor import IDLE_SPREAD, MAX_IDLE_TICK, AccountActor
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.metrics import Metrics
@@ -223,3 +225,43 @@ async def test_500_actors_waiting_since_one_iteration_do_not_tick_in_one(
     assert max(per_2ms.values()) <= SLICE
     assert all(w <= MAX_IDLE_TICK + ended for w in when)  # never later than 1 s idle
     assert all(w >= MAX_IDLE_TICK - IDLE_SPREAD for w in when)
+
+
+async def test_a_breach_is_sent_before_the_actors_bookkeeping_and_the_events_behind_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The actor waits for the journal write of the enforcement it submitted (the fsync
+    before the send, in a worker thread) before its own bookkeeping (the listeners here) and
+    the events queued behind the breach: that loop work runs while the request is on its
+    way, not between the commit and the send (docs/PERFORMANCE.md, end-to-end latency)."""
+    monkeypatch.setattr(actor_module, "JOURNAL_HOLD", 5.0)  # a slow disk: still the order
+    config = Config.model_validate({"rules": {"max_contracts": {"enabled": True, "limit": 1}}})
+    engine = Engine(config.rules_for(ACCT), calendar_for(config.trading_day), config.catalog())
+    order: list[str] = []
+
+    class Broker:
+        async def partial_close_position(self, account_id: int, contract: str, size: int) -> None:
+            order.append(f"sent: close {size}")
+
+    with Store.open(tmp_path / "rm.sqlite") as store:
+        enforcer = Enforcer(Broker(), store, lambda: NOW)  # type: ignore[arg-type]
+        actor = AccountActor(
+            ACCT,
+            engine,
+            enforcer,
+            store,
+            lambda: NOW,
+            Metrics(),
+            on_change=lambda _acct: order.append("listeners"),
+        )
+
+        def position(size: int) -> PositionEvent:
+            return PositionEvent(NOW, Position(1, ACCT, MNQ, PositionType.LONG, size, Decimal(1)))
+
+        await actor.handle(position(1))
+        order.clear()
+        await actor.handle(position(2))  # over the limit of 1: a partial close of 1
+        assert order == ["sent: close 1", "listeners"]
+        await enforcer.drain(5.0)
+        (entry,) = store.journal(ACCT)
+        assert entry.sent_at is not None  # journalled before it was sent, as ever

@@ -17,7 +17,9 @@ from risk_manager.domain.models import Order, Position
 from risk_manager.projectx.rate_limit import Priority, current_priority, request_priority
 from risk_manager.runtime.enforcer import SENT_KEPT, Book, Enforcer
 from risk_manager.store import Store
+from risk_manager.store import db as db_module
 from risk_manager.store.records import JournalOutcome
+from support.polling import eventually
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 ACCT = 7
@@ -319,3 +321,33 @@ async def test_every_request_of_an_enforcement_goes_first_in_the_rest_budget(
     kinds = [c[0] for c in broker.calls]
     assert kinds == ["cancel", "close", "read_orders", "read_positions", "close"]
     assert broker.classes == [Priority.ENFORCEMENT] * 5
+
+
+async def test_an_outcome_rides_the_next_journal_intents_commit(
+    broker: FakeBroker, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outcome of one enforcement is written grouped (store/db.py ``grouped``): it waits
+    for the next breach's journal intent and lands in its commit, one fsync for both, so that
+    intent never queues behind the outcome's own fsync (docs/PERFORMANCE.md)."""
+    # Long enough that only the next intent commits it; under the enforcer's wait for a
+    # write (durable.WAIT, 0.5 s), so the last outcome still lands by itself in time.
+    monkeypatch.setattr(db_module, "GROUP_WINDOW", 0.4)
+    enforcer = Enforcer(broker, store, lambda: NOW)  # real worker threads, as the daemon's
+    before = store.commits
+    first = enforcer.submit(
+        ClosePosition(at=NOW, account_id=ACCT, rule="r", reason="r", contract_id=MNQ),
+        Book(positions=[_position(MNQ)]),
+    )
+    # the outcome's statements ran: it waits in an open transaction for a commit
+    await eventually(lambda: store._db._group is not None)
+    assert not first.done()
+    second = enforcer.submit(
+        ClosePosition(at=NOW, account_id=ACCT, rule="r", reason="r", contract_id=ES),
+        Book(positions=[_position(ES)]),
+    )
+    async with asyncio.timeout(5.0):
+        await first
+    assert store.commits == before + 2  # intent 1; intent 2 with outcome 1 (3 ungrouped)
+    await enforcer.drain(5.0)
+    assert second.done()
+    assert [e.outcome for e in store.journal(ACCT)] == [JournalOutcome.CONFIRMED] * 2

@@ -56,6 +56,7 @@ from risk_manager.runtime.enforcer import Book, Enforcer
 from risk_manager.runtime.logs import ENFORCEMENT
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.rest_marks import FetchClose, RestMarks
+from risk_manager.store.db import grouped
 from risk_manager.store.ports import StorePort
 from risk_manager.store.records import JournalOutcome
 from risk_manager.types import Clock
@@ -68,6 +69,10 @@ IDLE_SLACK = 0.001  # seconds: an idle timer firing this early counts as on time
 IDLE_SPREAD = 0.5  # seconds: the accounts' idle ticks are spread over this much (idle_phase)
 _GOLDEN = 0.6180339887498949  # consecutive account ids land far apart on the spread
 FILL_WRITE_DELAY = 0.05  # seconds: fills are stored just after a burst of events
+# Seconds the actor waits at most for the journal writes of the enforcement it submitted
+# (``Enforcer.until_journalled``) before its bookkeeping: an fsync normally; a stuck store
+# holds the account's next events no longer than this (the enforcement goes on regardless).
+JOURNAL_HOLD = 0.05
 _BOOK_EVENTS = (PositionEvent, OrderEvent, TradeEvent, SnapshotEvent)  # the broker on the book
 BROKER_STATE = (AccountEvent, OrderEvent, PositionEvent, TradeEvent)  # what a snapshot re-reads
 
@@ -326,6 +331,7 @@ class AccountActor:
                 self._lock_alert(action)
                 await durable.soon(self._persist_lock, action, what=f"the {action.rule} lock")
         book: Book | None = None
+        submitted: list[asyncio.Task[None]] = []
         for action in actions:
             match action:
                 case LockAccount():
@@ -338,14 +344,15 @@ class AccountActor:
                 case Flatten() | ClosePosition() | CancelOrder() | PlaceOrder() | ModifyOrder():
                     if book is None:
                         book = self._book(now)
-                    self.enforcer.submit(action, book)
+                    submitted.append(self.enforcer.submit(action, book))
                 case _:
                     assert_never(action)
-        if book is not None:
-            # One loop turn for the enforcement tasks just submitted: each starts its journal
-            # write (the fsync before the send) now, not after this event's bookkeeping and
-            # the events queued behind it (docs/PERFORMANCE.md, end-to-end latency).
-            await asyncio.sleep(0)
+        if submitted:
+            # The enforcement just submitted journals (the fsync before the send) and sends
+            # before this event's bookkeeping and the events queued behind it: with the loop
+            # idle, the journal's thread runs at once and the send follows its commit without
+            # waiting for loop work (docs/PERFORMANCE.md, end-to-end latency).
+            await self.enforcer.until_journalled(submitted, JOURNAL_HOLD)
 
     def on_outcome(self, action: AnyAction, outcome: JournalOutcome, detail: str) -> None:
         """Enforcer callback: a refusal goes back to the engine (re-propose or escalate)."""
@@ -455,6 +462,7 @@ class AccountActor:
                 self.store.clear_lock(lock.id, now, "broker", "canTrade: true")
         self._external_rows = False
 
+    @grouped  # background writes ride the next commit (docs/STORE.md "SQLite")
     def _journal_alert(self, alert: Alert, now: datetime) -> None:
         entry = self.store.journal_intent(
             alert.account_id, alert.rule, alert.kind, action_to_dict(alert), now
@@ -536,6 +544,7 @@ class AccountActor:
             self._memory_dirty = False
             await self.enforcer.durable.soon(self._save_latest_memory, what="rule memory")
 
+    @grouped
     def _save_latest_memory(self) -> None:
         # Every attempt (a retry of an older round included) writes the newest copy, one at a
         # time: an older copy can never land after a newer one.
@@ -567,5 +576,6 @@ class AccountActor:
             batch, self._pending_fills = self._pending_fills, []
             await self.enforcer.durable.soon(self._store_fills, batch, what="fills")
 
+    @grouped
     def _store_fills(self, batch: list[tuple[Trade, date]]) -> None:
-        self.store.add_fills(batch)  # one commit (one fsync) for the burst
+        self.store.add_fills(batch)  # with the next commit (a journal intent's, say)

@@ -217,6 +217,24 @@ async def measure_floors(
     return bare, fsync
 
 
+class SentWaker:
+    """The bench's daemon listener (called with an account id after each event an actor
+    handled): sets ``changed`` for an account once its enforcer has sent ``wanted[account]``
+    requests (the breach's close), not for the order, fill and order handled before the
+    breaching position: each would wake the bench's waiter, a task step on the loop the
+    breach's enforcement shares. An account not in ``actors`` always wakes it."""
+
+    def __init__(self) -> None:
+        self.changed = asyncio.Event()
+        self.actors: dict[int, AccountActor] = {}
+        self.wanted: dict[int, int] = {}
+
+    def __call__(self, account_id: int) -> None:
+        actor = self.actors.get(account_id)
+        if actor is None or actor.enforcer.sends >= self.wanted.get(account_id, 0):
+            self.changed.set()
+
+
 def _size(actor: AccountActor, contract_id: str, now: Callable[[], Any]) -> int:
     view = actor.engine.view(actor.account_id, now())
     return sum(p.position.size for p in view.positions if p.position.contract_id == contract_id)
@@ -246,14 +264,15 @@ async def run_e2e(breaches: int = 1000, accounts: int = 10) -> E2EResult:
 async def _run(breaches: int, accounts: int) -> E2EResult:
     names = [f"BENCH-{i:02d}=50000" for i in range(accounts)]
     extra = ["--timings", "--rate-limit", "1000000/60"]
-    changed = asyncio.Event()
+    waker = SentWaker()
+    changed = waker.changed
     with tempfile.TemporaryDirectory(prefix="rm-bench-e2e-") as tmp:
         async with (
             spawned_sim(names, extra=extra) as sim,
             aiohttp.ClientSession() as session,
             bootstrap(
                 bench_config(sim, Path(tmp) / "bench.sqlite"),
-                listeners=[lambda _acct: changed.set()],
+                listeners=[waker],
             ) as daemon,
         ):
             limiter = daemon.session.client.limiter
@@ -263,6 +282,7 @@ async def _run(breaches: int, accounts: int) -> E2EResult:
             contract = await trader.contract()
             await trader.post("/sim/price", {"contractId": contract, "price": PRICE})
             actors = sorted(daemon.actors.values(), key=lambda a: a.account_id)
+            waker.actors.update((a.account_id, a) for a in actors)
             for actor in actors:  # one contract each: at the limit, not over it
                 await trader.buy(actor.account_id, contract)
                 await asyncio.wait_for(settled(daemon, actor, changed, contract, 0), BREACH_TIMEOUT)
@@ -271,6 +291,7 @@ async def _run(breaches: int, accounts: int) -> E2EResult:
             for n in range(breaches):
                 actor = actors[n % len(actors)]
                 sent = actor.enforcer.sends + 1
+                waker.wanted[actor.account_id] = sent
                 await trader.buy(actor.account_id, contract)
                 await asyncio.wait_for(
                     settled(daemon, actor, changed, contract, sent), BREACH_TIMEOUT

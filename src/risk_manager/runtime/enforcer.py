@@ -56,6 +56,7 @@ from risk_manager.projectx.backoff import backoff_delay
 from risk_manager.projectx.rate_limit import Priority, request_priority
 from risk_manager.runtime.durable import DurableWrites, in_thread
 from risk_manager.runtime.logs import ENFORCEMENT
+from risk_manager.store.db import grouped
 from risk_manager.store.ports import JournalStore
 from risk_manager.store.records import JournalOutcome
 from risk_manager.types import Clock, Sleep
@@ -176,6 +177,8 @@ class Enforcer:
         # per cause, the broker's latest word: (still required, monotonic time it was read)
         self._word: dict[Cause, tuple[bool, float]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # per task just submitted: done once its first journal write is (``until_journalled``)
+        self._journalled: dict[object, asyncio.Future[None]] = {}
         # The latest sends, (at, what), for tests and the benchmarks; bounded, as the daemon
         # runs for weeks (a list of every send grew ~0.2 KB an enforcement). ``sends`` counts all.
         self.sent: deque[tuple[datetime, str]] = deque(maxlen=SENT_KEPT)
@@ -193,11 +196,31 @@ class Enforcer:
             self.execute(action, book), name=f"enforce-{action.kind}-{action.account_id}"
         )
         self._running[cause] = task
+        self._journalled[task] = task.get_loop().create_future()
         task.add_done_callback(
             lambda t: self._running.pop(cause, None) if self._running.get(cause) is t else None
         )
+        task.add_done_callback(self._journal_done)
         self.keep(task)
         return task
+
+    async def until_journalled(self, tasks: Collection[asyncio.Task[None]], within: float) -> None:
+        """Until each of ``tasks`` (from ``submit``) has its first journal write behind it
+        (landed, or left to the background by ``DurableWrites``) and has gone on to send,
+        ``within`` seconds at most. The actor waits here before the rest of its event's
+        bookkeeping and the events queued behind it: that loop work would otherwise run
+        between the journal's commit and the send, and hold the journal's thread off the GIL
+        before it (docs/PERFORMANCE.md, end-to-end latency). Raises nothing but
+        ``CancelledError``."""
+        waiting = [f for t in tasks if (f := self._journalled.get(t)) is not None]
+        if waiting:
+            await asyncio.wait(waiting, timeout=within)
+
+    def _journal_done(self, task: object) -> None:
+        """``task``'s first journal write is behind it (or the task ended)."""
+        ready = self._journalled.pop(task, None)
+        if ready is not None and not ready.done():
+            ready.set_result(None)
 
     def forget_settled(self, in_flight: Collection[Cause]) -> None:
         """The engine's causes in flight: retries stop for the others, and proposing one
@@ -310,6 +333,8 @@ class Enforcer:
             record.entry = entry
             if sends:
                 self._premarked.add(entry)
+        # the actor goes on (``until_journalled``); this task sends first (no await before)
+        self._journal_done(asyncio.current_task())
         wait: float | None = None
         try:
             outcome, detail = await self._send(action, book, read_first=retry, entry=record.entry)
@@ -355,8 +380,10 @@ class Enforcer:
         return outcome, wait
 
     async def _write_outcome(self, entry: int, outcome: JournalOutcome, detail: str) -> None:
+        # Grouped: committed with the next write (the next breach's journal intent, say), so
+        # no breach's journal write waits behind an outcome's own fsync (docs/STORE.md).
         await self.durable.soon(
-            self._journal.journal_outcome,
+            grouped(self._journal.journal_outcome),
             entry,
             outcome,
             detail,

@@ -72,6 +72,12 @@ class Store(
     def closed(self) -> bool:
         return self._db.closed
 
+    @property
+    def commits(self) -> int:
+        """Transactions committed since the store was opened (each one fsync: a figure for
+        tests and benchmarks; grouped writes share one, store/db.py ``grouped``)."""
+        return self._db.commits
+
     def __enter__(self) -> Self:
         return self
 
