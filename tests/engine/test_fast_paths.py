@@ -52,13 +52,25 @@ def _values_one_by_one(
     now: datetime,
     stale: timedelta,
     chosen: dict[str, Mark | None],
-) -> dict[str, Decimal | None]:
-    """``Ledger.value_positions`` as it was: each position's mark, then its value."""
+) -> tuple[dict[str, Decimal | None], Decimal | None]:
+    """``Ledger.value_positions`` as it was: each position's mark, then its value from the
+    catalog (no factors kept), then their total in a second walk."""
     out: dict[str, Decimal | None] = {}
     for cid, p in ledger.positions.items():
         mark = chosen[cid] = ledger.usable_mark(cid, marks, now, stale)
-        out[cid] = ledger.position_unrealized(p, mark, catalog, mode)
-    return out
+        price = None if mark is None else mark.price_for(p.signed_size, mode)
+        spec = catalog.get(cid)
+        out[cid] = (
+            None
+            if price is None or spec is None
+            else (price - p.average_price) * p.signed_size * spec.point_value
+        )
+    total: Decimal | None = Decimal(0)
+    for u in out.values():
+        if u is None:
+            return out, None
+        total += u  # type: ignore[operator]
+    return out, total
 
 
 @contextmanager

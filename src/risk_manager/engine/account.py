@@ -74,6 +74,9 @@ class AccountState:
         memory and the actions in flight carry on."""
         self.config = config
         self.rules = rules
+        # read for every context; a pydantic model's attribute goes through its __getattr__
+        self.mark_mode: str = config.mark
+        self.stale_mark: timedelta = config.stale_mark
         self.inflight.retry_after = config.retry_after
         self.inflight.max_retries = config.max_retries
         self._by_trigger: dict[Trigger, list[AnyRule]] = {

@@ -51,7 +51,18 @@ _RULE_IDS = {m.key: m.rule_id for m in RULE_MODELS}
 _HOUR = timedelta(hours=1)
 _SKEW = timedelta(seconds=30)  # broker timestamps this far ahead still move the day
 _CONNECTION_EVENTS = (ConnectionEvent, AuthFailureEvent)  # a tuple: `A | B` is built per call
-_BOOK_TRIGGERS = (Trigger.ORDER, Trigger.POSITION, Trigger.ALL)
+# Enum members read once: `Trigger.QUOTE` goes through EnumType.__getattr__'s slot on every
+# read, and these are read on every event (issue 16).
+_TRADE, _POSITION, _ORDER, _ACCOUNT, _QUOTE, _CLOCK, _ALL = (
+    Trigger.TRADE,
+    Trigger.POSITION,
+    Trigger.ORDER,
+    Trigger.ACCOUNT,
+    Trigger.QUOTE,
+    Trigger.CLOCK,
+    Trigger.ALL,
+)
+_BOOK_TRIGGERS = (_ORDER, _POSITION, _ALL)
 
 
 class Engine:
@@ -387,7 +398,6 @@ class Engine:
         return found if found is not None else self._rules_for(account_id)
 
     def _context(self, state: AccountState, now: datetime, event: Event | None) -> Context:
-        config = state.config
         # Positional, in the fields' order: keyword arguments make this call (one an event)
         # measurably dearer. mypy checks each position's type.
         return Context(
@@ -397,12 +407,12 @@ class Engine:
             self.marks,
             self.catalog,
             self.calendar,
-            config.mark,  # mark_mode
+            state.mark_mode,
             event,
             self.lock_ledger.active_rules(state.account_id, now),  # locked_rules
             state.alerted,
             self._user_down_since,
-            config.stale_mark,
+            state.stale_mark,
             state.sessions,
             state.memory,
             state.inflight,
@@ -441,7 +451,7 @@ class Engine:
             state = self._accounts[account_id]
             self._manual_roll(state, now)
             state.ledger.prune_fills(now)
-            out.extend(self._run(state, now, None, Trigger.CLOCK))
+            out.extend(self._run(state, now, None, _CLOCK))
             out.extend(self._stale_marks(state, now))
             out.extend(self._enforce(state, now))
             state.inflight.settle(state.ledger)
@@ -459,7 +469,7 @@ class Engine:
             times.append(end)
         for state in self._accounts.values():
             ctx = self._context(state, now, None)
-            for rule in state.rules_for(Trigger.CLOCK):
+            for rule in state.rules_for(_CLOCK):
                 w = rule.wakeup(ctx)
                 if w is not None:
                     times.append(w)
@@ -532,7 +542,7 @@ class Engine:
         for account_id in self._by_contract.get(cid, ()):
             state = self._accounts[account_id]
             if cid in state.ledger.positions:  # every quote-driven rule values positions
-                out.extend(self._run(state, now, event, Trigger.QUOTE, peak=True))
+                out.extend(self._run(state, now, event, _QUOTE, peak=True))
         if out:  # every proposed action gets its retry timer, whatever proposed it (§5)
             self._refresh_due(now)
         return out
@@ -564,24 +574,24 @@ class Engine:
             state = self._account(event.account_id)
             state.ledger.apply_order(event.order)
             self._index_one(state.account_id, event.order.contract_id)
-            trigger = Trigger.ORDER
+            trigger = _ORDER
             plain_order = not event.order.type.is_stop
         elif isinstance(event, AccountEvent):
             state = self._account(event.account_id)
             out.extend(self._apply_account(state, event, now))
-            trigger = Trigger.ACCOUNT
+            trigger = _ACCOUNT
         elif isinstance(event, PositionEvent):
             state = self._account(event.account_id)
             state.ledger.apply_position(event.position, now)
             self._index_one(state.account_id, event.position.contract_id)
-            trigger = Trigger.POSITION
+            trigger = _POSITION
         elif isinstance(event, TradeEvent):
             state = self._account(event.account_id)
             version, opened = state.ledger.book_version, state.ledger.opened_version
             if not self._apply_trade(state, event, now):
                 return []
             self._update_peak(state, now)
-            trigger = Trigger.TRADE
+            trigger = _TRADE
             moved_book = version != state.ledger.book_version
             opened_new = opened != state.ledger.opened_version
             if moved_book:
@@ -596,10 +606,10 @@ class Engine:
             self._update_peak(state, now)
             for cid in state.ledger.contract_ids():
                 self._index_one(state.account_id, cid)
-            trigger = Trigger.ALL
+            trigger = _ALL
         else:  # pragma: no cover - every event type is handled above
             raise TypeError(f"unknown event {type(event).__name__}")
-        if trigger is not Trigger.ACCOUNT:  # an account update settles nothing
+        if trigger is not _ACCOUNT:  # an account update settles nothing
             state.inflight.settle(state.ledger)
         out.extend(self._run(state, now, event, trigger))
         book_changed = moved_book or trigger in _BOOK_TRIGGERS

@@ -97,8 +97,7 @@ class Context:
     memory: RuleMemory = field(default_factory=RuleMemory)  # read it; the engine writes it
     inflight: InFlightBook | None = None  # the account's actions in flight (read: ``placing``)
     _placing: tuple[PlaceOrder, ...] | None = None
-    _unrealized: Decimal | None = None
-    _unrealized_known: bool = False
+    _unrealized: Decimal | None = None  # set with _per_position
     _net: Decimal | None = None
     _net_known: bool = False
     _per_position: dict[str, Decimal | None] | None = None
@@ -122,9 +121,10 @@ class Context:
         return self._placing
 
     def position_unrealized(self) -> dict[str, Decimal | None]:
-        """Each open position's unrealized P&L (None = unknown), computed once per context."""
+        """Each open position's unrealized P&L (None = unknown), computed once per context
+        with their total (:meth:`unrealized`), in one pass over the ledger."""
         if self._per_position is None:
-            self._per_position = self.ledger.value_positions(
+            self._per_position, self._unrealized = self.ledger.value_positions(
                 self.marks, self.catalog, self.mark_mode, self.now, self.stale_mark, self._marks
             )
         return self._per_position
@@ -142,16 +142,10 @@ class Context:
         return found  # type: ignore[return-value]
 
     def unrealized(self) -> Decimal | None:
-        """Total unrealized P&L (None when any position's is unknown), computed once."""
-        if not self._unrealized_known:
-            total: Decimal | None = ZERO
-            for u in self.position_unrealized().values():
-                if u is None:
-                    total = None
-                    break
-                total += u  # type: ignore[operator]
-            self._unrealized = total
-            self._unrealized_known = True
+        """Total unrealized P&L (None when any position's is unknown), computed once with
+        :meth:`position_unrealized`."""
+        if self._per_position is None:
+            self.position_unrealized()
         return self._unrealized
 
     def day_net(self) -> Decimal | None:

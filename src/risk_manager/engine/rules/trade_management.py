@@ -29,6 +29,9 @@ from risk_manager.engine.memory import dec
 from risk_manager.engine.rules.base import Context, Rule, Trigger
 
 
+_LONG = PositionType.LONG  # read on every quote: an Enum member is read through EnumType's slot
+
+
 def _round(price: Decimal, tick: Decimal, up: bool) -> Decimal:
     """``price`` on the contract's tick grid, rounded up or down (never to nearest): every
     price RULE-012 computes is rounded toward less risk (RULES.md §3), so a stop never ends up
@@ -117,7 +120,9 @@ class TradeManagementRule(Rule[TradeManagement]):
         best = dec(held)
         if best is None:  # pragma: no cover - held is text here
             return False
-        return last <= best if p.signed_size > 0 else last >= best
+        # a position in the ledger is long or short (a flat one is dropped): its type says
+        # which, without the three calls of `signed_size`
+        return last <= best if p.type is _LONG else last >= best
 
     def _best(self, ctx: Context, p: Position) -> Decimal | None:
         """The remembered best price of this opening of ``p`` (None: none yet)."""
@@ -166,18 +171,21 @@ class TradeManagementRule(Rule[TradeManagement]):
 
     def _moves_stop(self, ctx: Context, p: Position) -> bool:
         """True when this quote may move the stop (fast path on quotes): the best price
-        (already remembered for it) has reached the ticks that move a stop."""
+        (already remembered for it) has reached the ticks that move a stop. Only a quote
+        that set the best can, so the quote's own price is measured first: the remembered
+        best is read only when that price has reached the ticks (most quotes do not)."""
         if self._activate is None:
             return False
         mark = ctx.mark(p.contract_id)
-        best = self._best(ctx, p)
-        if best is None or mark is None or mark.last != best:
-            return False  # only a quote that set a new best can move the stop
+        last = None if mark is None else mark.last
+        if last is None:
+            return False
         spec = ctx.catalog.get(p.contract_id)
-        if spec is None:
-            return True
-        moved = (best - p.average_price) / spec.tick_size
-        return (moved if p.type is PositionType.LONG else -moved) >= self._activate
+        if spec is not None:
+            moved = (last - p.average_price) / spec.tick_size
+            if (moved if p.type is _LONG else -moved) < self._activate:
+                return False  # so does the best, if it is this price
+        return last == self._best(ctx, p)
 
     def _cancel(self, ctx: Context, order: Order, why: str) -> CancelOrder:
         return self.cancel(ctx, order.id, f"{why}; cancel our order {order.id}")
