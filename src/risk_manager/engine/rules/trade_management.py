@@ -28,7 +28,6 @@ from risk_manager.domain.models import Order, Position
 from risk_manager.engine.memory import dec
 from risk_manager.engine.rules.base import Context, Rule, Trigger
 
-
 _LONG = PositionType.LONG  # read on every quote: an Enum member is read through EnumType's slot
 
 
