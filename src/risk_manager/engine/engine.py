@@ -398,9 +398,14 @@ class Engine:
         return found if found is not None else self._rules_for(account_id)
 
     def _context(self, state: AccountState, now: datetime, event: Event | None) -> Context:
-        # Positional, in the fields' order: keyword arguments make this call (one an event)
-        # measurably dearer. mypy checks each position's type.
-        return Context(
+        """The account's context for ``event`` at ``now``: the one it keeps, renewed (none is
+        in use across events: rules keep no reference to it)."""
+        locked = self.lock_ledger.active_rules(state.account_id, now)
+        ctx = state.context
+        if ctx is not None:
+            return ctx.renew(now, event, locked, self._user_down_since)
+        # Positional, in the fields' order: mypy checks each position's type.
+        ctx = state.context = Context(
             now,
             state.account_id,
             state.ledger,
@@ -409,7 +414,7 @@ class Engine:
             self.calendar,
             state.mark_mode,
             event,
-            self.lock_ledger.active_rules(state.account_id, now),  # locked_rules
+            locked,
             state.alerted,
             self._user_down_since,
             state.stale_mark,
@@ -417,6 +422,7 @@ class Engine:
             state.memory,
             state.inflight,
         )
+        return ctx
 
     # -- time ---------------------------------------------------------------------------------
 

@@ -103,6 +103,28 @@ class Context:
     _per_position: dict[str, Decimal | None] | None = None
     _marks: dict[str, Mark | None] = field(default_factory=dict)
 
+    def renew(
+        self,
+        now: datetime,
+        event: Event | None,
+        locked_rules: frozenset[str],
+        user_hub_down_since: datetime | None,
+    ) -> Context:
+        """This context for another event of the same account (the engine keeps one per
+        account: building one costs as much as a rule's evaluation, issue 16). What it
+        computed for the previous event is forgotten; the account's parts it holds stay.
+        Returns itself."""
+        self.now = now
+        self.event = event
+        self.locked_rules = locked_rules
+        self.user_hub_down_since = user_hub_down_since
+        self._placing = None
+        self._per_position = None
+        self._net_known = False
+        if self._marks:
+            self._marks.clear()
+        return self
+
     def once(self, *key: str) -> bool:
         """True the first time a cause is seen (alerts are sent once per cause)."""
         if key in self.alerted:

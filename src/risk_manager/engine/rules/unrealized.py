@@ -21,13 +21,15 @@ class UnrealizedThresholdRule(Rule[C]):
         super().__init__(config)
         self.amount = amount
         self.scope = scope
+        self.total = scope == "total"
         self.line = amount * self.sign  # the signed threshold
+        self.op = "≤" if self.sign < 0 else "≥"
 
     def _hit(self, value: Decimal) -> bool:
-        return value <= -self.amount if self.sign < 0 else value >= self.amount
+        return value <= self.line if self.sign < 0 else value >= self.line
 
     def measure(self, ctx: Context) -> tuple[Decimal, Decimal] | None:
-        if self.scope == "total":
+        if self.total:
             total = ctx.unrealized()
             return None if total is None else (total * self.sign, self.amount)
         worst: Decimal | None = None
@@ -37,31 +39,33 @@ class UnrealizedThresholdRule(Rule[C]):
         return None if worst is None else (worst, self.amount)
 
     def evaluate(self, ctx: Context) -> list[AnyAction]:
-        op = "≤" if self.sign < 0 else "≥"
-        if self.scope == "total":
+        # Runs on every quote: the common case (nothing near the line) returns early.
+        if self.total:
             total = ctx.unrealized()
             if total is None:
                 return self.unknown_mark_alert(ctx)
             if not ctx.ledger.positions or not self._hit(total):
                 return []
             limit = money(self.line)
-            what = f"unrealized {money(total)} {op} {limit} ({self.word}); flatten"
+            what = f"unrealized {money(total)} {self.op} {limit} ({self.word}); flatten"
             return [self.flatten(ctx, what)]
         per = ctx.position_unrealized()
         line = self.line
+        # The total (kept with the values) is unknown exactly when a position's is; cheaper
+        # than `None in per.values()`, whose Decimal == None goes through the numbers ABCs.
+        unknown = ctx.unrealized() is None
+        if not unknown and (  # all known: the worst one alone says whether any is hit
+            not per or (min(per.values()) > line if self.sign < 0 else max(per.values()) < line)
+        ):
+            return []
         if self.sign < 0:
             hits = [(cid, u) for cid, u in per.items() if u is not None and u <= line]
         else:
             hits = [(cid, u) for cid, u in per.items() if u is not None and u >= line]
-        # The total (cached per context) is unknown exactly when a position's is; cheaper than
-        # `None in per.values()`, whose Decimal == None goes through the numbers ABCs.
-        unknown = ctx.unrealized() is None
-        if not hits and not unknown:
-            return []  # the common case, kept cheap: this runs on every quote
         actions: list[AnyAction] = []
         limit = money(line)
         for cid, u in hits:
-            what = f"{cid} unrealized {money(u)} {op} {limit} ({self.word}); close position"
+            what = f"{cid} unrealized {money(u)} {self.op} {limit} ({self.word}); close position"
             actions.append(self.close(ctx, cid, what))
         if unknown:
             actions.extend(self.unknown_mark_alert(ctx))
