@@ -575,6 +575,7 @@ class Engine:
         moved_book = False  # a fill moved the position book ahead of the position event
         opened_new = False  # ... and opened (or reversed) a position: new timers
         plain_order = False  # an order that is not a stop: it moves no timer
+        touched: tuple[object, ...] | None = None  # what in flight it can settle (None: all)
         # Each branch also indexes the contracts whose quotes now reach the account.
         if isinstance(event, OrderEvent):  # first: a locked account's refusal (issue 16)
             state = self._account(event.account_id)
@@ -582,6 +583,7 @@ class Engine:
             self._index_one(state.account_id, event.order.contract_id)
             trigger = _ORDER
             plain_order = not event.order.type.is_stop
+            touched = (("order", event.order.id), ("tag", event.order.custom_tag))
         elif isinstance(event, AccountEvent):
             state = self._account(event.account_id)
             out.extend(self._apply_account(state, event, now))
@@ -591,6 +593,7 @@ class Engine:
             state.ledger.apply_position(event.position, now)
             self._index_one(state.account_id, event.position.contract_id)
             trigger = _POSITION
+            touched = (("position", event.position.contract_id),)
         elif isinstance(event, TradeEvent):
             state = self._account(event.account_id)
             version, opened = state.ledger.book_version, state.ledger.opened_version
@@ -616,7 +619,7 @@ class Engine:
         else:  # pragma: no cover - every event type is handled above
             raise TypeError(f"unknown event {type(event).__name__}")
         if trigger is not _ACCOUNT:  # an account update settles nothing
-            state.inflight.settle(state.ledger)
+            state.inflight.settle(state.ledger, touched)
         out.extend(self._run(state, now, event, trigger))
         book_changed = moved_book or trigger in _BOOK_TRIGGERS
         if book_changed:
