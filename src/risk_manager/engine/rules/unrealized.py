@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import ValuesView
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from risk_manager.domain.actions import AnyAction
 from risk_manager.engine.rules.base import C, Context, Rule, Trigger, money
@@ -54,10 +55,10 @@ class UnrealizedThresholdRule(Rule[C]):
         # The total (kept with the values) is unknown exactly when a position's is; cheaper
         # than `None in per.values()`, whose Decimal == None goes through the numbers ABCs.
         unknown = ctx.unrealized() is None
-        if not unknown and (  # all known: the worst one alone says whether any is hit
-            not per or (min(per.values()) > line if self.sign < 0 else max(per.values()) < line)
-        ):
-            return []
+        if not unknown:  # all known: the worst one alone says whether any is hit
+            known = cast("ValuesView[Decimal]", per.values())
+            if not known or (min(known) > line if self.sign < 0 else max(known) < line):
+                return []
         if self.sign < 0:
             hits = [(cid, u) for cid, u in per.items() if u is not None and u <= line]
         else:
