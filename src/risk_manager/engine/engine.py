@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from risk_manager.config.rules import RULE_MODELS, RulesConfig
@@ -63,6 +64,7 @@ _TRADE, _POSITION, _ORDER, _ACCOUNT, _QUOTE, _CLOCK, _ALL = (
     Trigger.ALL,
 )
 _BOOK_TRIGGERS = (_ORDER, _POSITION, _ALL)
+_ZERO = Decimal(0)  # a Decimal compared with an int converts the int on every call
 
 
 class Engine:
@@ -548,7 +550,7 @@ class Engine:
         for account_id in self._by_contract.get(cid, ()):
             state = self._accounts[account_id]
             if cid in state.ledger.positions:  # every quote-driven rule values positions
-                out.extend(self._run(state, now, event, _QUOTE, peak=True))
+                out.extend(self._run(state, now, event, _QUOTE, True))
         if out:  # every proposed action gets its retry timer, whatever proposed it (§5)
             self._refresh_due(now)
         return out
@@ -770,7 +772,7 @@ class Engine:
         if measured is None or warn_at is None:
             return []
         value, limit = measured
-        if limit <= 0 or value < limit * warn_at or rule.breached(value, limit):
+        if limit <= _ZERO or value < limit * warn_at or rule.breached(value, limit):
             return []
         label = state.ledger.week_label if rule.period == "week" else state.ledger.day_label
         if state.memory.warned(rule.key, str(label)):  # once per period, across restarts

@@ -49,7 +49,8 @@ class TradeManagementRule(Rule[TradeManagement]):
             *([config.breakeven.trigger_ticks] if config.breakeven else []),
             *([config.trailing.activate_ticks] if config.trailing else []),
         ]
-        self._activate: int | None = min(starts) if starts else None  # ticks that move a stop
+        # the ticks that move a stop, as a Decimal: compared with a Decimal on every quote
+        self._activate: Decimal | None = Decimal(min(starts)) if starts else None
 
     def _tag(self, ctx: Context, kind: str) -> str:
         """The next tag never used on the account: not by us (memory), and not by any order

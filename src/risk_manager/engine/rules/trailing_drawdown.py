@@ -123,13 +123,13 @@ class TrailingDrawdownRule(Rule[TrailingDrawdown]):
         return allowed - room, allowed
 
     def evaluate(self, ctx: Context) -> list[AnyAction]:
-        floor = self.floor(ctx)
+        floor = ctx.memory.decimal(self.key, "floor")  # self.floor(ctx), on every quote
         if floor is None or self.key in ctx.locked_rules:
             return []
         equity = self._equity(ctx)
         if equity is None:
             return self.unknown_mark_alert(ctx)
-        line = floor + self.buffer
+        line = floor + self.buffer if self.buffer else floor  # compared only
         if equity > line:
             return []
         buffer = f" + buffer {money(self.buffer)}" if self.buffer else ""

@@ -26,9 +26,6 @@ class UnrealizedThresholdRule(Rule[C]):
         self.line = amount * self.sign  # the signed threshold
         self.op = "≤" if self.sign < 0 else "≥"
 
-    def _hit(self, value: Decimal) -> bool:
-        return value <= self.line if self.sign < 0 else value >= self.line
-
     def measure(self, ctx: Context) -> tuple[Decimal, Decimal] | None:
         if self.total:
             total = ctx.unrealized()
@@ -45,7 +42,8 @@ class UnrealizedThresholdRule(Rule[C]):
             total = ctx.unrealized()
             if total is None:
                 return self.unknown_mark_alert(ctx)
-            if not ctx.ledger.positions or not self._hit(total):
+            line = self.line
+            if not ctx.ledger.positions or (total > line if self.sign < 0 else total < line):
                 return []
             limit = money(self.line)
             what = f"unrealized {money(total)} {self.op} {limit} ({self.word}); flatten"
