@@ -71,6 +71,8 @@ class Ledger:
     week_label: date | None = None
     day_gross: Decimal = ZERO  # sum of profitAndLoss of the day's fills
     day_costs: Decimal = ZERO  # fees + commissions of the day's fills
+    # day_gross − day_costs, kept as they change: every quote reads it (the day's net P&L)
+    day_realized_net: Decimal = ZERO
     week_gross: Decimal = ZERO
     week_costs: Decimal = ZERO
     fills_day: int = 0
@@ -108,7 +110,7 @@ class Ledger:
     # -- realized -----------------------------------------------------------------------------
 
     def day_realized(self, include_fees: bool = True) -> Decimal:
-        return self.day_gross - self.day_costs if include_fees else self.day_gross
+        return self.day_realized_net if include_fees else self.day_gross
 
     def week_realized(self, include_fees: bool = True) -> Decimal:
         return self.week_gross - self.week_costs if include_fees else self.week_gross
@@ -310,6 +312,7 @@ class Ledger:
         if fill.day == self._day_gen:
             self.day_gross += fill.gross * sign
             self.day_costs += fill.costs * sign
+            self.day_realized_net = self.day_gross - self.day_costs
         if fill.week == self._week_gen:
             self.week_gross += fill.gross * sign
             self.week_costs += fill.costs * sign
@@ -328,6 +331,7 @@ class Ledger:
         self.day_label = label
         self.day_gross = ZERO
         self.day_costs = ZERO
+        self.day_realized_net = ZERO
         self.fills_day = 0
         self.day_peak_net = ZERO
         self.order_fills.clear()  # bounded: an order's own fillVolume still counts
@@ -471,11 +475,12 @@ class Ledger:
         out: dict[str, Decimal | None] = {}
         total: Decimal | None = ZERO
         valued, priced_from = self._valued, self.priced_from
+        cutoff = now - stale  # `now - at >= stale`, one subtraction for all positions
         for cid, p in self.positions.items():
             mark = marks.get(cid)
             if mark is not None:
                 at, since = mark.at, priced_from.get(cid)
-                if since is None or at is None or at < since or now - at >= stale:
+                if since is None or at is None or at < since or at <= cutoff:
                     mark = None
             chosen[cid] = mark
             if mark is None:

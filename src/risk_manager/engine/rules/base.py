@@ -175,7 +175,8 @@ class Context:
         is unknown), computed once: the day's peak, RULE-003 and its warning read it."""
         if not self._net_known:
             unrealized = self.unrealized()
-            self._net = None if unrealized is None else self.ledger.day_realized() + unrealized
+            realized = self.ledger.day_realized_net  # day_realized(), without the call
+            self._net = None if unrealized is None else realized + unrealized
             self._net_known = True
         return self._net
 
