@@ -855,7 +855,7 @@ def _tracked_only(actions: list[AnyAction]) -> bool:
 
 def _manual_reset(state: AccountState) -> tuple[date, datetime, bool] | None:
     """The account's manual daily reset (trading day, effective instant, applied), if any."""
-    found = state.memory.get(ENGINE_KEY).get("day_reset")
+    found = state.memory.value(ENGINE_KEY, "day_reset")  # no read-only view: every refresh
     if not isinstance(found, Mapping):
         return None
     return (

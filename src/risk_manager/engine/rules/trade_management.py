@@ -88,6 +88,8 @@ class TradeManagementRule(Rule[TradeManagement]):
             if p is None:
                 changed |= best.pop(cid, None) is not None
                 continue
+            if self._still_best(ctx, cid, entry):  # as on a quote: nothing to write for it
+                continue
             since = ledger.opened_label(cid)
             held = dec(entry[1]) if entry is not None and entry[0] == since else None
             mark = ctx.mark(cid)
@@ -193,10 +195,9 @@ class TradeManagementRule(Rule[TradeManagement]):
     def _place(
         self, ctx: Context, p: Position, kind: OrderType, price: Decimal, label: str
     ) -> list[AnyAction]:
+        prefix = f"rm-{label}-"  # once, not per placement in flight
         if any(  # in flight: the engine re-proposes it if it never shows up
-            a.contract_id == p.contract_id
-            and a.size == p.size
-            and a.custom_tag.startswith(f"rm-{label}-")
+            a.contract_id == p.contract_id and a.size == p.size and a.custom_tag.startswith(prefix)
             for a in ctx.placing
         ):
             return []
