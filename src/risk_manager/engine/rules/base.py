@@ -174,7 +174,9 @@ class Context:
         """The day's net P&L: realized after costs plus :meth:`unrealized` (None when that
         is unknown), computed once: the day's peak, RULE-003 and its warning read it."""
         if not self._net_known:
-            unrealized = self.unrealized()
+            if self._per_position is None:  # self.unrealized(), one call less on a quote
+                self.position_unrealized()
+            unrealized = self._unrealized
             realized = self.ledger.day_realized_net  # day_realized(), without the call
             self._net = None if unrealized is None else realized + unrealized
             self._net_known = True

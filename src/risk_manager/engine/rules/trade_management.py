@@ -51,6 +51,7 @@ class TradeManagementRule(Rule[TradeManagement]):
         ]
         # the ticks that move a stop, as a Decimal: compared with a Decimal on every quote
         self._activate: Decimal | None = Decimal(min(starts)) if starts else None
+        self._gain_needed = bool(starts) and min(starts) > 0  # a price at entry moves none
 
     def _tag(self, ctx: Context, kind: str) -> str:
         """The next tag never used on the account: not by us (memory), and not by any order
@@ -184,8 +185,11 @@ class TradeManagementRule(Rule[TradeManagement]):
             return False
         spec = ctx.catalog.get(p.contract_id)
         if spec is not None:
-            moved = (last - p.average_price) / spec.tick_size
-            if (moved if p.type is _LONG else -moved) < self._activate:
+            avg, long = p.average_price, p.type is _LONG
+            if self._gain_needed and (last <= avg if long else last >= avg):
+                return False  # no ticks gained at this price: none reached (ticks are > 0)
+            moved = (last - avg) / spec.tick_size
+            if (moved if long else -moved) < self._activate:
                 return False  # so does the best, if it is this price
         return last == self._best(ctx, p)
 
