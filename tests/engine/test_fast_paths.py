@@ -146,6 +146,23 @@ def _new_context(engine: Engine, state: AccountState, now: datetime, event: Any)
     )
 
 
+def _day_net_summed(ctx: Context) -> Decimal | None:
+    """The day's net from the realized totals summed on every read, not kept."""
+    unrealized = ctx.unrealized()
+    ledger = ctx.ledger
+    return None if unrealized is None else ledger.day_gross - ledger.day_costs + unrealized
+
+
+def _day_realized_summed(ledger: Ledger, include_fees: bool = True) -> Decimal:
+    return ledger.day_gross - ledger.day_costs if include_fees else ledger.day_gross
+
+
+def _no_spec_walked(ctx: Context) -> tuple[str, ...]:
+    """The positions without a contract spec, found again by every rule that asks."""
+    per = ctx.position_unrealized()
+    return tuple(sorted(c for c, u in per.items() if u is None and ctx.catalog.get(c) is None))
+
+
 def _every_placing(book: InFlightBook, ledger: Ledger) -> tuple[PlaceOrder, ...]:
     return tuple(
         f.action
@@ -163,7 +180,8 @@ def fast_paths_off() -> Iterator[None]:
     """The engine as before issue 16: every rule remembers whenever it runs, RULE-012 reads
     every quote the careful way, every proposed action refreshes all timers, positions are
     valued one call at a time, a stored floor is parsed on every read and the calendar
-    names every fill's trading day; and as before the third round (see the module)."""
+    names every fill's trading day; and as before the third round (see the module: also
+    the day's realized net summed on every read, the missing specs found by every rule)."""
     with (
         patch.object(TrailingDrawdownRule, "remembers_on", Trigger.ALL),
         patch.object(TradeManagementRule, "_still_best", staticmethod(lambda *_a: False)),
@@ -179,6 +197,9 @@ def fast_paths_off() -> Iterator[None]:
         patch.object(InFlightBook, "next_due", _next_due_walked),
         patch.object(TradeManagementRule, "_moves_stop", _moves_stop_as_it_was),
         patch.object(UnrealizedThresholdRule, "evaluate", _every_hit_listed),
+        patch.object(Context, "day_net", _day_net_summed),
+        patch.object(Context, "unvalued_for_want_of_spec", _no_spec_walked),
+        patch.object(Ledger, "day_realized", _day_realized_summed),
     ):
         yield
 

@@ -102,6 +102,7 @@ class Context:
     _net_known: bool = False
     _per_position: dict[str, Decimal | None] | None = None
     _marks: dict[str, Mark | None] = field(default_factory=dict)
+    _no_spec: tuple[str, ...] | None = None
 
     def renew(
         self,
@@ -121,6 +122,7 @@ class Context:
         self._placing = None
         self._per_position = None
         self._net_known = False
+        self._no_spec = None
         if self._marks:
             self._marks.clear()
         return self
@@ -169,6 +171,17 @@ class Context:
         if self._per_position is None:
             self.position_unrealized()
         return self._unrealized
+
+    def unvalued_for_want_of_spec(self) -> tuple[str, ...]:
+        """The open positions that cannot be valued because the catalog has no spec for
+        their contract, sorted; decided once per context (each rule that values positions
+        asks while a mark is missing: after every size change until the next quote)."""
+        if self._no_spec is None:
+            per = self.position_unrealized()
+            self._no_spec = tuple(
+                sorted(cid for cid, u in per.items() if u is None and self.catalog.get(cid) is None)
+            )
+        return self._no_spec
 
     def day_net(self) -> Decimal | None:
         """The day's net P&L: realized after costs plus :meth:`unrealized` (None when that
@@ -393,11 +406,7 @@ class Rule(Generic[C]):
         The caller does not act either way. A missing contract spec is alerted here, once per
         rule; a missing or stale mark is alerted once for all rules by the engine's
         ``stale_mark`` alert (after ``stale_mark``, naming the rules that wait for it)."""
-        missing = sorted(
-            cid
-            for cid, u in ctx.position_unrealized().items()
-            if u is None and ctx.catalog.get(cid) is None
-        )
+        missing = ctx.unvalued_for_want_of_spec()
         if not missing or not ctx.once(self.key, "unknown", *missing):
             return []
         return [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import ValuesView
 from decimal import Decimal
-from typing import ClassVar, cast
+from typing import ClassVar
 
 from risk_manager.domain.actions import AnyAction
 from risk_manager.engine.rules.base import C, Context, Rule, Trigger, money
@@ -54,7 +54,8 @@ class UnrealizedThresholdRule(Rule[C]):
         # than `None in per.values()`, whose Decimal == None goes through the numbers ABCs.
         unknown = ctx.unrealized() is None
         if not unknown:  # all known: the worst one alone says whether any is hit
-            known = cast("ValuesView[Decimal]", per.values())
+            # no None among them (a cast() would be one more call on every quote)
+            known: ValuesView[Decimal] = per.values()  # type: ignore[assignment]
             if not known or (min(known) > line if self.sign < 0 else max(known) < line):
                 return []
         if self.sign < 0:
