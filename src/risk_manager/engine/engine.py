@@ -741,7 +741,8 @@ class Engine:
         due = state.remember_due
         for rule, remembers, warns in runs:
             if remembers or (due and rule.key in due):
-                due.discard(rule.key)
+                if due:  # mostly empty: no call
+                    due.discard(rule.key)
                 remembered = rule.remember(ctx)
                 if remembered:
                     memory.update(rule.key, remembered)
