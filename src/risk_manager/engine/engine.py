@@ -577,7 +577,6 @@ class Engine:
         moved_book = False  # a fill moved the position book ahead of the position event
         opened_new = False  # ... and opened (or reversed) a position: new timers
         plain_order = False  # an order that is not a stop: it moves no timer
-        touched: tuple[object, ...] | None = None  # what in flight it can settle (None: all)
         # Each branch also indexes the contracts whose quotes now reach the account.
         if isinstance(event, OrderEvent):  # first: a locked account's refusal (issue 16)
             state = self._account(event.account_id)
@@ -585,7 +584,6 @@ class Engine:
             self._index_one(state.account_id, event.order.contract_id)
             trigger = _ORDER
             plain_order = not event.order.type.is_stop
-            touched = (("order", event.order.id), ("tag", event.order.custom_tag))
         elif isinstance(event, AccountEvent):
             state = self._account(event.account_id)
             out.extend(self._apply_account(state, event, now))
@@ -595,7 +593,6 @@ class Engine:
             state.ledger.apply_position(event.position, now)
             self._index_one(state.account_id, event.position.contract_id)
             trigger = _POSITION
-            touched = (("position", event.position.contract_id),)
         elif isinstance(event, TradeEvent):
             state = self._account(event.account_id)
             version, opened = state.ledger.book_version, state.ledger.opened_version
@@ -620,8 +617,8 @@ class Engine:
             trigger = _ALL
         else:  # pragma: no cover - every event type is handled above
             raise TypeError(f"unknown event {type(event).__name__}")
-        if trigger is not _ACCOUNT:  # an account update settles nothing
-            state.inflight.settle(state.ledger, touched)
+        if trigger is not _ACCOUNT and state.inflight.items:  # an account update settles nothing
+            state.inflight.settle(state.ledger, _settles(event))
         out.extend(self._run(state, now, event, trigger))
         book_changed = moved_book or trigger in _BOOK_TRIGGERS
         if book_changed:
@@ -846,6 +843,17 @@ class Engine:
             if key in LOSS_LOCK_RULES:
                 room.add(key, value, limit, missing)
         return views, room
+
+
+def _settles(event: Event) -> tuple[object, ...] | None:
+    """What in flight ``event`` can have finished, as ``InFlightBook.settle`` takes it: an
+    order event its order and tag, a position event its contract's position; None (every
+    action) for a fill (its order and position, and a void's), a snapshot or a tick."""
+    if isinstance(event, OrderEvent):
+        return (("order", event.order.id), ("tag", event.order.custom_tag))
+    if isinstance(event, PositionEvent):
+        return (("position", event.position.contract_id),)
+    return None
 
 
 def _tracked_only(actions: list[AnyAction]) -> bool:

@@ -67,6 +67,7 @@ class InFlight:
     # flatten's to do (its answer may be in, the broker's events not yet); a changed record (a
     # re-entry) is a new close.
     targets: tuple[Mapping[str, Position], frozenset[int]] | None = None
+    cause: object = None  # what can settle it (_settled_by), kept for the book's index
 
 
 def is_done(flight: InFlight, ledger: Ledger) -> bool:
@@ -140,8 +141,10 @@ class InFlightBook:
         self._flattens: dict[Key, None] = {}  # tested on every settle
         self._places: dict[Key, None] = {}  # placements, in the items' order (placing)
         self._fresh: list[Key] = []  # admitted since the last settle: tested at the next
-        self._due: tuple[int, timedelta, datetime | None] | None = None  # next_due's answer
         self._changes = 0  # moves whenever an item is added, dropped or retried
+        # next_due's answer, for the _changes and retry_after it was computed at
+        self._due_at: datetime | None = None
+        self._due_for: tuple[int, timedelta] | None = None
 
     def admit(self, action: AnyAction, ledger: Ledger, now: datetime) -> bool:
         """True when the action should go out (its cause is not already in flight)."""
@@ -173,12 +176,16 @@ class InFlightBook:
                 dict(ledger.positions),
                 frozenset(o.id for o in ledger.trader_orders()),
             )
-        self.items[key] = InFlight(action, now, expect_size=expect, targets=targets)
         cause = _settled_by(action)
+        self.items[key] = InFlight(action, now, expect_size=expect, targets=targets, cause=cause)
         if cause is None:
             self._flattens[key] = None
         else:
-            self._by_cause.setdefault(cause, set()).add(key)
+            watched = self._by_cause.get(cause)
+            if watched is None:
+                self._by_cause[cause] = {key}
+            else:
+                watched.add(key)
         if isinstance(action, PlaceOrder):
             self._places[key] = None
         self._fresh.append(key)
@@ -224,7 +231,7 @@ class InFlightBook:
 
     def _drop(self, key: Key, flight: InFlight) -> None:
         del self.items[key]
-        cause = _settled_by(flight.action)
+        cause = flight.cause
         if cause is None:
             del self._flattens[key]
         else:
@@ -288,10 +295,11 @@ class InFlightBook:
     def next_due(self) -> datetime | None:
         """When the earliest re-proposal or escalation is due (None: nothing in flight);
         kept until an item is added, dropped or retried, or ``retry_after`` changes."""
-        known = self._due
-        if known is not None and known[0] == self._changes and known[1] == self.retry_after:
-            return known[2]
+        changes, retry_after, known = self._changes, self.retry_after, self._due_for
+        if known is not None and known[0] == changes and known[1] == retry_after:
+            return self._due_at
         times = [f.last_at + self._interval(f) for f in self.items.values()]
-        due = min(times) if times else None
-        self._due = (self._changes, self.retry_after, due)
+        due = self._due_at = min(times) if times else None
+        if len(times) > 2:  # worth keeping: a book of one or two is walked again
+            self._due_for = (changes, retry_after)
         return due
