@@ -22,7 +22,7 @@ from risk_manager.engine.ledger import Ledger
 from risk_manager.engine.marks import Mark
 from risk_manager.engine.memory import RuleMemory
 from risk_manager.engine.rules import AnyRule, Trigger
-from risk_manager.engine.rules.base import Rule
+from risk_manager.engine.rules.base import Context, Rule
 from risk_manager.engine.rules.session_block_outside import SessionBlockOutsideRule
 
 STALE_REPEAT = timedelta(minutes=1)  # the stale-mark alert repeats this often until a live quote
@@ -66,6 +66,7 @@ class AccountState:
         # a soft lock restored after a restart: its baseline is the broker's next snapshot
         self.baseline_from_broker = False
         self.remember_due: set[str] = set()  # rule keys to remember on their next run
+        self.context: Context | None = None  # the engine's, renewed for each event
         self.use_rules(config, rules)
 
     def use_rules(self, config: RulesConfig, rules: list[AnyRule]) -> None:
@@ -74,6 +75,10 @@ class AccountState:
         memory and the actions in flight carry on."""
         self.config = config
         self.rules = rules
+        # read for every context; a pydantic model's attribute goes through its __getattr__
+        self.mark_mode: str = config.mark
+        self.stale_mark: timedelta = config.stale_mark
+        self.context = None  # built again with these settings
         self.inflight.retry_after = config.retry_after
         self.inflight.max_retries = config.max_retries
         self._by_trigger: dict[Trigger, list[AnyRule]] = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from risk_manager.config.rules import RULE_MODELS, RulesConfig
@@ -51,7 +52,19 @@ _RULE_IDS = {m.key: m.rule_id for m in RULE_MODELS}
 _HOUR = timedelta(hours=1)
 _SKEW = timedelta(seconds=30)  # broker timestamps this far ahead still move the day
 _CONNECTION_EVENTS = (ConnectionEvent, AuthFailureEvent)  # a tuple: `A | B` is built per call
-_BOOK_TRIGGERS = (Trigger.ORDER, Trigger.POSITION, Trigger.ALL)
+# Enum members read once: `Trigger.QUOTE` goes through EnumType.__getattr__'s slot on every
+# read, and these are read on every event (issue 16).
+_TRADE, _POSITION, _ORDER, _ACCOUNT, _QUOTE, _CLOCK, _ALL = (
+    Trigger.TRADE,
+    Trigger.POSITION,
+    Trigger.ORDER,
+    Trigger.ACCOUNT,
+    Trigger.QUOTE,
+    Trigger.CLOCK,
+    Trigger.ALL,
+)
+_BOOK_TRIGGERS = (_ORDER, _POSITION, _ALL)
+_ZERO = Decimal(0)  # a Decimal compared with an int converts the int on every call
 
 
 class Engine:
@@ -387,26 +400,31 @@ class Engine:
         return found if found is not None else self._rules_for(account_id)
 
     def _context(self, state: AccountState, now: datetime, event: Event | None) -> Context:
-        config = state.config
-        # Positional, in the fields' order: keyword arguments make this call (one an event)
-        # measurably dearer. mypy checks each position's type.
-        return Context(
+        """The account's context for ``event`` at ``now``: the one it keeps, renewed (none is
+        in use across events: rules keep no reference to it)."""
+        locked = self.lock_ledger.active_rules(state.account_id, now)
+        ctx = state.context
+        if ctx is not None:
+            return ctx.renew(now, event, locked, self._user_down_since)
+        # Positional, in the fields' order: mypy checks each position's type.
+        ctx = state.context = Context(
             now,
             state.account_id,
             state.ledger,
             self.marks,
             self.catalog,
             self.calendar,
-            config.mark,  # mark_mode
+            state.mark_mode,
             event,
-            self.lock_ledger.active_rules(state.account_id, now),  # locked_rules
+            locked,
             state.alerted,
             self._user_down_since,
-            config.stale_mark,
+            state.stale_mark,
             state.sessions,
             state.memory,
             state.inflight,
         )
+        return ctx
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -441,7 +459,7 @@ class Engine:
             state = self._accounts[account_id]
             self._manual_roll(state, now)
             state.ledger.prune_fills(now)
-            out.extend(self._run(state, now, None, Trigger.CLOCK))
+            out.extend(self._run(state, now, None, _CLOCK))
             out.extend(self._stale_marks(state, now))
             out.extend(self._enforce(state, now))
             state.inflight.settle(state.ledger)
@@ -459,7 +477,7 @@ class Engine:
             times.append(end)
         for state in self._accounts.values():
             ctx = self._context(state, now, None)
-            for rule in state.rules_for(Trigger.CLOCK):
+            for rule in state.rules_for(_CLOCK):
                 w = rule.wakeup(ctx)
                 if w is not None:
                     times.append(w)
@@ -532,7 +550,7 @@ class Engine:
         for account_id in self._by_contract.get(cid, ()):
             state = self._accounts[account_id]
             if cid in state.ledger.positions:  # every quote-driven rule values positions
-                out.extend(self._run(state, now, event, Trigger.QUOTE, peak=True))
+                out.extend(self._run(state, now, event, _QUOTE, True))
         if out:  # every proposed action gets its retry timer, whatever proposed it (§5)
             self._refresh_due(now)
         return out
@@ -564,24 +582,24 @@ class Engine:
             state = self._account(event.account_id)
             state.ledger.apply_order(event.order)
             self._index_one(state.account_id, event.order.contract_id)
-            trigger = Trigger.ORDER
+            trigger = _ORDER
             plain_order = not event.order.type.is_stop
         elif isinstance(event, AccountEvent):
             state = self._account(event.account_id)
             out.extend(self._apply_account(state, event, now))
-            trigger = Trigger.ACCOUNT
+            trigger = _ACCOUNT
         elif isinstance(event, PositionEvent):
             state = self._account(event.account_id)
             state.ledger.apply_position(event.position, now)
             self._index_one(state.account_id, event.position.contract_id)
-            trigger = Trigger.POSITION
+            trigger = _POSITION
         elif isinstance(event, TradeEvent):
             state = self._account(event.account_id)
             version, opened = state.ledger.book_version, state.ledger.opened_version
             if not self._apply_trade(state, event, now):
                 return []
             self._update_peak(state, now)
-            trigger = Trigger.TRADE
+            trigger = _TRADE
             moved_book = version != state.ledger.book_version
             opened_new = opened != state.ledger.opened_version
             if moved_book:
@@ -596,11 +614,11 @@ class Engine:
             self._update_peak(state, now)
             for cid in state.ledger.contract_ids():
                 self._index_one(state.account_id, cid)
-            trigger = Trigger.ALL
+            trigger = _ALL
         else:  # pragma: no cover - every event type is handled above
             raise TypeError(f"unknown event {type(event).__name__}")
-        if trigger is not Trigger.ACCOUNT:  # an account update settles nothing
-            state.inflight.settle(state.ledger)
+        if trigger is not _ACCOUNT and state.inflight.items:  # an account update settles nothing
+            state.inflight.settle(state.ledger, _settles(event))
         out.extend(self._run(state, now, event, trigger))
         book_changed = moved_book or trigger in _BOOK_TRIGGERS
         if book_changed:
@@ -720,7 +738,8 @@ class Engine:
         due = state.remember_due
         for rule, remembers, warns in runs:
             if remembers or (due and rule.key in due):
-                due.discard(rule.key)
+                if due:  # mostly empty: no call
+                    due.discard(rule.key)
                 remembered = rule.remember(ctx)
                 if remembered:
                     memory.update(rule.key, remembered)
@@ -751,7 +770,7 @@ class Engine:
         if measured is None or warn_at is None:
             return []
         value, limit = measured
-        if limit <= 0 or value < limit * warn_at or rule.breached(value, limit):
+        if limit <= _ZERO or value < limit * warn_at or rule.breached(value, limit):
             return []
         label = state.ledger.week_label if rule.period == "week" else state.ledger.day_label
         if state.memory.warned(rule.key, str(label)):  # once per period, across restarts
@@ -826,6 +845,17 @@ class Engine:
         return views, room
 
 
+def _settles(event: Event) -> tuple[object, ...] | None:
+    """What in flight ``event`` can have finished, as ``InFlightBook.settle`` takes it: an
+    order event its order and tag, a position event its contract's position; None (every
+    action) for a fill (its order and position, and a void's), a snapshot or a tick."""
+    if isinstance(event, OrderEvent):
+        return (("order", event.order.id), ("tag", event.order.custom_tag))
+    if isinstance(event, PositionEvent):
+        return (("position", event.position.contract_id),)
+    return None
+
+
 def _tracked_only(actions: list[AnyAction]) -> bool:
     """Every action is a broker action the in-flight book tracks (a cancel, a close, an
     order): none is a lock (whose end is a timer) or an alert (which marks a cause seen)."""
@@ -834,7 +864,7 @@ def _tracked_only(actions: list[AnyAction]) -> bool:
 
 def _manual_reset(state: AccountState) -> tuple[date, datetime, bool] | None:
     """The account's manual daily reset (trading day, effective instant, applied), if any."""
-    found = state.memory.get(ENGINE_KEY).get("day_reset")
+    found = state.memory.value(ENGINE_KEY, "day_reset")  # no read-only view: every refresh
     if not isinstance(found, Mapping):
         return None
     return (

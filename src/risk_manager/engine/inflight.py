@@ -10,7 +10,7 @@ seen), so this stays pure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import assert_never
@@ -67,6 +67,7 @@ class InFlight:
     # flatten's to do (its answer may be in, the broker's events not yet); a changed record (a
     # re-entry) is a new close.
     targets: tuple[Mapping[str, Position], frozenset[int]] | None = None
+    cause: object = None  # what can settle it (_settled_by), kept for the book's index
 
 
 def is_done(flight: InFlight, ledger: Ledger) -> bool:
@@ -108,11 +109,42 @@ def _covers(flatten: InFlight, action: AnyAction, ledger: Ledger, now: datetime)
     return held is not None and flatten.targets[0].get(action.contract_id) is held
 
 
+def _settled_by(action: AnyAction) -> object:
+    """What in the ledger can make ``action`` done (:func:`is_done`): its order (a cancel, a
+    modify), its tag (a placement) or its contract's position (a close); None for a flatten,
+    which every change may finish."""
+    match action:
+        case CancelOrder() | ModifyOrder():
+            return ("order", action.order_id)
+        case PlaceOrder():
+            return ("tag", action.custom_tag)
+        case ClosePosition():
+            return ("position", action.contract_id)
+        case _:
+            return None
+
+
 class InFlightBook:
+    """The account's actions in flight, by cause (``cause_key``).
+
+    Indexed by what can settle each one (``_settled_by``), so an event settles only the
+    actions it can have finished (:meth:`settle` with ``touched``) instead of testing ~30
+    placements the broker never confirmed on every event (issue 16); flattens and the
+    actions admitted since the last settle are tested every time. The earliest retry is
+    kept until the book changes."""
+
     def __init__(self, retry_after: timedelta, max_retries: int) -> None:
         self.retry_after = retry_after
         self.max_retries = max_retries
         self.items: dict[Key, InFlight] = {}
+        self._by_cause: dict[object, set[Key]] = {}  # _settled_by → keys
+        self._flattens: dict[Key, None] = {}  # tested on every settle
+        self._places: dict[Key, None] = {}  # placements, in the items' order (placing)
+        self._fresh: list[Key] = []  # admitted since the last settle: tested at the next
+        self._changes = 0  # moves whenever an item is added, dropped or retried
+        # next_due's answer, for the _changes and retry_after it was computed at
+        self._due_at: datetime | None = None
+        self._due_for: tuple[int, timedelta] | None = None
 
     def admit(self, action: AnyAction, ledger: Ledger, now: datetime) -> bool:
         """True when the action should go out (its cause is not already in flight)."""
@@ -125,9 +157,9 @@ class InFlightBook:
         covered = isinstance(action, CancelOrder) or (
             isinstance(action, ClosePosition) and action.size is None
         )
-        if (covered and self.items) and any(  # a flatten in flight already covers it
-            k[0] == "flatten" and not is_done(f, ledger) and _covers(f, action, ledger, now)
-            for k, f in self.items.items()
+        if (covered and self._flattens) and any(  # a flatten in flight already covers it
+            not is_done(f, ledger) and _covers(f, action, ledger, now)
+            for f in [self.items[k] for k in self._flattens]
         ):
             return False
         expect = None
@@ -144,24 +176,71 @@ class InFlightBook:
                 dict(ledger.positions),
                 frozenset(o.id for o in ledger.trader_orders()),
             )
-        self.items[key] = InFlight(action, now, expect_size=expect, targets=targets)
+        cause = _settled_by(action)
+        self.items[key] = InFlight(action, now, expect_size=expect, targets=targets, cause=cause)
+        if cause is None:
+            self._flattens[key] = None
+        else:
+            watched = self._by_cause.get(cause)
+            if watched is None:
+                self._by_cause[cause] = {key}
+            else:
+                watched.add(key)
+        if isinstance(action, PlaceOrder):
+            self._places[key] = None
+        self._fresh.append(key)
+        self._changes += 1
         return True
 
     def placing(self, ledger: Ledger) -> tuple[PlaceOrder, ...]:
         """Placements proposed and not yet seen on the account (their tag not in the ledger):
         a rule reads them to not propose the same order twice (rules keep no state)."""
-        return tuple(
-            f.action
-            for f in self.items.values()
-            if isinstance(f.action, PlaceOrder) and f.action.custom_tag not in ledger.tags_seen
-        )
+        items, seen = self.items, ledger.tags_seen
+        out: list[PlaceOrder] = []
+        for key in self._places:
+            action = items[key].action
+            if isinstance(action, PlaceOrder) and action.custom_tag not in seen:
+                out.append(action)
+        return tuple(out)
 
-    def settle(self, ledger: Ledger) -> None:
-        """Forget what the ledger shows done (escalated causes too: they are still pursued)."""
-        if self.items:
-            done = [k for k, f in self.items.items() if is_done(f, ledger)]
-            for key in done:
-                del self.items[key]
+    def settle(self, ledger: Ledger, touched: tuple[object, ...] | None = None) -> None:
+        """Forget what the ledger shows done (escalated causes too: they are still pursued).
+
+        ``touched``: what the event changed in the ledger, as ``_settled_by`` names it (an
+        order, a tag, a contract's position); only the actions settled by those, the
+        flattens and the actions admitted since the last settle are tested. None (a fill, a
+        snapshot, a tick): every action."""
+        items = self.items
+        if not items:
+            self._fresh.clear()
+            return
+        if touched is None:
+            keys: Iterable[Key] = list(items)
+        else:
+            found = [*self._fresh, *self._flattens]
+            for cause in touched:
+                watched = self._by_cause.get(cause)
+                if watched:
+                    found.extend(watched)
+            keys = found
+        self._fresh.clear()
+        for key in keys:
+            flight = items.get(key)
+            if flight is not None and is_done(flight, ledger):
+                self._drop(key, flight)
+
+    def _drop(self, key: Key, flight: InFlight) -> None:
+        del self.items[key]
+        cause = flight.cause
+        if cause is None:
+            del self._flattens[key]
+        else:
+            watched = self._by_cause[cause]
+            watched.discard(key)
+            if not watched:
+                del self._by_cause[cause]
+        self._places.pop(key, None)
+        self._changes += 1
 
     def _interval(self, flight: InFlight) -> timedelta:
         return ESCALATED_EVERY if flight.escalated else self.retry_after
@@ -185,11 +264,13 @@ class InFlightBook:
         flight.attempts += 1
         flight.last_at = now
         flight.refused = detail
+        self._changes += 1
         if flight.escalated or flight.attempts <= self.max_retries + 1:
             return []
         return [self._escalate(flight, now, f"refused: {detail}")]
 
     def _retry(self, flight: InFlight, now: datetime, why: str) -> list[AnyAction]:
+        self._changes += 1  # its time (and maybe its escalation) moves
         if flight.attempts > self.max_retries and not flight.escalated:
             flight.last_at = now
             return [self._escalate(flight, now, why)]
@@ -212,5 +293,13 @@ class InFlightBook:
         )
 
     def next_due(self) -> datetime | None:
+        """When the earliest re-proposal or escalation is due (None: nothing in flight);
+        kept until an item is added, dropped or retried, or ``retry_after`` changes."""
+        changes, retry_after, known = self._changes, self.retry_after, self._due_for
+        if known is not None and known[0] == changes and known[1] == retry_after:
+            return self._due_at
         times = [f.last_at + self._interval(f) for f in self.items.values()]
-        return min(times) if times else None
+        due = self._due_at = min(times) if times else None
+        if len(times) > 2:  # worth keeping: a book of one or two is walked again
+            self._due_for = (changes, retry_after)
+        return due

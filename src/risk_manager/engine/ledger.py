@@ -53,6 +53,11 @@ class FillRecord:
     voided: bool = False
 
 
+_Valued = tuple[Position, int, str, Decimal | None, int, Decimal | None]
+"""A position's cached valuation: the position record, its mark's ``seq``, the mark mode, the
+value, and the two factors that stay while the record does (signed size, point value)."""
+
+
 @dataclass(slots=True)
 class Ledger:
     account_id: int
@@ -66,6 +71,8 @@ class Ledger:
     week_label: date | None = None
     day_gross: Decimal = ZERO  # sum of profitAndLoss of the day's fills
     day_costs: Decimal = ZERO  # fees + commissions of the day's fills
+    # day_gross − day_costs, kept as they change: every quote reads it (the day's net P&L)
+    day_realized_net: Decimal = ZERO
     week_gross: Decimal = ZERO
     week_costs: Decimal = ZERO
     fills_day: int = 0
@@ -84,7 +91,9 @@ class Ledger:
     # starts only then). A size change does not restart it.
     mark_wait: dict[str, datetime] = field(default_factory=dict)
     ours: dict[str, dict[int, Order]] = field(default_factory=dict)  # our working, by contract
-    _valued: dict[str, tuple[Position, int, str, Decimal | None]] = field(default_factory=dict)
+    # per contract: (position, mark seq, mode, its value, signed size, point value): see
+    # position_unrealized
+    _valued: dict[str, _Valued] = field(default_factory=dict)
     tags_seen: set[str] = field(default_factory=set)  # customTags of orders seen
     # customTags of the orders we placed (RULES.md §1: the record, not the ``rm-`` prefix,
     # makes an order ours); the account's rule memory owns and persists this set.
@@ -101,7 +110,7 @@ class Ledger:
     # -- realized -----------------------------------------------------------------------------
 
     def day_realized(self, include_fees: bool = True) -> Decimal:
-        return self.day_gross - self.day_costs if include_fees else self.day_gross
+        return self.day_realized_net if include_fees else self.day_gross
 
     def week_realized(self, include_fees: bool = True) -> Decimal:
         return self.week_gross - self.week_costs if include_fees else self.week_gross
@@ -303,6 +312,7 @@ class Ledger:
         if fill.day == self._day_gen:
             self.day_gross += fill.gross * sign
             self.day_costs += fill.costs * sign
+            self.day_realized_net = self.day_gross - self.day_costs
         if fill.week == self._week_gen:
             self.week_gross += fill.gross * sign
             self.week_costs += fill.costs * sign
@@ -321,6 +331,7 @@ class Ledger:
         self.day_label = label
         self.day_gross = ZERO
         self.day_costs = ZERO
+        self.day_realized_net = ZERO
         self.fills_day = 0
         self.day_peak_net = ZERO
         self.order_fills.clear()  # bounded: an order's own fillVolume still counts
@@ -394,19 +405,35 @@ class Ledger:
             and (cached[2] == mode)
         ):
             return cached[3]
-        value = self._value(position, mark, catalog, mode)
-        self._valued[position.contract_id] = (position, mark.seq, mode, value)
-        return value
+        return self._value(position, mark, catalog, mode, cached)
 
     def _value(
-        self, position: Position, mark: Mark, catalog: ContractCatalog, mode: str
+        self,
+        position: Position,
+        mark: Mark,
+        catalog: ContractCatalog,
+        mode: str,
+        cached: _Valued | None,
     ) -> Decimal | None:
-        signed = position.signed_size
+        """Value ``position`` at ``mark`` and cache it. Its signed size and point value
+        (``tickValue / tickSize``, a division, and three property calls for the size) are
+        taken from ``cached`` while it holds the same position record: a quote revalues a
+        position whose record has not changed (issue 16)."""
+        cid = position.contract_id
+        if cached is not None and cached[0] is position:
+            signed, point_value = cached[4], cached[5]
+        else:
+            spec = catalog.get(cid)
+            signed = position.signed_size
+            point_value = None if spec is None else spec.point_value
         price = mark.price_for(signed, mode)
-        spec = catalog.get(position.contract_id)
-        if price is None or spec is None:
-            return None
-        return (price - position.average_price) * signed * spec.point_value
+        value = (
+            None
+            if price is None or point_value is None
+            else (price - position.average_price) * signed * point_value
+        )
+        self._valued[cid] = (position, mark.seq, mode, value, signed, point_value)
+        return value
 
     def usable_mark(
         self, contract_id: str, marks: dict[str, Mark], now: datetime, stale: timedelta
@@ -428,12 +455,7 @@ class Ledger:
         stale: timedelta,
     ) -> Decimal | None:
         """Total unrealized P&L of the open positions; None when any one's is unknown."""
-        total = ZERO
-        for u in self.value_positions(marks, catalog, mode, now, stale, {}).values():
-            if u is None:
-                return None
-            total += u
-        return total
+        return self.value_positions(marks, catalog, mode, now, stale, {})[1]
 
     def value_positions(
         self,
@@ -443,20 +465,26 @@ class Ledger:
         now: datetime,
         stale: timedelta,
         chosen: dict[str, Mark | None],
-    ) -> dict[str, Decimal | None]:
+    ) -> tuple[dict[str, Decimal | None], Decimal | None]:
         """Each open position's unrealized P&L by contract (None = unknown), under the mark
         :meth:`usable_mark` decides, which is also put in ``chosen`` (a context keeps them:
-        its rules ask again). :meth:`usable_mark` and :meth:`position_unrealized` are
-        inlined here, as this runs on every quote for every position (issue 16)."""
+        its rules ask again), and their total (None when any one is unknown; summed from 0
+        in the positions' order). :meth:`usable_mark` (``Mark.usable``) and
+        :meth:`position_unrealized` are inlined here, as this runs on every quote for every
+        position (issue 16)."""
         out: dict[str, Decimal | None] = {}
+        total: Decimal | None = ZERO
         valued, priced_from = self._valued, self.priced_from
+        cutoff = now - stale  # `now - at >= stale`, one subtraction for all positions
         for cid, p in self.positions.items():
             mark = marks.get(cid)
-            if mark is not None and not mark.usable(priced_from.get(cid), now, stale):
-                mark = None
+            if mark is not None:
+                at, since = mark.at, priced_from.get(cid)
+                if since is None or at is None or at < since or at <= cutoff:
+                    mark = None
             chosen[cid] = mark
             if mark is None:
-                out[cid] = None
+                out[cid] = total = None
                 continue
             cached = valued.get(cid)
             if (
@@ -465,10 +493,15 @@ class Ledger:
                 and cached[1] == mark.seq
                 and cached[2] == mode
             ):
-                out[cid] = cached[3]
+                u = cached[3]
             else:
-                out[cid] = self.position_unrealized(p, mark, catalog, mode)
-        return out
+                u = self._value(p, mark, catalog, mode, cached)
+            out[cid] = u
+            if u is None:
+                total = None
+            elif total is not None:
+                total += u
+        return out, total
 
     # -- views for rules ----------------------------------------------------------------------
 

@@ -69,7 +69,8 @@ class RuleMemory:
     def decimal(self, key: str, name: str) -> Decimal | None:
         """:func:`dec` of one stored value, parsed once while the stored value stays the
         same object (an update stores a new one): RULE-016's floor is read on every quote."""
-        raw = self.value(key, name)
+        found = self._data.get(key)  # self.value(key, name), inlined: read on every quote
+        raw = None if found is None else found.get(name)
         if raw is None:
             return None
         known = self._decimals.get((key, name))

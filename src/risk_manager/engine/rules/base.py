@@ -97,12 +97,35 @@ class Context:
     memory: RuleMemory = field(default_factory=RuleMemory)  # read it; the engine writes it
     inflight: InFlightBook | None = None  # the account's actions in flight (read: ``placing``)
     _placing: tuple[PlaceOrder, ...] | None = None
-    _unrealized: Decimal | None = None
-    _unrealized_known: bool = False
+    _unrealized: Decimal | None = None  # set with _per_position
     _net: Decimal | None = None
     _net_known: bool = False
     _per_position: dict[str, Decimal | None] | None = None
     _marks: dict[str, Mark | None] = field(default_factory=dict)
+    _no_spec: tuple[str, ...] | None = None
+
+    def renew(
+        self,
+        now: datetime,
+        event: Event | None,
+        locked_rules: frozenset[str],
+        user_hub_down_since: datetime | None,
+    ) -> Context:
+        """This context for another event of the same account (the engine keeps one per
+        account: building one costs as much as a rule's evaluation, issue 16). What it
+        computed for the previous event is forgotten; the account's parts it holds stay.
+        Returns itself."""
+        self.now = now
+        self.event = event
+        self.locked_rules = locked_rules
+        self.user_hub_down_since = user_hub_down_since
+        self._placing = None
+        self._per_position = None
+        self._net_known = False
+        self._no_spec = None
+        if self._marks:
+            self._marks.clear()
+        return self
 
     def once(self, *key: str) -> bool:
         """True the first time a cause is seen (alerts are sent once per cause)."""
@@ -122,9 +145,10 @@ class Context:
         return self._placing
 
     def position_unrealized(self) -> dict[str, Decimal | None]:
-        """Each open position's unrealized P&L (None = unknown), computed once per context."""
+        """Each open position's unrealized P&L (None = unknown), computed once per context
+        with their total (:meth:`unrealized`), in one pass over the ledger."""
         if self._per_position is None:
-            self._per_position = self.ledger.value_positions(
+            self._per_position, self._unrealized = self.ledger.value_positions(
                 self.marks, self.catalog, self.mark_mode, self.now, self.stale_mark, self._marks
             )
         return self._per_position
@@ -142,24 +166,32 @@ class Context:
         return found  # type: ignore[return-value]
 
     def unrealized(self) -> Decimal | None:
-        """Total unrealized P&L (None when any position's is unknown), computed once."""
-        if not self._unrealized_known:
-            total: Decimal | None = ZERO
-            for u in self.position_unrealized().values():
-                if u is None:
-                    total = None
-                    break
-                total += u  # type: ignore[operator]
-            self._unrealized = total
-            self._unrealized_known = True
+        """Total unrealized P&L (None when any position's is unknown), computed once with
+        :meth:`position_unrealized`."""
+        if self._per_position is None:
+            self.position_unrealized()
         return self._unrealized
+
+    def unvalued_for_want_of_spec(self) -> tuple[str, ...]:
+        """The open positions that cannot be valued because the catalog has no spec for
+        their contract, sorted; decided once per context (each rule that values positions
+        asks while a mark is missing: after every size change until the next quote)."""
+        if self._no_spec is None:
+            per = self.position_unrealized()
+            self._no_spec = tuple(
+                sorted(cid for cid, u in per.items() if u is None and self.catalog.get(cid) is None)
+            )
+        return self._no_spec
 
     def day_net(self) -> Decimal | None:
         """The day's net P&L: realized after costs plus :meth:`unrealized` (None when that
         is unknown), computed once: the day's peak, RULE-003 and its warning read it."""
         if not self._net_known:
-            unrealized = self.unrealized()
-            self._net = None if unrealized is None else self.ledger.day_realized() + unrealized
+            if self._per_position is None:  # self.unrealized(), one call less on a quote
+                self.position_unrealized()
+            unrealized = self._unrealized
+            realized = self.ledger.day_realized_net  # day_realized(), without the call
+            self._net = None if unrealized is None else realized + unrealized
             self._net_known = True
         return self._net
 
@@ -374,11 +406,7 @@ class Rule(Generic[C]):
         The caller does not act either way. A missing contract spec is alerted here, once per
         rule; a missing or stale mark is alerted once for all rules by the engine's
         ``stale_mark`` alert (after ``stale_mark``, naming the rules that wait for it)."""
-        missing = sorted(
-            cid
-            for cid, u in ctx.position_unrealized().items()
-            if u is None and ctx.catalog.get(cid) is None
-        )
+        missing = ctx.unvalued_for_want_of_spec()
         if not missing or not ctx.once(self.key, "unknown", *missing):
             return []
         return [

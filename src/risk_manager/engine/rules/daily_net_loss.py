@@ -22,9 +22,7 @@ class DailyNetLossRule(Rule[DailyNetLoss]):
         assert config.limit is not None
         self.limit: Decimal = config.limit
         self.trailing = config.trailing
-
-    def _floor(self, ctx: Context) -> Decimal:
-        return ctx.ledger.day_peak_net - self.limit if self.trailing else -self.limit
+        self.fixed_floor = -self.limit  # the floor when not trailing
 
     def measure(self, ctx: Context) -> tuple[Decimal, Decimal] | None:
         net = ctx.day_net()
@@ -39,7 +37,7 @@ class DailyNetLossRule(Rule[DailyNetLoss]):
         net = ctx.day_net()
         if net is None:
             return self.unknown_mark_alert(ctx)
-        floor = self._floor(ctx)
+        floor = ctx.ledger.day_peak_net - self.limit if self.trailing else self.fixed_floor
         if net > floor:
             return []
         if self.trailing:

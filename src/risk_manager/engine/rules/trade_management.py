@@ -28,6 +28,8 @@ from risk_manager.domain.models import Order, Position
 from risk_manager.engine.memory import dec
 from risk_manager.engine.rules.base import Context, Rule, Trigger
 
+_LONG = PositionType.LONG  # read on every quote: an Enum member is read through EnumType's slot
+
 
 def _round(price: Decimal, tick: Decimal, up: bool) -> Decimal:
     """``price`` on the contract's tick grid, rounded up or down (never to nearest): every
@@ -47,7 +49,9 @@ class TradeManagementRule(Rule[TradeManagement]):
             *([config.breakeven.trigger_ticks] if config.breakeven else []),
             *([config.trailing.activate_ticks] if config.trailing else []),
         ]
-        self._activate: int | None = min(starts) if starts else None  # ticks that move a stop
+        # the ticks that move a stop, as a Decimal: compared with a Decimal on every quote
+        self._activate: Decimal | None = Decimal(min(starts)) if starts else None
+        self._gain_needed = bool(starts) and min(starts) > 0  # a price at entry moves none
 
     def _tag(self, ctx: Context, kind: str) -> str:
         """The next tag never used on the account: not by us (memory), and not by any order
@@ -85,6 +89,8 @@ class TradeManagementRule(Rule[TradeManagement]):
             if p is None:
                 changed |= best.pop(cid, None) is not None
                 continue
+            if self._still_best(ctx, cid, entry):  # as on a quote: nothing to write for it
+                continue
             since = ledger.opened_label(cid)
             held = dec(entry[1]) if entry is not None and entry[0] == since else None
             mark = ctx.mark(cid)
@@ -117,7 +123,9 @@ class TradeManagementRule(Rule[TradeManagement]):
         best = dec(held)
         if best is None:  # pragma: no cover - held is text here
             return False
-        return last <= best if p.signed_size > 0 else last >= best
+        # a position in the ledger is long or short (a flat one is dropped): its type says
+        # which, without the three calls of `signed_size`
+        return last <= best if p.type is _LONG else last >= best
 
     def _best(self, ctx: Context, p: Position) -> Decimal | None:
         """The remembered best price of this opening of ``p`` (None: none yet)."""
@@ -166,18 +174,24 @@ class TradeManagementRule(Rule[TradeManagement]):
 
     def _moves_stop(self, ctx: Context, p: Position) -> bool:
         """True when this quote may move the stop (fast path on quotes): the best price
-        (already remembered for it) has reached the ticks that move a stop."""
+        (already remembered for it) has reached the ticks that move a stop. Only a quote
+        that set the best can, so the quote's own price is measured first: the remembered
+        best is read only when that price has reached the ticks (most quotes do not)."""
         if self._activate is None:
             return False
         mark = ctx.mark(p.contract_id)
-        best = self._best(ctx, p)
-        if best is None or mark is None or mark.last != best:
-            return False  # only a quote that set a new best can move the stop
+        last = None if mark is None else mark.last
+        if last is None:
+            return False
         spec = ctx.catalog.get(p.contract_id)
-        if spec is None:
-            return True
-        moved = (best - p.average_price) / spec.tick_size
-        return (moved if p.type is PositionType.LONG else -moved) >= self._activate
+        if spec is not None:
+            avg, long = p.average_price, p.type is _LONG
+            if self._gain_needed and (last <= avg if long else last >= avg):
+                return False  # no ticks gained at this price: none reached (ticks are > 0)
+            moved = (last - avg) / spec.tick_size
+            if (moved if long else -moved) < self._activate:
+                return False  # so does the best, if it is this price
+        return last == self._best(ctx, p)
 
     def _cancel(self, ctx: Context, order: Order, why: str) -> CancelOrder:
         return self.cancel(ctx, order.id, f"{why}; cancel our order {order.id}")
@@ -185,10 +199,9 @@ class TradeManagementRule(Rule[TradeManagement]):
     def _place(
         self, ctx: Context, p: Position, kind: OrderType, price: Decimal, label: str
     ) -> list[AnyAction]:
+        prefix = f"rm-{label}-"  # once, not per placement in flight
         if any(  # in flight: the engine re-proposes it if it never shows up
-            a.contract_id == p.contract_id
-            and a.size == p.size
-            and a.custom_tag.startswith(f"rm-{label}-")
+            a.contract_id == p.contract_id and a.size == p.size and a.custom_tag.startswith(prefix)
             for a in ctx.placing
         ):
             return []

@@ -40,6 +40,7 @@ class TrailingDrawdownRule(Rule[TrailingDrawdown]):
         assert config.max_drawdown is not None
         self.cfg = config
         self.max_drawdown: Decimal = config.max_drawdown
+        self.buffer: Decimal = config.buffer  # read on every quote: a plain attribute
 
     def remember(self, ctx: Context) -> Mapping[str, Any] | None:
         """The peak and floor after this event: ``{"start", "start_source", "peak",
@@ -117,21 +118,21 @@ class TrailingDrawdownRule(Rule[TrailingDrawdown]):
         equity = self._equity(ctx)
         if floor is None or equity is None:
             return None
-        allowed = self.max_drawdown - self.cfg.buffer
-        room = equity - floor - self.cfg.buffer
+        allowed = self.max_drawdown - self.buffer
+        room = equity - floor - self.buffer
         return allowed - room, allowed
 
     def evaluate(self, ctx: Context) -> list[AnyAction]:
-        floor = self.floor(ctx)
+        floor = ctx.memory.decimal(self.key, "floor")  # self.floor(ctx), on every quote
         if floor is None or self.key in ctx.locked_rules:
             return []
         equity = self._equity(ctx)
         if equity is None:
             return self.unknown_mark_alert(ctx)
-        line = floor + self.cfg.buffer
+        line = floor + self.buffer if self.buffer else floor  # compared only
         if equity > line:
             return []
-        buffer = f" + buffer {money(self.cfg.buffer)}" if self.cfg.buffer else ""
+        buffer = f" + buffer {money(self.buffer)}" if self.buffer else ""
         what = (
             f"balance + unrealized {money(equity)} ≤ floor {money(floor)}{buffer} "
             f"(max drawdown {money(self.max_drawdown)})"
