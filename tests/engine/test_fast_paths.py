@@ -28,6 +28,7 @@ from risk_manager.cli.bench import (
     _setup,
     refusal_workload,
     workload,
+    workload_engine,
 )
 from risk_manager.config.rules import RulesConfig
 from risk_manager.domain.actions import AnyAction, CancelOrder, PlaceOrder
@@ -418,3 +419,20 @@ def test_an_action_done_when_admitted_is_settled_by_the_next_event_whatever_it_t
     assert book.admit(cancel, ledger, START)
     book.settle(ledger, (("position", NQ),))  # touches something else
     assert book.items == {}
+
+
+def test_the_book_an_enforcement_acts_on_is_what_the_view_lists() -> None:
+    """``Engine.book`` (the positions and orders an enforcement acts on, read without a view
+    on the breach's path) lists what ``Engine.view`` does, in its order, after every event
+    of the bench workload (positions opened, moved and closed; orders placed, filled and
+    cancelled)."""
+    engine = workload_engine()
+    kinds = set()
+    for event in workload(3000):
+        engine.process(event, event.at)
+        view = engine.view(1, event.at)
+        positions, orders = engine.book(1)
+        assert positions == tuple(p.position for p in view.positions)
+        assert orders == view.orders
+        kinds.add((len(positions), len(orders)))
+    assert len(kinds) > 1  # the book moved: the comparison saw more than one state

@@ -343,7 +343,7 @@ class AccountActor:
                         self._raise(action, now)
                 case Flatten() | ClosePosition() | CancelOrder() | PlaceOrder() | ModifyOrder():
                     if book is None:
-                        book = self._book(now)
+                        book = self._book()
                     submitted.append(self.enforcer.submit(action, book))
                 case _:
                     assert_never(action)
@@ -426,9 +426,9 @@ class AccountActor:
             }
         return self._contracts
 
-    def _book(self, now: datetime) -> Book:
-        view = self.engine.view(self.account_id, now)
-        return Book(positions=tuple(p.position for p in view.positions), orders=view.orders)
+    def _book(self) -> Book:
+        positions, orders = self.engine.book(self.account_id)  # not a view: on the breach's path
+        return Book(positions=positions, orders=orders)
 
     def _persist_lock(self, action: LockAccount) -> None:
         lock = Lock(
