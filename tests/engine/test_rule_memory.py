@@ -215,6 +215,17 @@ def test_rule_012_skips_a_tag_the_trader_already_used() -> None:
     assert not set(later) & {"rm-sl-7-1", *tags}
 
 
+def test_only_rm_tags_are_kept_so_the_traders_tags_do_not_pile_up() -> None:
+    """The ledger keeps the ``rm-`` tags it saw (the only ones looked up), not every tag of
+    every order of the service's life."""
+    sim = Sim(rules(trade_management={"stop_loss_ticks": 20}))
+    for n in range(50):
+        sim.order(NQ, side=0, type_=1, limit="19000", tag=f"scalp-{n}", status=3)
+    sim.order(NQ, side=1, type_=1, limit="30000", tag="rm-sl-7-1", order_id=4242)
+    seen = sim.engine._accounts[ACC].ledger.tags_seen
+    assert seen == {"rm-sl-7-1"}
+
+
 def test_unreadable_memory_is_refused_not_guessed() -> None:
     engine = Engine(rules(), CAL, DEFAULT_CATALOG)
     for bad in ({"trailing_drawdown": "48000"}, {"_engine": {"our_tags": "rm-sl-7-1"}}):

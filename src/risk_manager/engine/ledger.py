@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from risk_manager.domain.contracts import ContractCatalog
 from risk_manager.domain.enums import OrderSide, PositionType
-from risk_manager.domain.models import Account, Order, Position, Trade
+from risk_manager.domain.models import RM_TAG_PREFIX, Account, Order, Position, Trade
 from risk_manager.engine.fill_book import FillBook
 from risk_manager.engine.marks import Mark
 
@@ -94,7 +94,10 @@ class Ledger:
     # per contract: (position, mark seq, mode, its value, signed size, point value): see
     # position_unrealized
     _valued: dict[str, _Valued] = field(default_factory=dict)
-    tags_seen: set[str] = field(default_factory=set)  # customTags of orders seen
+    # customTags of orders seen that start with ``rm-``: the only ones looked up (is a
+    # placement of ours on the account; is a tag we would choose taken). The trader's own
+    # tags are not kept, so the set grows with our placements, not with every order.
+    tags_seen: set[str] = field(default_factory=set)
     # customTags of the orders we placed (RULES.md §1: the record, not the ``rm-`` prefix,
     # makes an order ours); the account's rule memory owns and persists this set.
     our_tags: set[str] = field(default_factory=set)
@@ -142,8 +145,9 @@ class Ledger:
         """Store or drop the order; returns the previous version."""
         old = self.orders.get(order.id)
         self.fill_book.order_seen(order)
-        if order.custom_tag is not None:
-            self.tags_seen.add(order.custom_tag)
+        tag = order.custom_tag
+        if tag is not None and tag.startswith(RM_TAG_PREFIX):
+            self.tags_seen.add(tag)
         # Fills seen count too: the trade event comes before the order's Filled status.
         filled = max(order.fill_volume, self.order_fills.get(order.id, 0))
         working = order.is_working and order.size > filled
