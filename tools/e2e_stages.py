@@ -12,10 +12,11 @@ to the REST call. The stages: sent (simulator) → frame (the hub's frame read) 
 position event into the actor's queue) → handle (the actor takes it) → engine (processed) →
 attempt (the enforcer's task starts) → j0 (the journal write starts, in its thread) → jm (it
 holds the store's writer mutex) → j1 (committed, fsync'd) → send (the enforcer resumes) →
-rest (the client's call) → arrived (the simulator); off that chain, handled (the actor's
-bookkeeping done: after the send, since the actor waits for the journal write first). A
-diagnostic, not a test: it wraps private methods, so it names the ones it cannot find.
-docs/PERFORMANCE.md "End-to-end enforcement latency" and "Capacity".
+rest (the client's call) → wrote (the request's bytes handed to the socket) → arrived (the
+simulator); off that chain, handled (the actor's bookkeeping done: after the send, since the
+actor waits for the journal write first; "wrote -> handled" negative when it ends before the
+request is out). A diagnostic, not a test: it wraps private methods, so it names the ones it
+cannot find. docs/PERFORMANCE.md "End-to-end enforcement latency" and "Capacity".
 
 Then, for the slowest breaches (the worst 5 %, at least one), each stage's median beside the
 median breach's and its share of their extra time, and the slowest ones one by one. Beside the
@@ -36,6 +37,7 @@ import statistics
 import sys
 import threading
 import time
+from asyncio import selector_events
 from collections import defaultdict
 from collections.abc import Callable, Coroutine
 from itertools import pairwise
@@ -53,11 +55,12 @@ from risk_manager.store.journal import JournalRepo
 
 STAGES = [
     "sent", "frame", "offer", "handle", "engine", "attempt",
-    "j0", "jm", "j1", "send", "rest", "arrived",
+    "j0", "jm", "j1", "send", "rest", "wrote", "arrived",
 ]  # fmt: skip
 
 ns = time.time_ns
 _frame = {"at": 0, "cpu": 0}
+_writing = [0]  # the account whose partial close the client is sending
 _current: dict[int, dict[str, int]] = {}  # account -> the stamps of its breach in progress
 _done: dict[int, list[dict[str, int]]] = defaultdict(list)
 _thread = threading.local()
@@ -142,7 +145,17 @@ def _wrap() -> None:
         if stamps is not None and "rest" not in stamps:
             stamps["rest"], stamps["cpu1"] = ns(), time.thread_time_ns()
             _done[account_id].append(stamps)
+        _writing[0] = account_id
         await close(self, account_id, contract_id, size)
+
+    transport: Any = getattr(selector_events, "_SelectorSocketTransport")  # noqa: B009
+    write = transport.write
+
+    def _write(self: Any, data: Any) -> None:
+        if b"partialCloseContract" in bytes(data[:120]):
+            _stamp(_writing[0], "wrote")
+            _stamp(_writing[0], "cpu2", time.thread_time_ns())
+        write(self, data)
 
     init = store_db.Database.__init__
 
@@ -159,6 +172,7 @@ def _wrap() -> None:
     JournalRepo.journal_intent = _intent  # type: ignore[method-assign]
     ProjectXClient.partial_close_position = _close  # type: ignore[method-assign]
     store_db.Database.__init__ = _init  # type: ignore[method-assign]
+    transport.write = _write
 
 
 class _StampedLock:
@@ -256,9 +270,12 @@ def _columns(rows: list[dict[str, int]]) -> list[tuple[str, list[float]]]:
         # then ends after the send
         ("engine -> handled", [(r["handled"] - r["engine"]) / 1e6 for r in rows]),
         ("send -> handled", [(r["handled"] - r["send"]) / 1e6 for r in rows]),
+        # negative: the request went out before the bookkeeping ended, as it should
+        ("wrote -> handled", [(r["handled"] - r["wrote"]) / 1e6 for r in rows]),
         ("gc during the breach", [_gc_ms(r)[0] for r in rows]),
         ("loop polls frame -> rest (count)", [float(_iterations(r)) for r in rows]),
         ("loop thread CPU frame -> rest", [(r["cpu1"] - r["cpu0"]) / 1e6 for r in rows]),
+        ("loop thread CPU rest -> wrote", [(r["cpu2"] - r["cpu1"]) / 1e6 for r in rows]),
         ("total", [(r["arrived"] - r["sent"]) / 1e6 for r in rows]),
     ]
     return cols
