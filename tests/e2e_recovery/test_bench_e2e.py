@@ -6,10 +6,21 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
+import aiohttp
+import pytest
 from typer.testing import CliRunner
 
 from risk_manager.cli.main import app
-from risk_manager.runtime.bench_e2e import SentWaker, latencies_ms, percentile
+from risk_manager.runtime.bench_e2e import (
+    PRICE,
+    BenchTrader,
+    SentWaker,
+    latencies_ms,
+    percentile,
+    run_e2e,
+)
+from risk_manager.runtime.bench_trader import TraderProcess
+from risk_manager.sim.process import spawned_sim
 
 
 def test_bench_e2e_json_and_every_breach_enforced() -> None:
@@ -69,3 +80,40 @@ def test_the_waiter_is_woken_only_once_the_breachs_close_is_sent() -> None:
     waker.changed.clear()
     waker(8)  # not one of the bench's accounts: woken as before
     assert waker.changed.is_set()
+
+
+async def test_the_traders_buys_come_from_its_own_process(monkeypatch: Any) -> None:
+    """No buy goes out over an HTTP client of the bench's own process (whose reply would run
+    on the daemon's loop inside the breach it caused): all come from ``TraderProcess``."""
+    paths: list[str] = []
+    request = aiohttp.ClientSession._request
+
+    async def recording(self: aiohttp.ClientSession, method: str, url: Any, **kw: Any) -> Any:
+        paths.append(str(url))
+        return await request(self, method, url, **kw)
+
+    monkeypatch.setattr(aiohttp.ClientSession, "_request", recording)
+    result = await run_e2e(breaches=4, accounts=2)
+    assert result.enforced == 4
+    assert any("partialCloseContract" in p for p in paths)  # the daemon's own calls are seen
+    assert not [p for p in paths if "Order/place" in p]
+
+
+async def test_the_trader_process_buys_and_says_why_it_failed() -> None:
+    async with spawned_sim(["T-1=50000"]) as sim, aiohttp.ClientSession() as session:
+        setup = BenchTrader(sim.url, session)
+        await setup.login()
+        contract = await setup.contract()
+        await setup.post("/sim/price", {"contractId": contract, "price": PRICE})
+        accounts = await setup.post("/api/Account/search", {"onlyActiveAccounts": True})
+        account_id = accounts["accounts"][0]["id"]
+        async with TraderProcess.started(sim.url) as trader:
+            trader.buy(account_id, contract)
+            await trader.result()
+            found = await setup.post("/api/Position/searchOpen", {"accountId": account_id})
+            assert [p["size"] for p in found["positions"]] == [1]
+            trader.buy(999_999, contract)  # no such account: refused
+            with pytest.raises(RuntimeError, match="Order/place"):
+                await trader.result()
+            trader.buy(account_id, contract)  # a refusal is reported once, then it goes on
+            await trader.result()

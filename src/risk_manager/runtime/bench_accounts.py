@@ -10,7 +10,8 @@ quotes a second. While the quotes flow, breaches rotate over the accounts one at
 the simulator as in ``bench e2e`` (runtime/bench_e2e.py). Beside each step: the floor (one
 WebSocket message and one HTTP request between the same two processes, sim/echo.py) measured
 under the same load, the worst event-loop lag (runtime/loop_lag.py), the CPU used by this
-process (the daemon; the trader's few requests included) and by the simulator, and the 429s
+process (the daemon; the trader's buys go out from a process of their own,
+runtime/bench_trader.py) and by the simulator, and the 429s
 the daemon met. Steps stop after two in a row miss the target (one may be a noisy moment of a
 shared machine); the knee is the most accounts of a step that met it.
 
@@ -39,15 +40,15 @@ from risk_manager.config.sections import BrokerConfig
 from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.rate_limit import SlidingWindowLimiter
 from risk_manager.runtime.bench_e2e import (
-    BREACH_TIMEOUT,
     PRICE,
     BenchTrader,
+    breach,
     latencies_ms,
     measure_floors,
     percentile,
-    settled,
     sim_broker,
 )
+from risk_manager.runtime.bench_trader import TraderProcess
 from risk_manager.runtime.bootstrap import bootstrap, connect_gateway
 from risk_manager.runtime.loop_lag import LoopLag
 from risk_manager.sim.process import SimProcess, spawned_sim
@@ -152,6 +153,7 @@ async def run_step(accounts: int, seconds: float, rate: float) -> CapacityStep:
                 connect=_lifted,
                 listeners=[tell],
             ) as daemon,
+            TraderProcess.started(sim.url) as buyer,
         ):
             trader = BenchTrader(sim.url, session)
             await trader.login()
@@ -160,10 +162,7 @@ async def run_step(accounts: int, seconds: float, rate: float) -> CapacityStep:
             actors = sorted(daemon.actors.values(), key=lambda a: a.account_id)
             changed.update((a.account_id, asyncio.Event()) for a in actors)
             for actor in actors:  # one contract each: at the limit, not over it
-                await trader.buy(actor.account_id, contract)
-                await asyncio.wait_for(
-                    settled(daemon, actor, changed[actor.account_id], contract, 0), BREACH_TIMEOUT
-                )
+                await breach(buyer, daemon, actor, changed[actor.account_id], contract, 0)
             me, simproc = psutil.Process(), psutil.Process(sim.process.pid)
             me.cpu_percent(), simproc.cpu_percent()  # start both counters
             worst = [0.0]
@@ -175,11 +174,7 @@ async def run_step(accounts: int, seconds: float, rate: float) -> CapacityStep:
                 while time.monotonic() < deadline:
                     actor = actors[breaches % len(actors)]
                     sent = actor.enforcer.sends + 1
-                    await trader.buy(actor.account_id, contract)
-                    await asyncio.wait_for(
-                        settled(daemon, actor, changed[actor.account_id], contract, sent),
-                        BREACH_TIMEOUT,
-                    )
+                    await breach(buyer, daemon, actor, changed[actor.account_id], contract, sent)
                     breaches += 1
                     await asyncio.sleep(1 / BREACHES_PER_S)
                 daemon_cpu, sim_cpu = me.cpu_percent(), simproc.cpu_percent()

@@ -10,8 +10,9 @@ server and when each write request arrives, so the latency of a breach is
 
 on one machine's wall clock: hub transport, mapping, the actor queue, the engine, the
 journal write before the send, and the REST request. Breaches run one at a time, rotating over
-the accounts; the trader's REST calls share this process's event loop with the daemon (they are
-idle while a breach is measured). The client-side REST rate limit (180/min, under the
+the accounts. The trader's buys go out from a process of their own (runtime/bench_trader.py),
+as a trader's platform is another program: none of the trader's HTTP work runs on the daemon's
+loop while a breach is measured. The client-side REST rate limit (180/min, under the
 gateway's 200/min) is lifted for the run: the simulator's limit is raised to match.
 """
 
@@ -31,6 +32,7 @@ import aiohttp
 from risk_manager.config.models import Config
 from risk_manager.projectx.rate_limit import SlidingWindowLimiter
 from risk_manager.runtime.actor import AccountActor
+from risk_manager.runtime.bench_trader import TraderProcess
 from risk_manager.runtime.bootstrap import bootstrap
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.runtime.metrics import resident_memory_bytes
@@ -149,6 +151,8 @@ class BenchTrader:
         return str(next(c["id"] for c in reply["contracts"] if c["id"].split(".")[3] == "MNQ"))
 
     async def buy(self, account_id: int, contract_id: str) -> None:
+        """A market buy of 1 from this process (set-up only: the measured breaches' buys come
+        from ``TraderProcess``)."""
         body = {"accountId": account_id, "contractId": contract_id, "type": 2, "side": 0, "size": 1}
         reply = await self.post("/api/Order/place", body)
         if not reply.get("success"):
@@ -249,6 +253,27 @@ async def settled(
         await changed.wait()
 
 
+async def breach(
+    trader: TraderProcess,
+    daemon: Daemon,
+    actor: AccountActor,
+    changed: asyncio.Event,
+    contract: str,
+    sent: int,
+) -> None:
+    """One breach: the trader buys 1 more of ``contract`` on the account, and this waits until
+    the daemon has sent ``sent`` requests for it and sees size 1 again; then the buy's outcome
+    is read (after the measured part). Raises ``RuntimeError`` with the trader's reason when
+    its buy failed, ``TimeoutError`` when the daemon did not settle in ``BREACH_TIMEOUT``."""
+    trader.buy(actor.account_id, contract)
+    try:
+        await asyncio.wait_for(settled(daemon, actor, changed, contract, sent), BREACH_TIMEOUT)
+    except TimeoutError:
+        await trader.result()  # the buy's own failure, when that is why
+        raise
+    await trader.result()
+
+
 async def run_e2e(breaches: int = 1000, accounts: int = 10) -> E2EResult:
     if breaches < 1 or accounts < 1:
         raise ValueError("breaches and accounts must be >= 1")
@@ -274,6 +299,7 @@ async def _run(breaches: int, accounts: int) -> E2EResult:
                 bench_config(sim, Path(tmp) / "bench.sqlite"),
                 listeners=[waker],
             ) as daemon,
+            TraderProcess.started(sim.url) as buyer,
         ):
             limiter = daemon.session.client.limiter
             limiter.general = SlidingWindowLimiter(10**9, 60.0)
@@ -284,18 +310,14 @@ async def _run(breaches: int, accounts: int) -> E2EResult:
             actors = sorted(daemon.actors.values(), key=lambda a: a.account_id)
             waker.actors.update((a.account_id, a) for a in actors)
             for actor in actors:  # one contract each: at the limit, not over it
-                await trader.buy(actor.account_id, contract)
-                await asyncio.wait_for(settled(daemon, actor, changed, contract, 0), BREACH_TIMEOUT)
+                await breach(buyer, daemon, actor, changed, contract, 0)
             await trader.post("/sim/timings/clear", {})
             started = time.perf_counter()
             for n in range(breaches):
                 actor = actors[n % len(actors)]
                 sent = actor.enforcer.sends + 1
                 waker.wanted[actor.account_id] = sent
-                await trader.buy(actor.account_id, contract)
-                await asyncio.wait_for(
-                    settled(daemon, actor, changed, contract, sent), BREACH_TIMEOUT
-                )
+                await breach(buyer, daemon, actor, changed, contract, sent)
             seconds = time.perf_counter() - started
             rss = rss_mb()
             timings = await trader.timings()

@@ -1,0 +1,162 @@
+"""The benches' trader in a process of its own: the buys that make each breach.
+
+A trader's platform is another program: its orders and their replies never run on the
+guard's event loop. ``bench e2e`` and ``bench accounts`` measure breach → enforcement on the
+daemon's loop, so the buy that makes each breach goes out from this child process
+(``python -m risk_manager.runtime.bench_trader URL``), not from an HTTP client on the
+measured loop, whose reply (parsing, the caller's task) would land inside the breach it caused
+(docs/PERFORMANCE.md, end-to-end latency).
+
+The child logs in to the simulator with the bench user, then reads its stdin a line at a time:
+
+- ``buy ACCOUNT_ID CONTRACT_ID``: it places a market buy of 1 (``Order/place``) and keeps the
+  outcome;
+- ``result``: it writes ``ok`` or ``error: WHY`` for the buys since the last ``result``.
+
+It writes ``ready`` once logged in. The parent asks for the result only after the breach is
+measured, so the only work on the daemon's loop while a breach is in flight is one pipe write.
+Blocking ``http.client`` with one keep-alive connection: the child does nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.client
+import json
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from risk_manager.sim.process import stop_process
+from risk_manager.sim.server import DEFAULT_API_KEY, DEFAULT_USERNAME
+
+MODULE = "risk_manager.runtime.bench_trader"
+READY_WITHIN = 30.0  # seconds for the child to start and log in
+REPLY_WITHIN = 10.0  # seconds for a ``result`` to come back
+
+
+class TraderProcess:
+    """The parent's side: ``buy`` writes one line to the child (no await: nothing of the
+    trader runs on this loop during a breach); ``result`` then reads the buys' outcome."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self._proc = proc
+
+    @classmethod
+    @asynccontextmanager
+    async def started(cls, url: str) -> AsyncIterator[TraderProcess]:
+        """The child for the simulator at ``url``, logged in; stopped on exit. Raises
+        ``RuntimeError`` when it does not say ``ready`` within ``READY_WITHIN`` seconds."""
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            MODULE,
+            url,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        trader = cls(proc)
+        try:
+            line = await trader._line(READY_WITHIN)
+            if line != "ready":
+                raise RuntimeError(f"the bench's trader did not start: {line or 'no reply'}")
+            yield trader
+        finally:
+            if proc.stdin is not None:
+                proc.stdin.close()
+            await stop_process(proc, within=5.0)
+
+    def buy(self, account_id: int, contract_id: str) -> None:
+        """Ask the child to buy 1 of ``contract_id`` at market on ``account_id``."""
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(f"buy {account_id} {contract_id}\n".encode())
+
+    async def result(self) -> None:
+        """The buys since the last call went through; raises ``RuntimeError`` with the child's
+        reason otherwise (a refusal, no reply within ``REPLY_WITHIN`` seconds)."""
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(b"result\n")
+        await self._proc.stdin.drain()
+        line = await self._line(REPLY_WITHIN)
+        if line != "ok":
+            raise RuntimeError(f"the bench's trader: {line or 'no reply'}")
+
+    async def _line(self, within: float) -> str:
+        assert self._proc.stdout is not None
+        try:
+            raw = await asyncio.wait_for(self._proc.stdout.readline(), within)
+        except TimeoutError:
+            return f"no reply within {within:g} s"
+        return raw.decode(errors="replace").strip()
+
+
+class _Client:
+    """The child's side: one keep-alive connection to the simulator's REST API."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.hostname is None or parts.port is None:
+            raise ValueError(f"the simulator's URL names no host and port: {url}")
+        self._conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10.0)
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        self._conn.request("POST", path, json.dumps(body), self._headers)
+        reply = self._conn.getresponse()
+        text = reply.read().decode()
+        if reply.status != 200:
+            raise RuntimeError(f"{path}: HTTP {reply.status}: {text[:200]}")
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.get("success") is not True:
+            raise RuntimeError(f"{path} refused: {text[:200]}")
+        return data
+
+    def login(self) -> None:
+        reply = self.post(
+            "/api/Auth/loginKey", {"userName": DEFAULT_USERNAME, "apiKey": DEFAULT_API_KEY}
+        )
+        self._headers["Authorization"] = f"Bearer {reply['token']}"
+
+    def buy(self, account_id: int, contract_id: str) -> None:
+        body = {"accountId": account_id, "contractId": contract_id, "type": 2, "side": 0, "size": 1}
+        self.post("/api/Order/place", body)
+
+
+def serve(url: str, commands: TextIO, replies: TextIO) -> None:
+    """The child's loop (see the module's docstring) until ``commands`` ends."""
+    try:
+        client = _Client(url)
+        client.login()
+    except (OSError, RuntimeError, ValueError) as exc:
+        print(f"error: cannot log in to {url}: {exc}", file=replies, flush=True)
+        return
+    print("ready", file=replies, flush=True)
+    failed: str | None = None
+    for line in commands:
+        words = line.split()
+        if words[:1] == ["buy"] and len(words) == 3:
+            if failed is None:
+                try:
+                    client.buy(int(words[1]), words[2])
+                except (OSError, RuntimeError, ValueError) as exc:
+                    failed = f"error: {exc}"
+        elif words == ["result"]:
+            print(failed or "ok", file=replies, flush=True)
+            failed = None
+        else:
+            print(f"error: unknown command {line.strip()!r}", file=replies, flush=True)
+
+
+def main() -> None:
+    if len(sys.argv) != 2:
+        print(f"usage: python -m {MODULE} SIMULATOR_URL", file=sys.stderr)
+        raise SystemExit(2)
+    with contextlib.suppress(KeyboardInterrupt, BrokenPipeError):
+        serve(sys.argv[1], sys.stdin, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
