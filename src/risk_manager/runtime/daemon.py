@@ -263,7 +263,7 @@ class Daemon:
         return AccountActor(
             account_id,
             engine,
-            Enforcer(session.client, self.store, self.clock),
+            Enforcer(session.client, self.store, self.clock, first=session.quotes.first),
             self.store,
             self.clock,
             self.metrics,

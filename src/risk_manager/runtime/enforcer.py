@@ -55,6 +55,7 @@ from risk_manager.engine.inflight import cause_key
 from risk_manager.projectx.backoff import backoff_delay
 from risk_manager.projectx.rate_limit import Priority, request_priority
 from risk_manager.runtime.durable import DurableWrites, in_thread
+from risk_manager.runtime.enforcement_first import EnforcementFirst
 from risk_manager.runtime.logs import ENFORCEMENT
 from risk_manager.store.db import grouped
 from risk_manager.store.ports import JournalStore
@@ -157,6 +158,7 @@ class Enforcer:
         sleep: Sleep = asyncio.sleep,
         retry_base: float = RETRY_BASE,
         retry_cap: float = RETRY_CAP,
+        first: EnforcementFirst | None = None,
     ) -> None:
         self._broker = broker
         self._journal = journal
@@ -179,6 +181,9 @@ class Enforcer:
         self._tasks: set[asyncio.Task[None]] = set()
         # per task just submitted: done once its first journal write is (``until_journalled``)
         self._journalled: dict[object, asyncio.Future[None]] = {}
+        # told while those first journal writes are in flight: the quote fan-out holds its
+        # backlog meanwhile (runtime/enforcement_first.py)
+        self._first = first
         # The latest sends, (at, what), for tests and the benchmarks; bounded, as the daemon
         # runs for weeks (a list of every send grew ~0.2 KB an enforcement). ``sends`` counts all.
         self.sent: deque[tuple[datetime, str]] = deque(maxlen=SENT_KEPT)
@@ -197,6 +202,8 @@ class Enforcer:
         )
         self._running[cause] = task
         self._journalled[task] = task.get_loop().create_future()
+        if self._first is not None:
+            self._first.begin()
         task.add_done_callback(
             lambda t: self._running.pop(cause, None) if self._running.get(cause) is t else None
         )
@@ -219,7 +226,11 @@ class Enforcer:
     def _journal_done(self, task: object) -> None:
         """``task``'s first journal write is behind it (or the task ended)."""
         ready = self._journalled.pop(task, None)
-        if ready is not None and not ready.done():
+        if ready is None:
+            return
+        if self._first is not None:
+            self._first.end()
+        if not ready.done():
             ready.set_result(None)
 
     def forget_settled(self, in_flight: Collection[Cause]) -> None:

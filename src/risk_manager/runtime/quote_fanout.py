@@ -25,6 +25,7 @@ from collections.abc import Callable, Collection, Coroutine
 from typing import Any
 
 from risk_manager.domain.events import QuoteEvent
+from risk_manager.runtime.enforcement_first import EnforcementFirst
 from risk_manager.runtime.slices import SLICE
 
 __all__ = ["SLICE", "QuoteFanout"]
@@ -36,7 +37,8 @@ class QuoteFanout:
     ``deliver(account_id, quote)`` enqueues the quote for one account (the actor's ``offer``:
     never awaits); ``spawn(coro, name)`` runs the task that hands over the backlog and returns
     it (the session's, so its stop cancels it). Per account, quotes arrive in the order
-    :meth:`fan_out` was called."""
+    :meth:`fan_out` was called. ``first``: while an enforcement's journal write is in flight,
+    the backlog waits (at most its cap: runtime/enforcement_first.py)."""
 
     def __init__(
         self,
@@ -44,12 +46,14 @@ class QuoteFanout:
         spawn: Callable[[Coroutine[Any, Any, None], str], asyncio.Task[Any]],
         *,
         slice_size: int = SLICE,
+        first: EnforcementFirst | None = None,
     ) -> None:
         if slice_size < 1:
             raise ValueError("slice_size must be >= 1")
         self._deliver = deliver
         self._spawn = spawn
         self._slice = slice_size
+        self.first = first or EnforcementFirst()
         self._backlog: deque[tuple[QuoteEvent, list[int]]] = deque()
         self._pump_task: asyncio.Task[Any] | None = None
         self.slices = 0  # slices handed over by the task (each one loop callback)
@@ -63,7 +67,7 @@ class QuoteFanout:
         """Hand ``quote`` to ``accounts`` (called inline in the hub's receive loop): the first
         slice now when nothing is waiting, the rest by the task, after the quotes before it."""
         todo = sorted(accounts)  # a stable order: tests and logs read the same each time
-        if not self._backlog:
+        if not self._backlog and not self.first.busy:
             now, todo = todo[: self._slice], todo[self._slice :]
             for account_id in now:
                 self._deliver(account_id, quote)
@@ -77,9 +81,11 @@ class QuoteFanout:
             self._pump_task = self._spawn(self._pump(), "quote-fanout")
 
     async def _pump(self) -> None:
-        """Hand over the backlog, one slice per loop callback, until it is empty."""
+        """Hand over the backlog, one slice per loop callback, until it is empty; held while
+        an enforcement's journal write is in flight."""
         while self._backlog:
             await asyncio.sleep(0)  # the loop polls its sockets before each slice
+            await self.first.wait()
             self._hand_slice()
             self.slices += 1
 

@@ -1,0 +1,75 @@
+"""Enforcement first: work that can wait a few milliseconds waits while an enforcement's
+journal write is on its way to disk (docs/RUNTIME.md "Quotes to hundreds of accounts").
+
+An enforcement is journalled before it is sent (RULES.md §5): its write runs on a worker
+thread, which needs the interpreter's lock between SQLite's steps. With hundreds of accounts,
+the event loop is rarely idle (each quote runs an engine per account holding the contract), so
+that thread waits a switch interval for the lock at each step, and a 1 ms commit took 10 –
+15 ms (docs/PERFORMANCE.md "Capacity"). While any enforcement's journal write is in flight,
+the quote fan-out holds its backlog (``QuoteFanout``): the actors finish the quotes already
+handed to them, the loop goes idle, and the write gets the lock at once.
+
+Nothing is dropped: quotes held are handed over, in order, once the writes have landed. The
+hold is bounded: once enforcements have kept a write in flight for ``HOLD_CAP`` seconds without
+a break (a stuck store, a storm of breaches), quotes flow again until the writes are all done,
+so a quote is never held more than ``HOLD_CAP`` by this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+HOLD_CAP = 0.01  # seconds: the longest one busy spell holds the quotes back
+
+
+class EnforcementFirst:
+    """Counts enforcements whose journal write is in flight (``begin`` / ``end``, from the
+    enforcer); ``wait`` holds a caller while there are any, at most ``HOLD_CAP`` seconds from
+    the start of the busy spell. One per daemon, shared by its enforcers and its quote
+    fan-out; loop-bound (call it from the event loop's thread only)."""
+
+    def __init__(
+        self, *, cap: float = HOLD_CAP, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._cap = cap
+        self._clock = clock
+        self._writing = 0
+        self._since = 0.0  # when the current busy spell began (``clock``)
+        self._clear: asyncio.Event | None = None
+        self.holds = 0  # times ``wait`` held its caller (a figure for tests and benchmarks)
+
+    @property
+    def busy(self) -> bool:
+        """A journal write is in flight and the spell is younger than the cap."""
+        return self._writing > 0 and self._clock() - self._since < self._cap
+
+    def begin(self) -> None:
+        """An enforcement hands its journal write to the store."""
+        if self._writing == 0:
+            self._since = self._clock()
+        self._writing += 1
+
+    def end(self) -> None:
+        """That write landed (or was left to the background: ``DurableWrites``)."""
+        if self._writing <= 0:
+            raise RuntimeError("EnforcementFirst.end() without a begin()")
+        self._writing -= 1
+        if self._writing == 0 and self._clear is not None:
+            self._clear.set()
+            self._clear = None
+
+    async def wait(self) -> None:
+        """Return once no enforcement's journal write is in flight, or once the busy spell
+        has lasted ``cap`` seconds; at once when none is. Raises only ``CancelledError``."""
+        if not self.busy:
+            return
+        self.holds += 1
+        if self._clear is None:
+            self._clear = asyncio.Event()
+        left = self._cap - (self._clock() - self._since)
+        # at the cap, quotes flow again while the writes go on
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._clear.wait(), max(left, 0.0))

@@ -1,0 +1,118 @@
+"""Enforcement first (runtime/enforcement_first.py): while an enforcement's journal write is in
+flight, the quote fan-out holds its backlog, so the write's thread is not kept off the
+interpreter's lock by hundreds of accounts' engines (docs/PERFORMANCE.md "Capacity"). Counted
+in quotes handed over and in the hold's own counters, never timed."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from risk_manager.domain.actions import ClosePosition
+from risk_manager.domain.events import QuoteEvent
+from risk_manager.domain.models import Quote
+from risk_manager.runtime.enforcement_first import EnforcementFirst
+from risk_manager.runtime.enforcer import Book, Enforcer
+from risk_manager.runtime.quote_fanout import QuoteFanout
+from risk_manager.store import Store
+from runtime.test_enforcer import ACCT, MNQ, NOW, FakeBroker, _position
+from support.daemons import daemon_from_fakes
+
+
+def _quote(price: int) -> QuoteEvent:
+    return QuoteEvent(NOW, Quote(MNQ, last_price=Decimal(price)))
+
+
+def _fanout(first: EnforcementFirst) -> tuple[QuoteFanout, list[tuple[int, QuoteEvent]], set[Any]]:
+    handed: list[tuple[int, QuoteEvent]] = []
+    tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro, name=name)
+        tasks.add(task)
+        return task
+
+    return QuoteFanout(lambda a, q: handed.append((a, q)), spawn, first=first), handed, tasks
+
+
+async def test_the_backlog_waits_while_a_journal_write_is_in_flight() -> None:
+    first = EnforcementFirst(cap=60.0)
+    fanout, handed, tasks = _fanout(first)
+    first.begin()
+    fanout.fan_out(_quote(1), range(50))
+    fanout.fan_out(_quote(2), range(50))
+    for _ in range(20):  # many loop turns: nothing handed over, not even the inline slice
+        await asyncio.sleep(0)
+    assert handed == [] and fanout.pending == 100 and first.holds == 1
+    first.end()
+    async with asyncio.timeout(10):  # a deadline, not a measure
+        await asyncio.gather(*tasks)
+    # every account got both quotes, in order
+    assert [a for a, _ in handed] == [*range(50), *range(50)]
+    assert [q.quote.last_price for _, q in handed] == [Decimal(1)] * 50 + [Decimal(2)] * 50
+
+
+async def test_nothing_is_held_when_no_write_is_in_flight() -> None:
+    first = EnforcementFirst()
+    fanout, handed, _ = _fanout(first)
+    fanout.fan_out(_quote(1), range(3))
+    assert len(handed) == 3  # inline, as before
+    await first.wait()  # returns at once
+    assert first.holds == 0
+
+
+async def test_the_hold_ends_at_its_cap_while_the_write_goes_on() -> None:
+    """A stuck store never stops the quotes: after ``cap`` of one busy spell they flow."""
+    clock = [0.0]
+    first = EnforcementFirst(cap=0.01, clock=lambda: clock[0])
+    first.begin()
+    assert first.busy
+    clock[0] = 0.02  # the spell is older than the cap
+    assert not first.busy
+    await first.wait()  # returns although the write is still in flight
+    first.begin()  # a second write joins the same spell: still past the cap
+    assert not first.busy
+    first.end()
+    first.end()
+    first.begin()  # a new spell holds again
+    assert first.busy
+
+
+async def test_the_enforcer_holds_from_submit_until_its_journal_write_lands(
+    tmp_path: Path,
+) -> None:
+    store = Store.open(tmp_path / "rm.sqlite")
+    first = EnforcementFirst(cap=60.0)
+    release = threading.Event()
+    seen: list[bool] = []
+
+    async def blocked(fn: Any, *args: Any) -> Any:  # the journal's thread, held until released
+        seen.append(first.busy)
+        await asyncio.to_thread(release.wait, 10)
+        return fn(*args)
+
+    enforcer = Enforcer(FakeBroker(store), store, lambda: NOW, run_blocking=blocked, first=first)
+    task = enforcer.submit(
+        ClosePosition(at=NOW, account_id=ACCT, rule="r", reason="r", contract_id=MNQ),
+        Book(positions=[_position(MNQ)]),
+    )
+    assert first.busy  # from the submit
+    await asyncio.sleep(0.01)
+    assert first.busy and seen == [True]  # the intent's write is in flight
+    release.set()
+    await enforcer.until_journalled([task], 10)
+    assert not first.busy  # landed: the quotes flow again, the send goes on
+    async with asyncio.timeout(10):
+        await task
+    store.close()
+
+
+def test_the_daemons_enforcers_tell_its_quote_fanout() -> None:
+    daemon = daemon_from_fakes()
+    session = daemon.session
+    actor = daemon._actor(ACCT, session, daemon._parts.alerts)
+    assert actor.enforcer._first is session.quotes.first
