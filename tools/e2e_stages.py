@@ -227,17 +227,18 @@ def _watch_loop() -> None:
 
 
 def _poll_parts(row: dict[str, int]) -> tuple[float, float, float]:
-    """The sent → frame time split by the loop's polls, in ms: (the loop busy elsewhere after
-    the simulator sent, before it polled; in the poll; callbacks after the poll, before the
-    frame was read)."""
+    """The sent → frame time split by the loop's polls, in ms: (the loop busy elsewhere when
+    the simulator sent, until it next polled; in that poll; from that poll's return to the
+    frame's read: the hop's last part, aiohttp reading the socket, then the hub's reader task
+    a loop turn later, plus whatever ran between)."""
     entered, returned = _polls
-    i = bisect.bisect_right(returned, row["frame"]) - 1
-    if i < 0:
+    i = bisect.bisect_right(returned, row["sent"])  # the first poll to return after sent
+    if i >= len(returned) or returned[i] > row["frame"]:
         return 0.0, 0.0, (row["frame"] - row["sent"]) / 1e6
     polled, woke = entered[i], returned[i]
     busy = max(0, polled - row["sent"])
     waiting = max(0, woke - max(polled, row["sent"]))
-    return busy / 1e6, waiting / 1e6, (row["frame"] - max(woke, row["sent"])) / 1e6
+    return busy / 1e6, waiting / 1e6, (row["frame"] - woke) / 1e6
 
 
 def _iterations(row: dict[str, int]) -> int:
