@@ -130,3 +130,37 @@ async def test_a_write_in_a_thread_wakes_its_caller_itself_not_through_the_execu
     finally:
         executor.release.set()
         executor.shutdown(wait=True)
+
+
+async def test_an_urgent_write_runs_in_a_thread_of_its_own_and_its_retries_in_the_executor() -> (
+    None
+):
+    """``urgent``: the first try runs in the thread kept for urgent writes, never behind the
+    default executor's jobs; a failed one is retried there (in the executor) until it lands."""
+    loop = asyncio.get_running_loop()
+    busy = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    release = threading.Event()
+    loop.set_default_executor(busy)
+    threads: list[str] = []
+    kept: list[asyncio.Future[Any]] = []
+
+    def write(fail: bool) -> str:
+        threads.append(threading.current_thread().name)
+        if fail and len(threads) == 1:
+            raise OSError("disk I/O error")
+        return "row"
+
+    try:
+        blocked = loop.run_in_executor(None, release.wait, 10.0)  # its one thread, held
+        writes = DurableWrites(wait=2.0, keep=kept.append)
+        assert await writes.soon(write, False, what="an intent", urgent=True) == (True, "row")
+        assert threads == ["store-urgent-writes"] and not blocked.done()
+        threads.clear()
+        assert await writes.soon(write, True, what="an intent", urgent=True) == (False, None)
+        release.set()
+        await asyncio.gather(*kept)
+        assert threads[0] == "store-urgent-writes" and threads[1] != "store-urgent-writes"
+        assert writes.pending == 0
+    finally:
+        release.set()
+        busy.shutdown(wait=True)

@@ -366,7 +366,9 @@ class AccountActor:
                     action.reason,
                 )
                 self._lock_alert(action)
-                await durable.soon(self._persist_lock, action, what=f"the {action.rule} lock")
+                await durable.soon(
+                    self._persist_lock, action, what=f"the {action.rule} lock", urgent=True
+                )
         book: Book | None = None
         submitted: list[asyncio.Task[None]] = []
         for action in actions:
