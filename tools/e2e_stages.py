@@ -97,10 +97,10 @@ def _wrap() -> None:
 
     handle = AccountActor.handle
 
-    async def _handle(self: AccountActor, event: Any) -> Any:
+    async def _handle(self: AccountActor, event: Any, **kw: Any) -> Any:
         if _breach(event):
             _stamp(self.account_id, "handle")
-        actions = await handle(self, event)
+        actions = await handle(self, event, **kw)
         if _breach(event):
             _stamp(self.account_id, "handled")
         return actions

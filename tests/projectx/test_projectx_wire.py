@@ -15,6 +15,7 @@ from projectx.px_fakes import FakeGateway, Reply, ok
 from risk_manager.domain.enums import OrderSide, OrderType
 from risk_manager.domain.errors import RetryLater
 from risk_manager.domain.events import TradeEvent
+from risk_manager.projectx import wire_values
 from risk_manager.projectx.client import ProjectXClient
 from risk_manager.projectx.mapping import decode_user
 from risk_manager.projectx.wire_faults import WireFaults
@@ -145,3 +146,84 @@ async def test_an_order_id_that_is_a_boolean_is_no_order_id(
     gateway.script("Order/place", ok(orderId=True))
     with pytest.raises(RetryLater, match="orderId"):
         await client.place_order(1, "C", OrderType.MARKET, OrderSide.BID, 1)
+
+
+def _frame_records() -> list[tuple[str, list[Any]]]:
+    """A breach's user-hub frame as the hub's parser reads it (fractions as ``Decimal``): the
+    buy's order, its fill, the order filled, the position, the account."""
+    texts = [
+        '{"type":1,"target":"GatewayUserOrder","arguments":[{"action":1,"data":{"id":3,'
+        '"accountId":1,"contractId":"C","creationTimestamp":"2026-05-06T13:36:04.5452180+00:00",'
+        '"status":2,"type":2,"side":0,"size":1,"fillVolume":1,"filledPrice":19999.75}}]}',
+        '{"type":1,"target":"GatewayUserTrade","arguments":[{"action":0,"data":{"id":26,'
+        '"accountId":1,"contractId":"C","creationTimestamp":"2026-05-06T13:36:04.5453070Z",'
+        '"price":19999.75,"profitAndLoss":-1,"fees":0.37,"commissions":0.25,"side":0,"size":1,'
+        '"voided":false,"orderId":3}}]}',
+        '{"type":1,"target":"GatewayUserPosition","arguments":[{"action":1,"data":{"id":7,'
+        '"accountId":1,"contractId":"C","type":1,"size":2,"averagePrice":20000.25}}]}',
+        '{"type":1,"target":"GatewayUserAccount","arguments":[{"action":1,"data":{"id":1,'
+        '"name":"A","balance":49976.98,"canTrade":true,"isVisible":true,"simulated":true}}]}',
+    ]
+    records = [parse_object(text, parse_float=Decimal) for text in texts]
+    return [(r["target"], r["arguments"]) for r in records]
+
+
+def test_a_well_formed_hub_frame_is_read_without_the_careful_readers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A breach's frame is read before its position reaches the actor: plain good values
+    (ints and ``Decimal`` fractions in range, booleans) are taken at once, and the readers that
+    give a fault its detail run only for what is not plain (docs/PERFORMANCE.md)."""
+    calls: list[str] = []
+    for name in ("to_int", "to_decimal", "to_bool"):
+        reader = getattr(wire_values, name)
+
+        def counted(value: object, field: str, _read: Any = reader, _name: str = name) -> Any:
+            calls.append(_name)
+            return _read(value, field)
+
+        monkeypatch.setattr(wire_values, name, counted)
+    events = [
+        e for target, args in _frame_records() for e in decode_user(target, args, AT).strict()
+    ]
+    assert calls == []
+    trade = next(e for e in events if isinstance(e, TradeEvent)).trade
+    assert (trade.price, trade.profit_and_loss, trade.fees, trade.voided) == (
+        Decimal("19999.75"),
+        Decimal(-1),
+        Decimal("0.37"),
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        0, -1, 2**63 - 1, -(2**63), 2**63, -(2**63) - 1, 10**15 - 1, 10**15, -(10**15),
+        Decimal("19999.75"), Decimal("-0.5"), Decimal("999999999999999.9"), Decimal("1e15"),
+        Decimal("-1e15"), Decimal("NaN"), Decimal("Infinity"), Decimal("1e999999"),
+        1.5, float("nan"), True, False, None, "1", [1],
+    ],
+)  # fmt: skip
+def test_the_fast_readers_agree_with_the_careful_ones(value: object) -> None:
+    """Every value reads through ``Fields`` exactly as through ``to_int`` / ``to_decimal`` /
+    ``to_bool``: the same value (and type), or the same fault."""
+    fields = wire_values.Fields({"k": value})
+    for fast, careful in (
+        (fields.integer, wire_values.to_int),
+        (fields.decimal, wire_values.to_decimal),
+        (fields.boolean, wire_values.to_bool),
+        (fields.opt_integer, lambda v, k: None if v is None else wire_values.to_int(v, k)),
+        (fields.opt_decimal, wire_values.opt_decimal),
+    ):
+        try:
+            expected: object = careful(value, "k")
+        except WireError as exc:
+            with pytest.raises(WireError) as got:
+                fast("k")
+            assert (got.value.fault, str(got.value)) == (exc.fault, str(exc))
+        else:
+            result = fast("k")
+            assert (result, type(result)) == (expected, type(expected))
+            if isinstance(expected, Decimal):
+                assert str(result) == str(expected)

@@ -4,7 +4,9 @@ snapshot before any broker event."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 
 from risk_manager.config.models import Config
-from risk_manager.domain.enums import PositionType
+from risk_manager.domain.enums import OrderSide, PositionType
 from risk_manager.domain.events import (
     AccountEvent,
     ClockTick,
@@ -22,8 +24,9 @@ from risk_manager.domain.events import (
     PositionEvent,
     QuoteEvent,
     SnapshotEvent,
+    TradeEvent,
 )
-from risk_manager.domain.models import Account, Position, Quote
+from risk_manager.domain.models import Account, Position, Quote, Trade
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.factory import calendar_for
 from risk_manager.runtime import actor as actor_module
@@ -96,9 +99,9 @@ async def test_the_first_snapshot_goes_first_and_drops_only_what_its_reads_hold(
         handled: list[object] = []
         handle = actor.handle
 
-        async def recorded(event: Any) -> Any:
+        async def recorded(event: Any, **kw: Any) -> Any:
             handled.append(event)
-            return await handle(event)
+            return await handle(event, **kw)
 
         actor.handle = recorded  # type: ignore[method-assign]
 
@@ -265,3 +268,144 @@ async def test_a_breach_is_sent_before_the_actors_bookkeeping_and_the_events_beh
         await enforcer.drain(5.0)
         (entry,) = store.journal(ACCT)
         assert entry.sent_at is not None  # journalled before it was sent, as ever
+
+
+class _Counted(Metrics):
+    """Metrics that also note each event counted in ``order``."""
+
+    def __init__(self, order: list[str]) -> None:
+        super().__init__()
+        self.order = order
+
+    def event_processed(self, kind: str) -> None:
+        self.order.append(f"counted {kind}")
+        super().event_processed(kind)
+
+
+def _queued_breach(
+    store: Store, order: list[str], heard: asyncio.Event
+) -> tuple[AccountActor, list[Event]]:
+    """An actor at its limit of 1 contract and the frame of a buy of 1 more: the fill, an
+    account update and the size-2 position (which breaches), as queued by the hub. The
+    listeners note themselves in ``order`` and set ``heard``."""
+    config = Config.model_validate({"rules": {"max_contracts": {"enabled": True, "limit": 1}}})
+    engine = Engine(config.rules_for(ACCT), calendar_for(config.trading_day), config.catalog())
+
+    class Broker:
+        async def partial_close_position(self, account_id: int, contract: str, size: int) -> None:
+            order.append(f"sent: close {size}")
+
+    def listeners(_acct: int) -> None:
+        order.append("listeners")
+        heard.set()
+
+    enforcer = Enforcer(Broker(), store, lambda: NOW)  # type: ignore[arg-type]
+    actor = AccountActor(
+        ACCT, engine, enforcer, store, lambda: NOW, _Counted(order), on_change=listeners
+    )
+    record_fills = actor._record_fills
+
+    def noted(event: Event) -> None:
+        if isinstance(event, TradeEvent):
+            order.append("fill to its writer")
+        record_fills(event)
+
+    actor._record_fills = noted  # type: ignore[method-assign]
+
+    def position(size: int) -> PositionEvent:
+        return PositionEvent(NOW, Position(1, ACCT, MNQ, PositionType.LONG, size, Decimal(1)))
+
+    fill = Trade(11, ACCT, MNQ, NOW, Decimal(1), OrderSide.BID, 1, 21)
+    account = AccountEvent(NOW, Account(ACCT, "A", Decimal(50_000), True))
+    return actor, [position(1), TradeEvent(NOW, fill), account, position(2)]
+
+
+async def test_the_bookkeeping_of_the_events_queued_before_a_breach_follows_its_send(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A breach's frame queues the events before the breaching one (the fill, the account):
+    each goes through the engine in order, but their bookkeeping (metrics, the fill handed to
+    its writer, the listeners) waits until the breach's enforcement is journalled and sent,
+    done once for the batch, in the events' order (docs/PERFORMANCE.md, end-to-end latency)."""
+    monkeypatch.setattr(actor_module, "JOURNAL_HOLD", 5.0)  # a slow disk: still the order
+    order: list[str] = []
+    heard = asyncio.Event()
+    with Store.open(tmp_path / "rm.sqlite") as store:
+        actor, (held, *frame) = _queued_breach(store, order, heard)
+        await actor.handle(held)
+        order.clear()
+        heard.clear()
+        for event in frame:
+            actor.offer(event)
+        task = asyncio.create_task(actor.run())
+        await asyncio.wait_for(heard.wait(), 5.0)
+        assert order == [
+            "sent: close 1",
+            "counted TradeEvent",
+            "fill to its writer",
+            "counted AccountEvent",
+            "counted PositionEvent",
+            "listeners",
+        ]
+        assert actor.engine.view(ACCT, NOW).positions[0].position.size == 2  # every event in
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await actor.enforcer.drain(5.0)
+        assert [t.id for t in store.fills(ACCT)] == [11]  # the fill still written
+
+
+async def test_bookkeeping_owed_by_queued_events_is_done_when_the_queue_drains_or_it_stops(
+    tmp_path: Path,
+) -> None:
+    """Without a breach the owed bookkeeping is done once the queue is drained (a bad event
+    last included), and a stopped actor (cancelled while its breach's journal write is under
+    way) still hands its owed fills to their writer, which shutdown drains."""
+    order: list[str] = []
+    heard = asyncio.Event()
+    with Store.open(tmp_path / "rm.sqlite") as store:
+        actor, (held, fill, account, breach) = _queued_breach(store, order, heard)
+        await actor.handle(held)
+        order.clear()
+        heard.clear()
+        bad = PositionEvent(NOW, Position(1, ACCT + 1, MNQ, PositionType.LONG, 1, Decimal(1)))
+        process = actor.engine.process
+
+        def refusing(event: Event, now: datetime) -> Any:
+            if event is bad:
+                raise ValueError("a bad event")
+            return process(event, now)
+
+        actor.engine.process = refusing  # type: ignore[method-assign]
+        for event in (fill, account, bad):
+            actor.offer(event)
+        task = asyncio.create_task(actor.run())
+        await asyncio.wait_for(heard.wait(), 5.0)
+        assert order == [
+            "counted TradeEvent",
+            "fill to its writer",
+            "counted AccountEvent",
+            "listeners",
+        ]
+        order.clear()
+        started = threading.Event()
+        release = threading.Event()
+        intent = store.journal_intent
+
+        def slow_intent(*args: Any, **kw: Any) -> Any:
+            started.set()
+            release.wait(5.0)
+            return intent(*args, **kw)
+
+        store.journal_intent = slow_intent  # type: ignore[method-assign]
+        assert isinstance(fill, TradeEvent)
+        for event in (TradeEvent(NOW, replace(fill.trade, id=12)), breach):
+            actor.offer(event)
+        assert await asyncio.to_thread(started.wait, 5.0)
+        task.cancel()  # the daemon's stop: intake first
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert order == ["counted TradeEvent", "fill to its writer", "listeners"]
+        release.set()
+        await actor.enforcer.drain(5.0)
+        assert sorted(t.id for t in store.fills(ACCT)) == [11, 12]

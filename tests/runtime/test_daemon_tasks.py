@@ -146,14 +146,14 @@ async def test_a_reconcile_while_the_actors_run_goes_through_the_actor_queue(
         most = 0
         handle = actor.handle
 
-        async def tracked(event: Any) -> Any:
+        async def tracked(event: Any, **kw: Any) -> Any:
             nonlocal running, most
             running += 1
             most = max(most, running)
             try:
                 if isinstance(event, AccountEvent):
                     await gate.wait()  # the actor is busy with an older event
-                return await handle(event)
+                return await handle(event, **kw)
             finally:
                 handled.append(event)
                 running -= 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -351,3 +353,28 @@ async def test_an_outcome_rides_the_next_journal_intents_commit(
     await enforcer.drain(5.0)
     assert second.done()
     assert [e.outcome for e in store.journal(ACCT)] == [JournalOutcome.CONFIRMED] * 2
+
+
+async def test_a_breach_journal_write_never_waits_behind_the_default_executor(
+    broker: FakeBroker, store: Store
+) -> None:
+    """The journal intent before a send is an urgent write: it runs in a thread of its own
+    (runtime/durable.py ``_Urgent``), so the default executor busy with other work (a burst
+    of reads, grouped writes waiting for their commit) never holds the send back."""
+    loop = asyncio.get_running_loop()
+    busy = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    release = threading.Event()
+    loop.set_default_executor(busy)
+    try:
+        blocked = loop.run_in_executor(None, release.wait, 10.0)  # its one thread, held
+        enforcer = Enforcer(broker, store, lambda: NOW)  # the daemon's: writes in threads
+        close = ClosePosition(
+            at=NOW, account_id=ACCT, rule="max_contracts", reason="r", contract_id=MNQ, size=1
+        )
+        await asyncio.wait_for(enforcer.execute(close, Book(positions=[_position(MNQ, 3)])), 5.0)
+        assert broker.calls == [("partial", MNQ, 1)]
+        assert broker.journal_seen == [1]  # journalled before it was sent, as ever
+        assert not blocked.done()
+    finally:
+        release.set()
+        busy.shutdown(wait=True)

@@ -185,7 +185,7 @@ def read_record(parse: Callable[[Mapping[str, Any]], T], data: object, where: st
     """``parse(data)`` for one record; a ``WireError`` leaves carrying the record's id.
 
     ``where`` names the record's place for a record that is not an object at all."""
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):  # a parsed record: a dict
         raise WireError(where, Fault.MALFORMED, f"expected an object, got {type_name(data)}")
     try:
         return parse(data)
@@ -220,7 +220,7 @@ class Decoded:
 
 def _unwrap(arg: object) -> object:
     """A user-hub argument: ``{action, data}`` (live) or the bare object (docs)."""
-    if isinstance(arg, Mapping) and ("action" in arg or "data" in arg):
+    if (type(arg) is dict or isinstance(arg, Mapping)) and ("action" in arg or "data" in arg):
         return arg.get("data")
     return arg
 

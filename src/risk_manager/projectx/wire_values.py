@@ -32,6 +32,7 @@ V = TypeVar("V")
 #: No price, balance, fee or P&L comes near it; one past it is the gateway's fault (bad_value).
 MAX_MAGNITUDE = Decimal("1e15")
 _INT64 = 2**63
+_MAX_INT = 10**15  # MAX_MAGNITUDE as an int (the decimal fast path's bound)
 _SHOWN = 60  # characters of a bad value's repr in a message: a 1 MB string is not logged
 
 
@@ -176,9 +177,28 @@ def opt_time(value: object, field: str) -> datetime | None:
     return None if value is None else parse_time(value, field)
 
 
+def _plain_decimal(value: object) -> Decimal | None:
+    """``value`` as ``to_decimal`` reads it when it is a plain, good number (the ``Decimal``
+    the hub's parser makes of a fraction, or an ``int``, finite and in range); else None,
+    and the caller takes ``to_decimal``'s path, which gives the fault its detail. The fast
+    path of the hub's records: each reader call costs, and a frame's six records hold ~60
+    fields, all read before the breaching position reaches the actor (docs/PERFORMANCE.md,
+    end-to-end latency)."""
+    kind = type(value)
+    if kind is Decimal:
+        number: Decimal = value  # type: ignore[assignment]
+        if number.is_finite() and -MAX_MAGNITUDE < number < MAX_MAGNITUDE:
+            return number
+    elif kind is int and -_MAX_INT < value < _MAX_INT:  # type: ignore[operator]
+        return Decimal(value)  # type: ignore[arg-type]  # exact, as Decimal(str(value))
+    return None
+
+
 class Fields:
     """Typed access to one record's keys. A ``default`` makes a key optional (used when it is
-    absent or null); without one, absence is a ``missing`` fault."""
+    absent or null); without one, absence is a ``missing`` fault. A plain good value (an
+    ``int`` in range, a finite ``Decimal`` in range, ``true``/``false``) is taken at once;
+    anything else goes through the module's readers, which accept or reject it as always."""
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.data = data
@@ -190,17 +210,27 @@ class Fields:
         return read(value, key)
 
     def decimal(self, key: str, default: Decimal | None = None) -> Decimal:
-        return self._read(key, default, to_decimal)
+        number = _plain_decimal(self.data.get(key))
+        return number if number is not None else self._read(key, default, to_decimal)
 
     def opt_decimal(self, key: str) -> Decimal | None:
-        return opt_decimal(self.data.get(key), key)
+        value = self.data.get(key)
+        if value is None:
+            return None
+        number = _plain_decimal(value)
+        return number if number is not None else to_decimal(value, key)
 
     def integer(self, key: str, default: int | None = None) -> int:
+        value = self.data.get(key)
+        if type(value) is int and -_INT64 <= value < _INT64:
+            return value
         return self._read(key, default, to_int)
 
     def opt_integer(self, key: str) -> int | None:
         value = self.data.get(key)
-        return None if value is None else to_int(value, key)
+        if value is None or (type(value) is int and -_INT64 <= value < _INT64):
+            return value
+        return to_int(value, key)
 
     def size(self, key: str = "size", default: int | None = None) -> int:
         """A contract count: an integer, never negative."""
@@ -210,6 +240,9 @@ class Fields:
         return value
 
     def boolean(self, key: str, default: bool | None = None) -> bool:
+        value = self.data.get(key)
+        if value is True or value is False:
+            return value
         return self._read(key, default, to_bool)
 
     def string(self, key: str) -> str:

@@ -73,6 +73,10 @@ FILL_WRITE_DELAY = 0.05  # seconds: fills are stored just after a burst of event
 # (``Enforcer.until_journalled``) before its bookkeeping: an fsync normally; a stuck store
 # holds the account's next events no longer than this (the enforcement goes on regardless).
 JOURNAL_HOLD = 0.05
+# Events whose bookkeeping (metrics, fills handed to their writer, rule memory, the
+# listeners) may wait for the events queued behind them (``AccountActor.handle``'s ``more``):
+# at most this many, so a queue that never drains still has its bookkeeping done.
+BOOKKEEPING_BATCH = 32
 _BOOK_EVENTS = (PositionEvent, OrderEvent, TradeEvent, SnapshotEvent)  # the broker on the book
 BROKER_STATE = (AccountEvent, OrderEvent, PositionEvent, TradeEvent)  # what a snapshot re-reads
 
@@ -121,6 +125,8 @@ class AccountActor:
         self.dropped_quotes = 0
         self.needs_reconcile = False
         self._pending_fills: list[tuple[Trade, date]] = []
+        self._owed: list[Event] = []  # events handled whose bookkeeping is still to do
+        self._owed_change = False  # an owed event carried actions out (the listeners hear)
         self._fill_writer: asyncio.Task[None] | None = None
         self._external_rows = True  # the store may hold external lock rows (restored ones)
         self._contracts: frozenset[str] | None = None  # None: to be read from the engine
@@ -208,14 +214,22 @@ class AccountActor:
     # -- running ------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        while True:
-            event = await self._next_event()
-            try:
-                await self.handle(event)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # one bad event must never stop the guard
-                _log.exception("account %s: event %s failed", self.account_id, type(event).__name__)
+        try:
+            while True:
+                event = await self._next_event()
+                try:
+                    await self.handle(event, more=not self.queue.empty())
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # one bad event must never stop the guard
+                    _log.exception(
+                        "account %s: event %s failed", self.account_id, type(event).__name__
+                    )
+                if self._owed and self.queue.empty():  # owed by the events before a bad one
+                    self._bookkeeping(self._clock())
+        finally:  # stopped (cancelled): the owed fills still go to their writer, drained
+            if self._owed:
+                self._bookkeeping(self._clock())
 
     async def _next_event(self) -> Event:
         """The next queued event, or a ``ClockTick`` once the queue has been idle until the
@@ -259,12 +273,21 @@ class AccountActor:
         elif self.queue.empty():
             self.queue.put_nowait(ClockTick(self._clock()))
 
-    async def handle(self, event: Event) -> list[AnyAction]:
+    async def handle(self, event: Event, *, more: bool = False) -> list[AnyAction]:
         """Apply one event to this account's engine and start its actions (without awaiting
         the broker: each runs in the enforcer's own task), returning them. ``event`` is a
         domain event for this account (or a quote of one of its contracts); the engine is
         touched only here, one event at a time (docs/RUNTIME.md "Shape"). Raises nothing for
-        the event's content; the event-to-action latency is recorded on ``/metrics``."""
+        the event's content; the event-to-action latency is recorded on ``/metrics``.
+
+        ``more``: events are queued behind this one (``run`` says). The event's bookkeeping
+        (its metrics, its fills handed to their writer, the rule memory, the listeners) then
+        waits for theirs, and is done once for them all: when one of them has actions (after
+        they are carried out: the enforcement's journal write and send come first), when the
+        queue is drained, or after ``BOOKKEEPING_BATCH`` events. A breach's frame brings the
+        order, fill and order before its position: their bookkeeping was loop work before its
+        journal write and send (docs/PERFORMANCE.md, end-to-end latency). The engine, the
+        locks, the enforcer's causes and the external locks' rows are never deferred."""
         started = time.perf_counter()
         now = self._clock()
         if isinstance(event, _BOOK_EVENTS):
@@ -283,17 +306,31 @@ class AccountActor:
             self._review_held(in_flight)
         if not isinstance(event, ClockTick):
             self.last_event_at = now
-            self._metrics.event_processed(type(event).__name__)
         await self.carry_out(actions, now)
         if actions:
             self._metrics.observe_latency(time.perf_counter() - started)
+            self._owed_change = True
+        await self._end_external_locks(event, now)
+        self._owed.append(event)
+        if actions or not more or len(self._owed) >= BOOKKEEPING_BATCH:
+            self._bookkeeping(now)
+        return actions
+
+    def _bookkeeping(self, now: datetime) -> None:
+        """The owed events' bookkeeping, in their order: counted on ``/metrics``, their fills
+        handed to the fill writer, the rule memory stored if it changed, the REST marks
+        wanted, and the listeners told once (when one was a broker event or had actions)."""
+        owed, self._owed = self._owed, []
+        changed, self._owed_change = self._owed_change, False
+        for event in owed:
+            if not isinstance(event, ClockTick):
+                self._metrics.event_processed(type(event).__name__)
+                changed = True
+            self._record_fills(event)
         self._persist_memory()
         self._want_rest_marks(now)
-        await self._end_external_locks(event, now)
-        self._record_fills(event)
-        if self._on_change is not None and (actions or not isinstance(event, ClockTick)):
+        if self._on_change is not None and changed:
             self._on_change(self.account_id)
-        return actions
 
     def admin_changed(self, now: datetime) -> None:
         """The admin changed the account's engine (rules swapped by a reload, a lock's
@@ -329,7 +366,9 @@ class AccountActor:
                     action.reason,
                 )
                 self._lock_alert(action)
-                await durable.soon(self._persist_lock, action, what=f"the {action.rule} lock")
+                await durable.soon(
+                    self._persist_lock, action, what=f"the {action.rule} lock", urgent=True
+                )
         book: Book | None = None
         submitted: list[asyncio.Task[None]] = []
         for action in actions:

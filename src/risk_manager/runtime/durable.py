@@ -12,9 +12,12 @@ recovery an info one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import logging
+import queue
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,6 +44,94 @@ def in_thread(fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
     loop = asyncio.get_running_loop()
     call = functools.partial(contextvars.copy_context().run, fn, *args)
     return loop.run_in_executor(None, call)
+
+
+# What ``soon`` waits on: (landed, result or exception) from the thread, or None (the
+# executor's future is done, or the wait ran out: ``soon`` looks at that future).
+Told = asyncio.Future[tuple[bool, Any] | None]
+
+
+class _Word:
+    """A first try's own word to its waiting caller, from the worker thread: the outcome, as
+    soon as ``fn`` returns or raises (``told``: the future ``soon`` waits on). The executor's
+    future says the same a loop turn later (its state copied to the loop, then its callbacks
+    run, then the waiter's): on the breach path, each turn is loop work between the journal's
+    commit and the send (docs/PERFORMANCE.md, end-to-end latency)."""
+
+    __slots__ = ("first", "fn", "loop", "told")
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        loop: asyncio.AbstractEventLoop,
+        first: asyncio.Future[Any] | None = None,
+    ) -> None:
+        self.fn = fn
+        self.loop = loop
+        self.told: Told = loop.create_future()
+        self.first = first  # the try's own future, settled with the word (``_Urgent``)
+
+    def __call__(self, *args: Any) -> Any:  # in the worker thread
+        try:
+            result = self.fn(*args)
+        except BaseException as exc:
+            self._tell((False, exc))
+            raise
+        self._tell((True, result))
+        return result
+
+    def _tell(self, word: tuple[bool, Any]) -> None:
+        with contextlib.suppress(RuntimeError):  # a loop closed meanwhile: nobody waits
+            self.loop.call_soon_threadsafe(_settle, self.told, word, self.first)
+
+
+def _settle(
+    told: Told, word: tuple[bool, Any] | None, first: asyncio.Future[Any] | None = None
+) -> None:
+    if not told.done():
+        told.set_result(word)
+    if first is not None and word is not None and not first.done():
+        if word[0]:
+            first.set_result(word[1])
+        else:
+            first.set_exception(word[1])
+
+
+class _Urgent:
+    """One thread of the process's own for urgent writes (``soon(..., urgent=True)``: a
+    journal intent before its send, a lock before its enforcement), in their order. A job is
+    a put on a queue the thread waits on, and its outcome one loop callback (``_Word``): the
+    default executor's submit, its future's chaining and its done-callbacks cost ~60 us of
+    the loop's time before the write could start and ~30 us after it ended (bench e2e, 2
+    cores), all between a breach's engine verdict and its request. Background writes (fills,
+    rule memory, outcomes: grouped, each holding its thread until its group commits) and
+    every retry stay in the default executor: an urgent write never waits behind them."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[contextvars.Context, _Word, tuple[Any, ...]]]
+        self._jobs = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._starting = threading.Lock()
+
+    def put(self, word: _Word, args: tuple[Any, ...]) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            with self._starting:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(
+                        target=self._run, name="store-urgent-writes", daemon=True
+                    )
+                    self._thread.start()
+        self._jobs.put((contextvars.copy_context(), word, args))
+
+    def _run(self) -> None:
+        while True:
+            context, word, args = self._jobs.get()
+            with contextlib.suppress(Exception):  # told to the caller by the word
+                context.run(word, *args)
+            del context, word, args  # hold no row or store between jobs
+
+
+_URGENT = _Urgent()
 
 
 def _error(done: asyncio.Future[Any]) -> BaseException:
@@ -80,6 +171,7 @@ class DurableWrites:
         *args: Any,
         what: str,
         then: Callable[[Any], None] | None = None,
+        urgent: bool = False,
     ) -> tuple[bool, Any]:
         """``(True, result)`` when ``fn(*args)`` landed within ``wait``; else ``(False,
         None)`` at once (on the first failure, or at ``wait``), and the write goes on being
@@ -87,20 +179,47 @@ class DurableWrites:
 
         The first try starts before this returns to the loop (with ``in_thread``, the
         default), and the caller resumes as soon as it lands: a journal write before a send
-        adds no loop turn of its own to the send (docs/PERFORMANCE.md, end-to-end latency)."""
+        adds no loop turn of its own to the send (docs/PERFORMANCE.md, end-to-end latency).
+        With ``in_thread`` its thread says so itself (``_Word``), one loop callback that
+        wakes the caller; the executor's future would take two more turns (its state copied
+        to the loop, then a waiter woken). ``urgent``: the first try runs in the thread kept
+        for urgent writes (``_Urgent``) rather than the default executor; its retries, if
+        any, run in the executor."""
         self.pending += 1
-        first = asyncio.ensure_future(self._run_blocking(fn, *args))
+        loop = asyncio.get_running_loop()
+        told: Told
+        if self._run_blocking is in_thread and urgent:  # a thread of its own (``_Urgent``)
+            word = _Word(fn, loop, loop.create_future())
+            assert word.first is not None
+            told, first = word.told, word.first
+            _URGENT.put(word, args)
+        elif self._run_blocking is in_thread:  # the thread tells its outcome itself (``_Word``)
+            word = _Word(fn, loop)
+            told = word.told
+            first = in_thread(word, *args)
+        else:
+            told = loop.create_future()
+            first = asyncio.ensure_future(self._run_blocking(fn, *args))
+        # The first of: the thread's word, the executor's future, the wait running out.
+        first.add_done_callback(lambda done: _settle(told, None))
+        timer = loop.call_later(self._wait, _settle, told, None)
         try:
-            # asyncio.wait never cancels ``first`` (a cancelled wait would lose the row)
-            await asyncio.wait((first,), timeout=self._wait)
+            heard = await told  # never cancels ``first`` (a cancelled write would lose the row)
         except asyncio.CancelledError:
             self._carry_on(fn, args, what, first, None)
             raise
+        finally:
+            timer.cancel()
+        if heard is not None and heard[0]:
+            self.pending -= 1
+            return True, heard[1]  # landed, told by its thread
         if first.done() and not first.cancelled() and first.exception() is None:
             # landed (a write landing just as the wait ran out included)
             self.pending -= 1
             return True, first.result()
-        if first.done():
+        if heard is not None:
+            self._failed(what, heard[1])
+        elif first.done():
             self._failed(what, _error(first))
         else:  # stuck (another process's write lock, a slow disk): go on without it
             self._failed(what, TimeoutError(f"not written within {self._wait:g}s"))

@@ -339,6 +339,7 @@ class Enforcer:
             ),
             what=f"the journal entry of a {action.kind}",
             then=partial(self._intent_landed, record),
+            urgent=True,  # the send waits for it: a thread of its own (runtime/durable.py)
         )
         if landed:
             record.entry = entry
