@@ -4,6 +4,7 @@ snapshot before any broker event."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections import Counter
 from dataclasses import replace
@@ -35,6 +36,7 @@ from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.slices import SLICE
 from risk_manager.store import Store
+from support.polling import eventually
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 ACCT = 7
@@ -409,3 +411,49 @@ async def test_bookkeeping_owed_by_queued_events_is_done_when_the_queue_drains_o
         release.set()
         await actor.enforcer.drain(5.0)
         assert sorted(t.id for t in store.fills(ACCT)) == [11, 12]
+
+
+async def test_a_failing_listener_in_owed_bookkeeping_never_stops_the_actor(
+    tmp_path: Path,
+) -> None:
+    """Owed bookkeeping runs outside the event that owed it (after a bad event, on a drained
+    queue): a part of it that raises is logged, the fills of every owed event still reach
+    their writer, and the actor goes on guarding the account."""
+    order: list[str] = []
+    heard = asyncio.Event()
+    with Store.open(tmp_path / "rm.sqlite") as store:
+        actor, (held, fill, account, breach) = _queued_breach(store, order, heard)
+        await actor.handle(held)
+        calls = 0
+
+        def flaky(_acct: int) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise KeyError("a listener's bug")
+            order.append("listeners")
+
+        actor._on_change = flaky
+        bad = PositionEvent(NOW, Position(1, ACCT + 1, MNQ, PositionType.LONG, 1, Decimal(1)))
+        process = actor.engine.process
+
+        def refusing(event: Event, now: datetime) -> Any:
+            if event is bad:
+                raise ValueError("a bad event")
+            return process(event, now)
+
+        actor.engine.process = refusing  # type: ignore[method-assign]
+        for event in (fill, account, bad):
+            actor.offer(event)
+        task = asyncio.create_task(actor.run())
+        try:
+            await eventually(lambda: calls == 1)
+            assert not task.done()
+            assert "fill to its writer" in order  # the owed fill went to its writer
+            actor.offer(breach)
+            await eventually(lambda: "sent: close 1" in order)
+            assert not task.done()
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

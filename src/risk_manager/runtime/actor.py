@@ -319,18 +319,29 @@ class AccountActor:
     def _bookkeeping(self, now: datetime) -> None:
         """The owed events' bookkeeping, in their order: counted on ``/metrics``, their fills
         handed to the fill writer, the rule memory stored if it changed, the REST marks
-        wanted, and the listeners told once (when one was a broker event or had actions)."""
+        wanted, and the listeners told once (when one was a broker event or had actions).
+        Never raises (``_guarded``)."""
         owed, self._owed = self._owed, []
         changed, self._owed_change = self._owed_change, False
         for event in owed:
             if not isinstance(event, ClockTick):
-                self._metrics.event_processed(type(event).__name__)
+                self._guarded(self._metrics.event_processed, type(event).__name__)
                 changed = True
-            self._record_fills(event)
-        self._persist_memory()
-        self._want_rest_marks(now)
+            self._guarded(self._record_fills, event)
+        self._guarded(self._persist_memory)
+        self._guarded(self._want_rest_marks, now)
         if self._on_change is not None and changed:
-            self._on_change(self.account_id)
+            self._guarded(self._on_change, self.account_id)
+
+    def _guarded(self, part: Callable[..., object], *args: Any) -> None:
+        """One part of the bookkeeping; a failure is logged and the others still run (it runs
+        outside the event that owed it, and must never stop the actor, nor lose the fills of
+        the other owed events)."""
+        try:
+            part(*args)
+        except Exception:
+            name = getattr(part, "__name__", type(part).__name__)
+            _log.exception("account %s: bookkeeping (%s) failed", self.account_id, name)
 
     def admin_changed(self, now: datetime) -> None:
         """The admin changed the account's engine (rules swapped by a reload, a lock's
