@@ -116,3 +116,30 @@ def test_the_daemons_enforcers_tell_its_quote_fanout() -> None:
     session = daemon.session
     actor = daemon._actor(ACCT, session, daemon._parts.alerts)
     assert actor.enforcer._first is session.quotes.first
+
+
+async def test_a_quote_waits_at_most_the_cap_from_when_it_was_queued() -> None:
+    """A new busy spell (another breach, one account's enforcements back to back) does not
+    hold a quote queued earlier past the cap: the bound is per quote, not per spell."""
+    clock = [0.0]
+    first = EnforcementFirst(cap=0.01, clock=lambda: clock[0])
+    fanout, handed, tasks = _fanout(first)
+    first.begin()
+    fanout.fan_out(_quote(1), range(50))  # queued at 0.0, held
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert handed == [] and first.holds == 1
+    clock[0] = 0.02  # the quote is older than the cap; the spell ends, a new one starts
+    first.end()
+    first.begin()
+    assert first.busy
+    async with asyncio.timeout(10):  # a deadline, not a measure
+        await asyncio.gather(*tasks)
+    assert [a for a, _ in handed] == list(range(50)) and first.busy
+    assert first.holds == 1  # none of its slices waited for the new spell
+    queued = first.now()
+    clock[0] = 0.05
+    await first.wait(queued_at=queued)  # past its cap: at once, nothing held
+    holds = first.holds
+    await first.wait(queued_at=queued)
+    assert first.holds == holds

@@ -10,9 +10,11 @@ the quote fan-out holds its backlog (``QuoteFanout``): the actors finish the quo
 handed to them, the loop goes idle, and the write gets the lock at once.
 
 Nothing is dropped: quotes held are handed over, in order, once the writes have landed. The
-hold is bounded: once enforcements have kept a write in flight for ``HOLD_CAP`` seconds without
-a break (a stuck store, a storm of breaches), quotes flow again until the writes are all done,
-so a quote is never held more than ``HOLD_CAP`` by this.
+hold is bounded twice: a quote waits at most ``HOLD_CAP`` from when it was queued (the caller
+says when: ``wait(not_after=…)``), however many enforcements start meanwhile (each of its
+slices may meet a new one: a storm of breaches, one account's enforcements back to back); and
+once writes have been in flight for ``HOLD_CAP`` without a break (a stuck store), nothing is
+held until they are all done.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ HOLD_CAP = 0.01  # seconds: the longest one busy spell holds the quotes back
 class EnforcementFirst:
     """Counts enforcements whose journal write is in flight (``begin`` / ``end``, from the
     enforcer); ``wait`` holds a caller while there are any, at most ``HOLD_CAP`` seconds from
-    the start of the busy spell. One per daemon, shared by its enforcers and its quote
-    fan-out; loop-bound (call it from the event loop's thread only)."""
+    the start of the busy spell, and at most that from when the held work was queued. One per
+    daemon, shared by its enforcers and its quote fan-out; loop-bound (call it from the event
+    loop's thread only)."""
 
     def __init__(
         self, *, cap: float = HOLD_CAP, clock: Callable[[], float] = time.monotonic
@@ -61,15 +64,26 @@ class EnforcementFirst:
             self._clear.set()
             self._clear = None
 
-    async def wait(self) -> None:
-        """Return once no enforcement's journal write is in flight, or once the busy spell
-        has lasted ``cap`` seconds; at once when none is. Raises only ``CancelledError``."""
+    def now(self) -> float:
+        """The hold's clock (``time.monotonic`` by default), for ``wait``'s ``queued_at``."""
+        return self._clock()
+
+    async def wait(self, queued_at: float | None = None) -> None:
+        """Return once no enforcement's journal write is in flight, once the busy spell has
+        lasted ``cap`` seconds, or ``cap`` seconds after ``queued_at`` (on ``now()``'s clock:
+        when the held work was queued, so it waits ``cap`` at most however many spells it
+        meets); at once when none is in flight. Raises only ``CancelledError``."""
         if not self.busy:
+            return
+        now = self._clock()
+        left = self._cap - (now - self._since)
+        if queued_at is not None:
+            left = min(left, self._cap - (now - queued_at))
+        if left <= 0:
             return
         self.holds += 1
         if self._clear is None:
             self._clear = asyncio.Event()
-        left = self._cap - (self._clock() - self._since)
         # at the cap, quotes flow again while the writes go on
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._clear.wait(), max(left, 0.0))
+            await asyncio.wait_for(self._clear.wait(), left)

@@ -54,14 +54,15 @@ class QuoteFanout:
         self._spawn = spawn
         self._slice = slice_size
         self.first = first or EnforcementFirst()
-        self._backlog: deque[tuple[QuoteEvent, list[int]]] = deque()
+        # (quote, accounts still owed it, when it was queued on ``first``'s clock)
+        self._backlog: deque[tuple[QuoteEvent, list[int], float]] = deque()
         self._pump_task: asyncio.Task[Any] | None = None
         self.slices = 0  # slices handed over by the task (each one loop callback)
 
     @property
     def pending(self) -> int:
         """Deliveries not yet made (accounts still owed a quote, summed over quotes)."""
-        return sum(len(accounts) for _, accounts in self._backlog)
+        return sum(len(accounts) for _, accounts, _ in self._backlog)
 
     def fan_out(self, quote: QuoteEvent, accounts: Collection[int]) -> None:
         """Hand ``quote`` to ``accounts`` (called inline in the hub's receive loop): the first
@@ -74,7 +75,7 @@ class QuoteFanout:
         if not todo:
             return
         todo.reverse()  # popped from the end: the order above
-        self._backlog.append((quote, todo))
+        self._backlog.append((quote, todo, self.first.now()))
         # A task cancelled (the session stops) or dead leaves its backlog: the next quote
         # starts another, which hands the backlog over first.
         if self._pump_task is None or self._pump_task.done():
@@ -85,14 +86,15 @@ class QuoteFanout:
         an enforcement's journal write is in flight."""
         while self._backlog:
             await asyncio.sleep(0)  # the loop polls its sockets before each slice
-            await self.first.wait()
+            # a quote waits for journal writes at most the hold's cap from when it was queued
+            await self.first.wait(queued_at=self._backlog[0][2])
             self._hand_slice()
             self.slices += 1
 
     def _hand_slice(self) -> None:
         left = self._slice
         while left and self._backlog:
-            quote, todo = self._backlog[0]
+            quote, todo, _ = self._backlog[0]
             while left and todo:
                 self._deliver(todo.pop(), quote)
                 left -= 1
