@@ -106,6 +106,29 @@ def test_a_nan_literal_in_a_hub_frame_rejects_that_record_only() -> None:
     ]
 
 
+def test_a_number_with_a_huge_exponent_rejects_that_record_only() -> None:
+    """``1e999999999`` parses to a ``Decimal`` whose arithmetic traps (``decimal.Overflow``):
+    the record is refused as out of range, the others kept, the message never dropped."""
+    trade = (
+        '{{"id":{id},"accountId":1,"contractId":"C","creationTimestamp":"2026-05-06T13:36:03Z",'
+        '"price":{price},"profitAndLoss":-1.5,"fees":0.74,"side":1,"size":1,"orderId":3}}'
+    )
+    records = ",".join(
+        '{"action":0,"data":' + trade.format(id=i, price=price) + "}"
+        for i, price in ((1, "20950.25"), (2, "1e999999999"), (3, "-1E+999999999"), (4, "7"))
+    )
+    (text,) = RecordBuffer(1 << 20).feed(
+        f'{{"type":1,"target":"GatewayUserTrade","arguments":[{records}]}}{RECORD_SEPARATOR}'
+    )
+    message = parse_object(text, parse_float=Decimal)
+    decoded = decode_user(message["target"], message["arguments"], AT)
+    assert [e.trade.id for e in decoded.events if isinstance(e, TradeEvent)] == [1, 4]
+    assert [(e.record_id, e.fault) for e in decoded.rejected] == [
+        (2, Fault.BAD_VALUE),
+        (3, Fault.BAD_VALUE),
+    ]
+
+
 def test_rejections_are_logged_once_per_kind_with_a_count_and_counted_on_metrics(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

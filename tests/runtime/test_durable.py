@@ -164,3 +164,36 @@ async def test_an_urgent_write_runs_in_a_thread_of_its_own_and_its_retries_in_th
     finally:
         release.set()
         busy.shutdown(wait=True)
+
+
+async def test_an_urgent_write_failing_with_a_base_exception_strands_no_write() -> None:
+    """A write that raises something not an ``Exception`` neither kills the urgent writes'
+    thread (the lock row queued behind it still lands at once) nor its own retries."""
+
+    class Boom(BaseException):
+        pass
+
+    async def no_sleep(_: float) -> None:
+        await asyncio.sleep(0)
+
+    gate = threading.Event()
+    tries: list[str] = []
+    kept: list[asyncio.Future[Any]] = []
+
+    def bad() -> str:
+        tries.append("bad")
+        if len(tries) == 1:
+            gate.wait(5)
+            raise Boom("not an Exception")
+        return "retried"
+
+    writes = DurableWrites(wait=2.0, sleep=no_sleep, keep=kept.append)
+    first = asyncio.create_task(writes.soon(bad, what="a", urgent=True))
+    behind = asyncio.create_task(writes.soon(lambda: "lock row", what="a lock", urgent=True))
+    await asyncio.sleep(0.05)
+    gate.set()
+    async with asyncio.timeout(5):  # a deadline, not a measure
+        assert await first == (False, None)
+        assert await behind == (True, "lock row")
+        await asyncio.gather(*kept)
+    assert tries == ["bad", "bad"] and writes.pending == 0

@@ -188,7 +188,10 @@ def read_record(parse: Callable[[Mapping[str, Any]], T], data: object, where: st
     if type(data) is not dict and not isinstance(data, Mapping):  # a parsed record: a dict
         raise WireError(where, Fault.MALFORMED, f"expected an object, got {type_name(data)}")
     try:
-        return parse(data)
+        try:
+            return parse(data)
+        except ArithmeticError as exc:  # a number no reader should have let through
+            raise WireError(where, Fault.BAD_VALUE, f"a number out of reach ({exc!r})") from None
     except WireError as exc:
         exc.record_id = _record_id(data)
         account = data.get("accountId")

@@ -101,7 +101,7 @@ def to_decimal(value: object, field: str) -> Decimal:
     if not number.is_finite():
         detail = f"not a finite number ({type_name(value)} {shown(value)})"
         raise WireError(field, Fault.NOT_FINITE, detail)
-    if abs(number) >= MAX_MAGNITUDE:
+    if not -MAX_MAGNITUDE < number < MAX_MAGNITUDE:  # no arithmetic: 1e999999999 never traps
         detail = f"out of range ({shown(value)}; at most {MAX_MAGNITUDE:e} in magnitude)"
         raise WireError(field, Fault.BAD_VALUE, detail)
     return number

@@ -126,7 +126,9 @@ class _Urgent:
     def _run(self) -> None:
         while True:
             context, word, args = self._jobs.get()
-            with contextlib.suppress(Exception):  # told to the caller by the word
+            # told to the caller by the word, whatever its class: the thread lives on for the
+            # writes queued behind it
+            with contextlib.suppress(BaseException):
                 context.run(word, *args)
             del context, word, args  # hold no row or store between jobs
 
@@ -253,7 +255,9 @@ class DurableWrites:
             while True:
                 try:
                     result = await attempt
-                except Exception as exc:
+                except asyncio.CancelledError:
+                    raise
+                except BaseException as exc:  # a write's failure, whatever its class
                     self._failed(what, exc)
                     await self._sleep(backoff_delay(failures, base=RETRY_BASE, cap=RETRY_CAP))
                     failures += 1
