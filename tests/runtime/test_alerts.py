@@ -114,7 +114,13 @@ async def test_an_alert_past_keep_undelivered_is_given_up_with_one_error_line(
                 await eventually(lambda: channels.delivered == 1)
                 await eventually(lambda: store.outbox_pending() == [])
             (given_up,) = [e for e in store.outbox() if e.given_up_at is not None]
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    # the webhook's own lines: a store slow past durable.WAIT on a loaded machine logs its
+    # own critical line (runtime/durable.py), which is not what this test is about
+    errors = [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.ERROR and r.name.startswith("risk_manager.alerts")
+    ]
     assert len(errors) == 1 and given_up.alert_id in errors[0].getMessage()
     assert "keep_undelivered (1m)" in errors[0].getMessage()
     assert "HTTP 500" in errors[0].getMessage() and "secret-token" not in ours(caplog)
