@@ -357,6 +357,20 @@ async def test_the_bookkeeping_of_the_events_queued_before_a_breach_follows_its_
         assert [t.id for t in store.fills(ACCT)] == [11]  # the fill still written
 
 
+def _refusing_a_bad_event(actor: AccountActor) -> PositionEvent:
+    """A position event (another account's) that ``actor``'s engine now raises on."""
+    bad = PositionEvent(NOW, Position(1, ACCT + 1, MNQ, PositionType.LONG, 1, Decimal(1)))
+    process = actor.engine.process
+
+    def refusing(event: Event, now: datetime) -> Any:
+        if event is bad:
+            raise ValueError("a bad event")
+        return process(event, now)
+
+    actor.engine.process = refusing  # type: ignore[method-assign]
+    return bad
+
+
 async def test_bookkeeping_owed_by_queued_events_is_done_when_the_queue_drains_or_it_stops(
     tmp_path: Path,
 ) -> None:
@@ -370,15 +384,7 @@ async def test_bookkeeping_owed_by_queued_events_is_done_when_the_queue_drains_o
         await actor.handle(held)
         order.clear()
         heard.clear()
-        bad = PositionEvent(NOW, Position(1, ACCT + 1, MNQ, PositionType.LONG, 1, Decimal(1)))
-        process = actor.engine.process
-
-        def refusing(event: Event, now: datetime) -> Any:
-            if event is bad:
-                raise ValueError("a bad event")
-            return process(event, now)
-
-        actor.engine.process = refusing  # type: ignore[method-assign]
+        bad = _refusing_a_bad_event(actor)
         for event in (fill, account, bad):
             actor.offer(event)
         task = asyncio.create_task(actor.run())
@@ -434,15 +440,7 @@ async def test_a_failing_listener_in_owed_bookkeeping_never_stops_the_actor(
             order.append("listeners")
 
         actor._on_change = flaky
-        bad = PositionEvent(NOW, Position(1, ACCT + 1, MNQ, PositionType.LONG, 1, Decimal(1)))
-        process = actor.engine.process
-
-        def refusing(event: Event, now: datetime) -> Any:
-            if event is bad:
-                raise ValueError("a bad event")
-            return process(event, now)
-
-        actor.engine.process = refusing  # type: ignore[method-assign]
+        bad = _refusing_a_bad_event(actor)
         for event in (fill, account, bad):
             actor.offer(event)
         task = asyncio.create_task(actor.run())

@@ -32,7 +32,7 @@ V = TypeVar("V")
 #: No price, balance, fee or P&L comes near it; one past it is the gateway's fault (bad_value).
 MAX_MAGNITUDE = Decimal("1e15")
 _INT64 = 2**63
-_MAX_INT = 10**15  # MAX_MAGNITUDE as an int (the decimal fast path's bound)
+_MAX_INT = int(MAX_MAGNITUDE)  # the decimal fast path's bound for an int
 _SHOWN = 60  # characters of a bad value's repr in a message: a 1 MB string is not logged
 
 

@@ -191,9 +191,9 @@ class DurableWrites:
         loop = asyncio.get_running_loop()
         told: Told
         if self._run_blocking is in_thread and urgent:  # a thread of its own (``_Urgent``)
-            word = _Word(fn, loop, loop.create_future())
-            assert word.first is not None
-            told, first = word.told, word.first
+            first = loop.create_future()
+            word = _Word(fn, loop, first)
+            told = word.told
             _URGENT.put(word, args)
         elif self._run_blocking is in_thread:  # the thread tells its outcome itself (``_Word``)
             word = _Word(fn, loop)

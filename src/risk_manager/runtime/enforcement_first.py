@@ -11,7 +11,7 @@ handed to them, the loop goes idle, and the write gets the lock at once.
 
 Nothing is dropped: quotes held are handed over, in order, once the writes have landed. The
 hold is bounded twice: a quote waits at most ``HOLD_CAP`` from when it was queued (the caller
-says when: ``wait(not_after=…)``), however many enforcements start meanwhile (each of its
+says when: ``wait(queued_at=…)``), however many enforcements start meanwhile (each of its
 slices may meet a new one: a storm of breaches, one account's enforcements back to back); and
 once writes have been in flight for ``HOLD_CAP`` without a break (a stuck store), nothing is
 held until they are all done.
@@ -24,7 +24,7 @@ import contextlib
 import time
 from collections.abc import Callable
 
-HOLD_CAP = 0.01  # seconds: the longest one busy spell holds the quotes back
+HOLD_CAP = 0.01  # seconds: the longest a quote, or one busy spell, is held back
 
 
 class EnforcementFirst:
