@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import io
 import json
 from types import SimpleNamespace
 from typing import Any
@@ -11,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from risk_manager.cli.main import app
+from risk_manager.runtime import bench_trader
 from risk_manager.runtime.bench_e2e import (
     PRICE,
     BenchTrader,
@@ -117,3 +120,35 @@ async def test_the_trader_process_buys_and_says_why_it_failed() -> None:
                 await trader.result()
             trader.buy(account_id, contract)  # a refusal is reported once, then it goes on
             await trader.result()
+
+
+def test_the_trader_child_answers_only_results_and_reports_a_cut_reply(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The child's loop (``serve``): a line it cannot read and a reply cut short (an
+    ``http.client.HTTPException`` that is no ``OSError``) are told at the next ``result``, never
+    as a reply of their own, which the parent would read as the next buy's outcome."""
+    buys: list[tuple[int, str]] = []
+
+    class Client:
+        def __init__(self, url: str) -> None:
+            pass
+
+        def login(self) -> None:
+            pass
+
+        def buy(self, account_id: int, contract_id: str) -> None:
+            buys.append((account_id, contract_id))
+            if contract_id == "CUT":
+                raise http.client.IncompleteRead(b"{")
+
+    monkeypatch.setattr(bench_trader, "_Client", Client)
+    commands = io.StringIO("hello\nresult\nbuy 1 CUT\nresult\nbuy 1 MNQ\nresult\n")
+    replies = io.StringIO()
+    bench_trader.serve("http://127.0.0.1:1", commands, replies)
+    lines = replies.getvalue().splitlines()
+    assert lines[0] == "ready"
+    assert lines[1] == "error: unknown command 'hello'"
+    assert lines[2].startswith("error: IncompleteRead")
+    assert lines[3:] == ["ok"]  # one line per result, no more
+    assert buys == [(1, "CUT"), (1, "MNQ")]

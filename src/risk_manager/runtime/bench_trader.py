@@ -13,7 +13,9 @@ The child logs in to the simulator with the bench user, then reads its stdin a l
   outcome;
 - ``result``: it writes ``ok`` or ``error: WHY`` for the buys since the last ``result``.
 
-It writes ``ready`` once logged in. The parent asks for the result only after the breach is
+It writes ``ready`` once logged in, and nothing else but a ``result``'s answer: a line it
+cannot read is an error told at the next ``result`` (an unsolicited reply would be read as
+the next buy's outcome). The parent asks for the result only after the breach is
 measured, so the only work on the daemon's loop while a breach is in flight is one pipe write.
 Blocking ``http.client`` with one keep-alive connection: the child does nothing else.
 """
@@ -130,7 +132,7 @@ def serve(url: str, commands: TextIO, replies: TextIO) -> None:
     try:
         client = _Client(url)
         client.login()
-    except (OSError, RuntimeError, ValueError) as exc:
+    except (OSError, RuntimeError, ValueError, http.client.HTTPException) as exc:
         print(f"error: cannot log in to {url}: {exc}", file=replies, flush=True)
         return
     print("ready", file=replies, flush=True)
@@ -141,13 +143,14 @@ def serve(url: str, commands: TextIO, replies: TextIO) -> None:
             if failed is None:
                 try:
                     client.buy(int(words[1]), words[2])
-                except (OSError, RuntimeError, ValueError) as exc:
-                    failed = f"error: {exc}"
+                except (OSError, RuntimeError, ValueError, http.client.HTTPException) as exc:
+                    # HTTPException: a reply cut short (IncompleteRead) is not an OSError
+                    failed = f"error: {type(exc).__name__}: {exc}"
         elif words == ["result"]:
             print(failed or "ok", file=replies, flush=True)
             failed = None
-        else:
-            print(f"error: unknown command {line.strip()!r}", file=replies, flush=True)
+        elif failed is None:
+            failed = f"error: unknown command {line.strip()!r}"
 
 
 def main() -> None:
