@@ -2,19 +2,21 @@
 
 The ProjectX adapter (and the replay reader) map wire payloads to these; the engine never sees
 JSON. Every event carries ``at``, the instant the risk manager received (or replays) it.
+The classes are final: the runtime dispatches on an event's exact class (``type(event)``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, final
 
 from risk_manager.domain.models import Account, Order, Position, Quote, Trade
 
 Hub = Literal["user", "market"]
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class AccountEvent:
     at: datetime
@@ -25,6 +27,7 @@ class AccountEvent:
         return self.account.id
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class OrderEvent:
     at: datetime
@@ -35,6 +38,7 @@ class OrderEvent:
         return self.order.account_id
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class PositionEvent:
     """A position upsert; ``size == 0`` means the contract went flat."""
@@ -47,6 +51,7 @@ class PositionEvent:
         return self.position.account_id
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class TradeEvent:
     at: datetime
@@ -57,6 +62,7 @@ class TradeEvent:
         return self.trade.account_id
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class QuoteEvent:
     """A market quote; not bound to one account (the runtime fans it out)."""
@@ -67,6 +73,7 @@ class QuoteEvent:
     source: Literal["quote", "rest_bar"] = "quote"
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class ConnectionEvent:
     at: datetime
@@ -74,6 +81,7 @@ class ConnectionEvent:
     connected: bool
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class AuthFailureEvent:
     """A REST login or token validation failed (RULE-010)."""
@@ -82,6 +90,7 @@ class AuthFailureEvent:
     reason: str
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class SnapshotEvent:
     """The broker's full state of one account, read over REST at start and after reconnects.
@@ -100,6 +109,7 @@ class SnapshotEvent:
         return self.account.id
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class ClockTick:
     """Time moved; timers that are due fire."""

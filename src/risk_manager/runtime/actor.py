@@ -77,7 +77,8 @@ JOURNAL_HOLD = 0.05
 # listeners) may wait for the events queued behind them (``AccountActor.handle``'s ``more``):
 # at most this many, so a queue that never drains still has its bookkeeping done.
 BOOKKEEPING_BATCH = 32
-_BOOK_EVENTS = (PositionEvent, OrderEvent, TradeEvent, SnapshotEvent)  # the broker on the book
+# The broker on the book; matched by exact class (``type(event) in``): the events are final.
+_BOOK_EVENT_TYPES = frozenset({PositionEvent, OrderEvent, TradeEvent, SnapshotEvent})
 BROKER_STATE = (AccountEvent, OrderEvent, PositionEvent, TradeEvent)  # what a snapshot re-reads
 
 
@@ -215,10 +216,12 @@ class AccountActor:
 
     async def run(self) -> None:
         try:
+            queue = self.queue
             while True:
-                event = await self._next_event()
+                # a queued event at once (no coroutine to wait in: the usual case in a burst)
+                event = queue.get_nowait() if queue.qsize() else await self._next_event()
                 try:
-                    await self.handle(event, more=not self.queue.empty())
+                    await self.handle(event, more=bool(queue.qsize()))
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # one bad event must never stop the guard
@@ -290,27 +293,31 @@ class AccountActor:
         locks, the enforcer's causes and the external locks' rows are never deferred."""
         started = time.perf_counter()
         now = self._clock()
-        if isinstance(event, _BOOK_EVENTS):
+        # The event's class, looked up once (a quote reaches every account holding its
+        # contract: this method's own cost, beside the engine's, is paid 500 times a quote).
+        kind = type(event)
+        if kind in _BOOK_EVENT_TYPES:
             self._book_heard_at = time.monotonic()
-        if isinstance(event, SnapshotEvent):
-            self._login_alerted = False  # REST answers again: a new refusal is news
+            if kind is SnapshotEvent:
+                self._login_alerted = False  # REST answers again: a new refusal is news
         actions = self.engine.process(event, now)
         # A quote moves marks and a tick moves time (day rolls, fill pruning, timers), never the
         # ledger's positions or orders: the contracts stay as read (a view per account per tick
         # held the market hub's reader up to 100 ms at 500 accounts: PERFORMANCE.md).
-        if not isinstance(event, QuoteEvent | ClockTick):
+        if kind is not QuoteEvent and kind is not ClockTick:
             self._contracts = None
         in_flight = self.engine.in_flight(self.account_id)
         self.enforcer.forget_settled(in_flight)
         if self._held:
             self._review_held(in_flight)
-        if not isinstance(event, ClockTick):
+        if kind is not ClockTick:
             self.last_event_at = now
-        await self.carry_out(actions, now)
         if actions:
+            await self.carry_out(actions, now)
             self._metrics.observe_latency(time.perf_counter() - started)
             self._owed_change = True
-        await self._end_external_locks(event, now)
+        if kind is AccountEvent or kind is SnapshotEvent:
+            await self._end_external_locks(event, now)
         self._owed.append(event)
         if actions or not more or len(self._owed) >= BOOKKEEPING_BATCH:
             self._bookkeeping(now)
@@ -323,11 +330,16 @@ class AccountActor:
         Never raises (``_guarded``)."""
         owed, self._owed = self._owed, []
         changed, self._owed_change = self._owed_change, False
+        counted: dict[type[Event], int] = {}  # one counter step a kind, not one an event
         for event in owed:
-            if not isinstance(event, ClockTick):
-                self._guarded(self._metrics.event_processed, type(event).__name__)
+            kind = type(event)
+            if kind is not ClockTick:
+                counted[kind] = counted.get(kind, 0) + 1
                 changed = True
-            self._guarded(self._record_fills, event)
+            if kind is TradeEvent or kind is SnapshotEvent:
+                self._guarded(self._record_fills, event)
+        for kind, n in counted.items():
+            self._guarded(self._metrics.event_processed, kind.__name__, n)
         self._guarded(self._persist_memory)
         self._guarded(self._want_rest_marks, now)
         if self._on_change is not None and changed:

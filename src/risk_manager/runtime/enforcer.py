@@ -117,6 +117,7 @@ RETRY_BASE = 0.25  # seconds: the first retry of a failed attempt
 RETRY_CAP = 5.0  # seconds: the longest wait between tries while the action is required
 TAG_LOOKBACK = timedelta(days=2)  # how far back an earlier attempt under a tag is looked for
 SENT_KEPT = 100  # the latest sends kept in ``Enforcer.sent``
+_NOTHING: frozenset[Cause] = frozenset()  # no cause in flight
 OnOutcome = Callable[[AnyAction, JournalOutcome, str], None]
 
 # Codes that mean "already done": the position is gone, the order is gone.
@@ -168,7 +169,8 @@ class Enforcer:
         self._retry_base = retry_base
         self._retry_cap = retry_cap
         self._attempted: set[Cause] = set()
-        self._wanted: set[Cause] | None = None  # the engine's causes in flight; None: not told
+        # the engine's causes in flight; None: not told (never mutated: it is replaced)
+        self._wanted: Collection[Cause] | None = None
         self._running: dict[Cause, asyncio.Task[None]] = {}
         self._closing: dict[tuple[int, str], asyncio.Lock] = {}  # one close per position
         self._closed_at: dict[tuple[int, str], float] = {}  # monotonic time of the last close
@@ -236,7 +238,10 @@ class Enforcer:
     def forget_settled(self, in_flight: Collection[Cause]) -> None:
         """The engine's causes in flight: retries stop for the others, and proposing one
         again later is a new first attempt (acts on the book), not a retry (reads the broker
-        first)."""
+        first). Called after every event an actor handles (a quote's to each account)."""
+        if not in_flight and not self._attempted and not self._word and not self._running:
+            self._wanted = _NOTHING  # nothing in flight, nothing to forget: the usual event
+            return
         self._wanted = set(in_flight)
         if self._attempted:
             self._attempted.intersection_update(in_flight)

@@ -122,13 +122,13 @@ class Metrics:
         )
         r.register(_MemoryCollector())
 
-    def event_processed(self, kind: str) -> None:
-        """One event handled by an actor (called for every event: a quote to 500 accounts is
-        500 calls, so the labelled child is looked up once per kind, not per call)."""
+    def event_processed(self, kind: str, n: int = 1) -> None:
+        """``n`` events of class ``kind`` handled by an actor (a quote to 500 accounts is 500
+        events, so the labelled child is looked up once per kind, not per call)."""
         child = self._event_kinds.get(kind)
         if child is None:
             child = self._event_kinds[kind] = self._events.labels(kind=kind)
-        child.inc()
+        child.inc(n)
 
     def observe_latency(self, seconds: float) -> None:
         self._latency.observe(seconds)
