@@ -8,15 +8,16 @@ Runs the bench with the daemon's methods wrapped (in this process only) to stamp
 ``time.time_ns()`` at each stage of each breach, lines them up with the simulator's own stamps
 (``sim --timings``: the size-2 position event handed to its hub, the partial close arriving)
 and prints p50 / p99 / mean ms per stage, plus the loop thread's CPU time from the frame read
-to the REST call. The stages: sent (simulator) → frame (the hub's frame read) → offer (the
-position event into the actor's queue) → handle (the actor takes it) → engine (processed) →
-attempt (the enforcer's task starts) → j0 (the journal write starts, in its thread) → jm (it
-holds the store's writer mutex) → j1 (committed, fsync'd) → send (the enforcer resumes) →
-rest (the client's call) → wrote (the request's bytes handed to the socket) → arrived (the
-simulator); off that chain, handled (the actor's bookkeeping done: after the send, since the
-actor waits for the journal write first; "wrote -> handled" negative when it ends before the
-request is out). A diagnostic, not a test: it wraps private methods, so it names the ones it
-cannot find. docs/PERFORMANCE.md "End-to-end enforcement latency" and "Capacity".
+to the REST call, and between the stages the loop stamps ("loop CPU": its own work then, the
+breach's and whatever else it ran). The stages: sent (simulator) → frame (the hub's frame read)
+→ offer (the position event into the actor's queue) → handle (the actor takes it) → engine
+(processed) → attempt (the enforcer's task starts) → j0 (the journal write starts, in its
+thread) → jm (it holds the store's writer mutex) → j1 (committed, fsync'd) → send (the enforcer
+resumes) → rest (the client's call) → wrote (the request's bytes handed to the socket) →
+arrived (the simulator); off that chain, handled (the actor's bookkeeping done: after the send,
+since the actor waits for the journal write first; "wrote -> handled" negative when it ends
+before the request is out). A diagnostic, not a test: it wraps private methods, so it names the
+ones it cannot find. docs/PERFORMANCE.md "End-to-end enforcement latency" and "Capacity".
 
 Then, for the slowest breaches (the worst 5 %, at least one), each stage's median beside the
 median breach's and its share of their extra time, and the slowest ones one by one. Beside the
@@ -67,6 +68,10 @@ _thread = threading.local()
 _polls: tuple[list[int], list[int]] = ([], [])  # each selector poll: (entered, returned), ns
 _gcs: list[tuple[int, int, int]] = []  # each collection: (start, stop, generation), ns
 SLOW_SHARE = 0.05  # the slowest breaches: this share of them, at least one
+_LOOP_THREAD = threading.main_thread().ident  # the benches run their loop on the main thread
+# The stages the loop's thread stamps, in order: its CPU between two is its own work then
+# (the breach's and whatever else it ran); "attempt -> send" spans the journal write.
+LOOP_STAGES = ["frame", "offer", "handle", "engine", "attempt", "send", "rest", "wrote"]
 
 
 def _breach(event: object) -> bool:
@@ -77,6 +82,8 @@ def _stamp(account_id: int, stage: str, at: int | None = None) -> None:
     stamps = _current.get(account_id)
     if stamps is not None and stage not in stamps:
         stamps[stage] = ns() if at is None else at
+        if threading.get_ident() == _LOOP_THREAD:  # the loop's own CPU up to this stage
+            stamps[f"cpu:{stage}"] = time.thread_time_ns()
 
 
 def _wrap() -> None:
@@ -91,7 +98,8 @@ def _wrap() -> None:
     def _offer(self: AccountActor, event: Any) -> None:
         if _breach(event):
             _current[self.account_id] = {
-                "frame": _frame["at"], "cpu0": _frame["cpu"], "offer": ns()
+                "frame": _frame["at"], "cpu0": _frame["cpu"], "cpu:frame": _frame["cpu"],
+                "offer": ns(), "cpu:offer": time.thread_time_ns(),
             }  # fmt: skip
         offer(self, event)
 
@@ -144,6 +152,7 @@ def _wrap() -> None:
         stamps = _current.get(account_id)  # kept: the actor's bookkeeping may end after this
         if stamps is not None and "rest" not in stamps:
             stamps["rest"], stamps["cpu1"] = ns(), time.thread_time_ns()
+            stamps["cpu:rest"] = stamps["cpu1"]
             _done[account_id].append(stamps)
         _writing[0] = account_id
         await close(self, account_id, contract_id, size)
@@ -277,6 +286,11 @@ def _columns(rows: list[dict[str, int]]) -> list[tuple[str, list[float]]]:
         ("loop polls frame -> rest (count)", [float(_iterations(r)) for r in rows]),
         ("loop thread CPU frame -> rest", [(r["cpu1"] - r["cpu0"]) / 1e6 for r in rows]),
         ("loop thread CPU rest -> wrote", [(r["cpu2"] - r["cpu1"]) / 1e6 for r in rows]),
+        *(
+            (f"  loop CPU {a} -> {b}", [(r[f"cpu:{b}"] - r[f"cpu:{a}"]) / 1e6 for r in rows])
+            for a, b in pairwise(LOOP_STAGES)
+            if all(f"cpu:{a}" in r and f"cpu:{b}" in r for r in rows)
+        ),
         ("total", [(r["arrived"] - r["sent"]) / 1e6 for r in rows]),
     ]
     return cols
