@@ -67,6 +67,7 @@ _done: dict[int, list[dict[str, int]]] = defaultdict(list)
 _thread = threading.local()
 _polls: tuple[list[int], list[int]] = ([], [])  # each selector poll: (entered, returned), ns
 _gcs: list[tuple[int, int, int]] = []  # each collection: (start, stop, generation), ns
+_floor_commits: list[float] = []  # the fsync floor's own commits in the same run, ms
 SLOW_SHARE = 0.05  # the slowest breaches: this share of them, at least one
 _LOOP_THREAD = threading.main_thread().ident  # the benches run their loop on the main thread
 # The stages the loop's thread stamps, in order: its CPU between two is its own work then
@@ -172,6 +173,14 @@ def _wrap() -> None:
         init(self, *args, **kw)
         self._mutex = _StampedLock(self._mutex)
 
+    floor_write = bench_e2e.Journal._write
+
+    def _floor_write(self: bench_e2e.Journal, n: int) -> None:
+        started = ns()
+        floor_write(self, n)
+        _floor_commits.append((ns() - started) / 1e6)
+
+    bench_e2e.Journal._write = _floor_write  # type: ignore[method-assign]
     hub_connection.HubConnection._dispatch = _dispatch  # type: ignore[method-assign]
     AccountActor.offer = _offer  # type: ignore[method-assign]
     AccountActor.handle = _handle  # type: ignore[method-assign]
@@ -385,6 +394,11 @@ def main(breaches: int, accounts: int | None, seconds: float) -> None:
             if all(k in s for k in (*STAGES, "handled")):
                 rows.append(s)
     print(f"{len(rows)} breaches: {head}")
+    if _floor_commits:  # set beside "jm -> j1", the breach's own commit
+        print(
+            f"{'the fsync floor commit':>34}  p50 {_pct(_floor_commits, 50):7.3f}  "
+            f"p99 {_pct(_floor_commits, 99):7.3f}  (its thread's write, same run)"
+        )
     _report(rows)
 
 
