@@ -509,12 +509,13 @@ class Engine:
         is named in it)."""
         out: list[AnyAction] = []
         limit = state.config.stale_mark
+        state.forget_stale()
         for cid in sorted(state.ledger.positions):
             since = state.live_since(cid, self.marks)
             if since is None or now - since < limit:
                 continue
             round_ = (now - since - limit) // STALE_REPEAT
-            if not state.once("stale_mark", cid, since.isoformat(), str(round_)):
+            if not state.stale_once(cid, since, round_):
                 continue
             mark = self.marks.get(cid)
             live = mark.live_at if mark is not None else None
