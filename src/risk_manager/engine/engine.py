@@ -446,6 +446,7 @@ class Engine:
                 state.ledger.roll_week(week)
             if state.ledger.day_label != day:
                 state.ledger.roll_day(day)
+                state.ledger.forget_tags(state.inflight.tags(), state.memory.tags_placed())
                 # the balance standing at the reset may raise an end-of-day peak
                 self._remember(state, self._context(state, now, None), state.rules)
         self._next_reset = self.calendar.next_reset(now)
