@@ -85,3 +85,22 @@ def test_a_timer_due_at_an_event_fires_at_that_event() -> None:
     sim.now += timedelta(seconds=10)
     out = sim.position(NQ, 2, "100")  # no tick in between: the event itself is the first pass
     assert kinds(out) == [("alert", "stale_mark")]
+
+
+def test_a_long_stale_mark_keeps_one_alert_key_per_contract() -> None:
+    """The alert repeats every ``STALE_REPEAT`` while no quote comes; the engine's once-per-
+    cause memory keeps only the contract's newest key, and none once the position is gone
+    (a key a minute, kept for the daemon's life, was a holder: the soak issue)."""
+    sim = Sim(VALUE_RULES)
+    sim.position(NQ, 1, "100")
+    alerts = []
+    for _ in range(30):
+        alerts += [a for a in sim.advance(minutes=1) if a.rule == "stale_mark"]
+    assert len(alerts) == 30  # still one a minute
+    state = sim.engine._accounts[ACC]
+    kept = [k for k in state.alerted if k[0] == "stale_mark"]
+    assert len(kept) == 1 and kept[0][1] == NQ
+    assert sim.advance(seconds=1) == []  # the kept key still holds this round back
+    sim.position(NQ, 0, "100")
+    sim.advance(seconds=1)
+    assert not [k for k in state.alerted if k[0] == "stale_mark"]

@@ -18,6 +18,7 @@ from risk_manager.domain.events import AccountEvent, SnapshotEvent
 from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.domain.models import Account, Order, Position, Trade
 from risk_manager.engine.engine import Engine
+from risk_manager.engine.memory import ENGINE_KEY
 from risk_manager.engine.rules.base import Context
 
 from .helpers import ACC, CAL, MNQ, NQ, T0, Sim, kinds, rules
@@ -224,6 +225,23 @@ def test_only_rm_tags_are_kept_so_the_traders_tags_do_not_pile_up() -> None:
     sim.order(NQ, side=1, type_=1, limit="30000", tag="rm-sl-7-1", order_id=4242)
     seen = sim.engine._accounts[ACC].ledger.tags_seen
     assert seen == {"rm-sl-7-1"}
+
+
+def test_the_day_roll_forgets_the_tags_no_lookup_can_ask_for() -> None:
+    """Of the ``rm-`` tags seen, the day roll keeps those RULE-012 could still choose (above
+    the account's tag count) and those of placements in flight: kept for the service's life,
+    they grew by every stop we placed (the soak issue)."""
+    sim = Sim(rules(trade_management={"stop_loss_ticks": 20}))
+    state = sim.engine._accounts[ACC]
+    state.memory.update(ENGINE_KEY, {"tags_placed": 10})
+    for tag in ("rm-sl-7-3", "rm-tp-7-10", "rm-sl-7-11", "rm-typed"):
+        sim.order(NQ, side=1, type_=1, limit="30000", tag=tag, status=3)
+    assert state.ledger.tags_seen == {"rm-sl-7-3", "rm-tp-7-10", "rm-sl-7-11", "rm-typed"}
+    sim.advance(hours=25)  # past the day's reset
+    assert state.ledger.tags_seen == {"rm-sl-7-11"}  # the next tag tried is rm-…-11
+    state.ledger.tags_seen.add("rm-sl-7-4")
+    state.ledger.forget_tags({"rm-sl-7-4"}, 10)  # in flight: kept
+    assert state.ledger.tags_seen == {"rm-sl-7-11", "rm-sl-7-4"}
 
 
 def test_unreadable_memory_is_refused_not_guessed() -> None:

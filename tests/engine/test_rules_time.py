@@ -232,3 +232,27 @@ def test_trailing_drawdown_without_freeze_keeps_trailing_past_start() -> None:
     )
     sim.account("53000")  # floor 51000
     assert locks(sim.account("51000"))
+
+
+def test_the_day_roll_drops_once_keys_of_ended_sessions_and_outages() -> None:
+    """RULE-009's stage keys name their session's end and RULE-010's its outage's start:
+    once that session ended or that outage is over, nothing asks for them, so the day roll
+    drops them (kept for good, a few a day piled up for the service's life)."""
+    sim = Sim(
+        rules(session_block_outside={}, auth_loss_guard={"max_gap": "30s"}),
+        start=END - timedelta(minutes=20),
+    )
+    sim.position(NQ, 1)
+    sim.quote(NQ, "100")
+    sim.engine.process(ConnectionEvent(sim.now, "user", False), sim.now)
+    sim.advance(minutes=1)  # the outage is alerted
+    sim.now += timedelta(seconds=1)
+    sim.engine.process(ConnectionEvent(sim.now, "user", True), sim.now)
+    for _ in range(18):  # through the warn, block and flatten stages
+        sim.quote(NQ, "100")
+        sim.advance(minutes=1)
+    state = sim.engine._accounts[ACC]
+    ruled = ("session_block_outside", "auth_loss_guard")
+    assert {k[0] for k in state.alerted if k[0] in ruled} == set(ruled)
+    sim.advance(hours=2)  # past the 17:00 CT reset (22:00 UTC)
+    assert not [k for k in state.alerted if k[0] in ruled]

@@ -446,11 +446,22 @@ class Engine:
                 state.ledger.roll_week(week)
             if state.ledger.day_label != day:
                 state.ledger.roll_day(day)
+                state.ledger.forget_tags(state.inflight.tags(), state.memory.tags_placed())
+                self._forget_moot(state, now)
                 # the balance standing at the reset may raise an end-of-day peak
                 self._remember(state, self._context(state, now, None), state.rules)
         self._next_reset = self.calendar.next_reset(now)
         self._next_week = self.calendar.next_weekly_reset(now)
         self._day_span = (now, self._next_reset, day)
+
+    def _forget_moot(self, state: AccountState, now: datetime) -> None:
+        """Drop the once-per-cause keys the account's rules say can never be asked for again
+        (``Rule.moot``; the stale-mark keys are the engine's own: ``AccountState.stale_once``)."""
+        if not state.alerted:
+            return
+        ctx = self._context(state, now, None)
+        moot = {k for k in state.alerted if any(r.moot(k, ctx) for r in state.rules)}
+        state.alerted.difference_update(moot)  # in place: the context holds this set
 
     def _trading_day(self, at: datetime) -> date:
         """``calendar.trading_day(at)``; from the span of the last roll when ``at`` lies in it.
@@ -509,12 +520,13 @@ class Engine:
         is named in it)."""
         out: list[AnyAction] = []
         limit = state.config.stale_mark
+        state.forget_stale()
         for cid in sorted(state.ledger.positions):
             since = state.live_since(cid, self.marks)
             if since is None or now - since < limit:
                 continue
             round_ = (now - since - limit) // STALE_REPEAT
-            if not state.once("stale_mark", cid, since.isoformat(), str(round_)):
+            if not state.stale_once(cid, since, round_):
                 continue
             mark = self.marks.get(cid)
             live = mark.live_at if mark is not None else None

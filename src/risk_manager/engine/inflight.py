@@ -203,6 +203,15 @@ class InFlightBook:
                 out.append(action)
         return tuple(out)
 
+    def tags(self) -> set[str]:
+        """The ``customTag`` of every placement in flight (seen on the account or not)."""
+        out: set[str] = set()
+        for key in self._places:
+            action = self.items[key].action
+            if isinstance(action, PlaceOrder):
+                out.add(action.custom_tag)
+        return out
+
     def settle(self, ledger: Ledger, touched: tuple[object, ...] | None = None) -> None:
         """Forget what the ledger shows done (escalated causes too: they are still pursued).
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 from bisect import bisect_left, bisect_right, insort
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -51,6 +52,12 @@ class FillRecord:
     week: int
     seen_week: int
     voided: bool = False
+
+
+def _tag_number(tag: str) -> int:
+    """The number a tag ends in (``rm-sl-7-12`` → 12), -1 when it ends in none."""
+    last = tag.rsplit("-", 1)[-1]
+    return int(last) if last.isdigit() else -1
 
 
 _Valued = tuple[Position, int, str, Decimal | None, int, Decimal | None]
@@ -341,6 +348,15 @@ class Ledger:
         self.order_fills.clear()  # bounded: an order's own fillVolume still counts
         self.fill_book.new_day()
         self._day_gen += 1  # the fills seen so far count in no day from now on
+
+    def forget_tags(self, keep: Collection[str], placed: int) -> None:
+        """Drop the ``rm-`` tags seen that nothing can look up any more (called at the day
+        roll; kept for the service's life they grew by every placement of ours). A tag is
+        looked up by an action in flight placing it (``keep``: is it done, is it placing) and
+        by RULE-012 choosing its next tag, which only tries numbers above ``placed`` (the
+        account's ``RuleMemory.tags_placed``): a tag is kept when in ``keep`` or when its
+        number (the part after the last ``-``) is above ``placed``."""
+        self.tags_seen = {t for t in self.tags_seen if t in keep or _tag_number(t) > placed}
 
     def roll_week(self, label: date) -> None:
         """A new trading week: week totals restart, and the records of the fills seen in the

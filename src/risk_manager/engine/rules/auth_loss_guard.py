@@ -31,6 +31,12 @@ class AuthLossGuardRule(Rule[AuthLossGuard]):
         configuration; the engine owns what they remember)."""
         return ("auth_loss_guard", "gap", down.isoformat())
 
+    def moot(self, key: tuple[str, ...], ctx: Context) -> bool:
+        """An outage's key once the hub is back or down since another instant (a new
+        outage has a key of its own)."""
+        down = ctx.user_hub_down_since
+        return key[:2] == ("auth_loss_guard", "gap") and (down is None or key != self._cause(down))
+
     def evaluate(self, ctx: Context) -> list[AnyAction]:
         ev = ctx.event
         down = ctx.user_hub_down_since

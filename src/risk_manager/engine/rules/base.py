@@ -297,6 +297,12 @@ class Rule(Generic[C]):
         """The next instant this rule needs a clock tick for, if any."""
         return None
 
+    def moot(self, key: tuple[str, ...], ctx: Context) -> bool:
+        """Whether ``key``, a once-per-cause key in ``ctx.alerted``, is one of this rule's that
+        can never be asked for again from ``ctx.now`` on: the engine drops those at the day
+        roll (kept for good, keys naming an instant grew by a few a day). The default: none."""
+        return False
+
     def unknown(self, ctx: Context) -> str | None:
         """Why the rule cannot be evaluated now (an input it needs is missing), or None.
 

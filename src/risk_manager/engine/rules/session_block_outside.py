@@ -98,12 +98,22 @@ class SessionBlockOutsideRule(Rule[SessionBlockOutside]):
                 actions.extend(self.lock_until(ctx, why, s.end, LockKind.SOFT))
         return actions
 
+    def moot(self, key: tuple[str, ...], ctx: Context) -> bool:
+        """A stage's key (rule, stage, the session's end) once that session has ended: its
+        stages are read only while it contains the time."""
+        if len(key) != 3 or key[0] != self.key or key[1] not in _STAGES:
+            return False
+        return datetime.fromisoformat(key[2]) <= ctx.now
+
     def wakeup(self, ctx: Context) -> datetime | None:
         s = self.session(ctx.now)
         if s is None:
             return self._closed_until
         later = [at for _, at in self._stages(s) if at > ctx.now]
         return min([*later, s.end])
+
+
+_STAGES = frozenset({"warn", "block", "flatten"})
 
 
 def _busy(ctx: Context) -> bool:

@@ -24,7 +24,11 @@ class AlertLimits:
         self._rate_limit = rate_limit
         self._window = window
         self._clock = clock
+        # (channel, rule, account, text) -> when last sent; the texts are mostly new (a lock's
+        # reason names its fill and end), so keys older than ``dedupe`` are dropped once per
+        # ``dedupe`` (``_prune_at``): the dict holds the last two windows' alerts at most
         self._last_sent: dict[tuple[str, str, int, str], datetime] = {}
+        self._prune_at: datetime | None = None
         self._sent: dict[tuple[str, str], deque[datetime]] = {}
         self.suppressed: dict[tuple[str, str], int] = {}
         self._limited: dict[tuple[str, str], int] = {}  # held back by the rate limit alone
@@ -32,6 +36,8 @@ class AlertLimits:
     def allow(self, channel: str, alert: Alert) -> bool:
         """True when ``alert`` may go to ``channel`` now (and counts it as sent)."""
         now = self._clock()
+        if self._prune_at is None or now >= self._prune_at:
+            self._forget_expired(now)
         same = (channel, alert.rule, alert.account_id, alert.reason)
         last = self._last_sent.get(same)
         if last is not None and now - last < self._dedupe:
@@ -43,9 +49,12 @@ class AlertLimits:
             return self._hold(channel, alert, f"{self._rate_limit} {alert.rule} alerts were sent")
         sent.append(now)
         self._last_sent[same] = now
-        if len(self._last_sent) > 10_000:  # old keys only matter within the dedupe window
-            self._last_sent = {k: t for k, t in self._last_sent.items() if now - t < self._dedupe}
         return True
+
+    def _forget_expired(self, now: datetime) -> None:
+        """Drop the sends older than ``dedupe``: they hold nothing back any more."""
+        self._last_sent = {k: t for k, t in self._last_sent.items() if now - t < self._dedupe}
+        self._prune_at = now + self._dedupe
 
     def _hold(self, channel: str, alert: Alert, why: str, *, quiet: bool = False) -> bool:
         key = (channel, alert.rule)
