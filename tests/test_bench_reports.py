@@ -11,7 +11,15 @@ from unittest.mock import patch
 import pytest
 from typer.testing import CliRunner
 
-from risk_manager.cli.bench import bare_receive, our_receive, run_refusal_bench, wire_quotes
+from risk_manager.cli.bench import (
+    CHUNK,
+    Timed,
+    bare_receive,
+    our_receive,
+    run_refusal_bench,
+    timed_side_by_side,
+    wire_quotes,
+)
 from risk_manager.cli.bench_report import ratios
 from risk_manager.cli.main import app
 from risk_manager.domain.actions import AnyAction, CancelOrder
@@ -90,3 +98,24 @@ def test_the_receive_path_and_its_floor_read_the_same_quote() -> None:
 
 def test_ratios_skip_a_floor_of_zero_and_keys_without_a_figure() -> None:
     assert ratios({"a": 3.0, "b": 1.0}, {"a": 1.5, "b": 0.0, "c": 2.0}) == {"a": 2.0}
+
+
+def test_side_by_side_runs_take_turns_in_stretches_after_their_warm_up() -> None:
+    """The engine, the receive path and the floor are timed in turns, ``CHUNK`` calls of each,
+    so a ratio of two compares the same seconds of the machine (they ran one after the other
+    before, and the floor's p50 moved 7 – 15 µs between runs while the engine's did not)."""
+    calls: list[tuple[str, int]] = []
+
+    def note(name: str) -> Any:
+        return lambda item: calls.append((name, item))
+
+    a, b = list(range(2 * CHUNK + 10)), list(range(CHUNK + 5))
+    figures = timed_side_by_side([Timed(note("a"), a, 10), Timed(note("b"), b, 5)])
+    assert calls[:15] == [("a", i) for i in range(10)] + [("b", i) for i in range(5)]
+    timed_calls = calls[15:]
+    runs = [name for name, _ in timed_calls]
+    # a's first stretch, b's only one, then a's second: each whole, in turn
+    assert runs == ["a"] * CHUNK + ["b"] * CHUNK + ["a"] * CHUNK
+    assert [i for name, i in timed_calls if name == "a"] == a[10:]
+    assert [i for name, i in timed_calls if name == "b"] == b[5:]
+    assert [f["events"] for f in figures] == [2 * CHUNK, CHUNK]

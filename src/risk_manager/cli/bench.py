@@ -21,11 +21,11 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import typer
 
@@ -239,47 +239,80 @@ def our_receive(text: str) -> list[Event]:
     return market_events(record["target"], record["arguments"], START)
 
 
+@dataclass
+class Timed(Generic[T]):
+    """One timed run for ``timed_side_by_side``: ``call(item)`` for each of ``items``, the
+    first ``warm`` untimed; ``after(item, result)``, when given, runs untimed after each."""
+
+    call: Callable[[T], object]
+    items: list[T]
+    warm: int
+    after: Callable[[T, object], object] | None = None
+    lat: list[int] = field(default_factory=list)  # ns per timed call
+    rates: list[float] = field(default_factory=list)  # calls/s of each CHUNK-call stretch
+    elapsed: int = 0  # ns from the first timed call to the last, summed over stretches
+
+    def run_stretch(self, start: int, clock: Callable[[], int]) -> None:
+        """Time ``items[start : start + CHUNK]`` (those past ``warm``)."""
+        call, after, lat = self.call, self.after, self.lat
+        began = clock()
+        for item in self.items[start : start + CHUNK]:
+            s = clock()
+            result = call(item)
+            e = clock()
+            lat.append(e - s)
+            if after is not None:
+                after(item, result)
+        ended = clock()
+        done = min(CHUNK, len(self.items) - start)
+        self.elapsed += ended - began
+        if done == CHUNK:
+            self.rates.append(CHUNK / ((ended - began) / 1e9))
+
+    def figures(self) -> dict[str, float]:
+        lat = sorted(self.lat)
+        rates = sorted(self.rates)
+        count = len(lat)
+        return {
+            "events": count,
+            "events_per_s": round(rates[len(rates) // 2]) if rates else 0,
+            "wall_events_per_s": round(count / (self.elapsed / 1e9)) if self.elapsed else 0,
+            "mean_us": round(sum(lat) / count / 1000, 2) if count else 0.0,
+            "p50_us": round(lat[count // 2] / 1000, 2) if count else 0.0,
+            "p99_us": round(lat[int(count * 0.99)] / 1000, 2) if count else 0.0,
+        }
+
+
+def timed_side_by_side(runs: Sequence[Timed[Any]]) -> list[dict[str, float]]:
+    """The ``runs`` timed with ``perf_counter_ns``, side by side: each warmed up, then a
+    ``CHUNK``-call stretch of each in turn until all are done, so all of them meet the same
+    machine (a noisy neighbour, a clock change) in the same seconds, and a ratio of two holds
+    on a noisy machine. Per run, in order: ``events_per_s`` (the median over its stretches:
+    one in which the OS ran other work is an outlier), ``wall_events_per_s``, ``mean_us``,
+    ``p50_us`` and ``p99_us`` per call; the untimed ``after`` is in the rates only."""
+    for run in runs:
+        for item in run.items[: run.warm]:
+            result = run.call(item)
+            if run.after is not None:
+                run.after(item, result)
+    clock = time.perf_counter_ns
+    longest = max((len(run.items) for run in runs), default=0)
+    for start in range(0, longest, CHUNK):
+        for run in runs:
+            if start + run.warm < len(run.items):
+                run.run_stretch(start + run.warm, clock)
+    return [run.figures() for run in runs]
+
+
 def timed(
     call: Callable[[T], object],
     items: list[T],
     warm: int,
     after: Callable[[T, object], object] | None = None,
 ) -> dict[str, float]:
-    """Each ``call(item)`` timed with ``perf_counter_ns`` after ``warm`` untimed ones:
-    ``events_per_s`` is the median over 1,000-call stretches (a stretch in which the OS ran
-    other work is an outlier), ``mean_us``, ``p50_us`` and ``p99_us`` per call. ``after``
-    (item, what the call returned), when given, runs untimed after each call; the rates
-    then include it, the per-call figures do not."""
-    for item in items[:warm]:
-        result = call(item)
-        if after is not None:
-            after(item, result)
-    lat: list[int] = []
-    clock = time.perf_counter_ns
-    chunk_rates: list[float] = []
-    t0 = chunk_start = clock()
-    for i, item in enumerate(items[warm:], start=1):
-        s = clock()
-        result = call(item)
-        e = clock()
-        lat.append(e - s)
-        if after is not None:
-            after(item, result)
-        if i % CHUNK == 0:
-            chunk_rates.append(CHUNK / ((e - chunk_start) / 1e9))
-            chunk_start = e
-    total = clock() - t0
-    lat.sort()
-    chunk_rates.sort()
-    count = len(lat)
-    return {
-        "events": count,
-        "events_per_s": round(chunk_rates[len(chunk_rates) // 2]) if chunk_rates else 0,
-        "wall_events_per_s": round(count / (total / 1e9)) if total else 0,
-        "mean_us": round(sum(lat) / count / 1000, 2) if count else 0.0,
-        "p50_us": round(lat[count // 2] / 1000, 2) if count else 0.0,
-        "p99_us": round(lat[int(count * 0.99)] / 1000, 2) if count else 0.0,
-    }
+    """Each ``call(item)`` timed with ``perf_counter_ns`` after ``warm`` untimed ones (one
+    run of ``timed_side_by_side``; its figures)."""
+    return timed_side_by_side([Timed(call, items, warm, after)])[0]
 
 
 def workload_engine() -> Engine:
@@ -294,8 +327,12 @@ def workload_engine() -> Engine:
 
 def run_engine_bench(n: int = 200_000) -> dict[str, float]:
     """The engine over the workload (the module docstring): ``timed``'s figures."""
+    return timed_side_by_side([_engine_run(n)])[0]
+
+
+def _engine_run(n: int) -> Timed[Event]:
     process = workload_engine().process
-    return timed(lambda ev: process(ev, ev.at), workload(n), min(5_000, n // 10))
+    return Timed(lambda ev: process(ev, ev.at), workload(n), min(5_000, n // 10))
 
 
 REFUSALS = 50_000  # orders refused on the locked account at most (--events caps it)
@@ -366,12 +403,16 @@ def run_refusal_bench(n: int = 50_000) -> dict[str, float]:
     return figures
 
 
-def run_receive_bench(n: int) -> tuple[dict[str, float], dict[str, float]]:
-    """The daemon's receive path and the bare floor over the same ``n`` quote records,
-    interleaved in stretches so both see the same machine: (ours, floor)."""
+def run_side_by_side(n: int) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """The engine over its workload, the daemon's receive path and the bare floor over the
+    same ``n`` quote records, in ``CHUNK``-call stretches of each in turn, so all three see
+    the same machine (``timed_side_by_side``): (engine, receive path, floor)."""
     records = wire_quotes(n)
     warm = min(5_000, n // 10)
-    return timed(our_receive, records, warm), timed(bare_receive, records, warm)
+    engine, receive, floor = timed_side_by_side(
+        [_engine_run(n), Timed(our_receive, records, warm), Timed(bare_receive, records, warm)]
+    )
+    return engine, receive, floor
 
 
 ENGINE_FLOOR = "json.loads of a GatewayQuote record and a 4-field object, per event"
@@ -386,9 +427,8 @@ def bench_engine(
     the receive path (decoding and mapping) beside it, both as ratios to the floor: merely
     receiving an event in Python (``json.loads`` and a small object); and the engine refusing
     a trader's new order on a locked account (``locked_refusal_*``, at most 50,000 orders)."""
-    engine = run_engine_bench(events)
+    engine, receive, floor = run_side_by_side(events)
     refusal = run_refusal_bench(min(events, REFUSALS))
-    receive, floor = run_receive_bench(events)
     keys = ("mean_us", "p50_us", "p99_us")
     report = BenchReport(
         bench="engine",
