@@ -324,10 +324,10 @@ class AccountActor:
         return actions
 
     def _bookkeeping(self, now: datetime) -> None:
-        """The owed events' bookkeeping, in their order: counted on ``/metrics``, their fills
-        handed to the fill writer, the rule memory stored if it changed, the REST marks
-        wanted, and the listeners told once (when one was a broker event or had actions).
-        Never raises (``_guarded``)."""
+        """The owed events' bookkeeping: their fills handed to the fill writer in the events'
+        order, the events counted on ``/metrics`` (one step a kind), the rule memory stored if
+        it changed, the REST marks wanted, and the listeners told once (when one was not a
+        clock tick, or had actions). Never raises (``_guarded``)."""
         owed, self._owed = self._owed, []
         changed, self._owed_change = self._owed_change, False
         counted: dict[type[Event], int] = {}  # one counter step a kind, not one an event
