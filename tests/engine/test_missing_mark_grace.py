@@ -10,7 +10,7 @@ from decimal import Decimal
 from engine.helpers import ACC, NQ, Sim, kinds, rules
 from risk_manager.domain.actions import ClosePosition, Flatten, LockAccount
 from risk_manager.domain.enums import PositionType
-from risk_manager.domain.events import PositionEvent
+from risk_manager.domain.events import ConnectionEvent, PositionEvent
 from risk_manager.domain.models import Position
 
 VALUE_RULES = rules(
@@ -87,10 +87,11 @@ def test_a_timer_due_at_an_event_fires_at_that_event() -> None:
     assert kinds(out) == [("alert", "stale_mark")]
 
 
-def test_a_long_stale_mark_keeps_one_alert_key_per_contract() -> None:
-    """The alert repeats every ``STALE_REPEAT`` while no quote comes; the engine's once-per-
-    cause memory keeps only the contract's newest key, and none once the position is gone
-    (a key a minute, kept for the daemon's life, was a holder: the soak issue)."""
+def test_a_long_stale_mark_keeps_one_alert_entry_per_contract() -> None:
+    """The alert repeats every ``STALE_REPEAT`` while no quote comes; the engine keeps the
+    last alert of the contract (of each kind of ``since``), not a key a minute, and nothing
+    once the position is gone (a key a minute, kept for the daemon's life, was a holder: the
+    soak issue)."""
     sim = Sim(VALUE_RULES)
     sim.position(NQ, 1, "100")
     alerts = []
@@ -98,9 +99,28 @@ def test_a_long_stale_mark_keeps_one_alert_key_per_contract() -> None:
         alerts += [a for a in sim.advance(minutes=1) if a.rule == "stale_mark"]
     assert len(alerts) == 30  # still one a minute
     state = sim.engine._accounts[ACC]
-    kept = [k for k in state.alerted if k[0] == "stale_mark"]
-    assert len(kept) == 1 and kept[0][1] == NQ
-    assert sim.advance(seconds=1) == []  # the kept key still holds this round back
+    assert not [k for k in state.alerted if k[0] == "stale_mark"]
+    assert list(state._stale_sent) == [(NQ, True)]  # counted from the position's mark_wait
+    assert sim.advance(seconds=1) == []  # the last alert still holds this round back
     sim.position(NQ, 0, "100")
     sim.advance(seconds=1)
-    assert not [k for k in state.alerted if k[0] == "stale_mark"]
+    assert not state._stale_sent
+
+
+def test_a_stale_alert_is_not_sent_again_when_a_hub_outage_brings_since_back() -> None:
+    """A market-hub disconnect voids the live quotes, so ``live_since`` goes back from the last
+    quote's time to the position's ``mark_wait``: the alert already sent for that ``since``
+    and round is not sent again (a review found it sent twice when only the newest key was
+    kept)."""
+    sim = Sim(rules(daily_unrealized_loss={"limit": 500}, stale_mark="30s"))
+    sim.position(NQ, 1, "100")  # mark_wait T0
+    first = [a for a in sim.advance(seconds=31) if a.rule == "stale_mark"]  # (T0, round 0)
+    sim.quote(NQ, "100")  # live at T0+31
+    second = [a for a in sim.advance(seconds=31) if a.rule == "stale_mark"]  # (T0+31, 0)
+    sim.now += timedelta(seconds=1)
+    out = sim._go(ConnectionEvent(sim.now, "market", False))  # since back to T0, round 0
+    out += sim.advance(seconds=5)
+    assert (len(first), len(second)) == (1, 1)
+    assert [a for a in out if a.rule == "stale_mark"] == []
+    later = [a for a in sim.advance(seconds=60) if a.rule == "stale_mark"]
+    assert len(later) == 1  # the next round of the outage still comes

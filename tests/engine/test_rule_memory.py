@@ -10,6 +10,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from risk_manager.config.rules import RulesConfig
 from risk_manager.domain.actions import Alert, CancelOrder, ClosePosition, LockAccount, PlaceOrder
 from risk_manager.domain.contracts import DEFAULT_CATALOG
@@ -242,6 +244,22 @@ def test_the_day_roll_forgets_the_tags_no_lookup_can_ask_for() -> None:
     state.ledger.tags_seen.add("rm-sl-7-4")
     state.ledger.forget_tags({"rm-sl-7-4"}, 10)  # in flight: kept
     assert state.ledger.tags_seen == {"rm-sl-7-11", "rm-sl-7-4"}
+
+
+@pytest.mark.parametrize("tag", ["rm-sl-7-\u2460", "rm-\u00b2", "rm-sl-7-" + "9" * 5000])
+def test_a_traders_odd_rm_tag_never_breaks_the_day_roll(tag: str) -> None:
+    """A trader's own ``rm-`` tag ending in what ``str.isdigit`` takes but ``int`` refuses
+    ("①", "²", 4,300 digits and more) made the day roll raise (a review): the first event
+    after the reset was lost, every day. It is read as no number, so dropped at the roll, and
+    the event goes through."""
+    sim = Sim(rules(trade_management={"stop_loss_ticks": 20}))
+    state = sim.engine._accounts[ACC]
+    sim.order(NQ, side=1, type_=1, limit="30000", tag=tag, status=3)
+    assert tag in state.ledger.tags_seen
+    sim.now += timedelta(hours=25)  # past the day's reset: the next event rolls the day
+    sim.position(NQ, 1, "100")
+    assert NQ in state.ledger.positions
+    assert tag not in state.ledger.tags_seen
 
 
 def test_unreadable_memory_is_refused_not_guessed() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -119,6 +120,7 @@ def main(rounds: int) -> None:
         print(f"{name:>52}  p50 {p50:6.3f}  p90 {p90:6.3f}  p99 {p99:6.3f} ms")
     for item in kept:
         item.close()
+    shutil.rmtree(folder)  # its WAL files are some MB
 
 
 if __name__ == "__main__":

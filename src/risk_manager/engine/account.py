@@ -61,8 +61,9 @@ class AccountState:
         self.memory = RuleMemory()
         self.ledger.our_tags = self.memory.our_tags  # one set: our orders are those we recorded
         self.alerted: set[tuple[str, ...]] = set()
-        # contract -> its stale-mark key in ``alerted`` (one at most: see ``stale_once``)
-        self._stale_keys: dict[str, tuple[str, ...]] = {}
+        # (contract, counted from its mark_wait) -> the stale-mark alert last sent of that
+        # kind: (since, round); see ``stale_once``
+        self._stale_sent: dict[tuple[str, bool], tuple[datetime, int]] = {}
         self.inflight = InFlightBook(config.retry_after, config.max_retries)
         self.soft_baseline: dict[str, int] | None = None  # signed sizes allowed under soft lock
         # a soft lock restored after a restart: its baseline is the broker's next snapshot
@@ -126,27 +127,28 @@ class AccountState:
 
     def stale_once(self, cid: str, since: datetime, round_: int) -> bool:
         """True the first time the stale-mark alert of ``cid`` is due for this ``since`` (when
-        its price was last live) and ``round_`` (the ``STALE_REPEAT`` count since it went
-        stale). Only the contract's newest key is kept in ``alerted``: ``since`` and the round
-        never go back, so an older key cannot match again (one a minute per stale contract,
-        kept forever, was a holder: a weekend's unquoted position is ~3,000 keys)."""
-        key = ("stale_mark", cid, since.isoformat(), str(round_))
-        if key in self.alerted:
+        its price was last live, ``live_since``) and ``round_`` (the ``STALE_REPEAT`` count
+        since it went stale). Two kinds of ``since`` are kept apart: the position's
+        ``mark_wait`` (fixed while it is held; a market-hub outage voids the live quotes and
+        brings ``since`` back to it) and a live quote's time (only later ones follow). Of each
+        kind only the last alert is kept, as (since, round): an alert for the same ``since``
+        at that round or an earlier one (a clock stepped back) was sent already. One entry a
+        kind per held contract, where a key a minute kept for good was a holder (a weekend's
+        unquoted position is ~3,000 keys)."""
+        slot = (cid, since == self.ledger.mark_wait.get(cid))
+        last = self._stale_sent.get(slot)
+        if last is not None and last[0] == since and round_ <= last[1]:
             return False
-        old = self._stale_keys.get(cid)
-        if old is not None:
-            self.alerted.discard(old)
-        self.alerted.add(key)
-        self._stale_keys[cid] = key
+        self._stale_sent[slot] = (since, round_)
         return True
 
     def forget_stale(self) -> None:
-        """Drop the stale-mark keys of contracts no longer held: a new position of one gets a
-        new ``mark_wait``, so a new key."""
-        if not self._stale_keys:  # every clock pass asks: mostly nothing to do
+        """Forget the stale-mark alerts of contracts no longer held: a new position of one
+        gets a new ``mark_wait``, so alerts of its own."""
+        if not self._stale_sent:  # every clock pass asks: mostly nothing to do
             return
-        for cid in [c for c in self._stale_keys if c not in self.ledger.positions]:
-            self.alerted.discard(self._stale_keys.pop(cid))
+        for slot in [k for k in self._stale_sent if k[0] not in self.ledger.positions]:
+            del self._stale_sent[slot]
 
     def start_soft_baseline(self) -> None:
         """A soft lock begins: the positions held now are the baseline (RULES.md §2)."""

@@ -446,17 +446,18 @@ class Engine:
                 state.ledger.roll_week(week)
             if state.ledger.day_label != day:
                 state.ledger.roll_day(day)
-                state.ledger.forget_tags(state.inflight.tags(), state.memory.tags_placed())
-                self._forget_moot(state, now)
                 # the balance standing at the reset may raise an end-of-day peak
                 self._remember(state, self._context(state, now, None), state.rules)
+                # then what no lookup can ask for any more is dropped (memory, not rules)
+                state.ledger.forget_tags(state.inflight.tags(), state.memory.tags_placed())
+                self._forget_moot(state, now)
         self._next_reset = self.calendar.next_reset(now)
         self._next_week = self.calendar.next_weekly_reset(now)
         self._day_span = (now, self._next_reset, day)
 
     def _forget_moot(self, state: AccountState, now: datetime) -> None:
         """Drop the once-per-cause keys the account's rules say can never be asked for again
-        (``Rule.moot``; the stale-mark keys are the engine's own: ``AccountState.stale_once``)."""
+        (``Rule.moot``; the stale-mark alerts are kept apart: ``AccountState.stale_once``)."""
         if not state.alerted:
             return
         ctx = self._context(state, now, None)

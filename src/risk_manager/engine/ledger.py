@@ -54,10 +54,18 @@ class FillRecord:
     voided: bool = False
 
 
+_TAG_DIGITS = 30  # RULE-012's tag numbers are far shorter (a count, or milliseconds)
+
+
 def _tag_number(tag: str) -> int:
-    """The number a tag ends in (``rm-sl-7-12`` → 12), -1 when it ends in none."""
+    """The number a tag ends in (``rm-sl-7-12`` → 12), -1 when it ends in none that RULE-012
+    could have made: ASCII digits only, at most ``_TAG_DIGITS`` (``str.isdigit`` also takes
+    "①" or "²", which ``int`` refuses, and ``int`` refuses 4,300 digits and more: a trader's
+    own tag must never make the day roll raise)."""
     last = tag.rsplit("-", 1)[-1]
-    return int(last) if last.isdigit() else -1
+    if last.isascii() and last.isdigit() and len(last) <= _TAG_DIGITS:
+        return int(last)
+    return -1
 
 
 _Valued = tuple[Position, int, str, Decimal | None, int, Decimal | None]
