@@ -15,6 +15,19 @@ from risk_manager.domain.enums import OrderSide, OrderStatus, OrderType, Positio
 RM_TAG_PREFIX = "rm-"
 """customTag prefix of orders the risk manager itself placed (RULES.md §1)."""
 
+_TAG_DIGITS = 30  # RULE-012's tag numbers are far shorter (a count, or milliseconds)
+
+
+def tag_number(tag: str) -> int:
+    """The number a ``customTag`` ends in (``rm-sl-7-12`` → 12), -1 when it ends in none that
+    RULE-012 could have made: ASCII digits only, at most ``_TAG_DIGITS`` (``str.isdigit``
+    also takes "①" or "²", which ``int`` refuses, and ``int`` refuses 4,300 digits and more:
+    a trader's own tag must never make the engine raise)."""
+    last = tag.rsplit("-", 1)[-1]
+    if last.isascii() and last.isdigit() and len(last) <= _TAG_DIGITS:
+        return int(last)
+    return -1
+
 
 @dataclass(frozen=True, slots=True)
 class Account:

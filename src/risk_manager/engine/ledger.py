@@ -22,7 +22,14 @@ from decimal import Decimal
 
 from risk_manager.domain.contracts import ContractCatalog
 from risk_manager.domain.enums import OrderSide, PositionType
-from risk_manager.domain.models import RM_TAG_PREFIX, Account, Order, Position, Trade
+from risk_manager.domain.models import (
+    RM_TAG_PREFIX,
+    Account,
+    Order,
+    Position,
+    Trade,
+    tag_number,
+)
 from risk_manager.engine.fill_book import FillBook
 from risk_manager.engine.marks import Mark
 
@@ -52,20 +59,6 @@ class FillRecord:
     week: int
     seen_week: int
     voided: bool = False
-
-
-_TAG_DIGITS = 30  # RULE-012's tag numbers are far shorter (a count, or milliseconds)
-
-
-def _tag_number(tag: str) -> int:
-    """The number a tag ends in (``rm-sl-7-12`` → 12), -1 when it ends in none that RULE-012
-    could have made: ASCII digits only, at most ``_TAG_DIGITS`` (``str.isdigit`` also takes
-    "①" or "²", which ``int`` refuses, and ``int`` refuses 4,300 digits and more: a trader's
-    own tag must never make the day roll raise)."""
-    last = tag.rsplit("-", 1)[-1]
-    if last.isascii() and last.isdigit() and len(last) <= _TAG_DIGITS:
-        return int(last)
-    return -1
 
 
 _Valued = tuple[Position, int, str, Decimal | None, int, Decimal | None]
@@ -364,7 +357,7 @@ class Ledger:
         by RULE-012 choosing its next tag, which only tries numbers above ``placed`` (the
         account's ``RuleMemory.tags_placed``): a tag is kept when in ``keep`` or when its
         number (the part after the last ``-``) is above ``placed``."""
-        self.tags_seen = {t for t in self.tags_seen if t in keep or _tag_number(t) > placed}
+        self.tags_seen = {t for t in self.tags_seen if t in keep or tag_number(t) > placed}
 
     def roll_week(self, label: date) -> None:
         """A new trading week: week totals restart, and the records of the fills seen in the

@@ -22,6 +22,8 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
+from risk_manager.domain.models import tag_number
+
 ENGINE_KEY = "_engine"  # the engine's own memory (warn marks, our order tags)
 OUR_TAGS_KEPT = 1000  # our latest tags remembered: far more than can be working at once
 
@@ -115,8 +117,8 @@ class RuleMemory:
             self.our_tags.discard(self._tag_order.popleft())
         n = self.tags_placed()
         for tag in new:  # tags end in their number (rm-sl-7-12), which may skip a trader's
-            last = tag.rsplit("-", 1)[-1]
-            n = max(n + 1, int(last)) if last.isdigit() else n + 1
+            number = tag_number(tag)
+            n = max(n + 1, number) if number >= 0 else n + 1
         self.update(ENGINE_KEY, {"our_tags": list(self._tag_order), "tags_placed": n})
 
     def tags_placed(self) -> int:
