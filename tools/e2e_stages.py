@@ -99,7 +99,7 @@ def _wrap() -> None:
     def _offer(self: AccountActor, event: Any) -> None:
         if _breach(event):
             _current[self.account_id] = {
-                "frame": _frame["at"], "cpu0": _frame["cpu"], "cpu:frame": _frame["cpu"],
+                "frame": _frame["at"], "cpu:frame": _frame["cpu"],
                 "offer": ns(), "cpu:offer": time.thread_time_ns(),
             }  # fmt: skip
         offer(self, event)
@@ -152,8 +152,7 @@ def _wrap() -> None:
     async def _close(self: Any, account_id: int, contract_id: str, size: int) -> None:
         stamps = _current.get(account_id)  # kept: the actor's bookkeeping may end after this
         if stamps is not None and "rest" not in stamps:
-            stamps["rest"], stamps["cpu1"] = ns(), time.thread_time_ns()
-            stamps["cpu:rest"] = stamps["cpu1"]
+            stamps["rest"], stamps["cpu:rest"] = ns(), time.thread_time_ns()
             _done[account_id].append(stamps)
         _writing[0] = account_id
         await close(self, account_id, contract_id, size)
@@ -164,7 +163,6 @@ def _wrap() -> None:
     def _write(self: Any, data: Any) -> None:
         if b"partialCloseContract" in bytes(data[:120]):
             _stamp(_writing[0], "wrote")
-            _stamp(_writing[0], "cpu2", time.thread_time_ns())
         write(self, data)
 
     init = store_db.Database.__init__
@@ -293,8 +291,7 @@ def _columns(rows: list[dict[str, int]]) -> list[tuple[str, list[float]]]:
         ("wrote -> handled", [(r["handled"] - r["wrote"]) / 1e6 for r in rows]),
         ("gc during the breach", [_gc_ms(r)[0] for r in rows]),
         ("loop polls frame -> rest (count)", [float(_iterations(r)) for r in rows]),
-        ("loop thread CPU frame -> rest", [(r["cpu1"] - r["cpu0"]) / 1e6 for r in rows]),
-        ("loop thread CPU rest -> wrote", [(r["cpu2"] - r["cpu1"]) / 1e6 for r in rows]),
+        ("loop thread CPU frame -> rest", [(r["cpu:rest"] - r["cpu:frame"]) / 1e6 for r in rows]),
         *(
             (f"  loop CPU {a} -> {b}", [(r[f"cpu:{b}"] - r[f"cpu:{a}"]) / 1e6 for r in rows])
             for a, b in pairwise(LOOP_STAGES)
