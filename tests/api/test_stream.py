@@ -29,3 +29,19 @@ def test_enforcement_entries_are_kept_in_order_up_to_the_cap() -> None:
     c.push(account(1, "5"))
     assert [m.get("entry", {}).get("id") for m in c.take()] == [2, 3, 4, None]
     assert c.dropped == 2
+
+
+def test_a_newer_view_without_the_curve_carries_the_unsent_curve_on() -> None:
+    """The curve is streamed only when it changed: a view without one that replaces an unsent
+    view with one must not lose it (the client would keep its older curve)."""
+    c = Coalescer()
+    curve = [{"at": "2026-03-10T15:00:00Z", "net": "1.00"}]
+    c.push({"type": "account", "account": {"id": 1, "balance": "1", "pnl_curve": curve}})
+    c.push(account(1, "2"))
+    c.push(account(2, "3"))
+    assert c.take() == [
+        {"type": "account", "account": {"id": 1, "balance": "2", "pnl_curve": curve}},
+        account(2, "3"),
+    ]
+    c.push(account(1, "4"))  # sent already: nothing to carry
+    assert c.take() == [account(1, "4")]

@@ -340,3 +340,30 @@ async def test_the_history_view_reads_yesterdays_lock_from_the_store(
             await expect(yesterday).to_contain_text("ended by its time at Tue 13:18 CT")
             await expect(page.locator("#history .ended-locks > div")).to_have_count(2)
             assert page.errors == []
+
+
+async def test_a_view_streamed_without_its_curve_keeps_the_chart_and_draws_the_live_net(
+    page: Any,
+) -> None:
+    """The daemon streams an account's P&L curve only when it gains a point (docs/API.md
+    "Stream"): the page keeps the curve it has and draws the view's own net after it."""
+    now = datetime.now(UTC)
+    async with running_demo_api(now=now) as (api, model):
+        await page.goto(api.url)
+        expect = playwright_api.expect
+        locked = page.locator(f'[data-account="{LOCKED}"]')
+        curve = locked.locator("svg path.curve")
+        await expect(curve).to_have_count(1)
+        before = await curve.get_attribute("d")
+        assert before is not None
+        view = model.account(LOCKED)
+        assert view is not None and view["pnl_curve"]
+        later = {**view, "as_of": iso(now + timedelta(minutes=1)),
+                 "pnl": {**view["pnl"], "net": "-580.00"}}  # fmt: skip
+        model.put_account(later, stream_curve=False)
+        await expect(curve).not_to_have_attribute("d", before)
+        after = await curve.get_attribute("d")
+        assert after is not None  # the same curve (squeezed to the new end), one point on
+        assert after.count("L") == before.count("L") + 1
+        assert after.split()[0] == before.split()[0]
+        assert page.errors == []

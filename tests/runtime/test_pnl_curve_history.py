@@ -99,3 +99,34 @@ def test_a_full_curve_thins_its_older_half_and_keeps_the_whole_day() -> None:
     nets = [int(Decimal(p["net"])) for p in curve.points()]
     assert len(nets) <= 10 and nets[-1] == 24 and nets[0] == 0  # first and last kept
     assert nets == sorted(nets)
+
+
+def test_the_curve_changes_revision_when_it_gains_a_point_not_within_a_step() -> None:
+    """The dashboards are sent the curve again only when its revision changes (docs/API.md
+    "Stream"): a new step, a thinning or a new day, never the step's latest value."""
+    curve = PnlCurve(every=5.0, size=4)
+    day = "2026-03-10"
+    curve.add(T0, Decimal(1), day)
+    first, points = curve.revision, curve.points()
+    curve.add(T0 + timedelta(seconds=2), Decimal(2), day)  # same step
+    assert curve.revision == first and curve.points() is points  # nothing rebuilt either
+    revisions = {first}
+    for i in range(1, 8):  # new steps, thinning the full curve on the way
+        curve.add(T0 + timedelta(seconds=5 * i), Decimal(i), day)
+        assert curve.revision not in revisions
+        revisions.add(curve.revision)
+    assert len(curve.points()) <= 4 and curve.points()[-1]["net"] == "7.00"
+    before = curve.revision
+    curve.add(T0 + timedelta(days=1), Decimal(0), "2026-03-11")
+    assert curve.revision != before and [p["net"] for p in curve.points()] == ["0.00"]
+
+
+def test_a_days_curve_is_what_a_chart_draws() -> None:
+    """A day of 5-second points (17,280) is kept to a few hundred (docs/API.md), the first
+    and the latest among them."""
+    curve = PnlCurve()
+    day = "2026-03-10"
+    for i in range(17_280):
+        curve.add(T0 + timedelta(seconds=5 * i), Decimal(i), day)
+    nets = [int(Decimal(p["net"])) for p in curve.points()]
+    assert 250 <= len(nets) <= 500 and nets[0] == 0 and nets[-1] == 17_279

@@ -267,3 +267,30 @@ async def test_a_refresh_of_many_accounts_builds_their_views_a_slice_per_loop_ca
         per_turn = [built.count(turn) for turn in set(built)]
         assert max(per_turn) <= VIEWS_PER_SLICE
         assert len(per_turn) >= len(accounts) // VIEWS_PER_SLICE
+
+
+async def test_a_listening_dashboard_gets_the_curve_only_when_it_gains_a_point() -> None:
+    """Late in the day an account's curve is hundreds of points: streamed with each view (five
+    a second) it was 1.8 ms of JSON and 80 kB each. Now a view streams it only when it gained
+    a point; the view kept for snapshots and REST reads always has it."""
+    now = [NOW]
+    with Store.open(":memory:") as store:
+        daemon = await _guarding(store, lambda: now[0])
+        side = daemon.read_side
+        queue = side.subscribe()
+        streamed = []
+        for step in range(30):  # 6 s in steps of 0.2 s: one new 5-second step of the curve
+            now[0] = NOW + timedelta(seconds=0.2 * (step + 1))
+            side.mark(7)
+            await side.refresh(ticking=False)
+            while not queue.empty():
+                message = queue.get_nowait()
+                if message["type"] == "account" and message["account"]["id"] == 7:
+                    streamed.append(message["account"])
+        assert len(streamed) == 30
+        with_curve = [i for i, view in enumerate(streamed) if "pnl_curve" in view]
+        assert len(with_curve) == 1, with_curve  # the step began at 5 s: once, not 30 times
+        kept = side.account(7)
+        assert kept is not None and len(kept["pnl_curve"]) == 2
+        assert kept["as_of"] == "2026-03-10T15:00:06Z"
+        side.unsubscribe(queue)

@@ -137,3 +137,20 @@ def test_state_counts_locks_new_since_it_opened() -> None:
     assert s.apply({"type": "account", "account": {"id": 1, "locks": [lock, second]}}) == 1
     assert s.apply({"type": "account", "account": {"id": 1, "locks": [lock, second]}}) == 0
     assert s.apply(opened) == 0  # a reconnect's snapshot: nothing new
+
+
+def test_a_view_streamed_without_its_curve_keeps_the_one_shown_and_adds_its_live_net() -> None:
+    """The daemon streams the P&L curve only when it gains a point (docs/API.md "Stream")."""
+    s = DashboardState()
+    curve = [{"at": "2026-03-10T15:00:00Z", "net": "-5.00"}]
+    s.apply({"type": "snapshot", "accounts": [{"id": 1, "pnl_curve": curve}]})
+    s.apply({"type": "account", "account": {"id": 1, "as_of": "2026-03-10T15:00:03Z",
+                                            "pnl": {"net": "-9.00"}}})  # fmt: skip
+    assert s.accounts[1]["pnl_curve"] == curve
+    assert render.with_live(s.accounts[1]) == [
+        *curve,
+        {"at": "2026-03-10T15:00:03Z", "net": "-9.00"},
+    ]
+    stale = {"id": 1, "pnl_curve": curve, "as_of": "2026-03-10T15:00:00Z", "pnl": {"net": "1"}}
+    assert render.with_live(stale) == curve  # not after the last point: nothing added
+    assert render.with_live({"id": 1, "pnl": {"net": None}, "as_of": "x"}) == []

@@ -10,7 +10,7 @@ import asyncio
 from collections import deque
 from typing import Any
 
-from risk_manager.api.read_model import ACCOUNT, ENFORCEMENT, HEALTH, ReadModel
+from risk_manager.api.read_model import ACCOUNT, CURVE, ENFORCEMENT, HEALTH, ReadModel
 from risk_manager.types import JSON
 
 _DEFAULT_HEALTH: JSON = {
@@ -74,9 +74,14 @@ class MemoryReadModel:
             self._subscribers.remove(queue)
 
     # -- writers (the runtime's side) ------------------------------------------------------
-    def put_account(self, view: JSON) -> None:
-        """Replace an account's view and stream it."""
+    def put_account(self, view: JSON, *, stream_curve: bool = True) -> None:
+        """Replace an account's view and stream it; without ``stream_curve`` the streamed
+        message leaves ``pnl_curve`` out (unchanged since it was last streamed: clients keep
+        the one they have, docs/API.md "Stream"). The view kept for snapshots and reads
+        always has it."""
         self._accounts[int(view["id"])] = view
+        if not stream_curve:
+            view = {k: v for k, v in view.items() if k != CURVE}
         self._publish({"type": ACCOUNT, ACCOUNT: view})
 
     def update_account(self, account_id: int, **changes: Any) -> JSON:

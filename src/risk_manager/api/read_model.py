@@ -21,6 +21,7 @@ from risk_manager.types import JSON
 ACCOUNT = "account"
 ENFORCEMENT = "enforcement"
 HEALTH = "health"
+CURVE = "pnl_curve"  # an account view's P&L curve: streamed only when it changed
 
 
 class ReadModel(Protocol):

@@ -168,6 +168,9 @@ async def _stream(request: web.Request) -> web.StreamResponse:
                 batch = [{"type": "heartbeat"}]
             for message in batch:
                 await ws.send_str(dumps(message))
+                # A batch is up to one view per account: the loop polls between them, so a
+                # breach's frame never waits behind a dashboard's whole batch.
+                await asyncio.sleep(0)
 
     tasks = [
         asyncio.create_task(pump(), name="api-stream-pump"),

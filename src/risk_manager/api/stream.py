@@ -11,7 +11,7 @@ import asyncio
 import itertools
 from collections.abc import Hashable
 
-from risk_manager.api.read_model import ACCOUNT, ENFORCEMENT, HEALTH
+from risk_manager.api.read_model import ACCOUNT, CURVE, ENFORCEMENT, HEALTH
 from risk_manager.types import JSON
 
 
@@ -29,6 +29,7 @@ class Coalescer:
         key: Hashable
         if kind == ACCOUNT:
             key = (ACCOUNT, message[ACCOUNT].get("id"))
+            message = _keep_curve(message, self._pending.get(key))
         elif kind == HEALTH:
             key = (HEALTH,)
         else:
@@ -62,3 +63,11 @@ class Coalescer:
                 self._entries -= 1
                 self.dropped += 1
                 return
+
+
+def _keep_curve(message: JSON, unsent: JSON | None) -> JSON:
+    """A newer view without its P&L curve replaces an unsent one with a curve: the client has
+    not had that curve yet, so the newer view carries it on (docs/API.md "Stream")."""
+    if unsent is None or CURVE in message[ACCOUNT] or CURVE not in unsent[ACCOUNT]:
+        return message
+    return {**message, ACCOUNT: {**message[ACCOUNT], CURVE: unsent[ACCOUNT][CURVE]}}

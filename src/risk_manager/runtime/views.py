@@ -144,6 +144,7 @@ def account_json(
             "day_peak_net": money(view.day_peak_net),
         },
         "pnl_curve": curve,
+        "as_of": iso(view.at),
         "loss_limit": money(loss_limit),
         "trailing_drawdown": _drawdown(view),
         # Past the limit the room is none, not negative: the lock says the rest. None with
@@ -231,9 +232,15 @@ class PnlCurve:
     latest value inside a step replaces the step's point), oldest first, at most ``size``:
     when full, every other point of the older half goes (the morning thins out, the day stays
     whole). Fed from the stored snapshots (runtime/pnl_snapshots.py) and the live views in time
-    order: a point older than the last one kept is ignored (a snapshot the live view passed)."""
+    order: a point older than the last one kept is ignored (a snapshot the live view passed).
 
-    def __init__(self, every: float = 5.0, size: int = 2000) -> None:
+    ``size`` is what a chart draws (docs/API.md: a few hundred points): the web chart is ~530
+    pixels wide, the terminal's sparkline 60 characters. ``revision`` changes when a point is
+    added or dropped, not when the step's latest value replaces its point: the dashboards are
+    sent the curve again only then (docs/API.md "Stream"), and draw the account's live net
+    after it."""
+
+    def __init__(self, every: float = 5.0, size: int = 500) -> None:
         self._every = every
         self._size = size
         self._points: deque[JSON] = deque()
@@ -241,6 +248,8 @@ class PnlCurve:
         self._latest: datetime | None = None  # the instant of the last point kept
         self._day: str | None = None
         self.stored_after = 0  # the highest stored snapshot id of its day already fed in
+        self.revision = 0
+        self._shown: tuple[int, list[JSON]] = (-1, [])  # (revision, its points)
 
     def add(self, at: datetime, net: Decimal | None, trading_day: str) -> None:
         """One point (``net`` None: unknown, no point); a new ``trading_day`` starts over."""
@@ -249,6 +258,7 @@ class PnlCurve:
             self._day = trading_day
             self._last = self._latest = None
             self.stored_after = 0
+            self.revision += 1
         if net is None or (self._latest is not None and at < self._latest):
             return
         point = {"at": iso(at), "net": money(net)}
@@ -262,6 +272,7 @@ class PnlCurve:
             self._points = deque(old[:half:2] + old[half:])
         self._points.append(point)
         self._last = at
+        self.revision += 1
 
     def add_stored(self, snapshots: Iterable[PnlSnapshot], trading_day: str) -> None:
         """Stored snapshots of ``trading_day`` (oldest first), remembering the highest id fed
@@ -277,5 +288,10 @@ class PnlCurve:
         return self.stored_after if trading_day == self._day else 0
 
     def points(self) -> list[JSON]:
-        """The points, oldest first: ``{"at": ISO UTC, "net": money}``."""
-        return list(self._points)
+        """The points as of this ``revision``, oldest first: ``{"at": ISO UTC, "net": money}``.
+        One list per revision, shared by the views built meanwhile (treat it as read-only):
+        a view published five times a second copies nothing. Within a step the last point
+        is the value it had at the revision (the live net is the view's ``pnl.net``)."""
+        if self._shown[0] != self.revision:
+            self._shown = (self.revision, list(self._points))
+        return self._shown[1]

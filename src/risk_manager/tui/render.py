@@ -259,6 +259,16 @@ def drawdown_table(accounts: list[JSON]) -> RenderableType:
     return t
 
 
+def with_live(account: JSON) -> list[JSON]:
+    """The account's P&L curve, then its view's own net at the view's time (``as_of``): the
+    curve is streamed only when it gains a point (docs/API.md "Stream")."""
+    curve: list[JSON] = list(account.get("pnl_curve") or [])
+    net, at = (account.get("pnl") or {}).get("net"), account.get("as_of")
+    if net is None or not isinstance(at, str) or (curve and at <= str(curve[-1].get("at"))):
+        return curve
+    return [*curve, {"at": at, "net": net}]
+
+
 def sparkline(curve: list[JSON], width: int = 60) -> str:
     values = [v for v in (dec(p.get("net")) for p in curve) if v is not None]
     if not values:
@@ -287,7 +297,7 @@ def pnl(state: DashboardState, now: datetime) -> RenderableType:
         limit = dec(a.get("loss_limit"))
         grid.add_row("Loss limit", Text(f"-{limit:,.2f}" if limit is not None else "none"))
         grid.add_row("Room to lock", room_text(a))
-        curve = sparkline(a.get("pnl_curve", []))
+        curve = sparkline(with_live(a))
         style = "red" if (dec(p.get("net")) or 0) < 0 else "green"
         body = Group(grid, Text(""), Text(curve, style=style))
         title = Text.assemble(status_text(a), f" {a.get('name')} #{a.get('id')}")

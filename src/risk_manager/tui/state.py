@@ -36,6 +36,9 @@ class DashboardState:
             return self._new_locks(self.accounts.values())
         if kind == "account":
             view = message["account"]
+            if "pnl_curve" not in view:  # sent only when it changed (docs/API.md "Stream")
+                before = self.accounts.get(int(view["id"])) or {}
+                view = {**view, "pnl_curve": before.get("pnl_curve", [])}
             self.accounts[int(view["id"])] = view
             return self._new_locks([view])
         if kind == "enforcement":

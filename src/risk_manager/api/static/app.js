@@ -93,11 +93,15 @@ function onMessage(msg) {
       watchPending();
       loadHistory();
       break;
-    case "account":
+    case "account": {
+      // The P&L curve comes only when it changed: keep the one we have (docs/API.md "Stream").
+      const prev = state.accounts.get(msg.account.id);
+      if (!("pnl_curve" in msg.account)) msg.account.pnl_curve = prev ? prev.pnl_curve : [];
       state.accounts.set(msg.account.id, msg.account);
       noteLocks([msg.account]);
       render(msg.account.id);
       break;
+    }
     case "heartbeat":
       break;
     case "enforcement":

@@ -4,7 +4,7 @@ import { clock, num, money, s, zoneLabel } from "./format.js";
 const W = 600, H = 170, L = 56, R = 10, T = 10, B = 20;
 
 export function pnlChart(account) {
-  const pts = (account.pnl_curve || [])
+  const pts = withLive(account)
     .map((p) => ({ t: Date.parse(p.at), v: num(p.net) }))
     .filter((p) => Number.isFinite(p.t) && p.v !== null);
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img",
@@ -47,4 +47,16 @@ export function pnlChart(account) {
     svg.append(s("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "no P&L yet today"));
   }
   return svg;
+}
+
+// The curve, then the view's own net at its time: the curve is re-sent only when it gains a
+// point (docs/API.md "Stream"), the view with every change.
+function withLive(account) {
+  const curve = account.pnl_curve || [];
+  const net = account.pnl && account.pnl.net;
+  const last = curve.length ? curve[curve.length - 1].at : null;
+  if (net === null || net === undefined || !account.as_of || (last !== null && account.as_of <= last)) {
+    return curve;
+  }
+  return [...curve, { at: account.as_of, net }];
 }
