@@ -7,6 +7,7 @@ refresh at 500 accounts, issue 12.)"""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,6 +23,7 @@ from risk_manager.domain.locks import Lock, LockKind
 from risk_manager.domain.models import Account, Trade
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.factory import calendar_for
+from risk_manager.runtime import read_side, views
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.daemon import Daemon
 from risk_manager.runtime.enforcer import Enforcer
@@ -294,3 +296,32 @@ async def test_a_listening_dashboard_gets_the_curve_only_when_it_gains_a_point()
         assert kept is not None and len(kept["pnl_curve"]) == 2
         assert kept["as_of"] == "2026-03-10T15:00:06Z"
         side.unsubscribe(queue)
+
+
+async def test_views_that_take_the_loop_long_are_shown_less_often(
+    daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dashboard over hundreds of moving accounts must not take the loop from their
+    events: when a refresh's own CPU is over LOOP_SHARE of the time to the next one, the next
+    waits longer (docs/RUNTIME.md "Shape")."""
+    side = daemon.read_side
+    side._interval = 0.001
+    build = views.account_json
+
+    def slow(*args: object, **kwargs: object) -> object:
+        started = time.thread_time()
+        while time.thread_time() - started < 0.003:  # 3 ms of the loop's CPU per view
+            pass
+        return build(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(read_side, "account_json", slow)
+    for acct in ACCOUNTS:
+        side.mark(acct)
+    await side.refresh(ticking=False)
+    assert side.refresh_cpu >= 0.003 * len(ACCOUNTS)
+    assert side.pause() == pytest.approx(side.refresh_cpu * (1 / read_side.LOOP_SHARE - 1))
+    assert side.pause() >= 0.036
+    monkeypatch.setattr(read_side, "account_json", build)
+    await side.refresh(ticking=False)  # nothing changed: cheap again
+    side._interval = 0.2
+    assert side.pause() == 0.2

@@ -50,6 +50,9 @@ _log = logging.getLogger(__name__)
 JOURNAL_STREAMED = 50  # newest journal entries compared at each refresh
 TICK_EVERY = 1.0  # seconds: lock countdowns move this often while a dashboard listens
 VIEWS_PER_SLICE = 16  # account views built per loop callback (~0.1-0.2 ms each)
+# The most of the loop's time the dashboards' views take: past it the next refresh waits, so
+# a dashboard over hundreds of moving accounts slows its own updates, never the accounts'.
+LOOP_SHARE = 0.2
 
 
 class ReadStore(LockStore, JournalStore, SnapshotStore, FillStore, StoreLifecycle, Protocol):
@@ -152,6 +155,7 @@ class DaemonReadSide(MemoryReadModel):
         self._db_ok: bool | None = None  # the store answered at the last refresh (None: not yet)
         self.refreshes = 0  # refreshes done (a test counts them while nobody listens)
         self.views_built = 0  # account views built by them
+        self.refresh_cpu = 0.0  # seconds of the loop's CPU the last refresh took
 
     def mark(self, account_id: int) -> None:
         """The account changed (an actor handled an event): shown again at the next refresh.
@@ -213,7 +217,14 @@ class DaemonReadSide(MemoryReadModel):
                 await self.refresh(ticking=ticking)
             except Exception:  # the dashboard must not freeze for the rest of the run
                 _log.exception("read side refresh failed; trying again")
-            await asyncio.sleep(self._interval)
+            await asyncio.sleep(self.pause())
+
+    def pause(self) -> float:
+        """Seconds from the last refresh to the next: ``interval``, or, when that refresh
+        took more of the loop's CPU than ``LOOP_SHARE`` of the time to the next, longer:
+        (1 / share - 1) times its CPU (a dashboard over 500 moving accounts: their views are
+        then shown less often, and the accounts' events keep the rest of the loop)."""
+        return max(self._interval, self.refresh_cpu * (1 / LOOP_SHARE - 1))
 
     async def refresh(self, *, ticking: bool = True) -> None:
         """Publish the changed accounts' views (with ``ticking``, also those that move with
@@ -244,15 +255,20 @@ class DaemonReadSide(MemoryReadModel):
         }
         stored = await asyncio.to_thread(_read_store, self._store, now, curves)
         self.refreshes += 1
+        cpu = 0.0  # the loop's, for this refresh's own parts (the store's read is a thread's)
         # A dashboard over 500 accounts that all moved (quotes) is 500 views: built a slice
         # per loop callback, so a breach's events never wait behind them all.
         async for part in in_slices(sorted(dirty), VIEWS_PER_SLICE):
+            started = time.thread_time()
             for acct in part:
                 self._publish_account(acct, now, stored.locks.get(acct))
+            cpu += time.thread_time() - started
+        started = time.thread_time()
         if stored.answers:  # a store that did not answer leaves the log as streamed
             self._stream_journal(stored.journal)
         self._db_ok = stored.answers
         self.set_health(**self.health_now(db_ok=stored.answers))
+        self.refresh_cpu = cpu + time.thread_time() - started
 
     def _stream_journal(self, recent: list[JournalEntry]) -> None:
         """New entries, and entries whose outcome arrived since: the pages merge them by id."""
