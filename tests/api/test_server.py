@@ -7,6 +7,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from risk_manager.api import read_model, server
 from risk_manager.api.memory import MemoryReadModel
 from risk_manager.api.server import RunningApi
 from risk_manager.runtime.metrics import FAMILIES, Metrics
@@ -214,3 +215,27 @@ async def test_a_client_that_does_not_read_gets_the_latest_view_not_a_backlog(
             if msg["account"]["balance"] == f"{updates - 1}.00":
                 break
         assert received < updates / 10, received
+
+
+async def test_many_account_views_are_serialized_with_the_loop_run_between(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A snapshot of 500 accounts with their day's curves was ~0.3 s of JSON in one call on
+    the loop the daemon guards with: it is made VIEWS_PER_DUMP views at a time."""
+    views = [
+        {"id": i, "pnl_curve": [{"at": "2026-03-10T15:00:00Z", "net": "1.00"}]} for i in range(40)
+    ]
+    ran: list[str] = []
+    seen: list[int] = []
+    dump = read_model.dumps
+
+    def counting(data: Any) -> str:
+        seen.append(len(ran))
+        return dump(data)
+
+    monkeypatch.setattr(server, "dumps", counting)
+    asyncio.get_running_loop().call_soon(ran.append, "the loop's other work")
+    text = await server.dumps_views(views)
+    assert json.loads(text) == views
+    assert seen[: server.VIEWS_PER_DUMP] == [0] * server.VIEWS_PER_DUMP  # one callback
+    assert seen[-1] == 1  # the other work ran before the last piece

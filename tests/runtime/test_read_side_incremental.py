@@ -7,10 +7,12 @@ refresh at 500 accounts, issue 12.)"""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import aiohttp
 import pytest
@@ -325,3 +327,41 @@ async def test_views_that_take_the_loop_long_are_shown_less_often(
     await side.refresh(ticking=False)  # nothing changed: cheap again
     side._interval = 0.2
     assert side.pause() == 0.2
+
+
+async def test_a_cancelled_refresh_leaves_what_it_did_not_publish_changed(
+    daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dashboard that closes while its snapshot's refresh reads the store cancels that
+    refresh: the accounts it took must stay changed, or every other dashboard keeps its old
+    view of them until they change again."""
+    side = daemon.read_side
+    entered, gate = threading.Event(), threading.Event()
+    read = read_side._read
+
+    def held(*args: Any) -> Any:
+        entered.set()
+        gate.wait(5.0)
+        return read(*args)
+
+    monkeypatch.setattr(read_side, "_read", held)
+    queue = side.subscribe()
+    for acct in ACCOUNTS:
+        side.mark(acct)
+    refresh = asyncio.create_task(side.refresh(ticking=False))
+    await eventually(entered.is_set)
+    refresh.cancel()
+    gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await refresh
+    await side.refresh(ticking=False)
+    sent = sorted(m["account"]["id"] for m in _drain(queue) if m["type"] == "account")
+    assert sent == sorted(ACCOUNTS)
+    side.unsubscribe(queue)
+
+
+def _drain(queue: asyncio.Queue[Any]) -> list[Any]:
+    out = []
+    while not queue.empty():
+        out.append(queue.get_nowait())
+    return out

@@ -154,3 +154,7 @@ def test_a_view_streamed_without_its_curve_keeps_the_one_shown_and_adds_its_live
     stale = {"id": 1, "pnl_curve": curve, "as_of": "2026-03-10T15:00:00Z", "pnl": {"net": "1"}}
     assert render.with_live(stale) == curve  # not after the last point: nothing added
     assert render.with_live({"id": 1, "pnl": {"net": None}, "as_of": "x"}) == []
+    # A step's point on a whole second has no fraction: compared as instants, not as text.
+    whole = [{"at": "2026-03-10T15:05:50Z", "net": "1.00"}]
+    later = {"pnl_curve": whole, "as_of": "2026-03-10T15:05:50.200000Z", "pnl": {"net": "2.00"}}
+    assert render.with_live(later)[-1] == {"at": "2026-03-10T15:05:50.200000Z", "net": "2.00"}

@@ -40,6 +40,7 @@ def step(view: JSON, ticks: int, now: datetime) -> JSON:
         "pnl": pnl,
         "room_to_loss_lock": money(room),
         "pnl_curve": [*view["pnl_curve"], {"at": iso(now), "net": money(net)}][-500:],
+        "as_of": iso(now),
     }
 
 

@@ -38,6 +38,7 @@ DEFAULT_HISTORY_DAYS = 7
 # Seconds of silence after which the stream sends {"type": "heartbeat"}: a dashboard that hears
 # nothing for three of them says "daemon unreachable" (issue 15: within two seconds).
 HEARTBEAT = 0.5
+VIEWS_PER_DUMP = 16  # account views serialized per loop callback (snapshots, REST reads)
 MAX_DAYS = 31  # trading days one history read covers at most
 STATIC_DIR = Path(str(resources.files("risk_manager.api") / "static"))
 
@@ -89,7 +90,20 @@ async def _metrics(request: web.Request) -> web.Response:
 async def _accounts(request: web.Request) -> web.Response:
     model = request.app[READ_MODEL]
     await model.current()
-    return _json({"accounts": model.accounts()})
+    text = '{"accounts":' + await dumps_views(model.accounts()) + "}"
+    return web.Response(text=text, content_type="application/json")
+
+
+async def dumps_views(views: list[JSON]) -> str:
+    """``views`` as one JSON array, serialized ``VIEWS_PER_DUMP`` at a time with the loop run
+    between: 500 accounts with their day's P&L curves are ~13 MB of JSON, ~0.3 s in one call
+    (a snapshot to a dashboard that connects, a REST read), and the loop guards with."""
+    parts: list[str] = []
+    for start in range(0, len(views), VIEWS_PER_DUMP):
+        if start:
+            await asyncio.sleep(0)
+        parts.extend(dumps(view) for view in views[start : start + VIEWS_PER_DUMP])
+    return "[" + ",".join(parts) + "]"
 
 
 async def _account(request: web.Request) -> web.Response:
@@ -149,17 +163,16 @@ async def _stream(request: web.Request) -> web.StreamResponse:
     async def send() -> None:
         await model.current()
         enforcements = await model.enforcements(None, DEFAULT_LIMIT)
-        await ws.send_str(
-            dumps(
-                {
-                    "type": "snapshot",
-                    "accounts": model.accounts(),
-                    "health": model.health(),
-                    "enforcements": enforcements,
-                    "settings": request.app[SETTINGS],
-                }
-            )
+        accounts = await dumps_views(model.accounts())  # the bulk, in pieces
+        rest = dumps(
+            {
+                "type": "snapshot",
+                "health": model.health(),
+                "enforcements": enforcements,
+                "settings": request.app[SETTINGS],
+            }
         )
+        await ws.send_str(rest[:-1] + ',"accounts":' + accounts + "}")
         while not ws.closed:
             try:
                 async with asyncio.timeout(HEARTBEAT):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -81,14 +82,24 @@ def _answers(store: ReadStore) -> bool:
 
 
 def _read_store(
-    store: ReadStore, now: datetime, curves: Mapping[int, tuple[date, PnlCurve]]
+    store: ReadStore,
+    now: datetime,
+    curves: Mapping[int, tuple[date, PnlCurve]],
+    feeding: threading.Lock,
 ) -> _Stored:
     """Blocking: run in a worker thread. One query for every account's active locks; one per
     account in ``curves`` (its trading day now, its curve) for the snapshots stored since the
     curve last read, fed into the curve here: a day's worth after a restart is thousands of
-    points per account, never decoded on the loop. (The refresh holds its lock: nothing else
-    touches a curve meanwhile.) A store that fails a read is a store that does not answer:
-    said by health, never raised to the reader (``/health`` must answer "down", not fail)."""
+    points per account, never decoded on the loop. (One read at a time, ``feeding``: a
+    cancelled refresh's thread runs on; and a refresh publishes only after its own read, so
+    nothing else touches a curve meanwhile.) A store that fails a read is a store that does
+    not answer: said by health, never raised to the reader (``/health`` must answer "down",
+    not fail)."""
+    with feeding:  # a cancelled refresh's thread may still be feeding the same curves
+        return _read(store, now, curves)
+
+
+def _read(store: ReadStore, now: datetime, curves: Mapping[int, tuple[date, PnlCurve]]) -> _Stored:
     locks: dict[int, list[Lock]] = {}
     try:
         if curves:
@@ -151,6 +162,7 @@ class DaemonReadSide(MemoryReadModel):
         self._moving: set[int] = set()  # accounts whose shown view moves with the clock
         self._pending_shown: dict[int, list[JSON]] = {}  # account -> loosenings its view shows
         self._sent_outcomes: dict[int, str | None] = {}  # journal id -> outcome last streamed
+        self._feeding = threading.Lock()  # one store read feeding the curves at a time
         self._refreshing = asyncio.Lock()  # the daemon's start refreshes too: one at a time
         self._db_ok: bool | None = None  # the store answered at the last refresh (None: not yet)
         self.refreshes = 0  # refreshes done (a test counts them while nobody listens)
@@ -253,16 +265,27 @@ class DaemonReadSide(MemoryReadModel):
             )
             for acct in dirty
         }
-        stored = await asyncio.to_thread(_read_store, self._store, now, curves)
-        self.refreshes += 1
-        cpu = 0.0  # the loop's, for this refresh's own parts (the store's read is a thread's)
-        # A dashboard over 500 accounts that all moved (quotes) is 500 views: built a slice
-        # per loop callback, so a breach's events never wait behind them all.
-        async for part in in_slices(sorted(dirty), VIEWS_PER_SLICE):
-            started = time.thread_time()
-            for acct in part:
-                self._publish_account(acct, now, stored.locks.get(acct))
-            cpu += time.thread_time() - started
+        left = set(dirty)  # not published yet
+        try:
+            stored = await asyncio.to_thread(_read_store, self._store, now, curves, self._feeding)
+            self.refreshes += 1
+            cpu = 0.0  # the loop's, for this refresh's own parts (the store's read: a thread's)
+            # A dashboard over 500 accounts that all moved (quotes) is 500 views: built a slice
+            # per loop callback, so a breach's events never wait behind them all.
+            async for part in in_slices(sorted(dirty), VIEWS_PER_SLICE):
+                started = time.thread_time()
+                for acct in part:
+                    self._publish_account(acct, now, stored.locks.get(acct))
+                    left.discard(acct)
+                cpu += time.thread_time() - started
+        except BaseException:
+            # Cancelled (a dashboard that closed while its snapshot was being made cancels the
+            # refresh it awaited): what this one did not publish is still changed for the next,
+            # or every other dashboard would keep its old view of those accounts.
+            self._dirty |= left
+            if self.subscriber_count:
+                self._wake.set()
+            raise
         started = time.thread_time()
         if stored.answers:  # a store that did not answer leaves the log as streamed
             self._stream_journal(stored.journal)

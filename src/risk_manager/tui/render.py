@@ -263,10 +263,22 @@ def with_live(account: JSON) -> list[JSON]:
     """The account's P&L curve, then its view's own net at the view's time (``as_of``): the
     curve is streamed only when it gains a point (docs/API.md "Stream")."""
     curve: list[JSON] = list(account.get("pnl_curve") or [])
-    net, at = (account.get("pnl") or {}).get("net"), account.get("as_of")
-    if net is None or not isinstance(at, str) or (curve and at <= str(curve[-1].get("at"))):
-        return curve
-    return [*curve, {"at": at, "net": net}]
+    net, at = (account.get("pnl") or {}).get("net"), _instant(account.get("as_of"))
+    last = _instant(curve[-1].get("at")) if curve else None
+    if net is None or at is None or (last is not None and at <= last):
+        return curve  # compared as instants: "…:50.2Z" sorts before "…:50Z" as text
+    return [*curve, {"at": account["as_of"], "net": net}]
+
+
+def _instant(value: object) -> datetime | None:
+    """An ISO-8601 instant of the API (``…Z``), or None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
 
 
 def sparkline(curve: list[JSON], width: int = 60) -> str:

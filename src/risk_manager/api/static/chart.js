@@ -54,8 +54,10 @@ export function pnlChart(account) {
 function withLive(account) {
   const curve = account.pnl_curve || [];
   const net = account.pnl && account.pnl.net;
-  const last = curve.length ? curve[curve.length - 1].at : null;
-  if (net === null || net === undefined || !account.as_of || (last !== null && account.as_of <= last)) {
+  const last = curve.length ? Date.parse(curve[curve.length - 1].at) : null;
+  const at = Date.parse(account.as_of);
+  // Instants, not strings: "…:50.2Z" sorts before "…:50Z" as text.
+  if (net === null || net === undefined || !Number.isFinite(at) || (last !== null && at <= last)) {
     return curve;
   }
   return [...curve, { at: account.as_of, net }];
