@@ -33,6 +33,22 @@ def test_bench_accounts_reports_each_step_the_knee_and_what_limited_it() -> None
     assert "p99_ms" in report["floor"] and report["floor"]["what"]
 
 
+def test_bench_accounts_with_a_dashboard_following_the_daemons_stream() -> None:
+    """``--dashboard``: the daemon's API is served and a dashboard in another process follows
+    its stream through the step (runtime/bench_watcher.py); what it received is reported."""
+    args = ["bench", "accounts", "--steps", "2", "--seconds", "1", "--dashboard", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "--dashboard" in report["command"]
+    (step,) = report["figures"]["steps"]
+    assert step["enforced"] == step["breaches"] >= 1
+    seen = step["dashboard"]
+    assert seen["connects"] == 1  # followed all along, never dropped
+    assert seen["accounts"] >= 2 and seen["messages"] >= seen["accounts"]  # views streamed
+    assert seen["bytes"] > 0 and 0 <= seen["curves"] <= seen["accounts"]
+
+
 def test_what_limited_a_step_is_named_from_its_readings() -> None:
     base = CapacityStep(100, 5.0, 50, 50, 3.0, 12.0, 1.0, 2.0, 40.0, 20.0, 0)
     assert "the machine's tail" in limiting_factor(base)

@@ -539,11 +539,16 @@ def bench_accounts(
     ),
     seconds: float = typer.Option(10.0, "--seconds", min=0.5, help="Breaches run per step."),
     rate: float = typer.Option(5.0, "--rate", min=0.1, help="Events (quotes) per s per account."),
+    dashboard: bool = typer.Option(
+        False, "--dashboard", help="Serve the API and follow its stream from another process."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
 ) -> None:
     """Capacity: the most accounts one daemon guards at RATE events/s each with the p99 of
     breach to enforcement under 10 ms (simulator in another process), what limits it, and
-    each step's floor (one WebSocket message and one HTTP request under the same load)."""
+    each step's floor (one WebSocket message and one HTTP request under the same load).
+    With --dashboard, a dashboard follows the daemon's stream all the while, as a trader's
+    open dashboard does."""
     import asyncio
 
     from risk_manager.runtime.bench_accounts import run_accounts
@@ -554,7 +559,7 @@ def bench_accounts(
         raise typer.BadParameter(
             f"not a list of numbers: {steps!r}", param_hint="--steps"
         ) from None
-    result = asyncio.run(run_accounts(counts, seconds, rate))
+    result = asyncio.run(run_accounts(counts, seconds, rate, dashboard))
     at_knee = next((s for s in result.steps if s.accounts == result.knee), result.steps[-1])
     report = BenchReport(
         bench="accounts",
@@ -563,6 +568,7 @@ def bench_accounts(
             f"--steps {steps}",
             f"--seconds {seconds:g}",
             f"--rate {rate:g}",
+            "--dashboard" if dashboard else "",
             "--json" if as_json else "",
         ),
         figures={"p99_ms": at_knee.p99_ms},
@@ -580,6 +586,12 @@ def bench_accounts(
                 f"floor p99 {s.floor_p99_ms} ms, loop lag ≤ {s.loop_lag_ms} ms, daemon CPU "
                 f"{s.daemon_cpu_pct}%, simulator CPU {s.sim_cpu_pct}%, 429s {s.rest_429}, "
                 f"{s.enforced}/{s.breaches} enforced"
+                + (
+                    ""
+                    if s.dashboard is None
+                    else f", dashboard {s.dashboard['accounts']} views "
+                    f"({s.dashboard['bytes'] // 1000} kB)"
+                )
             )
 
 

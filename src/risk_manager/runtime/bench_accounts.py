@@ -12,7 +12,9 @@ WebSocket message and one HTTP request between the same two processes, sim/echo.
 under the same load, the worst event-loop lag (runtime/loop_lag.py), the CPU used by this
 process (the daemon; the trader's buys go out from a process of their own,
 runtime/bench_trader.py) and by the simulator, and the 429s
-the daemon met. Steps stop after two in a row miss the target (one may be a noisy moment of a
+the daemon met. With ``dashboard`` (``--dashboard``) the daemon's API is served on its loop and
+a dashboard in another process follows its stream (runtime/bench_watcher.py), as a trader's
+open dashboard does. Steps stop after two in a row miss the target (one may be a noisy moment of a
 shared machine); the knee is the most accounts of a step that met it.
 
 The REST limits are lifted (the simulator's and the client's: as in ``bench e2e``) so start-up
@@ -27,7 +29,8 @@ import asyncio
 import logging
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,7 @@ from typing import Any
 import aiohttp
 import psutil
 
+from risk_manager.api.server import running_api
 from risk_manager.config.models import Config
 from risk_manager.config.sections import BrokerConfig
 from risk_manager.projectx.client import ProjectXClient
@@ -49,7 +53,9 @@ from risk_manager.runtime.bench_e2e import (
     sim_broker,
 )
 from risk_manager.runtime.bench_trader import TraderProcess
+from risk_manager.runtime.bench_watcher import WatcherProcess
 from risk_manager.runtime.bootstrap import bootstrap, connect_gateway
+from risk_manager.runtime.daemon import Daemon
 from risk_manager.runtime.loop_lag import LoopLag
 from risk_manager.sim.process import SimProcess, spawned_sim
 
@@ -74,6 +80,9 @@ class CapacityStep:
     daemon_cpu_pct: float
     sim_cpu_pct: float
     rest_429: int
+    # With ``--dashboard``: the stream's messages the dashboard child received in the step
+    # (the account views among them, those with a P&L curve, their kB); None without one.
+    dashboard: dict[str, int] | None = None
 
     @property
     def meets_target(self) -> bool:
@@ -131,8 +140,12 @@ async def _lag_watch(lag: LoopLag, worst: list[float]) -> None:
         worst[0] = max(worst[0], lag.sample(woke, woke - started - 0.05))
 
 
-async def run_step(accounts: int, seconds: float, rate: float) -> CapacityStep:
-    """One step: ``accounts`` accounts, ``rate`` quotes/s each, breaches for ``seconds``."""
+async def run_step(
+    accounts: int, seconds: float, rate: float, dashboard: bool = False
+) -> CapacityStep:
+    """One step: ``accounts`` accounts, ``rate`` quotes/s each, breaches for ``seconds``;
+    with ``dashboard``, the daemon's API served on its loop and a dashboard in another
+    process following its stream (runtime/bench_watcher.py) all the while."""
     names = [f"CAP-{i:04d}=50000" for i in range(accounts)]
     extra = ["--timings", "--rate-limit", "1000000/60", "--walk", f"--walk-interval={1 / rate}"]
     # One event per account: the quotes change every account five times a second, and waking
@@ -154,6 +167,7 @@ async def run_step(accounts: int, seconds: float, rate: float) -> CapacityStep:
                 listeners=[tell],
             ) as daemon,
             TraderProcess.started(sim.url) as buyer,
+            _dashboard(daemon, dashboard) as watcher,
         ):
             trader = BenchTrader(sim.url, session)
             await trader.login()
@@ -179,6 +193,7 @@ async def run_step(accounts: int, seconds: float, rate: float) -> CapacityStep:
                     await asyncio.sleep(1 / BREACHES_PER_S)
                 daemon_cpu, sim_cpu = me.cpu_percent(), simproc.cpu_percent()
                 timings = await trader.timings()
+                watched = None if watcher is None else await watcher.counts()
                 floor, _ = await measure_floors(
                     session, sim.url, FLOOR_ROUNDS, Path(tmp) / "floor.sqlite"
                 )
@@ -198,7 +213,22 @@ async def run_step(accounts: int, seconds: float, rate: float) -> CapacityStep:
         daemon_cpu_pct=round(daemon_cpu, 1),
         sim_cpu_pct=round(sim_cpu, 1),
         rest_429=rest_429,
+        dashboard=watched,
     )
+
+
+@asynccontextmanager
+async def _dashboard(daemon: Daemon, wanted: bool) -> AsyncIterator[WatcherProcess | None]:
+    """With ``wanted``: the daemon's API on a free loopback port, as ``risk-manager run``
+    serves it, and a dashboard child following its stream; else nothing."""
+    if not wanted:
+        yield None
+        return
+    async with (
+        running_api(daemon.read_side, daemon.metrics, "127.0.0.1", 0) as api,
+        WatcherProcess.started(api.url) as watcher,
+    ):
+        yield watcher
 
 
 def _rate_limited(metrics_text: str) -> int:
@@ -229,9 +259,13 @@ class Capacity:
 
 
 async def run_accounts(
-    steps: Sequence[int] = DEFAULT_STEPS, seconds: float = 10.0, rate: float = 5.0
+    steps: Sequence[int] = DEFAULT_STEPS,
+    seconds: float = 10.0,
+    rate: float = 5.0,
+    dashboard: bool = False,
 ) -> Capacity:
-    """Run the steps in order until two in a row miss the target (module docstring)."""
+    """Run the steps in order until two in a row miss the target (module docstring); with
+    ``dashboard``, each step with a dashboard following the daemon's stream."""
     if not steps or min(steps) < 1 or seconds <= 0 or rate <= 0:
         raise ValueError("steps must be >= 1 accounts; seconds and rate > 0")
     logger = logging.getLogger("risk_manager")
@@ -240,7 +274,7 @@ async def run_accounts(
     done: list[CapacityStep] = []
     try:
         for n in sorted(steps):
-            step = await run_step(n, seconds, rate)
+            step = await run_step(n, seconds, rate, dashboard)
             done.append(step)
             if len(done) >= 2 and not (done[-1].meets_target or done[-2].meets_target):
                 break  # two in a row: past the knee, not one noisy step
