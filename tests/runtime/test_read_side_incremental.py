@@ -10,7 +10,7 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -257,9 +257,9 @@ async def test_a_refresh_of_many_accounts_builds_their_views_a_slice_per_loop_ca
         built: list[int] = []  # the loop's turn at each view built
         publish = side._publish_account
 
-        def counted(acct: int, now: datetime, locks: list[Lock] | None) -> None:
+        def counted(acct: int, now: datetime, locks: list[Lock] | None, day: date) -> None:
             built.append(turns)
-            publish(acct, now, locks)
+            publish(acct, now, locks, day)
 
         side._publish_account = counted  # type: ignore[method-assign]
         counter = asyncio.create_task(count_turns())
