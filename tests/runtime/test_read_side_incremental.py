@@ -257,9 +257,9 @@ async def test_a_refresh_of_many_accounts_builds_their_views_a_slice_per_loop_ca
         built: list[int] = []  # the loop's turn at each view built
         publish = side._publish_account
 
-        def counted(acct: int, now: datetime, locks: list[Lock] | None, day: date) -> None:
+        def counted(acct: int, now: datetime, locks: list[Lock] | None, trading_day: date) -> None:
             built.append(turns)
-            publish(acct, now, locks, day)
+            publish(acct, now, locks, trading_day)
 
         side._publish_account = counted  # type: ignore[method-assign]
         counter = asyncio.create_task(count_turns())
