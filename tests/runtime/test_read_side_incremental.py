@@ -365,3 +365,30 @@ def _drain(queue: asyncio.Queue[Any]) -> list[Any]:
     while not queue.empty():
         out.append(queue.get_nowait())
     return out
+
+
+async def test_an_account_whose_view_fails_leaves_the_others_health_and_the_log_streamed(
+    daemon: Daemon, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One account's view that raises is logged once and skipped: the accounts after it, the
+    enforcement log and health still reach the dashboards, refresh after refresh."""
+    side = daemon.read_side
+    build = views.account_json
+
+    def failing(view: Any, *args: Any, **kwargs: Any) -> Any:
+        if view.account_id == 8:
+            raise RuntimeError("a view that cannot be built")
+        return build(view, *args, **kwargs)
+
+    monkeypatch.setattr(read_side, "account_json", failing)
+    queue = side.subscribe()
+    for _ in range(3):
+        for acct in ACCOUNTS:
+            side.mark(acct)
+        await side.refresh(ticking=False)
+        sent = _drain(queue)
+        assert sorted(m["account"]["id"] for m in sent if m["type"] == "account") == [7, 9]
+        assert any(m["type"] == "health" for m in sent)
+    assert len([r for r in caplog.records if "could not be built" in r.getMessage()]) == 1
+    assert not side._dirty  # nothing left to retry in a loop
+    side.unsubscribe(queue)

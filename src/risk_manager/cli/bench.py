@@ -589,8 +589,8 @@ def bench_accounts(
                 + (
                     ""
                     if s.dashboard is None
-                    else f", dashboard {s.dashboard['accounts']} views "
-                    f"({s.dashboard['bytes'] // 1000} kB)"
+                    else f", dashboard {s.dashboard['accounts']:.0f} views "
+                    f"({s.dashboard['bytes'] / 1000:.0f} kB) in {s.dashboard['seconds']:.1f} s"
                 )
             )
 

@@ -80,9 +80,10 @@ class CapacityStep:
     daemon_cpu_pct: float
     sim_cpu_pct: float
     rest_429: int
-    # With ``--dashboard``: the stream's messages the dashboard child received in the step
-    # (the account views among them, those with a P&L curve, their kB); None without one.
-    dashboard: dict[str, int] | None = None
+    # With ``--dashboard``: what the dashboard child received over the breaches' window
+    # (runtime/bench_watcher.py: messages, account views, those with a P&L curve, bytes,
+    # connections made and lost, the window's seconds); None without one.
+    dashboard: dict[str, float] | None = None
 
     @property
     def meets_target(self) -> bool:
@@ -182,6 +183,8 @@ async def run_step(
             worst = [0.0]
             watch = asyncio.create_task(_lag_watch(LoopLag(), worst))
             await trader.post("/sim/timings/clear", {})
+            if watcher is not None:
+                watcher.start()  # its counts cover the breaches' window
             breaches = 0
             deadline = time.monotonic() + seconds
             try:

@@ -5,10 +5,12 @@ daemon spends on it is its read side's views and the stream's serializing, on th
 guards with. This child (``python -m risk_manager.runtime.bench_watcher URL``) follows the
 daemon's ``/api/v1/stream`` at ``URL`` as the terminal dashboard does (``tui.client.
 follow_stream``, each message applied to a ``tui.state.DashboardState``), writes ``ready``
-once it has the first snapshot, and when its stdin ends writes one JSON line, ``{"messages":
-N, "accounts": N, "curves": N, "bytes": N, "connects": N}`` (the messages applied, the account
-views among them, those that carried a P&L curve, their JSON's size, the connections made),
-then exits. docs/PERFORMANCE.md, "Capacity".
+once it has the first snapshot, starts counting afresh at a ``start`` line on its stdin (the
+measured window), and when its stdin ends writes one JSON line, ``{"messages": N, "accounts":
+N, "curves": N, "bytes": N, "connects": N, "drops": N, "seconds": S}`` (the messages applied
+since ``start``, the account views among them, those that carried a P&L curve, their JSON's
+size, the connections made and lost, the seconds counted), then exits; a failure is one line
+``error: WHY`` instead. docs/PERFORMANCE.md, "Capacity".
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -52,7 +55,7 @@ class WatcherProcess:
         )
         watcher = cls(proc)
         try:
-            line = await watcher._line(READY_WITHIN)
+            line = await watcher._line(READY_WITHIN + 5.0)  # the child's own reason first
             if line != "ready":
                 raise RuntimeError(f"the bench's dashboard did not start: {line or 'no reply'}")
             yield watcher
@@ -61,7 +64,12 @@ class WatcherProcess:
                 proc.stdin.close()
             await stop_process(proc, within=5.0)
 
-    async def counts(self) -> dict[str, int]:
+    def start(self) -> None:
+        """The measured window begins: the child counts from now."""
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(b"start\n")
+
+    async def counts(self) -> dict[str, float]:
         """Tell the child to stop; what it received (the module's docstring). Raises
         ``RuntimeError`` when no counts come back within ``REPLY_WITHIN`` seconds."""
         assert self._proc.stdin is not None
@@ -71,7 +79,9 @@ class WatcherProcess:
             counts = json.loads(line)
         except ValueError:
             raise RuntimeError(f"the bench's dashboard: {line or 'no reply'}") from None
-        return {k: int(v) for k, v in counts.items()}
+        if not isinstance(counts, dict):
+            raise RuntimeError(f"the bench's dashboard: {line}")
+        return {k: float(v) if k == "seconds" else int(v) for k, v in counts.items()}
 
     async def _line(self, within: float) -> str:
         assert self._proc.stdout is not None
@@ -87,8 +97,14 @@ class _Watch:
 
     def __init__(self) -> None:
         self.state = DashboardState()
-        self.counts = {"messages": 0, "accounts": 0, "curves": 0, "bytes": 0, "connects": 0}
+        self.counts = dict.fromkeys(("messages", "accounts", "curves", "bytes"), 0)
+        self.counts |= {"connects": 0, "drops": 0}
         self.snapshot = asyncio.Event()
+        self.since = time.monotonic()
+
+    def start(self) -> None:
+        self.counts = dict.fromkeys(self.counts, 0)
+        self.since = time.monotonic()
 
     def message(self, message: JSON) -> None:
         self.counts["messages"] += 1
@@ -102,25 +118,52 @@ class _Watch:
             self.snapshot.set()
 
     def connection(self, connected: bool, note: str) -> None:
-        self.counts["connects"] += connected
+        self.counts["connects" if connected else "drops"] += 1
+
+    def report(self) -> str:
+        return json.dumps({**self.counts, "seconds": round(time.monotonic() - self.since, 3)})
+
+
+def _read_commands(loop: asyncio.AbstractEventLoop, watch: _Watch) -> None:
+    """The parent's lines, in a thread until its stdin ends: ``start`` zeroes the counts."""
+    for line in sys.stdin:
+        if line.strip() == "start":
+            loop.call_soon_threadsafe(watch.start)
 
 
 async def _watch(url: str) -> None:
     watch = _Watch()
     follow = asyncio.create_task(follow_stream(url, watch.message, watch.connection))
     try:
-        async with asyncio.timeout(READY_WITHIN):
-            await watch.snapshot.wait()
+        snapshot = asyncio.create_task(watch.snapshot.wait())
+        done, _ = await asyncio.wait(
+            [snapshot, follow], timeout=READY_WITHIN, return_when="FIRST_COMPLETED"
+        )
+        if snapshot not in done:
+            snapshot.cancel()
+            print(
+                f"error: no snapshot from {url} within {READY_WITHIN:g} s{_why(follow)}", flush=True
+            )
+            return
         print("ready", flush=True)
-        await asyncio.to_thread(sys.stdin.read)  # until the parent closes our stdin
-    except TimeoutError:
-        print(f"error: no snapshot from {url} within {READY_WITHIN:g} s", flush=True)
-        return
+        commands = asyncio.ensure_future(
+            asyncio.to_thread(_read_commands, asyncio.get_running_loop(), watch)
+        )
+        await asyncio.wait([commands, follow], return_when="FIRST_COMPLETED")
+        if follow.done():  # the follower died: say why instead of counts
+            print(f"error: stopped following {url}{_why(follow)}", flush=True)
+            return
     finally:
         follow.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await follow
-    print(json.dumps(watch.counts), flush=True)
+    print(watch.report(), flush=True)
+
+
+def _why(follow: asyncio.Task[None]) -> str:
+    if not follow.done() or follow.cancelled() or follow.exception() is None:
+        return ""
+    return f": {follow.exception()!r}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -162,6 +162,7 @@ class DaemonReadSide(MemoryReadModel):
         self._moving: set[int] = set()  # accounts whose shown view moves with the clock
         self._pending_shown: dict[int, list[JSON]] = {}  # account -> loosenings its view shows
         self._sent_outcomes: dict[int, str | None] = {}  # journal id -> outcome last streamed
+        self._view_failed: set[int] = set()  # accounts whose last view build raised
         self._feeding = threading.Lock()  # one store read feeding the curves at a time
         self._refreshing = asyncio.Lock()  # the daemon's start refreshes too: one at a time
         self._db_ok: bool | None = None  # the store answered at the last refresh (None: not yet)
@@ -270,10 +271,10 @@ class DaemonReadSide(MemoryReadModel):
             async for part in in_slices(sorted(dirty), VIEWS_PER_SLICE):
                 started = time.thread_time()
                 for acct in part:
-                    self._publish_account(acct, now, stored.locks.get(acct), days[acct])
+                    self._publish_one(acct, now, stored.locks.get(acct), days[acct])
                     left.discard(acct)
                 cpu += time.thread_time() - started
-        except BaseException:
+        except asyncio.CancelledError:
             # Cancelled (a dashboard that closed while its snapshot was being made cancels the
             # refresh it awaited): what this one did not publish is still changed for the next,
             # or every other dashboard would keep its old view of those accounts.
@@ -320,6 +321,21 @@ class DaemonReadSide(MemoryReadModel):
                 today = by_calendar[id(calendar)] = calendar.trading_day(now)
             out[acct] = today
         return out
+
+    def _publish_one(
+        self, acct: int, now: datetime, locks: list[Lock] | None, trading_day: date
+    ) -> None:
+        """``_publish_account``, and an account whose view cannot be built is logged (once
+        until it can be again) and skipped: the others, the enforcement log and health are
+        still streamed, and the dashboards keep that account's last view."""
+        try:
+            self._publish_account(acct, now, locks, trading_day)
+        except Exception:
+            if acct not in self._view_failed:
+                self._view_failed.add(acct)
+                _log.exception("account %d: its view could not be built; shown as it was", acct)
+        else:
+            self._view_failed.discard(acct)
 
     def _publish_account(
         self, acct: int, now: datetime, locks: list[Lock] | None, trading_day: date
