@@ -22,17 +22,14 @@ Blocking ``http.client`` with one keep-alive connection: the child does nothing 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import http.client
 import json
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from risk_manager.sim.process import stop_process
+from risk_manager.runtime.bench_child import BenchChild
 from risk_manager.sim.server import DEFAULT_API_KEY, DEFAULT_USERNAME
 
 MODULE = "risk_manager.runtime.bench_trader"
@@ -40,59 +37,28 @@ READY_WITHIN = 30.0  # seconds for the child to start and log in
 REPLY_WITHIN = 10.0  # seconds for a ``result`` to come back
 
 
-class TraderProcess:
+class TraderProcess(BenchChild):
     """The parent's side: ``buy`` writes one line to the child (no await: nothing of the
-    trader runs on this loop during a breach); ``result`` then reads the buys' outcome."""
+    trader runs on this loop during a breach); ``result`` then reads the buys' outcome.
+    ``started(url)``: the child for the simulator at ``url``, logged in (``BenchChild``)."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self._proc = proc
-
-    @classmethod
-    @asynccontextmanager
-    async def started(cls, url: str) -> AsyncIterator[TraderProcess]:
-        """The child for the simulator at ``url``, logged in; stopped on exit. Raises
-        ``RuntimeError`` when it does not say ``ready`` within ``READY_WITHIN`` seconds."""
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            MODULE,
-            url,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        trader = cls(proc)
-        try:
-            line = await trader._line(READY_WITHIN)
-            if line != "ready":
-                raise RuntimeError(f"the bench's trader did not start: {line or 'no reply'}")
-            yield trader
-        finally:
-            if proc.stdin is not None:
-                proc.stdin.close()
-            await stop_process(proc, within=5.0)
+    MODULE = MODULE
+    WHAT = "trader"
+    READY_WITHIN = READY_WITHIN
 
     def buy(self, account_id: int, contract_id: str) -> None:
         """Ask the child to buy 1 of ``contract_id`` at market on ``account_id``."""
-        assert self._proc.stdin is not None
-        self._proc.stdin.write(f"buy {account_id} {contract_id}\n".encode())
+        self._write(f"buy {account_id} {contract_id}")
 
     async def result(self) -> None:
         """The buys since the last call went through; raises ``RuntimeError`` with the child's
         reason otherwise (a refusal, no reply within ``REPLY_WITHIN`` seconds)."""
+        self._write("result")
         assert self._proc.stdin is not None
-        self._proc.stdin.write(b"result\n")
         await self._proc.stdin.drain()
         line = await self._line(REPLY_WITHIN)
         if line != "ok":
             raise RuntimeError(f"the bench's trader: {line or 'no reply'}")
-
-    async def _line(self, within: float) -> str:
-        assert self._proc.stdout is not None
-        try:
-            raw = await asyncio.wait_for(self._proc.stdout.readline(), within)
-        except TimeoutError:
-            return f"no reply within {within:g} s"
-        return raw.decode(errors="replace").strip()
 
 
 class _Client:

@@ -20,11 +20,9 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-from risk_manager.sim.process import stop_process
+from risk_manager.runtime.bench_child import BenchChild
 from risk_manager.tui.client import follow_stream
 from risk_manager.tui.state import DashboardState
 from risk_manager.types import JSON
@@ -34,40 +32,17 @@ READY_WITHIN = 30.0  # seconds for the child to start and get its snapshot
 REPLY_WITHIN = 10.0  # seconds for its counts once told to stop
 
 
-class WatcherProcess:
-    """The parent's side: started with the daemon's API URL, ``counts()`` at the end."""
+class WatcherProcess(BenchChild):
+    """The parent's side: ``started(url)`` with the daemon's API URL (``BenchChild``: its
+    first snapshot in), ``start()`` as the measured window begins, ``counts()`` at its end."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self._proc = proc
-
-    @classmethod
-    @asynccontextmanager
-    async def started(cls, url: str) -> AsyncIterator[WatcherProcess]:
-        """The child following ``url``'s stream, its first snapshot in; stopped on exit.
-        Raises ``RuntimeError`` when it does not say ``ready`` within ``READY_WITHIN`` s."""
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            MODULE,
-            url,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        watcher = cls(proc)
-        try:
-            line = await watcher._line(READY_WITHIN + 5.0)  # the child's own reason first
-            if line != "ready":
-                raise RuntimeError(f"the bench's dashboard did not start: {line or 'no reply'}")
-            yield watcher
-        finally:
-            if proc.stdin is not None and not proc.stdin.is_closing():
-                proc.stdin.close()
-            await stop_process(proc, within=5.0)
+    MODULE = MODULE
+    WHAT = "dashboard"
+    READY_WITHIN = READY_WITHIN + 5.0  # the child's own reason first
 
     def start(self) -> None:
         """The measured window begins: the child counts from now."""
-        assert self._proc.stdin is not None
-        self._proc.stdin.write(b"start\n")
+        self._write("start")
 
     async def counts(self) -> dict[str, float]:
         """Tell the child to stop; what it received (the module's docstring). Raises
@@ -82,14 +57,6 @@ class WatcherProcess:
         if not isinstance(counts, dict):
             raise RuntimeError(f"the bench's dashboard: {line}")
         return {k: float(v) if k == "seconds" else int(v) for k, v in counts.items()}
-
-    async def _line(self, within: float) -> str:
-        assert self._proc.stdout is not None
-        try:
-            raw = await asyncio.wait_for(self._proc.stdout.readline(), within)
-        except TimeoutError:
-            return f"no reply within {within:g} s"
-        return raw.decode(errors="replace").strip()
 
 
 class _Watch:
