@@ -25,6 +25,7 @@ from risk_manager.api.admin import AdminSurface, add_admin_routes, admin_guard
 from risk_manager.api.read_model import MetricsSource, ReadModel, dumps
 from risk_manager.api.stream import Coalescer
 from risk_manager.domain.errors import RefuseToStart
+from risk_manager.runtime.slices import in_slices
 from risk_manager.types import JSON
 
 log = logging.getLogger(__name__)
@@ -99,10 +100,8 @@ async def dumps_views(views: list[JSON]) -> str:
     between: 500 accounts with their day's P&L curves are ~13 MB of JSON, ~0.3 s in one call
     (a snapshot to a dashboard that connects, a REST read), and the loop guards with."""
     parts: list[str] = []
-    for start in range(0, len(views), VIEWS_PER_DUMP):
-        if start:
-            await asyncio.sleep(0)
-        parts.extend(dumps(view) for view in views[start : start + VIEWS_PER_DUMP])
+    async for part in in_slices(views, VIEWS_PER_DUMP):
+        parts.extend(dumps(view) for view in part)
     return "[" + ",".join(parts) + "]"
 
 

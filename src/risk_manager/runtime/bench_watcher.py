@@ -20,7 +20,6 @@ import contextlib
 import json
 import sys
 import time
-from typing import Any
 
 from risk_manager.runtime.bench_child import BenchChild
 from risk_manager.tui.client import follow_stream
@@ -134,11 +133,11 @@ def _why(follow: asyncio.Task[None]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args: list[Any] = list(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m risk_manager.runtime.bench_watcher URL", file=sys.stderr)
         return 2
-    asyncio.run(_watch(str(args[0])))
+    asyncio.run(_watch(args[0]))
     return 0
 
 
