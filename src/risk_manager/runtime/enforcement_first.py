@@ -10,11 +10,14 @@ the quote fan-out holds its backlog (``QuoteFanout``): the actors finish the quo
 handed to them, the loop goes idle, and the write gets the lock at once.
 
 Nothing is dropped: quotes held are handed over, in order, once the writes have landed. The
-hold is bounded twice: a quote waits at most ``HOLD_CAP`` from when it was queued (the caller
-says when: ``wait(queued_at=…)``), however many enforcements start meanwhile (each of its
-slices may meet a new one: a storm of breaches, one account's enforcements back to back); and
-once writes have been in flight for ``HOLD_CAP`` without a break (a stuck store), nothing is
-held until they are all done.
+hold is bounded twice: a quote is held at most ``HOLD_CAP`` in all (the caller keeps its count
+and says what is left: ``wait(at_most=…)``), however many enforcements start meanwhile (each of
+its slices may meet a new one: a storm of breaches, one account's enforcements back to back);
+and once writes have been in flight for ``HOLD_CAP`` without a break (a stuck store), nothing
+is held until they are all done. The bound counts the time held, not the quote's age: a quote
+whose hand-over to 500 accounts has taken longer than the cap already (its own slices, other
+work on the loop) is still held for a breach's write, or the write would meet the very quotes
+this hold is for (docs/PERFORMANCE.md "Capacity", sixth session).
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ HOLD_CAP = 0.01  # seconds: the longest a quote, or one busy spell, is held back
 class EnforcementFirst:
     """Counts enforcements whose journal write is in flight (``begin`` / ``end``, from the
     enforcer); ``wait`` holds a caller while there are any, at most ``HOLD_CAP`` seconds from
-    the start of the busy spell, and at most that from when the held work was queued. One per
+    the start of the busy spell, and at most what the caller says is left of its own bound
+    (``at_most``). One per
     daemon, shared by its enforcers and its quote fan-out; loop-bound (call it from the event
     loop's thread only)."""
 
@@ -64,21 +68,28 @@ class EnforcementFirst:
             self._clear.set()
             self._clear = None
 
+    @property
+    def cap(self) -> float:
+        """The longest hold, seconds: of one busy spell, and of one piece of held work in all
+        (its owner counts what it was held: ``wait``'s ``at_most``)."""
+        return self._cap
+
     def now(self) -> float:
-        """The hold's clock (``time.monotonic`` by default), for ``wait``'s ``queued_at``."""
+        """The hold's clock (``time.monotonic`` by default): what a caller counts its time
+        held on."""
         return self._clock()
 
-    async def wait(self, queued_at: float | None = None) -> None:
+    async def wait(self, at_most: float | None = None) -> None:
         """Return once no enforcement's journal write is in flight, once the busy spell has
-        lasted ``cap`` seconds, or ``cap`` seconds after ``queued_at`` (on ``now()``'s clock:
-        when the held work was queued, so it waits ``cap`` at most however many spells it
-        meets); at once when none is in flight. Raises only ``CancelledError``."""
+        lasted ``cap`` seconds, or after ``at_most`` seconds (what is left of the held work's
+        own bound: ``cap`` less what it was held already, so it waits ``cap`` in all however
+        many spells it meets); at once when none is in flight or nothing is left. Raises
+        only ``CancelledError``."""
         if not self.busy:
             return
-        now = self._clock()
-        left = self._cap - (now - self._since)
-        if queued_at is not None:
-            left = min(left, self._cap - (now - queued_at))
+        left = self._cap - (self._clock() - self._since)
+        if at_most is not None:
+            left = min(left, at_most)
         if left <= 0:
             return
         self.holds += 1

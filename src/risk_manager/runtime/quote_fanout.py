@@ -54,15 +54,14 @@ class QuoteFanout:
         self._spawn = spawn
         self._slice = slice_size
         self.first = first or EnforcementFirst()
-        # (quote, accounts still owed it, when it was queued on ``first``'s clock)
-        self._backlog: deque[tuple[QuoteEvent, list[int], float]] = deque()
+        self._backlog: deque[_Owed] = deque()
         self._pump_task: asyncio.Task[Any] | None = None
         self.slices = 0  # slices handed over by the task (each one loop callback)
 
     @property
     def pending(self) -> int:
         """Deliveries not yet made (accounts still owed a quote, summed over quotes)."""
-        return sum(len(accounts) for _, accounts, _ in self._backlog)
+        return sum(len(owed.accounts) for owed in self._backlog)
 
     def fan_out(self, quote: QuoteEvent, accounts: Collection[int]) -> None:
         """Hand ``quote`` to ``accounts`` (called inline in the hub's receive loop): the first
@@ -75,7 +74,7 @@ class QuoteFanout:
         if not todo:
             return
         todo.reverse()  # popped from the end: the order above
-        self._backlog.append((quote, todo, self.first.now()))
+        self._backlog.append(_Owed(quote, todo))
         # A task cancelled (the session stops) or dead leaves its backlog: the next quote
         # starts another, which hands the backlog over first.
         if self._pump_task is None or self._pump_task.done():
@@ -84,19 +83,39 @@ class QuoteFanout:
     async def _pump(self) -> None:
         """Hand over the backlog, one slice per loop callback, until it is empty; held while
         an enforcement's journal write is in flight."""
+        first = self.first
         while self._backlog:
             await asyncio.sleep(0)  # the loop polls its sockets before each slice
-            # a quote waits for journal writes at most the hold's cap from when it was queued
-            await self.first.wait(queued_at=self._backlog[0][2])
+            if first.busy:
+                # a quote is held for journal writes at most the cap in all: the head has
+                # waited through every hold a later quote met, so its count bounds theirs
+                started = first.now()
+                await first.wait(at_most=first.cap - self._backlog[0].held)
+                waited = first.now() - started
+                for owed in self._backlog:
+                    owed.held += waited
             self._hand_slice()
             self.slices += 1
 
     def _hand_slice(self) -> None:
         left = self._slice
         while left and self._backlog:
-            quote, todo, _ = self._backlog[0]
+            owed = self._backlog[0]
+            todo = owed.accounts
             while left and todo:
-                self._deliver(todo.pop(), quote)
+                self._deliver(todo.pop(), owed.quote)
                 left -= 1
             if not todo:
                 self._backlog.popleft()
+
+
+class _Owed:
+    """A quote in the backlog: the accounts still owed it (popped from the end) and how long
+    it was held for journal writes so far, seconds (``EnforcementFirst``'s clock)."""
+
+    __slots__ = ("accounts", "held", "quote")
+
+    def __init__(self, quote: QuoteEvent, accounts: list[int]) -> None:
+        self.quote = quote
+        self.accounts = accounts
+        self.held = 0.0
