@@ -4,6 +4,9 @@ live point, instead of starting empty."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,13 +17,16 @@ from risk_manager.domain.events import TradeEvent
 from risk_manager.domain.models import Trade
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.factory import calendar_for
+from risk_manager.engine.view import AccountView
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.pnl_snapshots import PnlSnapshots
+from risk_manager.runtime.slices import SLICE
 from risk_manager.runtime.views import PnlCurve
 from risk_manager.store import Store
 from support.daemons import daemon_from_fakes
+from support.loop import LoopIterations
 
 ACCT = 11
 T0 = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)  # 10:00 CT, trading day 2026-03-10
@@ -130,3 +136,45 @@ def test_a_days_curve_is_what_a_chart_draws() -> None:
         curve.add(T0 + timedelta(seconds=5 * i), Decimal(i), day)
     nets = [int(Decimal(p["net"])) for p in curve.points()]
     assert 250 <= len(nets) <= 500 and nets[0] == 0 and nets[-1] == 17_279
+
+
+async def test_500_accounts_are_snapshotted_a_slice_per_loop_callback(tmp_path: Path) -> None:
+    """A round reads at most ``SLICE`` accounts' views in one loop iteration (was all 500 in
+    one callback, ~50 ms of the loop every round; PERFORMANCE.md "Capacity"), and a round
+    cancelled between slices leaves the accounts it did not read marked for the next."""
+    clock = [T0]
+    ticks = LoopIterations()
+    read: list[int] = []
+    with Store.open(tmp_path / "rm.db") as store:
+        one = _actors(store, clock)[ACCT]
+        view = one.engine.view
+
+        some = asyncio.Event()  # a hundred views read: the round is mid-way
+
+        def counted(account_id: int, now: datetime) -> AccountView:
+            read.append(ticks.n)
+            if len(read) == 100:
+                some.set()
+            return view(ACCT, now)
+
+        one.engine.view = counted  # type: ignore[method-assign]
+        actors = dict.fromkeys(range(500), one)
+        taker = PnlSnapshots(actors, store, lambda: clock[0])
+        for acct in actors:
+            taker.mark(acct)
+        counter = asyncio.create_task(ticks.run())
+        await asyncio.sleep(0)  # the counter runs: it counts from the round's first iteration
+        round_ = asyncio.create_task(taker.take())
+        await some.wait()
+        round_.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await round_
+        assert taker.taken == 0 and len(read) < 500
+        read.clear()
+        async with asyncio.timeout(10):  # a deadline, not a measure
+            await taker.take()  # the stop's round: every account, none lost to the cancel
+        counter.cancel()
+        assert taker.taken == 500 and len(read) == 500
+        per_iteration = Counter(read)
+        assert max(per_iteration.values()) <= SLICE
+        assert len(per_iteration) >= 500 // SLICE

@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Mapping
 
 from risk_manager.runtime.actor import AccountActor
+from risk_manager.runtime.slices import in_slices
 from risk_manager.store.db import grouped
 from risk_manager.store.errors import StoreError
 from risk_manager.store.ports import SnapshotStore
@@ -59,28 +60,39 @@ class PnlSnapshots:
 
     async def take(self) -> None:
         """Snapshot every account changed since the last round (reconciled ones only: before
-        its first snapshot an account's figures are guesses)."""
-        changed, self._changed = self._changed, set()
+        its first snapshot an account's figures are guesses). The views are read ``SLICE``
+        accounts per loop callback (runtime/slices.py); the rows are written in a worker
+        thread."""
+        changed, self._changed = sorted(self._changed), set()
         now = self._clock()
         batch: list[PnlSnapshot] = []
-        for acct in sorted(changed):
-            actor = self._actors.get(acct)
-            if actor is None or not actor.reconciled:
-                self._changed.add(acct)  # not shown yet: try again at the next round
-                continue
-            view = actor.engine.view(acct, now)
-            batch.append(
-                PnlSnapshot(
-                    account_id=acct,
-                    trading_day=actor.engine.calendar.trading_day(now),
-                    realized=view.day_realized,
-                    unrealized=view.unrealized,
-                    net=view.net,
-                    balance=view.balance,
-                    peak_net=view.day_peak_net,
-                    taken_at=now,
-                )
-            )
+        # A view is ~0.1 ms: 500 moving accounts in one callback held the loop ~50 ms every
+        # round, a breach's events behind it (docs/PERFORMANCE.md "Capacity", sixth session).
+        try:
+            async for part in in_slices(changed):
+                for acct in part:
+                    actor = self._actors.get(acct)
+                    if actor is None or not actor.reconciled:
+                        self._changed.add(acct)  # not shown yet: try again at the next round
+                        continue
+                    view = actor.engine.view(acct, now)
+                    batch.append(
+                        PnlSnapshot(
+                            account_id=acct,
+                            trading_day=actor.engine.calendar.trading_day(now),
+                            realized=view.day_realized,
+                            unrealized=view.unrealized,
+                            net=view.net,
+                            balance=view.balance,
+                            peak_net=view.day_peak_net,
+                            taken_at=now,
+                        )
+                    )
+        except asyncio.CancelledError:
+            # cancelled between slices (the daemon's stop): nothing of this round was written,
+            # so the stop's own round takes every account it had
+            self._changed.update(changed)
+            raise
         if not batch:
             return
         try:

@@ -4,8 +4,8 @@ in one (docs/PERFORMANCE.md "Capacity", docs/RUNTIME.md "Quotes to hundreds of a
 One callback that touches 500 accounts holds the event loop for tens of milliseconds: a
 breach's user-hub event waits behind it. Between two slices the loop polls its sockets, so an
 enforcement waits behind at most one slice. Used by the quote fan-out's size, the sweep's
-comparison and its reads, the lock gauges, the read side's views and the API's
-snapshots and account reads (api/server.py ``dumps_views``).
+comparison and its reads, the lock gauges, the P&L snapshots' views, the read side's views
+and the API's snapshots and account reads (api/server.py ``dumps_views``).
 """
 
 from __future__ import annotations
