@@ -28,6 +28,7 @@ from risk_manager.engine.factory import calendar_for
 from risk_manager.runtime import read_side, views
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.daemon import Daemon
+from risk_manager.runtime.enforcement_first import EnforcementFirst
 from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.read_side import VIEWS_PER_SLICE, DaemonReadSide
@@ -392,3 +393,25 @@ async def test_an_account_whose_view_fails_leaves_the_others_health_and_the_log_
     assert len([r for r in caplog.records if "could not be built" in r.getMessage()]) == 1
     assert not side._dirty  # nothing left to retry in a loop
     side.unsubscribe(queue)
+
+
+async def test_views_wait_while_a_breachs_journal_write_is_in_flight(daemon: Daemon) -> None:
+    """A refresh builds no view while an enforcement's journal write is in flight (its thread
+    needs the GIL the views would hold: PERFORMANCE.md "Capacity"), then all of them; the
+    daemon's read side holds on the same hold as its quote fan-out and enforcers."""
+    side = daemon.read_side
+    assert side._first is daemon.session.quotes.first
+    first = side._first = EnforcementFirst(cap=60.0)
+    for acct in ACCOUNTS:
+        side.mark(acct)
+    built = side.views_built
+    first.begin()  # a breach's journal write
+    refresh = asyncio.create_task(side.refresh())
+    await eventually(lambda: first.holds == 1 or refresh.done())  # past the store's read
+    for _ in range(20):  # many loop turns: no view built
+        await asyncio.sleep(0)
+    assert side.views_built == built and not refresh.done() and first.holds == 1
+    first.end()
+    async with asyncio.timeout(10):  # a deadline, not a measure
+        await refresh
+    assert side.views_built == built + len(ACCOUNTS)

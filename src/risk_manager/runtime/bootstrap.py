@@ -137,7 +137,9 @@ def bootstrap(
         actors: dict[int, AccountActor] = {}  # filled by the daemon's start
         control = DaemonControl(config, config_path, store, actors, clock)
         health = DaemonHealth((session,), actors, control.problem)
-        read_side = DaemonReadSide(actors, store, health, config, clock, control=control)
+        read_side = DaemonReadSide(
+            actors, store, health, config, clock, control=control, first=session.quotes.first
+        )
         alerts = AlertChannels(config.alerts, store, clock=clock)
         # backups, retention and the unclean-stop marker need a store file
         on_disk: MaintainedStore | None = (

@@ -98,3 +98,14 @@ class EnforcementFirst:
         # at the cap, quotes flow again while the writes go on
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._clear.wait(), left)
+
+    async def held_for(self, held: float) -> float:
+        """For work already held ``held`` seconds: ``wait`` with what is left of its cap
+        (``at_most=cap - held``); returns ``held`` plus the time this wait held it (the work's
+        new count, on ``now()``'s clock). At once, ``held`` unchanged, when nothing is in
+        flight. Raises only ``CancelledError``."""
+        if not self.busy:
+            return held
+        started = self._clock()
+        await self.wait(at_most=self._cap - held)
+        return held + self._clock() - started

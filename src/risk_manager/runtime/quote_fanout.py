@@ -89,9 +89,8 @@ class QuoteFanout:
             if first.busy:
                 # a quote is held for journal writes at most the cap in all: the head has
                 # waited through every hold a later quote met, so its count bounds theirs
-                started = first.now()
-                await first.wait(at_most=first.cap - self._backlog[0].held)
-                waited = first.now() - started
+                head = self._backlog[0].held
+                waited = await first.held_for(head) - head
                 for owed in self._backlog:
                     owed.held += waited
             self._hand_slice()

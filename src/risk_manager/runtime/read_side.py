@@ -32,6 +32,7 @@ from risk_manager.engine.rules import RULE_CLASSES
 from risk_manager.engine.view import AccountView
 from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.control import DaemonControl
+from risk_manager.runtime.enforcement_first import EnforcementFirst
 from risk_manager.runtime.health import DaemonHealth
 from risk_manager.runtime.history import history_json
 from risk_manager.runtime.slices import in_slices
@@ -129,7 +130,9 @@ class DaemonReadSide(MemoryReadModel):
     ``actors``: the daemon's accounts (filled as it starts; an account is shown from its first
     snapshot on); ``store``: lock and journal reads; ``health``: the health source; ``config``:
     each account's rule settings and the contract catalog; ``interval``: seconds between
-    published refreshes at most. ``mark(account_id)`` is the actors' change feed."""
+    published refreshes at most; ``first``: the daemon's enforcement-first hold (a refresh's
+    views wait for an enforcement's journal write, at most its cap a refresh:
+    runtime/enforcement_first.py). ``mark(account_id)`` is the actors' change feed."""
 
     def __init__(
         self,
@@ -141,6 +144,7 @@ class DaemonReadSide(MemoryReadModel):
         *,
         control: DaemonControl | None = None,
         interval: float = 0.2,
+        first: EnforcementFirst | None = None,
     ) -> None:
         # The enforcement log is the store's journal (``enforcements`` reads it): entries are
         # streamed, none kept here (a thousand copies were a holder of the soak's growth).
@@ -154,6 +158,7 @@ class DaemonReadSide(MemoryReadModel):
         self._calendar = calendar_for(config.trading_day)
         self._clock = clock
         self._interval = interval
+        self._first = first or EnforcementFirst()
         self._dirty: set[int] = set(actors)
         self._wake = asyncio.Event()
         self._curves: dict[int, PnlCurve] = {}
@@ -267,8 +272,12 @@ class DaemonReadSide(MemoryReadModel):
             self.refreshes += 1
             cpu = 0.0  # the loop's, for this refresh's own parts (the store's read: a thread's)
             # A dashboard over 500 accounts that all moved (quotes) is 500 views: built a slice
-            # per loop callback, so a breach's events never wait behind them all.
+            # per loop callback, so a breach's events never wait behind them all, and none
+            # while a breach's journal write is in flight (its thread needs the GIL the views
+            # would hold), at most the hold's cap a refresh.
+            held = 0.0
             async for part in in_slices(sorted(dirty), VIEWS_PER_SLICE):
+                held = await self._first.held_for(held)
                 started = time.thread_time()
                 for acct in part:
                     self._publish_one(acct, now, stored.locks.get(acct), days[acct])
