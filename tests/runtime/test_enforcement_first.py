@@ -6,6 +6,7 @@ in quotes handed over and in the hold's own counters, never timed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Coroutine
 from decimal import Decimal
@@ -162,3 +163,51 @@ async def test_a_quote_long_in_its_hand_over_is_still_held_for_a_write() -> None
     async with asyncio.timeout(10):  # a deadline, not a measure
         await asyncio.gather(*tasks)
     assert [a for a, _ in handed] == list(range(50))
+
+
+async def test_a_cancel_that_races_the_writes_landing_is_kept() -> None:
+    """The write lands and the holder is cancelled in the same loop callback (the daemon's
+    stop while a dashboard's refresh is held): the holder ends cancelled. With
+    ``asyncio.wait_for`` on 3.11 the cancel was dropped (gh-86296), and the refresh outlived
+    the stop."""
+    first = EnforcementFirst(cap=60.0)
+    first.begin()
+    held = asyncio.create_task(first.wait())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert first.holds == 1 and not held.done()
+    first.end()
+    held.cancel()
+    async with asyncio.timeout(10):  # a deadline, not a measure
+        with contextlib.suppress(asyncio.CancelledError):
+            await held
+    assert held.cancelled()
+
+
+async def test_a_quote_behind_another_counts_the_holds_it_waited_through() -> None:
+    """Two quotes queued while a write is in flight: the second waited through the same hold
+    as the first, so when it reaches the head of the backlog it is held only for what is left
+    of its cap, not a fresh one (each quote's bound is its own, whatever queue it waited in)."""
+    clock = [0.0]
+    first = EnforcementFirst(cap=0.01, clock=lambda: clock[0])
+    fanout, handed, tasks = _fanout(first)
+    first.begin()
+    fanout.fan_out(_quote(1), range(50))
+    fanout.fan_out(_quote(2), range(50))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert handed == [] and first.holds == 1
+    asked: list[tuple[int, float | None]] = []  # (deliveries made, at_most) of each later hold
+
+    async def spy(at_most: float | None = None) -> None:
+        asked.append((len(handed), at_most))
+
+    first.wait = spy  # type: ignore[method-assign]
+    clock[0] = 0.006  # both quotes were held 6 ms; a new spell starts as the first ends
+    first.end()
+    first.begin()
+    async with asyncio.timeout(10):  # a deadline, not a measure
+        await asyncio.gather(*tasks)
+    assert len(handed) == 100
+    assert any(n >= 50 for n, _ in asked)  # asked again with the second quote at the head
+    assert all(at_most is not None and at_most <= 0.004 + 1e-9 for _, at_most in asked)

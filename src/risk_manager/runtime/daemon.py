@@ -62,8 +62,9 @@ SWITCH_INTERVAL = 0.0005
 # alive at any time (each actor's wait on its queue, its idle timer), so each collection
 # walked them all for nothing: 100 collections in 30 s of breaches, 0.5 - 8 ms each, and ten
 # of the middle generation, 7 - 13 ms each, one loop callback each (docs/PERFORMANCE.md
-# "Capacity", sixth session). Raised, they come ~40 times less often, no longer each; the
-# garbage they are for (reference cycles) is rare here and waits a little longer.
+# "Capacity", sixth session). Raised, they come less often (2 - 5 in that window, 7 - 21 ms
+# each; the thresholds' ratio says ~14 times); the garbage they are for (reference cycles) is
+# rare here and waits longer.
 GC_YOUNG_THRESHOLD = 10_000
 
 
@@ -219,7 +220,8 @@ class Daemon:
         gc.collect()
         gc.freeze()
         young, middle, old = self._gc_thresholds = gc.get_threshold()
-        gc.set_threshold(max(young, GC_YOUNG_THRESHOLD), middle, old)
+        if young:  # 0: the collector was turned off by whoever runs us; left off
+            gc.set_threshold(max(young, GC_YOUNG_THRESHOLD), middle, old)
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(SWITCH_INTERVAL, self._switch_interval))
         self.health.guarding = True

@@ -34,9 +34,8 @@ class EnforcementFirst:
     """Counts enforcements whose journal write is in flight (``begin`` / ``end``, from the
     enforcer); ``wait`` holds a caller while there are any, at most ``HOLD_CAP`` seconds from
     the start of the busy spell, and at most what the caller says is left of its own bound
-    (``at_most``). One per
-    daemon, shared by its enforcers and its quote fan-out; loop-bound (call it from the event
-    loop's thread only)."""
+    (``at_most``). One per daemon, shared by its enforcers, its quote fan-out and its read
+    side; loop-bound (call it from the event loop's thread only)."""
 
     def __init__(
         self, *, cap: float = HOLD_CAP, clock: Callable[[], float] = time.monotonic
@@ -95,9 +94,12 @@ class EnforcementFirst:
         self.holds += 1
         if self._clear is None:
             self._clear = asyncio.Event()
-        # at the cap, quotes flow again while the writes go on
+        # at the cap, quotes flow again while the writes go on. asyncio.timeout, not
+        # wait_for: on 3.11 wait_for drops a cancel that races the wake-up (gh-86296), and a
+        # dashboard's refresh held here would outlive the daemon's stop.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._clear.wait(), left)
+            async with asyncio.timeout(left):
+                await self._clear.wait()
 
     async def held_for(self, held: float) -> float:
         """For work already held ``held`` seconds: ``wait`` with what is left of its cap
