@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from risk_manager.config.models import Config
+from risk_manager.domain.actions import Alert, LockAccount, Severity
 from risk_manager.domain.enums import OrderSide, PositionType
 from risk_manager.domain.events import (
     AccountEvent,
@@ -27,6 +28,7 @@ from risk_manager.domain.events import (
     SnapshotEvent,
     TradeEvent,
 )
+from risk_manager.domain.locks import LockKind
 from risk_manager.domain.models import Account, Position, Quote, Trade
 from risk_manager.engine.engine import Engine
 from risk_manager.engine.factory import calendar_for
@@ -456,3 +458,31 @@ async def test_a_failing_listener_in_owed_bookkeeping_never_stops_the_actor(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def test_a_lock_is_told_once_its_row_is_written() -> None:
+    """``on_lock`` hears of a lock the actor carries out after its row is in the store (the
+    dashboards show it at once: runtime/read_side.py ``mark_lock``), and of no other action."""
+    config = Config.model_validate({})
+    engine = Engine(config.rules_for(ACCT), calendar_for(config.trading_day), config.catalog())
+    told: list[tuple[int, int]] = []  # (account, its lock rows in the store when told)
+    with Store.open(":memory:") as store:
+        enforcer = Enforcer(None, store, lambda: NOW)  # type: ignore[arg-type]  # never sends
+        actor = AccountActor(
+            ACCT,
+            engine,
+            enforcer,
+            store,
+            lambda: NOW,
+            Metrics(),
+            on_lock=lambda a: told.append((a, len(store.active_locks(NOW, account_id=a)))),
+        )
+        alert = Alert(at=NOW, account_id=ACCT, rule="r", reason="r", severity=Severity.INFO)
+        await actor.carry_out([alert], NOW)
+        assert told == []
+        lock = LockAccount(
+            at=NOW, account_id=ACCT, rule="daily_net_loss", reason="net -400",
+            until=NOW + timedelta(hours=2), lock_kind=LockKind.HARD,
+        )  # fmt: skip
+        await actor.carry_out([lock], NOW)
+        assert told == [(ACCT, 1)]

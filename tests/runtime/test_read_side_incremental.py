@@ -7,6 +7,7 @@ refresh at 500 accounts, issue 12.)"""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -415,3 +416,35 @@ async def test_views_wait_while_a_breachs_journal_write_is_in_flight(daemon: Dae
     async with asyncio.timeout(10):  # a deadline, not a measure
         await refresh
     assert side.views_built == built + len(ACCOUNTS)
+
+
+async def test_a_lock_is_shown_at_once_while_the_refreshes_are_spaced_out(
+    daemon: Daemon,
+) -> None:
+    """A dashboard over hundreds of moving accounts is refreshed less often (``LOOP_SHARE``:
+    up to ~1.5 s apart at 500 accounts). A lock does not wait for the next refresh: the
+    locked account is shown at once, alone; the other changes still wait."""
+    side = daemon.read_side
+    side._interval = 3600.0  # the pause after each refresh: far longer than this test
+    queue = side.subscribe()
+    task = asyncio.create_task(side.run())
+    try:
+        await eventually(lambda: side.refreshes >= 2 or task.done())  # in its pause now
+        assert not task.done(), task
+        _drain(queue)
+        built = side.views_built
+        side.mark(9)  # a quote: waits for the next refresh
+        lock = Lock(8, "daily_net_loss", LockKind.HARD, "net -400", NOW, NOW + timedelta(hours=2))
+        daemon.actors[8].engine.restore_locks([lock], NOW)
+        side.mark_lock(8)
+        await eventually(lambda: side.views_built > built or task.done())
+        assert not task.done(), task
+        await eventually(lambda: not queue.empty())
+        shown = [m["account"] for m in _drain(queue) if m["type"] == "account"]
+        assert [view["id"] for view in shown] == [8]
+        assert shown[0]["locks"][0]["rule"] == "daily_net_loss"
+        assert side.views_built == built + 1  # account 9 waits for the next refresh
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -103,6 +103,7 @@ class AccountActor:
         *,
         queue_size: int = 10_000,
         on_change: Callable[[int], None] | None = None,
+        on_lock: Callable[[int], None] | None = None,
         alerts: AlertChannels | None = None,
         fetch_close: FetchClose | None = None,
         reconciled: bool = True,
@@ -121,6 +122,7 @@ class AccountActor:
         self._clock = clock
         self._metrics = metrics
         self._on_change = on_change
+        self._on_lock = on_lock
         self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=queue_size)
         self.last_event_at: datetime | None = None
         self.dropped_quotes = 0
@@ -392,6 +394,8 @@ class AccountActor:
                 await durable.soon(
                     self._persist_lock, action, what=f"the {action.rule} lock", urgent=True
                 )
+                if self._on_lock is not None:  # the dashboards show a lock first
+                    self._guarded(self._on_lock, self.account_id)
         book: Book | None = None
         submitted: list[asyncio.Task[None]] = []
         for action in actions:

@@ -282,6 +282,7 @@ class Daemon:
             self.clock,
             self.metrics,
             on_change=self._changed,
+            on_lock=self.read_side.mark_lock,
             alerts=alerts,
             fetch_close=session.latest_bar_close,
             reconciled=False,  # no hub event reaches the engine before its first snapshot
