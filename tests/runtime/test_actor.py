@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from risk_manager.config.models import Config
-from risk_manager.domain.actions import Alert, LockAccount, Severity
+from risk_manager.domain.actions import Alert, Flatten, LockAccount, Severity
 from risk_manager.domain.enums import OrderSide, PositionType
 from risk_manager.domain.events import (
     AccountEvent,
@@ -38,6 +38,7 @@ from risk_manager.runtime.enforcer import Enforcer
 from risk_manager.runtime.metrics import Metrics
 from risk_manager.runtime.slices import SLICE
 from risk_manager.store import Store
+from runtime.test_enforcer import FakeBroker
 from support.polling import eventually
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
@@ -460,23 +461,23 @@ async def test_a_failing_listener_in_owed_bookkeeping_never_stops_the_actor(
                 await task
 
 
-async def test_a_lock_is_told_once_its_row_is_written() -> None:
-    """``on_lock`` hears of a lock the actor carries out after its row is in the store (the
-    dashboards show it at once: runtime/read_side.py ``mark_lock``), and of no other action."""
+async def test_a_lock_is_told_once_its_row_and_its_enforcements_journal_are_written() -> None:
+    """``on_lock`` hears of a lock the actor carries out once its row is in the store and the
+    enforcement it starts is journalled (the dashboards show it at once:
+    runtime/read_side.py ``mark_lock``; its refresh must not compete with that journal
+    write), and of no other action."""
     config = Config.model_validate({})
     engine = Engine(config.rules_for(ACCT), calendar_for(config.trading_day), config.catalog())
-    told: list[tuple[int, int]] = []  # (account, its lock rows in the store when told)
+    told: list[tuple[int, int, bool]] = []  # (account, its lock rows, its flatten journalled)
     with Store.open(":memory:") as store:
-        enforcer = Enforcer(None, store, lambda: NOW)  # type: ignore[arg-type]  # never sends
-        actor = AccountActor(
-            ACCT,
-            engine,
-            enforcer,
-            store,
-            lambda: NOW,
-            Metrics(),
-            on_lock=lambda a: told.append((a, len(store.active_locks(NOW, account_id=a)))),
-        )
+        enforcer = Enforcer(FakeBroker(store), store, lambda: NOW)
+
+        def tell(account_id: int) -> None:
+            locks = store.active_locks(NOW, account_id=account_id)
+            kinds = {entry.kind for entry in store.journal(account_id)}
+            told.append((account_id, len(locks), "flatten" in kinds))
+
+        actor = AccountActor(ACCT, engine, enforcer, store, lambda: NOW, Metrics(), on_lock=tell)
         alert = Alert(at=NOW, account_id=ACCT, rule="r", reason="r", severity=Severity.INFO)
         await actor.carry_out([alert], NOW)
         assert told == []
@@ -484,5 +485,6 @@ async def test_a_lock_is_told_once_its_row_is_written() -> None:
             at=NOW, account_id=ACCT, rule="daily_net_loss", reason="net -400",
             until=NOW + timedelta(hours=2), lock_kind=LockKind.HARD,
         )  # fmt: skip
-        await actor.carry_out([lock], NOW)
-        assert told == [(ACCT, 1)]
+        flatten = Flatten(at=NOW, account_id=ACCT, rule="daily_net_loss", reason="net -400")
+        await actor.carry_out([lock, flatten], NOW)
+        assert told == [(ACCT, 1, True)]

@@ -448,3 +448,9 @@ async def test_a_lock_is_shown_at_once_while_the_refreshes_are_spaced_out(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def test_the_daemons_actors_tell_its_read_side_of_their_locks() -> None:
+    daemon = daemon_from_fakes()
+    actor = daemon._actor(7, daemon.session, daemon._parts.alerts)
+    assert actor._on_lock == daemon.read_side.mark_lock

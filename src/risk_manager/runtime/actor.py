@@ -380,6 +380,7 @@ class AccountActor:
         # A store that cannot take the row within a moment never holds enforcement back: the
         # engine holds the lock in memory and enforces it; the row lands when it can.
         durable = self.enforcer.durable
+        locked = False  # a lock's row written: the dashboards are told after the sends
         for action in actions:
             if isinstance(action, LockAccount):
                 _record.warning(
@@ -391,11 +392,14 @@ class AccountActor:
                     action.reason,
                 )
                 self._lock_alert(action)
-                await durable.soon(
-                    self._persist_lock, action, what=f"the {action.rule} lock", urgent=True
+                landed, _ = await durable.soon(
+                    self._persist_lock,
+                    action,
+                    what=f"the {action.rule} lock",
+                    urgent=True,
+                    then=self._lock_written,
                 )
-                if self._on_lock is not None:  # the dashboards show a lock first
-                    self._guarded(self._on_lock, self.account_id)
+                locked = locked or landed
         book: Book | None = None
         submitted: list[asyncio.Task[None]] = []
         for action in actions:
@@ -419,6 +423,14 @@ class AccountActor:
             # idle, the journal's thread runs at once and the send follows its commit without
             # waiting for loop work (docs/PERFORMANCE.md, end-to-end latency).
             await self.enforcer.until_journalled(submitted, JOURNAL_HOLD)
+        if locked:  # after the enforcement's own journal writes: the read side waits its turn
+            self._lock_written(None)
+
+    def _lock_written(self, _row: object) -> None:
+        """A lock's row is in the store (now, or late: ``DurableWrites``'s ``then``): the
+        dashboards show it at once (``on_lock``: runtime/read_side.py ``mark_lock``)."""
+        if self._on_lock is not None:
+            self._guarded(self._on_lock, self.account_id)
 
     def on_outcome(self, action: AnyAction, outcome: JournalOutcome, detail: str) -> None:
         """Enforcer callback: a refusal goes back to the engine (re-propose or escalate)."""

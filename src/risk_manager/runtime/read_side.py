@@ -187,10 +187,10 @@ class DaemonReadSide(MemoryReadModel):
             self._wake.set()
 
     def mark_lock(self, account_id: int) -> None:
-        """The account was just locked (its lock row written): shown to the dashboards at
-        once, in a refresh of its own, not after the pause that keeps a dashboard over
-        hundreds of moving accounts within ``LOOP_SHARE`` (up to ~1.5 s at 500 accounts).
-        A trader must see the lock as the guard enforces it."""
+        """The account was just locked (its lock row written, its enforcement's journal
+        writes done): shown to the dashboards at once, in a refresh of its own, not after the
+        pause that keeps a dashboard over hundreds of moving accounts within ``LOOP_SHARE``
+        (up to ~1.5 s at 500 accounts). A trader must see the lock as the guard enforces it."""
         self._dirty.add(account_id)
         self._locked.add(account_id)
         if self.subscriber_count:
@@ -287,6 +287,7 @@ class DaemonReadSide(MemoryReadModel):
 
     async def _refresh(self, ticking: bool, only: set[int] | None = None) -> None:
         now = self._clock()
+        locks_due = set(self._locked) if only is None else set(only)  # put back if cancelled
         if only is None:
             dirty, self._dirty = self._dirty, set()
             self._locked.clear()  # shown by this refresh
@@ -306,6 +307,9 @@ class DaemonReadSide(MemoryReadModel):
         curves = {acct: (days[acct], self._curves.setdefault(acct, PnlCurve())) for acct in dirty}
         left = set(dirty)  # not published yet
         try:
+            # The store's read and the views wait while a breach's journal write is in
+            # flight (its thread needs the GIL), at most the hold's cap a refresh in all.
+            held = await self._first.held_for(0.0)
             stored = await asyncio.to_thread(_read_store, self._store, now, curves, self._feeding)
             self.refreshes += 1
             cpu = 0.0  # the loop's, for this refresh's own parts (the store's read: a thread's)
@@ -313,7 +317,6 @@ class DaemonReadSide(MemoryReadModel):
             # per loop callback, so a breach's events never wait behind them all, and none
             # while a breach's journal write is in flight (its thread needs the GIL the views
             # would hold), at most the hold's cap a refresh.
-            held = 0.0
             async for part in in_slices(sorted(dirty), VIEWS_PER_SLICE):
                 held = await self._first.held_for(held)
                 started = time.thread_time()
@@ -326,6 +329,7 @@ class DaemonReadSide(MemoryReadModel):
             # refresh it awaited): what this one did not publish is still changed for the next,
             # or every other dashboard would keep its old view of those accounts.
             self._dirty |= left
+            self._locked |= left & locks_due
             if self.subscriber_count:
                 self._wake.set()
             raise
