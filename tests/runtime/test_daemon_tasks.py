@@ -178,7 +178,7 @@ async def test_the_read_side_goes_on_after_a_failed_refresh() -> None:
     read_side.subscribe()  # a dashboard listens
     refreshes: list[int] = []
 
-    async def refresh(*, ticking: bool = True) -> None:
+    async def refresh(*, ticking: bool = True, only: set[int] | None = None) -> None:
         refreshes.append(1)
         if len(refreshes) == 1:
             raise RuntimeError("database is locked")
