@@ -67,17 +67,6 @@ class EnforcementFirst:
             self._clear.set()
             self._clear = None
 
-    @property
-    def cap(self) -> float:
-        """The longest hold, seconds: of one busy spell, and of one piece of held work in all
-        (its owner counts what it was held: ``wait``'s ``at_most``)."""
-        return self._cap
-
-    def now(self) -> float:
-        """The hold's clock (``time.monotonic`` by default): what a caller counts its time
-        held on."""
-        return self._clock()
-
     async def wait(self, at_most: float | None = None) -> None:
         """Return once no enforcement's journal write is in flight, once the busy spell has
         lasted ``cap`` seconds, or after ``at_most`` seconds (what is left of the held work's
@@ -104,7 +93,7 @@ class EnforcementFirst:
     async def held_for(self, held: float) -> float:
         """For work already held ``held`` seconds: ``wait`` with what is left of its cap
         (``at_most=cap - held``); returns ``held`` plus the time this wait held it (the work's
-        new count, on ``now()``'s clock). At once, ``held`` unchanged, when nothing is in
+        new count, on the hold's clock). At once, ``held`` unchanged, when nothing is in
         flight. Raises only ``CancelledError``."""
         if not self.busy:
             return held
