@@ -291,14 +291,13 @@ class DaemonReadSide(MemoryReadModel):
         if only is None:
             dirty, self._dirty = self._dirty, set()
             self._locked.clear()  # shown by this refresh
+            # The admin's control changes pending loosenings without an event of the account.
+            dirty |= {a for a in self._curves if self._pending(a) != self._pending_shown.get(a, [])}
         else:
             dirty = self._dirty & only
             self._dirty -= dirty
         if ticking:
             dirty |= self._ticking(now)
-        if only is None:
-            # The admin's control changes pending loosenings without an event of the account.
-            dirty |= {a for a in self._curves if self._pending(a) != self._pending_shown.get(a, [])}
         # Before an account's first snapshot its view would show guesses; an account never
         # shown yet is shown the moment it has one, whatever else changed.
         shown = {acct for acct, actor in self._actors.items() if actor.reconciled}
