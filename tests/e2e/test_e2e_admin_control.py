@@ -6,10 +6,9 @@ delays across a restart (the daemon's clock moved on instead of waiting)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -39,6 +38,11 @@ async def health(guard: Guard) -> dict[str, Any]:
 
 def loss_rule(limit: str) -> str:
     return f"  daily_realized_loss: {{enabled: true, limit: {limit}}}"
+
+
+# A loss of $50 or more on one closing fill locks for 2 hours (RULE-007): a lock whose end
+# does not depend on the time of day the test runs at.
+COOLDOWN_2H = "  cooldown_after_loss: {enabled: true, tiers: [{loss: 50, cooldown: 2h}]}"
 
 
 def rewrite(guard: Guard, rules: str) -> None:
@@ -243,23 +247,20 @@ async def test_an_account_taken_off_the_file_stays_guarded_across_a_restart(
     # (`admin accounts disable`; the live reload refuses it, "needs a restart") and restart
     # the daemon. No longer guarding an account is a loosening: it waits for
     # admin.loosen_delay, and an account with an active lock stays guarded while it lasts.
-    # The lock lasts until the 17:00 CT reset and the clock moves on 31 min: run within 45 min
-    # of the reset, the lock rightly ends and the account is rightly released.
-    chicago = datetime.now(ZoneInfo("America/Chicago"))
-    reset = datetime.combine(chicago.date(), time(17), chicago.tzinfo)
-    if timedelta(0) <= reset - chicago < timedelta(minutes=45):
-        pytest.skip(f"within 45 min of the 17:00 CT reset ({datetime.now(UTC):%H:%M} UTC)")
+    # The lock is a 2-hour cooldown, not one until the reset: the clock moves on 31 min, and
+    # a lock ending at the 17:00 CT reset would rightly end inside that when run near it.
     clock = ShiftedClock()
     extra = "admin:\n  loosen_delay: 30m\n"
-    await guard.start(loss_rule("100"), from_file=True, extra=extra, clock=clock)
+    await guard.start(COOLDOWN_2H, from_file=True, extra=extra, clock=clock)
     await trader.round_trip("MNQ", BUY, 2, "20950")
-    lock = await guard.wait_lock("daily_realized_loss")
+    lock = await guard.wait_lock("cooldown_after_loss")
+    assert lock.ends_at is not None and lock.ends_at - clock() > timedelta(minutes=100)
     await trader.wait_flat("MNQ")
     await guard.stop()
 
     off = f"{extra}accounts:\n  list:\n    - {{id: {trader.account_id}, enabled: false}}\n"
     async with asyncio.timeout(30):  # unguarded, the daemon waits for an account forever
-        await guard.start(loss_rule("100"), from_file=True, extra=off)
+        await guard.start(COOLDOWN_2H, from_file=True, extra=off)
     (pending,) = guard.daemon.control.pending(trader.account_id)
     assert (pending.rule, pending.after) == ("guarded", {"guarded": False})
     assert pending.due_at > clock() + timedelta(minutes=29)
@@ -275,7 +276,7 @@ async def test_an_account_taken_off_the_file_stays_guarded_across_a_restart(
     await wait_for(released, "the unguarding due")
     await guard.stop()
     async with asyncio.timeout(30):
-        await guard.start(loss_rule("100"), from_file=True, extra=off)
+        await guard.start(COOLDOWN_2H, from_file=True, extra=off)
     assert trader.account_id in guard.daemon.actors
     await guard.assert_locked_out("MNQ", "20900")
 
