@@ -26,11 +26,12 @@ def test_bench_accounts_reports_each_step_the_knee_and_what_limited_it() -> None
         assert step["enforced"] == step["breaches"] >= 1  # every breach enforced
         assert 0 < step["p50_ms"] <= step["p99_ms"]
         assert step["floor_p99_ms"] > 0 and step["events_per_s"] == 5.0
+        assert step["fsync_floor_p99_ms"] > 0
         assert step["daemon_cpu_pct"] >= 0 and step["rest_429"] == 0
     assert figures["knee_accounts"] in (0, 1, 2)
     assert isinstance(figures["limited_by"], str) and figures["limited_by"]
     assert figures["target_p99_ms"] == 10.0
-    assert "p99_ms" in report["floor"] and report["floor"]["what"]
+    assert {"p99_ms", "fsync_p99_ms"} <= report["floor"].keys() and report["floor"]["what"]
 
 
 def test_bench_accounts_with_a_dashboard_following_the_daemons_stream() -> None:
@@ -51,8 +52,11 @@ def test_bench_accounts_with_a_dashboard_following_the_daemons_stream() -> None:
 
 
 def test_what_limited_a_step_is_named_from_its_readings() -> None:
-    base = CapacityStep(100, 5.0, 50, 50, 3.0, 12.0, 1.0, 2.0, 40.0, 20.0, 0)
+    base = CapacityStep(100, 5.0, 50, 50, 3.0, 12.0, 1.0, 2.5, 2.0, 40.0, 20.0, 0)
     assert "the machine's tail" in limiting_factor(base)
+    assert "2.5 ms with the journal's fsync" in limiting_factor(base)
+    disk = limiting_factor(replace(base, fsync_floor_p99_ms=6.0))
+    assert disk.startswith("the journal's disk") and "6 ms with the journal's fsync" in disk
     assert "rate limit" in limiting_factor(replace(base, rest_429=3))
     assert "daemon's CPU" in limiting_factor(replace(base, daemon_cpu_pct=97.0))
     assert "event loop" in limiting_factor(replace(base, loop_lag_ms=30.0))

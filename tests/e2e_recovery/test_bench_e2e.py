@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,12 +18,14 @@ from risk_manager.runtime import bench_trader
 from risk_manager.runtime.bench_e2e import (
     PRICE,
     BenchTrader,
+    Journal,
     SentWaker,
     latencies_ms,
     percentile,
     run_e2e,
 )
 from risk_manager.runtime.bench_trader import TraderProcess
+from risk_manager.runtime.enforcement_first import EnforcementFirst
 from risk_manager.sim.process import spawned_sim
 
 
@@ -152,3 +155,31 @@ def test_the_trader_child_answers_only_results_and_reports_a_cut_reply(
     assert lines[2].startswith("error: IncompleteRead")
     assert lines[3:] == ["ok"]  # one line per result, no more
     assert buys == [(1, "CUT"), (1, "MNQ")]
+
+
+async def test_the_fsync_floors_write_holds_the_daemon_as_an_enforcements_does(
+    tmp_path: Path,
+) -> None:
+    """Under a daemon's load (``bench accounts``), the fsync floor's commit holds the daemon's
+    quote fan-out and read side while it is in flight, as a breach's journal write does, and
+    lets go once it landed; without a daemon's hold it is a plain commit."""
+    first = EnforcementFirst()
+    journal = Journal(tmp_path / "floor.sqlite", first)
+    seen: list[bool] = []
+    write = journal._write
+
+    def spied(n: int) -> None:
+        seen.append(first.busy)
+        write(n)
+
+    journal._write = spied  # type: ignore[method-assign]
+    try:
+        await journal.write(1)
+        assert seen == [True] and not first.busy
+    finally:
+        journal.close()
+    plain = Journal(tmp_path / "plain.sqlite")  # no daemon's hold to take
+    try:
+        await plain.write(2)
+    finally:
+        plain.close()

@@ -8,13 +8,15 @@ moves every front month ``rate`` times a second, so each account's actor takes `
 quotes a second. While the quotes flow, breaches rotate over the accounts one at a time,
 ``BREACHES_PER_S`` a second (the trader buys one more; the daemon partial-closes it), timed by
 the simulator as in ``bench e2e`` (runtime/bench_e2e.py). Beside each step: the floor (one
-WebSocket message and one HTTP request between the same two processes, sim/echo.py) measured
-under the same load, the worst event-loop lag (runtime/loop_lag.py), the CPU used by this
-process (the daemon; the trader's buys go out from a process of their own,
-runtime/bench_trader.py) and by the simulator, and the 429s
-the daemon met. With ``dashboard`` (``--dashboard``) the daemon's API is served on its loop and
-a dashboard in another process follows its stream (runtime/bench_watcher.py), as a trader's
-open dashboard does. Steps stop after two in a row miss the target (one may be a noisy moment of a
+WebSocket message and one HTTP request between the same two processes, sim/echo.py) and the
+fsync floor (the same with an fsync'd SQLite commit in a worker thread between them, held for
+as an enforcement's journal write is: the least a journalled-before-sent enforcement costs),
+both measured under the same load; the worst event-loop lag (runtime/loop_lag.py); the CPU
+used by this process (the daemon; the trader's buys go out from a process of their own,
+runtime/bench_trader.py) and by the simulator; and the 429s the daemon met. With
+``dashboard`` (``--dashboard``) the daemon's API is served on its loop and a dashboard in
+another process follows its stream (runtime/bench_watcher.py), as a trader's open dashboard
+does. Steps stop after two in a row miss the target (one may be a noisy moment of a
 shared machine); the knee is the most accounts of a step that met it.
 
 The REST limits are lifted (the simulator's and the client's: as in ``bench e2e``) so start-up
@@ -62,7 +64,10 @@ from risk_manager.sim.process import SimProcess, spawned_sim
 TARGET_P99_MS = 10.0
 DEFAULT_STEPS = (10, 25, 50, 100, 200, 400)
 BREACHES_PER_S = 20.0  # one at a time, rotating over the accounts
-FLOOR_ROUNDS = 50
+FLOOR_ROUNDS = 100  # of each floor, alternated: the p99 of 100 is their second slowest
+# When the fsync floor alone takes half the target at p99, the journal's disk is named as what
+# limits the step: a breach does that fsync and the rest of its work besides.
+DISK_SHARE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +81,7 @@ class CapacityStep:
     p50_ms: float
     p99_ms: float
     floor_p99_ms: float
+    fsync_floor_p99_ms: float
     loop_lag_ms: float  # the worst sample of the step
     daemon_cpu_pct: float
     sim_cpu_pct: float
@@ -117,7 +123,8 @@ def _lifted(broker: BrokerConfig, **kwargs: Any) -> ProjectXClient:
 
 def limiting_factor(step: CapacityStep) -> str:
     """What the figures say set the step's latency: the daemon's core, the event loop, the
-    simulator's core, the gateway's limits, or nothing in particular."""
+    simulator's core, the gateway's limits, the journal's disk (its fsync floor took at least
+    ``DISK_SHARE`` of the target at p99), or nothing in particular."""
     if step.rest_429:
         return "the gateway's REST rate limit (429s met)"
     if step.daemon_cpu_pct >= 85:
@@ -126,10 +133,15 @@ def limiting_factor(step: CapacityStep) -> str:
         return f"the daemon's event loop: held up to {step.loop_lag_ms:.0f} ms at a time"
     if step.sim_cpu_pct >= 85:
         return f"the simulator's CPU ({step.sim_cpu_pct:.0f}% of a core)"
+    floors = (
+        f"the floors' own p99 under the same load: {step.floor_p99_ms:g} ms, "
+        f"{step.fsync_floor_p99_ms:g} ms with the journal's fsync"
+    )
+    if step.fsync_floor_p99_ms >= DISK_SHARE * TARGET_P99_MS:
+        return f"the journal's disk (SQLite's fsync before each send): {floors}"
     return (
         f"none of the daemon's own (CPU {step.daemon_cpu_pct:.0f}%, loop lag "
-        f"{step.loop_lag_ms:g} ms): the machine's tail, the floor's own p99 under the same load "
-        f"was {step.floor_p99_ms:g} ms"
+        f"{step.loop_lag_ms:g} ms): the machine's tail, {floors}"
     )
 
 
@@ -197,8 +209,12 @@ async def run_step(
                 daemon_cpu, sim_cpu = me.cpu_percent(), simproc.cpu_percent()
                 timings = await trader.timings()
                 watched = None if watcher is None else await watcher.counts()
-                floor, _ = await measure_floors(
-                    session, sim.url, FLOOR_ROUNDS, Path(tmp) / "floor.sqlite"
+                floor, fsync_floor = await measure_floors(
+                    session,
+                    sim.url,
+                    FLOOR_ROUNDS,
+                    Path(tmp) / "floor.sqlite",
+                    daemon.session.quotes.first,
                 )
             finally:
                 watch.cancel()
@@ -212,6 +228,7 @@ async def run_step(
         p50_ms=round(percentile(latencies, 50), 3),
         p99_ms=round(percentile(latencies, 99), 3),
         floor_p99_ms=round(percentile(floor, 99), 3),
+        fsync_floor_p99_ms=round(percentile(fsync_floor, 99), 3),
         loop_lag_ms=round(worst[0] * 1000, 2),
         daemon_cpu_pct=round(daemon_cpu, 1),
         sim_cpu_pct=round(sim_cpu, 1),

@@ -35,6 +35,7 @@ from risk_manager.runtime.actor import AccountActor
 from risk_manager.runtime.bench_trader import TraderProcess
 from risk_manager.runtime.bootstrap import bootstrap
 from risk_manager.runtime.daemon import Daemon
+from risk_manager.runtime.enforcement_first import EnforcementFirst
 from risk_manager.runtime.metrics import resident_memory_bytes
 from risk_manager.signalr import RECORD_SEPARATOR, parse_object
 from risk_manager.sim.process import SimProcess, spawned_sim
@@ -166,9 +167,13 @@ class BenchTrader:
 
 class Journal:
     """The fsync floor's journal: one row committed per call, on a thread as the store's
-    writes are, with the store's settings (WAL, ``synchronous=FULL``: store/db.py)."""
+    writes are, with the store's settings (WAL, ``synchronous=FULL``: store/db.py). With
+    ``first`` (a daemon's), each write holds that daemon's quote fan-out and read side as an
+    enforcement's journal write does (runtime/enforcement_first.py): under a daemon's load,
+    the floor then meets what a breach's write meets, not the GIL contention it is spared."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, first: EnforcementFirst | None = None) -> None:
+        self._first = first
         self._conn = connect(path, busy_timeout=5.0)
         self._conn.execute("CREATE TABLE IF NOT EXISTS floor (n INTEGER, at TEXT)")
 
@@ -178,7 +183,14 @@ class Journal:
         self._conn.execute("COMMIT")
 
     async def write(self, n: int) -> None:
-        await asyncio.to_thread(self._write, n)
+        if self._first is None:
+            await asyncio.to_thread(self._write, n)
+            return
+        self._first.begin()
+        try:
+            await asyncio.to_thread(self._write, n)
+        finally:
+            self._first.end()
 
     def close(self) -> None:
         self._conn.close()
@@ -205,12 +217,17 @@ async def floor_once(
 
 
 async def measure_floors(
-    session: aiohttp.ClientSession, url: str, rounds: int, store: Path
+    session: aiohttp.ClientSession,
+    url: str,
+    rounds: int,
+    store: Path,
+    first: EnforcementFirst | None = None,
 ) -> tuple[list[float], list[float]]:
-    """``rounds`` of each floor, alternating so both meet the same machine: (bare, fsync)."""
+    """``rounds`` of each floor, alternating so both meet the same machine: (bare, fsync);
+    ``first``: the daemon whose load they run under (``Journal``)."""
     bare: list[float] = []
     fsync: list[float] = []
-    journal = Journal(store)
+    journal = Journal(store, first)
     try:
         async with session.ws_connect(f"{url.replace('http', 'ws', 1)}/sim/echo") as ws:
             for n in range(rounds):
