@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from risk_manager.cli.main import app
-from risk_manager.runtime import bench_trader
+from risk_manager.runtime import bench_e2e, bench_trader
 from risk_manager.runtime.bench_e2e import (
     PRICE,
     BenchTrader,
@@ -183,3 +183,35 @@ async def test_the_fsync_floors_write_holds_the_daemon_as_an_enforcements_does(
         await plain.write(2)
     finally:
         plain.close()
+
+
+async def test_the_floors_are_measured_beside_the_breaches_in_a_balanced_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A round of each floor beside each breach, in the order B F F B B F ...: side by side
+    in one run (a drifting machine moves both), and each kind follows its own kind as often
+    as the other, so neither alone meets what the other leaves behind."""
+    order: list[str] = []
+    breach, floor_round = bench_e2e.breach, bench_e2e.Floors.round
+
+    async def breach_(*args: Any) -> None:
+        order.append("B")
+        await breach(*args)
+
+    async def round_(self: bench_e2e.Floors) -> None:
+        order.append("F")
+        await floor_round(self)
+
+    monkeypatch.setattr(bench_e2e, "breach", breach_)
+    monkeypatch.setattr(bench_e2e.Floors, "round", round_)
+    result = await run_e2e(breaches=4, accounts=2)
+    measured = order[order.index("F") - 1 :]  # from the first measured breach on
+    assert "".join(measured) == "BFFBBFFB"
+    assert result.enforced == 4 and len(result.floor_ms) == len(result.fsync_floor_ms) == 4
+
+
+async def test_a_floor_round_outside_its_context_says_so(tmp_path: Path) -> None:
+    async with aiohttp.ClientSession() as session:
+        floors = bench_e2e.Floors(session, "http://127.0.0.1:1", tmp_path / "f.sqlite")
+        with pytest.raises(RuntimeError, match="outside 'async with Floors"):
+            await floors.round()

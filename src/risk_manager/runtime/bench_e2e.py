@@ -216,6 +216,59 @@ async def floor_once(
     return float(body["latency_ns"]) / 1e6
 
 
+class Floors:
+    """Both floors, a round at a time, over one echo WebSocket (sim/echo.py): ``await
+    floors.round()`` runs one bare round and one fsync round, back to back so both meet the
+    same machine, and appends their latencies (ms) to ``bare`` and ``fsync``. A benchmark runs
+    a round beside each of its own measurements, so product and floor are measured side by
+    side, not one phase after the other; ``first``: the daemon whose load they run under
+    (``Journal``). An async context manager: the WebSocket and the journal are open inside."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        store: Path,
+        first: EnforcementFirst | None = None,
+    ) -> None:
+        self._session = session
+        self._url = url
+        self._store = store
+        self._first = first
+        self._journal: Journal | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self.bare: list[float] = []
+        self.fsync: list[float] = []
+
+    async def __aenter__(self) -> Floors:
+        self._journal = Journal(self._store, self._first)
+        try:
+            ws_url = f"{self._url.replace('http', 'ws', 1)}/sim/echo"
+            self._ws = await self._session.ws_connect(ws_url)
+        except BaseException:
+            self._journal.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            if self._ws is not None:
+                await self._ws.close()
+        finally:
+            if self._journal is not None:
+                self._journal.close()
+
+    async def round(self) -> None:
+        """One round of each floor. Raises ``RuntimeError`` outside ``async with``."""
+        if self._ws is None or self._journal is None:
+            raise RuntimeError("Floors.round() outside 'async with Floors(...)'")
+        n = 2 * len(self.bare)
+        self.bare.append(await floor_once(self._ws, self._session, self._url, n, None))
+        self.fsync.append(
+            await floor_once(self._ws, self._session, self._url, n + 1, self._journal)
+        )
+
+
 async def measure_floors(
     session: aiohttp.ClientSession,
     url: str,
@@ -223,19 +276,11 @@ async def measure_floors(
     store: Path,
     first: EnforcementFirst | None = None,
 ) -> tuple[list[float], list[float]]:
-    """``rounds`` of each floor, alternating so both meet the same machine: (bare, fsync);
-    ``first``: the daemon whose load they run under (``Journal``)."""
-    bare: list[float] = []
-    fsync: list[float] = []
-    journal = Journal(store, first)
-    try:
-        async with session.ws_connect(f"{url.replace('http', 'ws', 1)}/sim/echo") as ws:
-            for n in range(rounds):
-                bare.append(await floor_once(ws, session, url, 2 * n, None))
-                fsync.append(await floor_once(ws, session, url, 2 * n + 1, journal))
-    finally:
-        journal.close()
-    return bare, fsync
+    """``rounds`` of each floor in a row (``Floors``): (bare, fsync) latencies, ms."""
+    async with Floors(session, url, store, first) as floors:
+        for _ in range(rounds):
+            await floors.round()
+    return floors.bare, floors.fsync
 
 
 class SentWaker:
@@ -329,18 +374,27 @@ async def _run(breaches: int, accounts: int) -> E2EResult:
             for actor in actors:  # one contract each: at the limit, not over it
                 await breach(buyer, daemon, actor, changed, contract, 0)
             await trader.post("/sim/timings/clear", {})
-            started = time.perf_counter()
-            for n in range(breaches):
-                actor = actors[n % len(actors)]
-                sent = actor.enforcer.sends + 1
-                waker.wanted[actor.account_id] = sent
-                await breach(buyer, daemon, actor, changed, contract, sent)
-            seconds = time.perf_counter() - started
+            # A round of each floor beside each breach: side by side, so a machine whose disk
+            # or cores drift in the run moves both alike (the ratio is the figure). In the
+            # order B F F B B F ...: half the breaches and half the floor rounds follow one of
+            # their own kind and half the other, so neither alone meets what the other leaves
+            # behind (a breach's bookkeeping after its send, the floor's commit).
+            seconds = 0.0
+            async with Floors(session, sim.url, Path(tmp) / "floor.sqlite") as floors:
+                for n in range(breaches):
+                    if n % 2:
+                        await floors.round()
+                    actor = actors[n % len(actors)]
+                    sent = actor.enforcer.sends + 1
+                    waker.wanted[actor.account_id] = sent
+                    started = time.perf_counter()
+                    await breach(buyer, daemon, actor, changed, contract, sent)
+                    seconds += time.perf_counter() - started
+                    if not n % 2:
+                        await floors.round()
             rss = rss_mb()
             timings = await trader.timings()
-            bare, fsync = await measure_floors(
-                session, sim.url, breaches, Path(tmp) / "floor.sqlite"
-            )
+            bare, fsync = floors.bare, floors.fsync
     latencies = latencies_ms(timings)
     return E2EResult(
         breaches, len(latencies), tuple(latencies), rss, seconds, tuple(bare), tuple(fsync)
