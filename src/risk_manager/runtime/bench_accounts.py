@@ -11,7 +11,8 @@ the simulator as in ``bench e2e`` (runtime/bench_e2e.py). Beside each step: the 
 WebSocket message and one HTTP request between the same two processes, sim/echo.py) and the
 fsync floor (the same with an fsync'd SQLite commit in a worker thread between them, held for
 as an enforcement's journal write is: the least a journalled-before-sent enforcement costs),
-both measured under the same load; the worst event-loop lag (runtime/loop_lag.py); the CPU
+a round of each in the pause after each breach, under the same quotes (their CPU is counted
+in this process's: a fraction of a percent); the worst event-loop lag (runtime/loop_lag.py); the CPU
 used by this process (the daemon; the trader's buys go out from a process of their own,
 runtime/bench_trader.py) and by the simulator; and the 429s the daemon met. With
 ``dashboard`` (``--dashboard``) the daemon's API is served on its loop and a dashboard in
@@ -48,9 +49,9 @@ from risk_manager.projectx.rate_limit import SlidingWindowLimiter
 from risk_manager.runtime.bench_e2e import (
     PRICE,
     BenchTrader,
+    Floors,
     breach,
     latencies_ms,
-    measure_floors,
     percentile,
     sim_broker,
 )
@@ -64,7 +65,6 @@ from risk_manager.sim.process import SimProcess, spawned_sim
 TARGET_P99_MS = 10.0
 DEFAULT_STEPS = (10, 25, 50, 100, 200, 400)
 BREACHES_PER_S = 20.0  # one at a time, rotating over the accounts
-FLOOR_ROUNDS = 100  # of each floor, alternated: the p99 of 100 is their second slowest
 # When the fsync floor alone takes half the target at p99, the journal's disk is named as what
 # limits the step: a breach does that fsync and the rest of its work besides.
 DISK_SHARE = 0.5
@@ -200,22 +200,25 @@ async def run_step(
             breaches = 0
             deadline = time.monotonic() + seconds
             try:
-                while time.monotonic() < deadline:
-                    actor = actors[breaches % len(actors)]
-                    sent = actor.enforcer.sends + 1
-                    await breach(buyer, daemon, actor, changed[actor.account_id], contract, sent)
-                    breaches += 1
-                    await asyncio.sleep(1 / BREACHES_PER_S)
+                async with Floors(
+                    session, sim.url, Path(tmp) / "floor.sqlite", daemon.session.quotes.first
+                ) as floors:
+                    while time.monotonic() < deadline:
+                        actor = actors[breaches % len(actors)]
+                        sent = actor.enforcer.sends + 1
+                        await breach(
+                            buyer, daemon, actor, changed[actor.account_id], contract, sent
+                        )
+                        breaches += 1
+                        # A round of each floor in the pause between breaches: side by side
+                        # with them, under the same quotes, at the same pace of breaches.
+                        paused = time.monotonic()
+                        await floors.round()
+                        left = 1 / BREACHES_PER_S - (time.monotonic() - paused)
+                        await asyncio.sleep(max(0.0, left))
                 daemon_cpu, sim_cpu = me.cpu_percent(), simproc.cpu_percent()
                 timings = await trader.timings()
                 watched = None if watcher is None else await watcher.counts()
-                floor, fsync_floor = await measure_floors(
-                    session,
-                    sim.url,
-                    FLOOR_ROUNDS,
-                    Path(tmp) / "floor.sqlite",
-                    daemon.session.quotes.first,
-                )
             finally:
                 watch.cancel()
             rest_429 = _rate_limited(daemon.metrics.render().decode())
@@ -227,8 +230,8 @@ async def run_step(
         enforced=len(latencies),
         p50_ms=round(percentile(latencies, 50), 3),
         p99_ms=round(percentile(latencies, 99), 3),
-        floor_p99_ms=round(percentile(floor, 99), 3),
-        fsync_floor_p99_ms=round(percentile(fsync_floor, 99), 3),
+        floor_p99_ms=round(percentile(floors.bare, 99), 3),
+        fsync_floor_p99_ms=round(percentile(floors.fsync, 99), 3),
         loop_lag_ms=round(worst[0] * 1000, 2),
         daemon_cpu_pct=round(daemon_cpu, 1),
         sim_cpu_pct=round(sim_cpu, 1),

@@ -269,20 +269,6 @@ class Floors:
         )
 
 
-async def measure_floors(
-    session: aiohttp.ClientSession,
-    url: str,
-    rounds: int,
-    store: Path,
-    first: EnforcementFirst | None = None,
-) -> tuple[list[float], list[float]]:
-    """``rounds`` of each floor in a row (``Floors``): (bare, fsync) latencies, ms."""
-    async with Floors(session, url, store, first) as floors:
-        for _ in range(rounds):
-            await floors.round()
-    return floors.bare, floors.fsync
-
-
 class SentWaker:
     """The bench's daemon listener (called with an account id after each event an actor
     handled): sets ``changed`` for an account once its enforcer has sent ``wanted[account]``
