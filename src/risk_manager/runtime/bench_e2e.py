@@ -14,6 +14,10 @@ the accounts. The trader's buys go out from a process of their own (runtime/benc
 as a trader's platform is another program: none of the trader's HTTP work runs on the daemon's
 loop while a breach is measured. The client-side REST rate limit (180/min, under the
 gateway's 200/min) is lifted for the run: the simulator's limit is raised to match.
+
+Beside each breach, one round of each floor (``Floors``: one WebSocket message and one HTTP
+request between the same two processes, and the same with an fsync'd SQLite commit between
+them), in the order B F F B B F …, so product and floor are measured side by side.
 """
 
 from __future__ import annotations
