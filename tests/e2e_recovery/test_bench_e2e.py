@@ -215,3 +215,11 @@ async def test_a_floor_round_outside_its_context_says_so(tmp_path: Path) -> None
         floors = bench_e2e.Floors(session, "http://127.0.0.1:1", tmp_path / "f.sqlite")
         with pytest.raises(RuntimeError, match="outside 'async with Floors"):
             await floors.round()
+        async with spawned_sim(["F-1=50000"], extra=["--timings"]) as sim:
+            async with bench_e2e.Floors(session, sim.url, tmp_path / "g.sqlite") as floors:
+                await floors.round()
+                await floors.round()
+            assert len(floors.bare) == len(floors.fsync) == 2
+            assert all(ms > 0 for ms in floors.bare + floors.fsync)
+            with pytest.raises(RuntimeError, match="outside"):  # closed: not a closed journal
+                await floors.round()

@@ -12,13 +12,13 @@ WebSocket message and one HTTP request between the same two processes, sim/echo.
 fsync floor (the same with an fsync'd SQLite commit in a worker thread between them, held for
 as an enforcement's journal write is: the least a journalled-before-sent enforcement costs),
 a round of each in the pause after each breach, under the same quotes (their CPU is counted
-in this process's: a fraction of a percent); the worst event-loop lag (runtime/loop_lag.py); the CPU
-used by this process (the daemon; the trader's buys go out from a process of their own,
-runtime/bench_trader.py) and by the simulator; and the 429s the daemon met. With
-``dashboard`` (``--dashboard``) the daemon's API is served on its loop and a dashboard in
-another process follows its stream (runtime/bench_watcher.py), as a trader's open dashboard
-does. Steps stop after two in a row miss the target (one may be a noisy moment of a
-shared machine); the knee is the most accounts of a step that met it.
+in this process's: a fraction of a percent); the worst event-loop lag
+(runtime/loop_lag.py); the CPU used by this process (the daemon; the trader's buys go out
+from a process of their own, runtime/bench_trader.py) and by the simulator; and the 429s the
+daemon met. With ``dashboard`` (``--dashboard``) the daemon's API is served on its loop and a
+dashboard in another process follows its stream (runtime/bench_watcher.py), as a trader's
+open dashboard does. Steps stop after two in a row miss the target (one may be a noisy moment
+of a shared machine); the knee is the most accounts of a step that met it.
 
 The REST limits are lifted (the simulator's and the client's: as in ``bench e2e``) so start-up
 with hundreds of accounts takes seconds, not the gateway's minutes; what the gateway's

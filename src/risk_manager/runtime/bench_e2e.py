@@ -255,12 +255,14 @@ class Floors:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        ws, journal = self._ws, self._journal
+        self._ws = self._journal = None  # a round after this says it is outside
         try:
-            if self._ws is not None:
-                await self._ws.close()
+            if ws is not None:
+                await ws.close()
         finally:
-            if self._journal is not None:
-                self._journal.close()
+            if journal is not None:
+                journal.close()
 
     async def round(self) -> None:
         """One round of each floor. Raises ``RuntimeError`` outside ``async with``."""
