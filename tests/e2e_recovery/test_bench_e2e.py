@@ -163,7 +163,7 @@ async def test_the_fsync_floors_write_holds_the_daemon_as_an_enforcements_does(
     """Under a daemon's load (``bench accounts``), the fsync floor's commit holds the daemon's
     quote fan-out and read side while it is in flight, as a breach's journal write does, and
     lets go once it landed; without a daemon's hold it is a plain commit."""
-    first = EnforcementFirst()
+    first = EnforcementFirst(cap=3600.0)  # busy however late the write's thread starts
     journal = Journal(tmp_path / "floor.sqlite", first)
     seen: list[bool] = []
     write = journal._write
