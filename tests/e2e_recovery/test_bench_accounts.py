@@ -55,8 +55,8 @@ def test_what_limited_a_step_is_named_from_its_readings() -> None:
     base = CapacityStep(100, 5.0, 50, 50, 3.0, 12.0, 1.0, 2.5, 2.0, 40.0, 20.0, 0)
     assert "the machine's tail" in limiting_factor(base)
     assert "2.5 ms with the journal's fsync" in limiting_factor(base)
-    disk = limiting_factor(replace(base, fsync_floor_p99_ms=6.0))
-    assert disk.startswith("the journal's disk") and "6 ms with the journal's fsync" in disk
+    floor = limiting_factor(replace(base, fsync_floor_p99_ms=6.0))
+    assert floor.startswith("the machine's own floor") and "6 ms with the journal's fsync" in floor
     assert "rate limit" in limiting_factor(replace(base, rest_429=3))
     assert "daemon's CPU" in limiting_factor(replace(base, daemon_cpu_pct=97.0))
     assert "event loop" in limiting_factor(replace(base, loop_lag_ms=30.0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import sqlite3
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -178,11 +179,16 @@ async def test_the_fsync_floors_write_holds_the_daemon_as_an_enforcements_does(
         assert seen == [True] and not first.busy
     finally:
         journal.close()
-    plain = Journal(tmp_path / "plain.sqlite")  # no daemon's hold to take
+    plain = Journal(tmp_path / "plain.sqlite")  # no daemon's hold to take: a plain commit
     try:
         await plain.write(2)
     finally:
         plain.close()
+    conn = sqlite3.connect(tmp_path / "plain.sqlite")
+    try:
+        assert conn.execute("SELECT n FROM floor").fetchall() == [(2,)]
+    finally:
+        conn.close()
 
 
 async def test_the_floors_are_measured_beside_the_breaches_in_a_balanced_order(

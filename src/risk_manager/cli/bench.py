@@ -575,8 +575,8 @@ def bench_accounts(
         figures={"p99_ms": at_knee.p99_ms},
         floor={"p99_ms": at_knee.floor_p99_ms, "fsync_p99_ms": at_knee.fsync_floor_p99_ms},
         floor_what="one WebSocket message and one HTTP request between the same two processes, "
-        "under the same load, at the knee's step (fsync: with an fsync'd SQLite commit between "
-        "them)",
+        "under the same load, at the knee's step; fsync_p99_ms: the same with an fsync'd SQLite "
+        "commit between them",
         extra=result.summary(),
     )
     emit(report, as_json)

@@ -63,7 +63,7 @@ class E2EResult:
     enforced: int
     latencies_ms: tuple[float, ...]
     rss_mb: float
-    seconds: float
+    seconds: float  # the breaches' own time: the floor rounds between them not counted
     floor_ms: tuple[float, ...] = ()
     fsync_floor_ms: tuple[float, ...] = ()
 
@@ -265,14 +265,22 @@ class Floors:
                 journal.close()
 
     async def round(self) -> None:
-        """One round of each floor. Raises ``RuntimeError`` outside ``async with``."""
+        """One round of each floor. Raises ``RuntimeError`` outside ``async with``, and
+        ``TimeoutError`` when a round takes over ``BREACH_TIMEOUT`` (an echo lost: the bench
+        stops, it does not hang)."""
         if self._ws is None or self._journal is None:
             raise RuntimeError("Floors.round() outside 'async with Floors(...)'")
         n = 2 * len(self.bare)
-        self.bare.append(await floor_once(self._ws, self._session, self._url, n, None))
-        self.fsync.append(
-            await floor_once(self._ws, self._session, self._url, n + 1, self._journal)
-        )
+        try:
+            async with asyncio.timeout(BREACH_TIMEOUT):
+                bare = await floor_once(self._ws, self._session, self._url, n, None)
+                fsync = await floor_once(self._ws, self._session, self._url, n + 1, self._journal)
+        except TimeoutError:
+            raise TimeoutError(
+                f"a floor round took over {BREACH_TIMEOUT:g} s (the simulator's /sim/echo)"
+            ) from None
+        self.bare.append(bare)
+        self.fsync.append(fsync)
 
 
 class SentWaker:
