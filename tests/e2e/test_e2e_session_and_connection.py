@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from risk_manager.domain.locks import LockKind
 
 from .conftest import Guard
@@ -17,9 +19,14 @@ EVERY_DAY = "[mon, tue, wed, thu, fri, sat, sun]"
 
 def session(start: timedelta, end: timedelta) -> tuple[str, datetime]:
     """A session rule whose one window runs from now + ``start`` to now + ``end`` (Chicago,
-    whole minutes), and the instant that window starts."""
-    now = datetime.now(CHICAGO).replace(second=0, microsecond=0)
-    opens, closes = now + start, now + end
+    whole minutes), and the instant that window starts. Skips the test within a few hours
+    of a DST change: the rule reads a wall time as its first occurrence, so around the
+    November fall-back the window's HH:MM would name an instant an hour away."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    offsets = {(now + timedelta(hours=h)).astimezone(CHICAGO).utcoffset() for h in (-2, 4)}
+    if len(offsets) > 1:
+        pytest.skip(f"a DST change in Chicago within hours of {now:%Y-%m-%d %H:%M} UTC")
+    opens, closes = (now + start).astimezone(CHICAGO), (now + end).astimezone(CHICAGO)
     rules = f"""
   session_block_outside:
     enabled: true
