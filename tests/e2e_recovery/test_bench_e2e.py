@@ -19,6 +19,7 @@ from risk_manager.runtime import bench_e2e, bench_trader
 from risk_manager.runtime.bench_e2e import (
     PRICE,
     BenchTrader,
+    E2EResult,
     Journal,
     SentWaker,
     latencies_ms,
@@ -43,6 +44,21 @@ def test_bench_e2e_json_and_every_breach_enforced() -> None:
     assert 0 < floor["p50_ms"] <= floor["p99_ms"]
     assert 0 < figures["fsync_floor_p50_ms"] <= figures["fsync_floor_p99_ms"]
     assert report["ratio_to_floor"]["p50_ms"] == round(figures["p50_ms"] / floor["p50_ms"], 2)
+    # the fsync floor over the rounds after a floor round only, and the ratio to it
+    quiet = figures["fsync_floor_after_floor_p50_ms"]
+    assert quiet > 0
+    assert figures["ratio_to_fsync_floor_after_floor_p50"] == round(figures["p50_ms"] / quiet, 2)
+
+
+def test_the_fsync_floor_after_a_floor_round_counts_only_those_rounds() -> None:
+    result = E2EResult(
+        2, 2, (4.0, 5.0), 70.0, 1.0, (1.0, 1.0), (3.0, 2.0, 9.0, 2.5), (True, False, True, False)
+    )
+    floors = result.floors()
+    assert floors["fsync"]["p99_ms"] == 9.0
+    assert floors["fsync_after_floor"] == {"p50_ms": 2.0, "p99_ms": 2.5}
+    unmarked = E2EResult(1, 1, (4.0,), 70.0, 1.0, (1.0,), (3.0,))
+    assert unmarked.floors()["fsync_after_floor"] == {"p50_ms": 0.0, "p99_ms": 0.0}
 
 
 def test_latencies_pair_each_close_with_its_accounts_last_breach() -> None:
@@ -204,9 +220,9 @@ async def test_the_floors_are_measured_beside_the_breaches_in_a_balanced_order(
         order.append("B")
         await breach(*args)
 
-    async def round_(self: bench_e2e.Floors) -> None:
+    async def round_(self: bench_e2e.Floors, after_breach: bool = True) -> None:
         order.append("F")
-        await floor_round(self)
+        await floor_round(self, after_breach)
 
     monkeypatch.setattr(bench_e2e, "breach", breach_)
     monkeypatch.setattr(bench_e2e.Floors, "round", round_)
@@ -214,6 +230,7 @@ async def test_the_floors_are_measured_beside_the_breaches_in_a_balanced_order(
     measured = order[order.index("F") - 1 :]  # from the first measured breach on
     assert "".join(measured) == "BFFBBFFB"
     assert result.enforced == 4 and len(result.floor_ms) == len(result.fsync_floor_ms) == 4
+    assert result.floor_after_breach == (True, False, True, False)  # what came before each
 
 
 async def test_a_floor_round_outside_its_context_says_so(tmp_path: Path) -> None:
