@@ -30,7 +30,7 @@ from typing import Any, Generic, TypeVar
 import typer
 
 from risk_manager.calendar import HolidayCalendar, TradingCalendar
-from risk_manager.cli.bench_report import BenchReport, command_line, emit
+from risk_manager.cli.bench_report import BenchReport, command_line, emit, ratios
 from risk_manager.config.rules import RULE_MODELS, RulesConfig
 from risk_manager.domain.actions import CancelOrder
 from risk_manager.domain.contracts import DEFAULT_CATALOG
@@ -468,7 +468,8 @@ def bench_e2e(
     result = asyncio.run(run_e2e(breaches, accounts))
     summary = result.summary()
     floors = result.floors()
-    fsync, quiet = floors["fsync"], floors["fsync_after_floor"]
+    to_fsync = ratios(summary, floors["fsync"])  # None below: a floor of 0, no ratio
+    to_quiet = ratios(summary, floors["fsync_after_floor"])
     report = BenchReport(
         bench="e2e",
         command=command_line(
@@ -484,20 +485,14 @@ def bench_e2e(
             "enforced": result.enforced,
             "max_ms": summary["max_ms"],
             "seconds": summary["seconds"],
-            "fsync_floor_p50_ms": fsync["p50_ms"],
-            "fsync_floor_p99_ms": fsync["p99_ms"],
-            "ratio_to_fsync_floor_p50": round(summary["p50_ms"] / fsync["p50_ms"], 2)
-            if fsync["p50_ms"]
-            else None,
-            "ratio_to_fsync_floor_p99": round(summary["p99_ms"] / fsync["p99_ms"], 2)
-            if fsync["p99_ms"]
-            else None,
+            "fsync_floor_p50_ms": floors["fsync"]["p50_ms"],
+            "fsync_floor_p99_ms": floors["fsync"]["p99_ms"],
+            "ratio_to_fsync_floor_p50": to_fsync.get("p50_ms"),
+            "ratio_to_fsync_floor_p99": to_fsync.get("p99_ms"),
             # The same over the floor rounds that followed a floor round: how much the figure
             # moves with what came before (docs/PERFORMANCE.md, seventh session).
-            "fsync_floor_after_floor_p50_ms": quiet["p50_ms"],
-            "ratio_to_fsync_floor_after_floor_p50": round(summary["p50_ms"] / quiet["p50_ms"], 2)
-            if quiet["p50_ms"]
-            else None,
+            "fsync_floor_after_floor_p50_ms": floors["fsync_after_floor"]["p50_ms"],
+            "ratio_to_fsync_floor_after_floor_p50": to_quiet.get("p50_ms"),
         },
     )
     emit(report, as_json)
